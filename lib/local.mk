@@ -1,0 +1,2 @@
+# lib/: small helpers that several parts share.
+EXTRA_DIST += lib/bounds.h

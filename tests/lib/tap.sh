@@ -1,0 +1,56 @@
+# TAP helpers for the shell integration tests.  Source it; it makes a
+# temporary directory ($T) that is removed on exit, and counts test points.
+#
+#   plan N            print the plan
+#   ok DESC           a passing test point
+#   not_ok DESC       a failing one
+#   check DESC CMD... run CMD, pass if it exits 0
+#   fails DESC STATUS CMD...   pass if CMD exits with STATUS
+#   skip_all REASON   skip the whole script
+#   free_port         print a free loopback TCP port
+
+set -u
+T=$(mktemp -d "${TMPDIR:-/tmp}/airlock-test.XXXXXX") || exit 99
+TMPDIR_TAP=$T
+_tap_n=0
+_tap_failed=0
+_tap_cleanups=
+_tap_exit() {
+	for c in $_tap_cleanups; do "$c"; done
+	rm -rf "$T"
+}
+trap _tap_exit EXIT
+trap 'exit 1' INT TERM
+at_exit() { _tap_cleanups="$_tap_cleanups $1"; }
+
+plan() { echo "1..$1"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+not_ok() {
+	_tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1))
+	echo "not ok $_tap_n - $*"
+}
+diag() { echo "$*" | sed 's/^/# /'; }
+
+check() {
+	_d=$1; shift
+	if "$@" >"$T/.out" 2>&1; then ok "$_d"; else
+		diag "$(tail -n 20 "$T/.out")"; not_ok "$_d"; fi
+}
+
+fails() {
+	_d=$1; _want=$2; shift 2
+	"$@" >"$T/.out" 2>&1
+	_got=$?
+	if [ "$_got" -eq "$_want" ]; then ok "$_d"; else
+		diag "exit $_got, wanted $_want"; diag "$(tail -n 20 "$T/.out")"
+		not_ok "$_d"; fi
+}
+
+# The output of the last check or fails, for a follow-up assertion.
+last_output() { cat "$T/.out"; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+	    echo $((20000 + $$ % 20000))
+}
