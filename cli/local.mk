@@ -1,0 +1,9 @@
+# cli/: the airlock command, one file per command.
+bin_PROGRAMS += airlock
+airlock_SOURCES = cli/cli.h cli/trust.h cli/main.c cli/util.c \
+	cli/progress.c cli/passphrase.c cli/signing.c cli/trust.c \
+	cli/cmd_init.c cli/cmd_add.c cli/cmd_ls.c cli/cmd_show.c \
+	cli/cmd_cat.c cli/cmd_checkout.c cli/cmd_verify.c cli/cmd_pin.c \
+	cli/cmd_gc.c cli/cmd_stats.c
+airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
+airlock_LDADD = $(STORE_LIBS) $(KEYS_LIBS)

@@ -1,2 +1,2 @@
-# lib/: small helpers that several parts share.
+# lib/: small things that several parts share.
 EXTRA_DIST += lib/bounds.h

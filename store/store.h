@@ -1,1 +1,406 @@
-/* placeholder */
+/*
+ * store.h - airlock's content-addressed store of model repositories.
+ *
+ * One LMDB environment holds everything: content-defined chunks keyed by
+ * their sha256, blobs (whole files) as ordered lists of chunks, canonical
+ * JSON manifests (one per revision) keyed by their sha256, refs, a reflog,
+ * pins, signatures and small tables for the keyring.  One write
+ * transaction makes a revision appear whole or not at all.
+ *
+ * Errors: functions return 0 or an error code: a positive errno value, an
+ * LMDB code, or one of the STORE_E* codes below.  store_strerror() gives
+ * the generic text; store_lasterror() gives the last failure on the calling
+ * thread in words that name the thing and the reason ("chunk 812 (offset
+ * 53215232): sha256 mismatch").  The library never prints, logs or exits.
+ *
+ * Threads: a struct store may be shared by threads (its read transactions
+ * are MDB_NOTLS and short).  A struct store_ingest belongs to the thread
+ * that began it.
+ */
+#ifndef AIRLOCK_STORE_H
+#define AIRLOCK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#define STORE_HASH_LEN		32	/* sha256 */
+#define STORE_SHA1_LEN		20	/* git blob sha1 */
+#define STORE_HEX_LEN		64
+#define STORE_COMMIT_LEN	40	/* hex digits of a commit id */
+#define STORE_DIGEST_STRLEN	71	/* "sha256:" + 64 hex */
+
+#define STORE_ENOTFOUND		(-31001)	/* no such repo, revision, file, pin */
+#define STORE_EINVAL		(-31002)	/* bad input: name, path, entry, card */
+#define STORE_ECORRUPT		(-31003)	/* stored bytes do not match their hash */
+#define STORE_EBUSY		(-31004)	/* another process holds the store */
+#define STORE_EVERSION		(-31005)	/* a schema this program does not know */
+#define STORE_ENOSTORE		(-31006)	/* no store at this path */
+#define STORE_EEXIST		(-31007)	/* already exists */
+#define STORE_ECANCELED		(-31008)	/* a callback asked to stop */
+
+const char	*store_strerror(int);
+const char	*store_lasterror(void);	/* thread-local, valid until the next call */
+
+/* Content-defined chunk sizes (FastCDC); part of the store format. */
+#define STORE_CHUNK_MIN		(64 * 1024)
+#define STORE_CHUNK_AVG		(128 * 1024)
+#define STORE_CHUNK_MAX		(512 * 1024)
+
+/*
+ * Opening.  dir is created with STORE_CREATE.  STORE_RDONLY opens for
+ * reading only (no writes, no lock file needed to be writable).
+ */
+#define STORE_CREATE	0x01
+#define STORE_RDONLY	0x02
+
+struct store;
+
+int		 store_open(const char *dir, unsigned flags, struct store **);
+void		 store_close(struct store *);
+const char	*store_dir(const struct store *);
+/* The default store directory: $AIRLOCK_STORE, $XDG_DATA_HOME/airlock, or
+ * ~/.local/share/airlock.  Returns a static buffer. */
+const char	*store_default_dir(void);
+/* 32 hex digits naming this store, fixed at creation. */
+const char	*store_id(const struct store *);
+
+/* Names. */
+int	store_repo_valid(const char *repo);	/* ORG/NAME pattern of DESIGN.md */
+int	store_type_valid(const char *type);	/* "model" or "dataset" */
+int	store_revision_valid(const char *rev);	/* a branch, tag or commit name */
+int	store_path_valid(const char *path);	/* relative, no ., .., empty parts */
+
+/* Hashes, printed as lower-case hex; out must hold 2 * len + 1 bytes. */
+void	store_hex(const uint8_t *bin, size_t len, char *out);
+int	store_unhex(const char *hex, uint8_t *bin, size_t len);
+/* "sha256:<hex>" <-> bytes; a bare 64-hex string is accepted too. */
+void	store_digest_str(const uint8_t digest[STORE_HASH_LEN],
+	    char out[STORE_DIGEST_STRLEN + 1]);
+int	store_digest_parse(const char *, uint8_t digest[STORE_HASH_LEN]);
+void	store_sha256(const void *, size_t, uint8_t out[STORE_HASH_LEN]);
+
+/*
+ * Files of a revision.  git_sha1 is what git stores for the path: the
+ * blob's own sha1 for regular files, the sha1 of the LFS pointer text for
+ * LFS files (which is what the Hub reports as their blob id).
+ */
+struct store_file {
+	char		*path;
+	uint64_t	 size;
+	uint8_t		 sha256[STORE_HASH_LEN];
+	uint8_t		 git_sha1[STORE_SHA1_LEN];
+	int		 lfs;
+};
+
+/* The LFS pointer text for a file, and its git blob sha1. */
+int	store_lfs_pointer(const uint8_t sha256[STORE_HASH_LEN], uint64_t size,
+	    char *buf, size_t bufsize);
+void	store_lfs_pointer_sha1(const uint8_t sha256[STORE_HASH_LEN],
+	    uint64_t size, uint8_t out[STORE_SHA1_LEN]);
+/* Whether a local add makes a file LFS: binary by name, or > 10 MiB. */
+int	store_lfs_by_name(const char *path, uint64_t size);
+
+/*
+ * A parsed manifest (airlock.manifest/v1).  Everything it points to is
+ * owned by it and lives until store_manifest_free().
+ */
+struct store_manifest {
+	uint8_t			 digest[STORE_HASH_LEN];
+	char			 commit[STORE_COMMIT_LEN + 1];
+	const char		*type;		/* "model" or "dataset" */
+	const char		*repo;
+	const char		*created;	/* RFC 3339, UTC */
+	json_t			*source;	/* object or NULL */
+	json_t			*claims;	/* object, never NULL */
+	size_t			 nfiles;
+	struct store_file	*files;		/* sorted by path */
+	json_t			*root;
+	char			*bytes;		/* the canonical bytes */
+	size_t			 len;
+};
+
+/*
+ * Builds the canonical manifest from its parts.  files are sorted in place;
+ * source (upstream, revision, commit) may be NULL for a local add; claims
+ * may be NULL; created is a unix time.  On success *out is parsed back from
+ * its own canonical bytes, so what is built is what any reader sees.
+ */
+struct store_manifest_parts {
+	const char		*type;
+	const char		*repo;
+	const char		*upstream;	/* these three, or all NULL */
+	const char		*revision;
+	const char		*commit;
+	json_t			*claims;
+	struct store_file	*files;
+	size_t			 nfiles;
+	int64_t			 created;
+};
+int	store_manifest_build(const struct store_manifest_parts *,
+	    struct store_manifest **out);
+/* Parses and checks untrusted manifest bytes. */
+int	store_manifest_parse(const void *, size_t, struct store_manifest **);
+void	store_manifest_free(struct store_manifest *);
+const struct store_file *store_manifest_file(const struct store_manifest *,
+	    const char *path);
+
+/*
+ * Model cards: the YAML front matter of README.md.  card gets the front
+ * matter as JSON (an empty object when there is none); claims gets the
+ * manifest's claims (license, license_name, license_link, base_model,
+ * base_model_relation, datasets).  Either out pointer may be NULL.
+ */
+int	store_card_parse(const void *, size_t, json_t **card, json_t **claims);
+
+/*
+ * Ingest: writing chunks, blobs and revisions.  An ingest holds the store's
+ * shared write lock (gc waits for it) and a write transaction that is
+ * committed every STORE_BATCH bytes of new chunks, so memory stays bounded.
+ * Nothing is visible as a revision until store_ingest_revision() commits;
+ * chunks of an ingest that never commits are removed by the next gc.
+ */
+struct store_ingest;
+
+typedef ssize_t (*store_read_fn)(void *arg, void *buf, size_t len);
+typedef void (*store_progress_fn)(void *arg, uint64_t bytes);
+
+struct store_blobinfo {
+	uint8_t		sha256[STORE_HASH_LEN];
+	uint64_t	size;
+	uint8_t		git_sha1[STORE_SHA1_LEN];	/* of the content */
+	uint32_t	nchunks;
+	uint64_t	new_bytes;	/* chunk bytes this store lacked */
+};
+
+/* One ingest per struct store at a time (the lock is per open file). */
+int	store_ingest_begin(struct store *, struct store_ingest **);
+void	store_ingest_progress(struct store_ingest *, store_progress_fn, void *);
+/*
+ * Reads one file through fn until it returns 0, chunking and hashing it on
+ * worker threads while this thread writes.  size is the expected size (the
+ * read must end there, or STORE_EINVAL) or -1 when unknown.  The git sha1
+ * is computed only with STORE_INGEST_SHA1 (large LFS files do not need it);
+ * without it info->git_sha1 is all zeroes.
+ */
+#define STORE_INGEST_SHA1	0x01	/* also compute the git blob sha1 */
+int	store_ingest_file(struct store_ingest *, store_read_fn, void *arg,
+	    int64_t size, unsigned flags, struct store_blobinfo *);
+/*
+ * Adds one chunk whose bytes arrived from elsewhere (a bundle, a peer): the
+ * bytes are hashed and must match.  *isnew says whether it was missing.
+ */
+int	store_ingest_chunk(struct store_ingest *, const uint8_t sha[STORE_HASH_LEN],
+	    const void *, size_t, int *isnew);
+/*
+ * Adds a blob made of chunks already in the store (or added by this
+ * ingest): they are read back, the whole is hashed and must match.
+ */
+struct store_chunkref {
+	uint8_t		sha256[STORE_HASH_LEN];
+	uint32_t	len;
+};
+int	store_ingest_blob(struct store_ingest *, const uint8_t sha[STORE_HASH_LEN],
+	    uint64_t size, const struct store_chunkref *, size_t nchunks);
+
+/* A signature to store with a revision. */
+struct store_sig {
+	uint8_t		 keyid[8];
+	const char	*text;
+	size_t		 len;
+};
+
+/*
+ * Commits a revision: the manifest (every blob it names must be present),
+ * the ref "ref" (a branch or tag, may be NULL) and the commit id both
+ * pointing at it, a reflog entry with why, and its signatures.  The
+ * commit is durable (synced) when this returns 0.  The ingest stays usable.
+ */
+int	store_ingest_revision(struct store_ingest *, const struct store_manifest *,
+	    const char *ref, const char *why, const struct store_sig *, size_t nsigs);
+int	store_ingest_end(struct store_ingest *);	/* commit what is pending */
+void	store_ingest_free(struct store_ingest *);	/* abort what is pending */
+
+/*
+ * Refs.  A revision string is a branch or tag name, a commit id (40 hex, or
+ * a unique prefix of at least 7), "sha256:<manifest digest>", or NULL/""/
+ * "HEAD" for "main".
+ */
+struct store_ref {
+	const char	*type;
+	const char	*repo;
+	const char	*name;		/* "main", "v1.0", or a 40-hex commit */
+	uint8_t		 digest[STORE_HASH_LEN];
+	int		 is_commit;	/* name is the revision's own commit id */
+};
+typedef int (*store_ref_fn)(void *arg, const struct store_ref *);
+
+int	store_resolve(struct store *, const char *type, const char *repo,
+	    const char *rev, uint8_t digest[STORE_HASH_LEN]);
+/* Every ref of one repository (type, repo), or of all (NULL, NULL). */
+int	store_refs(struct store *, const char *type, const char *repo,
+	    store_ref_fn, void *);
+/* Which type a repository has: "model" if it exists as one, else
+ * "dataset", else STORE_ENOTFOUND. */
+int	store_repo_type(struct store *, const char *repo, const char **type);
+int	store_ref_set(struct store *, const char *type, const char *repo,
+	    const char *name, const uint8_t digest[STORE_HASH_LEN], const char *why);
+int	store_ref_delete(struct store *, const char *type, const char *repo,
+	    const char *name, const char *why);
+
+/* Reflog entries of a ref, oldest first (value: {"old","new","why","time"}). */
+typedef int (*store_reflog_fn)(void *arg, const char *ref, json_t *entry);
+int	store_reflog(struct store *, const char *type, const char *repo,
+	    store_reflog_fn, void *);
+
+/* The manifest with this digest, checked against it. */
+int	store_manifest_get(struct store *, const uint8_t digest[STORE_HASH_LEN],
+	    struct store_manifest **);
+int	store_manifest_has(struct store *, const uint8_t digest[STORE_HASH_LEN]);
+
+/* Signatures kept for a manifest, by key id. */
+typedef int (*store_sig_fn)(void *arg, const uint8_t keyid[8], const char *text,
+	    size_t len);
+int	store_sig_put(struct store *, const uint8_t digest[STORE_HASH_LEN],
+	    const uint8_t keyid[8], const char *text, size_t len);
+int	store_sigs(struct store *, const uint8_t digest[STORE_HASH_LEN],
+	    store_sig_fn, void *);
+
+/*
+ * Blobs and chunks.  store_blob_read copies up to len bytes of a blob from
+ * offset off into buf (*got is less than len only at the end), under one
+ * short read transaction.  store_blob_chunks calls fn for each chunk in
+ * order.
+ */
+int	store_blob_stat(struct store *, const uint8_t sha[STORE_HASH_LEN],
+	    struct store_blobinfo *);
+/* The blob's git sha1, from its record or computed from its chunks. */
+int	store_blob_sha1(struct store *, const uint8_t sha[STORE_HASH_LEN],
+	    uint8_t out[STORE_SHA1_LEN]);
+int	store_blob_read(struct store *, const uint8_t sha[STORE_HASH_LEN],
+	    uint64_t off, void *buf, size_t len, size_t *got);
+/*
+ * Writes a whole blob to fd, checking each chunk against its hash on the
+ * way (cat, checkout): bytes that rotted are never handed out.
+ */
+int	store_blob_write(struct store *, const uint8_t sha[STORE_HASH_LEN],
+	    int fd, store_progress_fn, void *);
+typedef int (*store_chunk_fn)(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
+	    uint32_t len);
+int	store_blob_chunks(struct store *, const uint8_t sha[STORE_HASH_LEN],
+	    store_chunk_fn, void *);
+int	store_chunk_has(struct store *, const uint8_t sha[STORE_HASH_LEN]);
+/* Copies a chunk's bytes into buf (at least STORE_CHUNK_MAX bytes). */
+int	store_chunk_get(struct store *, const uint8_t sha[STORE_HASH_LEN],
+	    void *buf, size_t bufsize, size_t *len);
+/* Calls fn for every chunk in the store, in hash order. */
+typedef int (*store_chunkid_fn)(void *arg, const uint8_t sha[STORE_HASH_LEN]);
+int	store_chunks_each(struct store *, store_chunkid_fn, void *);
+
+/*
+ * Verification: rehashes every chunk of a blob and the blob as a whole.
+ * STORE_ECORRUPT names the chunk and offset in store_lasterror().
+ */
+int	store_verify_blob(struct store *, const uint8_t sha[STORE_HASH_LEN],
+	    store_progress_fn, void *);
+
+/* Pins keep a revision through gc and name it for deployments. */
+struct store_pin {
+	const char	*name;
+	uint8_t		 digest[STORE_HASH_LEN];
+	const char	*target;	/* what was pinned: "model/ORG/NAME@REV" */
+	const char	*note;
+	int64_t		 time;
+};
+/* The pin's strings live until fn returns. */
+typedef int (*store_pin_fn)(void *arg, const struct store_pin *);
+int	store_pin_get(struct store *, const char *name,
+	    uint8_t digest[STORE_HASH_LEN]);
+int	store_pin_put(struct store *, const char *name,
+	    const uint8_t digest[STORE_HASH_LEN], const char *target,
+	    const char *note);
+int	store_pin_delete(struct store *, const char *name);
+int	store_pins(struct store *, store_pin_fn, void *);
+
+/*
+ * Garbage collection: mark from refs and pins, sweep manifests, blobs and
+ * chunks nothing reaches.  Fails with STORE_EBUSY while an ingest runs.
+ */
+struct store_gc_result {
+	uint64_t	manifests;
+	uint64_t	blobs;
+	uint64_t	chunks;
+	uint64_t	chunk_bytes;
+	uint64_t	file_before;	/* data file size, for --compact */
+	uint64_t	file_after;
+};
+int	store_gc(struct store *, int dry_run, struct store_gc_result *);
+/* Rewrites the data file without free pages; no other process may have
+ * the store open (STORE_EBUSY). */
+int	store_compact(struct store *, struct store_gc_result *);
+
+struct store_stats {
+	uint64_t	repos;
+	uint64_t	revisions;	/* manifests */
+	uint64_t	refs;
+	uint64_t	blobs;
+	uint64_t	chunks;
+	uint64_t	chunk_bytes;	/* stored: sum of chunk lengths */
+	uint64_t	logical_bytes;	/* sum of file sizes over all revisions */
+	uint64_t	unique_bytes;	/* sum of blob sizes */
+	uint64_t	chunk_pages;	/* pages the chunks occupy */
+	uint64_t	page_size;
+	uint64_t	file_bytes;	/* size of the data file */
+	uint64_t	free_pages;
+	uint64_t	pins;
+};
+int	store_stats(struct store *, struct store_stats *);
+
+/*
+ * Small tables for other parts (the keyring, releases, settings): opaque
+ * values under byte keys, each put or delete its own transaction.
+ */
+enum store_table {
+	STORE_TRUST,		/* key id -> trust record */
+	STORE_RELEASE,		/* key id -> highest release seen */
+	STORE_SETTING,		/* name -> value */
+};
+int	store_kv_get(struct store *, enum store_table, const void *key,
+	    size_t klen, void **val, size_t *vlen);	/* *val: malloc'd */
+int	store_kv_put(struct store *, enum store_table, const void *key,
+	    size_t klen, const void *val, size_t vlen);
+int	store_kv_delete(struct store *, enum store_table, const void *key,
+	    size_t klen);
+typedef int (*store_kv_fn)(void *arg, const void *key, size_t klen,
+	    const void *val, size_t vlen);
+int	store_kv_each(struct store *, enum store_table, store_kv_fn, void *);
+
+/*
+ * Sources for add: a folder or an archive (.tar, .tar.gz, .tar.xz, .zip)
+ * of one.  Opening walks (or reads through) it all and refuses, before
+ * anything is written, paths with "..", absolute paths, links that leave
+ * it, devices, duplicate names and more than BOUND_FILES files.  An archive
+ * whose entries all sit in one top folder is read as that folder.
+ */
+struct store_source;
+struct store_entry {
+	const char	*path;		/* relative, '/'-separated, valid */
+	uint64_t	 size;
+};
+int	store_source_open(const char *path, struct store_source **);
+/* For fuzzing and tests: an archive held in memory. */
+int	store_source_open_memory(const void *, size_t, struct store_source **);
+size_t	store_source_count(const struct store_source *);
+const struct store_entry *store_source_entry(const struct store_source *, size_t);
+uint64_t store_source_bytes(const struct store_source *);
+/* The entry's bytes, whole, for small files such as a model card. */
+int	store_source_slurp(struct store_source *, size_t idx, size_t max,
+	    char **buf, size_t *len);
+/* Visits every entry in order with a read function over its bytes. */
+typedef int (*store_entry_fn)(void *arg, size_t idx, store_read_fn, void *rarg);
+int	store_source_each(struct store_source *, store_entry_fn, void *);
+void	store_source_free(struct store_source *);
+
+#endif

@@ -5,13 +5,6 @@
 # corpus in tests/fuzz/corpus/NAME/.  Without --enable-fuzzing it is linked
 # with replay.c, a main() that feeds it each file named on the command line;
 # with it, libFuzzer's main() does the same and can also fuzz.
-if FUZZING
-FUZZER_LINK = -fsanitize=fuzzer
-AM_CPPFLAGS += -DAIRLOCK_LIBFUZZER
-else
-FUZZER_LINK =
-endif
-FUZZ_TARGETS =
 
 TESTS += tests/fuzz/corpora.sh
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/corpora.sh tests/lib/tap.sh

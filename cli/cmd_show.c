@@ -1,0 +1,132 @@
+/*
+ * airlock show REPO[@REV]: a revision's identity, provenance, claims,
+ * refs, files and signatures.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "trust.h"
+
+struct refs {
+	const uint8_t	*digest;
+	json_t		*names;
+};
+
+static int
+collect_ref(void *arg, const struct store_ref *r)
+{
+	struct refs *rf = arg;
+
+	if (!r->is_commit && memcmp(r->digest, rf->digest, STORE_HASH_LEN) == 0)
+		json_array_append_new(rf->names, json_string(r->name));
+	return 0;
+}
+
+static void
+print_list(const char *label, json_t *list)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_array_size(list) == 0)
+		return;
+	printf("%-9s ", label);
+	json_array_foreach(list, i, v)
+		printf("%s%s", i ? ", " : "", json_string_value(v));
+	printf("\n");
+}
+
+static void
+print_text(const struct store_manifest *m, json_t *refs, json_t *sigs)
+{
+	char digest[STORE_DIGEST_STRLEN + 1], size[32], hex[STORE_HEX_LEN + 1];
+	json_t *c = m->claims, *v;
+	const char *s;
+	uint64_t total = 0;
+	size_t i;
+
+	store_digest_str(m->digest, digest);
+	printf("%s %s\n", m->type, m->repo);
+	printf("%-9s %s\n", "commit", m->commit);
+	printf("%-9s %s\n", "digest", digest);
+	printf("%-9s %s\n", "created", m->created);
+	if (m->source != NULL)
+		printf("%-9s %s %s %s\n", "source",
+		    json_string_value(json_object_get(m->source, "upstream")),
+		    json_string_value(json_object_get(m->source, "revision")),
+		    json_string_value(json_object_get(m->source, "commit")));
+	else
+		printf("%-9s %s\n", "source", "local add");
+	print_list("refs", refs);
+	s = json_string_value(json_object_get(c, "license"));
+	printf("%-9s %s", "license", s != NULL ? s : "(none declared)");
+	if ((s = json_string_value(json_object_get(c, "license_name"))) != NULL)
+		printf(" (%s)", s);
+	printf("\n");
+	json_array_foreach(json_object_get(c, "license_files"), i, v)
+		printf("%-9s %s sha256:%s\n", "", json_string_value(
+		    json_object_get(v, "path")), json_string_value(
+		    json_object_get(v, "sha256")));
+	print_list("base", json_object_get(c, "base_model"));
+	if ((s = json_string_value(json_object_get(c,
+	    "base_model_relation"))) != NULL)
+		printf("%-9s %s\n", "relation", s);
+	print_list("datasets", json_object_get(c, "datasets"));
+	for (i = 0; i < m->nfiles; i++)
+		total += m->files[i].size;
+	printf("%-9s %zu, %s\n", "files", m->nfiles, cli_bytes(total, size));
+	for (i = 0; i < m->nfiles; i++) {
+		const struct store_file *f = &m->files[i];
+
+		store_hex(f->sha256, STORE_HASH_LEN, hex);
+		printf("  %-40s %12llu %s %s\n", f->path,
+		    (unsigned long long)f->size, f->lfs ? "lfs" : "   ", hex);
+	}
+	trust_print(sigs);
+}
+
+int
+cmd_show(struct cli *cli, int argc, char **argv)
+{
+	struct store *st;
+	struct store_manifest *m;
+	struct target t;
+	struct refs rf;
+	json_t *sigs = NULL;
+	int rc;
+
+	if (argc != 2)
+		return cli_usage(cli);
+	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
+		return rc;
+	if ((rc = cli_load(st, argv[1], &t, &m)) != 0) {
+		store_close(st);
+		return rc;
+	}
+	rf.digest = m->digest;
+	rf.names = json_array();
+	store_refs(st, m->type, m->repo, collect_ref, &rf);
+	sigs = trust_check(st, m, NULL);
+	if (cli->json) {
+		char digest[STORE_DIGEST_STRLEN + 1];
+		json_t *files = json_deep_copy(json_object_get(m->root, "files"));
+
+		store_digest_str(m->digest, digest);
+		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:O?,s:O,s:o,s:o,"
+		    "s:O}", "type", m->type, "repo", m->repo, "commit",
+		    m->commit, "digest", digest, "created", m->created,
+		    "source", m->source, "claims", m->claims, "refs",
+		    rf.names, "files", files, "signatures",
+		    json_object_get(sigs, "signatures")));
+	} else {
+		print_text(m, rf.names, sigs);
+		json_decref(rf.names);
+	}
+	json_decref(sigs);
+	store_manifest_free(m);
+	store_close(st);
+	return EXIT_OK;
+}

@@ -1,0 +1,243 @@
+/*
+ * airlock verify [REPO[@REV]... | --all]
+ *
+ * For each revision: its manifest against its digest, every file against
+ * its blob (size, git sha1, LFS pointer), every blob's chunks and whole
+ * (each blob once, however many revisions share it), and its signatures
+ * against the trust policy.  Exit 1 when anything fails, naming the file
+ * and the offset.  With no revision, verifies everything.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "trust.h"
+
+struct verify {
+	struct cli	*cli;
+	struct store	*st;
+	json_t		*done;		/* blob hex -> error or null */
+	json_t		*digests;	/* every revision, for --all */
+	struct progress	*bar;
+	uint64_t	 base;		/* bytes verified before this blob */
+	uint64_t	 total;
+};
+
+static void
+bar_fn(void *arg, uint64_t n)
+{
+	struct verify *v = arg;
+
+	progress_set(v->bar, v->base + n);
+}
+
+/* Checks a blob once; returns the error text, or NULL when it is sound. */
+static const char *
+check_blob(struct verify *v, const struct store_file *f)
+{
+	char hex[STORE_HEX_LEN + 1];
+	json_t *seen;
+	int rc;
+
+	store_hex(f->sha256, STORE_HASH_LEN, hex);
+	if ((seen = json_object_get(v->done, hex)) != NULL)
+		return json_string_value(seen);
+	rc = store_verify_blob(v->st, f->sha256, bar_fn, v);
+	v->base += f->size;
+	json_object_set_new(v->done, hex, rc == 0 ? json_null() :
+	    json_string(store_lasterror()));
+	return json_string_value(json_object_get(v->done, hex));
+}
+
+static int
+check_file(struct verify *v, const struct store_file *f, json_t *errors)
+{
+	struct store_blobinfo info;
+	uint8_t sha1[STORE_SHA1_LEN];
+	const char *why;
+	int rc;
+
+	if ((rc = store_blob_stat(v->st, f->sha256, &info)) != 0) {
+		json_array_append_new(errors, json_sprintf("%s: %s", f->path,
+		    store_lasterror()));
+		return -1;
+	}
+	if (info.size != f->size) {
+		json_array_append_new(errors, json_sprintf("%s: %llu bytes "
+		    "stored, the manifest says %llu", f->path,
+		    (unsigned long long)info.size, (unsigned long long)f->size));
+		return -1;
+	}
+	if ((why = check_blob(v, f)) != NULL) {
+		json_array_append_new(errors, json_sprintf("%s: %s", f->path,
+		    why));
+		return -1;
+	}
+	/* The git sha1 the Hub API will serve must be the real one. */
+	if (f->lfs)
+		store_lfs_pointer_sha1(f->sha256, f->size, sha1);
+	else if (store_blob_sha1(v->st, f->sha256, sha1) != 0)
+		memset(sha1, 0, sizeof(sha1));
+	if (memcmp(sha1, f->git_sha1, STORE_SHA1_LEN) != 0) {
+		json_array_append_new(errors, json_sprintf("%s: git sha1 does "
+		    "not match the %s", f->path, f->lfs ? "LFS pointer" :
+		    "content"));
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *
+check_revision(struct verify *v, const uint8_t digest[STORE_HASH_LEN],
+    const char *name, int *ok)
+{
+	char dstr[STORE_DIGEST_STRLEN + 1];
+	struct store_manifest *m;
+	json_t *errors = json_array(), *sigs = NULL, *out;
+	int sig_ok = 0;
+
+	store_digest_str(digest, dstr);
+	if (store_manifest_get(v->st, digest, &m) != 0) {
+		json_array_append_new(errors, json_string(store_lasterror()));
+		*ok = 0;
+		return json_pack("{s:s,s:s,s:b,s:o}", "name", name, "digest",
+		    dstr, "ok", 0, "errors", errors);
+	}
+	for (size_t i = 0; i < m->nfiles; i++)
+		check_file(v, &m->files[i], errors);
+	sigs = trust_check(v->st, m, &sig_ok);
+	if (!sig_ok)
+		json_array_append_new(errors, json_sprintf("signatures: %s",
+		    json_string_value(json_object_get(sigs, "reason"))));
+	*ok = json_array_size(errors) == 0;
+	out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:o,s:o}", "name", name,
+	    "type", m->type, "repo", m->repo, "commit", m->commit, "digest",
+	    dstr, "ok", *ok, "errors", errors, "signatures", sigs);
+	store_manifest_free(m);
+	return out;
+}
+
+static int
+collect(void *arg, const struct store_ref *r)
+{
+	struct verify *v = arg;
+	char hex[STORE_HEX_LEN + 1];
+
+	if (!r->is_commit)
+		return 0;
+	store_hex(r->digest, STORE_HASH_LEN, hex);
+	json_object_set_new(v->digests, hex, json_sprintf("%s%s@%s",
+	    strcmp(r->type, "dataset") == 0 ? "datasets/" : "", r->repo,
+	    r->name));
+	return 0;
+}
+
+static uint64_t
+revision_bytes(struct store *st, const uint8_t *digest)
+{
+	struct store_manifest *m;
+	uint64_t n = 0;
+
+	if (store_manifest_get(st, digest, &m) != 0)
+		return 0;
+	for (size_t i = 0; i < m->nfiles; i++)
+		n += m->files[i].size;
+	store_manifest_free(m);
+	return n;
+}
+
+int
+cmd_verify(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct verify v = { .cli = cli };
+	const char *key;
+	json_t *results, *name;
+	int c, all = 0, failed = 0, rc;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "a", opts, NULL)) != -1) {
+		if (c != 'a')
+			return cli_usage(cli);
+		all = 1;
+	}
+	if (all && optind < argc)
+		return cli_usage(cli);
+	if ((rc = cli_open(cli, STORE_RDONLY, &v.st)) != 0)
+		return rc;
+	v.done = json_object();
+	v.digests = json_object();
+	results = json_array();
+	if (optind == argc) {
+		if ((rc = store_refs(v.st, NULL, NULL, collect, &v)) != 0) {
+			rc = cli_store_fail(rc, NULL);
+			goto out;
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		struct target t;
+		char hex[STORE_HEX_LEN + 1];
+
+		if ((rc = cli_target(v.st, argv[i], NULL, &t)) != 0) {
+			failed++;
+			json_array_append_new(results, json_pack("{s:s,s:b,s:[s]}",
+			    "name", argv[i], "ok", 0, "errors",
+			    store_lasterror()));
+			continue;
+		}
+		store_hex(t.digest, STORE_HASH_LEN, hex);
+		json_object_set_new(v.digests, hex, json_string(argv[i]));
+	}
+	json_object_foreach(v.digests, key, name) {
+		uint8_t d[STORE_HASH_LEN];
+
+		store_digest_parse(key, d);
+		v.total += revision_bytes(v.st, d);
+	}
+	v.bar = progress_start(cli, "verify", v.total);
+	json_object_foreach(v.digests, key, name) {
+		uint8_t d[STORE_HASH_LEN];
+		json_t *r;
+		int ok;
+
+		store_digest_parse(key, d);
+		r = check_revision(&v, d, json_string_value(name), &ok);
+		if (!ok)
+			failed++;
+		if (!cli->json) {
+			size_t i;
+			json_t *e;
+
+			progress_end(v.bar);
+			v.bar = NULL;
+			printf("%-6s %s (%.12s)\n", ok ? "ok" : "FAILED",
+			    json_string_value(name), key);
+			json_array_foreach(json_object_get(r, "errors"), i, e)
+				printf("       %s\n", json_string_value(e));
+			fflush(stdout);
+			v.bar = progress_start(cli, "verify", v.total);
+			progress_set(v.bar, v.base);
+		}
+		json_array_append_new(results, r);
+	}
+	progress_end(v.bar);
+	if (cli->json)
+		cli_json(json_pack("{s:b,s:O}", "ok", failed == 0, "revisions",
+		    results));
+	else if (json_object_size(v.digests) == 0 && failed == 0)
+		printf("nothing to verify\n");
+	rc = failed != 0 ? EXIT_CHECK : EXIT_OK;
+out:
+	json_decref(results);
+	json_decref(v.done);
+	json_decref(v.digests);
+	store_close(v.st);
+	return rc;
+}

@@ -1,0 +1,91 @@
+/*
+ * progress.c - a progress bar on stderr when it is a terminal, redrawn at
+ * most ten times a second; nothing at all on a pipe or with --json.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cli.h"
+
+struct progress {
+	const char	*label;
+	uint64_t	 total;
+	uint64_t	 done;
+	double		 start;
+	double		 last;
+};
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct progress *
+progress_start(const struct cli *cli, const char *label, uint64_t total)
+{
+	struct progress *p;
+
+	if (!cli->tty || cli->json || (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->label = label;
+	p->total = total;
+	p->start = p->last = now();
+	return p;
+}
+
+static void
+draw(struct progress *p, double t)
+{
+	char done[32], total[32], rate[32];
+	double el = t - p->start;
+	int width = 24, fill = 0, pct = 0;
+
+	if (p->total > 0) {
+		pct = (int)(100.0 * (double)p->done / (double)p->total);
+		fill = (int)((double)width * (double)p->done / (double)p->total);
+	}
+	if (fill > width)
+		fill = width;
+	cli_bytes(el > 0 ? (uint64_t)((double)p->done / el) : 0, rate);
+	fprintf(stderr, "\r%-9s %10s / %-10s [%.*s%*s] %3d%% %10s/s",
+	    p->label, cli_bytes(p->done, done), cli_bytes(p->total, total),
+	    fill, "########################", width - fill, "", pct, rate);
+	fflush(stderr);
+}
+
+void
+progress_set(struct progress *p, uint64_t done)
+{
+	double t;
+
+	if (p == NULL)
+		return;
+	p->done = done;
+	if ((t = now()) - p->last < 0.1)
+		return;
+	p->last = t;
+	draw(p, t);
+}
+
+void
+progress_fn(void *arg, uint64_t done)
+{
+	progress_set(arg, done);
+}
+
+void
+progress_end(struct progress *p)
+{
+	if (p == NULL)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	free(p);
+}

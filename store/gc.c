@@ -1,0 +1,436 @@
+/*
+ * gc.c - garbage collection, compaction and statistics.
+ *
+ * gc marks from branches, tags and pins (commit ids are aliases: they do
+ * not keep a revision alive, as untagged manifests in an OCI registry) and
+ * sweeps the manifests, blobs and chunks that nothing reaches, in one
+ * write transaction.  It holds the store's write lock alone, so an add or
+ * import in progress, whose chunks no revision names yet, is never swept.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "internal.h"
+
+/* A growable sorted set of hashes. */
+struct hset {
+	uint8_t		(*v)[STORE_HASH_LEN];
+	size_t		 n, cap;
+};
+
+static int
+hset_add(struct hset *s, const uint8_t h[STORE_HASH_LEN])
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap != 0 ? s->cap * 2 : 1024;
+		void *v = realloc(s->v, cap * STORE_HASH_LEN);
+
+		if (v == NULL)
+			return ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	memcpy(s->v[s->n++], h, STORE_HASH_LEN);
+	return 0;
+}
+
+static int
+hcmp(const void *a, const void *b)
+{
+	return memcmp(a, b, STORE_HASH_LEN);
+}
+
+static void
+hset_sort(struct hset *s)
+{
+	size_t j = 0;
+
+	qsort(s->v, s->n, STORE_HASH_LEN, hcmp);
+	for (size_t i = 0; i < s->n; i++)
+		if (j == 0 || memcmp(s->v[j - 1], s->v[i], STORE_HASH_LEN) != 0)
+			memmove(s->v[j++], s->v[i], STORE_HASH_LEN);
+	s->n = j;
+}
+
+static int
+hset_has(const struct hset *s, const void *h)
+{
+	return bsearch(h, s->v, s->n, STORE_HASH_LEN, hcmp) != NULL;
+}
+
+struct mark {
+	struct store	*st;
+	MDB_txn		*txn;
+	struct hset	 manifests, blobs, chunks;
+};
+
+/* Roots: every ref that is not a commit id, and every pin. */
+static int
+mark_roots(struct mark *mk)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(mk->txn, mk->st->ref, &cur)) != 0)
+		return store_mdb_fail(rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (d.mv_size != REFVAL_LEN ||
+		    ((uint8_t *)d.mv_data)[STORE_HASH_LEN] == REF_COMMIT)
+			continue;
+		if ((rc = hset_add(&mk->manifests, d.mv_data)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_cursor_open(mk->txn, mk->st->pin, &cur)) != 0)
+		return store_mdb_fail(rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		uint8_t digest[STORE_HASH_LEN];
+		json_t *v = json_loadb(d.mv_data, d.mv_size, 0, NULL);
+		const char *s = json_string_value(json_object_get(v, "digest"));
+
+		if (s != NULL && store_digest_parse(s, digest) == 0)
+			rc = hset_add(&mk->manifests, digest);
+		json_decref(v);
+		if (rc != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+mark_blobs(struct mark *mk)
+{
+	hset_sort(&mk->manifests);
+	for (size_t i = 0; i < mk->manifests.n; i++) {
+		struct store_manifest *m;
+		MDB_val k = { STORE_HASH_LEN, mk->manifests.v[i] }, d;
+		int rc;
+
+		if ((rc = mdb_get(mk->txn, mk->st->manifest, &k, &d)) != 0)
+			continue;	/* a dangling ref: nothing to keep */
+		if (store_manifest_parse(d.mv_data, d.mv_size, &m) != 0)
+			continue;
+		for (size_t j = 0; j < m->nfiles; j++)
+			if ((rc = hset_add(&mk->blobs, m->files[j].sha256)) != 0)
+				break;
+		store_manifest_free(m);
+		if (rc != 0)
+			return rc;
+	}
+	hset_sort(&mk->blobs);
+	return 0;
+}
+
+static int
+mark_chunks(struct mark *mk)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(mk->txn, mk->st->blobmap, &cur)) != 0)
+		return store_mdb_fail(rc, "cursor");
+	/* The map is sorted by blob: walk it once, keep the marked ones. */
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (d.mv_size != MAPVAL_LEN || !hset_has(&mk->blobs, k.mv_data))
+			continue;
+		if ((rc = hset_add(&mk->chunks, d.mv_data)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	hset_sort(&mk->chunks);
+	return 0;
+}
+
+/*
+ * Sweeps one table: deletes every entry whose key's first 32 bytes are not
+ * in keep.  dry_run only counts.
+ */
+static int
+sweep(struct mark *mk, MDB_dbi dbi, const struct hset *keep, int dry_run,
+    uint64_t *count, uint64_t *bytes)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(mk->txn, dbi, &cur)) != 0)
+		return store_mdb_fail(rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &k, bytes != NULL ? &d : NULL, MDB_FIRST);
+	    rc == 0;
+	    rc = mdb_cursor_get(cur, &k, bytes != NULL ? &d : NULL, MDB_NEXT)) {
+		if (k.mv_size >= STORE_HASH_LEN && hset_has(keep, k.mv_data))
+			continue;
+		if (count != NULL)
+			(*count)++;
+		if (bytes != NULL)
+			*bytes += d.mv_size;
+		if (!dry_run && (rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_fail(rc, "sweep");
+}
+
+/* Commit-id refs of swept revisions go with them. */
+static int
+sweep_refs(struct mark *mk, int dry_run)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(mk->txn, mk->st->ref, &cur)) != 0)
+		return store_mdb_fail(rc, "cursor");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (d.mv_size == REFVAL_LEN && hset_has(&mk->manifests, d.mv_data))
+			continue;
+		if (!dry_run && (rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_fail(rc, "sweep refs");
+}
+
+int
+store_gc(struct store *st, int dry_run, struct store_gc_result *res)
+{
+	struct mark mk = { .st = st };
+	uint64_t chunks = 0, bytes = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (st->rdonly)
+		return store_fail(EROFS, "%s: opened read-only", st->dir);
+	if ((rc = store_lock(st, SLOCK_WRITE, 1, 0)) != 0)
+		return store_fail(rc, "%s: an add or import is running; gc "
+		    "waits for it to finish", st->dir);
+	if ((rc = mdb_txn_begin(st->env, NULL, dry_run ? MDB_RDONLY : 0,
+	    &mk.txn)) != 0) {
+		rc = store_mdb_fail(rc, "transaction");
+		goto out;
+	}
+	if ((rc = mark_roots(&mk)) != 0 || (rc = mark_blobs(&mk)) != 0 ||
+	    (rc = mark_chunks(&mk)) != 0)
+		goto fail;
+	if ((rc = sweep(&mk, st->manifest, &mk.manifests, dry_run,
+	    &res->manifests, NULL)) != 0 ||
+	    (rc = sweep(&mk, st->sig, &mk.manifests, dry_run, NULL, NULL)) != 0 ||
+	    (rc = sweep_refs(&mk, dry_run)) != 0 ||
+	    (rc = sweep(&mk, st->blob, &mk.blobs, dry_run, &res->blobs,
+	    NULL)) != 0 ||
+	    (rc = sweep(&mk, st->blobmap, &mk.blobs, dry_run, NULL, NULL)) != 0 ||
+	    (rc = sweep(&mk, st->chunk, &mk.chunks, dry_run, &chunks,
+	    &bytes)) != 0)
+		goto fail;
+	res->chunks = chunks;
+	res->chunk_bytes = bytes;
+	if (dry_run) {
+		mdb_txn_abort(mk.txn);
+		goto out;
+	}
+	if ((rc = meta_add(st, mk.txn, "chunks", -(int64_t)chunks)) != 0 ||
+	    (rc = meta_add(st, mk.txn, "chunk_bytes", -(int64_t)bytes)) != 0) {
+		rc = store_mdb_fail(rc, "counters");
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(mk.txn)) != 0)
+		rc = store_mdb_fail(rc, "commit");
+	goto out;
+fail:
+	mdb_txn_abort(mk.txn);
+out:
+	store_unlock(st, SLOCK_WRITE);
+	/* Back to the shared lock every opener holds. */
+	free(mk.manifests.v);
+	free(mk.blobs.v);
+	free(mk.chunks.v);
+	return rc;
+}
+
+static uint64_t
+file_size(const char *dir)
+{
+	char path[4096];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+int
+store_compact(struct store *st, struct store_gc_result *res)
+{
+	char tmpdir[PATH_MAX], from[PATH_MAX + 16], to[PATH_MAX + 16];
+	int rc, fd;
+
+	memset(res, 0, sizeof(*res));
+	res->file_before = file_size(st->dir);
+	/* Upgrading our shared open lock fails while anyone else holds it. */
+	if ((rc = store_lock(st, SLOCK_OPEN, 1, 0)) != 0)
+		return store_fail(rc, "%s: another process has the store open "
+		    "(stop airlockd to compact)", st->dir);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/compact.tmp", st->dir);
+	snprintf(from, sizeof(from), "%s/data.mdb", tmpdir);
+	snprintf(to, sizeof(to), "%s/data.mdb", st->dir);
+	(void)unlink(from);
+	if (mkdir(tmpdir, 0755) == -1 && errno != EEXIST) {
+		rc = store_fail(errno, "%s: %s", tmpdir, strerror(errno));
+		goto out;
+	}
+	if ((rc = mdb_env_copy2(st->env, tmpdir, MDB_CP_COMPACT)) != 0) {
+		rc = store_mdb_fail(rc, "compact");
+		(void)unlink(from);
+		(void)rmdir(tmpdir);
+		goto out;
+	}
+	if ((fd = open(from, O_RDONLY)) == -1 || fsync(fd) == -1) {
+		rc = store_fail(errno, "%s: %s", from, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		(void)unlink(from);
+		(void)rmdir(tmpdir);
+		goto out;
+	}
+	close(fd);
+	/* The copy replaces the file, then the environment is reopened on
+	 * it: nothing else has it open, we hold the lock alone. */
+	if (rename(from, to) == -1) {
+		rc = store_fail(errno, "%s: %s", to, strerror(errno));
+		(void)unlink(from);
+		(void)rmdir(tmpdir);
+		goto out;
+	}
+	(void)rmdir(tmpdir);
+	if ((fd = open(st->dir, O_RDONLY | O_DIRECTORY)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	mdb_env_close(st->env);
+	st->env = NULL;
+	if ((rc = store_env_open(st, 0)) != 0)
+		goto out;
+	res->file_after = file_size(st->dir);
+out:
+	(void)store_lock(st, SLOCK_OPEN, 0, 1);
+	return rc;
+}
+
+/* Pages on LMDB's free list: each value is a list whose first word is its
+ * length. */
+static uint64_t
+free_pages(MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	uint64_t n = 0;
+	int op = MDB_FIRST;
+
+	if (mdb_cursor_open(txn, 0, &cur) != 0)
+		return 0;
+	for (; mdb_cursor_get(cur, &k, &d, op) == 0; op = MDB_NEXT) {
+		size_t len;
+
+		if (d.mv_size < sizeof(size_t))
+			continue;
+		memcpy(&len, d.mv_data, sizeof(len));
+		n += len;
+	}
+	mdb_cursor_close(cur);
+	return n;
+}
+
+static int
+count_repos(void *arg, const struct store_ref *r)
+{
+	struct { char last[512]; uint64_t repos, refs; } *c = arg;
+	char key[512];
+
+	snprintf(key, sizeof(key), "%s/%s", r->type, r->repo);
+	if (strcmp(key, c->last) != 0) {
+		c->repos++;
+		snprintf(c->last, sizeof(c->last), "%s", key);
+	}
+	if (!r->is_commit)
+		c->refs++;
+	return 0;
+}
+
+int
+store_stats(struct store *st, struct store_stats *s)
+{
+	struct { char last[512]; uint64_t repos, refs; } c = { "", 0, 0 };
+	MDB_txn *txn;
+	MDB_stat ms;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = store_refs(st, NULL, NULL, count_repos, &c)) != 0)
+		return rc;
+	s->repos = c.repos;
+	s->refs = c.refs;
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	mdb_stat(txn, st->chunk, &ms);
+	s->chunks = ms.ms_entries;
+	s->chunk_pages = ms.ms_overflow_pages;
+	s->page_size = ms.ms_psize;
+	mdb_stat(txn, st->blob, &ms);
+	s->blobs = ms.ms_entries;
+	mdb_stat(txn, st->manifest, &ms);
+	s->revisions = ms.ms_entries;
+	mdb_stat(txn, st->pin, &ms);
+	s->pins = ms.ms_entries;
+	s->chunk_bytes = meta_get(st, txn, "chunk_bytes");
+	s->free_pages = free_pages(txn);
+	s->file_bytes = file_size(st->dir);
+
+	/* Logical bytes: what the revisions would take without dedup. */
+	if ((rc = mdb_cursor_open(txn, st->manifest, &cur)) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+			struct store_manifest *m;
+
+			if (store_manifest_parse(d.mv_data, d.mv_size, &m) != 0)
+				continue;
+			for (size_t i = 0; i < m->nfiles; i++)
+				s->logical_bytes += m->files[i].size;
+			store_manifest_free(m);
+		}
+		mdb_cursor_close(cur);
+	}
+	if ((rc = mdb_cursor_open(txn, st->blob, &cur)) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+			struct blobrec rec;
+
+			if (blobrec_unpack(&d, &rec) == 0)
+				s->unique_bytes += rec.size;
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	return 0;
+}

@@ -1,0 +1,800 @@
+/*
+ * ingest.c - writing files into the store at the speed of the disk.
+ *
+ * Three threads work on a file at once:
+ *
+ *   chunker  reads the file into segments, finds the cut points and
+ *            hashes each chunk;
+ *   hasher   hashes the file as a whole (sha256, and git's sha1 when asked);
+ *   writer   (the caller's thread, which owns the LMDB write transaction)
+ *            puts the chunks and commits every STORE_BATCH new bytes.
+ *
+ * Segments carry the bytes between them: a fixed pool, so memory does not
+ * grow with the file.  A segment holds whole chunks only; the bytes after
+ * its last cut are copied to the front of the next one.  Each published
+ * segment is referenced by the writer and the hasher and goes back to the
+ * pool when both are done with it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bounds.h"
+#include "internal.h"
+
+#define SEG_DATA	(8u << 20)
+#define SEG_CAP		(SEG_DATA + STORE_CHUNK_MAX)
+#define SEG_CHUNKS	(SEG_CAP / STORE_CHUNK_MIN + 2)
+#define SEG_COUNT	6
+
+struct segchunk {
+	uint32_t	off;
+	uint32_t	len;
+	uint8_t		sha[STORE_HASH_LEN];
+};
+
+struct seg {
+	uint8_t		*buf;
+	size_t		 len;		/* bytes of whole chunks */
+	size_t		 nchunks;
+	struct segchunk	 chunks[SEG_CHUNKS];
+	int		 last;		/* the file's final segment */
+	struct job	*job;		/* the file it belongs to */
+	int		 refs;
+	struct seg	*next;
+};
+
+struct queue {
+	struct seg	*head, *tail;
+};
+
+/* The file being read: set by the writer, read by the workers. */
+struct job {
+	store_read_fn	 read;
+	void		*arg;
+	int64_t		 size;
+	int		 sha1;
+	/* Results, each written by one worker before it publishes the
+	 * file's last segment. */
+	uint64_t	 total;
+	int		 err;		/* chunker: errno or STORE_EINVAL */
+	char		 errmsg[256];
+	uint8_t		 sha256[STORE_HASH_LEN];
+	uint8_t		 git_sha1[STORE_SHA1_LEN];
+	int		 hashed;	/* hasher finished the file */
+	int		 hash_err;
+};
+
+struct chunklist {
+	struct store_chunkref	*v;
+	size_t			 n, cap;
+};
+
+struct store_ingest {
+	struct store	*st;
+	MDB_txn		*txn;
+	uint64_t	 batch;		/* new chunk bytes in txn */
+	uint64_t	 chunks_new, bytes_new;	/* for the meta counters */
+	int		 broken;	/* txn failed: abort, start afresh */
+
+	pthread_t	 chunker, hasher;
+	int		 threads;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 stop;
+	int		 cancel;	/* writer failed: chunker stops reading */
+	struct job	*job;		/* chunker's next file, or NULL */
+	struct queue	 freeq, writeq, hashq;
+	struct seg	 segs[SEG_COUNT];
+
+	struct chunklist list;		/* the current file's chunks */
+	store_progress_fn progress;
+	void		*progress_arg;
+	uint64_t	 done;		/* bytes, for progress */
+};
+
+static void
+q_push(struct queue *q, struct seg *s)
+{
+	s->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = s;
+	else
+		q->head = s;
+	q->tail = s;
+}
+
+static struct seg *
+q_pop(struct queue *q)
+{
+	struct seg *s = q->head;
+
+	if (s != NULL && (q->head = s->next) == NULL)
+		q->tail = NULL;
+	return s;
+}
+
+/* Waits, under ing->mu, for a segment on q; NULL when told to stop. */
+static struct seg *
+q_wait(struct store_ingest *ing, struct queue *q)
+{
+	struct seg *s;
+
+	while ((s = q_pop(q)) == NULL && !ing->stop)
+		pthread_cond_wait(&ing->cv, &ing->mu);
+	return s;
+}
+
+static void
+seg_release(struct store_ingest *ing, struct seg *s)
+{
+	pthread_mutex_lock(&ing->mu);
+	if (--s->refs == 0) {
+		q_push(&ing->freeq, s);
+		pthread_cond_broadcast(&ing->cv);
+	}
+	pthread_mutex_unlock(&ing->mu);
+}
+
+static void
+seg_publish(struct store_ingest *ing, struct job *job, struct seg *s)
+{
+	pthread_mutex_lock(&ing->mu);
+	s->job = job;
+	s->refs = 2;
+	q_push(&ing->writeq, s);
+	q_push(&ing->hashq, s);
+	pthread_cond_broadcast(&ing->cv);
+	pthread_mutex_unlock(&ing->mu);
+}
+
+/*
+ * Fills s after its first `have` bytes.  Returns the bytes now in it, and
+ * sets *eof when the source has ended.
+ */
+static size_t
+fill(struct job *job, struct seg *s, size_t have, int *eof)
+{
+	while (have < SEG_CAP) {
+		ssize_t n = job->read(job->arg, s->buf + have, SEG_CAP - have);
+
+		if (n < 0) {
+			job->err = errno != 0 ? errno : EIO;
+			snprintf(job->errmsg, sizeof(job->errmsg), "read: %s",
+			    strerror(job->err));
+			*eof = 1;
+			return have;
+		}
+		if (n == 0) {
+			*eof = 1;
+			return have;
+		}
+		have += (size_t)n;
+		job->total += (uint64_t)n;
+		if (job->size >= 0 && job->total > (uint64_t)job->size) {
+			job->err = STORE_EINVAL;
+			snprintf(job->errmsg, sizeof(job->errmsg), "grew while "
+			    "being read (more than %lld bytes)",
+			    (long long)job->size);
+			*eof = 1;
+			return have;
+		}
+	}
+	return have;
+}
+
+/* Cuts and hashes the whole chunks in s[0, have); returns where they end. */
+static size_t
+cut(struct hash *h, struct seg *s, size_t have, int eof)
+{
+	size_t pos = 0;
+
+	s->nchunks = 0;
+	while (pos < have && (eof || have - pos >= STORE_CHUNK_MAX)) {
+		struct segchunk *c = &s->chunks[s->nchunks++];
+		size_t n = chunk_cut(s->buf + pos, have - pos);
+
+		c->off = (uint32_t)pos;
+		c->len = (uint32_t)n;
+		hash_update(h, s->buf + pos, n);
+		hash_final(h, c->sha);
+		pos += n;
+	}
+	return pos;
+}
+
+static void *
+chunker_main(void *arg)
+{
+	struct store_ingest *ing = arg;
+	struct hash *h = hash_new_sha256();
+	struct seg *s, *next;
+	struct job *job;
+
+	pthread_mutex_lock(&ing->mu);
+	for (;;) {
+		while ((job = ing->job) == NULL && !ing->stop)
+			pthread_cond_wait(&ing->cv, &ing->mu);
+		if (job == NULL)
+			break;
+		ing->job = NULL;
+		if ((s = q_wait(ing, &ing->freeq)) == NULL)
+			break;
+		pthread_mutex_unlock(&ing->mu);
+
+		size_t have = 0, end;
+		int eof = 0;
+		for (;;) {
+			pthread_mutex_lock(&ing->mu);
+			if (ing->cancel)
+				eof = 1;
+			pthread_mutex_unlock(&ing->mu);
+			if (!eof)
+				have = fill(job, s, have, &eof);
+			if (job->err != 0 || h == NULL) {
+				if (h == NULL)
+					job->err = ENOMEM;
+				have = 0;
+			}
+			s->len = end = cut(h, s, have, eof);
+			if (eof) {
+				s->last = 1;
+				break;
+			}
+			s->last = 0;
+			pthread_mutex_lock(&ing->mu);
+			next = q_wait(ing, &ing->freeq);
+			pthread_mutex_unlock(&ing->mu);
+			if (next == NULL)
+				break;
+			memcpy(next->buf, s->buf + end, have - end);
+			have -= end;
+			seg_publish(ing, job, s);
+			s = next;
+		}
+		if (job->err == 0 && job->size >= 0 &&
+		    job->total != (uint64_t)job->size) {
+			job->err = STORE_EINVAL;
+			snprintf(job->errmsg, sizeof(job->errmsg), "shrank while "
+			    "being read (%llu of %lld bytes)",
+			    (unsigned long long)job->total, (long long)job->size);
+		}
+		seg_publish(ing, job, s);
+		pthread_mutex_lock(&ing->mu);
+	}
+	pthread_mutex_unlock(&ing->mu);
+	hash_free(h);
+	return NULL;
+}
+
+static void *
+hasher_main(void *arg)
+{
+	struct store_ingest *ing = arg;
+	struct hash *h256 = hash_new_sha256(), *h1 = hash_new_sha1();
+	struct seg *s;
+	int infile = 0, sha1 = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&ing->mu);
+		s = q_wait(ing, &ing->hashq);
+		pthread_mutex_unlock(&ing->mu);
+		if (s == NULL)
+			break;
+		struct job *job = s->job;
+		if (!infile) {
+			infile = 1;
+			/* git's header needs the size before the bytes. */
+			sha1 = job->sha1 && job->size >= 0;
+			if (sha1 && h1 != NULL)
+				git_blob_header(h1, (uint64_t)job->size);
+		}
+		if (h256 != NULL)
+			hash_update(h256, s->buf, s->len);
+		if (sha1 && h1 != NULL)
+			hash_update(h1, s->buf, s->len);
+		if (s->last) {
+			infile = 0;
+			pthread_mutex_lock(&ing->mu);
+			if (h256 == NULL || h1 == NULL)
+				job->hash_err = ENOMEM;
+			else {
+				hash_final(h256, job->sha256);
+				if (sha1)
+					hash_final(h1, job->git_sha1);
+			}
+			job->hashed = 1;
+			pthread_cond_broadcast(&ing->cv);
+			pthread_mutex_unlock(&ing->mu);
+		}
+		seg_release(ing, s);
+	}
+	hash_free(h256);
+	hash_free(h1);
+	return NULL;
+}
+
+int
+chunk_put(struct store *st, MDB_txn *txn, const uint8_t sha[STORE_HASH_LEN],
+    const void *data, size_t len, int *isnew)
+{
+	MDB_val k = { STORE_HASH_LEN, (void *)sha }, v = { len, NULL };
+	int rc;
+
+	/* MDB_RESERVE: LMDB gives us the pages, we copy once. */
+	rc = mdb_put(txn, st->chunk, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST) {
+		*isnew = 0;
+		return 0;
+	}
+	if (rc != 0)
+		return store_mdb_fail(rc, "chunk");
+	memcpy(v.mv_data, data, len);
+	*isnew = 1;
+	return 0;
+}
+
+/* Makes a failure stick: the write transaction is gone with it. */
+static int
+ing_fail(struct store_ingest *ing, int rc)
+{
+	if (ing->txn != NULL) {
+		mdb_txn_abort(ing->txn);
+		ing->txn = NULL;
+	}
+	ing->broken = rc;
+	return rc;
+}
+
+static int
+ing_txn(struct store_ingest *ing)
+{
+	int rc;
+
+	if (ing->broken != 0)
+		return store_fail(ing->broken, "an earlier write failed: %s",
+		    store_strerror(ing->broken));
+	if (ing->txn != NULL)
+		return 0;
+	if ((rc = mdb_txn_begin(ing->st->env, NULL, 0, &ing->txn)) != 0)
+		return ing_fail(ing, store_mdb_fail(rc, "write transaction"));
+	return 0;
+}
+
+/*
+ * Commits the pending batch.  A batch of chunks needs only to be consistent
+ * (MDB_NOMETASYNC: its pages are synced, its meta page may lag); a revision
+ * must be durable when we say it is there.
+ */
+static int
+ing_commit(struct store_ingest *ing, int durable)
+{
+	MDB_env *env = ing->st->env;
+	int rc;
+
+	if (ing->txn == NULL)
+		return ing->broken;
+	if (ing->chunks_new != 0) {
+		if ((rc = meta_add(ing->st, ing->txn, "chunks",
+		    (int64_t)ing->chunks_new)) != 0 ||
+		    (rc = meta_add(ing->st, ing->txn, "chunk_bytes",
+		    (int64_t)ing->bytes_new)) != 0)
+			return ing_fail(ing, store_mdb_fail(rc, "counters"));
+		ing->chunks_new = ing->bytes_new = 0;
+	}
+	mdb_env_set_flags(env, MDB_NOMETASYNC, !durable);
+	rc = mdb_txn_commit(ing->txn);
+	mdb_env_set_flags(env, MDB_NOMETASYNC, 0);
+	ing->txn = NULL;
+	ing->batch = 0;
+	if (rc != 0)
+		return ing_fail(ing, store_mdb_fail(rc, "commit"));
+	return 0;
+}
+
+/* Puts one chunk and commits when the batch is full. */
+static int
+ing_chunk(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
+    const void *data, size_t len, int *isnew)
+{
+	int rc;
+
+	if ((rc = ing_txn(ing)) != 0)
+		return rc;
+	if ((rc = chunk_put(ing->st, ing->txn, sha, data, len, isnew)) != 0)
+		return ing_fail(ing, rc);
+	if (*isnew) {
+		ing->chunks_new++;
+		ing->bytes_new += len;
+		if ((ing->batch += len) >= STORE_BATCH)
+			return ing_commit(ing, 0);
+	}
+	return 0;
+}
+
+static int
+list_add(struct chunklist *l, const uint8_t sha[STORE_HASH_LEN], uint32_t len)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap != 0 ? l->cap * 2 : 256;
+		void *v = realloc(l->v, cap * sizeof(*l->v));
+
+		if (v == NULL)
+			return ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	memcpy(l->v[l->n].sha256, sha, STORE_HASH_LEN);
+	l->v[l->n++].len = len;
+	return 0;
+}
+
+static int
+write_seg(struct store_ingest *ing, struct seg *s, struct store_blobinfo *info)
+{
+	int rc, isnew;
+
+	for (size_t i = 0; i < s->nchunks; i++) {
+		struct segchunk *c = &s->chunks[i];
+
+		if ((rc = ing_chunk(ing, c->sha, s->buf + c->off, c->len,
+		    &isnew)) != 0)
+			return rc;
+		if (isnew)
+			info->new_bytes += c->len;
+		if ((rc = list_add(&ing->list, c->sha, c->len)) != 0)
+			return ing_fail(ing, rc);
+	}
+	return 0;
+}
+
+/* The git sha1 of a blob, from its chunks as txn sees them. */
+static int
+sha1_from_chunks(struct store *st, MDB_txn *txn, uint64_t size,
+    const struct store_chunkref *v, size_t n, uint8_t out[STORE_SHA1_LEN])
+{
+	struct hash *h;
+	MDB_val k, d;
+	int rc;
+
+	if ((h = hash_new_sha1()) == NULL)
+		return ENOMEM;
+	git_blob_header(h, size);
+	for (size_t i = 0; i < n; i++) {
+		k.mv_size = STORE_HASH_LEN;
+		k.mv_data = (void *)v[i].sha256;
+		if ((rc = mdb_get(txn, st->chunk, &k, &d)) != 0) {
+			hash_free(h);
+			return store_mdb_fail(rc, "chunk");
+		}
+		hash_update(h, d.mv_data, d.mv_size);
+	}
+	hash_final(h, out);
+	hash_free(h);
+	return 0;
+}
+
+static const uint8_t nosha1[STORE_SHA1_LEN];
+
+/*
+ * Writes the blob's chunk map and record, unless the store has the blob
+ * already.  The record comes last, in the same transaction as the map, so
+ * a blob record promises that its chunks and map are all there.
+ */
+static int
+blob_put(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
+    uint64_t size, uint8_t sha1[STORE_SHA1_LEN], int want_sha1,
+    const struct store_chunkref *v, size_t n)
+{
+	struct store *st = ing->st;
+	struct blobrec rec;
+	uint8_t key[MAPKEY_LEN], val[MAPVAL_LEN], packed[BLOBREC_LEN];
+	MDB_val k = { STORE_HASH_LEN, (void *)sha }, d;
+	uint64_t off = 0;
+	int rc;
+
+	if ((rc = ing_txn(ing)) != 0)
+		return rc;
+	rc = mdb_get(ing->txn, st->blob, &k, &d);
+	if (rc == 0) {
+		if ((rc = blobrec_unpack(&d, &rec)) != 0)
+			return rc;
+		if (memcmp(rec.sha1, nosha1, sizeof(nosha1)) != 0) {
+			memcpy(sha1, rec.sha1, STORE_SHA1_LEN);
+			return 0;
+		}
+		if (!want_sha1)
+			return 0;
+		/* Known, but never with its sha1: learn it now. */
+	} else if (rc != MDB_NOTFOUND)
+		return ing_fail(ing, store_mdb_fail(rc, "blob"));
+	else {
+		memcpy(key, sha, STORE_HASH_LEN);
+		for (size_t i = 0; i < n; i++) {
+			put_be64(key + STORE_HASH_LEN, off);
+			memcpy(val, v[i].sha256, STORE_HASH_LEN);
+			put_be32(val + STORE_HASH_LEN, v[i].len);
+			MDB_val mk = { sizeof(key), key }, mv = { sizeof(val), val };
+			if ((rc = mdb_put(ing->txn, st->blobmap, &mk, &mv, 0)) != 0)
+				return ing_fail(ing, store_mdb_fail(rc, "blob map"));
+			off += v[i].len;
+		}
+	}
+	if (want_sha1 && memcmp(sha1, nosha1, sizeof(nosha1)) == 0 &&
+	    (rc = sha1_from_chunks(st, ing->txn, size, v, n, sha1)) != 0)
+		return ing_fail(ing, rc);
+	rec.size = size;
+	memcpy(rec.sha1, sha1, STORE_SHA1_LEN);
+	rec.nchunks = (uint32_t)n;
+	blobrec_pack(&rec, packed);
+	d.mv_size = sizeof(packed);
+	d.mv_data = packed;
+	if ((rc = mdb_put(ing->txn, st->blob, &k, &d, 0)) != 0)
+		return ing_fail(ing, store_mdb_fail(rc, "blob"));
+	return 0;
+}
+
+int
+store_ingest_file(struct store_ingest *ing, store_read_fn fn, void *arg,
+    int64_t size, unsigned flags, struct store_blobinfo *info)
+{
+	struct job job;
+	struct seg *s;
+	int rc, last;
+
+	memset(info, 0, sizeof(*info));
+	if ((rc = ing_txn(ing)) != 0)
+		return rc;
+	memset(&job, 0, sizeof(job));
+	job.read = fn;
+	job.arg = arg;
+	job.size = size;
+	job.sha1 = (flags & STORE_INGEST_SHA1) != 0;
+	ing->list.n = 0;
+
+	pthread_mutex_lock(&ing->mu);
+	ing->cancel = 0;
+	ing->job = &job;
+	pthread_cond_broadcast(&ing->cv);
+	pthread_mutex_unlock(&ing->mu);
+
+	/* Drain every segment of the file, even after a failure, so that
+	 * the workers end the file and the pool refills. */
+	do {
+		pthread_mutex_lock(&ing->mu);
+		s = q_wait(ing, &ing->writeq);
+		pthread_mutex_unlock(&ing->mu);
+		if (rc == 0 && (rc = write_seg(ing, s, info)) != 0) {
+			pthread_mutex_lock(&ing->mu);
+			ing->cancel = 1;
+			pthread_mutex_unlock(&ing->mu);
+		}
+		ing->done += s->len;
+		last = s->last;
+		seg_release(ing, s);
+		if (rc == 0 && ing->progress != NULL)
+			ing->progress(ing->progress_arg, ing->done);
+	} while (!last);
+
+	pthread_mutex_lock(&ing->mu);
+	while (!job.hashed)
+		pthread_cond_wait(&ing->cv, &ing->mu);
+	pthread_mutex_unlock(&ing->mu);
+
+	if (rc != 0)
+		return rc;
+	if (job.err != 0)
+		return store_fail(job.err, "%s", job.errmsg);
+	if (job.hash_err != 0)
+		return store_fail(job.hash_err, "hash: %s",
+		    strerror(job.hash_err));
+	memcpy(info->sha256, job.sha256, STORE_HASH_LEN);
+	memcpy(info->git_sha1, job.git_sha1, STORE_SHA1_LEN);
+	info->size = job.total;
+	info->nchunks = (uint32_t)ing->list.n;
+	return blob_put(ing, info->sha256, info->size, info->git_sha1,
+	    job.sha1, ing->list.v, ing->list.n);
+}
+
+int
+store_ingest_chunk(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
+    const void *data, size_t len, int *isnew)
+{
+	uint8_t got[STORE_HASH_LEN];
+	char hex[STORE_HEX_LEN + 1];
+
+	*isnew = 0;
+	store_hex(sha, STORE_HASH_LEN, hex);
+	if (len > STORE_CHUNK_MAX)
+		return store_fail(STORE_EINVAL, "chunk %s: %zu bytes, more than "
+		    "the largest chunk (%d)", hex, len, STORE_CHUNK_MAX);
+	store_sha256(data, len, got);
+	if (memcmp(got, sha, STORE_HASH_LEN) != 0)
+		return store_fail(STORE_ECORRUPT, "chunk %s: sha256 mismatch",
+		    hex);
+	return ing_chunk(ing, sha, data, len, isnew);
+}
+
+int
+store_ingest_blob(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
+    uint64_t size, const struct store_chunkref *v, size_t n)
+{
+	struct store *st = ing->st;
+	struct hash *h;
+	uint8_t got[STORE_HASH_LEN], sha1[STORE_SHA1_LEN] = { 0 };
+	char hex[STORE_HEX_LEN + 1];
+	MDB_val k, d;
+	uint64_t total = 0;
+	int rc;
+
+	if ((rc = ing_txn(ing)) != 0)
+		return rc;
+	store_hex(sha, STORE_HASH_LEN, hex);
+	k.mv_size = STORE_HASH_LEN;
+	k.mv_data = (void *)sha;
+	if (mdb_get(ing->txn, st->blob, &k, &d) == 0)
+		return 0;
+	if ((h = hash_new_sha256()) == NULL)
+		return ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		k.mv_data = (void *)v[i].sha256;
+		if ((rc = mdb_get(ing->txn, st->chunk, &k, &d)) != 0) {
+			char ch[STORE_HEX_LEN + 1];
+
+			store_hex(v[i].sha256, STORE_HASH_LEN, ch);
+			hash_free(h);
+			return store_fail(rc == MDB_NOTFOUND ? STORE_ENOTFOUND :
+			    rc, "blob %s: chunk %zu (%s) is missing", hex, i, ch);
+		}
+		if (d.mv_size != v[i].len) {
+			hash_free(h);
+			return store_fail(STORE_ECORRUPT, "blob %s: chunk %zu "
+			    "has %zu bytes, not %u", hex, i, d.mv_size, v[i].len);
+		}
+		hash_update(h, d.mv_data, d.mv_size);
+		total += d.mv_size;
+	}
+	hash_final(h, got);
+	hash_free(h);
+	if (total != size)
+		return store_fail(STORE_ECORRUPT, "blob %s: chunks add up to "
+		    "%llu bytes, not %llu", hex, (unsigned long long)total,
+		    (unsigned long long)size);
+	if (memcmp(got, sha, STORE_HASH_LEN) != 0)
+		return store_fail(STORE_ECORRUPT, "blob %s: sha256 mismatch",
+		    hex);
+	/* Small files may be served as regular git files: keep their sha1. */
+	return blob_put(ing, sha, size, sha1, size <= (10u << 20), v, n);
+}
+
+int
+store_ingest_revision(struct store_ingest *ing, const struct store_manifest *m,
+    const char *ref, const char *why, const struct store_sig *sigs,
+    size_t nsigs)
+{
+	struct store *st = ing->st;
+	struct blobrec rec;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = ing_txn(ing)) != 0)
+		return rc;
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct store_file *f = &m->files[i];
+
+		k.mv_size = STORE_HASH_LEN;
+		k.mv_data = (void *)f->sha256;
+		if ((rc = mdb_get(ing->txn, st->blob, &k, &d)) != 0) {
+			if (rc != MDB_NOTFOUND)
+				return ing_fail(ing, store_mdb_fail(rc, "blob"));
+			return store_fail(STORE_EINVAL, "%s: its content is not "
+			    "in the store", f->path);
+		}
+		if ((rc = blobrec_unpack(&d, &rec)) != 0)
+			return rc;
+		if (rec.size != f->size)
+			return store_fail(STORE_EINVAL, "%s: manifest says %llu "
+			    "bytes, the store has %llu", f->path,
+			    (unsigned long long)f->size,
+			    (unsigned long long)rec.size);
+	}
+	k.mv_size = STORE_HASH_LEN;
+	k.mv_data = (void *)m->digest;
+	d.mv_size = m->len;
+	d.mv_data = m->bytes;
+	rc = mdb_put(ing->txn, st->manifest, &k, &d, MDB_NOOVERWRITE);
+	if (rc != 0 && rc != MDB_KEYEXIST)
+		return ing_fail(ing, store_mdb_fail(rc, "manifest"));
+	if ((rc = ref_write(st, ing->txn, m->type, m->repo, m->commit,
+	    m->digest, 1, why)) != 0)
+		return ing_fail(ing, rc);
+	if (ref != NULL && (rc = ref_write(st, ing->txn, m->type, m->repo, ref,
+	    m->digest, 0, why)) != 0)
+		return ing_fail(ing, rc);
+	for (size_t i = 0; i < nsigs; i++)
+		if ((rc = sig_write(st, ing->txn, m->digest, sigs[i].keyid,
+		    sigs[i].text, sigs[i].len)) != 0)
+			return ing_fail(ing, rc);
+	return ing_commit(ing, 1);
+}
+
+int
+store_ingest_begin(struct store *st, struct store_ingest **out)
+{
+	struct store_ingest *ing;
+	int rc;
+
+	*out = NULL;
+	if (st->rdonly)
+		return store_fail(EROFS, "%s: opened read-only", st->dir);
+	if ((ing = calloc(1, sizeof(*ing))) == NULL)
+		return ENOMEM;
+	ing->st = st;
+	pthread_mutex_init(&ing->mu, NULL);
+	pthread_cond_init(&ing->cv, NULL);
+	for (int i = 0; i < SEG_COUNT; i++) {
+		if ((ing->segs[i].buf = malloc(SEG_CAP)) == NULL) {
+			rc = ENOMEM;
+			goto fail;
+		}
+		q_push(&ing->freeq, &ing->segs[i]);
+	}
+	if ((rc = store_lock(st, SLOCK_WRITE, 0, 1)) != 0) {
+		rc = store_fail(rc, "%s: write lock: %s", st->dir,
+		    store_strerror(rc));
+		goto fail;
+	}
+	if ((rc = pthread_create(&ing->chunker, NULL, chunker_main, ing)) != 0)
+		goto fail;
+	if ((rc = pthread_create(&ing->hasher, NULL, hasher_main, ing)) != 0) {
+		ing->threads = 1;
+		goto fail;
+	}
+	ing->threads = 2;
+	*out = ing;
+	return 0;
+fail:
+	store_ingest_free(ing);
+	return rc;
+}
+
+void
+store_ingest_progress(struct store_ingest *ing, store_progress_fn fn, void *arg)
+{
+	ing->progress = fn;
+	ing->progress_arg = arg;
+}
+
+int
+store_ingest_end(struct store_ingest *ing)
+{
+	return ing_commit(ing, 1);
+}
+
+void
+store_ingest_free(struct store_ingest *ing)
+{
+	if (ing == NULL)
+		return;
+	pthread_mutex_lock(&ing->mu);
+	ing->stop = 1;
+	pthread_cond_broadcast(&ing->cv);
+	pthread_mutex_unlock(&ing->mu);
+	if (ing->threads >= 1)
+		pthread_join(ing->chunker, NULL);
+	if (ing->threads >= 2)
+		pthread_join(ing->hasher, NULL);
+	if (ing->txn != NULL)
+		mdb_txn_abort(ing->txn);
+	store_unlock(ing->st, SLOCK_WRITE);
+	for (int i = 0; i < SEG_COUNT; i++)
+		free(ing->segs[i].buf);
+	free(ing->list.v);
+	pthread_mutex_destroy(&ing->mu);
+	pthread_cond_destroy(&ing->cv);
+	free(ing);
+}

@@ -1,0 +1,110 @@
+/*
+ * internal.h - what the store's source files share and nobody else sees.
+ */
+#ifndef AIRLOCK_STORE_INTERNAL_H
+#define AIRLOCK_STORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+
+#define STORE_SCHEMA		1
+/* New chunk bytes per write transaction: bounds the heap LMDB uses for
+ * dirty pages (it does not use MDB_WRITEMAP). */
+#define STORE_BATCH		(96u << 20)
+/* Address space mapped for the data file: not disk, not memory. */
+#define STORE_MAPSIZE		(1ULL << 40)
+
+struct store {
+	MDB_env		*env;
+	char		*dir;
+	int		 rdonly;
+	int		 lockfd;	/* airlock.lock: OFD locks below */
+	char		 id[33];
+	MDB_dbi		 chunk;		/* sha256(chunk) -> bytes */
+	MDB_dbi		 blob;		/* sha256(file) -> struct blobrec */
+	MDB_dbi		 blobmap;	/* sha256(file) ‖ off -> sha256(chunk) ‖ len */
+	MDB_dbi		 manifest;	/* sha256(manifest) -> canonical JSON */
+	MDB_dbi		 sig;		/* manifest digest ‖ key id -> minisig */
+	MDB_dbi		 ref;		/* type/repo \0 name -> manifest digest */
+	MDB_dbi		 reflog;	/* type/repo \0 name \0 time -> JSON */
+	MDB_dbi		 pin;		/* name -> JSON */
+	MDB_dbi		 meta;		/* name -> value */
+	MDB_dbi		 kv[3];		/* enum store_table */
+};
+
+/*
+ * Lock bytes in airlock.lock (open file description locks, so they die
+ * with the process, kill -9 included).
+ */
+#define SLOCK_OPEN	0	/* shared by every opener; compact takes it alone */
+#define SLOCK_WRITE	1	/* shared by ingests; gc takes it alone */
+int	store_lock(struct store *, int which, int exclusive, int wait);
+void	store_unlock(struct store *, int which);
+
+/* Blob records, big-endian on disk. */
+#define BLOBREC_LEN	(8 + STORE_SHA1_LEN + 4)
+struct blobrec {
+	uint64_t	size;
+	uint8_t		sha1[STORE_SHA1_LEN];
+	uint32_t	nchunks;
+};
+void	blobrec_pack(const struct blobrec *, uint8_t out[BLOBREC_LEN]);
+int	blobrec_unpack(const MDB_val *, struct blobrec *);
+
+#define MAPKEY_LEN	(STORE_HASH_LEN + 8)
+#define MAPVAL_LEN	(STORE_HASH_LEN + 4)
+
+/* Counters in the meta table. */
+int	meta_add(struct store *, MDB_txn *, const char *name, int64_t delta);
+uint64_t meta_get(struct store *, MDB_txn *, const char *name);
+
+/* Errors: set the thread's detail text and return the code. */
+int	store_fail(int code, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	store_mdb_fail(int code, const char *what);
+
+int	txn_read(struct store *, MDB_txn **);
+/* Opens st->env and its tables (again, after a compact). */
+int	store_env_open(struct store *, int create);
+
+/* Ref keys: "type/repo" \0 "name". */
+size_t	refkey(char *buf, size_t size, const char *type, const char *repo,
+	    const char *name);
+
+/* Big-endian integers. */
+void	put_be64(uint8_t *, uint64_t);
+uint64_t get_be64(const uint8_t *);
+void	put_be32(uint8_t *, uint32_t);
+uint32_t get_be32(const uint8_t *);
+
+/* Hashing (hash.c), libcrypto's SHA-256 and SHA-1. */
+struct hash;
+struct hash	*hash_new_sha256(void);
+struct hash	*hash_new_sha1(void);
+void		 hash_reset(struct hash *);
+void		 hash_update(struct hash *, const void *, size_t);
+void		 hash_final(struct hash *, uint8_t *out);
+void		 hash_free(struct hash *);
+void		 git_blob_header(struct hash *, uint64_t size);
+
+/* The chunker (chunker.c): the length of the chunk that starts at p. */
+size_t	chunk_cut(const uint8_t *p, size_t n);
+
+/* Writes a ref (kind 1: a commit id) and its reflog entry in txn. */
+int	ref_write(struct store *, MDB_txn *, const char *type, const char *repo,
+	    const char *name, const uint8_t digest[STORE_HASH_LEN], int commit,
+	    const char *why);
+int	sig_write(struct store *, MDB_txn *, const uint8_t digest[STORE_HASH_LEN],
+	    const uint8_t keyid[8], const char *text, size_t len);
+#define REFVAL_LEN	(STORE_HASH_LEN + 1)
+#define REF_COMMIT	1
+
+/* Inserts a chunk in txn; *isnew is 1 when it was not there. */
+int	chunk_put(struct store *, MDB_txn *, const uint8_t sha[STORE_HASH_LEN],
+	    const void *data, size_t len, int *isnew);
+
+#endif

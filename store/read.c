@@ -1,0 +1,467 @@
+/*
+ * read.c - reading manifests, blobs and chunks back, each under one short
+ * read transaction, copying out before it ends.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static const uint8_t nosha1[STORE_SHA1_LEN];
+
+int
+store_manifest_get(struct store *st, const uint8_t digest[STORE_HASH_LEN],
+    struct store_manifest **out)
+{
+	char hex[STORE_DIGEST_STRLEN + 1];
+	MDB_txn *txn;
+	MDB_val k = { STORE_HASH_LEN, (void *)digest }, d;
+	int rc;
+
+	*out = NULL;
+	store_digest_str(digest, hex);
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_get(txn, st->manifest, &k, &d)) != 0) {
+		mdb_txn_abort(txn);
+		if (rc == MDB_NOTFOUND)
+			return store_fail(STORE_ENOTFOUND, "manifest %s: not in "
+			    "the store", hex);
+		return store_mdb_fail(rc, "manifest");
+	}
+	rc = store_manifest_parse(d.mv_data, d.mv_size, out);
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return store_fail(STORE_ECORRUPT, "manifest %s: %s", hex,
+		    store_lasterror());
+	/* A name resolves to a digest, and the digest is checked. */
+	if (memcmp((*out)->digest, digest, STORE_HASH_LEN) != 0) {
+		store_manifest_free(*out);
+		*out = NULL;
+		return store_fail(STORE_ECORRUPT, "manifest %s: sha256 mismatch",
+		    hex);
+	}
+	return 0;
+}
+
+int
+store_manifest_has(struct store *st, const uint8_t digest[STORE_HASH_LEN])
+{
+	MDB_txn *txn;
+	MDB_val k = { STORE_HASH_LEN, (void *)digest }, d;
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, st->manifest, &k, &d);
+	mdb_txn_abort(txn);
+	return rc == MDB_NOTFOUND ? STORE_ENOTFOUND : rc;
+}
+
+static int
+blob_rec(struct store *st, MDB_txn *txn, const uint8_t sha[STORE_HASH_LEN],
+    struct blobrec *rec)
+{
+	MDB_val k = { STORE_HASH_LEN, (void *)sha }, d;
+	char hex[STORE_HEX_LEN + 1];
+	int rc;
+
+	if ((rc = mdb_get(txn, st->blob, &k, &d)) != 0) {
+		store_hex(sha, STORE_HASH_LEN, hex);
+		if (rc == MDB_NOTFOUND)
+			return store_fail(STORE_ENOTFOUND, "blob %s: not in the "
+			    "store", hex);
+		return store_mdb_fail(rc, "blob");
+	}
+	return blobrec_unpack(&d, rec);
+}
+
+int
+store_blob_stat(struct store *st, const uint8_t sha[STORE_HASH_LEN],
+    struct store_blobinfo *info)
+{
+	struct blobrec rec;
+	MDB_txn *txn;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	rc = blob_rec(st, txn, sha, &rec);
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return rc;
+	memcpy(info->sha256, sha, STORE_HASH_LEN);
+	info->size = rec.size;
+	memcpy(info->git_sha1, rec.sha1, STORE_SHA1_LEN);
+	info->nchunks = rec.nchunks;
+	return 0;
+}
+
+/* Positions cur on the map entry of the chunk that holds byte off. */
+static int
+map_seek(MDB_cursor *cur, const uint8_t sha[STORE_HASH_LEN], uint64_t off,
+    MDB_val *k, MDB_val *d)
+{
+	uint8_t key[MAPKEY_LEN];
+	int rc;
+
+	memcpy(key, sha, STORE_HASH_LEN);
+	put_be64(key + STORE_HASH_LEN, off);
+	k->mv_size = sizeof(key);
+	k->mv_data = key;
+	rc = mdb_cursor_get(cur, k, d, MDB_SET_RANGE);
+	if (rc == 0 && memcmp(k->mv_data, sha, STORE_HASH_LEN) == 0 &&
+	    get_be64((uint8_t *)k->mv_data + STORE_HASH_LEN) == off)
+		return 0;
+	/* The entry at or after off is past it: the chunk starts before. */
+	rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, k, d, MDB_LAST) :
+	    mdb_cursor_get(cur, k, d, MDB_PREV);
+	if (rc != 0)
+		return rc;
+	if (k->mv_size != MAPKEY_LEN || memcmp(k->mv_data, sha,
+	    STORE_HASH_LEN) != 0)
+		return MDB_NOTFOUND;
+	return 0;
+}
+
+int
+store_blob_read(struct store *st, const uint8_t sha[STORE_HASH_LEN],
+    uint64_t off, void *buf, size_t len, size_t *got)
+{
+	struct blobrec rec;
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, d, ck, cd;
+	uint8_t *out = buf;
+	int rc;
+
+	*got = 0;
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = blob_rec(st, txn, sha, &rec)) != 0)
+		goto done;
+	if (off >= rec.size || len == 0)
+		goto done;
+	if ((rc = mdb_cursor_open(txn, st->blobmap, &cur)) != 0) {
+		rc = store_mdb_fail(rc, "cursor");
+		goto done;
+	}
+	if ((rc = map_seek(cur, sha, off, &k, &d)) != 0)
+		goto corrupt;
+	while (*got < len) {
+		uint64_t start;
+		uint32_t clen;
+		size_t skip, n;
+
+		if (k.mv_size != MAPKEY_LEN || d.mv_size != MAPVAL_LEN ||
+		    memcmp(k.mv_data, sha, STORE_HASH_LEN) != 0)
+			break;
+		start = get_be64((uint8_t *)k.mv_data + STORE_HASH_LEN);
+		clen = get_be32((uint8_t *)d.mv_data + STORE_HASH_LEN);
+		ck.mv_size = STORE_HASH_LEN;
+		ck.mv_data = d.mv_data;
+		if ((rc = mdb_get(txn, st->chunk, &ck, &cd)) != 0 ||
+		    cd.mv_size != clen || off < start || off - start > clen)
+			goto corrupt;
+		skip = (size_t)(off - start);
+		n = clen - skip;
+		if (n > len - *got)
+			n = len - *got;
+		memcpy(out + *got, (uint8_t *)cd.mv_data + skip, n);
+		*got += n;
+		off += n;
+		if (*got < len && (rc = mdb_cursor_get(cur, &k, &d,
+		    MDB_NEXT)) != 0)
+			break;
+	}
+	rc = 0;
+	goto done;
+corrupt:
+	{
+		char hex[STORE_HEX_LEN + 1];
+
+		store_hex(sha, STORE_HASH_LEN, hex);
+		rc = store_fail(STORE_ECORRUPT, "blob %s: chunk at offset %llu "
+		    "is missing or the wrong size", hex,
+		    (unsigned long long)off);
+	}
+done:
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_blob_chunks(struct store *st, const uint8_t sha[STORE_HASH_LEN],
+    store_chunk_fn fn, void *arg)
+{
+	uint8_t key[MAPKEY_LEN];
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->blobmap, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_mdb_fail(rc, "cursor");
+	}
+	memcpy(key, sha, STORE_HASH_LEN);
+	put_be64(key + STORE_HASH_LEN, 0);
+	k.mv_size = sizeof(key);
+	k.mv_data = key;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != MAPKEY_LEN ||
+		    memcmp(k.mv_data, sha, STORE_HASH_LEN) != 0)
+			break;
+		if (d.mv_size != MAPVAL_LEN) {
+			rc = store_fail(STORE_ECORRUPT, "bad blob map entry");
+			break;
+		}
+		if ((rc = fn(arg, get_be64((uint8_t *)k.mv_data +
+		    STORE_HASH_LEN), d.mv_data, get_be32((uint8_t *)d.mv_data +
+		    STORE_HASH_LEN))) != 0)
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_blob_sha1(struct store *st, const uint8_t sha[STORE_HASH_LEN],
+    uint8_t out[STORE_SHA1_LEN])
+{
+	struct blobrec rec;
+	struct hash *h;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, d, ck, cd;
+	uint8_t key[MAPKEY_LEN];
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = blob_rec(st, txn, sha, &rec)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if (memcmp(rec.sha1, nosha1, sizeof(nosha1)) != 0) {
+		memcpy(out, rec.sha1, STORE_SHA1_LEN);
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	if ((h = hash_new_sha1()) == NULL) {
+		mdb_txn_abort(txn);
+		return ENOMEM;
+	}
+	git_blob_header(h, rec.size);
+	if ((rc = mdb_cursor_open(txn, st->blobmap, &cur)) != 0) {
+		hash_free(h);
+		mdb_txn_abort(txn);
+		return store_mdb_fail(rc, "cursor");
+	}
+	memcpy(key, sha, STORE_HASH_LEN);
+	put_be64(key + STORE_HASH_LEN, 0);
+	k.mv_size = sizeof(key);
+	k.mv_data = key;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != MAPKEY_LEN ||
+		    memcmp(k.mv_data, sha, STORE_HASH_LEN) != 0)
+			break;
+		ck.mv_size = STORE_HASH_LEN;
+		ck.mv_data = d.mv_data;
+		if ((rc = mdb_get(txn, st->chunk, &ck, &cd)) != 0) {
+			rc = store_fail(STORE_ECORRUPT, "a chunk is missing");
+			break;
+		}
+		hash_update(h, cd.mv_data, cd.mv_size);
+	}
+	if (rc == MDB_NOTFOUND || rc == 0) {
+		rc = 0;
+		hash_final(h, out);
+	}
+	hash_free(h);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_chunk_has(struct store *st, const uint8_t sha[STORE_HASH_LEN])
+{
+	MDB_txn *txn;
+	MDB_val k = { STORE_HASH_LEN, (void *)sha }, d;
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, st->chunk, &k, &d);
+	mdb_txn_abort(txn);
+	return rc == MDB_NOTFOUND ? STORE_ENOTFOUND : rc;
+}
+
+int
+store_chunk_get(struct store *st, const uint8_t sha[STORE_HASH_LEN],
+    void *buf, size_t bufsize, size_t *len)
+{
+	MDB_txn *txn;
+	MDB_val k = { STORE_HASH_LEN, (void *)sha }, d;
+	int rc;
+
+	*len = 0;
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_get(txn, st->chunk, &k, &d)) == 0) {
+		if (d.mv_size > bufsize)
+			rc = ENOBUFS;
+		else {
+			memcpy(buf, d.mv_data, d.mv_size);
+			*len = d.mv_size;
+		}
+	} else if (rc == MDB_NOTFOUND)
+		rc = STORE_ENOTFOUND;
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_chunks_each(struct store *st, store_chunkid_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k;
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->chunk, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_mdb_fail(rc, "cursor");
+	}
+	/* Keys only: with no data pointer LMDB leaves the chunks' own
+	 * pages untouched, so this reads the tree and not the content. */
+	for (rc = mdb_cursor_get(cur, &k, NULL, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, NULL, MDB_NEXT))
+		if (k.mv_size == STORE_HASH_LEN && (rc = fn(arg, k.mv_data)) != 0)
+			break;
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Copies chunks out a batch at a time under a short read transaction, then
+ * writes with no transaction open, so a slow reader of the output never
+ * pins the store's pages.
+ */
+int
+store_blob_write(struct store *st, const uint8_t sha[STORE_HASH_LEN], int fd,
+    store_progress_fn progress, void *parg)
+{
+	enum { BUFSZ = 8 << 20 };
+	struct store_blobinfo info;
+	uint8_t *buf, got[STORE_HASH_LEN], key[MAPKEY_LEN];
+	char hex[STORE_HEX_LEN + 1];
+	uint64_t off = 0, n = 0;
+	int rc;
+
+	if ((rc = store_blob_stat(st, sha, &info)) != 0)
+		return rc;
+	if ((buf = malloc(BUFSZ)) == NULL)
+		return ENOMEM;
+	store_hex(sha, STORE_HASH_LEN, hex);
+	memcpy(key, sha, STORE_HASH_LEN);
+	while (off < info.size) {
+		MDB_txn *txn;
+		MDB_cursor *cur;
+		MDB_val k, d, ck, cd;
+		size_t used = 0;
+
+		if ((rc = txn_read(st, &txn)) != 0)
+			break;
+		if ((rc = mdb_cursor_open(txn, st->blobmap, &cur)) != 0) {
+			mdb_txn_abort(txn);
+			rc = store_mdb_fail(rc, "cursor");
+			break;
+		}
+		put_be64(key + STORE_HASH_LEN, off);
+		k.mv_size = MAPKEY_LEN;
+		k.mv_data = key;
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY); rc == 0;
+		    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+			uint32_t clen;
+
+			if (k.mv_size != MAPKEY_LEN || d.mv_size != MAPVAL_LEN ||
+			    memcmp(k.mv_data, sha, STORE_HASH_LEN) != 0 ||
+			    get_be64((uint8_t *)k.mv_data + STORE_HASH_LEN) != off)
+				break;
+			clen = get_be32((uint8_t *)d.mv_data + STORE_HASH_LEN);
+			if (used + clen > BUFSZ)
+				break;
+			ck.mv_size = STORE_HASH_LEN;
+			ck.mv_data = d.mv_data;
+			if (mdb_get(txn, st->chunk, &ck, &cd) != 0 ||
+			    cd.mv_size != clen) {
+				rc = STORE_ECORRUPT;
+				break;
+			}
+			store_sha256(cd.mv_data, clen, got);
+			if (memcmp(got, d.mv_data, STORE_HASH_LEN) != 0) {
+				rc = STORE_ECORRUPT;
+				break;
+			}
+			memcpy(buf + used, cd.mv_data, clen);
+			used += clen;
+			off += clen;
+			n++;
+		}
+		mdb_cursor_close(cur);
+		mdb_txn_abort(txn);
+		if (rc == STORE_ECORRUPT || (used == 0 && off < info.size)) {
+			rc = store_fail(STORE_ECORRUPT, "blob %s: chunk %llu "
+			    "(offset %llu) is missing or does not match its "
+			    "hash", hex, (unsigned long long)n,
+			    (unsigned long long)off);
+			break;
+		}
+		if ((rc = write_all(fd, buf, used)) != 0) {
+			rc = store_fail(rc, "write: %s", strerror(rc));
+			break;
+		}
+		rc = 0;
+		if (progress != NULL)
+			progress(parg, off);
+	}
+	free(buf);
+	return rc;
+}

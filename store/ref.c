@@ -1,0 +1,726 @@
+/*
+ * ref.c - names for revisions: branches and tags that move, commit ids
+ * that do not, the reflog that remembers every move, pins and signatures.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bounds.h"
+#include "internal.h"
+
+int
+store_type_valid(const char *type)
+{
+	return type != NULL && (strcmp(type, "model") == 0 ||
+	    strcmp(type, "dataset") == 0);
+}
+
+static int
+repo_part_valid(const char *p, size_t len)
+{
+	if (len == 0 || len > BOUND_REPO_PART)
+		return 0;
+	/* ^[A-Za-z0-9][A-Za-z0-9._-]*$, and not ".." in it. */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (i == 0 || (c != '.' && c != '_' && c != '-'))
+			return 0;
+		if (c == '.' && p[i - 1] == '.')
+			return 0;
+	}
+	return 1;
+}
+
+int
+store_repo_valid(const char *repo)
+{
+	const char *slash;
+
+	if (repo == NULL)
+		return 0;
+	if ((slash = strchr(repo, '/')) == NULL)
+		return repo_part_valid(repo, strlen(repo));
+	return repo_part_valid(repo, (size_t)(slash - repo)) &&
+	    repo_part_valid(slash + 1, strlen(slash + 1));
+}
+
+/*
+ * Revision names follow git's rules for ref names, loosely: printable, no
+ * spaces or ~^:?*[\, no "..", no empty component, not "-" first.
+ */
+int
+store_revision_valid(const char *rev)
+{
+	size_t len;
+
+	if (rev == NULL || (len = strlen(rev)) == 0 || len > BOUND_REVISION)
+		return 0;
+	if (rev[0] == '-' || rev[0] == '/' || rev[len - 1] == '/' ||
+	    rev[len - 1] == '.' || strstr(rev, "..") != NULL ||
+	    strstr(rev, "//") != NULL || strstr(rev, "@{") != NULL)
+		return 0;
+	for (const char *p = rev; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= ' ' || c == 0x7f || strchr("~^:?*[\\", c) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+size_t
+refkey(char *buf, size_t size, const char *type, const char *repo,
+    const char *name)
+{
+	int n;
+
+	n = snprintf(buf, size, "%s/%s%c%s", type, repo, 0,
+	    name != NULL ? name : "");
+	if (n < 0 || (size_t)n >= size)
+		return 0;
+	return (size_t)n;
+}
+
+static int
+is_commit_id(const char *s)
+{
+	if (strlen(s) != STORE_COMMIT_LEN)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
+ref_write(struct store *st, MDB_txn *txn, const char *type, const char *repo,
+    const char *name, const uint8_t digest[STORE_HASH_LEN], int commit,
+    const char *why)
+{
+	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	char oldhex[STORE_DIGEST_STRLEN + 1], newhex[STORE_DIGEST_STRLEN + 1];
+	uint8_t val[REFVAL_LEN], logkey[sizeof(key) + 9];
+	struct timespec ts;
+	json_t *entry;
+	char *text;
+	size_t klen;
+	MDB_val k, d;
+	int rc;
+
+	if (!store_revision_valid(name))
+		return store_fail(STORE_EINVAL, "%s: not a valid revision name",
+		    name);
+	if ((klen = refkey(key, sizeof(key), type, repo, name)) == 0)
+		return store_fail(STORE_EINVAL, "%s: name too long", name);
+	k.mv_size = klen;
+	k.mv_data = key;
+	oldhex[0] = '\0';
+	if ((rc = mdb_get(txn, st->ref, &k, &d)) == 0) {
+		if (d.mv_size == REFVAL_LEN &&
+		    memcmp(d.mv_data, digest, STORE_HASH_LEN) == 0)
+			return 0;	/* already there: no reflog noise */
+		if (d.mv_size == REFVAL_LEN)
+			store_digest_str(d.mv_data, oldhex);
+	} else if (rc != MDB_NOTFOUND)
+		return store_mdb_fail(rc, "ref");
+	memcpy(val, digest, STORE_HASH_LEN);
+	val[STORE_HASH_LEN] = commit ? REF_COMMIT : 0;
+	d.mv_size = sizeof(val);
+	d.mv_data = val;
+	if ((rc = mdb_put(txn, st->ref, &k, &d, 0)) != 0)
+		return store_mdb_fail(rc, "ref");
+	if (commit)
+		return 0;	/* commit ids never move: nothing to log */
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	store_digest_str(digest, newhex);
+	entry = json_pack("{s:s?,s:s,s:s,s:I}", "old", oldhex[0] ? oldhex : NULL,
+	    "new", newhex, "why", why != NULL ? why : "", "time",
+	    (json_int_t)ts.tv_sec);
+	if (entry == NULL)
+		return ENOMEM;
+	text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(entry);
+	if (text == NULL)
+		return ENOMEM;
+	memcpy(logkey, key, klen);
+	logkey[klen] = '\0';
+	put_be64(logkey + klen + 1,
+	    (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+	k.mv_size = klen + 9;
+	k.mv_data = logkey;
+	d.mv_size = strlen(text);
+	d.mv_data = text;
+	rc = mdb_put(txn, st->reflog, &k, &d, 0);
+	free(text);
+	if (rc != 0)
+		return store_mdb_fail(rc, "reflog");
+	return 0;
+}
+
+int
+store_ref_set(struct store *st, const char *type, const char *repo,
+    const char *name, const uint8_t digest[STORE_HASH_LEN], const char *why)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (is_commit_id(name))
+		return store_fail(STORE_EINVAL, "%s: a branch or tag may not "
+		    "look like a commit id", name);
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return store_mdb_fail(rc, "write transaction");
+	if ((rc = ref_write(st, txn, type, repo, name, digest, 0, why)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_mdb_fail(rc, "commit");
+	return 0;
+}
+
+int
+store_ref_delete(struct store *st, const char *type, const char *repo,
+    const char *name, const char *why)
+{
+	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	MDB_txn *txn;
+	MDB_val k;
+	size_t klen;
+	int rc;
+
+	(void)why;
+	if ((klen = refkey(key, sizeof(key), type, repo, name)) == 0)
+		return STORE_EINVAL;
+	k.mv_size = klen;
+	k.mv_data = key;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return store_mdb_fail(rc, "write transaction");
+	if ((rc = mdb_del(txn, st->ref, &k, NULL)) != 0) {
+		mdb_txn_abort(txn);
+		if (rc == MDB_NOTFOUND)
+			return store_fail(STORE_ENOTFOUND, "%s/%s@%s: no such "
+			    "ref", type, repo, name);
+		return store_mdb_fail(rc, "ref");
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_mdb_fail(rc, "commit");
+	return 0;
+}
+
+/* Looks up one ref in txn; the digest is copied out. */
+static int
+ref_get(struct store *st, MDB_txn *txn, const char *type, const char *repo,
+    const char *name, uint8_t digest[STORE_HASH_LEN])
+{
+	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	MDB_val k, d;
+	size_t klen;
+	int rc;
+
+	if ((klen = refkey(key, sizeof(key), type, repo, name)) == 0)
+		return STORE_ENOTFOUND;
+	k.mv_size = klen;
+	k.mv_data = key;
+	if ((rc = mdb_get(txn, st->ref, &k, &d)) != 0)
+		return rc == MDB_NOTFOUND ? STORE_ENOTFOUND : rc;
+	if (d.mv_size != REFVAL_LEN)
+		return store_fail(STORE_ECORRUPT, "%s/%s@%s: bad ref", type,
+		    repo, name);
+	memcpy(digest, d.mv_data, STORE_HASH_LEN);
+	return 0;
+}
+
+/*
+ * Finds the repository's commit ref whose name starts with prefix, or
+ * whose digest is want (when prefix is NULL).
+ */
+static int
+ref_search(struct store *st, MDB_txn *txn, const char *type, const char *repo,
+    const char *prefix, const uint8_t *want, uint8_t digest[STORE_HASH_LEN])
+{
+	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	size_t base, plen = prefix != NULL ? strlen(prefix) : 0;
+	int rc, found = 0;
+
+	if ((base = refkey(key, sizeof(key), type, repo, prefix)) == 0)
+		return STORE_ENOTFOUND;
+	base -= plen;
+	if ((rc = mdb_cursor_open(txn, st->ref, &cur)) != 0)
+		return store_mdb_fail(rc, "cursor");
+	k.mv_size = base + plen;
+	k.mv_data = key;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size < base + plen ||
+		    memcmp(k.mv_data, key, base + plen) != 0)
+			break;
+		if (d.mv_size != REFVAL_LEN ||
+		    ((uint8_t *)d.mv_data)[STORE_HASH_LEN] != REF_COMMIT)
+			continue;
+		if (want != NULL && memcmp(d.mv_data, want, STORE_HASH_LEN) != 0)
+			continue;
+		if (found++ && prefix != NULL) {
+			mdb_cursor_close(cur);
+			return store_fail(STORE_EINVAL, "%s: more than one "
+			    "commit of %s starts with it", prefix, repo);
+		}
+		memcpy(digest, d.mv_data, STORE_HASH_LEN);
+		if (want != NULL)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_mdb_fail(rc, "ref");
+	return found ? 0 : STORE_ENOTFOUND;
+}
+
+static int
+is_hex_prefix(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 7 || n > STORE_COMMIT_LEN)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
+store_resolve(struct store *st, const char *type, const char *repo,
+    const char *rev, uint8_t digest[STORE_HASH_LEN])
+{
+	MDB_txn *txn;
+	uint8_t want[STORE_HASH_LEN];
+	int rc;
+
+	if (rev == NULL || *rev == '\0' || strcmp(rev, "HEAD") == 0)
+		rev = "main";
+	if (!store_type_valid(type) || !store_repo_valid(repo))
+		return store_fail(STORE_EINVAL, "%s: not a valid repository id",
+		    repo != NULL ? repo : "(null)");
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if (strncmp(rev, "sha256:", 7) == 0) {
+		if (store_digest_parse(rev, want) != 0)
+			rc = store_fail(STORE_EINVAL, "%s: not a sha256 digest",
+			    rev);
+		else
+			rc = ref_search(st, txn, type, repo, NULL, want, digest);
+	} else {
+		rc = ref_get(st, txn, type, repo, rev, digest);
+		if (rc == STORE_ENOTFOUND && is_hex_prefix(rev))
+			rc = ref_search(st, txn, type, repo, rev, NULL, digest);
+	}
+	mdb_txn_abort(txn);
+	if (rc == STORE_ENOTFOUND)
+		return store_fail(rc, "%s@%s: no such revision", repo, rev);
+	return rc;
+}
+
+/* Splits a ref key "type/repo\0name" into its parts, in buf. */
+static int
+ref_split(const MDB_val *k, char *buf, size_t size, struct store_ref *r)
+{
+	char *nul, *slash;
+
+	if (k->mv_size + 1 > size)
+		return -1;
+	memcpy(buf, k->mv_data, k->mv_size);
+	buf[k->mv_size] = '\0';
+	if ((nul = memchr(buf, '\0', k->mv_size)) == NULL ||
+	    (slash = strchr(buf, '/')) == NULL)
+		return -1;
+	*slash = '\0';
+	r->type = buf;
+	r->repo = slash + 1;
+	r->name = nul + 1;
+	return 0;
+}
+
+int
+store_refs(struct store *st, const char *type, const char *repo,
+    store_ref_fn fn, void *arg)
+{
+	char key[BOUND_REPO_ID + BOUND_REVISION + 32], buf[sizeof(key)];
+	struct store_ref r;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	size_t base = 0;
+	int rc;
+
+	if (repo != NULL) {
+		if ((base = refkey(key, sizeof(key), type, repo, NULL)) == 0)
+			return STORE_EINVAL;
+	} else if (type != NULL)
+		base = (size_t)snprintf(key, sizeof(key), "%s/", type);
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->ref, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_mdb_fail(rc, "cursor");
+	}
+	k.mv_size = base;
+	k.mv_data = key;
+	rc = base != 0 ? mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE) :
+	    mdb_cursor_get(cur, &k, &d, MDB_FIRST);
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (base != 0 && (k.mv_size < base ||
+		    memcmp(k.mv_data, key, base) != 0))
+			break;
+		if (d.mv_size != REFVAL_LEN ||
+		    ref_split(&k, buf, sizeof(buf), &r) != 0)
+			continue;
+		memcpy(r.digest, d.mv_data, STORE_HASH_LEN);
+		r.is_commit = ((uint8_t *)d.mv_data)[STORE_HASH_LEN] ==
+		    REF_COMMIT;
+		if ((rc = fn(arg, &r)) != 0)
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static int
+found_one(void *arg, const struct store_ref *r)
+{
+	(void)r;
+	*(int *)arg = 1;
+	return 1;	/* stop at the first */
+}
+
+int
+store_repo_type(struct store *st, const char *repo, const char **type)
+{
+	static const char *const types[] = { "model", "dataset" };
+
+	for (size_t i = 0; i < 2; i++) {
+		int found = 0, rc;
+
+		rc = store_refs(st, types[i], repo, found_one, &found);
+		if (rc != 0 && rc != 1)
+			return rc;
+		if (found) {
+			*type = types[i];
+			return 0;
+		}
+	}
+	return store_fail(STORE_ENOTFOUND, "%s: no such repository", repo);
+}
+
+int
+store_reflog(struct store *st, const char *type, const char *repo,
+    store_reflog_fn fn, void *arg)
+{
+	char key[BOUND_REPO_ID + 32];
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	size_t base;
+	int rc;
+
+	if ((base = refkey(key, sizeof(key), type, repo, NULL)) == 0)
+		return STORE_EINVAL;
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->reflog, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_mdb_fail(rc, "cursor");
+	}
+	k.mv_size = base;
+	k.mv_data = key;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		json_t *entry;
+		const char *name;
+
+		if (k.mv_size < base + 9 || memcmp(k.mv_data, key, base) != 0)
+			break;
+		name = (const char *)k.mv_data + base;
+		entry = json_loadb(d.mv_data, d.mv_size, 0, NULL);
+		if (entry == NULL)
+			continue;
+		/* The name ends at the NUL before the time. */
+		char ref[BOUND_REVISION + 1];
+		size_t nlen = k.mv_size - base - 9;
+		if (nlen > BOUND_REVISION)
+			nlen = BOUND_REVISION;
+		memcpy(ref, name, nlen);
+		ref[nlen] = '\0';
+		rc = fn(arg, ref, entry);
+		json_decref(entry);
+		if (rc != 0)
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Pins. */
+
+static int
+pin_name_valid(const char *name)
+{
+	size_t len;
+
+	if (name == NULL || (len = strlen(name)) == 0 || len > 255)
+		return 0;
+	for (; *name != '\0'; name++)
+		if ((unsigned char)*name < ' ' || *name == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+store_pin_put(struct store *st, const char *name,
+    const uint8_t digest[STORE_HASH_LEN], const char *target, const char *note)
+{
+	char hex[STORE_DIGEST_STRLEN + 1], *text;
+	MDB_txn *txn;
+	MDB_val k, d;
+	json_t *v;
+	int rc;
+
+	if (!pin_name_valid(name))
+		return store_fail(STORE_EINVAL, "pin name: empty, too long or "
+		    "with control characters");
+	if (note != NULL && strlen(note) > BOUND_NOTE)
+		return store_fail(STORE_EINVAL, "pin note: longer than %d bytes",
+		    BOUND_NOTE);
+	store_digest_str(digest, hex);
+	v = json_pack("{s:s,s:s*,s:s*,s:I}", "digest", hex, "target", target,
+	    "note", note, "time", (json_int_t)time(NULL));
+	if (v == NULL || (text = json_dumps(v, JSON_COMPACT |
+	    JSON_SORT_KEYS)) == NULL) {
+		json_decref(v);
+		return ENOMEM;
+	}
+	json_decref(v);
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		free(text);
+		return store_mdb_fail(rc, "write transaction");
+	}
+	k.mv_size = strlen(name);
+	k.mv_data = (void *)name;
+	d.mv_size = strlen(text);
+	d.mv_data = text;
+	k.mv_size = strlen(name);
+	/* The pinned revision must exist: a pin of nothing protects nothing. */
+	MDB_val mk = { STORE_HASH_LEN, (void *)digest }, md;
+	if ((rc = mdb_get(txn, st->manifest, &mk, &md)) != 0) {
+		rc = rc == MDB_NOTFOUND ? store_fail(STORE_ENOTFOUND,
+		    "%s: no such manifest", hex) : store_mdb_fail(rc, "manifest");
+		goto fail;
+	}
+	if ((rc = mdb_put(txn, st->pin, &k, &d, 0)) != 0) {
+		rc = store_mdb_fail(rc, "pin");
+		goto fail;
+	}
+	free(text);
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_mdb_fail(rc, "commit");
+	return 0;
+fail:
+	free(text);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_pin_delete(struct store *st, const char *name)
+{
+	MDB_txn *txn;
+	MDB_val k = { strlen(name), (void *)name };
+	int rc;
+
+	if (k.mv_size == 0)
+		return store_fail(STORE_EINVAL, "empty pin name");
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return store_mdb_fail(rc, "write transaction");
+	if ((rc = mdb_del(txn, st->pin, &k, NULL)) != 0) {
+		mdb_txn_abort(txn);
+		if (rc == MDB_NOTFOUND)
+			return store_fail(STORE_ENOTFOUND, "%s: no such pin",
+			    name);
+		return store_mdb_fail(rc, "pin");
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_mdb_fail(rc, "commit");
+	return 0;
+}
+
+static int
+pin_decode(const MDB_val *k, const MDB_val *d, char *name, size_t size,
+    struct store_pin *p, json_t **root)
+{
+	const char *digest;
+
+	if (k->mv_size >= size)
+		return -1;
+	memcpy(name, k->mv_data, k->mv_size);
+	name[k->mv_size] = '\0';
+	if ((*root = json_loadb(d->mv_data, d->mv_size, 0, NULL)) == NULL)
+		return -1;
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	if (json_unpack(*root, "{s:s,s?s,s?s,s?I}", "digest", &digest,
+	    "target", &p->target, "note", &p->note, "time", &p->time) != 0 ||
+	    store_digest_parse(digest, p->digest) != 0) {
+		json_decref(*root);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_pins(struct store *st, store_pin_fn fn, void *arg)
+{
+	char name[512];
+	struct store_pin p;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	json_t *root;
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->pin, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_mdb_fail(rc, "cursor");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (pin_decode(&k, &d, name, sizeof(name), &p, &root) != 0)
+			continue;
+		rc = fn(arg, &p);
+		json_decref(root);
+		if (rc != 0)
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_pin_get(struct store *st, const char *name, uint8_t digest[STORE_HASH_LEN])
+{
+	char buf[512];
+	struct store_pin p;
+	MDB_txn *txn;
+	MDB_val k = { strlen(name), (void *)name }, d;
+	json_t *root;
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, st->pin, &k, &d);
+	if (rc == 0) {
+		if (pin_decode(&k, &d, buf, sizeof(buf), &p, &root) != 0)
+			rc = store_fail(STORE_ECORRUPT, "%s: bad pin", name);
+		else {
+			memcpy(digest, p.digest, STORE_HASH_LEN);
+			json_decref(root);
+		}
+	} else if (rc == MDB_NOTFOUND)
+		rc = store_fail(STORE_ENOTFOUND, "%s: no such pin", name);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Signatures, keyed by manifest digest and key id. */
+
+int
+sig_write(struct store *st, MDB_txn *txn, const uint8_t digest[STORE_HASH_LEN],
+    const uint8_t keyid[8], const char *text, size_t len)
+{
+	uint8_t key[STORE_HASH_LEN + 8];
+	MDB_val k = { sizeof(key), key }, d = { len, (void *)text };
+	int rc;
+
+	if (len == 0 || len > BOUND_SIGFILE)
+		return store_fail(STORE_EINVAL, "signature of %zu bytes", len);
+	memcpy(key, digest, STORE_HASH_LEN);
+	memcpy(key + STORE_HASH_LEN, keyid, 8);
+	if ((rc = mdb_put(txn, st->sig, &k, &d, 0)) != 0)
+		return store_mdb_fail(rc, "signature");
+	return 0;
+}
+
+int
+store_sig_put(struct store *st, const uint8_t digest[STORE_HASH_LEN],
+    const uint8_t keyid[8], const char *text, size_t len)
+{
+	MDB_txn *txn;
+	MDB_val k = { STORE_HASH_LEN, (void *)digest }, d;
+	int rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return store_mdb_fail(rc, "write transaction");
+	if ((rc = mdb_get(txn, st->manifest, &k, &d)) != 0) {
+		mdb_txn_abort(txn);
+		if (rc == MDB_NOTFOUND)
+			return store_fail(STORE_ENOTFOUND, "no such manifest");
+		return store_mdb_fail(rc, "manifest");
+	}
+	if ((rc = sig_write(st, txn, digest, keyid, text, len)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_mdb_fail(rc, "commit");
+	return 0;
+}
+
+int
+store_sigs(struct store *st, const uint8_t digest[STORE_HASH_LEN],
+    store_sig_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k = { STORE_HASH_LEN, (void *)digest }, d;
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->sig, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return store_mdb_fail(rc, "cursor");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != STORE_HASH_LEN + 8 ||
+		    memcmp(k.mv_data, digest, STORE_HASH_LEN) != 0)
+			break;
+		if ((rc = fn(arg, (const uint8_t *)k.mv_data + STORE_HASH_LEN,
+		    d.mv_data, d.mv_size)) != 0)
+			break;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
