@@ -1,1 +1,357 @@
-/* placeholder */
+/*
+ * keys: Ed25519 keys and signatures in minisign's formats, the keyring's
+ * trust policy, and signed release documents (FORMATS.md, DESIGN.md §5).
+ *
+ * The library never prints, logs or exits.  Every function that can fail
+ * returns 0 or a negative KEYS_E* code; keys_strerror() names it.
+ *
+ * Ownership: a "char **" result is a NUL-terminated string allocated with
+ * malloc(3) that the caller releases with free(3).  A struct returned
+ * through a "**" argument is released with its own keys_*_free(), and
+ * every keys_*_free() accepts NULL.  Inputs are never retained after a call
+ * returns.  Byte inputs (text, len) need not be NUL-terminated.
+ *
+ * Call keys_init() once before anything else (it is idempotent and
+ * thread-safe); afterwards every function is safe to call from several
+ * threads on distinct objects, and on the same object when it is const.
+ */
+#ifndef AIRLOCK_KEYS_H
+#define AIRLOCK_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Error codes. */
+#define KEYS_OK			  0
+#define KEYS_ENOMEM		 -1	/* out of memory */
+#define KEYS_EINVAL		 -2	/* bad argument (a caller's bug) */
+#define KEYS_EFORMAT		 -3	/* malformed, truncated, or trailing */
+#define KEYS_EALG		 -4	/* unsupported algorithm */
+#define KEYS_ENEEDPASS		 -5	/* the secret key is encrypted */
+#define KEYS_EPASSPHRASE	 -6	/* wrong passphrase */
+#define KEYS_ECHECKSUM		 -7	/* unencrypted secret key is corrupt */
+#define KEYS_ELIMITS		 -8	/* scrypt limits above the maximum */
+#define KEYS_EKEYID		 -9	/* signature made by another key */
+#define KEYS_ESIG		-10	/* signature does not match message */
+#define KEYS_EGLOBALSIG		-11	/* trusted comment was tampered with */
+#define KEYS_ELEGACY		-12	/* legacy "Ed" signature not allowed */
+#define KEYS_ECOMMENT		-13	/* comment too long or not printable */
+#define KEYS_ENOTFOUND		-14	/* no such trusted-comment field */
+#define KEYS_ETOOSMALL		-15	/* output buffer too small */
+#define KEYS_ESCHEMA		-16	/* document of an unknown schema */
+#define KEYS_ETHRESHOLD		-17	/* too few trusted signatures */
+#define KEYS_EROLLBACK		-18	/* older than a release already seen */
+#define KEYS_EEQUIVOCAL		-19	/* same release version, other bytes */
+#define KEYS_EEXPIRED		-20	/* release past its expiry time */
+#define KEYS_ECRYPTO		-21	/* libsodium failed (init, memory) */
+
+/* Sizes of the minisign formats, in bytes. */
+#define KEYS_KEYID_BYTES	8
+#define KEYS_KEYID_HEXLEN	16
+#define KEYS_PUBKEY_BYTES	32
+#define KEYS_SIG_BYTES		64
+#define KEYS_HASH_BYTES		64	/* BLAKE2b-512, the prehash */
+
+/*
+ * Limits on untrusted input, chosen so that stock minisign reads whatever
+ * airlock writes and airlock reads whatever minisign writes.
+ */
+#define KEYS_COMMENT_MAX	1003	/* bytes after "untrusted comment: " */
+#define KEYS_TRUSTED_COMMENT_MAX 8173	/* bytes after "trusted comment: " */
+#define KEYS_PASSPHRASE_MAX	1022	/* minisign reads 1024 with "\n\0" */
+#define KEYS_OPSLIMIT_MAX	33554432ULL	/* scrypt _OPSLIMIT_SENSITIVE */
+#define KEYS_MEMLIMIT_MAX	1073741824ULL	/* scrypt _MEMLIMIT_SENSITIVE */
+#define KEYS_NAME_MAX		127	/* keyring entry name */
+#define KEYS_SCOPE_MAX		255	/* keyring entry scope pattern */
+#define KEYS_TRUST_JSON_MAX	4096	/* serialised keyring entry */
+#define KEYS_RELEASE_MAX	(16 * 1024 * 1024)	/* release document */
+#define KEYS_RELEASE_REFS_MAX	100000
+
+int		 keys_init(void);
+const char	*keys_strerror(int);
+
+/*
+ * Key ids.  Eight random bytes, shown as minisign shows them: the bytes
+ * read as a little-endian u64 in upper-case hex, zero-padded to 16 digits.
+ * keys_keyid_parse() takes 1 to 16 hex digits of either case, so that
+ * minisign 0.11's unpadded form is accepted too.
+ */
+void		 keys_keyid_hex(const uint8_t id[KEYS_KEYID_BYTES],
+		    char out[KEYS_KEYID_HEXLEN + 1]);
+int		 keys_keyid_parse(const char *hex,
+		    uint8_t id[KEYS_KEYID_BYTES]);
+
+/* A public key: small, plain data, copied by value. */
+struct keys_pub {
+	uint8_t		kp_keyid[KEYS_KEYID_BYTES];
+	uint8_t		kp_key[KEYS_PUBKEY_BYTES];
+};
+
+/*
+ * Parse a minisign .pub file ("untrusted comment: ..." line, base64 line)
+ * or a bare base64 line as minisign -P takes it.  The comment is ignored.
+ */
+int		 keys_pub_parse(const char *text, size_t len,
+		    struct keys_pub *pub);
+/* "untrusted comment: minisign public key <KEYID>\n<base64>\n" */
+int		 keys_pub_format(const struct keys_pub *pub, char **text);
+/* The bare base64 line, without a newline, as minisign -P takes it. */
+int		 keys_pub_base64(const struct keys_pub *pub, char **text);
+
+/*
+ * A secret key, opaque.  It lives in sodium_malloc() memory, read-only
+ * once made; keys_secret_free() wipes it.
+ */
+struct keys_secret;
+
+int		 keys_generate(struct keys_secret **sk, struct keys_pub *pub);
+/*
+ * Parse a minisign secret key file.  An encrypted key ("Sc") needs the
+ * passphrase (else KEYS_ENEEDPASS) and costs one scrypt run with the
+ * file's limits, refused above KEYS_OPSLIMIT_MAX/KEYS_MEMLIMIT_MAX with
+ * KEYS_ELIMITS.  A wrong passphrase gives KEYS_EPASSPHRASE.  For an
+ * unencrypted key the passphrase is ignored; its checksum may be all
+ * zeros, as minisign -G -W writes it.
+ */
+int		 keys_secret_parse(const char *text, size_t len,
+		    const char *passphrase, struct keys_secret **sk);
+/*
+ * Write a minisign secret key file, encrypted with scrypt at minisign's
+ * _SENSITIVE limits when passphrase is not NULL (1 GiB of memory and some
+ * seconds), unencrypted when it is NULL.  The text of an unencrypted key
+ * is the secret itself: wipe it (sodium_memzero) before free(3).
+ */
+int		 keys_secret_format(const struct keys_secret *sk,
+		    const char *passphrase, char **text);
+void		 keys_secret_pub(const struct keys_secret *sk,
+		    struct keys_pub *pub);
+void		 keys_secret_free(struct keys_secret *sk);
+
+/*
+ * BLAKE2b-512 of a message in pieces, for signing or verifying content
+ * too large to hold in memory.
+ */
+struct keys_hash;
+
+int		 keys_hash_new(struct keys_hash **h);
+void		 keys_hash_update(struct keys_hash *h, const void *buf,
+		    size_t len);
+/* Finishes h; it must not be updated again. */
+void		 keys_hash_final(struct keys_hash *h,
+		    uint8_t out[KEYS_HASH_BYTES]);
+void		 keys_hash_free(struct keys_hash *h);
+
+/*
+ * Sign in minisign's prehashed "ED" form.  The trusted comment (required,
+ * may be empty) and the untrusted comment (NULL for a default) must be one
+ * line of printable UTF-8 (tabs allowed) within the limits above.
+ * *sigtext is a complete .minisig file.
+ */
+int		 keys_sign(const struct keys_secret *sk, const void *msg,
+		    size_t len, const char *trusted_comment,
+		    const char *untrusted_comment, char **sigtext);
+int		 keys_sign_prehashed(const struct keys_secret *sk,
+		    const uint8_t hash[KEYS_HASH_BYTES],
+		    const char *trusted_comment,
+		    const char *untrusted_comment, char **sigtext);
+
+#define KEYS_SIG_PREHASHED	1	/* "ED": Ed25519 over BLAKE2b-512 */
+#define KEYS_SIG_LEGACY		2	/* "Ed": Ed25519 over the message */
+
+/*
+ * A parsed .minisig file; the strings live inside the struct's block.  The
+ * trusted comment is printable UTF-8; the untrusted comment holds no
+ * control character but tab, and need not be UTF-8.
+ */
+struct keys_sig {
+	int		 ks_alg;		/* KEYS_SIG_* */
+	uint8_t		 ks_keyid[KEYS_KEYID_BYTES];
+	uint8_t		 ks_sig[KEYS_SIG_BYTES];
+	uint8_t		 ks_global_sig[KEYS_SIG_BYTES];
+	const char	*ks_trusted_comment;	/* unverified until verify */
+	const char	*ks_untrusted_comment;
+};
+
+int		 keys_sig_parse(const char *text, size_t len,
+		    struct keys_sig **sig);
+void		 keys_sig_free(struct keys_sig *sig);
+
+/*
+ * Verify in this order: key id (KEYS_EKEYID), algorithm (KEYS_ELEGACY for
+ * "Ed" unless KEYS_VERIFY_LEGACY), the signature over the message
+ * (KEYS_ESIG), the global signature over the trusted comment
+ * (KEYS_EGLOBALSIG).  Only after 0 is the trusted comment trustworthy.
+ */
+#define KEYS_VERIFY_LEGACY	0x01
+
+int		 keys_sig_verify(const struct keys_pub *pub,
+		    const struct keys_sig *sig, const void *msg, size_t len,
+		    int flags);
+/* As keys_sig_verify() with the message's BLAKE2b-512; never "Ed". */
+int		 keys_sig_verify_prehashed(const struct keys_pub *pub,
+		    const struct keys_sig *sig,
+		    const uint8_t hash[KEYS_HASH_BYTES]);
+
+/*
+ * Trusted comments in airlock's form: a kind, then tab-separated
+ * key=value fields, e.g.
+ *   airlock-manifest\trepo=ORG/NAME\tcommit=HEX\tdigest=sha256:HEX\ttime=N
+ * Kinds and keys are [a-z0-9._-]+; values are printable, without tabs.
+ */
+#define KEYS_TC_MANIFEST	"airlock-manifest"
+#define KEYS_TC_RELEASE		"airlock-release"
+
+struct keys_tc_field {
+	const char	*tf_key;
+	const char	*tf_value;
+};
+
+int		 keys_tc_format(const char *kind,
+		    const struct keys_tc_field *fields, size_t nfields,
+		    char **comment);
+/* commit may be NULL (a revision without an upstream commit). */
+int		 keys_tc_manifest(const char *repo, const char *commit,
+		    const char *digest, int64_t time, char **comment);
+int		 keys_tc_release(uint64_t version, const char *digest,
+		    int64_t time, char **comment);
+/* Copy the kind, or a field's value, into buf (NUL-terminated). */
+int		 keys_tc_kind(const char *comment, char *buf, size_t size);
+/* KEYS_ENOTFOUND if absent, KEYS_EFORMAT if present twice. */
+int		 keys_tc_get(const char *comment, const char *key, char *buf,
+		    size_t size);
+
+/*
+ * A keyring entry.  The store keeps entries as opaque bytes, the compact
+ * JSON of keys_trust_to_json().  The scope is an fnmatch(3) pattern
+ * matched against a repository id ("ORG/NAME") with no flags, so that "*"
+ * and "?" also match "/": the scope "*" covers every repository, and
+ * "google/" followed by "*" covers every repository of google.  Matching
+ * is case-sensitive.
+ */
+struct keys_trust {
+	struct keys_pub	 kt_pub;
+	char		 kt_name[KEYS_NAME_MAX + 1];
+	char		 kt_scope[KEYS_SCOPE_MAX + 1];
+	int64_t		 kt_added;		/* seconds since the epoch */
+	int		 kt_revoked;		/* never counts once set */
+	int64_t		 kt_revoked_time;
+};
+
+/* Checks the name (printable, non-empty) and the scope. */
+int		 keys_trust_init(struct keys_trust *t,
+		    const struct keys_pub *pub, const char *name,
+		    const char *scope, int64_t added);
+int		 keys_trust_revoke(struct keys_trust *t, int64_t when);
+int		 keys_trust_to_json(const struct keys_trust *t, char **json);
+int		 keys_trust_from_json(const char *json, size_t len,
+		    struct keys_trust *t);
+/* 1 when the entry's scope covers repo, else 0. */
+int		 keys_trust_in_scope(const struct keys_trust *t,
+		    const char *repo);
+
+/* What a signature vouches for, per keys_policy_eval(). */
+enum keys_verdict {
+	KEYS_V_TRUSTED = 0,	/* good, in scope, comment matches */
+	KEYS_V_UNKNOWN_KEY,	/* no keyring entry with that key */
+	KEYS_V_REVOKED,		/* signed by a revoked key, at any time */
+	KEYS_V_OUT_OF_SCOPE,	/* key may not vouch for this repository */
+	KEYS_V_BAD_SIGNATURE,	/* does not verify against the key */
+	KEYS_V_COMMENT_MISMATCH,/* verified, but names another subject */
+	KEYS_V_MALFORMED	/* not a signature airlock can read */
+};
+
+/*
+ * The thing signatures are checked for.  repo NULL is a document that is
+ * not one repository's (a release): only keys of scope "*" vouch for it,
+ * and the comment's repo= is not checked.  digest NULL leaves the
+ * comment's digest= unchecked.  A signature whose trusted comment is not
+ * in airlock's form (minisign's default one, say) never matches.
+ */
+struct keys_subject {
+	const char	*su_kind;	/* KEYS_TC_MANIFEST, KEYS_TC_RELEASE */
+	const char	*su_repo;	/* must equal the comment's repo= */
+	const char	*su_digest;	/* must equal the comment's digest= */
+	const void	*su_msg;	/* the exact signed bytes */
+	size_t		 su_len;
+};
+
+struct keys_sig_verdict {
+	enum keys_verdict sv_verdict;
+	int		 sv_error;	/* the KEYS_E* behind a failure, or 0 */
+	uint8_t		 sv_keyid[KEYS_KEYID_BYTES];	/* zero if malformed */
+	char		 sv_name[KEYS_NAME_MAX + 1];	/* "" if unknown */
+	int		 sv_counted;	/* counted towards the threshold */
+};
+
+/*
+ * Check each signature text against the keyring for the subject, filling
+ * verdicts[0..nsigs).  A key counts once however many times it signed.
+ * Returns 0 when at least threshold (>= 1) distinct keys are trusted,
+ * KEYS_ETHRESHOLD when not (verdicts and *ntrusted are filled either
+ * way), another code on a bad argument.  siglens may be NULL when every
+ * text is NUL-terminated; ntrusted may be NULL.
+ */
+int		 keys_policy_eval(const struct keys_trust *ring, size_t nring,
+		    unsigned int threshold, const struct keys_subject *subject,
+		    const char *const *sigs, const size_t *siglens,
+		    size_t nsigs, struct keys_sig_verdict *verdicts,
+		    size_t *ntrusted);
+const char	*keys_verdict_name(enum keys_verdict);
+
+/*
+ * Release documents (airlock.release/v1): canonical JSON that a publishing
+ * store signs so that importers can refuse rollbacks.  Times are RFC 3339
+ * UTC ("2026-11-23T12:00:00Z").  Parse only bytes whose signature has been
+ * verified; the parser accepts exactly the canonical form it writes.
+ */
+#define KEYS_RELEASE_SCHEMA	"airlock.release/v1"
+
+struct keys_release_ref {
+	char		*rr_repo;
+	char		*rr_revision;
+	char		*rr_commit;
+	char		*rr_manifest;	/* "sha256:HEX" */
+};
+
+struct keys_release {
+	uint8_t			 rl_publisher[KEYS_KEYID_BYTES];
+	uint64_t		 rl_version;	/* at most INT64_MAX */
+	char			*rl_created;
+	char			*rl_expires;	/* NULL: never */
+	struct keys_release_ref	*rl_refs;
+	size_t			 rl_nrefs;
+};
+
+/*
+ * Build a release; it copies the strings.  expires may be NULL.  Add refs
+ * with keys_release_add(), then keys_release_format().
+ */
+int		 keys_release_new(const uint8_t publisher[KEYS_KEYID_BYTES],
+		    uint64_t version, const char *created, const char *expires,
+		    struct keys_release **rel);
+int		 keys_release_add(struct keys_release *rel, const char *repo,
+		    const char *revision, const char *commit,
+		    const char *manifest);
+/* The canonical bytes, sorted by repo then revision. */
+int		 keys_release_format(const struct keys_release *rel,
+		    char **json, size_t *len);
+int		 keys_release_parse(const char *json, size_t len,
+		    struct keys_release **rel);
+void		 keys_release_free(struct keys_release *rel);
+/* 0 while rel has no expiry or now is before it, else KEYS_EEXPIRED. */
+int		 keys_release_check_expiry(const struct keys_release *rel,
+		    time_t now);
+/*
+ * Rollback protection.  seen is the highest release seen from the same
+ * publisher (NULL if none) and seen_doc its bytes: a lower version is
+ * KEYS_EROLLBACK, an equal one is accepted only when byte-identical
+ * (else KEYS_EEQUIVOCAL), a higher one is accepted.  Releases of two
+ * publishers give KEYS_EKEYID.
+ */
+int		 keys_release_check_rollback(const struct keys_release *seen,
+		    const void *seen_doc, size_t seen_len,
+		    const struct keys_release *rel, const void *doc,
+		    size_t len);
+
+#endif /* AIRLOCK_KEYS_H */
