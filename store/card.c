@@ -36,11 +36,11 @@ scalar(const yaml_node_t *n)
 	    "No", "NO", "off", "Off", "OFF" };
 	const char *s = (const char *)n->data.scalar.value;
 	size_t len = n->data.scalar.length;
-	const char *tag = (const char *)n->tag;
 	char *end;
 
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-	    (tag != NULL && strcmp(tag, YAML_STR_TAG) == 0))
+	/* libyaml's loader gives every untagged scalar the str tag, so the
+	 * style is what tells a quoted "3" from a plain 3. */
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return json_stringn(s, len);
 	if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
 	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0)

@@ -1,0 +1,27 @@
+/*
+ * Fuzz target: manifest bytes from elsewhere (bundles, peers).  Whatever
+ * parses must be canonical: building it again gives the same bytes.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "store.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct store_manifest *m;
+
+	if (store_manifest_parse(data, len, &m) != 0)
+		return 0;
+	if (m->len != len || memcmp(m->bytes, data, len) != 0)
+		__builtin_trap();
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (!store_path_valid(m->files[i].path))
+			__builtin_trap();
+	store_manifest_free(m);
+	return 0;
+}

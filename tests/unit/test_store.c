@@ -1,0 +1,674 @@
+/*
+ * test_store.c - the store library: chunking, ingest and read-back,
+ * manifests, refs, pins, gc and verify.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "store.h"
+#include "tap_main.h"
+
+/* A deterministic byte stream (xorshift64*), so failures reproduce. */
+static void
+fill_random(uint8_t *p, size_t n, uint64_t seed)
+{
+	uint64_t x = seed | 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		p[i] = (uint8_t)((x * 0x2545F4914F6CDD1DULL) >> 56);
+	}
+}
+
+struct mem {
+	const uint8_t	*p;
+	size_t		 len, off;
+	size_t		 step;	/* bytes per read, to vary the pattern */
+};
+
+static ssize_t
+mem_read(void *arg, void *buf, size_t len)
+{
+	struct mem *m = arg;
+	size_t n = m->len - m->off;
+
+	if (n > len)
+		n = len;
+	if (m->step != 0 && n > m->step)
+		n = m->step;
+	memcpy(buf, m->p + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+struct fixture {
+	char		 dir[64];
+	struct store	*st;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	strcpy(f->dir, "/tmp/airlock-unit.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(store_open(f->dir, STORE_CREATE, &f->st), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(f->st);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Ingests n bytes of p as one file and commits the batch. */
+static void
+ingest(struct store *st, const uint8_t *p, size_t n, size_t step,
+    struct store_blobinfo *info)
+{
+	struct store_ingest *ing;
+	struct mem m = { p, n, 0, step };
+
+	assert_int_equal(store_ingest_begin(st, &ing), 0);
+	assert_int_equal(store_ingest_file(ing, mem_read, &m, (int64_t)n,
+	    STORE_INGEST_SHA1, info), 0);
+	assert_int_equal(store_ingest_end(ing), 0);
+	store_ingest_free(ing);
+}
+
+struct chunks {
+	uint8_t		 sha[4096][STORE_HASH_LEN];
+	uint64_t	 off[4096];
+	size_t		 n;
+};
+
+static int
+collect_chunk(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
+    uint32_t len)
+{
+	struct chunks *c = arg;
+
+	(void)len;
+	if (c->n < 4096) {
+		memcpy(c->sha[c->n], sha, STORE_HASH_LEN);
+		c->off[c->n++] = off;
+	}
+	return 0;
+}
+
+static size_t
+shared(const struct chunks *a, const struct chunks *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		for (size_t j = 0; j < b->n; j++)
+			if (memcmp(a->sha[i], b->sha[j], STORE_HASH_LEN) == 0) {
+				n++;
+				break;
+			}
+	return n;
+}
+
+/*
+ * The same bytes give the same chunks, however they are read; inserting
+ * bytes near the start changes only the chunks around the insertion.
+ */
+static void
+test_chunking_stable(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 16u << 20, ins = 100;
+	uint8_t *a = malloc(n), *b = malloc(n + ins);
+	struct store_blobinfo ia, ia2, ib;
+	struct chunks *ca = calloc(1, sizeof(*ca)), *ca2 = calloc(1, sizeof(*ca2));
+	struct chunks *cb = calloc(1, sizeof(*cb));
+
+	fill_random(a, n, 42);
+	ingest(f->st, a, n, 0, &ia);
+	ingest(f->st, a, n, 4093, &ia2);	/* odd-sized reads */
+	assert_memory_equal(ia.sha256, ia2.sha256, STORE_HASH_LEN);
+	assert_int_equal(ia2.new_bytes, 0);	/* all deduplicated */
+	store_blob_chunks(f->st, ia.sha256, collect_chunk, ca);
+	store_blob_chunks(f->st, ia2.sha256, collect_chunk, ca2);
+	assert_int_equal(ca->n, ca2->n);
+	assert_memory_equal(ca->sha, ca2->sha, ca->n * STORE_HASH_LEN);
+	assert_true(ca->n > 16u << 20 >> 19);	/* more than max-size cuts */
+
+	/* Insert 100 bytes at offset 1000. */
+	memcpy(b, a, 1000);
+	memset(b + 1000, 'x', ins);
+	memcpy(b + 1000 + ins, a + 1000, n - 1000);
+	ingest(f->st, b, n + ins, 0, &ib);
+	store_blob_chunks(f->st, ib.sha256, collect_chunk, cb);
+	/* Only the first chunk (or two, if a cut moved) differ. */
+	assert_true(shared(ca, cb) >= ca->n - 2);
+	assert_true(ib.new_bytes <= 2 * STORE_CHUNK_MAX);
+	free(a);
+	free(b);
+	free(ca);
+	free(ca2);
+	free(cb);
+}
+
+/* Round trips of many sizes, read back whole and by ranges. */
+static void
+test_roundtrip_sizes(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t sizes[] = {
+		0, 1, 2, 4095, 4096, STORE_CHUNK_MIN - 1, STORE_CHUNK_MIN,
+		STORE_CHUNK_MIN + 1, STORE_CHUNK_MAX - 1, STORE_CHUNK_MAX,
+		STORE_CHUNK_MAX + 1, 3 * STORE_CHUNK_MAX + 17, (9u << 20) + 5,
+	};
+	uint8_t *buf = malloc((9u << 20) + 5), *out = malloc((9u << 20) + 5);
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct store_blobinfo info, st;
+		size_t n = sizes[i], got;
+
+		fill_random(buf, n, 1000 + i);
+		ingest(f->st, buf, n, 0, &info);
+		assert_int_equal(info.size, n);
+		assert_int_equal(store_blob_stat(f->st, info.sha256, &st), 0);
+		assert_int_equal(st.size, n);
+		assert_int_equal(store_blob_read(f->st, info.sha256, 0, out,
+		    n + 10, &got), 0);
+		assert_int_equal(got, n);
+		assert_memory_equal(out, buf, n);
+		/* Ranges that start inside chunks and cross them. */
+		for (size_t off = 0; off < n; off += n / 7 + 1) {
+			size_t len = n - off < 300000 ? n - off : 300000;
+
+			assert_int_equal(store_blob_read(f->st, info.sha256, off,
+			    out, len, &got), 0);
+			assert_int_equal(got, len);
+			assert_memory_equal(out, buf + off, len);
+		}
+		assert_int_equal(store_verify_blob(f->st, info.sha256, NULL,
+		    NULL), 0);
+	}
+	free(buf);
+	free(out);
+}
+
+static void
+test_git_sha1(void **state)
+{
+	struct fixture *f = *state;
+	struct store_blobinfo info;
+	char hex[41];
+
+	/* `printf 'hello\n' | git hash-object --stdin` */
+	ingest(f->st, (const uint8_t *)"hello\n", 6, 0, &info);
+	store_hex(info.git_sha1, 20, hex);
+	assert_string_equal(hex, "ce013625030ba8dba906f756967f9e9ca394464a");
+	ingest(f->st, (const uint8_t *)"", 0, 0, &info);
+	store_hex(info.git_sha1, 20, hex);
+	assert_string_equal(hex, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+	store_hex(info.sha256, 32, hex);
+	assert_memory_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4", 40);
+}
+
+static struct store_manifest *
+build(const char *repo, struct store_file *files, size_t n, json_t *claims)
+{
+	struct store_manifest_parts p = {
+		.type = "model", .repo = repo, .files = files, .nfiles = n,
+		.claims = claims, .created = 1763900000,
+	};
+	struct store_manifest *m = NULL;
+
+	assert_int_equal(store_manifest_build(&p, &m), 0);
+	return m;
+}
+
+static void
+test_manifest_canonical(void **state)
+{
+	struct store_file files[2] = {
+		{ .path = "z.bin", .size = 3, .lfs = 1 },
+		{ .path = "a/config.json", .size = 2 },
+	};
+	struct store_manifest *m, *m2;
+	uint8_t d[32];
+	char hex[65], *bad;
+	size_t len;
+
+	(void)state;
+	memset(files[0].sha256, 0xab, 32);
+	memset(files[1].sha256, 0xcd, 32);
+	m = build("acme/x", files, 2, NULL);
+	/* Sorted files, sorted keys, no spaces. */
+	assert_string_equal(m->files[0].path, "a/config.json");
+	assert_null(strchr(m->bytes, ' '));
+	assert_non_null(strstr(m->bytes, "{\"claims\":{"));
+	assert_true(strstr(m->bytes, "\"a/config.json\"") <
+	    strstr(m->bytes, "\"z.bin\""));
+	store_sha256(m->bytes, m->len, d);
+	assert_memory_equal(d, m->digest, 32);
+	store_hex(d, 32, hex);
+	assert_memory_equal(m->commit, hex, 40);
+	assert_true(json_is_null(json_object_get(m->claims, "license")));
+	/* Its own bytes parse back to the same digest. */
+	assert_int_equal(store_manifest_parse(m->bytes, m->len, &m2), 0);
+	assert_memory_equal(m2->digest, m->digest, 32);
+	store_manifest_free(m2);
+
+	/* Non-canonical forms of the same document are refused. */
+	len = m->len + 2;
+	bad = malloc(len + 1);
+	snprintf(bad, len + 1, "%s\n\n", m->bytes);
+	assert_int_equal(store_manifest_parse(bad, m->len + 1, &m2),
+	    STORE_EINVAL);
+	free(bad);
+	bad = strdup(m->bytes);
+	*strstr(bad, "\"created\"") = ' ';	/* not JSON any more */
+	assert_int_equal(store_manifest_parse(bad, strlen(bad), &m2),
+	    STORE_EINVAL);
+	free(bad);
+	bad = strdup(m->bytes);
+	memcpy(strstr(bad, "airlock.manifest/v1"), "airlock.manifest/v9", 19);
+	assert_int_equal(store_manifest_parse(bad, strlen(bad), &m2),
+	    STORE_EVERSION);
+	free(bad);
+	store_manifest_free(m);
+
+	/* Bad parts: a path with "..", a repo id that is not one. */
+	{
+		struct store_manifest_parts p = { .type = "model",
+		    .repo = "acme/../x", .files = files, .nfiles = 1 };
+
+		assert_int_equal(store_manifest_build(&p, &m), STORE_EINVAL);
+		p.repo = "acme/x";
+		files[0].path = "a/../b";
+		assert_int_equal(store_manifest_build(&p, &m), STORE_EINVAL);
+	}
+	{
+		const char *doc = "{\"claims\":{},\"created\":\"x\",\"files\":["
+		    "{\"git_sha1\":\"0000000000000000000000000000000000000000\","
+		    "\"lfs\":false,\"path\":\"a\",\"sha256\":\"0000000000000000"
+		    "000000000000000000000000000000000000000000000000\","
+		    "\"size\":1},{\"git_sha1\":\"000000000000000000000000000000"
+		    "0000000000\",\"lfs\":false,\"path\":\"a/b\",\"sha256\":\""
+		    "0000000000000000000000000000000000000000000000000000000000"
+		    "000000\",\"size\":1}],\"repo\":{\"id\":\"a/b\",\"type\":"
+		    "\"model\"},\"schema\":\"airlock.manifest/v1\"}";
+
+		/* "a" cannot be a file and a folder at once. */
+		assert_int_equal(store_manifest_parse(doc, strlen(doc), &m),
+		    STORE_EINVAL);
+	}
+}
+
+static void
+test_names(void **state)
+{
+	(void)state;
+	assert_true(store_repo_valid("google/gemma-2-2b"));
+	assert_true(store_repo_valid("gpt2"));
+	assert_true(store_repo_valid("a.b/c_d-e.f"));
+	assert_false(store_repo_valid("../etc"));
+	assert_false(store_repo_valid("a/.."));
+	assert_false(store_repo_valid("a/b/c"));
+	assert_false(store_repo_valid("/a"));
+	assert_false(store_repo_valid("a/"));
+	assert_false(store_repo_valid("-a/b"));
+	assert_false(store_repo_valid("a b/c"));
+	assert_true(store_path_valid("a/b/c.json"));
+	assert_true(store_path_valid(".gitattributes"));
+	assert_true(store_path_valid("\xc3\xbcn\xc3\xaf.txt"));
+	assert_false(store_path_valid("a/../b"));
+	assert_false(store_path_valid("/etc/passwd"));
+	assert_false(store_path_valid("a//b"));
+	assert_false(store_path_valid("./a"));
+	assert_false(store_path_valid("a/"));
+	assert_false(store_path_valid("bad\xff.txt"));
+	assert_false(store_path_valid("new\nline"));
+	assert_true(store_revision_valid("refs/pr/1"));
+	assert_true(store_revision_valid("v1.0"));
+	assert_false(store_revision_valid("a..b"));
+	assert_false(store_revision_valid("a b"));
+	assert_false(store_revision_valid("-x"));
+}
+
+/* Adds a one-file revision of the given bytes on ref main. */
+static void
+add_rev(struct store *st, const char *repo, const char *path,
+    const uint8_t *p, size_t n, const char *ref, uint8_t digest[32])
+{
+	struct store_ingest *ing;
+	struct store_blobinfo info;
+	struct store_manifest *m;
+	struct mem mm = { p, n, 0, 0 };
+	struct store_file file = { .path = (char *)path };
+
+	assert_int_equal(store_ingest_begin(st, &ing), 0);
+	assert_int_equal(store_ingest_file(ing, mem_read, &mm, (int64_t)n, 0,
+	    &info), 0);
+	file.size = info.size;
+	memcpy(file.sha256, info.sha256, 32);
+	file.lfs = 1;
+	store_lfs_pointer_sha1(info.sha256, info.size, file.git_sha1);
+	m = build(repo, &file, 1, NULL);
+	assert_int_equal(store_ingest_revision(ing, m, ref, "test", NULL, 0), 0);
+	memcpy(digest, m->digest, 32);
+	store_manifest_free(m);
+	store_ingest_free(ing);
+}
+
+static void
+test_refs_resolve(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t d1[32], d2[32], got[32];
+	char s[80], prefix[9];
+	uint8_t data[100];
+
+	fill_random(data, sizeof(data), 7);
+	add_rev(f->st, "acme/r", "w.bin", data, 100, "main", d1);
+	data[0] ^= 1;
+	add_rev(f->st, "acme/r", "w.bin", data, 100, "refs/pr/1", d2);
+	assert_int_equal(store_resolve(f->st, "model", "acme/r", NULL, got), 0);
+	assert_memory_equal(got, d1, 32);
+	assert_int_equal(store_resolve(f->st, "model", "acme/r", "HEAD", got), 0);
+	assert_memory_equal(got, d1, 32);
+	assert_int_equal(store_resolve(f->st, "model", "acme/r", "refs/pr/1",
+	    got), 0);
+	assert_memory_equal(got, d2, 32);
+	/* By digest, by full commit id, by a 8-digit prefix. */
+	store_digest_str(d2, s);
+	assert_int_equal(store_resolve(f->st, "model", "acme/r", s, got), 0);
+	assert_memory_equal(got, d2, 32);
+	store_hex(d2, 20, s);
+	assert_int_equal(store_resolve(f->st, "model", "acme/r", s, got), 0);
+	assert_memory_equal(got, d2, 32);
+	memcpy(prefix, s, 8);
+	prefix[8] = '\0';
+	assert_int_equal(store_resolve(f->st, "model", "acme/r", prefix, got), 0);
+	assert_memory_equal(got, d2, 32);
+	/* Another repo cannot reach this one's revisions by digest. */
+	store_digest_str(d2, s);
+	assert_int_equal(store_resolve(f->st, "model", "acme/other", s, got),
+	    STORE_ENOTFOUND);
+	assert_int_equal(store_resolve(f->st, "model", "acme/r", "nope", got),
+	    STORE_ENOTFOUND);
+	assert_int_equal(store_resolve(f->st, "dataset", "acme/r", NULL, got),
+	    STORE_ENOTFOUND);
+}
+
+static int
+count_chunks(void *arg, const uint8_t sha[32])
+{
+	(void)sha;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static size_t
+nchunks(struct store *st)
+{
+	size_t n = 0;
+
+	store_chunks_each(st, count_chunks, &n);
+	return n;
+}
+
+/*
+ * gc drops what no branch, tag or pin reaches, and keeps everything that
+ * one does, including chunks shared with a dropped revision.
+ */
+static void
+test_gc_pins(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 2u << 20;
+	uint8_t *a = malloc(n), *b = malloc(n);
+	uint8_t d1[32], d2[32], got[32];
+	struct store_gc_result r, dry;
+	struct store_blobinfo info;
+	size_t before, kept;
+
+	fill_random(a, n, 11);
+	fill_random(b, n, 12);
+	add_rev(f->st, "acme/g", "w.bin", a, n, "main", d1);
+	before = nchunks(f->st);
+	add_rev(f->st, "acme/g", "w.bin", b, n, "main", d2);	/* main moves */
+	assert_true(nchunks(f->st) > before);
+
+	/* Pinned: nothing goes. */
+	assert_int_equal(store_pin_put(f->st, "prod", d1, "model/acme/g@old",
+	    NULL), 0);
+	assert_int_equal(store_gc(f->st, 0, &r), 0);
+	assert_int_equal(r.chunks, 0);
+	assert_int_equal(r.manifests, 0);
+	assert_int_equal(store_pin_get(f->st, "prod", got), 0);
+	assert_memory_equal(got, d1, 32);
+
+	/* Unpinned: the old revision and its own chunks go. */
+	assert_int_equal(store_pin_delete(f->st, "prod"), 0);
+	assert_int_equal(store_pin_delete(f->st, "prod"), STORE_ENOTFOUND);
+	kept = nchunks(f->st);
+	assert_int_equal(store_gc(f->st, 1, &dry), 0);
+	assert_int_equal(nchunks(f->st), kept);		/* dry run */
+	assert_int_equal(store_gc(f->st, 0, &r), 0);
+	assert_int_equal(r.manifests, 1);
+	assert_int_equal(r.chunks, dry.chunks);
+	assert_true(r.chunks > 0);
+	assert_int_equal(nchunks(f->st), kept - r.chunks);
+	assert_int_equal(store_manifest_has(f->st, d1), STORE_ENOTFOUND);
+	/* What main reaches is whole. */
+	assert_int_equal(store_resolve(f->st, "model", "acme/g", "main", got), 0);
+	store_sha256(b, n, got);
+	assert_int_equal(store_blob_stat(f->st, got, &info), 0);
+	assert_int_equal(store_verify_blob(f->st, got, NULL, NULL), 0);
+	/* The old commit id went with its revision. */
+	{
+		char c[41];
+
+		store_hex(d1, 20, c);
+		assert_int_equal(store_resolve(f->st, "model", "acme/g", c, got),
+		    STORE_ENOTFOUND);
+	}
+	free(a);
+	free(b);
+}
+
+/* gc never sweeps under an ingest that has not committed yet. */
+static void
+test_gc_waits_for_ingest(void **state)
+{
+	struct fixture *f = *state;
+	struct store *other;
+	struct store_ingest *ing;
+	struct store_gc_result r;
+
+	assert_int_equal(store_open(f->dir, 0, &other), 0);
+	assert_int_equal(store_ingest_begin(other, &ing), 0);
+	assert_int_equal(store_gc(f->st, 0, &r), STORE_EBUSY);
+	store_ingest_free(ing);
+	assert_int_equal(store_gc(f->st, 0, &r), 0);
+	store_close(other);
+}
+
+/* A chunk whose bytes changed on disk: verify names it and its offset. */
+static void
+test_verify_corrupt(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 3u << 20;
+	uint8_t *a = malloc(n);
+	struct store_blobinfo info;
+	struct chunks *c = calloc(1, sizeof(*c));
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	char want[64];
+
+	fill_random(a, n, 99);
+	ingest(f->st, a, n, 0, &info);
+	store_blob_chunks(f->st, info.sha256, collect_chunk, c);
+	assert_true(c->n >= 3);
+	store_close(f->st);
+	f->st = NULL;
+
+	/* The test hook: rewrite chunk 2's bytes under its own key. */
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, f->dir, 0, 0644), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "chunk", 0, &dbi), 0);
+	k.mv_size = 32;
+	k.mv_data = c->sha[2];
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	{
+		uint8_t *copy = malloc(v.mv_size);
+		MDB_val nv = { v.mv_size, copy };
+
+		memcpy(copy, v.mv_data, v.mv_size);
+		copy[v.mv_size / 2] ^= 0x40;
+		assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+		free(copy);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	assert_int_equal(store_open(f->dir, 0, &f->st), 0);
+	assert_int_equal(store_verify_blob(f->st, info.sha256, NULL, NULL),
+	    STORE_ECORRUPT);
+	snprintf(want, sizeof(want), "chunk 2 (offset %llu)",
+	    (unsigned long long)c->off[2]);
+	assert_non_null(strstr(store_lasterror(), want));
+	/* Reading it out refuses the rotten bytes too. */
+	{
+		int fd = open("/dev/null", O_WRONLY);
+
+		assert_int_equal(store_blob_write(f->st, info.sha256, fd, NULL,
+		    NULL), STORE_ECORRUPT);
+		close(fd);
+	}
+	free(a);
+	free(c);
+}
+
+static void
+test_card(void **state)
+{
+	json_t *card, *claims;
+	const char *ok = "---\nlicense: mit\nbase_model: meta-llama/Llama-3.1-8B"
+	    "\ndatasets:\n  - a/b\n  - c/d\ninference: no\nn: 3\nq: '3'\n"
+	    "---\n# Model\n";
+	const char *bad = "---\nlicense: [mit\n---\n";
+	const char *unclosed = "---\nlicense: mit\n";
+	const char *list = "---\n- a\n- b\n---\n";
+	const char *none = "# Just a title\n---\nnot: front matter\n---\n";
+
+	(void)state;
+	assert_int_equal(store_card_parse(ok, strlen(ok), &card, &claims), 0);
+	assert_string_equal(json_string_value(json_object_get(claims,
+	    "license")), "mit");
+	assert_string_equal(json_string_value(json_array_get(
+	    json_object_get(claims, "base_model"), 0)), "meta-llama/Llama-3.1-8B");
+	assert_int_equal(json_array_size(json_object_get(claims, "datasets")), 2);
+	assert_true(json_is_false(json_object_get(card, "inference")));
+	assert_int_equal(json_integer_value(json_object_get(card, "n")), 3);
+	assert_true(json_is_string(json_object_get(card, "q")));
+	json_decref(card);
+	json_decref(claims);
+
+	assert_int_equal(store_card_parse(bad, strlen(bad), &card, &claims),
+	    STORE_EINVAL);
+	assert_non_null(strstr(store_lasterror(), "line"));
+	assert_int_equal(store_card_parse(unclosed, strlen(unclosed), &card,
+	    NULL), STORE_EINVAL);
+	assert_int_equal(store_card_parse(list, strlen(list), &card, NULL),
+	    STORE_EINVAL);
+	assert_int_equal(store_card_parse(none, strlen(none), &card, &claims),
+	    0);
+	assert_int_equal(json_object_size(card), 0);
+	assert_true(json_is_null(json_object_get(claims, "license")));
+	json_decref(card);
+	json_decref(claims);
+}
+
+/* An alias bomb expands past the node budget and is refused. */
+static void
+test_card_bomb(void **state)
+{
+	char doc[2048];
+	int n = 0;
+
+	(void)state;
+	n += snprintf(doc + n, sizeof(doc) - (size_t)n, "---\na0: &a0 [x,x,x,x,"
+	    "x,x,x,x,x,x]\n");
+	for (int i = 1; i < 9; i++)
+		n += snprintf(doc + n, sizeof(doc) - (size_t)n, "a%d: &a%d [*a%d,"
+		    "*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n", i, i,
+		    i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
+		    i - 1);
+	n += snprintf(doc + n, sizeof(doc) - (size_t)n, "---\n");
+	assert_int_equal(store_card_parse(doc, (size_t)n, NULL, NULL),
+	    STORE_EINVAL);
+	assert_non_null(strstr(store_lasterror(), "too many nodes"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_chunking_stable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_roundtrip_sizes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_git_sha1, setup, teardown),
+		cmocka_unit_test(test_manifest_canonical),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_refs_resolve, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gc_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_waits_for_ingest, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_verify_corrupt, setup,
+		    teardown),
+		cmocka_unit_test(test_card),
+		cmocka_unit_test(test_card_bomb),
+	};
+
+	return RUN_TAP(tests);
+}
