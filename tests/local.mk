@@ -9,3 +9,8 @@
 TESTS += tests/fuzz/corpora.sh
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/corpora.sh tests/lib/tap.sh
 AM_TESTS_ENVIRONMENT += FUZZ_TARGETS='$(FUZZ_TARGETS)'; export FUZZ_TARGETS;
+
+# Integration tests: the real CLI (and daemon) over real stores.
+TESTS += tests/integration/store_cli.sh tests/integration/corrupt.sh \
+	tests/integration/crash.sh
+EXTRA_DIST += tests/integration tests/lib/mkmodel.sh

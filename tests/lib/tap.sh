@@ -1,7 +1,7 @@
 # TAP helpers for the shell integration tests.  Source it; it makes a
 # temporary directory ($T) that is removed on exit, and counts test points.
 #
-#   plan N            print the plan
+#   plan N            print the plan (or done_testing at the end)
 #   ok DESC           a passing test point
 #   not_ok DESC       a failing one
 #   check DESC CMD... run CMD, pass if it exits 0
@@ -24,6 +24,8 @@ trap 'exit 1' INT TERM
 at_exit() { _tap_cleanups="$_tap_cleanups $1"; }
 
 plan() { echo "1..$1"; }
+# Instead of plan: the plan at the end, when the count is only known then.
+done_testing() { echo "1..$_tap_n"; exit 0; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
 not_ok() {
