@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,18 @@ const struct cmd cmd_table[] = {
 	{ "pins", "pins", cmd_pins },
 	{ "gc", "gc [--dry-run] [--compact]", cmd_gc },
 	{ "stats", "stats", cmd_stats },
+	/* Several synopses of one command share the usage's indent. */
+	{ "key", "key gen [--name NAME] [--no-password]\n"
+	    "       airlock key ls\n"
+	    "       airlock key pub [NAME]", cmd_key },
+	{ "trust", "trust add FILE.pub [--name NAME] [--scope PATTERN]\n"
+	    "       airlock trust ls\n"
+	    "       airlock trust revoke KEYID\n"
+	    "       airlock trust threshold [N]", cmd_trust },
+	{ "manifest", "manifest REPO[@REV] [--comment]", cmd_manifest },
+	{ "sig", "sig REPO[@REV] [KEYID]", cmd_sig },
+	{ "sign", "sign REPO[@REV] [--key FILE]", cmd_sign },
+	{ "attach", "attach REPO[@REV] FILE.minisig", cmd_attach },
 	{ NULL, NULL, NULL },
 };
 
@@ -76,6 +89,13 @@ main(int argc, char **argv)
 	struct cli cli = { 0 };
 	const char *name;
 
+	/*
+	 * LMDB mallocs a batch's dirty pages and frees them at each commit.
+	 * Keep that memory for the next batch instead of giving it back and
+	 * faulting it in again, page by page, 64 MiB at a time.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 	cli.tty = isatty(STDERR_FILENO);
 	if (global_options(&cli, &argc, argv) == -1) {
 		usage(stderr);

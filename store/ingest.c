@@ -1,19 +1,27 @@
 /*
  * ingest.c - writing files into the store at the speed of the disk.
  *
- * Three threads work on a file at once:
+ * Three threads work on a file at once, each segment passing through them
+ * in order:
  *
- *   chunker  reads the file into segments, finds the cut points and
+ *   chunker  reads the file into a segment, finds the cut points and
  *            hashes each chunk;
- *   hasher   hashes the file as a whole (sha256, and git's sha1 when asked);
  *   writer   (the caller's thread, which owns the LMDB write transaction)
- *            puts the chunks and commits every STORE_BATCH new bytes.
+ *            reserves room for each new chunk in LMDB (MDB_RESERVE) and
+ *            commits every STORE_BATCH new bytes;
+ *   hasher   hashes the file as a whole (sha256, and git's sha1 when asked)
+ *            and copies the new chunks into the room the writer reserved.
  *
- * Segments carry the bytes between them: a fixed pool, so memory does not
- * grow with the file.  A segment holds whole chunks only; the bytes after
- * its last cut are copied to the front of the next one.  Each published
- * segment is referenced by the writer and the hasher and goes back to the
- * pool when both are done with it.
+ * The writer's commits are the kernel writing pages (as cp's are), so
+ * everything else is kept off its thread, the copy included: LMDB does not
+ * care which thread fills a reserved value, only that it is filled before
+ * the commit, so the writer waits for the hasher to catch up before each
+ * one.  Reserved overflow pages do not move before the commit: LMDB would
+ * only spill dirty pages if a transaction dirtied far more than a batch.
+ *
+ * Segments carry the bytes: a fixed pool, so memory does not grow with the
+ * file.  A segment holds whole chunks only; the bytes after its last cut
+ * are copied to the front of the next one.
  */
 #include "config.h"
 
@@ -29,12 +37,14 @@
 #define SEG_DATA	(8u << 20)
 #define SEG_CAP		(SEG_DATA + STORE_CHUNK_MAX)
 #define SEG_CHUNKS	(SEG_CAP / STORE_CHUNK_MIN + 2)
-#define SEG_COUNT	6
+#define SEG_COUNT	4
+#define RELEASE_SEGS	2
 
 struct segchunk {
 	uint32_t	off;
 	uint32_t	len;
 	uint8_t		sha[STORE_HASH_LEN];
+	uint8_t		*dest;		/* reserved in LMDB, or NULL: stored */
 };
 
 struct seg {
@@ -44,7 +54,6 @@ struct seg {
 	struct segchunk	 chunks[SEG_CHUNKS];
 	int		 last;		/* the file's final segment */
 	struct job	*job;		/* the file it belongs to */
-	int		 refs;
 	struct seg	*next;
 };
 
@@ -89,6 +98,8 @@ struct store_ingest {
 	int		 cancel;	/* writer failed: chunker stops reading */
 	struct job	*job;		/* chunker's next file, or NULL */
 	struct queue	 freeq, writeq, hashq;
+	int		 copying;	/* segments given to the hasher */
+	int		 since_release;	/* segments since map_release() */
 	struct seg	 segs[SEG_COUNT];
 
 	struct chunklist list;		/* the current file's chunks */
@@ -129,25 +140,12 @@ q_wait(struct store_ingest *ing, struct queue *q)
 	return s;
 }
 
+/* Moves s to q and wakes whoever waits on it. */
 static void
-seg_release(struct store_ingest *ing, struct seg *s)
+q_give(struct store_ingest *ing, struct queue *q, struct seg *s)
 {
 	pthread_mutex_lock(&ing->mu);
-	if (--s->refs == 0) {
-		q_push(&ing->freeq, s);
-		pthread_cond_broadcast(&ing->cv);
-	}
-	pthread_mutex_unlock(&ing->mu);
-}
-
-static void
-seg_publish(struct store_ingest *ing, struct job *job, struct seg *s)
-{
-	pthread_mutex_lock(&ing->mu);
-	s->job = job;
-	s->refs = 2;
-	q_push(&ing->writeq, s);
-	q_push(&ing->hashq, s);
+	q_push(q, s);
 	pthread_cond_broadcast(&ing->cv);
 	pthread_mutex_unlock(&ing->mu);
 }
@@ -253,7 +251,8 @@ chunker_main(void *arg)
 				break;
 			memcpy(next->buf, s->buf + end, have - end);
 			have -= end;
-			seg_publish(ing, job, s);
+			s->job = job;
+			q_give(ing, &ing->writeq, s);
 			s = next;
 		}
 		if (job->err == 0 && job->size >= 0 &&
@@ -263,7 +262,8 @@ chunker_main(void *arg)
 			    "being read (%llu of %lld bytes)",
 			    (unsigned long long)job->total, (long long)job->size);
 		}
-		seg_publish(ing, job, s);
+		s->job = job;
+		q_give(ing, &ing->writeq, s);
 		pthread_mutex_lock(&ing->mu);
 	}
 	pthread_mutex_unlock(&ing->mu);
@@ -293,6 +293,10 @@ hasher_main(void *arg)
 			if (sha1 && h1 != NULL)
 				git_blob_header(h1, (uint64_t)job->size);
 		}
+		for (size_t i = 0; i < s->nchunks; i++)
+			if (s->chunks[i].dest != NULL)
+				memcpy(s->chunks[i].dest, s->buf +
+				    s->chunks[i].off, s->chunks[i].len);
 		if (h256 != NULL)
 			hash_update(h256, s->buf, s->len);
 		if (sha1 && h1 != NULL)
@@ -308,40 +312,68 @@ hasher_main(void *arg)
 					hash_final(h1, job->git_sha1);
 			}
 			job->hashed = 1;
-			pthread_cond_broadcast(&ing->cv);
 			pthread_mutex_unlock(&ing->mu);
 		}
-		seg_release(ing, s);
+		pthread_mutex_lock(&ing->mu);
+		ing->copying--;
+		q_push(&ing->freeq, s);
+		pthread_cond_broadcast(&ing->cv);
+		pthread_mutex_unlock(&ing->mu);
 	}
 	hash_free(h256);
 	hash_free(h1);
 	return NULL;
 }
 
-int
-chunk_put(struct store *st, MDB_txn *txn, const uint8_t sha[STORE_HASH_LEN],
-    const void *data, size_t len, int *isnew)
+/* Reserves room for a chunk the store lacks: *dest, or NULL if it has it. */
+static int
+chunk_reserve(struct store *st, MDB_txn *txn, const uint8_t sha[STORE_HASH_LEN],
+    size_t len, uint8_t **dest)
 {
 	MDB_val k = { STORE_HASH_LEN, (void *)sha }, v = { len, NULL };
 	int rc;
 
-	/* MDB_RESERVE: LMDB gives us the pages, we copy once. */
+	*dest = NULL;
 	rc = mdb_put(txn, st->chunk, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST) {
-		*isnew = 0;
+	if (rc == MDB_KEYEXIST)
 		return 0;
-	}
 	if (rc != 0)
 		return store_mdb_fail(rc, "chunk");
-	memcpy(v.mv_data, data, len);
-	*isnew = 1;
+	*dest = v.mv_data;
 	return 0;
+}
+
+int
+chunk_put(struct store *st, MDB_txn *txn, const uint8_t sha[STORE_HASH_LEN],
+    const void *data, size_t len, int *isnew)
+{
+	uint8_t *dest;
+	int rc;
+
+	if ((rc = chunk_reserve(st, txn, sha, len, &dest)) != 0)
+		return rc;
+	if (dest != NULL)
+		memcpy(dest, data, len);
+	*isnew = dest != NULL;
+	return 0;
+}
+
+/* Waits until the hasher has filled every chunk reserved so far. */
+static void
+copies_done(struct store_ingest *ing)
+{
+	pthread_mutex_lock(&ing->mu);
+	while (ing->copying > 0)
+		pthread_cond_wait(&ing->cv, &ing->mu);
+	pthread_mutex_unlock(&ing->mu);
 }
 
 /* Makes a failure stick: the write transaction is gone with it. */
 static int
 ing_fail(struct store_ingest *ing, int rc)
 {
+	/* Not under the hasher's feet: it may be filling reserved pages. */
+	copies_done(ing);
 	if (ing->txn != NULL) {
 		mdb_txn_abort(ing->txn);
 		ing->txn = NULL;
@@ -378,6 +410,8 @@ ing_commit(struct store_ingest *ing, int durable)
 
 	if (ing->txn == NULL)
 		return ing->broken;
+	/* Every reserved chunk must be filled before its pages are written. */
+	copies_done(ing);
 	if (ing->chunks_new != 0) {
 		if ((rc = meta_add(ing->st, ing->txn, "chunks",
 		    (int64_t)ing->chunks_new)) != 0 ||
@@ -391,6 +425,9 @@ ing_commit(struct store_ingest *ing, int durable)
 	mdb_env_set_flags(env, MDB_NOMETASYNC, 0);
 	ing->txn = NULL;
 	ing->batch = 0;
+	/* The writer's B-tree reads fault whole folios of freshly written
+	 * chunks into the map: let them go with the batch. */
+	map_release(ing->st, NULL, 0);
 	if (rc != 0)
 		return ing_fail(ing, store_mdb_fail(rc, "commit"));
 	return 0;
@@ -433,19 +470,29 @@ list_add(struct chunklist *l, const uint8_t sha[STORE_HASH_LEN], uint32_t len)
 	return 0;
 }
 
+/*
+ * Reserves room for the segment's new chunks; the hasher fills it.  The
+ * batch is committed only between segments, once the hasher has caught up.
+ */
 static int
 write_seg(struct store_ingest *ing, struct seg *s, struct store_blobinfo *info)
 {
-	int rc, isnew;
+	int rc;
 
+	if ((rc = ing_txn(ing)) != 0)
+		return rc;
 	for (size_t i = 0; i < s->nchunks; i++) {
 		struct segchunk *c = &s->chunks[i];
 
-		if ((rc = ing_chunk(ing, c->sha, s->buf + c->off, c->len,
-		    &isnew)) != 0)
-			return rc;
-		if (isnew)
+		if ((rc = chunk_reserve(ing->st, ing->txn, c->sha, c->len,
+		    &c->dest)) != 0)
+			return ing_fail(ing, rc);
+		if (c->dest != NULL) {
 			info->new_bytes += c->len;
+			ing->chunks_new++;
+			ing->bytes_new += c->len;
+			ing->batch += c->len;
+		}
 		if ((rc = list_add(&ing->list, c->sha, c->len)) != 0)
 			return ing_fail(ing, rc);
 	}
@@ -573,9 +620,22 @@ store_ingest_file(struct store_ingest *ing, store_read_fn fn, void *arg,
 			ing->cancel = 1;
 			pthread_mutex_unlock(&ing->mu);
 		}
+		if (rc != 0)	/* nothing reserved survives a failure */
+			for (size_t i = 0; i < s->nchunks; i++)
+				s->chunks[i].dest = NULL;
 		ing->done += s->len;
 		last = s->last;
-		seg_release(ing, s);
+		pthread_mutex_lock(&ing->mu);
+		ing->copying++;
+		pthread_mutex_unlock(&ing->mu);
+		q_give(ing, &ing->hashq, s);
+		if (rc == 0 && ing->batch >= STORE_BATCH)
+			rc = ing_commit(ing, 0);
+		else if (++ing->since_release >= RELEASE_SEGS) {
+			/* Pages the tree lookups mapped, between commits. */
+			map_release(ing->st, NULL, 0);
+			ing->since_release = 0;
+		}
 		if (rc == 0 && ing->progress != NULL)
 			ing->progress(ing->progress_arg, ing->done);
 	} while (!last);
@@ -788,7 +848,7 @@ store_ingest_free(struct store_ingest *ing)
 		pthread_join(ing->chunker, NULL);
 	if (ing->threads >= 2)
 		pthread_join(ing->hasher, NULL);
-	if (ing->txn != NULL)
+	if (ing->txn != NULL)	/* the hasher is gone: nothing fills pages */
 		mdb_txn_abort(ing->txn);
 	store_unlock(ing->st, SLOCK_WRITE);
 	for (int i = 0; i < SEG_COUNT; i++)

@@ -14,7 +14,7 @@
 #define STORE_SCHEMA		1
 /* New chunk bytes per write transaction: bounds the heap LMDB uses for
  * dirty pages (it does not use MDB_WRITEMAP). */
-#define STORE_BATCH		(96u << 20)
+#define STORE_BATCH		(64u << 20)
 /* Address space mapped for the data file: not disk, not memory. */
 #define STORE_MAPSIZE		(1ULL << 40)
 
@@ -34,6 +34,8 @@ struct store {
 	MDB_dbi		 pin;		/* name -> JSON */
 	MDB_dbi		 meta;		/* name -> value */
 	MDB_dbi		 kv[3];		/* enum store_table */
+	uint8_t		*map;		/* LMDB's map of the data file */
+	size_t		 maplen;
 };
 
 /*
@@ -68,6 +70,14 @@ int	store_fail(int code, const char *fmt, ...)
 int	store_mdb_fail(int code, const char *what);
 
 int	txn_read(struct store *, MDB_txn **);
+/*
+ * Drops this process's mappings of the data file's pages in [p, p+len)
+ * (all of the map when p is NULL).  The page cache keeps them; only our
+ * page tables forget, so a stream of chunks read through the map does not
+ * count as our memory.  Safe while other threads read: they fault the
+ * same pages back in.
+ */
+void	map_release(struct store *, const void *p, size_t len);
 /* Opens st->env and its tables (again, after a compact). */
 int	store_env_open(struct store *, int create);
 

@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -323,6 +325,58 @@ fail:
 	return rc;
 }
 
+/*
+ * LMDB does not say where it mapped the data file (me_mapaddr is only set
+ * with MDB_FIXEDMAP), so find the mapping of its inode in /proc/self/maps.
+ */
+static void
+map_find(struct store *st)
+{
+	unsigned long lo, hi, ino;
+	unsigned long long off;
+	unsigned int maj, min;
+	char line[512], perms[8];
+	struct stat sb;
+	FILE *f;
+	int fd;
+
+	st->map = NULL;
+	st->maplen = 0;
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) == -1 ||
+	    (f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &lo, &hi, perms,
+		    &off, &maj, &min, &ino) != 7)
+			continue;
+		if (ino == sb.st_ino && makedev(maj, min) == sb.st_dev &&
+		    off == 0 && hi - lo >= STORE_MAPSIZE / 2) {
+			st->map = (uint8_t *)lo;
+			st->maplen = hi - lo;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+void
+map_release(struct store *st, const void *p, size_t len)
+{
+	uintptr_t lo, hi, page = 4096;
+
+	if (st->map == NULL)
+		return;
+	if (p == NULL) {
+		(void)madvise(st->map, st->maplen, MADV_DONTNEED);
+		return;
+	}
+	lo = (uintptr_t)p & ~(page - 1);
+	hi = ((uintptr_t)p + len + page - 1) & ~(page - 1);
+	if (lo < (uintptr_t)st->map || hi > (uintptr_t)st->map + st->maplen)
+		return;	/* a dirty page of a write transaction, not the map */
+	(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 int
 store_env_open(struct store *st, int create)
 {
@@ -345,6 +399,7 @@ store_env_open(struct store *st, int create)
 		return store_mdb_fail(rc, st->dir);
 	/* Readers a killed process left behind would pin old pages. */
 	(void)mdb_reader_check(st->env, &dead);
+	map_find(st);
 	return open_dbs(st, create);
 }
 
