@@ -447,6 +447,7 @@ store_blob_write(struct store *st, const uint8_t sha[STORE_HASH_LEN], int fd,
 		}
 		mdb_cursor_close(cur);
 		mdb_txn_abort(txn);
+		map_release(st, NULL, 0);
 		if (rc == STORE_ECORRUPT || (used == 0 && off < info.size)) {
 			rc = store_fail(STORE_ECORRUPT, "blob %s: chunk %llu "
 			    "(offset %llu) is missing or does not match its "

@@ -16,7 +16,7 @@
 
 #include "internal.h"
 
-#define RENEW_EVERY	512
+#define RENEW_EVERY	128
 
 struct mapiter {
 	struct store	*st;
@@ -65,6 +65,8 @@ iter_next(struct mapiter *it, uint64_t *off, const uint8_t **csha,
 	int rc, op = it->n == 0 ? MDB_SET_RANGE : MDB_NEXT;
 
 	if (it->n != 0 && it->n % RENEW_EVERY == 0) {
+		/* What was read through the map need not stay in our RSS. */
+		map_release(it->st, NULL, 0);
 		mdb_txn_reset(it->txn);
 		if ((rc = mdb_txn_renew(it->txn)) != 0 ||
 		    (rc = mdb_cursor_renew(it->txn, it->cur)) != 0)
