@@ -44,6 +44,12 @@ int	cmd_unpin(struct cli *, int, char **);
 int	cmd_pins(struct cli *, int, char **);
 int	cmd_gc(struct cli *, int, char **);
 int	cmd_stats(struct cli *, int, char **);
+int	cmd_key(struct cli *, int, char **);
+int	cmd_trust(struct cli *, int, char **);
+int	cmd_manifest(struct cli *, int, char **);
+int	cmd_sig(struct cli *, int, char **);
+int	cmd_sign(struct cli *, int, char **);
+int	cmd_attach(struct cli *, int, char **);
 
 
 /* Messages: "airlock: what: why", then the exit status. */

@@ -116,11 +116,16 @@ cmd_show(struct cli *cli, int argc, char **argv)
 
 		store_digest_str(m->digest, digest);
 		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:O?,s:O,s:o,s:o,"
-		    "s:O}", "type", m->type, "repo", m->repo, "commit",
-		    m->commit, "digest", digest, "created", m->created,
-		    "source", m->source, "claims", m->claims, "refs",
-		    rf.names, "files", files, "signatures",
-		    json_object_get(sigs, "signatures")));
+		    "s:O,s:{s:O,s:O,s:O,s:O,s:O}}", "type", m->type, "repo",
+		    m->repo, "commit", m->commit, "digest", digest, "created",
+		    m->created, "source", m->source, "claims", m->claims,
+		    "refs", rf.names, "files", files, "signatures",
+		    json_object_get(sigs, "signatures"), "policy",
+		    "threshold", json_object_get(sigs, "threshold"),
+		    "trusted", json_object_get(sigs, "trusted"),
+		    "ok", json_object_get(sigs, "ok"),
+		    "reason", json_object_get(sigs, "reason"),
+		    "problems", json_object_get(sigs, "problems")));
 	} else {
 		print_text(m, rf.names, sigs);
 		json_decref(rf.names);

@@ -110,9 +110,17 @@ check_revision(struct verify *v, const uint8_t digest[STORE_HASH_LEN],
 	for (size_t i = 0; i < m->nfiles; i++)
 		check_file(v, &m->files[i], errors);
 	sigs = trust_check(v->st, m, &sig_ok);
-	if (!sig_ok)
+	if (!sig_ok) {
+		json_t *p;
+		size_t i;
+
+		/* Say which signatures did not count and why, not just how
+		 * many did. */
 		json_array_append_new(errors, json_sprintf("signatures: %s",
 		    json_string_value(json_object_get(sigs, "reason"))));
+		json_array_foreach(json_object_get(sigs, "problems"), i, p)
+			json_array_append(errors, p);
+	}
 	*ok = json_array_size(errors) == 0;
 	out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:o,s:o}", "name", name,
 	    "type", m->type, "repo", m->repo, "commit", m->commit, "digest",

@@ -58,8 +58,11 @@ load_secret(const char *path, const char *name, struct keys_secret **sk)
 	}
 	sodium_memzero(text, len);
 	free(text);
-	if (rc != 0)
+	if (rc == KEYS_EPASSPHRASE)
 		return cli_fail(EXIT_USAGE, "%s: %s", path, keys_strerror(rc));
+	if (rc != 0)
+		return cli_fail(EXIT_USAGE, "%s: not a minisign secret key: %s",
+		    path, keys_strerror(rc));
 	return 0;
 }
 

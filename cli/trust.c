@@ -5,10 +5,13 @@
  * The policy asks for "threshold" signatures by distinct trusted keys
  * whose scope covers the repository.  Until a threshold is set it asks for
  * one once the keyring holds a key, and for none in a store that has no
- * keys at all (nothing could sign there).
+ * keys at all (nothing could sign there).  Whatever keeps the signatures
+ * from being judged (an unreadable keyring, a threshold that is not a
+ * number) fails the check: a store never passes by accident.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,10 @@ struct ring {
 	size_t			 n, cap;
 };
 
+/*
+ * An entry that does not parse is left out, which can only make fewer
+ * signatures count; `airlock trust ls` names it.
+ */
 static int
 ring_add(void *arg, const void *key, size_t klen, const void *val,
     size_t vlen)
@@ -35,13 +42,58 @@ ring_add(void *arg, const void *key, size_t klen, const void *val,
 		void *v = realloc(r->v, cap * sizeof(*r->v));
 
 		if (v == NULL)
-			return -1;
+			return ENOMEM;
 		r->v = v;
 		r->cap = cap;
 	}
 	if (keys_trust_from_json(val, vlen, &r->v[r->n]) == 0)
 		r->n++;
 	return 0;
+}
+
+int
+trust_ring(struct store *st, struct keys_trust **out, size_t *n)
+{
+	struct ring r = { 0 };
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = store_kv_each(st, STORE_TRUST, ring_add, &r)) != 0) {
+		free(r.v);
+		return rc;
+	}
+	*out = r.v;
+	*n = r.n;
+	return 0;
+}
+
+int
+trust_threshold(struct store *st, size_t nring, unsigned *need,
+    int *is_default)
+{
+	unsigned long t;
+	char *v, *end;
+	size_t len;
+	int rc;
+
+	*need = 0;
+	*is_default = 0;
+	rc = store_kv_get(st, STORE_SETTING, "threshold", 9, (void **)&v, &len);
+	if (rc == STORE_ENOTFOUND) {
+		*is_default = 1;
+		*need = nring > 0 ? 1 : 0;
+		return 0;
+	}
+	if (rc != 0)
+		return -1;
+	t = strtoul(v, &end, 10);
+	rc = len > 0 && len < 4 && strspn(v, "0123456789") == len &&
+	    *end == '\0' && t <= TRUST_THRESHOLD_MAX ? 0 : -1;
+	free(v);
+	if (rc == 0)
+		*need = (unsigned)t;
+	return rc;
 }
 
 struct sigs {
@@ -62,90 +114,110 @@ sig_add(void *arg, const uint8_t keyid[8], const char *text, size_t len)
 		void *l;
 
 		if (t == NULL)
-			return -1;
+			return ENOMEM;
 		s->text = t;
 		if ((l = realloc(s->len, cap * sizeof(*s->len))) == NULL)
-			return -1;
+			return ENOMEM;
 		s->len = l;
 		s->cap = cap;
 	}
 	if ((s->text[s->n] = malloc(len + 1)) == NULL)
-		return -1;
+		return ENOMEM;
 	memcpy(s->text[s->n], text, len);
 	s->text[s->n][len] = '\0';
 	s->len[s->n++] = len;
 	return 0;
 }
 
-/* The signatures the policy asks for: see the comment at the top. */
-static unsigned
-threshold(struct store *st, size_t nring)
+/* What a signature that does not count needs said about it. */
+static json_t *
+problem(const char *hex, const struct keys_sig_verdict *v)
 {
-	void *v;
-	size_t len;
-	unsigned t;
+	const char *why = v->sv_error != 0 ? keys_strerror(v->sv_error) : NULL;
 
-	if (store_kv_get(st, STORE_SETTING, "threshold", 9, &v, &len) != 0)
-		return nring > 0 ? 1 : 0;
-	t = (unsigned)strtoul(v, NULL, 10);
-	free(v);
-	return t;
+	if (v->sv_verdict == KEYS_V_MALFORMED)
+		return json_sprintf("signature: %s%s%s",
+		    keys_verdict_name(v->sv_verdict), why != NULL ? ": " : "",
+		    why != NULL ? why : "");
+	if (v->sv_verdict == KEYS_V_TRUSTED)
+		return json_sprintf("signature by %s (%s): counted already: "
+		    "the key signed twice", hex, v->sv_name);
+	return json_sprintf("signature by %s%s%s%s: %s%s%s", hex,
+	    *v->sv_name ? " (" : "", v->sv_name, *v->sv_name ? ")" : "",
+	    keys_verdict_name(v->sv_verdict), why != NULL ? ": " : "",
+	    why != NULL ? why : "");
 }
 
 json_t *
 trust_check(struct store *st, const struct store_manifest *m, int *okp)
 {
-	struct ring ring = { 0 };
+	struct keys_trust *ring = NULL;
 	struct sigs sigs = { 0 };
 	struct keys_sig_verdict *verdicts = NULL;
 	struct keys_subject subj;
 	char digest[STORE_DIGEST_STRLEN + 1], hex[KEYS_KEYID_HEXLEN + 1];
-	json_t *out, *list = json_array();
-	size_t ntrusted = 0;
-	unsigned need;
-	int ok;
+	json_t *out, *list = json_array(), *problems = json_array();
+	const char *failure = NULL;
+	size_t nring = 0, ntrusted = 0;
+	unsigned need = 0;
+	int is_default = 0, ok, rc;
 
-	keys_init();
-	store_kv_each(st, STORE_TRUST, ring_add, &ring);
-	store_sigs(st, m->digest, sig_add, &sigs);
-	need = threshold(st, ring.n);
+	if (keys_init() != 0)
+		failure = "libsodium failed to start";
+	else if (trust_ring(st, &ring, &nring) != 0)
+		failure = "the keyring cannot be read";
+	else if (store_sigs(st, m->digest, sig_add, &sigs) != 0)
+		failure = "the signatures cannot be read";
+	else if (trust_threshold(st, nring, &need, &is_default) != 0)
+		failure = "the store's threshold setting is not a number "
+		    "(airlock trust threshold N sets it)";
+	else if ((verdicts = calloc(sigs.n + 1, sizeof(*verdicts))) == NULL)
+		failure = "out of memory";
 	store_digest_str(m->digest, digest);
 	subj.su_kind = KEYS_TC_MANIFEST;
 	subj.su_repo = m->repo;
 	subj.su_digest = digest;
 	subj.su_msg = m->bytes;
 	subj.su_len = m->len;
-	verdicts = calloc(sigs.n + 1, sizeof(*verdicts));
-	if (sigs.n > 0 && verdicts != NULL)
-		keys_policy_eval(ring.v, ring.n, need > 0 ? need : 1, &subj,
+	if (failure == NULL && sigs.n > 0) {
+		rc = keys_policy_eval(ring, nring, need > 0 ? need : 1, &subj,
 		    (const char *const *)sigs.text, sigs.len, sigs.n, verdicts,
 		    &ntrusted);
-	for (size_t i = 0; i < sigs.n && verdicts != NULL; i++) {
+		if (rc != 0 && rc != KEYS_ETHRESHOLD)
+			failure = keys_strerror(rc);
+	}
+	for (size_t i = 0; i < sigs.n && failure == NULL; i++) {
+		struct keys_sig_verdict *v = &verdicts[i];
 		struct keys_sig *ks = NULL;
 
-		keys_keyid_hex(verdicts[i].sv_keyid, hex);
+		keys_keyid_hex(v->sv_keyid, hex);
 		keys_sig_parse(sigs.text[i], sigs.len[i], &ks);
 		json_array_append_new(list, json_pack("{s:s,s:s,s:s?,s:s,s:s?,"
-		    "s:b}", "keyid", hex, "name", verdicts[i].sv_name,
+		    "s:b}", "keyid", hex, "name", v->sv_name,
 		    "trusted_comment", ks != NULL ? ks->ks_trusted_comment :
-		    NULL, "verdict", keys_verdict_name(verdicts[i].sv_verdict),
-		    "reason", verdicts[i].sv_error != 0 ?
-		    keys_strerror(verdicts[i].sv_error) : NULL, "counted",
-		    verdicts[i].sv_counted));
+		    NULL, "verdict", keys_verdict_name(v->sv_verdict),
+		    "reason", v->sv_error != 0 ? keys_strerror(v->sv_error) :
+		    NULL, "counted", v->sv_counted));
+		if (!v->sv_counted)
+			json_array_append_new(problems, problem(hex, v));
 		keys_sig_free(ks);
 	}
-	ok = ntrusted >= need;
-	out = json_pack("{s:o,s:I,s:I,s:b,s:o}", "signatures", list,
+	ok = failure == NULL && ntrusted >= need;
+	if (failure == NULL && sigs.n == 0 && need > 0)
+		failure = "not signed";
+	out = json_pack("{s:o,s:I,s:I,s:b,s:b,s:o,s:o}", "signatures", list,
 	    "trusted", (json_int_t)ntrusted, "threshold", (json_int_t)need,
-	    "ok", ok, "reason", json_sprintf("%zu trusted signature%s of %zu; "
-	    "the policy asks for %u", ntrusted, ntrusted == 1 ? "" : "s",
-	    sigs.n, need));
+	    "default", is_default, "ok", ok, "problems", problems,
+	    "reason", failure != NULL ? json_sprintf("%s; the policy asks "
+	    "for %u trusted signature%s", failure, need, need == 1 ? "" : "s") :
+	    json_sprintf("%zu trusted signature%s of %zu; the policy asks "
+	    "for %u", ntrusted, ntrusted == 1 ? "" : "s", sigs.n, need));
 	for (size_t i = 0; i < sigs.n; i++)
 		free(sigs.text[i]);
 	free(sigs.text);
 	free(sigs.len);
 	free(verdicts);
-	free(ring.v);
+	free(ring);
 	if (okp != NULL)
 		*okp = ok;
 	return out;
@@ -169,6 +241,6 @@ trust_print(json_t *t)
 		printf("  %s %-16s %-16s%s%s\n", json_string_value(
 		    json_object_get(sig, "keyid")), name != NULL && *name ?
 		    name : "(unknown)", json_string_value(json_object_get(sig,
-		    "verdict")), why != NULL ? " " : "", why != NULL ? why : "");
+		    "verdict")), why != NULL ? ": " : "", why != NULL ? why : "");
 	}
 }

@@ -1,20 +1,44 @@
 /*
  * trust.h - signatures of a revision judged against the store's keyring
- * and trust policy, for show and verify.
+ * and trust policy, for show, verify, sign, attach and trust.
  */
 #ifndef AIRLOCK_CLI_TRUST_H
 #define AIRLOCK_CLI_TRUST_H
+
+#include <stddef.h>
 
 #include <jansson.h>
 
 #include "store.h"
 
+struct keys_trust;
+
+/* The most signatures a policy may ask for. */
+#define TRUST_THRESHOLD_MAX	100
+
 /*
  * Returns {"signatures": [{"keyid", "name", "trusted_comment", "verdict",
- * "reason"}], "trusted": N, "threshold": T, "ok": bool}; *ok (if not NULL)
- * says whether the policy's threshold is met.
+ * "reason", "counted"}], "trusted": N, "threshold": T, "default": bool,
+ * "ok": bool, "reason": TEXT, "problems": [TEXT]}; "problems" names each
+ * signature that does not count and why.  *ok (if not NULL) says whether
+ * the policy's threshold is met; anything that keeps the signatures from
+ * being judged counts as not met.
  */
 json_t	*trust_check(struct store *, const struct store_manifest *, int *ok);
 void	 trust_print(json_t *);
+
+/*
+ * The keyring's readable entries (*ring malloc'd, free with free(3)).
+ * Returns 0 or a store error code.
+ */
+int	 trust_ring(struct store *, struct keys_trust **ring, size_t *n);
+
+/*
+ * The signatures the policy asks for: the setting "threshold", else 1 when
+ * the keyring holds keys, else 0 (*is_default says which).  Returns -1
+ * when the setting is not a number in 0..TRUST_THRESHOLD_MAX.
+ */
+int	 trust_threshold(struct store *, size_t nring, unsigned *need,
+	    int *is_default);
 
 #endif

@@ -1,0 +1,244 @@
+/*
+ * airlock sign REPO[@REV] [--key FILE], attach REPO[@REV] FILE.minisig:
+ * adding signatures to a revision.
+ *
+ * sign makes one here, with the store's default key or a minisign secret
+ * key file.  attach is the offline approver's side: the manifest was
+ * printed (airlock manifest), carried to a machine that holds the key,
+ * signed there with airlock or stock minisign, and the signature carried
+ * back.  A signature made elsewhere is stored only once it verifies over
+ * this manifest's bytes, by a key in the keyring, with a trusted comment
+ * that names this manifest: the store never keeps a signature it could
+ * not have checked.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounds.h"
+#include "cli.h"
+#include "keys.h"
+#include "trust.h"
+
+/* This key's signature among the revision's, as the policy judges it. */
+static json_t *
+verdict_of(json_t *trust, const char *hex)
+{
+	json_t *sig;
+	size_t i;
+
+	json_array_foreach(json_object_get(trust, "signatures"), i, sig)
+		if (strcmp(json_string_value(json_object_get(sig, "keyid")),
+		    hex) == 0)
+			return sig;
+	return NULL;
+}
+
+int
+cmd_sign(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char hex[KEYS_KEYID_HEXLEN + 1], digest[STORE_DIGEST_STRLEN + 1];
+	const char *keyfile = NULL, *verdict = "unknown";
+	struct store_sig sig = { 0 };
+	struct store_manifest *m = NULL;
+	struct signer *signer = NULL;
+	struct store *st = NULL;
+	struct target t;
+	json_t *trust = NULL, *mine;
+	int c, rc;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "k:", opts, NULL)) != -1) {
+		if (c != 'k')
+			return cli_usage(cli);
+		keyfile = optarg;
+	}
+	if (argc - optind != 1)
+		return cli_usage(cli);
+	if ((rc = cli_open(cli, 0, &st)) != 0)
+		return rc;
+	/* The revision first: a typo must not cost a passphrase. */
+	if ((rc = cli_load(st, argv[optind], &t, &m)) != 0)
+		goto out;
+	if ((rc = signer_open(cli, st, keyfile, 1, &signer)) != 0 ||
+	    (rc = signer_sign(signer, m, &sig)) != 0)
+		goto out;
+	if ((rc = store_sig_put(st, m->digest, sig.keyid, sig.text,
+	    sig.len)) != 0) {
+		rc = cli_store_fail(rc, argv[optind]);
+		goto out;
+	}
+	keys_keyid_hex(sig.keyid, hex);
+	store_digest_str(m->digest, digest);
+	trust = trust_check(st, m, NULL);
+	if ((mine = verdict_of(trust, hex)) != NULL)
+		verdict = json_string_value(json_object_get(mine, "verdict"));
+	/* Signing is not vouching: say when this signature does not count. */
+	if (strcmp(verdict, "trusted") != 0)
+		cli_warnx("%s: %s: this signature does not count for %s "
+		    "(airlock trust ls)", hex, verdict, m->repo);
+	if (cli->json)
+		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s}", "repo", m->repo,
+		    "commit", m->commit, "digest", digest, "keyid", hex,
+		    "verdict", verdict));
+	else
+		printf("signed %s@%s %s by %s (%s)\n", m->repo, m->commit,
+		    digest, hex, verdict);
+	rc = EXIT_OK;
+out:
+	json_decref(trust);
+	signer_sig_free(&sig);
+	signer_free(signer);
+	store_manifest_free(m);
+	store_close(st);
+	return rc;
+}
+
+/*
+ * Why a verified trusted comment does not match: not airlock's form at
+ * all (stock minisign's default), or another manifest's.
+ */
+static void
+comment_refused(const char *path, const char *comment,
+    const struct store_manifest *m, const char *digest, const char *arg)
+{
+	char kind[64], repo[KEYS_TRUSTED_COMMENT_MAX + 1];
+	char other[KEYS_TRUSTED_COMMENT_MAX + 1];
+
+	if (keys_tc_kind(comment, kind, sizeof(kind)) != 0 ||
+	    strcmp(kind, KEYS_TC_MANIFEST) != 0) {
+		cli_warnx("%s: the trusted comment \"%s\" does not name a "
+		    "manifest; sign with -t \"$(airlock manifest --comment "
+		    "%s)\"", path, comment, arg);
+		return;
+	}
+	if (keys_tc_get(comment, "digest", other, sizeof(other)) != 0)
+		snprintf(other, sizeof(other), "(none)");
+	if (keys_tc_get(comment, "repo", repo, sizeof(repo)) != 0)
+		snprintf(repo, sizeof(repo), "(none)");
+	if (strcmp(other, digest) != 0)
+		cli_warnx("%s: the trusted comment names another manifest: "
+		    "digest=%s, not %s", path, other, digest);
+	else
+		cli_warnx("%s: the trusted comment names another repository: "
+		    "repo=%s, not %s", path, repo, m->repo);
+}
+
+int
+cmd_attach(struct cli *cli, int argc, char **argv)
+{
+	char hex[KEYS_KEYID_HEXLEN + 1], digest[STORE_DIGEST_STRLEN + 1];
+	struct keys_trust *ring = NULL;
+	struct keys_sig_verdict v;
+	struct keys_subject subj;
+	struct keys_sig *ks = NULL;
+	struct store_manifest *m = NULL;
+	struct store *st = NULL;
+	struct target t;
+	const char *path, *text_c;
+	char *text = NULL;
+	size_t len, nring = 0;
+	int rc;
+
+	if (argc != 3)
+		return cli_usage(cli);
+	path = argv[2];
+	if (keys_init() != 0)
+		return cli_fail(EXIT_USAGE, "libsodium failed to start");
+	if ((rc = cli_open(cli, 0, &st)) != 0)
+		return rc;
+	if ((rc = cli_load(st, argv[1], &t, &m)) != 0)
+		goto out;
+	if ((rc = cli_read_file(path, BOUND_SIGFILE, &text, &len)) != 0)
+		goto out;
+	if ((rc = keys_sig_parse(text, len, &ks)) != 0) {
+		rc = cli_fail(EXIT_CHECK, "%s: not a minisign signature: %s",
+		    path, keys_strerror(rc));
+		goto out;
+	}
+	keys_keyid_hex(ks->ks_keyid, hex);
+	if ((rc = trust_ring(st, &ring, &nring)) != 0) {
+		rc = cli_store_fail(rc, "keyring");
+		goto out;
+	}
+	store_digest_str(m->digest, digest);
+	subj.su_kind = KEYS_TC_MANIFEST;
+	subj.su_repo = m->repo;
+	subj.su_digest = digest;
+	subj.su_msg = m->bytes;
+	subj.su_len = m->len;
+	text_c = text;
+	rc = keys_policy_eval(ring, nring, 1, &subj, &text_c, &len, 1, &v,
+	    NULL);
+	if (rc != 0 && rc != KEYS_ETHRESHOLD) {
+		rc = cli_fail(EXIT_USAGE, "%s: %s", path, keys_strerror(rc));
+		goto out;
+	}
+	rc = EXIT_CHECK;
+	switch (v.sv_verdict) {
+	case KEYS_V_TRUSTED:
+		rc = 0;
+		break;
+	case KEYS_V_UNKNOWN_KEY:
+		cli_warnx("%s: signed by key %s, which is not in the keyring "
+		    "(airlock trust add its public key first)", path, hex);
+		break;
+	case KEYS_V_BAD_SIGNATURE:
+		if (v.sv_error == KEYS_ESIG)
+			cli_warnx("%s: the signature by %s does not match the "
+			    "manifest of %s (%s)", path, hex, argv[1], digest);
+		else if (v.sv_error == KEYS_EGLOBALSIG)
+			cli_warnx("%s: the trusted comment or its signature "
+			    "was altered after signing", path);
+		else
+			cli_warnx("%s: %s", path, keys_strerror(v.sv_error));
+		break;
+	case KEYS_V_REVOKED:
+		cli_warnx("%s: signed by key %s (%s), which is revoked", path,
+		    hex, v.sv_name);
+		break;
+	case KEYS_V_OUT_OF_SCOPE:
+		cli_warnx("%s: key %s (%s) may not vouch for %s: out of its "
+		    "scope (airlock trust ls)", path, hex, v.sv_name, m->repo);
+		break;
+	case KEYS_V_COMMENT_MISMATCH:
+		comment_refused(path, ks->ks_trusted_comment, m, digest,
+		    argv[1]);
+		break;
+	case KEYS_V_MALFORMED:
+		cli_warnx("%s: not a minisign signature: %s", path,
+		    keys_strerror(v.sv_error));
+		break;
+	}
+	if (rc != 0) {
+		cli_warnx("%s: nothing was attached", argv[1]);
+		goto out;
+	}
+	if ((rc = store_sig_put(st, m->digest, v.sv_keyid, text, len)) != 0) {
+		rc = cli_store_fail(rc, argv[1]);
+		goto out;
+	}
+	if (cli->json)
+		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "repo",
+		    m->repo, "commit", m->commit, "digest", digest, "keyid",
+		    hex, "name", v.sv_name, "trusted_comment",
+		    ks->ks_trusted_comment));
+	else
+		printf("attached %s (%s) to %s@%s %s\n", hex, v.sv_name,
+		    m->repo, m->commit, digest);
+	rc = EXIT_OK;
+out:
+	free(ring);
+	keys_sig_free(ks);
+	free(text);
+	store_manifest_free(m);
+	store_close(st);
+	return rc;
+}

@@ -1,0 +1,453 @@
+/*
+ * airlock trust add FILE.pub [--name NAME] [--scope PATTERN], trust ls,
+ * trust revoke KEYID, trust threshold [N]: the store's keyring and trust
+ * policy.
+ *
+ * The keyring maps a key id to one entry: the public key, a name, a scope
+ * (an fnmatch(3) pattern over "ORG/NAME") and the times it was added and
+ * revoked.  A revocation is final: adding the key again does not undo it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "cli.h"
+#include "keys.h"
+#include "trust.h"
+
+static const char *
+when(int64_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 32, "%lld", (long long)t);
+	return buf;
+}
+
+static json_t *
+trust_json(const struct keys_trust *t)
+{
+	char hex[KEYS_KEYID_HEXLEN + 1], added[32], revoked[32], *b64 = NULL;
+	json_t *j;
+
+	keys_keyid_hex(t->kt_pub.kp_keyid, hex);
+	if (keys_pub_base64(&t->kt_pub, &b64) != 0)
+		return NULL;
+	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?}", "keyid", hex, "name",
+	    t->kt_name, "scope", t->kt_scope, "public_key", b64, "added",
+	    when(t->kt_added, added), "revoked", t->kt_revoked ?
+	    when(t->kt_revoked_time, revoked) : NULL);
+	free(b64);
+	return j;
+}
+
+/* The keyring entry for a key id: 0, STORE_ENOTFOUND, or printed error. */
+static int
+trust_get(struct store *st, const uint8_t keyid[KEYS_KEYID_BYTES],
+    struct keys_trust *t)
+{
+	char hex[KEYS_KEYID_HEXLEN + 1];
+	void *val;
+	size_t len;
+	int rc;
+
+	keys_keyid_hex(keyid, hex);
+	rc = store_kv_get(st, STORE_TRUST, keyid, KEYS_KEYID_BYTES, &val, &len);
+	if (rc == STORE_ENOTFOUND)
+		return rc;
+	if (rc != 0)
+		return cli_store_fail(rc, "keyring");
+	rc = keys_trust_from_json(val, len, t);
+	free(val);
+	if (rc != 0)
+		return cli_fail(EXIT_USAGE, "keyring entry %s: %s", hex,
+		    keys_strerror(rc));
+	return 0;
+}
+
+static int
+trust_put(struct store *st, const struct keys_trust *t)
+{
+	char *json;
+	int rc;
+
+	if ((rc = keys_trust_to_json(t, &json)) != 0)
+		return cli_fail(EXIT_USAGE, "keyring entry: %s",
+		    keys_strerror(rc));
+	rc = store_kv_put(st, STORE_TRUST, t->kt_pub.kp_keyid,
+	    KEYS_KEYID_BYTES, json, strlen(json));
+	free(json);
+	return rc != 0 ? cli_store_fail(rc, "keyring") : 0;
+}
+
+/* The default name: the file's name without ".pub", else the key id. */
+static void
+default_name(const char *path, const char *hex, char *buf, size_t size)
+{
+	char copy[4096], *base;
+	size_t len;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	base = basename(copy);
+	len = strlen(base);
+	if (len > 4 && strcmp(base + len - 4, ".pub") == 0)
+		base[len - 4] = '\0';
+	if (strcmp(path, "-") == 0 || *base == '\0' || strlen(base) >= size)
+		base = (char *)hex;
+	snprintf(buf, size, "%s", base);
+}
+
+static int
+trust_add(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "scope", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char hex[KEYS_KEYID_HEXLEN + 1], namebuf[KEYS_NAME_MAX + 1];
+	const char *name = NULL, *scope = "*", *path, *verb = "trusted";
+	struct keys_trust t, old;
+	struct keys_pub pub;
+	struct store *st = NULL;
+	char *text = NULL;
+	size_t len;
+	int c, rc, name_given = 0, scope_given = 0;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "n:s:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			name = optarg;
+			name_given = 1;
+			break;
+		case 's':
+			scope = optarg;
+			scope_given = 1;
+			break;
+		default:
+			return cli_usage(cli);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage(cli);
+	path = argv[optind];
+	if ((rc = cli_read_file(path, BOUND_SIGFILE, &text, &len)) != 0)
+		return rc;
+	rc = keys_pub_parse(text, len, &pub);
+	free(text);
+	if (rc != 0)
+		return cli_fail(EXIT_USAGE, "%s: not a minisign public key: %s",
+		    path, keys_strerror(rc));
+	keys_keyid_hex(pub.kp_keyid, hex);
+	if (name == NULL) {
+		default_name(path, hex, namebuf, sizeof(namebuf));
+		name = namebuf;
+	}
+	/* Tried apart so that the message says which one is wrong. */
+	if (keys_trust_init(&t, &pub, name, "*", 0) != 0)
+		return cli_fail(EXIT_USAGE, "%s: a name is printable text "
+		    "without tabs, at most %d bytes", name, KEYS_NAME_MAX);
+	if (keys_trust_init(&t, &pub, name, scope, (int64_t)time(NULL)) != 0)
+		return cli_fail(EXIT_USAGE, "%s: a scope is a pattern such as "
+		    "'*' or 'ORG/*', printable ASCII, at most %d bytes", scope,
+		    KEYS_SCOPE_MAX);
+	if ((rc = cli_open(cli, 0, &st)) != 0)
+		return rc;
+	rc = trust_get(st, pub.kp_keyid, &old);
+	if (rc == 0) {
+		if (memcmp(&old.kt_pub, &pub, sizeof(pub)) != 0) {
+			rc = cli_fail(EXIT_CHECK, "%s: key id %s belongs to "
+			    "another key in the keyring (%s)", path, hex,
+			    old.kt_name);
+			goto out;
+		}
+		if (old.kt_revoked) {
+			char buf[32];
+
+			rc = cli_fail(EXIT_CHECK, "%s: key %s (%s) was revoked "
+			    "on %s; a revoked key is never trusted again",
+			    path, hex, old.kt_name, when(old.kt_revoked_time,
+			    buf));
+			goto out;
+		}
+		/*
+		 * The same key again: a new name or scope, same history.
+		 * What is not given stays, so that adding a key twice never
+		 * widens its scope to the default "*" by accident.
+		 */
+		if (!name_given)
+			memcpy(t.kt_name, old.kt_name, sizeof(t.kt_name));
+		if (!scope_given)
+			memcpy(t.kt_scope, old.kt_scope, sizeof(t.kt_scope));
+		t.kt_added = old.kt_added;
+		verb = strcmp(t.kt_name, old.kt_name) == 0 &&
+		    strcmp(t.kt_scope, old.kt_scope) == 0 ? "unchanged" :
+		    "updated";
+	} else if (rc != STORE_ENOTFOUND)
+		goto out;
+	if ((rc = trust_put(st, &t)) != 0)
+		goto out;
+	if (cli->json)
+		cli_json(trust_json(&t));
+	else
+		printf("%s %s %s scope %s\n", verb, hex, t.kt_name,
+		    t.kt_scope);
+	rc = EXIT_OK;
+out:
+	store_close(st);
+	return rc;
+}
+
+static int
+list_entry(void *arg, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	json_t *list = arg;
+	char hex[KEYS_KEYID_HEXLEN + 1];
+	struct keys_trust t;
+	int rc;
+
+	if ((rc = keys_trust_from_json(val, vlen, &t)) != 0) {
+		/* Listed, so that a damaged keyring is noticed. */
+		if (klen == KEYS_KEYID_BYTES)
+			keys_keyid_hex(key, hex);
+		else
+			snprintf(hex, sizeof(hex), "?");
+		json_array_append_new(list, json_pack("{s:s,s:s}", "keyid",
+		    hex, "error", keys_strerror(rc)));
+	} else
+		json_array_append_new(list, trust_json(&t));
+	return 0;
+}
+
+static int
+trust_ls(struct cli *cli, int argc, char **argv)
+{
+	struct store *st;
+	json_t *list, *e;
+	size_t i;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return cli_usage(cli);
+	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
+		return rc;
+	list = json_array();
+	if ((rc = store_kv_each(st, STORE_TRUST, list_entry, list)) != 0) {
+		rc = cli_store_fail(rc, "keyring");
+		goto out;
+	}
+	if (cli->json)
+		cli_json(json_incref(list));
+	else
+		json_array_foreach(list, i, e) {
+			const char *err = json_string_value(json_object_get(e,
+			    "error"));
+			const char *rev = json_string_value(json_object_get(e,
+			    "revoked"));
+
+			if (err != NULL) {
+				printf("%-16s unreadable entry: %s\n",
+				    json_string_value(json_object_get(e,
+				    "keyid")), err);
+				continue;
+			}
+			printf("%s %-20s %-24s %s %s%s\n",
+			    json_string_value(json_object_get(e, "keyid")),
+			    json_string_value(json_object_get(e, "name")),
+			    json_string_value(json_object_get(e, "scope")),
+			    json_string_value(json_object_get(e, "added")),
+			    rev != NULL ? "revoked " : "trusted",
+			    rev != NULL ? rev : "");
+		}
+	rc = EXIT_OK;
+out:
+	json_decref(list);
+	store_close(st);
+	return rc;
+}
+
+/* The store's default signing key's id, to warn before it is revoked. */
+static int
+default_keyid(struct store *st, uint8_t keyid[KEYS_KEYID_BYTES])
+{
+	char path[4096], *text;
+	struct keys_pub pub;
+	void *name;
+	size_t len;
+	int rc;
+
+	if (store_kv_get(st, STORE_SETTING, "default_key", 11, &name,
+	    &len) != 0)
+		return -1;
+	rc = key_paths(st, name, NULL, path, sizeof(path));
+	free(name);
+	if (rc != 0 || access(path, R_OK) != 0 ||
+	    cli_read_file(path, BOUND_SIGFILE, &text, &len) != 0)
+		return -1;
+	rc = keys_pub_parse(text, len, &pub);
+	free(text);
+	if (rc != 0)
+		return -1;
+	memcpy(keyid, pub.kp_keyid, KEYS_KEYID_BYTES);
+	return 0;
+}
+
+static int
+trust_revoke(struct cli *cli, int argc, char **argv)
+{
+	uint8_t keyid[KEYS_KEYID_BYTES], mine[KEYS_KEYID_BYTES];
+	char hex[KEYS_KEYID_HEXLEN + 1], buf[32];
+	struct keys_trust t;
+	struct store *st;
+	int rc, again;
+
+	if (argc != 2)
+		return cli_usage(cli);
+	if (keys_keyid_parse(argv[1], keyid) != 0)
+		return cli_fail(EXIT_USAGE, "%s: not a key id (1 to 16 hex "
+		    "digits)", argv[1]);
+	keys_keyid_hex(keyid, hex);
+	if ((rc = cli_open(cli, 0, &st)) != 0)
+		return rc;
+	if ((rc = trust_get(st, keyid, &t)) != 0) {
+		if (rc == STORE_ENOTFOUND)
+			rc = cli_fail(EXIT_CHECK, "%s: no such key in the "
+			    "keyring", hex);
+		goto out;
+	}
+	/* Revoking twice keeps the first time, the one that counts. */
+	if (!(again = t.kt_revoked)) {
+		keys_trust_revoke(&t, (int64_t)time(NULL));
+		if ((rc = trust_put(st, &t)) != 0)
+			goto out;
+		if (default_keyid(st, mine) == 0 &&
+		    memcmp(mine, keyid, sizeof(mine)) == 0)
+			cli_warnx("%s (%s) is this store's default signing key: "
+			    "the signatures it makes no longer count", hex,
+			    t.kt_name);
+	}
+	if (cli->json)
+		cli_json(trust_json(&t));
+	else
+		printf("%s %s %s on %s\n", again ? "already revoked" :
+		    "revoked", hex, t.kt_name, when(t.kt_revoked_time, buf));
+	rc = EXIT_OK;
+out:
+	store_close(st);
+	return rc;
+}
+
+/* Keys that can still vouch for something. */
+static size_t
+live_keys(const struct keys_trust *ring, size_t n)
+{
+	size_t live = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!ring[i].kt_revoked)
+			live++;
+	return live;
+}
+
+/*
+ * With no N, prints the policy in force; with N, sets it.  0 means that
+ * signatures are not required (they are still checked and shown).
+ */
+static int
+trust_threshold_cmd(struct cli *cli, int argc, char **argv)
+{
+	struct keys_trust *ring = NULL;
+	struct store *st;
+	unsigned need;
+	size_t nring;
+	char *end;
+	unsigned long n = 0;
+	int rc, is_default;
+
+	if (argc > 2)
+		return cli_usage(cli);
+	if (argc == 2) {
+		errno = 0;
+		n = strtoul(argv[1], &end, 10);
+		if (*argv[1] < '0' || *argv[1] > '9' || *end != '\0' ||
+		    errno != 0 || n > TRUST_THRESHOLD_MAX)
+			return cli_fail(EXIT_USAGE, "%s: the threshold is a "
+			    "number from 0 to %d", argv[1], TRUST_THRESHOLD_MAX);
+	}
+	if ((rc = cli_open(cli, argc == 2 ? 0 : STORE_RDONLY, &st)) != 0)
+		return rc;
+	if ((rc = trust_ring(st, &ring, &nring)) != 0) {
+		rc = cli_store_fail(rc, "keyring");
+		goto out;
+	}
+	if (argc == 2) {
+		char val[16];
+
+		snprintf(val, sizeof(val), "%lu", n);
+		if ((rc = store_kv_put(st, STORE_SETTING, "threshold", 9, val,
+		    strlen(val))) != 0) {
+			rc = cli_store_fail(rc, "threshold");
+			goto out;
+		}
+		if (n > live_keys(ring, nring))
+			cli_warnx("threshold %lu: the keyring has %zu "
+			    "unrevoked key%s, so no revision can meet it yet",
+			    n, live_keys(ring, nring),
+			    live_keys(ring, nring) == 1 ? "" : "s");
+	}
+	if (trust_threshold(st, nring, &need, &is_default) != 0) {
+		rc = cli_fail(EXIT_USAGE, "the store's threshold setting is "
+		    "not a number (airlock trust threshold N sets it)");
+		goto out;
+	}
+	if (cli->json)
+		cli_json(json_pack("{s:I,s:b,s:I,s:I}", "threshold",
+		    (json_int_t)need, "default", is_default, "keys",
+		    (json_int_t)nring, "unrevoked",
+		    (json_int_t)live_keys(ring, nring)));
+	else if (need == 0)
+		printf("threshold 0%s: signatures are not required\n",
+		    is_default ? " (default: the keyring is empty)" : "");
+	else
+		printf("threshold %u%s: a revision needs %u signature%s by "
+		    "distinct trusted keys in scope\n", need, is_default ?
+		    " (default)" : "", need, need == 1 ? "" : "s");
+	rc = EXIT_OK;
+out:
+	free(ring);
+	store_close(st);
+	return rc;
+}
+
+int
+cmd_trust(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage(cli);
+	if (keys_init() != 0)
+		return cli_fail(EXIT_USAGE, "libsodium failed to start");
+	if (strcmp(argv[1], "add") == 0)
+		return trust_add(cli, argc - 1, argv + 1);
+	if (strcmp(argv[1], "ls") == 0)
+		return trust_ls(cli, argc - 1, argv + 1);
+	if (strcmp(argv[1], "revoke") == 0)
+		return trust_revoke(cli, argc - 1, argv + 1);
+	if (strcmp(argv[1], "threshold") == 0)
+		return trust_threshold_cmd(cli, argc - 1, argv + 1);
+	cli_warnx("trust %s: no such command", argv[1]);
+	return cli_usage(cli);
+}
