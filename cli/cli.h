@@ -50,6 +50,9 @@ int	cmd_manifest(struct cli *, int, char **);
 int	cmd_sig(struct cli *, int, char **);
 int	cmd_sign(struct cli *, int, char **);
 int	cmd_attach(struct cli *, int, char **);
+int	cmd_export(struct cli *, int, char **);
+int	cmd_inventory(struct cli *, int, char **);
+int	cmd_import(struct cli *, int, char **);
 
 
 /* Messages: "airlock: what: why", then the exit status. */
@@ -110,6 +113,11 @@ int	signer_open(struct cli *, struct store *, const char *keyfile,
 int	signer_sign(struct signer *, const struct store_manifest *,
 	    struct store_sig *);
 void	signer_sig_free(struct store_sig *);
+/* The signer's key id; and a signature of a bundle index that carries
+ * release `version` (text malloc'd). */
+const uint8_t *signer_keyid(const struct signer *);
+int	signer_sign_release(struct signer *, const void *index, size_t len,
+	    uint64_t version, char **text);
 void	signer_free(struct signer *);
 
 /* A passphrase from $AIRLOCK_PASSPHRASE_FILE or the terminal, in guarded

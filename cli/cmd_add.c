@@ -10,7 +10,6 @@
 #include "config.h"
 
 #include <getopt.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,21 +124,6 @@ report(struct cli *cli, const struct store_manifest *m, const char *rev,
 		    "datasets/" : "", m->repo, m->commit, digest);
 }
 
-/*
- * The crash test's hook: AIRLOCK_CRASH_AFTER=N kills this process with
- * SIGKILL once N bytes are in, exactly as kill -9 would, at a point the
- * test chooses rather than one a timer happens to hit.
- */
-static uint64_t crash_after = UINT64_MAX;
-
-static void
-add_progress(void *arg, uint64_t done)
-{
-	if (done >= crash_after)
-		kill(getpid(), SIGKILL);
-	progress_fn(arg, done);
-}
-
 int
 cmd_add(struct cli *cli, int argc, char **argv)
 {
@@ -214,9 +198,7 @@ cmd_add(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	bar = progress_start(cli, "add", store_source_bytes(a.src));
-	if (getenv("AIRLOCK_CRASH_AFTER") != NULL)
-		crash_after = strtoull(getenv("AIRLOCK_CRASH_AFTER"), NULL, 10);
-	store_ingest_progress(a.ing, add_progress, bar);
+	store_ingest_progress(a.ing, progress_fn, bar);
 	rc = store_source_each(a.src, add_one, &a);
 	progress_end(bar);
 	if (rc != 0) {

@@ -6,7 +6,7 @@ airlock_SOURCES = cli/cli.h cli/trust.h cli/main.c cli/util.c \
 	cli/cmd_cat.c cli/cmd_checkout.c cli/cmd_verify.c cli/cmd_pin.c \
 	cli/cmd_gc.c cli/cmd_stats.c
 airlock_SOURCES += cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
-	cli/cmd_manifest.c
+	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
 airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
 airlock_LDADD = $(STORE_LIBS) $(KEYS_LIBS)
 

@@ -39,6 +39,10 @@ const struct cmd cmd_table[] = {
 	{ "sig", "sig REPO[@REV] [KEYID]", cmd_sig },
 	{ "sign", "sign REPO[@REV] [--key FILE]", cmd_sign },
 	{ "attach", "attach REPO[@REV] FILE.minisig", cmd_attach },
+	{ "export", "export REPO[@REV]... -o FILE [--split SIZE] "
+	    "[--have INVENTORY]", cmd_export },
+	{ "inventory", "inventory -o FILE", cmd_inventory },
+	{ "import", "import FILE [FILE.002 ...] | HFCACHE_DIR", cmd_import },
 	{ NULL, NULL, NULL },
 };
 

@@ -141,6 +141,34 @@ signer_sign(struct signer *s, const struct store_manifest *m,
 	return 0;
 }
 
+const uint8_t *
+signer_keyid(const struct signer *s)
+{
+	return s->pub.kp_keyid;
+}
+
+int
+signer_sign_release(struct signer *s, const void *index, size_t len,
+    uint64_t version, char **text)
+{
+	char digest[STORE_DIGEST_STRLEN + 1], *tc = NULL;
+	uint8_t d[STORE_HASH_LEN];
+	int rc;
+
+	*text = NULL;
+	store_sha256(index, len, d);
+	store_digest_str(d, digest);
+	if ((rc = keys_tc_release(version, digest, (int64_t)time(NULL),
+	    &tc)) != 0 || (rc = keys_sign(s->sk, index, len, tc,
+	    "airlock bundle index", text)) != 0) {
+		free(tc);
+		return cli_fail(EXIT_USAGE, "signing the bundle: %s",
+		    keys_strerror(rc));
+	}
+	free(tc);
+	return 0;
+}
+
 void
 signer_sig_free(struct store_sig *sig)
 {

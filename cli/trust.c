@@ -149,13 +149,13 @@ problem(const char *hex, const struct keys_sig_verdict *v)
 }
 
 json_t *
-trust_check(struct store *st, const struct store_manifest *m, int *okp)
+trust_judge(struct store *st, const struct keys_subject *subj,
+    const char *const *texts, const size_t *lens, size_t nsigs,
+    unsigned need_at_least, int *okp)
 {
 	struct keys_trust *ring = NULL;
-	struct sigs sigs = { 0 };
 	struct keys_sig_verdict *verdicts = NULL;
-	struct keys_subject subj;
-	char digest[STORE_DIGEST_STRLEN + 1], hex[KEYS_KEYID_HEXLEN + 1];
+	char hex[KEYS_KEYID_HEXLEN + 1];
 	json_t *out, *list = json_array(), *problems = json_array();
 	const char *failure = NULL;
 	size_t nring = 0, ntrusted = 0;
@@ -166,32 +166,25 @@ trust_check(struct store *st, const struct store_manifest *m, int *okp)
 		failure = "libsodium failed to start";
 	else if (trust_ring(st, &ring, &nring) != 0)
 		failure = "the keyring cannot be read";
-	else if (store_sigs(st, m->digest, sig_add, &sigs) != 0)
-		failure = "the signatures cannot be read";
 	else if (trust_threshold(st, nring, &need, &is_default) != 0)
 		failure = "the store's threshold setting is not a number "
 		    "(airlock trust threshold N sets it)";
-	else if ((verdicts = calloc(sigs.n + 1, sizeof(*verdicts))) == NULL)
+	else if ((verdicts = calloc(nsigs + 1, sizeof(*verdicts))) == NULL)
 		failure = "out of memory";
-	store_digest_str(m->digest, digest);
-	subj.su_kind = KEYS_TC_MANIFEST;
-	subj.su_repo = m->repo;
-	subj.su_digest = digest;
-	subj.su_msg = m->bytes;
-	subj.su_len = m->len;
-	if (failure == NULL && sigs.n > 0) {
-		rc = keys_policy_eval(ring, nring, need > 0 ? need : 1, &subj,
-		    (const char *const *)sigs.text, sigs.len, sigs.n, verdicts,
-		    &ntrusted);
+	if (need < need_at_least)
+		need = need_at_least;
+	if (failure == NULL && nsigs > 0) {
+		rc = keys_policy_eval(ring, nring, need > 0 ? need : 1, subj,
+		    texts, lens, nsigs, verdicts, &ntrusted);
 		if (rc != 0 && rc != KEYS_ETHRESHOLD)
 			failure = keys_strerror(rc);
 	}
-	for (size_t i = 0; i < sigs.n && failure == NULL; i++) {
+	for (size_t i = 0; i < nsigs && failure == NULL; i++) {
 		struct keys_sig_verdict *v = &verdicts[i];
 		struct keys_sig *ks = NULL;
 
 		keys_keyid_hex(v->sv_keyid, hex);
-		keys_sig_parse(sigs.text[i], sigs.len[i], &ks);
+		keys_sig_parse(texts[i], lens[i], &ks);
 		json_array_append_new(list, json_pack("{s:s,s:s,s:s?,s:s,s:s?,"
 		    "s:b}", "keyid", hex, "name", v->sv_name,
 		    "trusted_comment", ks != NULL ? ks->ks_trusted_comment :
@@ -203,7 +196,7 @@ trust_check(struct store *st, const struct store_manifest *m, int *okp)
 		keys_sig_free(ks);
 	}
 	ok = failure == NULL && ntrusted >= need;
-	if (failure == NULL && sigs.n == 0 && need > 0)
+	if (failure == NULL && nsigs == 0 && need > 0)
 		failure = "not signed";
 	out = json_pack("{s:o,s:I,s:I,s:b,s:b,s:o,s:o}", "signatures", list,
 	    "trusted", (json_int_t)ntrusted, "threshold", (json_int_t)need,
@@ -211,15 +204,42 @@ trust_check(struct store *st, const struct store_manifest *m, int *okp)
 	    "reason", failure != NULL ? json_sprintf("%s; the policy asks "
 	    "for %u trusted signature%s", failure, need, need == 1 ? "" : "s") :
 	    json_sprintf("%zu trusted signature%s of %zu; the policy asks "
-	    "for %u", ntrusted, ntrusted == 1 ? "" : "s", sigs.n, need));
-	for (size_t i = 0; i < sigs.n; i++)
-		free(sigs.text[i]);
-	free(sigs.text);
-	free(sigs.len);
+	    "for %u", ntrusted, ntrusted == 1 ? "" : "s", nsigs, need));
 	free(verdicts);
 	free(ring);
 	if (okp != NULL)
 		*okp = ok;
+	return out;
+}
+
+json_t *
+trust_check(struct store *st, const struct store_manifest *m, int *okp)
+{
+	struct sigs sigs = { 0 };
+	struct keys_subject subj;
+	char digest[STORE_DIGEST_STRLEN + 1];
+	json_t *out;
+
+	store_digest_str(m->digest, digest);
+	subj.su_kind = KEYS_TC_MANIFEST;
+	subj.su_repo = m->repo;
+	subj.su_digest = digest;
+	subj.su_msg = m->bytes;
+	subj.su_len = m->len;
+	if (store_sigs(st, m->digest, sig_add, &sigs) != 0) {
+		if (okp != NULL)
+			*okp = 0;
+		out = json_pack("{s:[],s:I,s:I,s:b,s:b,s:[],s:s}", "signatures",
+		    "trusted", (json_int_t)0, "threshold", (json_int_t)0,
+		    "default", 0, "ok", 0, "problems", "reason",
+		    "the signatures cannot be read");
+	} else
+		out = trust_judge(st, &subj, (const char *const *)sigs.text,
+		    sigs.len, sigs.n, 0, okp);
+	for (size_t i = 0; i < sigs.n; i++)
+		free(sigs.text[i]);
+	free(sigs.text);
+	free(sigs.len);
 	return out;
 }
 

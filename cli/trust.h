@@ -26,6 +26,14 @@ struct keys_trust;
  */
 json_t	*trust_check(struct store *, const struct store_manifest *, int *ok);
 void	 trust_print(json_t *);
+/*
+ * The same for any signed thing: sig texts over subj, with the policy's
+ * threshold but at least need_at_least signatures.
+ */
+struct keys_subject;
+json_t	*trust_judge(struct store *, const struct keys_subject *subj,
+	    const char *const *texts, const size_t *lens, size_t nsigs,
+	    unsigned need_at_least, int *ok);
 
 /*
  * The keyring's readable entries (*ring malloc'd, free with free(3)).

@@ -27,4 +27,28 @@
 /* A pin's or a reflog entry's free text. */
 #define BOUND_NOTE		1024
 
+/*
+ * airlockd's HTTP server.  Headers and bodies are refused past these
+ * sizes by libevent before a handler sees them; the rest are checked by
+ * the request parser (daemon/route.c).
+ */
+#define BOUND_HTTP_HEADERS	(16 << 10)	/* request line and headers */
+#define BOUND_HTTP_BODY		(1 << 20)	/* paths-info, chunk lists */
+#define BOUND_HTTP_PATH		4096	/* the request path, still encoded */
+#define BOUND_HTTP_QUERY	4096	/* the query string, still encoded */
+#define BOUND_QUERY_PARAMS	64	/* name=value pairs in a query */
+#define BOUND_PATHS_INFO	1000	/* paths in one paths-info request */
+#define BOUND_CHUNKS_ASKED	8192	/* hashes in one "which do you lack" */
+#define BOUND_HTTP_CONNECTIONS	1024	/* default cap on open connections */
+#define BOUND_TOKEN		256	/* a bearer token */
+#define BOUND_HOST		255	/* a Host header used in a Link URL */
+
+/* A bundle's index (it lists every chunk), revisions in one bundle, and
+ * signatures per revision. */
+#define BOUND_BUNDLE_INDEX	(512 << 20)
+#define BOUND_BUNDLE_REVS	10000
+#define BOUND_BUNDLE_SIGS	64
+/* An inventory file. */
+#define BOUND_INVENTORY		(1u << 30)
+
 #endif

@@ -3,7 +3,7 @@ noinst_LIBRARIES += store/libstore.a
 store_libstore_a_SOURCES = store/store.h store/internal.h \
 	store/store.c store/hash.c store/chunker.c store/ingest.c \
 	store/ref.c store/manifest.c store/card.c store/read.c \
-	store/verify.c store/gc.c store/source.c
+	store/verify.c store/gc.c store/source.c store/bundle.c
 store_libstore_a_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(YAML_CFLAGS) $(ARCHIVE_CFLAGS)
 STORE_LIBS = store/libstore.a $(LMDB_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) \
@@ -39,3 +39,21 @@ tests_fuzz_fuzz_manifest_SOURCES = tests/fuzz/fuzz_manifest.c \
 tests_fuzz_fuzz_manifest_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_fuzz_manifest_LDADD = $(STORE_LIBS)
 tests_fuzz_fuzz_manifest_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+check_PROGRAMS += tests/fuzz/fuzz_bundle tests/fuzz/fuzz_bundle_index \
+	tests/fuzz/fuzz_inventory
+FUZZ_TARGETS += tests/fuzz/fuzz_bundle tests/fuzz/fuzz_bundle_index \
+	tests/fuzz/fuzz_inventory
+tests_fuzz_fuzz_bundle_SOURCES = tests/fuzz/fuzz_bundle.c tests/fuzz/replay.c
+tests_fuzz_fuzz_bundle_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_bundle_LDADD = $(STORE_LIBS)
+tests_fuzz_fuzz_bundle_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+tests_fuzz_fuzz_bundle_index_SOURCES = tests/fuzz/fuzz_bundle_index.c \
+	tests/fuzz/replay.c
+tests_fuzz_fuzz_bundle_index_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_bundle_index_LDADD = $(STORE_LIBS)
+tests_fuzz_fuzz_bundle_index_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+tests_fuzz_fuzz_inventory_SOURCES = tests/fuzz/fuzz_inventory.c \
+	tests/fuzz/replay.c
+tests_fuzz_fuzz_inventory_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_inventory_LDADD = $(STORE_LIBS)
+tests_fuzz_fuzz_inventory_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)

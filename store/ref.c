@@ -664,6 +664,14 @@ sig_write(struct store *st, MDB_txn *txn, const uint8_t digest[STORE_HASH_LEN],
 		return store_fail(STORE_EINVAL, "signature of %zu bytes", len);
 	memcpy(key, digest, STORE_HASH_LEN);
 	memcpy(key + STORE_HASH_LEN, keyid, 8);
+	/* The same signature again writes nothing: re-imports are no-ops. */
+	{
+		MDB_val old;
+
+		if (mdb_get(txn, st->sig, &k, &old) == 0 && old.mv_size == len &&
+		    memcmp(old.mv_data, text, len) == 0)
+			return 0;
+	}
 	if ((rc = mdb_put(txn, st->sig, &k, &d, 0)) != 0)
 		return store_mdb_fail(rc, "signature");
 	return 0;

@@ -41,6 +41,7 @@ struct store_source {
 	const void	*mem;		/* or the archive in memory */
 	size_t		 memlen;
 	char		*root;		/* folders: realpath of path */
+	char		*linkroot;	/* where links may lead (root) */
 	struct srcent	*v;
 	size_t		 n, cap;
 	uint64_t	 bytes;
@@ -99,15 +100,16 @@ static int
 follow_link(struct store_source *src, const char *rel)
 {
 	char full[PATH_MAX], *target;
+	const char *within = src->linkroot != NULL ? src->linkroot : src->root;
 	struct stat sb;
-	size_t rlen = strlen(src->root);
+	size_t rlen = strlen(within);
 	int rc;
 
 	if ((rc = join(full, sizeof(full), src->root, rel)) != 0)
 		return rc;
 	if ((target = realpath(full, NULL)) == NULL)
 		return store_fail(STORE_EINVAL, "%s: a link to nothing", rel);
-	if (strncmp(target, src->root, rlen) != 0 || target[rlen] != '/') {
+	if (strncmp(target, within, rlen) != 0 || target[rlen] != '/') {
 		free(target);
 		return store_fail(STORE_EINVAL, "%s: a link that leaves the "
 		    "folder", rel);
@@ -118,6 +120,8 @@ follow_link(struct store_source *src, const char *rel)
 		    "is not a regular file", rel);
 	}
 	rc = add_entry(src, rel, (uint64_t)sb.st_size, target, 1);
+	if (rc == 0)
+		src->v[src->n - 1].e.target = src->v[src->n - 1].fspath;
 	free(target);
 	return rc;
 }
@@ -410,6 +414,13 @@ source_new(const char *path)
 int
 store_source_open(const char *path, struct store_source **out)
 {
+	return store_source_open_within(path, NULL, out);
+}
+
+int
+store_source_open_within(const char *path, const char *linkroot,
+    struct store_source **out)
+{
 	struct store_source *src;
 	struct stat sb;
 	int rc, fd;
@@ -420,7 +431,9 @@ store_source_open(const char *path, struct store_source **out)
 	if ((src = source_new(path)) == NULL)
 		return ENOMEM;
 	if (S_ISDIR(sb.st_mode)) {
-		if ((src->root = realpath(path, NULL)) == NULL) {
+		if ((src->root = realpath(path, NULL)) == NULL ||
+		    (linkroot != NULL &&
+		    (src->linkroot = realpath(linkroot, NULL)) == NULL)) {
 			rc = store_fail(errno, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
@@ -669,6 +682,7 @@ store_source_free(struct store_source *src)
 	}
 	free(src->v);
 	free(src->root);
+	free(src->linkroot);
 	free(src->path);
 	free(src);
 }

@@ -388,8 +388,13 @@ struct store_source;
 struct store_entry {
 	const char	*path;		/* relative, '/'-separated, valid */
 	uint64_t	 size;
+	const char	*target;	/* folders: where a link led, or NULL */
 };
 int	store_source_open(const char *path, struct store_source **);
+/* A folder whose links may lead anywhere inside root (a HF cache's
+ * snapshot, whose files are links into ../../blobs). */
+int	store_source_open_within(const char *path, const char *root,
+	    struct store_source **);
 /* For fuzzing and tests: an archive held in memory. */
 int	store_source_open_memory(const void *, size_t, struct store_source **);
 size_t	store_source_count(const struct store_source *);
@@ -402,5 +407,104 @@ int	store_source_slurp(struct store_source *, size_t idx, size_t max,
 typedef int (*store_entry_fn)(void *arg, size_t idx, store_read_fn, void *rarg);
 int	store_source_each(struct store_source *, store_entry_fn, void *);
 void	store_source_free(struct store_source *);
+
+/*
+ * Bundles (airlock.bundle/v1): a pax tar, maybe split in volumes
+ * NAME.001, NAME.002, ..., carrying revisions across the air gap.  The
+ * index comes first and is signed; the store writes and reads the bytes,
+ * the caller signs and judges (keys/), so that nothing in a bundle is
+ * interpreted before its signature is checked.
+ */
+struct store_bundle_rev {
+	const char	*type;
+	const char	*repo;
+	const char	*ref;		/* the branch or tag it is published as */
+	uint8_t		 digest[STORE_HASH_LEN];
+};
+
+/* What the receiver already holds: sorted chunk hashes. */
+struct store_inventory {
+	char		  store[33];
+	size_t		  n;
+	uint8_t		(*chunks)[STORE_HASH_LEN];
+};
+int	store_inventory_write(struct store *, int fd);
+int	store_inventory_parse(const void *, size_t, struct store_inventory **);
+void	store_inventory_free(struct store_inventory *);
+
+struct store_export;
+/*
+ * Plans a bundle of the revisions: every manifest and its signatures, and
+ * every chunk they need that have (may be NULL) lacks, in the order the
+ * files need them.  release is the signed-for release document, carried
+ * in the index.  *index is the index's canonical bytes, to be signed;
+ * they live as long as the plan.
+ */
+int	store_export_plan(struct store *, const struct store_bundle_rev *,
+	    size_t nrevs, const char *release, size_t release_len,
+	    const struct store_inventory *have, uint64_t split,
+	    struct store_export **, const char **index, size_t *index_len);
+/* Writes it: path itself, or path.001, path.002, ... with a split. */
+int	store_export_write(struct store *, struct store_export *,
+	    const char *sig, size_t siglen, const char *path,
+	    store_progress_fn, void *);
+struct store_bundle_stats {
+	uint64_t	revisions;
+	uint64_t	chunks;		/* carried (export) or new (import) */
+	uint64_t	chunk_bytes;
+	uint64_t	omitted;	/* left out: the receiver has them */
+	uint64_t	volumes;
+	uint64_t	bytes;		/* of the bundle */
+};
+void	store_export_stats(const struct store_export *, struct store_bundle_stats *);
+void	store_export_free(struct store_export *);
+
+struct store_bundle;
+struct store_bundle_sig {
+	uint8_t		 keyid[8];
+	const char	*text;
+	size_t		 len;
+};
+struct store_bundle_revinfo {
+	const char		*type;
+	const char		*repo;
+	const char		*ref;
+	const char		*commit;
+	uint8_t			 digest[STORE_HASH_LEN];
+	const char		*manifest;	/* its bytes, after check */
+	size_t			 manifest_len;
+	struct store_bundle_sig	*sigs;
+	size_t			 nsigs;
+};
+/*
+ * Opens a bundle (finding its volumes by name) and reads its first two
+ * entries, the index and its signature, without interpreting either.
+ */
+int	store_bundle_open(const char *path, struct store_bundle **);
+void	store_bundle_header(const struct store_bundle *, const char **index,
+	    size_t *ilen, const char **sig, size_t *slen);
+/*
+ * After the caller has checked the signature over the index: parses the
+ * index, then reads the whole bundle once, hashing every entry and
+ * refusing any the index does not list, without touching a store.  Then
+ * the revisions, their manifests and signatures may be judged.
+ */
+int	store_bundle_check(struct store_bundle *, store_progress_fn, void *);
+const char *store_bundle_release(const struct store_bundle *, size_t *len);
+size_t	store_bundle_nrevs(const struct store_bundle *);
+const struct store_bundle_revinfo *store_bundle_rev(const struct store_bundle *,
+	    size_t);
+uint64_t store_bundle_size(const struct store_bundle *);
+/*
+ * Reads the bundle again into the store: each chunk hashed before it is
+ * written, each blob checked whole, each revision committed only when all
+ * it needs is there.  What an interrupted import wrote is kept, so a second
+ * run resumes; a second run of a finished import changes nothing.
+ */
+int	store_bundle_import(struct store *, struct store_bundle *,
+	    store_progress_fn, void *, struct store_bundle_stats *);
+void	store_bundle_free(struct store_bundle *);
+/* For fuzzing: the index parser alone. */
+int	store_bundle_index_check(const void *, size_t);
 
 #endif

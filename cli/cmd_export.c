@@ -1,0 +1,313 @@
+/*
+ * airlock export REPO[@REV]... -o FILE [--split SIZE] [--have INVENTORY]
+ * airlock inventory -o FILE
+ *
+ * A bundle carries revisions across the air gap: their manifests and
+ * signatures, and the chunks the receiver lacks (all of them, or those an
+ * inventory of the receiver does not list).  Its index is signed by the
+ * store's key and carries a release whose version grows with every export,
+ * so the receiver can refuse an older bundle than one it has taken.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bounds.h"
+#include "cli.h"
+#include "keys.h"
+
+/* "4G", "700M", "1048576": binary units, as split(1) takes them. */
+static int
+parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end != '\0' || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static uint64_t
+next_version(struct store *st)
+{
+	void *v;
+	size_t len;
+	uint64_t n = 0;
+
+	if (store_kv_get(st, STORE_SETTING, "release_version", 15, &v,
+	    &len) == 0) {
+		n = strtoull(v, NULL, 10);
+		free(v);
+	}
+	return n + 1;
+}
+
+static int
+release_doc(struct store *st, struct signer *sg, uint64_t version,
+    const struct store_bundle_rev *revs, size_t n, char **doc, size_t *len)
+{
+	struct keys_release *rel = NULL;
+	char when[32], digest[STORE_DIGEST_STRLEN + 1], repo[300];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if ((rc = keys_release_new(signer_keyid(sg), version, when, NULL,
+	    &rel)) != 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		struct store_manifest *m;
+
+		if (store_manifest_get(st, revs[i].digest, &m) != 0) {
+			keys_release_free(rel);
+			return cli_store_fail(STORE_ECORRUPT, NULL);
+		}
+		store_digest_str(m->digest, digest);
+		snprintf(repo, sizeof(repo), "%s%s", strcmp(m->type,
+		    "dataset") == 0 ? "datasets/" : "", m->repo);
+		rc = keys_release_add(rel, repo, revs[i].ref, m->commit, digest);
+		store_manifest_free(m);
+		if (rc != 0)
+			goto fail;
+	}
+	if ((rc = keys_release_format(rel, doc, len)) != 0)
+		goto fail;
+	keys_release_free(rel);
+	return 0;
+fail:
+	keys_release_free(rel);
+	return cli_fail(EXIT_USAGE, "release: %s", keys_strerror(rc));
+}
+
+/* The ref a revision is published as: the branch or tag named, else the
+ * commit id itself (the receiver then names it by commit only). */
+static void
+ref_for(const struct target *t, struct store *st, char *buf, size_t size)
+{
+	struct store_manifest *m;
+	const char *rev = t->rev != NULL ? t->rev : "main";
+	int commitlike = strncmp(rev, "sha256:", 7) == 0 ||
+	    (strlen(rev) >= 7 && strlen(rev) <= 40 &&
+	    strspn(rev, "0123456789abcdef") == strlen(rev));
+
+	if (!commitlike || store_manifest_get(st, t->digest, &m) != 0) {
+		snprintf(buf, size, "%s", rev);
+		return;
+	}
+	snprintf(buf, size, "%s", m->commit);
+	store_manifest_free(m);
+}
+
+int
+cmd_export(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "split", required_argument, NULL, 's' },
+		{ "have", required_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL, *have_path = NULL, *index;
+	struct store_inventory *have = NULL;
+	struct store_bundle_rev *revs = NULL;
+	struct store_export *x = NULL;
+	struct store_bundle_stats bs;
+	struct signer *sg = NULL;
+	struct store *st = NULL;
+	struct target *ts = NULL;
+	struct progress *bar;
+	char (*refs)[STORE_COMMIT_LEN + 256] = NULL, *rel = NULL, *sig = NULL;
+	char *inv = NULL, size[32], vbuf[32];
+	size_t n, index_len, rel_len, inv_len;
+	uint64_t split = 0, version;
+	int c, rc;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:s:h:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 's':
+			if (parse_size(optarg, &split) != 0)
+				return cli_fail(EXIT_USAGE, "--split %s: not a "
+				    "size (as 4G, 700M)", optarg);
+			break;
+		case 'h':
+			have_path = optarg;
+			break;
+		default:
+			return cli_usage(cli);
+		}
+	}
+	if (out == NULL || optind == argc)
+		return cli_usage(cli);
+	n = (size_t)(argc - optind);
+	if ((rc = cli_open(cli, 0, &st)) != 0)
+		return rc;
+	if ((revs = calloc(n, sizeof(*revs))) == NULL ||
+	    (ts = calloc(n, sizeof(*ts))) == NULL ||
+	    (refs = calloc(n, sizeof(*refs))) == NULL) {
+		rc = cli_fail(EXIT_USAGE, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = cli_target(st, argv[optind + (int)i], NULL,
+		    &ts[i])) != 0)
+			goto out;
+		ref_for(&ts[i], st, refs[i], sizeof(refs[i]));
+		revs[i].type = ts[i].type;
+		revs[i].repo = ts[i].repo;
+		revs[i].ref = refs[i];
+		memcpy(revs[i].digest, ts[i].digest, STORE_HASH_LEN);
+	}
+	if (have_path != NULL) {
+		if ((rc = cli_read_file(have_path, BOUND_INVENTORY, &inv,
+		    &inv_len)) != 0)
+			goto out;
+		if ((rc = store_inventory_parse(inv, inv_len, &have)) != 0) {
+			rc = cli_store_fail(rc, have_path);
+			goto out;
+		}
+	}
+	if ((rc = signer_open(cli, st, NULL, 1, &sg)) != 0)
+		goto out;
+	version = next_version(st);
+	if ((rc = release_doc(st, sg, version, revs, n, &rel, &rel_len)) != 0)
+		goto out;
+	if ((rc = store_export_plan(st, revs, n, rel, rel_len, have, split, &x,
+	    &index, &index_len)) != 0) {
+		rc = cli_store_fail(rc, NULL);
+		goto out;
+	}
+	if ((rc = signer_sign_release(sg, index, index_len, version,
+	    &sig)) != 0)
+		goto out;
+	store_export_stats(x, &bs);
+	bar = progress_start(cli, "export", bs.chunk_bytes);
+	rc = store_export_write(st, x, sig, strlen(sig), out, progress_fn, bar);
+	progress_end(bar);
+	if (rc != 0) {
+		rc = cli_store_fail(rc, NULL);
+		goto out;
+	}
+	/* The version is spent once a bundle carries it. */
+	snprintf(vbuf, sizeof(vbuf), "%llu", (unsigned long long)version);
+	if ((rc = store_kv_put(st, STORE_SETTING, "release_version", 15, vbuf,
+	    strlen(vbuf))) != 0) {
+		rc = cli_store_fail(rc, NULL);
+		goto out;
+	}
+	store_export_stats(x, &bs);
+	if (cli->json)
+		cli_json(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "bundle",
+		    out, "release", (json_int_t)version, "revisions",
+		    (json_int_t)bs.revisions, "chunks", (json_int_t)bs.chunks,
+		    "chunk_bytes", (json_int_t)bs.chunk_bytes, "omitted",
+		    (json_int_t)bs.omitted, "volumes", (json_int_t)bs.volumes,
+		    "bytes", (json_int_t)bs.bytes));
+	else
+		printf("%s: release %llu, %llu revision%s, %llu chunks, %s in "
+		    "%llu volume%s%s\n", out, (unsigned long long)version,
+		    (unsigned long long)bs.revisions, bs.revisions == 1 ? "" :
+		    "s", (unsigned long long)bs.chunks, cli_bytes(bs.bytes,
+		    size), (unsigned long long)bs.volumes, bs.volumes == 1 ?
+		    "" : "s", bs.omitted != 0 ? " (a delta: chunks the "
+		    "receiver has are left out)" : "");
+	rc = EXIT_OK;
+out:
+	free(sig);
+	free(rel);
+	free(inv);
+	store_export_free(x);
+	store_inventory_free(have);
+	signer_free(sg);
+	free(revs);
+	free(ts);
+	free(refs);
+	store_close(st);
+	return rc;
+}
+
+int
+cmd_inventory(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char tmp[PATH_MAX];
+	const char *out = NULL;
+	struct store *st;
+	int c, rc, fd;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		if (c != 'o')
+			return cli_usage(cli);
+		out = optarg;
+	}
+	if (out == NULL || optind != argc)
+		return cli_usage(cli);
+	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
+		return rc;
+	snprintf(tmp, sizeof(tmp), "%s.part", out);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1) {
+		rc = cli_fail(EXIT_USAGE, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	rc = store_inventory_write(st, fd);
+	if (rc == 0 && (fsync(fd) == -1 || close(fd) == -1)) {
+		rc = cli_fail(EXIT_USAGE, "%s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rc != 0) {
+		close(fd);
+		unlink(tmp);
+		rc = cli_store_fail(rc, out);
+		goto out;
+	}
+	if (rename(tmp, out) == -1) {
+		rc = cli_fail(EXIT_USAGE, "%s: %s", out, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (cli->json)
+		cli_json(json_pack("{s:s,s:s}", "inventory", out, "store",
+		    store_id(st)));
+	else
+		printf("%s: inventory of store %s\n", out, store_id(st));
+	rc = EXIT_OK;
+out:
+	store_close(st);
+	return rc;
+}

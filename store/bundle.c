@@ -1,0 +1,1686 @@
+/*
+ * bundle.c - carrying revisions across the air gap: bundles (a pax tar
+ * written and read with libarchive, maybe split in volumes) and
+ * inventories (what a receiving store already holds).
+ *
+ * A bundle's entries, in order:
+ *
+ *   airlock-bundle.json          the index: what follows, with hashes
+ *   airlock-bundle.json.minisig  its signature (made and checked by keys/)
+ *   manifests/HEX                each revision's canonical manifest
+ *   signatures/HEX.KEYID.minisig each manifest's signatures
+ *   chunks/HEX                   the chunks, in the order the files need them
+ *
+ * Reading is in two passes.  The first hashes every entry against the
+ * index and touches no store, so a bundle that is tampered with,
+ * truncated, missing a volume or out of order is refused with the store
+ * as it was.  The second hashes each chunk again as it writes it (the
+ * medium could answer differently the second time) and commits each
+ * revision only when everything it needs is there.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "bounds.h"
+#include "internal.h"
+
+#define BUNDLE_SCHEMA	"airlock.bundle/v1"
+#define INVENTORY_SCHEMA "airlock.inventory/v1"
+#define INDEX_NAME	"airlock-bundle.json"
+#define SIG_NAME	"airlock-bundle.json.minisig"
+#define DUMP_FLAGS	(JSON_SORT_KEYS | JSON_COMPACT)
+#define SPLIT_MIN	(1u << 20)
+
+static int
+hcmp(const void *a, const void *b)
+{
+	return memcmp(a, b, STORE_HASH_LEN);
+}
+
+/* Inventories: "airlock.inventory/v1 STOREID COUNT\n", then the sorted
+ * chunk hashes, 32 bytes each. */
+
+struct inv_collect {
+	int	 fd;
+	uint8_t	 buf[1 << 16];
+	size_t	 used;
+	int	 err;
+};
+
+static int
+inv_flush(struct inv_collect *c)
+{
+	size_t off = 0;
+
+	while (off < c->used) {
+		ssize_t n = write(c->fd, c->buf + off, c->used - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return c->err = errno;
+		off += (size_t)n;
+	}
+	c->used = 0;
+	return 0;
+}
+
+static int
+inv_add(void *arg, const uint8_t sha[STORE_HASH_LEN])
+{
+	struct inv_collect *c = arg;
+
+	if (c->used + STORE_HASH_LEN > sizeof(c->buf) && inv_flush(c) != 0)
+		return c->err;
+	memcpy(c->buf + c->used, sha, STORE_HASH_LEN);
+	c->used += STORE_HASH_LEN;
+	return 0;
+}
+
+int
+store_inventory_write(struct store *st, int fd)
+{
+	struct inv_collect *c;
+	struct store_stats s;
+	int rc, n;
+
+	if ((rc = store_stats(st, &s)) != 0)
+		return rc;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return ENOMEM;
+	c->fd = fd;
+	n = snprintf((char *)c->buf, sizeof(c->buf), "%s %s %llu\n",
+	    INVENTORY_SCHEMA, st->id, (unsigned long long)s.chunks);
+	c->used = (size_t)n;
+	/* The chunk table is in hash order: the output is sorted. */
+	if ((rc = store_chunks_each(st, inv_add, c)) == 0)
+		rc = inv_flush(c);
+	if (rc != 0)
+		rc = store_fail(rc, "inventory: %s", store_strerror(rc));
+	free(c);
+	return rc;
+}
+
+int
+store_inventory_parse(const void *buf, size_t len, struct store_inventory **out)
+{
+	const char *p = buf, *nl;
+	struct store_inventory *inv;
+	char schema[32], id[40];
+	unsigned long long count;
+	size_t hdr;
+	int n;
+
+	*out = NULL;
+	if ((nl = memchr(p, '\n', len < 128 ? len : 128)) == NULL)
+		return store_fail(STORE_EINVAL, "inventory: no header line");
+	hdr = (size_t)(nl - p) + 1;
+	{
+		char line[128];
+
+		memcpy(line, p, hdr - 1);
+		line[hdr - 1] = '\0';
+		if (sscanf(line, "%31s %39s %llu%n", schema, id, &count, &n) != 3 ||
+		    (size_t)n != hdr - 1)
+			return store_fail(STORE_EINVAL, "inventory: bad header");
+	}
+	if (strcmp(schema, INVENTORY_SCHEMA) != 0)
+		return store_fail(STORE_EVERSION, "inventory: schema %s is not %s",
+		    schema, INVENTORY_SCHEMA);
+	if (strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32)
+		return store_fail(STORE_EINVAL, "inventory: bad store id");
+	if (count > (len - hdr) / STORE_HASH_LEN ||
+	    count * STORE_HASH_LEN != len - hdr)
+		return store_fail(STORE_EINVAL, "inventory: %llu chunks in the "
+		    "header, %zu bytes after it", count, len - hdr);
+	if ((inv = calloc(1, sizeof(*inv))) == NULL)
+		return ENOMEM;
+	memcpy(inv->store, id, 33);
+	inv->n = (size_t)count;
+	if ((inv->chunks = malloc(inv->n * STORE_HASH_LEN + 1)) == NULL) {
+		free(inv);
+		return ENOMEM;
+	}
+	memcpy(inv->chunks, p + hdr, inv->n * STORE_HASH_LEN);
+	for (size_t i = 1; i < inv->n; i++)
+		if (memcmp(inv->chunks[i - 1], inv->chunks[i], STORE_HASH_LEN) >= 0) {
+			store_inventory_free(inv);
+			return store_fail(STORE_EINVAL, "inventory: chunks not "
+			    "sorted or repeated");
+		}
+	*out = inv;
+	return 0;
+}
+
+void
+store_inventory_free(struct store_inventory *inv)
+{
+	if (inv == NULL)
+		return;
+	free(inv->chunks);
+	free(inv);
+}
+
+static int
+inv_has(const struct store_inventory *inv, const uint8_t sha[STORE_HASH_LEN])
+{
+	return inv != NULL && bsearch(sha, inv->chunks, inv->n, STORE_HASH_LEN,
+	    hcmp) != NULL;
+}
+
+/* Volumes: NAME itself, or NAME.001, NAME.002, ... */
+
+static void
+volume_name(char *buf, size_t size, const char *base, int multi, int idx)
+{
+	if (multi)
+		snprintf(buf, size, "%s.%03d", base, idx);
+	else
+		snprintf(buf, size, "%s", base);
+}
+
+/*
+ * A set of hashes as it grows: open addressing on the hash's own first
+ * bytes, which are uniformly random.
+ */
+struct hashset {
+	uint8_t		(*slot)[STORE_HASH_LEN];
+	uint8_t		 *used;
+	size_t		  cap, n;
+};
+
+static int
+hs_grow(struct hashset *h)
+{
+	struct hashset g = { 0 };
+
+	g.cap = h->cap != 0 ? h->cap * 2 : 4096;
+	if ((g.slot = malloc(g.cap * STORE_HASH_LEN)) == NULL ||
+	    (g.used = calloc(g.cap, 1)) == NULL) {
+		free(g.slot);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < h->cap; i++) {
+		if (!h->used[i])
+			continue;
+		size_t j = get_be64(h->slot[i]) & (g.cap - 1);
+		while (g.used[j])
+			j = (j + 1) & (g.cap - 1);
+		memcpy(g.slot[j], h->slot[i], STORE_HASH_LEN);
+		g.used[j] = 1;
+	}
+	g.n = h->n;
+	free(h->slot);
+	free(h->used);
+	*h = g;
+	return 0;
+}
+
+/* Adds sha; returns 1 if it was new, 0 if there, -1 out of memory. */
+static int
+hs_add(struct hashset *h, const uint8_t sha[STORE_HASH_LEN])
+{
+	size_t j;
+
+	if ((h->n + 1) * 2 > h->cap && hs_grow(h) != 0)
+		return -1;
+	for (j = get_be64(sha) & (h->cap - 1); h->used[j];
+	    j = (j + 1) & (h->cap - 1))
+		if (memcmp(h->slot[j], sha, STORE_HASH_LEN) == 0)
+			return 0;
+	memcpy(h->slot[j], sha, STORE_HASH_LEN);
+	h->used[j] = 1;
+	h->n++;
+	return 1;
+}
+
+static int
+hs_has(const struct hashset *h, const uint8_t sha[STORE_HASH_LEN])
+{
+	if (h->cap == 0)
+		return 0;
+	for (size_t j = get_be64(sha) & (h->cap - 1); h->used[j];
+	    j = (j + 1) & (h->cap - 1))
+		if (memcmp(h->slot[j], sha, STORE_HASH_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+hs_free(struct hashset *h)
+{
+	free(h->slot);
+	free(h->used);
+}
+
+/* Export. */
+
+struct xchunk {
+	uint8_t		sha[STORE_HASH_LEN];
+	uint32_t	len;
+};
+
+struct store_export {
+	struct xchunk	*chunks;	/* carried, in the order files need them */
+	size_t		 nchunks, cap;
+	json_t		*manifests;	/* [{hex, bytes}] */
+	json_t		*sigs;		/* [{name, text}] */
+	uint64_t	 chunk_bytes;
+	uint64_t	 omitted;
+	uint64_t	 split;
+	size_t		 nrevs;
+	char		*index;
+	size_t		 index_len;
+	uint64_t	 written;
+	uint64_t	 volumes;
+};
+
+struct plan {
+	struct store_export		*x;
+	const struct store_inventory	*have;
+	struct hashset			 carried, omitted;
+	json_t				*chunklist;	/* of the blob at hand */
+};
+
+static int
+plan_chunk(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
+    uint32_t len)
+{
+	struct plan *p = arg;
+	struct store_export *x = p->x;
+	char hex[STORE_HEX_LEN + 1];
+	int isnew;
+
+	(void)off;
+	store_hex(sha, STORE_HASH_LEN, hex);
+	if (json_array_append_new(p->chunklist, json_pack("[s,I]", hex,
+	    (json_int_t)len)) != 0)
+		return ENOMEM;
+	if (inv_has(p->have, sha))
+		return hs_add(&p->omitted, sha) < 0 ? ENOMEM : 0;
+	if ((isnew = hs_add(&p->carried, sha)) < 0)
+		return ENOMEM;
+	if (!isnew)
+		return 0;
+	if (x->nchunks == x->cap) {
+		size_t cap = x->cap != 0 ? x->cap * 2 : 1024;
+		void *v = realloc(x->chunks, cap * sizeof(*x->chunks));
+
+		if (v == NULL)
+			return ENOMEM;
+		x->chunks = v;
+		x->cap = cap;
+	}
+	memcpy(x->chunks[x->nchunks].sha, sha, STORE_HASH_LEN);
+	x->chunks[x->nchunks++].len = len;
+	x->chunk_bytes += len;
+	return 0;
+}
+
+struct sigs {
+	const char	*mhex;
+	json_t		*list;		/* the index's entries */
+	json_t		*files;		/* the bundle's signature files */
+};
+
+static int
+plan_sig(void *arg, const uint8_t keyid[8], const char *text, size_t len)
+{
+	struct sigs *s = arg;
+	char kid[17], name[128], sha[STORE_HEX_LEN + 1];
+	uint8_t d[STORE_HASH_LEN];
+
+	store_hex(keyid, 8, kid);
+	store_sha256(text, len, d);
+	store_hex(d, STORE_HASH_LEN, sha);
+	snprintf(name, sizeof(name), "signatures/%s.%s.minisig", s->mhex, kid);
+	if (json_array_append_new(s->list, json_pack("{s:s,s:s,s:I}", "keyid",
+	    kid, "sha256", sha, "size", (json_int_t)len)) != 0 ||
+	    json_array_append_new(s->files, json_pack("{s:s,s:s%}", "name",
+	    name, "text", text, len)) != 0)
+		return ENOMEM;
+	return 0;
+}
+
+static int
+sorted_hex(struct hashset *h, json_t **out)
+{
+	uint8_t (*v)[STORE_HASH_LEN];
+	char hex[STORE_HEX_LEN + 1];
+	size_t n = 0;
+
+	if ((*out = json_array()) == NULL ||
+	    (v = malloc((h->n + 1) * STORE_HASH_LEN)) == NULL)
+		return ENOMEM;
+	for (size_t i = 0; i < h->cap; i++)
+		if (h->used[i])
+			memcpy(v[n++], h->slot[i], STORE_HASH_LEN);
+	qsort(v, n, STORE_HASH_LEN, hcmp);
+	for (size_t i = 0; i < n; i++) {
+		store_hex(v[i], STORE_HASH_LEN, hex);
+		json_array_append_new(*out, json_string(hex));
+	}
+	free(v);
+	return 0;
+}
+
+int
+store_export_plan(struct store *st, const struct store_bundle_rev *revs,
+    size_t nrevs, const char *release, size_t release_len,
+    const struct store_inventory *have, uint64_t split,
+    struct store_export **out, const char **index, size_t *index_len)
+{
+	struct store_export *x;
+	struct plan p = { .have = have };
+	struct hashset blobs = { 0 };
+	json_t *jrevs = NULL, *jblobs = NULL, *jchunks = NULL, *jomit = NULL;
+	json_t *root = NULL;
+	char hex[STORE_HEX_LEN + 1];
+	int rc = 0;
+
+	*out = NULL;
+	if (split != 0 && split < SPLIT_MIN)
+		return store_fail(STORE_EINVAL, "volumes must hold at least "
+		    "%u bytes", SPLIT_MIN);
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return ENOMEM;
+	x->split = split;
+	x->nrevs = nrevs;
+	p.x = x;
+	x->manifests = json_array();
+	x->sigs = json_array();
+	jrevs = json_array();
+	jblobs = json_array();
+	for (size_t i = 0; i < nrevs && rc == 0; i++) {
+		struct store_manifest *m;
+		struct sigs sg;
+
+		if ((rc = store_manifest_get(st, revs[i].digest, &m)) != 0)
+			break;
+		store_hex(m->digest, STORE_HASH_LEN, hex);
+		sg.mhex = hex;
+		sg.list = json_array();
+		sg.files = x->sigs;
+		if ((rc = store_sigs(st, m->digest, plan_sig, &sg)) == 0 &&
+		    (json_array_append_new(x->manifests, json_pack("{s:s,s:s%}",
+		    "hex", hex, "bytes", m->bytes, m->len)) != 0 ||
+		    json_array_append_new(jrevs, json_pack("{s:s,s:s,s:s,s:s,"
+		    "s:s,s:I,s:o}", "type", m->type, "repo", m->repo, "ref",
+		    revs[i].ref, "commit", m->commit, "manifest", hex, "size",
+		    (json_int_t)m->len, "signatures", sg.list)) != 0))
+			rc = ENOMEM;
+		for (size_t f = 0; f < m->nfiles && rc == 0; f++) {
+			struct store_blobinfo info;
+			int isnew = hs_add(&blobs, m->files[f].sha256);
+
+			if (isnew <= 0) {
+				rc = isnew < 0 ? ENOMEM : 0;
+				continue;
+			}
+			if ((rc = store_blob_stat(st, m->files[f].sha256,
+			    &info)) != 0)
+				break;
+			p.chunklist = json_array();
+			store_hex(m->files[f].sha256, STORE_HASH_LEN, hex);
+			if ((rc = store_blob_chunks(st, m->files[f].sha256,
+			    plan_chunk, &p)) == 0 &&
+			    json_array_append_new(jblobs, json_pack("{s:s,s:I,"
+			    "s:o}", "sha256", hex, "size", (json_int_t)info.size,
+			    "chunks", p.chunklist)) != 0)
+				rc = ENOMEM;
+			else if (rc != 0)
+				json_decref(p.chunklist);
+			store_hex(m->digest, STORE_HASH_LEN, hex);
+		}
+		store_manifest_free(m);
+	}
+	if (rc != 0)
+		goto fail;
+	if ((jchunks = json_array()) == NULL) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < x->nchunks; i++) {
+		store_hex(x->chunks[i].sha, STORE_HASH_LEN, hex);
+		json_array_append_new(jchunks, json_pack("[s,I]", hex,
+		    (json_int_t)x->chunks[i].len));
+	}
+	if ((rc = sorted_hex(&p.omitted, &jomit)) != 0)
+		goto fail;
+	x->omitted = p.omitted.n;
+	root = json_pack("{s:s,s:s,s:s%,s:o,s:o,s:o,s:o,s:I}", "schema",
+	    BUNDLE_SCHEMA, "store", st->id, "release", release, release_len,
+	    "revisions", jrevs, "blobs", jblobs, "chunks", jchunks, "omitted",
+	    jomit, "split", (json_int_t)split);
+	jrevs = jblobs = jchunks = jomit = NULL;
+	if (root == NULL || (x->index = json_dumps(root, DUMP_FLAGS)) == NULL) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	x->index_len = strlen(x->index);
+	json_decref(root);
+	hs_free(&blobs);
+	hs_free(&p.carried);
+	hs_free(&p.omitted);
+	*out = x;
+	*index = x->index;
+	*index_len = x->index_len;
+	return 0;
+fail:
+	json_decref(root);
+	json_decref(jrevs);
+	json_decref(jblobs);
+	json_decref(jchunks);
+	json_decref(jomit);
+	hs_free(&blobs);
+	hs_free(&p.carried);
+	hs_free(&p.omitted);
+	store_export_free(x);
+	return rc;
+}
+
+void
+store_export_free(struct store_export *x)
+{
+	if (x == NULL)
+		return;
+	free(x->chunks);
+	json_decref(x->manifests);
+	json_decref(x->sigs);
+	free(x->index);
+	free(x);
+}
+
+void
+store_export_stats(const struct store_export *x, struct store_bundle_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->revisions = x->nrevs;
+	s->chunks = x->nchunks;
+	s->chunk_bytes = x->chunk_bytes;
+	s->omitted = x->omitted;
+	s->volumes = x->volumes;
+	s->bytes = x->written;
+}
+
+/*
+ * The writer side of the volumes: libarchive's output, cut into files of
+ * `split` bytes, each written under a temporary name and renamed when the
+ * whole bundle is done.
+ */
+struct vout {
+	const char	*base;
+	int		 multi;
+	uint64_t	 split;
+	int		 idx;		/* volumes begun */
+	int		 fd;
+	uint64_t	 in_volume;
+	uint64_t	 total;
+	int		 err;
+};
+
+static int
+vout_open(struct vout *v)
+{
+	char name[PATH_MAX], tmp[PATH_MAX + 8];
+
+	volume_name(name, sizeof(name), v->base, v->multi, ++v->idx);
+	snprintf(tmp, sizeof(tmp), "%s.part", name);
+	if ((v->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		return v->err = errno;
+	v->in_volume = 0;
+	return 0;
+}
+
+static int
+vout_close(struct vout *v)
+{
+	int rc = 0;
+
+	if (v->fd == -1)
+		return 0;
+	if (fsync(v->fd) == -1)
+		rc = errno;
+	if (close(v->fd) == -1 && rc == 0)
+		rc = errno;
+	v->fd = -1;
+	return rc != 0 ? (v->err = rc) : 0;
+}
+
+static la_ssize_t
+vout_write(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct vout *v = arg;
+	const uint8_t *p = buf;
+	size_t left = len;
+
+	while (left > 0) {
+		size_t n = left;
+		ssize_t w;
+
+		if (v->fd == -1 && vout_open(v) != 0)
+			break;
+		if (v->multi && n > v->split - v->in_volume)
+			n = (size_t)(v->split - v->in_volume);
+		if ((w = write(v->fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			v->err = errno;
+			break;
+		}
+		p += w;
+		left -= (size_t)w;
+		v->in_volume += (uint64_t)w;
+		v->total += (uint64_t)w;
+		if (v->multi && v->in_volume == v->split && vout_close(v) != 0)
+			break;
+	}
+	if (v->err != 0) {
+		archive_set_error(a, v->err, "%s", strerror(v->err));
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+static void
+vout_cleanup(struct vout *v, int keep)
+{
+	char name[PATH_MAX], tmp[PATH_MAX + 8];
+
+	for (int i = 1; i <= v->idx; i++) {
+		volume_name(name, sizeof(name), v->base, v->multi, i);
+		snprintf(tmp, sizeof(tmp), "%s.part", name);
+		if (!keep || rename(tmp, name) == -1)
+			(void)unlink(tmp);
+	}
+}
+
+static int
+put_entry(struct archive *a, const char *name, const void *data, size_t len)
+{
+	struct archive_entry *e = archive_entry_new();
+	int rc = 0;
+
+	if (e == NULL)
+		return ENOMEM;
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)len);
+	if (archive_write_header(a, e) != ARCHIVE_OK ||
+	    (len > 0 && archive_write_data(a, data, len) != (la_ssize_t)len))
+		rc = store_fail(archive_errno(a) > 0 ? archive_errno(a) : EIO,
+		    "%s: %s", name, archive_error_string(a));
+	archive_entry_free(e);
+	return rc;
+}
+
+int
+store_export_write(struct store *st, struct store_export *x, const char *sig,
+    size_t siglen, const char *path, store_progress_fn progress, void *parg)
+{
+	struct vout v = { .base = path, .multi = x->split != 0,
+	    .split = x->split, .fd = -1 };
+	struct archive *a;
+	char name[128], hex[STORE_HEX_LEN + 1];
+	uint8_t *buf;
+	size_t i, len;
+	json_t *e;
+	int rc = 0;
+
+	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL)
+		return ENOMEM;
+	if ((a = archive_write_new()) == NULL) {
+		free(buf);
+		return ENOMEM;
+	}
+	archive_write_set_format_pax_restricted(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (archive_write_open2(a, &v, NULL, vout_write, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		rc = store_fail(EIO, "%s: %s", path, archive_error_string(a));
+		goto out;
+	}
+	if ((rc = put_entry(a, INDEX_NAME, x->index, x->index_len)) != 0 ||
+	    (rc = put_entry(a, SIG_NAME, sig, siglen)) != 0)
+		goto out;
+	json_array_foreach(x->manifests, i, e) {
+		snprintf(name, sizeof(name), "manifests/%s",
+		    json_string_value(json_object_get(e, "hex")));
+		if ((rc = put_entry(a, name, json_string_value(json_object_get(e,
+		    "bytes")), json_string_length(json_object_get(e,
+		    "bytes")))) != 0)
+			goto out;
+	}
+	json_array_foreach(x->sigs, i, e)
+		if ((rc = put_entry(a, json_string_value(json_object_get(e,
+		    "name")), json_string_value(json_object_get(e, "text")),
+		    json_string_length(json_object_get(e, "text")))) != 0)
+			goto out;
+	for (i = 0; i < x->nchunks; i++) {
+		if ((rc = store_chunk_get(st, x->chunks[i].sha, buf,
+		    STORE_CHUNK_MAX, &len)) != 0 || len != x->chunks[i].len) {
+			store_hex(x->chunks[i].sha, STORE_HASH_LEN, hex);
+			rc = store_fail(STORE_ECORRUPT, "chunk %s: missing from "
+			    "the store or the wrong size", hex);
+			goto out;
+		}
+		store_hex(x->chunks[i].sha, STORE_HASH_LEN, hex);
+		snprintf(name, sizeof(name), "chunks/%s", hex);
+		if ((rc = put_entry(a, name, buf, len)) != 0)
+			goto out;
+		if (i % 128 == 127)
+			map_release(st, NULL, 0);
+		if (progress != NULL)
+			progress(parg, v.total);
+	}
+	if (archive_write_close(a) != ARCHIVE_OK)
+		rc = store_fail(v.err != 0 ? v.err : EIO, "%s: %s", path,
+		    archive_error_string(a));
+	else if ((rc = vout_close(&v)) != 0)
+		rc = store_fail(rc, "%s: %s", path, strerror(rc));
+out:
+	archive_write_free(a);
+	if (v.fd != -1)
+		(void)close(v.fd);
+	vout_cleanup(&v, rc == 0);
+	x->written = v.total;
+	x->volumes = (uint64_t)v.idx;
+	free(buf);
+	return rc;
+}
+
+/*
+ * Reading: the volumes are one stream to libarchive.  A volume that ends
+ * where the next must begin, a volume of the wrong size, and entries out
+ * of order all surface as errors that name the volume.
+ */
+struct vin {
+	char		*base;
+	int		 multi;
+	int		 idx;		/* the volume open now */
+	int		 fd;
+	uint64_t	 split;		/* from the index, once read */
+	uint64_t	 in_volume;
+	uint64_t	 total;
+	char		 missing[PATH_MAX];	/* a volume that was not there */
+	char		 badsize[PATH_MAX + 64];
+	uint8_t		 buf[1 << 20];
+};
+
+static int
+vin_open(struct vin *v)
+{
+	char name[PATH_MAX];
+
+	volume_name(name, sizeof(name), v->base, v->multi, v->idx);
+	if ((v->fd = open(name, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT && v->idx > 1)
+			snprintf(v->missing, sizeof(v->missing), "%s", name);
+		return -1;
+	}
+	(void)posix_fadvise(v->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	v->in_volume = 0;
+	return 0;
+}
+
+static la_ssize_t
+vin_read(struct archive *a, void *arg, const void **buf)
+{
+	struct vin *v = arg;
+	ssize_t n;
+
+	for (;;) {
+		if (v->fd == -1) {
+			if (v->missing[0] != '\0' || (v->idx > 0 && !v->multi))
+				return 0;
+			v->idx++;
+			if (vin_open(v) == -1)
+				return 0;	/* the stream ends: libarchive says
+						 * whether that was early */
+		}
+		n = read(v->fd, v->buf, sizeof(v->buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			archive_set_error(a, errno, "volume %d: %s", v->idx,
+			    strerror(errno));
+			return -1;
+		}
+		if (n > 0) {
+			v->in_volume += (uint64_t)n;
+			v->total += (uint64_t)n;
+			if (v->multi && v->split != 0 && v->in_volume > v->split) {
+				snprintf(v->badsize, sizeof(v->badsize), "volume "
+				    "%d is larger than the bundle's volumes "
+				    "(%llu bytes)", v->idx,
+				    (unsigned long long)v->split);
+				archive_set_error(a, EINVAL, "%s", v->badsize);
+				return -1;
+			}
+			*buf = v->buf;
+			return n;
+		}
+		close(v->fd);
+		v->fd = -1;
+		/* Every volume but the last is exactly split bytes. */
+		if (v->multi && v->split != 0 && v->in_volume != v->split) {
+			char name[PATH_MAX], next[PATH_MAX];
+
+			volume_name(name, sizeof(name), v->base, 1, v->idx);
+			volume_name(next, sizeof(next), v->base, 1, v->idx + 1);
+			if (access(next, F_OK) == 0) {
+				snprintf(v->badsize, sizeof(v->badsize), "%s has "
+				    "%llu bytes, not %llu: truncated?", name,
+				    (unsigned long long)v->in_volume,
+				    (unsigned long long)v->split);
+				archive_set_error(a, EINVAL, "%s", v->badsize);
+				return -1;
+			}
+		}
+	}
+}
+
+struct brev {
+	struct store_bundle_revinfo	 info;
+	char				 hex[STORE_HEX_LEN + 1];
+	uint8_t				 sigsha[BOUND_BUNDLE_SIGS][STORE_HASH_LEN];
+	size_t				 sigsize[BOUND_BUNDLE_SIGS];
+	int				 seen;
+	char				*manifest;
+	int				 sigseen[BOUND_BUNDLE_SIGS];
+};
+
+struct bblob {
+	uint8_t			 sha[STORE_HASH_LEN];
+	uint64_t		 size;
+	struct store_chunkref	*chunks;
+	size_t			 n;
+};
+
+struct store_bundle {
+	struct vin		*vin;
+	char			*path;
+	char			*index;
+	size_t			 index_len;
+	uint8_t			 index_sha[STORE_HASH_LEN];
+	char			*sig;
+	size_t			 sig_len;
+	json_t			*root;		/* the parsed index */
+	struct brev		*revs;
+	size_t			 nrevs;
+	struct bblob		*blobs;
+	size_t			 nblobs;
+	struct xchunk		*chunks;	/* carried, in order */
+	size_t			 nchunks;
+	uint8_t			(*omitted)[STORE_HASH_LEN];
+	size_t			 nomitted;
+	int			 checked;
+	uint64_t		 size;
+};
+
+static struct archive *
+bundle_reader(struct store_bundle *b)
+{
+	struct archive *a;
+
+	if (b->vin->fd != -1)
+		close(b->vin->fd);
+	b->vin->fd = -1;
+	b->vin->idx = 0;
+	b->vin->total = 0;
+	b->vin->missing[0] = '\0';
+	b->vin->badsize[0] = '\0';
+	if ((a = archive_read_new()) == NULL)
+		return NULL;
+	archive_read_support_format_tar(a);
+	if (archive_read_open(a, b->vin, NULL, vin_read, NULL) != ARCHIVE_OK) {
+		store_fail(STORE_EINVAL, "%s: %s", b->path,
+		    archive_error_string(a));
+		archive_read_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* The reason a read failed, in the user's terms. */
+static int
+bundle_fail(struct store_bundle *b, struct archive *a, const char *what)
+{
+	if (b->vin->badsize[0] != '\0')
+		return store_fail(STORE_EINVAL, "%s: %s", b->path,
+		    b->vin->badsize);
+	if (b->vin->missing[0] != '\0')
+		return store_fail(STORE_EINVAL, "%s: the bundle ends early: "
+		    "volume %s is missing", b->path, b->vin->missing);
+	if (a == NULL || archive_error_string(a) == NULL ||
+	    strstr(archive_error_string(a), "Truncated") != NULL)
+		return store_fail(STORE_EINVAL, "%s: %s: the bundle ends early "
+		    "(a volume truncated or missing?)", b->path, what);
+	return store_fail(STORE_EINVAL, "%s: %s: %s (a volume damaged or out "
+	    "of order?)", b->path, what, archive_error_string(a));
+}
+
+/* Reads the current entry whole, refusing more than max bytes. */
+static int
+read_whole(struct store_bundle *b, struct archive *a, struct archive_entry *e,
+    size_t max, char **out, size_t *len)
+{
+	la_int64_t size = archive_entry_size(e);
+	char *buf;
+	size_t got = 0;
+
+	*out = NULL;
+	if (!archive_entry_size_is_set(e) || size < 0 || (uint64_t)size > max)
+		return store_fail(STORE_EINVAL, "%s: entry %s: %lld bytes, more "
+		    "than the %zu allowed", b->path, archive_entry_pathname(e),
+		    (long long)size, max);
+	if ((buf = malloc((size_t)size + 1)) == NULL)
+		return ENOMEM;
+	while (got < (size_t)size) {
+		la_ssize_t n = archive_read_data(a, buf + got, (size_t)size - got);
+
+		if (n <= 0) {
+			free(buf);
+			return bundle_fail(b, a, archive_entry_pathname(e));
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/* Only plain files with the names a bundle has: no links, no devices. */
+static int
+entry_plain(struct store_bundle *b, struct archive_entry *e)
+{
+	const char *name = archive_entry_pathname(e);
+
+	if (archive_entry_hardlink(e) != NULL ||
+	    archive_entry_filetype(e) == AE_IFLNK)
+		return store_fail(STORE_EINVAL, "%s: entry %s: links are not "
+		    "allowed in a bundle", b->path, name != NULL ? name : "?");
+	if (archive_entry_filetype(e) != AE_IFREG)
+		return store_fail(STORE_EINVAL, "%s: entry %s: not a regular "
+		    "file", b->path, name != NULL ? name : "?");
+	if (name == NULL)
+		return store_fail(STORE_EINVAL, "%s: an entry without a name",
+		    b->path);
+	return 0;
+}
+
+int
+store_bundle_open(const char *path, struct store_bundle **out)
+{
+	struct store_bundle *b;
+	struct archive *a = NULL;
+	struct archive_entry *e;
+	char one[PATH_MAX];
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->vin = calloc(1, sizeof(*b->vin))) == NULL ||
+	    (b->path = strdup(path)) == NULL) {
+		if (b != NULL)
+			free(b->vin);
+		free(b);
+		return ENOMEM;
+	}
+	b->vin->fd = -1;
+	/* NAME.001 names a split bundle, as does a NAME that is absent
+	 * while NAME.001 is there. */
+	len = strlen(path);
+	if (len > 4 && strcmp(path + len - 4, ".001") == 0) {
+		b->vin->multi = 1;
+		b->vin->base = strndup(path, len - 4);
+	} else {
+		snprintf(one, sizeof(one), "%s.001", path);
+		b->vin->multi = access(path, F_OK) != 0 && access(one, F_OK) == 0;
+		b->vin->base = strdup(path);
+	}
+	if (b->vin->base == NULL) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	volume_name(one, sizeof(one), b->vin->base, b->vin->multi, 1);
+	if (access(one, R_OK) != 0) {
+		rc = store_fail(errno, "%s: %s", one, strerror(errno));
+		goto fail;
+	}
+	if ((a = bundle_reader(b)) == NULL) {
+		rc = STORE_EINVAL;
+		goto fail;
+	}
+	/* The index, then its signature: nothing else is read before the
+	 * caller has checked one against the other. */
+	if (archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		rc = bundle_fail(b, a, "not a bundle");
+		goto fail;
+	}
+	if ((rc = entry_plain(b, e)) != 0)
+		goto fail;
+	if (strcmp(archive_entry_pathname(e), INDEX_NAME) != 0) {
+		rc = store_fail(STORE_EINVAL, "%s: not a bundle (its first entry "
+		    "is %s, not %s)", path, archive_entry_pathname(e), INDEX_NAME);
+		goto fail;
+	}
+	if ((rc = read_whole(b, a, e, BOUND_BUNDLE_INDEX, &b->index,
+	    &b->index_len)) != 0)
+		goto fail;
+	if (archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		rc = bundle_fail(b, a, "no signature");
+		goto fail;
+	}
+	if ((rc = entry_plain(b, e)) != 0)
+		goto fail;
+	if (strcmp(archive_entry_pathname(e), SIG_NAME) != 0) {
+		rc = store_fail(STORE_EINVAL, "%s: the index is not followed by "
+		    "its signature", path);
+		goto fail;
+	}
+	if ((rc = read_whole(b, a, e, BOUND_SIGFILE, &b->sig, &b->sig_len)) != 0)
+		goto fail;
+	store_sha256(b->index, b->index_len, b->index_sha);
+	archive_read_free(a);
+	*out = b;
+	return 0;
+fail:
+	archive_read_free(a);
+	store_bundle_free(b);
+	return rc;
+}
+
+void
+store_bundle_header(const struct store_bundle *b, const char **index,
+    size_t *ilen, const char **sig, size_t *slen)
+{
+	*index = b->index;
+	*ilen = b->index_len;
+	*sig = b->sig;
+	*slen = b->sig_len;
+}
+
+void
+store_bundle_free(struct store_bundle *b)
+{
+	if (b == NULL)
+		return;
+	if (b->vin != NULL && b->vin->fd != -1)
+		close(b->vin->fd);
+	if (b->vin != NULL)
+		free(b->vin->base);
+	free(b->vin);
+	for (size_t i = 0; i < b->nrevs; i++) {
+		for (size_t j = 0; j < b->revs[i].info.nsigs; j++)
+			free((char *)b->revs[i].info.sigs[j].text);
+		free(b->revs[i].info.sigs);
+		free(b->revs[i].manifest);
+	}
+	free(b->revs);
+	for (size_t i = 0; i < b->nblobs; i++)
+		free(b->blobs[i].chunks);
+	free(b->blobs);
+	free(b->chunks);
+	free(b->omitted);
+	json_decref(b->root);
+	free(b->index);
+	free(b->sig);
+	free(b->path);
+	free(b);
+}
+
+static int
+is_hex(const char *s, size_t len)
+{
+	return s != NULL && strlen(s) == len &&
+	    strspn(s, "0123456789abcdef") == len;
+}
+
+static int
+bad_index(const char *what)
+{
+	return store_fail(STORE_EINVAL, "bundle index: %s", what);
+}
+
+/* [hex, len] pairs, as the index lists chunks. */
+static int
+chunk_pair(json_t *pair, uint8_t sha[STORE_HASH_LEN], uint32_t *len)
+{
+	const char *hex = json_string_value(json_array_get(pair, 0));
+	json_t *n = json_array_get(pair, 1);
+
+	if (!json_is_array(pair) || json_array_size(pair) != 2 ||
+	    !is_hex(hex, STORE_HEX_LEN) || !json_is_integer(n) ||
+	    json_integer_value(n) <= 0 ||
+	    json_integer_value(n) > STORE_CHUNK_MAX)
+		return bad_index("a chunk is not [sha256, length]");
+	store_unhex(hex, sha, STORE_HASH_LEN);
+	*len = (uint32_t)json_integer_value(n);
+	return 0;
+}
+
+static int
+parse_revs(struct store_bundle *b, json_t *revs)
+{
+	size_t n = json_array_size(revs);
+
+	if (!json_is_array(revs) || n == 0 || n > BOUND_BUNDLE_REVS)
+		return bad_index("revisions is not a list of 1 to 10000");
+	if ((b->revs = calloc(n, sizeof(*b->revs))) == NULL)
+		return ENOMEM;
+	b->nrevs = n;
+	for (size_t i = 0; i < n; i++) {
+		json_t *r = json_array_get(revs, i), *sigs, *size;
+		struct brev *br = &b->revs[i];
+		const char *hex;
+
+		br->info.type = json_string_value(json_object_get(r, "type"));
+		br->info.repo = json_string_value(json_object_get(r, "repo"));
+		br->info.ref = json_string_value(json_object_get(r, "ref"));
+		br->info.commit = json_string_value(json_object_get(r, "commit"));
+		hex = json_string_value(json_object_get(r, "manifest"));
+		size = json_object_get(r, "size");
+		sigs = json_object_get(r, "signatures");
+		if (!store_type_valid(br->info.type) ||
+		    !store_repo_valid(br->info.repo) ||
+		    !store_revision_valid(br->info.ref) ||
+		    !is_hex(br->info.commit, STORE_COMMIT_LEN) ||
+		    !is_hex(hex, STORE_HEX_LEN) || !json_is_integer(size) ||
+		    json_integer_value(size) <= 0 ||
+		    json_integer_value(size) > BOUND_MANIFEST ||
+		    !json_is_array(sigs) ||
+		    json_array_size(sigs) > BOUND_BUNDLE_SIGS)
+			return bad_index("a revision is not {type, repo, ref, "
+			    "commit, manifest, size, signatures}");
+		memcpy(br->hex, hex, sizeof(br->hex));
+		store_unhex(hex, br->info.digest, STORE_HASH_LEN);
+		br->info.manifest_len = (size_t)json_integer_value(size);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(b->revs[j].hex, hex) == 0)
+				return bad_index("a manifest listed twice");
+		br->info.nsigs = json_array_size(sigs);
+		if ((br->info.sigs = calloc(br->info.nsigs + 1,
+		    sizeof(*br->info.sigs))) == NULL)
+			return ENOMEM;
+		for (size_t j = 0; j < br->info.nsigs; j++) {
+			json_t *s = json_array_get(sigs, j);
+			const char *kid = json_string_value(json_object_get(s,
+			    "keyid"));
+			const char *sha = json_string_value(json_object_get(s,
+			    "sha256"));
+			json_t *ssize = json_object_get(s, "size");
+
+			if (!is_hex(kid, 16) || !is_hex(sha, STORE_HEX_LEN) ||
+			    !json_is_integer(ssize) ||
+			    json_integer_value(ssize) <= 0 ||
+			    json_integer_value(ssize) > BOUND_SIGFILE)
+				return bad_index("a signature is not {keyid, "
+				    "sha256, size}");
+			store_unhex(kid, br->info.sigs[j].keyid, 8);
+			store_unhex(sha, br->sigsha[j], STORE_HASH_LEN);
+			br->sigsize[j] = (size_t)json_integer_value(ssize);
+			for (size_t k = 0; k < j; k++)
+				if (memcmp(br->info.sigs[k].keyid,
+				    br->info.sigs[j].keyid, 8) == 0)
+					return bad_index("two signatures by one "
+					    "key");
+		}
+	}
+	return 0;
+}
+
+static int
+parse_chunks(struct store_bundle *b, json_t *chunks, json_t *omitted,
+    json_t *blobs)
+{
+	struct hashset carried = { 0 };
+	size_t n = json_array_size(chunks), i;
+	json_t *v;
+	int rc = 0;
+
+	if (!json_is_array(chunks) || !json_is_array(omitted) ||
+	    !json_is_array(blobs))
+		return bad_index("chunks, omitted or blobs is not a list");
+	if ((b->chunks = calloc(n + 1, sizeof(*b->chunks))) == NULL)
+		return ENOMEM;
+	b->nchunks = n;
+	json_array_foreach(chunks, i, v) {
+		if ((rc = chunk_pair(v, b->chunks[i].sha, &b->chunks[i].len)) != 0)
+			goto out;
+		if ((rc = hs_add(&carried, b->chunks[i].sha)) <= 0) {
+			rc = rc < 0 ? ENOMEM : bad_index("a chunk listed twice");
+			goto out;
+		}
+		rc = 0;
+	}
+	n = json_array_size(omitted);
+	if ((b->omitted = malloc((n + 1) * STORE_HASH_LEN)) == NULL) {
+		rc = ENOMEM;
+		goto out;
+	}
+	b->nomitted = n;
+	json_array_foreach(omitted, i, v) {
+		if (!is_hex(json_string_value(v), STORE_HEX_LEN)) {
+			rc = bad_index("omitted is not a list of sha256");
+			goto out;
+		}
+		store_unhex(json_string_value(v), b->omitted[i], STORE_HASH_LEN);
+		if (i > 0 && memcmp(b->omitted[i - 1], b->omitted[i],
+		    STORE_HASH_LEN) >= 0) {
+			rc = bad_index("omitted is not sorted");
+			goto out;
+		}
+	}
+	n = json_array_size(blobs);
+	if ((b->blobs = calloc(n + 1, sizeof(*b->blobs))) == NULL) {
+		rc = ENOMEM;
+		goto out;
+	}
+	b->nblobs = n;
+	json_array_foreach(blobs, i, v) {
+		struct bblob *bl = &b->blobs[i];
+		const char *hex = json_string_value(json_object_get(v, "sha256"));
+		json_t *size = json_object_get(v, "size");
+		json_t *list = json_object_get(v, "chunks"), *c;
+		uint64_t total = 0;
+		size_t j;
+
+		if (!is_hex(hex, STORE_HEX_LEN) || !json_is_integer(size) ||
+		    json_integer_value(size) < 0 || !json_is_array(list)) {
+			rc = bad_index("a blob is not {sha256, size, chunks}");
+			goto out;
+		}
+		store_unhex(hex, bl->sha, STORE_HASH_LEN);
+		bl->size = (uint64_t)json_integer_value(size);
+		bl->n = json_array_size(list);
+		if ((bl->chunks = calloc(bl->n + 1, sizeof(*bl->chunks))) == NULL) {
+			rc = ENOMEM;
+			goto out;
+		}
+		json_array_foreach(list, j, c) {
+			uint32_t len;
+
+			if ((rc = chunk_pair(c, bl->chunks[j].sha256, &len)) != 0)
+				goto out;
+			bl->chunks[j].len = len;
+			total += len;
+			/* Every chunk a file needs is carried or left out. */
+			if (!hs_has(&carried, bl->chunks[j].sha256) &&
+			    bsearch(bl->chunks[j].sha256, b->omitted, b->nomitted,
+			    STORE_HASH_LEN, hcmp) == NULL) {
+				rc = bad_index("a blob needs a chunk that is "
+				    "neither carried nor left out");
+				goto out;
+			}
+		}
+		if (total != bl->size) {
+			rc = bad_index("a blob's chunks do not add up to its size");
+			goto out;
+		}
+	}
+out:
+	hs_free(&carried);
+	return rc;
+}
+
+static int
+parse_index(struct store_bundle *b)
+{
+	json_error_t jerr;
+	json_t *split;
+	const char *schema, *store;
+	char *canon;
+	int rc;
+
+	b->root = json_loadb(b->index, b->index_len, JSON_REJECT_DUPLICATES,
+	    &jerr);
+	if (b->root == NULL || !json_is_object(b->root))
+		return store_fail(STORE_EINVAL, "bundle index: offset %d: %s",
+		    jerr.position, b->root == NULL ? jerr.text : "not an object");
+	schema = json_string_value(json_object_get(b->root, "schema"));
+	if (schema == NULL || strcmp(schema, BUNDLE_SCHEMA) != 0)
+		return store_fail(STORE_EVERSION, "bundle: schema %s is not %s",
+		    schema != NULL ? schema : "(none)", BUNDLE_SCHEMA);
+	store = json_string_value(json_object_get(b->root, "store"));
+	split = json_object_get(b->root, "split");
+	if (!is_hex(store, 32) || !json_is_string(json_object_get(b->root,
+	    "release")) || !json_is_integer(split) ||
+	    json_integer_value(split) < 0 || (json_integer_value(split) != 0 &&
+	    json_integer_value(split) < SPLIT_MIN) ||
+	    json_object_size(b->root) != 8)
+		return bad_index("not {schema, store, release, revisions, blobs, "
+		    "chunks, omitted, split}");
+	if ((canon = json_dumps(b->root, DUMP_FLAGS)) == NULL)
+		return ENOMEM;
+	rc = strlen(canon) != b->index_len ||
+	    memcmp(canon, b->index, b->index_len) != 0;
+	free(canon);
+	if (rc)
+		return bad_index("not in canonical form");
+	if ((rc = parse_revs(b, json_object_get(b->root, "revisions"))) != 0 ||
+	    (rc = parse_chunks(b, json_object_get(b->root, "chunks"),
+	    json_object_get(b->root, "omitted"),
+	    json_object_get(b->root, "blobs"))) != 0)
+		return rc;
+	if (b->vin != NULL)
+		b->vin->split = (uint64_t)json_integer_value(split);
+	return 0;
+}
+
+int
+store_bundle_index_check(const void *buf, size_t len)
+{
+	struct store_bundle b = { 0 };
+	int rc;
+
+	if ((b.index = malloc(len + 1)) == NULL)
+		return ENOMEM;
+	memcpy(b.index, buf, len);
+	b.index[len] = '\0';
+	b.index_len = len;
+	rc = parse_index(&b);
+	b.vin = NULL;
+	b.path = NULL;
+	b.sig = NULL;
+	{
+		struct store_bundle *bp = malloc(sizeof(*bp));
+
+		if (bp == NULL) {
+			free(b.index);
+			return ENOMEM;
+		}
+		*bp = b;
+		store_bundle_free(bp);
+	}
+	return rc;
+}
+
+const char *
+store_bundle_release(const struct store_bundle *b, size_t *len)
+{
+	json_t *r = json_object_get(b->root, "release");
+
+	*len = json_string_length(r);
+	return json_string_value(r);
+}
+
+size_t
+store_bundle_nrevs(const struct store_bundle *b)
+{
+	return b->nrevs;
+}
+
+const struct store_bundle_revinfo *
+store_bundle_rev(const struct store_bundle *b, size_t i)
+{
+	return i < b->nrevs ? &b->revs[i].info : NULL;
+}
+
+uint64_t
+store_bundle_size(const struct store_bundle *b)
+{
+	return b->size;
+}
+
+static struct brev *
+find_rev(struct store_bundle *b, const char *hex)
+{
+	for (size_t i = 0; i < b->nrevs; i++)
+		if (strncmp(b->revs[i].hex, hex, STORE_HEX_LEN) == 0)
+			return &b->revs[i];
+	return NULL;
+}
+
+/* Skips the index and the signature, which must be what was read first. */
+static int
+reread_header(struct store_bundle *b, struct archive *a)
+{
+	struct archive_entry *e;
+	uint8_t sha[STORE_HASH_LEN];
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (archive_read_next_header(a, &e) != ARCHIVE_OK)
+		return bundle_fail(b, a, "the index");
+	if ((rc = read_whole(b, a, e, BOUND_BUNDLE_INDEX, &buf, &len)) != 0)
+		return rc;
+	store_sha256(buf, len, sha);
+	free(buf);
+	if (memcmp(sha, b->index_sha, STORE_HASH_LEN) != 0)
+		return store_fail(STORE_ECORRUPT, "%s: the index changed while "
+		    "the bundle was being read", b->path);
+	if (archive_read_next_header(a, &e) != ARCHIVE_OK)
+		return bundle_fail(b, a, "the signature");
+	return archive_read_data_skip(a) == ARCHIVE_OK ? 0 :
+	    bundle_fail(b, a, "the signature");
+}
+
+/* "chunks/HEX" is the next chunk the index lists; returns its index. */
+static int
+next_chunk(struct store_bundle *b, const char *name, size_t next,
+    struct archive_entry *e)
+{
+	char hex[STORE_HEX_LEN + 1];
+
+	if (next >= b->nchunks)
+		return store_fail(STORE_EINVAL, "%s: entry %s: more chunks than "
+		    "the index lists", b->path, name);
+	store_hex(b->chunks[next].sha, STORE_HASH_LEN, hex);
+	if (strcmp(name + 7, hex) != 0)
+		return store_fail(STORE_EINVAL, "%s: entry %s is not the chunk "
+		    "the index lists next (volumes out of order?)", b->path, name);
+	if (archive_entry_size(e) != (la_int64_t)b->chunks[next].len)
+		return store_fail(STORE_EINVAL, "%s: entry %s: %lld bytes, the "
+		    "index says %u", b->path, name,
+		    (long long)archive_entry_size(e), b->chunks[next].len);
+	return 0;
+}
+
+static int
+read_chunk(struct store_bundle *b, struct archive *a, const char *name,
+    uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		la_ssize_t n = archive_read_data(a, buf + got, len - got);
+
+		if (n <= 0)
+			return bundle_fail(b, a, name);
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int
+check_manifest(struct store_bundle *b, struct archive *a,
+    struct archive_entry *e, const char *name)
+{
+	struct brev *r;
+	uint8_t sha[STORE_HASH_LEN];
+	size_t len;
+	int rc;
+
+	if (strlen(name) != 10 + STORE_HEX_LEN ||
+	    (r = find_rev(b, name + 10)) == NULL || r->manifest != NULL)
+		return store_fail(STORE_EINVAL, "%s: entry %s is not in the "
+		    "index", b->path, name);
+	if ((rc = read_whole(b, a, e, r->info.manifest_len, &r->manifest,
+	    &len)) != 0)
+		return rc;
+	store_sha256(r->manifest, len, sha);
+	if (len != r->info.manifest_len || memcmp(sha, r->info.digest,
+	    STORE_HASH_LEN) != 0)
+		return store_fail(STORE_ECORRUPT, "%s: manifest %s does not "
+		    "match its digest", b->path, r->hex);
+	r->info.manifest = r->manifest;
+	return 0;
+}
+
+static int
+check_sig(struct store_bundle *b, struct archive *a, struct archive_entry *e,
+    const char *name)
+{
+	struct brev *r = NULL;
+	uint8_t kid[8], sha[STORE_HASH_LEN];
+	char *text;
+	size_t len, j;
+	int rc;
+
+	/* signatures/HEX64.KEYID16.minisig */
+	if (strlen(name) == 11 + STORE_HEX_LEN + 1 + 16 + 8 &&
+	    name[11 + STORE_HEX_LEN] == '.' &&
+	    strcmp(name + 11 + STORE_HEX_LEN + 17, ".minisig") == 0) {
+		char kh[17];
+
+		memcpy(kh, name + 11 + STORE_HEX_LEN + 1, 16);
+		kh[16] = '\0';
+		if (is_hex(kh, 16) && store_unhex(kh, kid, 8) == 0)
+			r = find_rev(b, name + 11);
+	}
+	for (j = 0; r != NULL && j < r->info.nsigs; j++)
+		if (memcmp(r->info.sigs[j].keyid, kid, 8) == 0)
+			break;
+	if (r == NULL || j == r->info.nsigs || r->sigseen[j])
+		return store_fail(STORE_EINVAL, "%s: entry %s is not in the "
+		    "index", b->path, name);
+	if ((rc = read_whole(b, a, e, BOUND_SIGFILE, &text, &len)) != 0)
+		return rc;
+	store_sha256(text, len, sha);
+	if (len != r->sigsize[j] || memcmp(sha, r->sigsha[j],
+	    STORE_HASH_LEN) != 0) {
+		free(text);
+		return store_fail(STORE_ECORRUPT, "%s: signature %s does not "
+		    "match the index", b->path, name);
+	}
+	r->info.sigs[j].text = text;
+	r->info.sigs[j].len = len;
+	r->sigseen[j] = 1;
+	return 0;
+}
+
+int
+store_bundle_check(struct store_bundle *b, store_progress_fn progress,
+    void *parg)
+{
+	struct archive *a;
+	struct archive_entry *e;
+	uint8_t *buf, sha[STORE_HASH_LEN];
+	size_t next = 0;
+	int rc, r;
+
+	if ((rc = parse_index(b)) != 0)
+		return rc;
+	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL)
+		return ENOMEM;
+	if ((a = bundle_reader(b)) == NULL) {
+		free(buf);
+		return STORE_EINVAL;
+	}
+	if ((rc = reread_header(b, a)) != 0)
+		goto out;
+	while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+		const char *name;
+
+		if (r != ARCHIVE_OK) {
+			rc = bundle_fail(b, a, "reading");
+			goto out;
+		}
+		if ((rc = entry_plain(b, e)) != 0)
+			goto out;
+		name = archive_entry_pathname(e);
+		if (strncmp(name, "manifests/", 10) == 0)
+			rc = check_manifest(b, a, e, name);
+		else if (strncmp(name, "signatures/", 11) == 0)
+			rc = check_sig(b, a, e, name);
+		else if (strncmp(name, "chunks/", 7) == 0) {
+			if ((rc = next_chunk(b, name, next, e)) != 0 ||
+			    (rc = read_chunk(b, a, name, buf,
+			    b->chunks[next].len)) != 0)
+				goto out;
+			store_sha256(buf, b->chunks[next].len, sha);
+			if (memcmp(sha, b->chunks[next].sha, STORE_HASH_LEN) != 0) {
+				rc = store_fail(STORE_ECORRUPT, "%s: chunk %s "
+				    "(entry %zu of the chunks) does not match its "
+				    "hash", b->path, name + 7, next);
+				goto out;
+			}
+			next++;
+		} else
+			rc = store_fail(STORE_EINVAL, "%s: entry %s is not in "
+			    "the index", b->path, name);
+		if (rc != 0)
+			goto out;
+		if (progress != NULL)
+			progress(parg, b->vin->total);
+	}
+	if (next != b->nchunks) {
+		rc = bundle_fail(b, NULL, "chunks");
+		goto out;
+	}
+	for (size_t i = 0; i < b->nrevs; i++) {
+		if (b->revs[i].manifest == NULL) {
+			rc = store_fail(STORE_EINVAL, "%s: manifest %s is missing",
+			    b->path, b->revs[i].hex);
+			goto out;
+		}
+		for (size_t j = 0; j < b->revs[i].info.nsigs; j++)
+			if (!b->revs[i].sigseen[j]) {
+				rc = store_fail(STORE_EINVAL, "%s: a signature of "
+				    "%s is missing", b->path, b->revs[i].hex);
+				goto out;
+			}
+	}
+	b->size = b->vin->total;
+	b->checked = 1;
+out:
+	archive_read_free(a);
+	free(buf);
+	return rc;
+}
+
+int
+store_bundle_import(struct store *st, struct store_bundle *b,
+    store_progress_fn progress, void *parg, struct store_bundle_stats *res)
+{
+	struct store_ingest *ing = NULL;
+	struct archive *a = NULL;
+	struct archive_entry *e;
+	uint8_t *buf = NULL;
+	size_t next = 0;
+	int rc, r, isnew;
+
+	memset(res, 0, sizeof(*res));
+	if (!b->checked)
+		return store_fail(STORE_EINVAL, "%s: not checked", b->path);
+	/* What the bundle leaves out, this store must have: before writing. */
+	for (size_t i = 0; i < b->nomitted; i++)
+		if (store_chunk_has(st, b->omitted[i]) != 0) {
+			char hex[STORE_HEX_LEN + 1];
+
+			store_hex(b->omitted[i], STORE_HASH_LEN, hex);
+			return store_fail(STORE_ENOTFOUND, "%s: the bundle leaves "
+			    "out chunk %s, which this store lacks (was it made "
+			    "for another store's inventory?)", b->path, hex);
+		}
+	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL)
+		return ENOMEM;
+	if ((rc = store_ingest_begin(st, &ing)) != 0)
+		goto out;
+	if ((a = bundle_reader(b)) == NULL) {
+		rc = STORE_EINVAL;
+		goto out;
+	}
+	if ((rc = reread_header(b, a)) != 0)
+		goto out;
+	while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+		const char *name;
+
+		if (r != ARCHIVE_OK) {
+			rc = bundle_fail(b, a, "reading");
+			goto out;
+		}
+		if ((rc = entry_plain(b, e)) != 0)
+			goto out;
+		name = archive_entry_pathname(e);
+		if (strncmp(name, "chunks/", 7) != 0) {
+			/* Manifests and signatures: the first pass's copies,
+			 * checked against the index, are what is used. */
+			if (archive_read_data_skip(a) != ARCHIVE_OK) {
+				rc = bundle_fail(b, a, name);
+				goto out;
+			}
+			continue;
+		}
+		if ((rc = next_chunk(b, name, next, e)) != 0)
+			goto out;
+		/* A resumed import skips what the last run committed. */
+		if (store_chunk_has(st, b->chunks[next].sha) == 0) {
+			if (archive_read_data_skip(a) != ARCHIVE_OK) {
+				rc = bundle_fail(b, a, name);
+				goto out;
+			}
+		} else {
+			if ((rc = read_chunk(b, a, name, buf,
+			    b->chunks[next].len)) != 0)
+				goto out;
+			/* Hashed again: a medium may not answer twice alike. */
+			if ((rc = store_ingest_chunk(ing, b->chunks[next].sha,
+			    buf, b->chunks[next].len, &isnew)) != 0)
+				goto out;
+			if (isnew) {
+				res->chunks++;
+				res->chunk_bytes += b->chunks[next].len;
+			}
+		}
+		next++;
+		if (progress != NULL)
+			progress(parg, b->vin->total);
+	}
+	if (next != b->nchunks) {
+		rc = bundle_fail(b, NULL, "chunks");
+		goto out;
+	}
+	for (size_t i = 0; i < b->nblobs; i++)
+		if ((rc = store_ingest_blob(ing, b->blobs[i].sha,
+		    b->blobs[i].size, b->blobs[i].chunks, b->blobs[i].n)) != 0)
+			goto out;
+	for (size_t i = 0; i < b->nrevs; i++) {
+		struct brev *br = &b->revs[i];
+		struct store_manifest *m;
+		struct store_sig sigs[BOUND_BUNDLE_SIGS];
+		char why[PATH_MAX + 16];
+
+		if ((rc = store_manifest_parse(br->manifest,
+		    br->info.manifest_len, &m)) != 0)
+			goto out;
+		if (strcmp(m->type, br->info.type) != 0 ||
+		    strcmp(m->repo, br->info.repo) != 0 ||
+		    strcmp(m->commit, br->info.commit) != 0) {
+			store_manifest_free(m);
+			rc = store_fail(STORE_EINVAL, "%s: manifest %s is not the "
+			    "revision the index says", b->path, br->hex);
+			goto out;
+		}
+		for (size_t j = 0; j < br->info.nsigs; j++) {
+			memcpy(sigs[j].keyid, br->info.sigs[j].keyid, 8);
+			sigs[j].text = br->info.sigs[j].text;
+			sigs[j].len = br->info.sigs[j].len;
+		}
+		snprintf(why, sizeof(why), "import %s", b->path);
+		isnew = store_manifest_has(st, m->digest) != 0;
+		/* Published by commit id: no branch or tag to move. */
+		rc = store_ingest_revision(ing, m, strcmp(br->info.ref,
+		    m->commit) == 0 ? NULL : br->info.ref, why, sigs,
+		    br->info.nsigs);
+		store_manifest_free(m);
+		if (rc != 0)
+			goto out;
+		res->revisions += isnew;
+	}
+	rc = store_ingest_end(ing);
+	res->omitted = b->nomitted;
+	res->bytes = b->size;
+out:
+	archive_read_free(a);
+	store_ingest_free(ing);
+	free(buf);
+	return rc;
+}
