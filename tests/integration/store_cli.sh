@@ -153,4 +153,11 @@ same_tree "$g" "$T/out5" && ok "what main reaches is whole after gc" ||
     not_ok "main damaged by gc"
 al --json stats | grep -q '"page_waste"' && ok "stats reports page waste" ||
     not_ok "stats"
+size_before=$(stat -c %s "$S/data.mdb")
+check "gc --compact" al --json gc --compact
+size_after=$(stat -c %s "$S/data.mdb")
+[ "$size_after" -lt "$size_before" ] &&
+    ok "compact shrank the data file ($size_before -> $size_after)" ||
+    not_ok "compact: $size_before -> $size_after"
+check "verify --all after compact" al verify --all
 done_testing
