@@ -85,6 +85,11 @@ int	cli_target(struct store *, const char *arg, const char *type_hint,
 int	cli_load(struct store *, const char *arg, struct target *,
 	    struct store_manifest **);
 
+/* The claims of a source's model card (README.md), or NULL without one;
+ * prints why a card is refused. */
+struct store_source;
+int	source_claims(struct store_source *, json_t **claims);
+
 /* Reads a whole file of at most max bytes ("-" is stdin); prints why not. */
 int	cli_read_file(const char *path, size_t max, char **buf, size_t *len);
 

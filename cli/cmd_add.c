@@ -59,9 +59,8 @@ add_one(void *arg, size_t idx, store_read_fn rd, void *rarg)
 	return 0;
 }
 
-/* The model card's claims, or an error that names the card. */
-static int
-read_card(struct store_source *src, json_t **claims)
+int
+source_claims(struct store_source *src, json_t **claims)
 {
 	char *buf;
 	size_t len;
@@ -182,7 +181,7 @@ cmd_add(struct cli *cli, int argc, char **argv)
 		rc = cli_store_fail(rc, NULL);
 		goto out;
 	}
-	if ((rc = read_card(a.src, &claims)) != 0)
+	if ((rc = source_claims(a.src, &claims)) != 0)
 		goto out;
 	/* The key is unlocked before any work, so a wrong passphrase costs
 	 * nothing. */

@@ -125,9 +125,8 @@ import_snapshot(struct cli *cli, struct store *st, const char *repodir,
 	struct signer *signer = NULL;
 	struct store_sig sig = { 0 };
 	char snapdir[PATH_MAX], digest[STORE_DIGEST_STRLEN + 1], *ref = NULL;
-	char why[PATH_MAX + 32], *card;
+	char why[PATH_MAX + 32];
 	json_t *claims = NULL;
-	size_t len;
 	int rc;
 
 	snprintf(snapdir, sizeof(snapdir), "%s/snapshots/%s", repodir, commit);
@@ -135,21 +134,8 @@ import_snapshot(struct cli *cli, struct store *st, const char *repodir,
 		rc = cli_store_fail(rc, NULL);
 		goto out;
 	}
-	for (size_t i = 0; i < store_source_count(s.src); i++) {
-		if (strcmp(store_source_entry(s.src, i)->path, "README.md") != 0)
-			continue;
-		if ((rc = store_source_slurp(s.src, i, BOUND_CARD, &card,
-		    &len)) != 0) {
-			rc = cli_store_fail(rc, NULL);
-			goto out;
-		}
-		rc = store_card_parse(card, len, NULL, &claims);
-		free(card);
-		if (rc != 0) {
-			rc = cli_store_fail(rc, "README.md");
-			goto out;
-		}
-	}
+	if ((rc = source_claims(s.src, &claims)) != 0)
+		goto out;
 	if ((rc = signer_open(cli, st, NULL, 0, &signer)) != 0)
 		goto out;
 	if ((s.files = calloc(store_source_count(s.src) + 1,
