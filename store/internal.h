@@ -71,6 +71,15 @@ int	store_mdb_fail(int code, const char *what);
 
 int	txn_read(struct store *, MDB_txn **);
 /*
+ * Calls fn for each entry of dbi whose key starts with prefix (every entry
+ * when plen is 0), in key order, under one read transaction: what k and d
+ * point to lives until fn returns.  A non-zero return from fn stops the
+ * walk and is returned.
+ */
+typedef int (*db_fn)(void *arg, const MDB_val *k, const MDB_val *d);
+int	db_each(struct store *, MDB_dbi, const void *prefix, size_t plen,
+	    db_fn, void *);
+/*
  * Drops this process's mappings of the data file's pages in [p, p+len)
  * (all of the map when p is NULL).  The page cache keeps them; only our
  * page tables forget, so a stream of chunks read through the map does not

@@ -196,45 +196,29 @@ done:
 	return rc;
 }
 
+struct chunks_each {
+	store_chunk_fn	 fn;
+	void		*arg;
+};
+
+static int
+chunk_one(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct chunks_each *e = arg;
+
+	if (k->mv_size != MAPKEY_LEN || d->mv_size != MAPVAL_LEN)
+		return store_fail(STORE_ECORRUPT, "bad blob map entry");
+	return e->fn(e->arg, get_be64((uint8_t *)k->mv_data + STORE_HASH_LEN),
+	    d->mv_data, get_be32((uint8_t *)d->mv_data + STORE_HASH_LEN));
+}
+
 int
 store_blob_chunks(struct store *st, const uint8_t sha[STORE_HASH_LEN],
     store_chunk_fn fn, void *arg)
 {
-	uint8_t key[MAPKEY_LEN];
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, d;
-	int rc;
+	struct chunks_each e = { fn, arg };
 
-	if ((rc = txn_read(st, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, st->blobmap, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return store_mdb_fail(rc, "cursor");
-	}
-	memcpy(key, sha, STORE_HASH_LEN);
-	put_be64(key + STORE_HASH_LEN, 0);
-	k.mv_size = sizeof(key);
-	k.mv_data = key;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != MAPKEY_LEN ||
-		    memcmp(k.mv_data, sha, STORE_HASH_LEN) != 0)
-			break;
-		if (d.mv_size != MAPVAL_LEN) {
-			rc = store_fail(STORE_ECORRUPT, "bad blob map entry");
-			break;
-		}
-		if ((rc = fn(arg, get_be64((uint8_t *)k.mv_data +
-		    STORE_HASH_LEN), d.mv_data, get_be32((uint8_t *)d.mv_data +
-		    STORE_HASH_LEN))) != 0)
-			break;
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return rc;
+	return db_each(st, st->blobmap, sha, STORE_HASH_LEN, chunk_one, &e);
 }
 
 int

@@ -350,51 +350,39 @@ ref_split(const MDB_val *k, char *buf, size_t size, struct store_ref *r)
 	return 0;
 }
 
+struct refs_each {
+	store_ref_fn	 fn;
+	void		*arg;
+};
+
+static int
+ref_one(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct refs_each *e = arg;
+	char buf[BOUND_REPO_ID + BOUND_REVISION + 32];
+	struct store_ref r;
+
+	if (d->mv_size != REFVAL_LEN || ref_split(k, buf, sizeof(buf), &r) != 0)
+		return 0;
+	memcpy(r.digest, d->mv_data, STORE_HASH_LEN);
+	r.is_commit = ((uint8_t *)d->mv_data)[STORE_HASH_LEN] == REF_COMMIT;
+	return e->fn(e->arg, &r);
+}
+
 int
 store_refs(struct store *st, const char *type, const char *repo,
     store_ref_fn fn, void *arg)
 {
-	char key[BOUND_REPO_ID + BOUND_REVISION + 32], buf[sizeof(key)];
-	struct store_ref r;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, d;
+	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	struct refs_each e = { fn, arg };
 	size_t base = 0;
-	int rc;
 
 	if (repo != NULL) {
 		if ((base = refkey(key, sizeof(key), type, repo, NULL)) == 0)
 			return STORE_EINVAL;
 	} else if (type != NULL)
 		base = (size_t)snprintf(key, sizeof(key), "%s/", type);
-	if ((rc = txn_read(st, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, st->ref, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return store_mdb_fail(rc, "cursor");
-	}
-	k.mv_size = base;
-	k.mv_data = key;
-	rc = base != 0 ? mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE) :
-	    mdb_cursor_get(cur, &k, &d, MDB_FIRST);
-	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (base != 0 && (k.mv_size < base ||
-		    memcmp(k.mv_data, key, base) != 0))
-			break;
-		if (d.mv_size != REFVAL_LEN ||
-		    ref_split(&k, buf, sizeof(buf), &r) != 0)
-			continue;
-		memcpy(r.digest, d.mv_data, STORE_HASH_LEN);
-		r.is_commit = ((uint8_t *)d.mv_data)[STORE_HASH_LEN] ==
-		    REF_COMMIT;
-		if ((rc = fn(arg, &r)) != 0)
-			break;
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return rc;
+	return db_each(st, st->ref, key, base, ref_one, &e);
 }
 
 static int
@@ -424,55 +412,44 @@ store_repo_type(struct store *st, const char *repo, const char **type)
 	return store_fail(STORE_ENOTFOUND, "%s: no such repository", repo);
 }
 
+struct reflog_each {
+	store_reflog_fn	 fn;
+	void		*arg;
+	size_t		 base;
+};
+
+static int
+reflog_one(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct reflog_each *e = arg;
+	char ref[BOUND_REVISION + 1];
+	size_t nlen;
+	json_t *entry;
+	int rc;
+
+	/* The key is "type/repo" \0 name \0 time: the name ends 9 before. */
+	if (k->mv_size < e->base + 9 ||
+	    (entry = json_loadb(d->mv_data, d->mv_size, 0, NULL)) == NULL)
+		return 0;
+	if ((nlen = k->mv_size - e->base - 9) > BOUND_REVISION)
+		nlen = BOUND_REVISION;
+	memcpy(ref, (const char *)k->mv_data + e->base, nlen);
+	ref[nlen] = '\0';
+	rc = e->fn(e->arg, ref, entry);
+	json_decref(entry);
+	return rc;
+}
+
 int
 store_reflog(struct store *st, const char *type, const char *repo,
     store_reflog_fn fn, void *arg)
 {
 	char key[BOUND_REPO_ID + 32];
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, d;
-	size_t base;
-	int rc;
+	struct reflog_each e = { fn, arg, 0 };
 
-	if ((base = refkey(key, sizeof(key), type, repo, NULL)) == 0)
+	if ((e.base = refkey(key, sizeof(key), type, repo, NULL)) == 0)
 		return STORE_EINVAL;
-	if ((rc = txn_read(st, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, st->reflog, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return store_mdb_fail(rc, "cursor");
-	}
-	k.mv_size = base;
-	k.mv_data = key;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		json_t *entry;
-		const char *name;
-
-		if (k.mv_size < base + 9 || memcmp(k.mv_data, key, base) != 0)
-			break;
-		name = (const char *)k.mv_data + base;
-		entry = json_loadb(d.mv_data, d.mv_size, 0, NULL);
-		if (entry == NULL)
-			continue;
-		/* The name ends at the NUL before the time. */
-		char ref[BOUND_REVISION + 1];
-		size_t nlen = k.mv_size - base - 9;
-		if (nlen > BOUND_REVISION)
-			nlen = BOUND_REVISION;
-		memcpy(ref, name, nlen);
-		ref[nlen] = '\0';
-		rc = fn(arg, ref, entry);
-		json_decref(entry);
-		if (rc != 0)
-			break;
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return rc;
+	return db_each(st, st->reflog, key, e.base, reflog_one, &e);
 }
 
 /* Pins. */
@@ -591,37 +568,33 @@ pin_decode(const MDB_val *k, const MDB_val *d, char *name, size_t size,
 	return 0;
 }
 
-int
-store_pins(struct store *st, store_pin_fn fn, void *arg)
+struct pins_each {
+	store_pin_fn	 fn;
+	void		*arg;
+};
+
+static int
+pin_one(void *arg, const MDB_val *k, const MDB_val *d)
 {
+	struct pins_each *e = arg;
 	char name[512];
 	struct store_pin p;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, d;
 	json_t *root;
 	int rc;
 
-	if ((rc = txn_read(st, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, st->pin, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return store_mdb_fail(rc, "cursor");
-	}
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (pin_decode(&k, &d, name, sizeof(name), &p, &root) != 0)
-			continue;
-		rc = fn(arg, &p);
-		json_decref(root);
-		if (rc != 0)
-			break;
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	if (pin_decode(k, d, name, sizeof(name), &p, &root) != 0)
+		return 0;
+	rc = e->fn(e->arg, &p);
+	json_decref(root);
 	return rc;
+}
+
+int
+store_pins(struct store *st, store_pin_fn fn, void *arg)
+{
+	struct pins_each e = { fn, arg };
+
+	return db_each(st, st->pin, NULL, 0, pin_one, &e);
 }
 
 int
@@ -702,33 +675,27 @@ store_sig_put(struct store *st, const uint8_t digest[STORE_HASH_LEN],
 	return 0;
 }
 
+struct sigs_each {
+	store_sig_fn	 fn;
+	void		*arg;
+};
+
+static int
+sig_one(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct sigs_each *e = arg;
+
+	if (k->mv_size != STORE_HASH_LEN + 8)
+		return 0;
+	return e->fn(e->arg, (const uint8_t *)k->mv_data + STORE_HASH_LEN,
+	    d->mv_data, d->mv_size);
+}
+
 int
 store_sigs(struct store *st, const uint8_t digest[STORE_HASH_LEN],
     store_sig_fn fn, void *arg)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k = { STORE_HASH_LEN, (void *)digest }, d;
-	int rc;
+	struct sigs_each e = { fn, arg };
 
-	if ((rc = txn_read(st, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, st->sig, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return store_mdb_fail(rc, "cursor");
-	}
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != STORE_HASH_LEN + 8 ||
-		    memcmp(k.mv_data, digest, STORE_HASH_LEN) != 0)
-			break;
-		if ((rc = fn(arg, (const uint8_t *)k.mv_data + STORE_HASH_LEN,
-		    d.mv_data, d.mv_size)) != 0)
-			break;
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return rc;
+	return db_each(st, st->sig, digest, STORE_HASH_LEN, sig_one, &e);
 }

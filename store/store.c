@@ -625,23 +625,25 @@ store_kv_delete(struct store *st, enum store_table t, const void *key,
 }
 
 int
-store_kv_each(struct store *st, enum store_table t, store_kv_fn fn, void *arg)
+db_each(struct store *st, MDB_dbi dbi, const void *prefix, size_t plen,
+    db_fn fn, void *arg)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, op = MDB_FIRST;
+	MDB_val k = { plen, (void *)prefix }, d;
+	int rc;
 
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, st->kv[t], &cur)) != 0) {
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		return store_mdb_fail(rc, "cursor");
 	}
-	while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-		op = MDB_NEXT;
-		if ((rc = fn(arg, k.mv_data, k.mv_size, v.mv_data,
-		    v.mv_size)) != 0)
+	for (rc = mdb_cursor_get(cur, &k, &d, plen != 0 ? MDB_SET_RANGE :
+	    MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		if ((rc = fn(arg, &k, &d)) != 0)
 			break;
 	}
 	if (rc == MDB_NOTFOUND)
@@ -649,4 +651,25 @@ store_kv_each(struct store *st, enum store_table t, store_kv_fn fn, void *arg)
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+struct kv_each {
+	store_kv_fn	 fn;
+	void		*arg;
+};
+
+static int
+kv_one(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct kv_each *e = arg;
+
+	return e->fn(e->arg, k->mv_data, k->mv_size, d->mv_data, d->mv_size);
+}
+
+int
+store_kv_each(struct store *st, enum store_table t, store_kv_fn fn, void *arg)
+{
+	struct kv_each e = { fn, arg };
+
+	return db_each(st, st->kv[t], NULL, 0, kv_one, &e);
 }
