@@ -55,6 +55,8 @@ hset_sort(struct hset *s)
 {
 	size_t j = 0;
 
+	if (s->n == 0)
+		return;
 	qsort(s->v, s->n, STORE_HASH_LEN, hcmp);
 	for (size_t i = 0; i < s->n; i++)
 		if (j == 0 || memcmp(s->v[j - 1], s->v[i], STORE_HASH_LEN) != 0)

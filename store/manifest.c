@@ -199,7 +199,8 @@ store_manifest_build(const struct store_manifest_parts *p,
 	if (p->nfiles > BOUND_FILES)
 		return store_fail(STORE_EINVAL, "%zu files: more than %d",
 		    p->nfiles, BOUND_FILES);
-	qsort(p->files, p->nfiles, sizeof(p->files[0]), file_cmp);
+	if (p->nfiles > 0)
+		qsort(p->files, p->nfiles, sizeof(p->files[0]), file_cmp);
 	if ((files = json_array()) == NULL)
 		return ENOMEM;
 	for (size_t i = 0; i < p->nfiles; i++) {

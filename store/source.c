@@ -454,7 +454,7 @@ store_source_open_within(const char *path, const char *linkroot,
 		rc = finish(src);
 	if (rc != 0)
 		goto fail;
-	if (!src->archive)	/* folders are read in path order */
+	if (!src->archive && src->n > 0)	/* folders, in path order */
 		qsort(src->v, src->n, sizeof(src->v[0]), entcmp_flat);
 	*out = src;
 	return 0;

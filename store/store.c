@@ -641,7 +641,8 @@ db_each(struct store *st, MDB_dbi dbi, const void *prefix, size_t plen,
 	}
 	for (rc = mdb_cursor_get(cur, &k, &d, plen != 0 ? MDB_SET_RANGE :
 	    MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+		if (plen != 0 && (k.mv_size < plen ||
+		    memcmp(k.mv_data, prefix, plen) != 0))
 			break;
 		if ((rc = fn(arg, &k, &d)) != 0)
 			break;

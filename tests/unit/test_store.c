@@ -232,7 +232,7 @@ test_git_sha1(void **state)
 {
 	struct fixture *f = *state;
 	struct store_blobinfo info;
-	char hex[41];
+	char hex[STORE_HEX_LEN + 1];
 
 	/* `printf 'hello\n' | git hash-object --stdin` */
 	ingest(f->st, (const uint8_t *)"hello\n", 6, 0, &info);
