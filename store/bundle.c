@@ -412,13 +412,18 @@ store_export_plan(struct store *st, const struct store_bundle_rev *revs,
 		sg.mhex = hex;
 		sg.list = json_array();
 		sg.files = x->sigs;
-		if ((rc = store_sigs(st, m->digest, plan_sig, &sg)) == 0 &&
-		    (json_array_append_new(x->manifests, json_pack("{s:s,s:s%}",
-		    "hex", hex, "bytes", m->bytes, m->len)) != 0 ||
-		    json_array_append_new(jrevs, json_pack("{s:s,s:s,s:s,s:s,"
-		    "s:s,s:I,s:o}", "type", m->type, "repo", m->repo, "ref",
+		/* The revision's entry takes sg.list, even when it fails;
+		 * until then it is ours to free. */
+		if ((rc = store_sigs(st, m->digest, plan_sig, &sg)) != 0 ||
+		    json_array_append_new(x->manifests, json_pack("{s:s,s:s%}",
+		    "hex", hex, "bytes", m->bytes, m->len)) != 0) {
+			json_decref(sg.list);
+			if (rc == 0)
+				rc = ENOMEM;
+		} else if (json_array_append_new(jrevs, json_pack("{s:s,s:s,s:s,"
+		    "s:s,s:s,s:I,s:o}", "type", m->type, "repo", m->repo, "ref",
 		    revs[i].ref, "commit", m->commit, "manifest", hex, "size",
-		    (json_int_t)m->len, "signatures", sg.list)) != 0))
+		    (json_int_t)m->len, "signatures", sg.list)) != 0)
 			rc = ENOMEM;
 		for (size_t f = 0; f < m->nfiles && rc == 0; f++) {
 			struct store_blobinfo info;

@@ -121,17 +121,22 @@ convert(struct conv *c, yaml_node_t *n, int depth)
 				json_decref(out);
 				return NULL;
 			}
+			/* Keys are strings in JSON; a NUL would cut one. */
+			if (memchr(k->data.scalar.value, 0,
+			    k->data.scalar.length) != NULL) {
+				c->line = k->start_mark.line + 1;
+				c->err = "a key with a NUL byte";
+				json_decref(out);
+				return NULL;
+			}
 			v = convert(c, yaml_document_get_node(c->doc, p->value),
 			    depth + 1);
-			/* Keys are strings in JSON; a NUL would cut one. */
-			if (v == NULL || memchr(k->data.scalar.value, 0,
-			    k->data.scalar.length) != NULL ||
-			    json_object_setn_new(out,
+			/* json_object_setn_new takes v even when it fails. */
+			if (v == NULL || json_object_setn_new(out,
 			    (const char *)k->data.scalar.value,
 			    k->data.scalar.length, v) != 0) {
 				if (v != NULL && c->err == NULL)
 					c->err = "a key that is not UTF-8";
-				json_decref(v);
 				json_decref(out);
 				return NULL;
 			}
@@ -219,6 +224,29 @@ claims_of(json_t *card)
 	    "datasets", string_list(json_object_get(card, "datasets")));
 }
 
+/*
+ * The manifest that carries the claims refuses a NUL in a string, as
+ * other JSON readers would cut the string there: names the first claim
+ * that has one.
+ */
+static const char *
+claim_with_nul(json_t *claims)
+{
+	const char *key;
+	json_t *v, *m;
+	size_t i;
+
+	json_object_foreach(claims, key, v) {
+		if (json_is_string(v) &&
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return key;
+		json_array_foreach(v, i, m)
+			if (strlen(json_string_value(m)) != json_string_length(m))
+				return key;
+	}
+	return NULL;
+}
+
 int
 store_card_parse(const void *buf, size_t len, json_t **cardp, json_t **claimsp)
 {
@@ -229,6 +257,7 @@ store_card_parse(const void *buf, size_t len, json_t **cardp, json_t **claimsp)
 	size_t ylen;
 	json_t *card = NULL;
 	yaml_node_t *rootnode;
+	const char *key;
 	int rc;
 
 	if (cardp != NULL)
@@ -274,6 +303,14 @@ store_card_parse(const void *buf, size_t len, json_t **cardp, json_t **claimsp)
 	if (claimsp != NULL && (*claimsp = claims_of(card)) == NULL) {
 		json_decref(card);
 		return ENOMEM;
+	}
+	if (claimsp != NULL && (key = claim_with_nul(*claimsp)) != NULL) {
+		rc = store_fail(STORE_EINVAL, "model card: %s has a NUL byte",
+		    key);
+		json_decref(*claimsp);
+		*claimsp = NULL;
+		json_decref(card);
+		return rc;
 	}
 	if (cardp != NULL)
 		*cardp = card;
