@@ -1,0 +1,246 @@
+/*
+ * airlockd.h - what the daemon's files share.
+ *
+ * Threads: one libevent loop owns every evhttp object, the connections,
+ * the streams and the buffers; worker threads (pool.c) only read the
+ * store and build responses into struct request, which the loop hands
+ * them and takes back.  A struct config is immutable once loaded and
+ * reference counted, so a worker may read the one its request holds
+ * while SIGHUP installs another.
+ */
+#ifndef AIRLOCKD_H
+#define AIRLOCKD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "bounds.h"
+#include "route.h"
+#include "store.h"
+
+#define AIRLOCKD_CONF		"/etc/airlock/airlockd.conf"
+#define AIRLOCKD_LISTEN		"127.0.0.1:8080"
+#define AIRLOCKD_STORE		"/var/lib/airlock"
+
+#define IMMUTABLE		"public, max-age=31536000, immutable"
+
+/* log.c */
+void	log_init(int foreground, int verbose);
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/* config.c */
+struct private_ns {
+	char	 *pn_name;		/* "ORG" or "ORG/NAME" */
+	char	**pn_tokens;
+	size_t	  pn_ntokens;
+};
+
+struct config {
+	int			 cf_refs;
+	char			*cf_file;	/* NULL: built-in defaults */
+	char			*cf_listen;
+	char			*cf_store;
+	char			*cf_public_url;	/* base of Link URLs, or NULL */
+	int			 cf_workers;
+	int			 cf_max_connections;
+	int			 cf_max_header_size;
+	int			 cf_max_body_size;
+	int			 cf_timeout;	/* seconds a connection may idle */
+	int			 cf_drain_timeout;
+	int			 cf_tree_page_size;
+	size_t			 cf_buffer_size;	/* bytes per disk read */
+	int			 cf_buffers;	/* read buffers in all */
+	int			 cf_stall_timeout;	/* seconds, under pressure */
+	size_t			 cf_map_budget;	/* bytes of the store mapped */
+	struct private_ns	*cf_private;
+	size_t			 cf_nprivate;
+};
+
+/* Called once per problem with "FILE:LINE: what is wrong". */
+typedef void (*config_err_fn)(const char *);
+struct config	*config_defaults(void);
+/* NULL with errors reported; a missing file is an error only if must_exist. */
+struct config	*config_load(const char *file, int must_exist, config_err_fn);
+struct config	*config_ref(struct config *);
+void		 config_unref(struct config *);
+/* 1 if the repository is private (a token is needed to read it). */
+int		 config_private(const struct config *, const char *repo);
+/* 1 if token may read repo (always for public repositories). */
+int		 config_may_read(const struct config *, const char *repo,
+		    const char *token);
+
+/* pool.c: worker threads for store reads, and the read buffers. */
+struct job {
+	TAILQ_ENTRY(job)	  j_entry;
+	void			(*j_run)(struct job *);	/* on a worker */
+	void			(*j_done)(struct job *);	/* on the loop */
+};
+int	pool_start(struct event_base *, int workers);
+void	pool_submit(struct job *);
+void	pool_stop(void);	/* runs what is queued, then joins */
+size_t	pool_queued(void);
+
+struct buf {
+	struct buf	*b_next;
+	void		*b_owner;	/* the stream it was read for */
+	size_t		 b_size;
+	size_t		 b_len;
+	uint8_t		*b_data;
+};
+void		 buf_init(size_t size, int count);
+struct buf	*buf_get(void);		/* loop only; NULL when all are out */
+void		 buf_put(struct buf *);	/* loop only */
+int		 buf_out(void);
+void		 buf_cleanup(void);
+/* The store's mapping, whose pages readers touched, dropped now and then. */
+int		 pool_map_init(const char *storedir, size_t budget);
+void		 pool_map_budget(size_t budget);
+void		 pool_trim_map(void);
+void		 pool_map_close(void);
+
+/* http.c */
+struct conn;
+struct stream;
+
+struct request {
+	struct server		*r_srv;
+	struct config		*r_conf;	/* held until the request is freed */
+	struct evhttp_request	*r_ev;		/* loop only; NULL once answered */
+	struct conn		*r_conn;
+	unsigned		 r_method;	/* ROUTE_GET, ROUTE_HEAD, ROUTE_POST */
+	int			 r_head;
+	struct route		 r_route;
+	struct query		 r_query;
+	char			*r_range;
+	char			*r_token;
+	char			*r_ctype;
+	char			*r_body;
+	size_t			 r_bodylen;
+	char			*r_base;	/* scheme://host[:port] */
+	char			*r_target;	/* for the log */
+	struct timespec		 r_start;
+	struct job		 r_job;
+	int64_t			 r_gauge[4];	/* for /metrics, taken on the loop */
+
+	/* The response, built on a worker. */
+	int			 r_status;
+	struct evkeyvalq	 r_headers;
+	struct evbuffer		*r_out;
+	/* A blob range to stream after the headers. */
+	int			 r_stream;
+	uint8_t			 r_blob[STORE_HASH_LEN];
+	uint64_t		 r_first;
+	uint64_t		 r_len;
+};
+
+struct server {
+	struct event_base		*sv_base;
+	struct evhttp			*sv_http;
+	struct evhttp_bound_socket	*sv_bound;
+	struct store			*sv_store;
+	struct config			*sv_conf;
+	const char			*sv_conf_file;
+	int				 sv_conf_must_exist;
+	const char			*sv_listen_opt;	/* --listen */
+	const char			*sv_store_opt;	/* --store */
+	char				 sv_addr[128];	/* bound, "ip:port" */
+	int				 sv_draining;
+	int				 sv_nconns;
+	int				 sv_nrequests;	/* being answered */
+	int				 sv_nstreams;
+	int				 sv_nflushing;	/* answers being written */
+	struct event			*sv_drain_ev;
+	struct timespec			 sv_started;
+};
+
+extern struct server	*server;
+
+int	http_start(struct server *);
+void	http_apply_limits(struct server *);
+void	http_drain(struct server *);
+void	http_stop(struct server *);
+void	http_request_done(struct server *);
+void	conn_set_stream(struct conn *, struct stream *);
+void	conn_track_flush(struct conn *, struct evhttp_request *);
+
+/* Building a response, on any thread, into the request's own fields. */
+void	resp_header(struct request *, const char *, const char *);
+void	resp_json(struct request *, int status, json_t *);	/* steals */
+void	resp_text(struct request *, int status, const char *type,
+	    const void *, size_t);
+void	resp_error(struct request *, int status, const char *code,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
+/* Sets ETag, Accept-Ranges, Content-Length, Content-Range and r_stream. */
+void	resp_blob(struct request *, const uint8_t sha[STORE_HASH_LEN],
+	    uint64_t size, const char *etag);
+
+/* stream.c: a blob's bytes, read off the loop and sent with flow control. */
+int	stream_init(struct event_base *);
+void	stream_cleanup(void);
+int	stream_start(struct request *);
+void	stream_gone(struct stream *);
+void	stream_kick_waiters(void);
+void	stream_abandon_all(void);
+
+/* revision.c: resolving revisions, with a cache of parsed manifests. */
+struct snapdir {
+	char		*sd_path;
+	uint8_t		 sd_sha1[STORE_SHA1_LEN];
+};
+
+struct snapentry {
+	const char		*se_path;
+	int			 se_dir;
+	size_t			 se_index;	/* into files or dirs */
+};
+
+struct snapshot {
+	uint8_t			 sn_digest[STORE_HASH_LEN];
+	struct store_manifest	*sn_m;
+	struct snapdir		*sn_dirs;	/* sorted by path */
+	size_t			 sn_ndirs;
+	struct snapentry	*sn_entries;	/* git's recursive order */
+	size_t			 sn_nentries;
+	uint8_t			 sn_root[STORE_SHA1_LEN];
+	json_t			*sn_card;	/* front matter, or NULL */
+	int			 sn_card_done;
+	unsigned		 sn_refs;
+	uint64_t		 sn_used;
+};
+
+int	snapshot_resolve(struct request *, const char *type, const char *repo,
+	    const char *rev, struct snapshot **);
+void	snapshot_put(struct snapshot *);
+json_t	*snapshot_card(struct request *, struct snapshot *);
+const struct snapdir *snapshot_dir(const struct snapshot *, const char *);
+void	snapshot_cache_free(void);
+/* "2026-11-23T12:00:00.000Z" from the manifest's RFC 3339 time. */
+void	snapshot_time(const struct snapshot *, char out[32]);
+int	revision_immutable(const char *rev);
+
+/* hf_api.c, native_api.c, metrics.c: handlers, run on a worker. */
+void	hf_handle(struct request *);
+void	native_handle(struct request *);
+void	metrics_handle(struct request *);
+
+/* metrics.c: counters, bumped on the loop, read anywhere. */
+void	metrics_request(enum route_kind, int status);
+void	metrics_bytes(uint64_t);
+
+#endif

@@ -1,0 +1,509 @@
+/*
+ * config.c - airlockd.conf(5), read with libinih.
+ *
+ * Every problem is reported with the file and line it is on, all of them
+ * and not only the first, so that `airlockd -n` shows a whole broken file
+ * at once.  A config is never changed after it is loaded: SIGHUP loads a
+ * new one and swaps it in only if it has no error.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/util.h>
+#include <ini.h>
+#include <sodium.h>
+
+#include "airlockd.h"
+
+struct parse {
+	struct config	*cf;
+	FILE		*fp;
+	const char	*file;
+	int		 line;
+	int		 errors;
+	config_err_fn	 err;
+};
+
+static void
+perror_at(struct parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+perror_at(struct parse *p, const char *fmt, ...)
+{
+	char msg[512], line[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s:%d: %s", p->file, p->line, msg);
+	p->errors++;
+	if (p->err != NULL)
+		p->err(line);
+}
+
+struct config *
+config_defaults(void)
+{
+	struct config *cf;
+
+	if ((cf = calloc(1, sizeof(*cf))) == NULL)
+		return NULL;
+	cf->cf_refs = 1;
+	cf->cf_listen = strdup(AIRLOCKD_LISTEN);
+	cf->cf_store = strdup(AIRLOCKD_STORE);
+	if (cf->cf_listen == NULL || cf->cf_store == NULL) {
+		config_unref(cf);
+		return NULL;
+	}
+	cf->cf_workers = 4;
+	cf->cf_max_connections = BOUND_HTTP_CONNECTIONS;
+	cf->cf_max_header_size = BOUND_HTTP_HEADERS;
+	cf->cf_max_body_size = BOUND_HTTP_BODY;
+	cf->cf_timeout = 60;
+	cf->cf_drain_timeout = 30;
+	cf->cf_tree_page_size = 1000;
+	cf->cf_buffer_size = 256 << 10;
+	cf->cf_buffers = 96;
+	cf->cf_stall_timeout = 10;
+	cf->cf_map_budget = 16 << 20;
+	return cf;
+}
+
+struct config *
+config_ref(struct config *cf)
+{
+	__atomic_add_fetch(&cf->cf_refs, 1, __ATOMIC_RELAXED);
+	return cf;
+}
+
+void
+config_unref(struct config *cf)
+{
+	size_t i, j;
+
+	if (cf == NULL || __atomic_sub_fetch(&cf->cf_refs, 1,
+	    __ATOMIC_ACQ_REL) != 0)
+		return;
+	for (i = 0; i < cf->cf_nprivate; i++) {
+		struct private_ns *pn = &cf->cf_private[i];
+
+		for (j = 0; j < pn->pn_ntokens; j++) {
+			sodium_memzero(pn->pn_tokens[j],
+			    strlen(pn->pn_tokens[j]));
+			free(pn->pn_tokens[j]);
+		}
+		free(pn->pn_tokens);
+		free(pn->pn_name);
+	}
+	free(cf->cf_private);
+	free(cf->cf_file);
+	free(cf->cf_listen);
+	free(cf->cf_store);
+	free(cf->cf_public_url);
+	free(cf);
+}
+
+static int
+set_string(struct parse *p, char **dst, const char *value)
+{
+	char *s;
+
+	if (*value == '\0') {
+		perror_at(p, "empty value");
+		return 0;
+	}
+	if ((s = strdup(value)) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	free(*dst);
+	*dst = s;
+	return 1;
+}
+
+static int
+set_number(struct parse *p, const char *name, const char *value,
+    long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (end == value || errno != 0)
+		goto bad;
+	/* Sizes may say K or M. */
+	if (*end == 'k' || *end == 'K') {
+		if (v > LLONG_MAX / 1024)
+			goto bad;
+		v *= 1024, end++;
+	} else if (*end == 'm' || *end == 'M') {
+		if (v > LLONG_MAX / (1024 * 1024))
+			goto bad;
+		v *= 1024 * 1024, end++;
+	}
+	if (*end != '\0')
+		goto bad;
+	if (v < min || v > max) {
+		perror_at(p, "%s: %s is out of range (%lld to %lld)", name,
+		    value, min, max);
+		return 0;
+	}
+	*out = v;
+	return 1;
+bad:
+	perror_at(p, "%s: \"%s\" is not a number", name, value);
+	return 0;
+}
+
+static int
+listen_valid(const char *value)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	/* A port is required: evutil accepts an address without one. */
+	if (strrchr(value, ':') == NULL || value[strlen(value) - 1] == ']')
+		return 0;
+	return evutil_parse_sockaddr_port(value, (struct sockaddr *)&ss,
+	    &len) == 0;
+}
+
+static int
+url_valid(const char *url)
+{
+	const char *p;
+
+	if (strncmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		p = url + 8;
+	else
+		return 0;
+	if (*p == '\0' || *p == '/')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (!isgraph((unsigned char)*p) || *p == '"' || *p == '<' ||
+		    *p == '>')
+			return 0;
+	return url[strlen(url) - 1] != '/';
+}
+
+static int
+token_valid(const char *t)
+{
+	size_t len = strlen(t);
+
+	if (strncmp(t, "hf_", 3) != 0 || len < 8 || len > BOUND_TOKEN)
+		return 0;
+	for (; *t != '\0'; t++)
+		if (!isgraph((unsigned char)*t))
+			return 0;
+	return 1;
+}
+
+static int
+global_option(struct parse *p, const char *name, const char *value)
+{
+	struct config *cf = p->cf;
+	long long v;
+
+	if (strcmp(name, "listen") == 0) {
+		if (!listen_valid(value)) {
+			perror_at(p, "listen: \"%s\" is not ADDRESS:PORT", value);
+			return 0;
+		}
+		return set_string(p, &cf->cf_listen, value);
+	}
+	if (strcmp(name, "store") == 0)
+		return set_string(p, &cf->cf_store, value);
+	if (strcmp(name, "public-url") == 0) {
+		if (!url_valid(value)) {
+			perror_at(p, "public-url: \"%s\" is not an http(s) URL "
+			    "without a trailing slash", value);
+			return 0;
+		}
+		return set_string(p, &cf->cf_public_url, value);
+	}
+	if (strcmp(name, "workers") == 0) {
+		if (!set_number(p, name, value, 1, 64, &v))
+			return 0;
+		cf->cf_workers = (int)v;
+	} else if (strcmp(name, "max-connections") == 0) {
+		if (!set_number(p, name, value, 1, 65536, &v))
+			return 0;
+		cf->cf_max_connections = (int)v;
+	} else if (strcmp(name, "max-header-size") == 0) {
+		if (!set_number(p, name, value, 1024, 1 << 20, &v))
+			return 0;
+		cf->cf_max_header_size = (int)v;
+	} else if (strcmp(name, "max-body-size") == 0) {
+		if (!set_number(p, name, value, 1024, 64 << 20, &v))
+			return 0;
+		cf->cf_max_body_size = (int)v;
+	} else if (strcmp(name, "timeout") == 0) {
+		if (!set_number(p, name, value, 1, 3600, &v))
+			return 0;
+		cf->cf_timeout = (int)v;
+	} else if (strcmp(name, "drain-timeout") == 0) {
+		if (!set_number(p, name, value, 0, 3600, &v))
+			return 0;
+		cf->cf_drain_timeout = (int)v;
+	} else if (strcmp(name, "tree-page-size") == 0) {
+		if (!set_number(p, name, value, 1, 100000, &v))
+			return 0;
+		cf->cf_tree_page_size = (int)v;
+	} else if (strcmp(name, "read-size") == 0) {
+		if (!set_number(p, name, value, 16 << 10, 16 << 20, &v))
+			return 0;
+		cf->cf_buffer_size = (size_t)v;
+	} else if (strcmp(name, "stall-timeout") == 0) {
+		if (!set_number(p, name, value, 1, 3600, &v))
+			return 0;
+		cf->cf_stall_timeout = (int)v;
+	} else if (strcmp(name, "map-budget") == 0) {
+		if (!set_number(p, name, value, 4 << 20, 1LL << 40, &v))
+			return 0;
+		cf->cf_map_budget = (size_t)v;
+	} else if (strcmp(name, "read-buffers") == 0) {
+		if (!set_number(p, name, value, 4, 4096, &v))
+			return 0;
+		cf->cf_buffers = (int)v;
+	} else {
+		perror_at(p, "unknown option \"%s\"", name);
+		return 0;
+	}
+	return 1;
+}
+
+static struct private_ns *
+private_section(struct parse *p, const char *ns)
+{
+	struct config *cf = p->cf;
+	struct private_ns *pn;
+	size_t i;
+
+	for (i = 0; i < cf->cf_nprivate; i++)
+		if (strcmp(cf->cf_private[i].pn_name, ns) == 0)
+			return &cf->cf_private[i];
+	pn = reallocarray(cf->cf_private, cf->cf_nprivate + 1, sizeof(*pn));
+	if (pn == NULL)
+		return NULL;
+	cf->cf_private = pn;
+	pn = &cf->cf_private[cf->cf_nprivate];
+	memset(pn, 0, sizeof(*pn));
+	if ((pn->pn_name = strdup(ns)) == NULL)
+		return NULL;
+	cf->cf_nprivate++;
+	return pn;
+}
+
+static int
+private_option(struct parse *p, const char *ns, const char *name,
+    const char *value)
+{
+	struct private_ns *pn;
+	char **tokens;
+
+	if (!route_repo_valid(ns)) {
+		perror_at(p, "[private %s]: not an ORG or ORG/NAME", ns);
+		return 0;
+	}
+	if (strcmp(name, "token") != 0) {
+		perror_at(p, "[private %s]: unknown option \"%s\"", ns, name);
+		return 0;
+	}
+	if (!token_valid(value)) {
+		/* Never echo what may be a secret. */
+		perror_at(p, "[private %s]: a token must start with \"hf_\" "
+		    "and be 8 to %d printable characters", ns, BOUND_TOKEN);
+		return 0;
+	}
+	if ((pn = private_section(p, ns)) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	tokens = reallocarray(pn->pn_tokens, pn->pn_ntokens + 1,
+	    sizeof(*tokens));
+	if (tokens == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	pn->pn_tokens = tokens;
+	if ((tokens[pn->pn_ntokens] = strdup(value)) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	pn->pn_ntokens++;
+	return 1;
+}
+
+static int
+handler(void *arg, const char *section, const char *name, const char *value)
+{
+	struct parse *p = arg;
+
+	if (section[0] == '\0')
+		return global_option(p, name, value);
+	if (strncmp(section, "private ", 8) == 0)
+		return private_option(p, section + 8, name, value);
+	perror_at(p, "unknown section [%s]", section);
+	return 0;
+}
+
+/*
+ * Feeds inih one line at a time, counting lines so that the handler can
+ * name them, and catching what inih would only count as "an error on
+ * line N": lines too long and lines that are neither a section nor a
+ * name = value pair.
+ */
+static char *
+reader(char *str, int num, void *arg)
+{
+	struct parse *p = arg;
+	const char *s;
+	size_t len;
+
+	if (fgets(str, num, p->fp) == NULL)
+		return NULL;
+	p->line++;
+	len = strlen(str);
+	if (len > 0 && str[len - 1] != '\n' && !feof(p->fp)) {
+		int c;
+
+		while ((c = fgetc(p->fp)) != EOF && c != '\n')
+			;
+		perror_at(p, "line longer than %d bytes", num - 3);
+		strcpy(str, "\n");
+		return str;
+	}
+	for (s = str; isspace((unsigned char)*s); s++)
+		;
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return str;
+	if (*s == '[') {
+		if (strchr(s, ']') == NULL) {
+			perror_at(p, "section name without a closing ]");
+			strcpy(str, "\n");
+		}
+		return str;
+	}
+	if (strchr(s, '=') == NULL && strchr(s, ':') == NULL) {
+		perror_at(p, "expected \"name = value\" or \"[section]\"");
+		strcpy(str, "\n");
+	}
+	return str;
+}
+
+struct config *
+config_load(const char *file, int must_exist, config_err_fn err)
+{
+	struct parse p;
+	struct config *cf;
+	size_t i;
+	int rc;
+
+	if ((cf = config_defaults()) == NULL) {
+		if (err != NULL)
+			err("out of memory");
+		return NULL;
+	}
+	if (file == NULL)
+		return cf;
+	memset(&p, 0, sizeof(p));
+	p.cf = cf;
+	p.file = file;
+	p.err = err;
+	if ((p.fp = fopen(file, "r")) == NULL) {
+		char msg[1024];
+
+		if (errno == ENOENT && !must_exist)
+			return cf;
+		snprintf(msg, sizeof(msg), "%s: %s", file, strerror(errno));
+		if (err != NULL)
+			err(msg);
+		config_unref(cf);
+		return NULL;
+	}
+	/* Lines continued by indentation would hide a mistake. */
+	ini_allow_multiline = 0;
+	ini_stop_on_first_error = 0;
+	rc = ini_parse_stream(reader, &p, handler, &p);
+	fclose(p.fp);
+	if (rc < 0) {
+		p.line = 0;
+		perror_at(&p, "cannot be read");
+	} else if (rc > 0 && p.errors == 0) {
+		p.line = rc;
+		perror_at(&p, "syntax error");
+	}
+	for (i = 0; i < cf->cf_nprivate; i++)
+		if (cf->cf_private[i].pn_ntokens == 0) {
+			p.line = 0;
+			perror_at(&p, "[private %s] has no token",
+			    cf->cf_private[i].pn_name);
+		}
+	if (p.errors != 0) {
+		config_unref(cf);
+		return NULL;
+	}
+	if ((cf->cf_file = strdup(file)) == NULL) {
+		config_unref(cf);
+		return NULL;
+	}
+	return cf;
+}
+
+static const struct private_ns *
+private_match(const struct config *cf, const char *repo, size_t *from)
+{
+	size_t i;
+
+	for (i = *from; i < cf->cf_nprivate; i++) {
+		const char *ns = cf->cf_private[i].pn_name;
+		size_t n = strlen(ns);
+
+		if (strncmp(repo, ns, n) == 0 &&
+		    (repo[n] == '\0' || repo[n] == '/')) {
+			*from = i + 1;
+			return &cf->cf_private[i];
+		}
+	}
+	return NULL;
+}
+
+int
+config_private(const struct config *cf, const char *repo)
+{
+	size_t from = 0;
+
+	return private_match(cf, repo, &from) != NULL;
+}
+
+int
+config_may_read(const struct config *cf, const char *repo, const char *token)
+{
+	const struct private_ns *pn;
+	size_t from = 0, tlen, i;
+	int found = 0, ok = 0;
+
+	tlen = token != NULL ? strlen(token) : 0;
+	while ((pn = private_match(cf, repo, &from)) != NULL) {
+		found = 1;
+		if (tlen == 0)
+			continue;
+		for (i = 0; i < pn->pn_ntokens; i++)
+			if (strlen(pn->pn_tokens[i]) == tlen &&
+			    sodium_memcmp(pn->pn_tokens[i], token, tlen) == 0)
+				ok = 1;
+	}
+	return !found || ok;
+}

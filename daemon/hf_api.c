@@ -1,0 +1,654 @@
+/*
+ * hf_api.c - the Hugging Face Hub's API, the subset that unmodified
+ * clients use (HF-API.md): repository info, tree, paths-info, refs,
+ * discussions, resolve and raw.  Runs on a worker.
+ *
+ * Whether a file is LFS is the manifest's "lfs" flag, everywhere: the
+ * siblings, the tree and paths-info entries, the ETag and the /raw text
+ * all follow it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "airlockd.h"
+
+#define LFS_POINTER_MAX	256
+
+static const char *
+plural(const char *type)
+{
+	return strcmp(type, "dataset") == 0 ? "datasets" : "models";
+}
+
+static void
+hex(const uint8_t *b, size_t n, char *out)
+{
+	store_hex(b, n, out);
+}
+
+/* Percent-encodes a path for a URL, keeping its slashes. */
+static char *
+url_path(const char *path)
+{
+	static const char keep[] = "-._~/";
+	struct evbuffer *b;
+	const unsigned char *p;
+	char *s;
+	size_t n;
+
+	if ((b = evbuffer_new()) == NULL)
+		return NULL;
+	for (p = (const unsigned char *)path; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr(keep, *p) != NULL)
+			evbuffer_add(b, p, 1);
+		else
+			evbuffer_add_printf(b, "%%%02X", *p);
+	}
+	n = evbuffer_get_length(b);
+	if ((s = malloc(n + 1)) != NULL) {
+		evbuffer_remove(b, s, n);
+		s[n] = '\0';
+	}
+	evbuffer_free(b);
+	return s;
+}
+
+static void
+commit_headers(struct request *req, const struct snapshot *sn)
+{
+	resp_header(req, "X-Repo-Commit", sn->sn_m->commit);
+	if (revision_immutable(req->r_route.has_rev ? req->r_route.rev : ""))
+		resp_header(req, "Cache-Control", IMMUTABLE);
+}
+
+static json_t *
+last_commit(const struct snapshot *sn)
+{
+	char when[32];
+	const char *title = "Add revision with airlock";
+
+	if (sn->sn_m->source != NULL)
+		title = "Mirrored with airlock";
+	snapshot_time(sn, when);
+	return json_pack("{s:s,s:s,s:s}", "id", sn->sn_m->commit, "title",
+	    title, "date", when);
+}
+
+static json_t *
+file_entry(const struct snapshot *sn, const struct store_file *f, int expand)
+{
+	char sha1[2 * STORE_SHA1_LEN + 1], sha[STORE_HEX_LEN + 1];
+	char ptr[LFS_POINTER_MAX];
+	json_t *j;
+	int plen;
+
+	hex(f->git_sha1, STORE_SHA1_LEN, sha1);
+	j = json_pack("{s:s,s:s,s:I,s:s}", "type", "file", "oid", sha1,
+	    "size", (json_int_t)f->size, "path", f->path);
+	if (j == NULL)
+		return NULL;
+	if (f->lfs) {
+		hex(f->sha256, STORE_HASH_LEN, sha);
+		plen = store_lfs_pointer(f->sha256, f->size, ptr, sizeof(ptr));
+		json_object_set_new(j, "lfs", json_pack("{s:s,s:I,s:i}", "oid",
+		    sha, "size", (json_int_t)f->size, "pointerSize", plen));
+	}
+	if (expand)
+		json_object_set_new(j, "lastCommit", last_commit(sn));
+	return j;
+}
+
+static json_t *
+dir_entry(const struct snapshot *sn, const struct snapdir *d, int expand)
+{
+	char sha1[2 * STORE_SHA1_LEN + 1];
+	json_t *j;
+
+	hex(d->sd_sha1, STORE_SHA1_LEN, sha1);
+	j = json_pack("{s:s,s:s,s:i,s:s}", "type", "directory", "oid", sha1,
+	    "size", 0, "path", d->sd_path);
+	if (j != NULL && expand)
+		json_object_set_new(j, "lastCommit", last_commit(sn));
+	return j;
+}
+
+static json_t *
+entry_json(const struct snapshot *sn, const struct snapentry *e, int expand)
+{
+	if (e->se_dir)
+		return dir_entry(sn, &sn->sn_dirs[e->se_index], expand);
+	return file_entry(sn, &sn->sn_m->files[e->se_index], expand);
+}
+
+/* A repository's _id: 24 hex digits, as the Hub's object ids, stable. */
+static void
+repo_object_id(const char *type, const char *repo, char out[25])
+{
+	uint8_t d[STORE_HASH_LEN];
+	char full[STORE_HEX_LEN + 1], name[BOUND_REPO_ID + 16];
+
+	snprintf(name, sizeof(name), "%s/%s", type, repo);
+	store_sha256(name, strlen(name), d);
+	hex(d, STORE_HASH_LEN, full);
+	memcpy(out, full, 24);
+	out[24] = '\0';
+}
+
+static void
+add_tag(json_t *tags, const char *tag)
+{
+	size_t i;
+	json_t *v;
+
+	if (tag == NULL || *tag == '\0')
+		return;
+	json_array_foreach(tags, i, v)
+		if (strcmp(json_string_value(v), tag) == 0)
+			return;
+	json_array_append_new(tags, json_string(tag));
+}
+
+static json_t *
+card_tags(json_t *card)
+{
+	json_t *tags = json_array(), *v, *t;
+	const char *s;
+	char buf[300];
+	size_t i;
+
+	if (tags == NULL || card == NULL)
+		return tags;
+	t = json_object_get(card, "tags");
+	if (json_is_string(t))
+		add_tag(tags, json_string_value(t));
+	json_array_foreach(t, i, v)
+		if (json_is_string(v))
+			add_tag(tags, json_string_value(v));
+	if ((s = json_string_value(json_object_get(card,
+	    "library_name"))) != NULL)
+		add_tag(tags, s);
+	if ((s = json_string_value(json_object_get(card, "license"))) != NULL) {
+		snprintf(buf, sizeof(buf), "license:%s", s);
+		add_tag(tags, buf);
+	}
+	return tags;
+}
+
+static void
+repo_info(struct request *req)
+{
+	const struct route *r = &req->r_route;
+	struct snapshot *sn;
+	const struct store_manifest *m;
+	json_t *j, *siblings, *card, *v;
+	char id[25], when[32], sha1[2 * STORE_SHA1_LEN + 1];
+	char sha[STORE_HEX_LEN + 1], ptr[LFS_POINTER_MAX], *slash;
+	char author[BOUND_REPO_ID + 1];
+	uint64_t total = 0;
+	int blobs, model = strcmp(r->type, "model") == 0;
+	size_t i;
+
+	if (snapshot_resolve(req, r->type, r->repo, r->rev, &sn) != 0)
+		return;
+	m = sn->sn_m;
+	blobs = query_bool(&req->r_query, "blobs", 0);
+	card = snapshot_card(req, sn);
+	repo_object_id(r->type, r->repo, id);
+	snapshot_time(sn, when);
+	snprintf(author, sizeof(author), "%s", r->repo);
+	if ((slash = strchr(author, '/')) != NULL)
+		*slash = '\0';
+	if ((siblings = json_array()) == NULL)
+		goto nomem;
+	for (i = 0; i < m->nfiles; i++) {
+		const struct store_file *f = &m->files[i];
+
+		total += f->size;
+		if ((v = json_pack("{s:s}", "rfilename", f->path)) == NULL) {
+			json_decref(siblings);
+			goto nomem;
+		}
+		if (blobs) {
+			hex(f->git_sha1, STORE_SHA1_LEN, sha1);
+			json_object_set_new(v, "size",
+			    json_integer((json_int_t)f->size));
+			json_object_set_new(v, "blobId", json_string(sha1));
+			if (f->lfs) {
+				hex(f->sha256, STORE_HASH_LEN, sha);
+				json_object_set_new(v, "lfs", json_pack(
+				    "{s:I,s:s,s:i}", "size",
+				    (json_int_t)f->size, "sha256", sha,
+				    "pointerSize", store_lfs_pointer(f->sha256,
+				    f->size, ptr, sizeof(ptr))));
+			}
+		}
+		json_array_append_new(siblings, v);
+	}
+	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:i,s:i,s:o,"
+	    "s:o,s:[],s:I}", "_id", id, "id", r->repo, "author", author,
+	    "sha", m->commit, "lastModified", when, "createdAt", when,
+	    "private", config_private(req->r_conf, r->repo), "gated", 0,
+	    "disabled", 0, "downloads", 0, "likes", 0, "tags",
+	    card_tags(card), "siblings", siblings, "spaces", "usedStorage",
+	    (json_int_t)total);
+	if (j == NULL)
+		goto nomem;
+	if (json_is_object(card) && json_object_size(card) > 0)
+		json_object_set(j, "cardData", card);
+	if (model) {
+		json_object_set_new(j, "modelId", json_string(r->repo));
+		if ((v = json_object_get(card, "pipeline_tag")) != NULL &&
+		    json_is_string(v))
+			json_object_set(j, "pipeline_tag", v);
+		if ((v = json_object_get(card, "library_name")) != NULL &&
+		    json_is_string(v))
+			json_object_set(j, "library_name", v);
+	}
+	commit_headers(req, sn);
+	snapshot_put(sn);
+	resp_json(req, 200, j);
+	return;
+nomem:
+	snapshot_put(sn);
+	resp_error(req, 500, "InternalError", "out of memory");
+}
+
+static int
+under(const char *path, const char *base, size_t blen, int recursive)
+{
+	const char *rest;
+
+	if (blen == 0)
+		rest = path;
+	else if (strncmp(path, base, blen) == 0 && path[blen] == '/')
+		rest = path + blen + 1;
+	else
+		return 0;
+	return recursive || strchr(rest, '/') == NULL;
+}
+
+static int
+parse_count(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL)
+		return 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v > BOUND_FILES * 4ULL)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static void
+tree(struct request *req)
+{
+	const struct route *r = &req->r_route;
+	struct snapshot *sn;
+	size_t blen = strlen(r->path), skip = 0, limit, seen = 0, i;
+	int recursive, expand, more = 0;
+	json_t *list;
+
+	recursive = query_bool(&req->r_query, "recursive", 0);
+	expand = query_bool(&req->r_query, "expand", 0);
+	limit = (size_t)req->r_conf->cf_tree_page_size;
+	if (parse_count(query_get(&req->r_query, "cursor"), &skip) != 0 ||
+	    parse_count(query_get(&req->r_query, "limit"), &limit) != 0) {
+		resp_error(req, 400, "BadRequest", "invalid cursor or limit");
+		return;
+	}
+	if (limit == 0 || limit > (size_t)req->r_conf->cf_tree_page_size)
+		limit = (size_t)req->r_conf->cf_tree_page_size;
+	if (snapshot_resolve(req, r->type, r->repo, r->rev, &sn) != 0)
+		return;
+	commit_headers(req, sn);
+	if (blen > 0 && snapshot_dir(sn, r->path) == NULL) {
+		resp_error(req, 404, "EntryNotFound", "%s does not exist on "
+		    "\"%s\"", r->path, r->rev[0] ? r->rev : "main");
+		snapshot_put(sn);
+		return;
+	}
+	if ((list = json_array()) == NULL)
+		goto nomem;
+	for (i = 0; i < sn->sn_nentries; i++) {
+		const struct snapentry *e = &sn->sn_entries[i];
+
+		if (!under(e->se_path, r->path, blen, recursive))
+			continue;
+		if (seen++ < skip)
+			continue;
+		if (json_array_size(list) == limit) {
+			more = 1;
+			break;
+		}
+		if (json_array_append_new(list, entry_json(sn, e,
+		    expand)) != 0) {
+			json_decref(list);
+			goto nomem;
+		}
+	}
+	if (more) {
+		char *enc = url_path(r->path), *link;
+
+		/*
+		 * The next page names the commit, not the branch, so that
+		 * a push between pages cannot mix two revisions.
+		 */
+		if (enc == NULL || asprintf(&link, "<%s/api/%s/%s/tree/%s%s%s"
+		    "?recursive=%s&expand=%s&cursor=%zu>; rel=\"next\"",
+		    req->r_base, plural(r->type), r->repo, sn->sn_m->commit,
+		    blen ? "/" : "", enc, recursive ? "true" : "false",
+		    expand ? "true" : "false", skip + limit) == -1) {
+			free(enc);
+			json_decref(list);
+			goto nomem;
+		}
+		resp_header(req, "Link", link);
+		free(link);
+		free(enc);
+	}
+	snapshot_put(sn);
+	resp_json(req, 200, list);
+	return;
+nomem:
+	snapshot_put(sn);
+	resp_error(req, 500, "InternalError", "out of memory");
+}
+
+struct paths {
+	json_t	*paths;
+	int	 expand;
+	int	 toomany;
+};
+
+static int
+form_pair(void *arg, const char *name, const char *value)
+{
+	struct paths *p = arg;
+
+	if (strcmp(name, "paths") == 0) {
+		if (json_array_size(p->paths) >= BOUND_PATHS_INFO) {
+			p->toomany = 1;
+			return 1;
+		}
+		json_array_append_new(p->paths, json_string(value));
+	} else if (strcmp(name, "expand") == 0)
+		p->expand = route_bool(value);
+	return 0;
+}
+
+static void
+paths_info(struct request *req)
+{
+	const struct route *r = &req->r_route;
+	struct snapshot *sn;
+	struct paths p = { NULL, 0, 0 };
+	json_t *body = NULL, *out = NULL, *v, *e;
+	size_t i;
+
+	if ((p.paths = json_array()) == NULL)
+		goto nomem;
+	if (req->r_ctype != NULL && strstr(req->r_ctype, "json") != NULL) {
+		json_error_t err;
+
+		body = json_loadb(req->r_body, req->r_bodylen, 0, &err);
+		if (!json_is_object(body)) {
+			resp_error(req, 400, "BadRequest", "body: %s",
+			    body == NULL ? err.text : "not a JSON object");
+			goto out;
+		}
+		v = json_object_get(body, "paths");
+		if (json_is_string(v))
+			json_array_append(p.paths, v);
+		else if (json_is_array(v)) {
+			json_array_foreach(v, i, e)
+				if (json_is_string(e))
+					json_array_append(p.paths, e);
+		}
+		v = json_object_get(body, "expand");
+		p.expand = json_is_true(v) || (json_is_string(v) &&
+		    route_bool(json_string_value(v)));
+	} else if (route_pairs(req->r_body, req->r_bodylen, form_pair,
+	    &p) < 0) {
+		resp_error(req, 400, "BadRequest", "body: malformed form data");
+		goto out;
+	}
+	if (p.toomany || json_array_size(p.paths) > BOUND_PATHS_INFO) {
+		resp_error(req, 400, "BadRequest", "more than %d paths",
+		    BOUND_PATHS_INFO);
+		goto out;
+	}
+	if (snapshot_resolve(req, r->type, r->repo, r->rev, &sn) != 0)
+		goto out;
+	commit_headers(req, sn);
+	if ((out = json_array()) == NULL) {
+		snapshot_put(sn);
+		goto nomem;
+	}
+	/* Paths that are not in the revision are left out, as the Hub does. */
+	json_array_foreach(p.paths, i, v) {
+		const char *path = json_string_value(v);
+		const struct store_file *f;
+		const struct snapdir *d;
+
+		if (!route_path_valid(path))
+			continue;
+		if ((f = store_manifest_file(sn->sn_m, path)) != NULL)
+			json_array_append_new(out, file_entry(sn, f, p.expand));
+		else if ((d = snapshot_dir(sn, path)) != NULL)
+			json_array_append_new(out, dir_entry(sn, d, p.expand));
+	}
+	snapshot_put(sn);
+	resp_json(req, 200, out);
+	goto out;
+nomem:
+	resp_error(req, 500, "InternalError", "out of memory");
+out:
+	json_decref(p.paths);
+	json_decref(body);
+}
+
+struct refwalk {
+	json_t		*commits;	/* digest hex -> commit id */
+	json_t		*names;		/* [name, digest hex] */
+};
+
+static int
+collect_ref(void *arg, const struct store_ref *ref)
+{
+	struct refwalk *w = arg;
+	char d[STORE_HEX_LEN + 1];
+
+	hex(ref->digest, STORE_HASH_LEN, d);
+	if (ref->is_commit)
+		json_object_set_new(w->commits, d, json_string(ref->name));
+	else
+		json_array_append_new(w->names, json_pack("[s,s]", ref->name,
+		    d));
+	return 0;
+}
+
+static void
+refs(struct request *req)
+{
+	const struct route *r = &req->r_route;
+	struct refwalk w;
+	json_t *branches, *converts, *prs, *out, *v;
+	size_t i;
+	int rc;
+
+	w.commits = json_object();
+	w.names = json_array();
+	branches = json_array();
+	converts = json_array();
+	prs = json_array();
+	if (w.commits == NULL || w.names == NULL || branches == NULL ||
+	    converts == NULL || prs == NULL) {
+		resp_error(req, 500, "InternalError", "out of memory");
+		goto out;
+	}
+	if ((rc = store_refs(req->r_srv->sv_store, r->type, r->repo,
+	    collect_ref, &w)) != 0) {
+		log_warnx("%s: %s: %s", __func__, r->repo, store_lasterror());
+		resp_error(req, 500, "InternalError", "store error");
+		goto out;
+	}
+	if (json_object_size(w.commits) == 0 && json_array_size(w.names) == 0) {
+		resp_error(req, 404, "RepoNotFound", "Repository not found: %s",
+		    r->repo);
+		goto out;
+	}
+	json_array_foreach(w.names, i, v) {
+		const char *name = json_string_value(json_array_get(v, 0));
+		const char *d = json_string_value(json_array_get(v, 1));
+		const char *commit = json_string_value(json_object_get(
+		    w.commits, d));
+		char ref[BOUND_REVISION + 16], tc[STORE_COMMIT_LEN + 1];
+
+		if (commit == NULL) {
+			/* A local add's commit id is its digest's prefix. */
+			snprintf(tc, sizeof(tc), "%.40s", d);
+			commit = tc;
+		}
+		if (strncmp(name, "refs/pr/", 8) == 0)
+			json_array_append_new(prs, json_pack("{s:s,s:s,s:s}",
+			    "name", name, "ref", name, "targetCommit", commit));
+		else if (strncmp(name, "refs/convert/", 13) == 0)
+			json_array_append_new(converts, json_pack(
+			    "{s:s,s:s,s:s}", "name", name + 13, "ref", name,
+			    "targetCommit", commit));
+		else {
+			snprintf(ref, sizeof(ref), "refs/heads/%s", name);
+			json_array_append_new(branches, json_pack(
+			    "{s:s,s:s,s:s}", "name", name, "ref", ref,
+			    "targetCommit", commit));
+		}
+	}
+	out = json_pack("{s:O,s:O,s:[]}", "branches", branches, "converts",
+	    converts, "tags");
+	if (out != NULL && query_bool(&req->r_query, "include_prs", 0))
+		json_object_set(out, "pullRequests", prs);
+	resp_json(req, 200, out);
+out:
+	json_decref(w.commits);
+	json_decref(w.names);
+	json_decref(branches);
+	json_decref(converts);
+	json_decref(prs);
+}
+
+static int
+found_ref(void *arg, const struct store_ref *ref)
+{
+	(void)ref;
+	*(int *)arg = 1;
+	return 1;
+}
+
+static void
+discussions(struct request *req)
+{
+	const struct route *r = &req->r_route;
+	int found = 0;
+
+	(void)store_refs(req->r_srv->sv_store, r->type, r->repo, found_ref,
+	    &found);
+	if (!found) {
+		resp_error(req, 404, "RepoNotFound", "Repository not found: %s",
+		    r->repo);
+		return;
+	}
+	resp_json(req, 200, json_pack("{s:[],s:i,s:i,s:i}", "discussions",
+	    "count", 0, "start", 0, "numClosedDiscussions", 0));
+}
+
+/*
+ * resolve and raw: a file's bytes, straight from the store (never a
+ * redirect), with the headers clients check (HF-API.md).  /raw of an LFS
+ * file is its pointer text.
+ */
+static void
+resolve(struct request *req, int raw)
+{
+	const struct route *r = &req->r_route;
+	const struct store_file *f;
+	struct snapshot *sn;
+	char sha[STORE_HEX_LEN + 1], sha1[2 * STORE_SHA1_LEN + 1], etag[80];
+	char ptr[LFS_POINTER_MAX], size[32];
+	int n;
+
+	if (snapshot_resolve(req, r->type, r->repo, r->rev, &sn) != 0)
+		return;
+	commit_headers(req, sn);
+	if ((f = store_manifest_file(sn->sn_m, r->path)) == NULL) {
+		resp_error(req, 404, "EntryNotFound", "%s does not exist on "
+		    "\"%s\"", r->path, r->rev);
+		snapshot_put(sn);
+		return;
+	}
+	hex(f->git_sha1, STORE_SHA1_LEN, sha1);
+	if (raw && f->lfs) {
+		n = store_lfs_pointer(f->sha256, f->size, ptr, sizeof(ptr));
+		snprintf(etag, sizeof(etag), "\"%s\"", sha1);
+		resp_header(req, "ETag", etag);
+		resp_text(req, 200, "text/plain; charset=utf-8", ptr,
+		    (size_t)n);
+		snapshot_put(sn);
+		return;
+	}
+	if (f->lfs && !raw) {
+		hex(f->sha256, STORE_HASH_LEN, sha);
+		snprintf(etag, sizeof(etag), "\"%s\"", sha);
+		snprintf(size, sizeof(size), "%llu",
+		    (unsigned long long)f->size);
+		resp_header(req, "X-Linked-Etag", etag);
+		resp_header(req, "X-Linked-Size", size);
+		resp_blob(req, f->sha256, f->size, sha);
+	} else
+		resp_blob(req, f->sha256, f->size, sha1);
+	snapshot_put(sn);
+}
+
+void
+hf_handle(struct request *req)
+{
+	switch (req->r_route.kind) {
+	case ROUTE_REPO_INFO:
+		repo_info(req);
+		break;
+	case ROUTE_TREE:
+		tree(req);
+		break;
+	case ROUTE_PATHS_INFO:
+		paths_info(req);
+		break;
+	case ROUTE_REFS:
+		refs(req);
+		break;
+	case ROUTE_DISCUSSIONS:
+		discussions(req);
+		break;
+	case ROUTE_RESOLVE:
+		resolve(req, 0);
+		break;
+	case ROUTE_RAW:
+		resolve(req, 1);
+		break;
+	default:
+		resp_error(req, 404, "EndpointNotFound", "no such route");
+		break;
+	}
+}

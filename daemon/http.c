@@ -1,0 +1,847 @@
+/*
+ * http.c - the evhttp server: connections, limits, reading a request into
+ * a struct request, handing it to a worker, and sending what comes back.
+ *
+ * A request's life: http_request() (loop) parses and checks everything it
+ * can without the store and answers at once when it can; otherwise a
+ * worker runs its handler (request_run), which fills in the response;
+ * request_done() (loop) sends it, or starts a stream for a blob's bytes.
+ * If the client goes away meanwhile, evhttp detaches the request from its
+ * connection and tells conn_closed(), which frees it; the worker's result
+ * is then dropped.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "airlockd.h"
+
+#define EXPOSE_HEADERS	"X-Repo-Commit, X-Request-Id, X-Error-Code, " \
+	"X-Error-Message, X-Total-Count, ETag, Link, Accept-Ranges, " \
+	"Content-Range, X-Linked-Size, X-Linked-ETag"
+#define ALLOW_METHODS	"GET, HEAD, POST, OPTIONS"
+#define ALLOW_HEADERS	"Authorization, Range, Content-Type, Accept, " \
+	"User-Agent, X-Requested-With"
+#define CONN_BUCKETS	1024
+/* What one write to a socket may take: whole read buffers at a time. */
+#define MAX_SINGLE_WRITE	(1 << 20)
+
+struct conn {
+	struct conn			*c_next;
+	struct evhttp_connection	*c_evcon;
+	struct request			*c_req;		/* at a worker */
+	struct stream			*c_stream;	/* sending a blob */
+	int				 c_flushing;	/* answered, not all written */
+};
+
+static struct conn	*conns[CONN_BUCKETS];
+static uint64_t		 request_ids;
+
+static size_t
+conn_hash(const struct evhttp_connection *evcon)
+{
+	uintptr_t p = (uintptr_t)evcon;
+
+	return (size_t)((p >> 4) ^ (p >> 14)) % CONN_BUCKETS;
+}
+
+static struct conn *
+conn_find(struct evhttp_connection *evcon)
+{
+	struct conn *c;
+
+	for (c = conns[conn_hash(evcon)]; c != NULL; c = c->c_next)
+		if (c->c_evcon == evcon)
+			return c;
+	return NULL;
+}
+
+static void request_free(struct request *);
+
+/*
+ * evhttp calls this when it frees a connection.  If a request of ours is
+ * still unanswered, evhttp has detached it from the connection (it was
+ * not done), so freeing it is ours to do.
+ */
+static void
+conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *c = arg, **cp;
+
+	if (c->c_req != NULL) {
+		if (c->c_req->r_ev != NULL)
+			evhttp_request_free(c->c_req->r_ev);
+		c->c_req->r_ev = NULL;
+		c->c_req->r_conn = NULL;
+	}
+	if (c->c_stream != NULL)
+		stream_gone(c->c_stream);
+	if (c->c_flushing) {
+		c->c_flushing = 0;
+		server->sv_nflushing--;
+	}
+	for (cp = &conns[conn_hash(evcon)]; *cp != NULL; cp = &(*cp)->c_next)
+		if (*cp == c) {
+			*cp = c->c_next;
+			break;
+		}
+	free(c);
+	server->sv_nconns--;
+	if (server->sv_draining)
+		http_request_done(server);
+}
+
+void
+conn_set_stream(struct conn *c, struct stream *st)
+{
+	if (c != NULL)
+		c->c_stream = st;
+}
+
+static void
+flushed(struct evhttp_request *ev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)ev;
+	if (c->c_flushing) {
+		c->c_flushing = 0;
+		server->sv_nflushing--;
+		http_request_done(server);
+	}
+}
+
+/*
+ * An answer is given but its bytes may still sit in the connection's
+ * output: a drain waits for evhttp to say they were all written (or for
+ * the connection to close), not only for the answer to be handed over.
+ */
+void
+conn_track_flush(struct conn *c, struct evhttp_request *ev)
+{
+	if (c == NULL || c->c_flushing)
+		return;
+	c->c_flushing = 1;
+	server->sv_nflushing++;
+	evhttp_request_set_on_complete_cb(ev, flushed, c);
+}
+
+/* Headers every answer carries, so that browsers may read them. */
+static void
+add_common_headers(struct server *sv, struct evkeyvalq *h, uint64_t id)
+{
+	char rid[32];
+
+	snprintf(rid, sizeof(rid), "%016llx", (unsigned long long)id);
+	evhttp_add_header(h, "X-Request-Id", rid);
+	evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
+	evhttp_add_header(h, "Access-Control-Expose-Headers", EXPOSE_HEADERS);
+	evhttp_add_header(h, "Server", "airlockd/" PACKAGE_VERSION);
+	if (sv->sv_draining)
+		evhttp_add_header(h, "Connection", "close");
+}
+
+/* Answers on the loop, for what needs no store: errors and /healthz. */
+static void
+reply_now(struct server *sv, struct evhttp_request *ev,
+    enum route_kind kind, int status, const char *code, const char *msg,
+    const char *allow)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
+	struct evbuffer *out;
+	json_t *j;
+	char *text = NULL, len[32];
+
+	add_common_headers(sv, h, ++request_ids);
+	if ((out = evbuffer_new()) == NULL) {
+		evhttp_send_error(ev, 500, NULL);
+		return;
+	}
+	if (code != NULL) {
+		j = json_pack("{s:s}", "error", msg);
+		text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		evhttp_add_header(h, "Content-Type",
+		    "application/json; charset=utf-8");
+		evhttp_add_header(h, "X-Error-Code", code);
+		evhttp_add_header(h, "X-Error-Message", msg);
+		if (text != NULL) {
+			evbuffer_add(out, text, strlen(text));
+			evbuffer_add(out, "\n", 1);
+		}
+		free(text);
+	} else if (msg != NULL) {
+		evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+		evbuffer_add(out, msg, strlen(msg));
+	}
+	if (allow != NULL)
+		evhttp_add_header(h, "Allow", allow);
+	snprintf(len, sizeof(len), "%zu", evbuffer_get_length(out));
+	evhttp_add_header(h, "Content-Length", len);
+	if (evhttp_request_get_command(ev) == EVHTTP_REQ_HEAD)
+		evbuffer_drain(out, evbuffer_get_length(out));
+	metrics_request(kind, status);
+	conn_track_flush(conn_find(evhttp_request_get_connection(ev)), ev);
+	evhttp_send_reply(ev, status, NULL, out);
+	evbuffer_free(out);
+}
+
+static void
+reply_options(struct server *sv, struct evhttp_request *ev)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
+
+	add_common_headers(sv, h, ++request_ids);
+	evhttp_add_header(h, "Access-Control-Allow-Methods", ALLOW_METHODS);
+	evhttp_add_header(h, "Access-Control-Allow-Headers", ALLOW_HEADERS);
+	evhttp_add_header(h, "Access-Control-Max-Age", "86400");
+	evhttp_add_header(h, "Allow", ALLOW_METHODS);
+	evhttp_add_header(h, "Content-Length", "0");
+	metrics_request(ROUTE_UNKNOWN, 204);
+	conn_track_flush(conn_find(evhttp_request_get_connection(ev)), ev);
+	evhttp_send_reply(ev, 204, NULL, NULL);
+}
+
+static const char *
+allow_header(unsigned methods)
+{
+	if (methods == ROUTE_POST)
+		return "POST, OPTIONS";
+	if (methods & ROUTE_POST)
+		return ALLOW_METHODS;
+	return "GET, HEAD, OPTIONS";
+}
+
+/* A Host header fit to be echoed in a Link URL, or NULL. */
+static const char *
+host_ok(const char *host)
+{
+	size_t len;
+	const char *p;
+
+	if (host == NULL || (len = strlen(host)) == 0 || len > BOUND_HOST)
+		return NULL;
+	for (p = host; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr(".-:[]_", *p) == NULL)
+			return NULL;
+	return host;
+}
+
+static char *
+base_url(struct server *sv, struct config *cf, struct evhttp_request *ev)
+{
+	const char *host;
+	char *s;
+
+	if (cf->cf_public_url != NULL)
+		return strdup(cf->cf_public_url);
+	host = host_ok(evhttp_find_header(evhttp_request_get_input_headers(ev),
+	    "Host"));
+	if (asprintf(&s, "http://%s", host != NULL ? host : sv->sv_addr) == -1)
+		return NULL;
+	return s;
+}
+
+static char *
+bearer_token(struct evhttp_request *ev)
+{
+	const char *h;
+
+	h = evhttp_find_header(evhttp_request_get_input_headers(ev),
+	    "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	if (*h == '\0' || strlen(h) > BOUND_TOKEN)
+		return NULL;
+	return strdup(h);
+}
+
+static char *
+header_dup(struct evhttp_request *ev, const char *name)
+{
+	const char *v;
+
+	v = evhttp_find_header(evhttp_request_get_input_headers(ev), name);
+	return v != NULL ? strdup(v) : NULL;
+}
+
+static void
+request_run(struct job *j)
+{
+	struct request *req = (struct request *)((char *)j -
+	    offsetof(struct request, r_job));
+
+	switch (req->r_route.kind) {
+	case ROUTE_METRICS:
+		metrics_handle(req);
+		break;
+	case ROUTE_REPO_INFO:
+	case ROUTE_TREE:
+	case ROUTE_PATHS_INFO:
+	case ROUTE_REFS:
+	case ROUTE_DISCUSSIONS:
+	case ROUTE_RESOLVE:
+	case ROUTE_RAW:
+		hf_handle(req);
+		break;
+	default:
+		native_handle(req);
+		break;
+	}
+	if (req->r_status == 0)
+		resp_error(req, 500, "InternalError", "no response");
+}
+
+static void
+log_request(struct request *req)
+{
+	struct timespec now;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - req->r_start.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - req->r_start.tv_nsec) / 1e6;
+	log_debug("%s %d %.1fms", req->r_target != NULL ? req->r_target : "-",
+	    req->r_status, ms);
+}
+
+static void
+request_done(struct job *j)
+{
+	struct request *req = (struct request *)((char *)j -
+	    offsetof(struct request, r_job));
+	struct server *sv = req->r_srv;
+	struct evkeyvalq *out;
+	struct evkeyval *kv;
+
+	sv->sv_nrequests--;
+	if (req->r_conn != NULL)
+		req->r_conn->c_req = NULL;
+	if (req->r_ev == NULL) {
+		/* The client went away while a worker was busy. */
+		request_free(req);
+		http_request_done(sv);
+		return;
+	}
+	out = evhttp_request_get_output_headers(req->r_ev);
+	add_common_headers(sv, out, ++request_ids);
+	TAILQ_FOREACH(kv, &req->r_headers, next)
+		evhttp_add_header(out, kv->key, kv->value);
+	metrics_request(req->r_route.kind, req->r_status);
+	log_request(req);
+	if (req->r_stream && !req->r_head && req->r_len > 0) {
+		/* The stream takes the evhttp request and the connection. */
+		if (stream_start(req) == 0) {
+			request_free(req);
+			http_request_done(sv);
+			return;
+		}
+		log_warnx("%s: cannot start a stream", __func__);
+		evhttp_remove_header(out, "Content-Length");
+		evhttp_remove_header(out, "Content-Range");
+		evhttp_add_header(out, "Content-Length", "0");
+		evhttp_add_header(out, "Connection", "close");
+		req->r_status = 500;
+	}
+	conn_track_flush(req->r_conn, req->r_ev);
+	evhttp_send_reply(req->r_ev, req->r_status, NULL,
+	    req->r_head ? NULL : req->r_out);
+	req->r_ev = NULL;
+	request_free(req);
+	http_request_done(sv);
+}
+
+static void
+request_free(struct request *req)
+{
+	if (req == NULL)
+		return;
+	evhttp_clear_headers(&req->r_headers);
+	if (req->r_out != NULL)
+		evbuffer_free(req->r_out);
+	if (req->r_conf != NULL)
+		config_unref(req->r_conf);
+	free(req->r_range);
+	if (req->r_token != NULL) {
+		explicit_bzero(req->r_token, strlen(req->r_token));
+		free(req->r_token);
+	}
+	free(req->r_ctype);
+	free(req->r_body);
+	free(req->r_base);
+	free(req->r_target);
+	free(req);
+}
+
+static unsigned
+method_of(struct evhttp_request *ev)
+{
+	switch (evhttp_request_get_command(ev)) {
+	case EVHTTP_REQ_GET:
+		return ROUTE_GET;
+	case EVHTTP_REQ_HEAD:
+		return ROUTE_HEAD;
+	case EVHTTP_REQ_POST:
+		return ROUTE_POST;
+	default:
+		return 0;
+	}
+}
+
+static const char *
+method_name(struct evhttp_request *ev)
+{
+	switch (evhttp_request_get_command(ev)) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	default:
+		return "OTHER";
+	}
+}
+
+/* Whether the route names a repository whose privacy must be checked. */
+static int
+route_has_repo(const struct route *r)
+{
+	return r->repo[0] != '\0';
+}
+
+static void
+http_request(struct evhttp_request *ev, void *arg)
+{
+	struct server *sv = arg;
+	struct evhttp_connection *evcon;
+	struct request *req = NULL;
+	struct conn *c;
+	struct evbuffer *in;
+	const char *target, *path, *query, *why;
+	size_t plen, qlen, blen;
+	unsigned methods;
+	int rc;
+
+	evcon = evhttp_request_get_connection(ev);
+	if ((c = conn_find(evcon)) == NULL) {
+		if (sv->sv_nconns >= sv->sv_conf->cf_max_connections) {
+			evhttp_add_header(evhttp_request_get_output_headers(ev),
+			    "Connection", "close");
+			reply_now(sv, ev, ROUTE_UNKNOWN, 503,
+			    "ServiceUnavailable", "too many connections", NULL);
+			return;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			log_warn("%s: calloc", __func__);
+			evhttp_send_error(ev, 500, NULL);
+			return;
+		}
+		c->c_evcon = evcon;
+		c->c_next = conns[conn_hash(evcon)];
+		conns[conn_hash(evcon)] = c;
+		sv->sv_nconns++;
+		evhttp_connection_set_closecb(evcon, conn_closed, c);
+		bufferevent_set_max_single_write(
+		    evhttp_connection_get_bufferevent(evcon), MAX_SINGLE_WRITE);
+	}
+
+	if (evhttp_request_get_command(ev) == EVHTTP_REQ_OPTIONS) {
+		reply_options(sv, ev);
+		return;
+	}
+	target = evhttp_request_get_uri(ev);
+	if (target == NULL || route_target(target, &path, &plen, &query,
+	    &qlen) != 0) {
+		reply_now(sv, ev, ROUTE_UNKNOWN, 400, "BadRequest",
+		    "malformed request target", NULL);
+		return;
+	}
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		log_warn("%s: calloc", __func__);
+		evhttp_send_error(ev, 500, NULL);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &req->r_start);
+	TAILQ_INIT(&req->r_headers);
+	req->r_srv = sv;
+	req->r_method = method_of(ev);
+	req->r_head = req->r_method == ROUTE_HEAD;
+	if (asprintf(&req->r_target, "%s %.512s", method_name(ev),
+	    target) == -1)
+		req->r_target = NULL;
+
+	if ((rc = route_parse(path, plen, &req->r_route, &why)) != 0) {
+		reply_now(sv, ev, ROUTE_UNKNOWN, rc, rc == 404 ?
+		    "EndpointNotFound" : rc == 414 ? "URITooLong" :
+		    "BadRequest", why, NULL);
+		goto done;
+	}
+	methods = route_methods(req->r_route.kind);
+	if ((req->r_method & methods) == 0) {
+		reply_now(sv, ev, req->r_route.kind, 405, "MethodNotAllowed",
+		    "method not allowed", allow_header(methods));
+		goto done;
+	}
+	if (query != NULL && query_parse(query, qlen, &req->r_query) != 0) {
+		reply_now(sv, ev, req->r_route.kind, 400, "BadRequest",
+		    "malformed query string", NULL);
+		goto done;
+	}
+	if (req->r_route.kind == ROUTE_HEALTHZ) {
+		reply_now(sv, ev, ROUTE_HEALTHZ, sv->sv_draining ? 503 : 200,
+		    NULL, sv->sv_draining ? "draining\n" : "ok\n", NULL);
+		goto done;
+	}
+	req->r_token = bearer_token(ev);
+	/*
+	 * A private repository without a token is not found, as on the
+	 * Hub: its name is not confirmed to whoever asks.
+	 */
+	if (route_has_repo(&req->r_route) && !config_may_read(sv->sv_conf,
+	    req->r_route.repo, req->r_token)) {
+		reply_now(sv, ev, req->r_route.kind, 401, "RepoNotFound",
+		    "repository not found", NULL);
+		goto done;
+	}
+	if (req->r_method == ROUTE_POST) {
+		in = evhttp_request_get_input_buffer(ev);
+		blen = evbuffer_get_length(in);
+		if ((req->r_body = malloc(blen + 1)) == NULL) {
+			reply_now(sv, ev, req->r_route.kind, 500,
+			    "InternalError", "out of memory", NULL);
+			goto done;
+		}
+		evbuffer_remove(in, req->r_body, blen);
+		req->r_body[blen] = '\0';
+		req->r_bodylen = blen;
+		req->r_ctype = header_dup(ev, "Content-Type");
+	}
+	req->r_range = header_dup(ev, "Range");
+	if (req->r_route.kind == ROUTE_METRICS) {
+		req->r_gauge[0] = sv->sv_nconns;
+		req->r_gauge[1] = sv->sv_nrequests;
+		req->r_gauge[2] = sv->sv_nstreams;
+		req->r_gauge[3] = buf_out();
+	}
+	req->r_conf = config_ref(sv->sv_conf);
+	if ((req->r_base = base_url(sv, req->r_conf, ev)) == NULL) {
+		reply_now(sv, ev, req->r_route.kind, 500, "InternalError",
+		    "out of memory", NULL);
+		goto done;
+	}
+	req->r_ev = ev;
+	req->r_conn = c;
+	c->c_req = req;
+	sv->sv_nrequests++;
+	req->r_job.j_run = request_run;
+	req->r_job.j_done = request_done;
+	pool_submit(&req->r_job);
+	return;
+done:
+	request_free(req);
+}
+
+/*
+ * Response building, on a worker: only the request's own fields are
+ * touched, and evbuffers made here are handed to the loop whole.
+ */
+void
+resp_header(struct request *req, const char *name, const char *value)
+{
+	if (evhttp_add_header(&req->r_headers, name, value) != 0)
+		log_warnx("%s: %s: refused header value", __func__, name);
+}
+
+static void
+set_length(struct request *req, uint64_t len)
+{
+	char s[32];
+
+	evhttp_remove_header(&req->r_headers, "Content-Length");
+	snprintf(s, sizeof(s), "%llu", (unsigned long long)len);
+	resp_header(req, "Content-Length", s);
+}
+
+void
+resp_text(struct request *req, int status, const char *type,
+    const void *body, size_t len)
+{
+	if (req->r_out == NULL && (req->r_out = evbuffer_new()) == NULL) {
+		req->r_status = 500;
+		return;
+	}
+	evbuffer_drain(req->r_out, evbuffer_get_length(req->r_out));
+	if (len > 0 && evbuffer_add(req->r_out, body, len) != 0) {
+		req->r_status = 500;
+		return;
+	}
+	req->r_status = status;
+	evhttp_remove_header(&req->r_headers, "Content-Type");
+	resp_header(req, "Content-Type", type);
+	set_length(req, len);
+}
+
+void
+resp_json(struct request *req, int status, json_t *j)
+{
+	char *text;
+
+	if (j == NULL || (text = json_dumps(j, JSON_COMPACT |
+	    JSON_ENSURE_ASCII)) == NULL) {
+		json_decref(j);
+		resp_error(req, 500, "InternalError", "out of memory");
+		return;
+	}
+	json_decref(j);
+	resp_text(req, status, "application/json; charset=utf-8", text,
+	    strlen(text));
+	free(text);
+}
+
+void
+resp_error(struct request *req, int status, const char *code,
+    const char *fmt, ...)
+{
+	char msg[512], *text;
+	va_list ap;
+	json_t *j;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	j = json_pack("{s:s}", "error", msg);
+	text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) :
+	    NULL;
+	json_decref(j);
+	/* A header carries printable ASCII only. */
+	for (i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < ' ' || (unsigned char)msg[i] > '~')
+			msg[i] = '?';
+	evhttp_remove_header(&req->r_headers, "X-Error-Code");
+	evhttp_remove_header(&req->r_headers, "X-Error-Message");
+	resp_header(req, "X-Error-Code", code);
+	resp_header(req, "X-Error-Message", msg);
+	req->r_stream = 0;
+	if (text == NULL) {
+		resp_text(req, status, "text/plain; charset=utf-8", msg,
+		    strlen(msg));
+		return;
+	}
+	resp_text(req, status, "application/json; charset=utf-8", text,
+	    strlen(text));
+	free(text);
+}
+
+void
+resp_blob(struct request *req, const uint8_t sha[STORE_HASH_LEN],
+    uint64_t size, const char *etag)
+{
+	char s[96];
+	uint64_t first = 0, last = 0;
+	int r;
+
+	if (etag != NULL) {
+		snprintf(s, sizeof(s), "\"%s\"", etag);
+		resp_header(req, "ETag", s);
+	}
+	resp_header(req, "Accept-Ranges", "bytes");
+	if (evhttp_find_header(&req->r_headers, "Content-Type") == NULL)
+		resp_header(req, "Content-Type", "application/octet-stream");
+	r = range_parse(req->r_range, size, &first, &last);
+	/*
+	 * An empty file has no byte to range over.  It is sent whole, with
+	 * its size where @huggingface/hub looks for it after probing with
+	 * "bytes=0-0": Content-Range's total.
+	 */
+	if (size == 0 && (r == RANGE_OK || r == RANGE_UNSAT)) {
+		resp_header(req, "Content-Range", "bytes */0");
+		r = RANGE_NONE;
+	}
+	if (r == RANGE_UNSAT || r == RANGE_INVALID) {
+		snprintf(s, sizeof(s), "bytes */%llu", (unsigned long long)size);
+		resp_header(req, "Content-Range", s);
+		resp_error(req, 416, "RangeNotSatisfiable", "%s: %s",
+		    r == RANGE_UNSAT ? "range outside the file" :
+		    "malformed range", req->r_range);
+		return;
+	}
+	if (r == RANGE_OK) {
+		snprintf(s, sizeof(s), "bytes %llu-%llu/%llu",
+		    (unsigned long long)first, (unsigned long long)last,
+		    (unsigned long long)size);
+		resp_header(req, "Content-Range", s);
+		req->r_status = 206;
+		req->r_first = first;
+		req->r_len = last - first + 1;
+	} else {
+		req->r_status = 200;
+		req->r_first = 0;
+		req->r_len = size;
+	}
+	set_length(req, req->r_len);
+	memcpy(req->r_blob, sha, STORE_HASH_LEN);
+	req->r_stream = 1;
+}
+
+/*
+ * Limits that apply to connections accepted from now on (SIGHUP).
+ */
+void
+http_apply_limits(struct server *sv)
+{
+	struct config *cf = sv->sv_conf;
+
+	evhttp_set_max_headers_size(sv->sv_http, cf->cf_max_header_size);
+	evhttp_set_max_body_size(sv->sv_http, cf->cf_max_body_size);
+	evhttp_set_timeout(sv->sv_http, cf->cf_timeout);
+	buf_init(cf->cf_buffer_size, cf->cf_buffers);
+	pool_map_budget(cf->cf_map_budget);
+}
+
+int
+http_start(struct server *sv)
+{
+	struct sockaddr_storage ss;
+	struct evconnlistener *lev;
+	socklen_t sslen = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+	const char *listen = sv->sv_conf->cf_listen;
+	char *addr, *port;
+	evutil_socket_t fd;
+
+	if ((sv->sv_http = evhttp_new(sv->sv_base)) == NULL) {
+		log_warnx("%s: evhttp_new failed", __func__);
+		return -1;
+	}
+	/*
+	 * Every method is parsed so that the ones not served get a 405 with
+	 * a JSON body; TRACE and CONNECT are refused by evhttp itself.
+	 */
+	evhttp_set_allowed_methods(sv->sv_http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_OPTIONS |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
+	evhttp_set_default_content_type(sv->sv_http, NULL);
+	http_apply_limits(sv);
+	evhttp_set_gencb(sv->sv_http, http_request, sv);
+
+	/* "[::1]:8080" or "127.0.0.1:8080" */
+	if ((addr = strdup(listen)) == NULL)
+		return -1;
+	if ((port = strrchr(addr, ':')) == NULL) {
+		log_warnx("%s: %s: no port", __func__, listen);
+		free(addr);
+		return -1;
+	}
+	*port++ = '\0';
+	if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
+		addr[strlen(addr) - 1] = '\0';
+		memmove(addr, addr + 1, strlen(addr));
+	}
+	sv->sv_bound = evhttp_bind_socket_with_handle(sv->sv_http, addr,
+	    (ev_uint16_t)atoi(port));
+	free(addr);
+	if (sv->sv_bound == NULL) {
+		log_warn("%s: cannot listen on %s", __func__, listen);
+		return -1;
+	}
+	lev = evhttp_bound_socket_get_listener(sv->sv_bound);
+	fd = evconnlistener_get_fd(lev);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		log_warn("%s: getsockname", __func__);
+		return -1;
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		evutil_inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(sv->sv_addr, sizeof(sv->sv_addr), "[%s]:%u", host,
+		    ntohs(s6->sin6_port));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(sv->sv_addr, sizeof(sv->sv_addr), "%s:%u", host,
+		    ntohs(s4->sin_port));
+	}
+	return 0;
+}
+
+/*
+ * SIGTERM: accept nothing more, answer what is under way, then leave the
+ * loop (or leave at drain-timeout, whichever comes first).
+ */
+void
+http_drain(struct server *sv)
+{
+	if (sv->sv_draining)
+		return;
+	sv->sv_draining = 1;
+	if (sv->sv_bound != NULL) {
+		evhttp_del_accept_socket(sv->sv_http, sv->sv_bound);
+		sv->sv_bound = NULL;
+	}
+	log_info("draining: %d requests, %d streams, %d connections",
+	    sv->sv_nrequests, sv->sv_nstreams, sv->sv_nconns);
+	http_request_done(sv);
+}
+
+/* After each answer: when draining and nothing is left, stop. */
+void
+http_request_done(struct server *sv)
+{
+	if (!sv->sv_draining)
+		return;
+	if (sv->sv_nrequests == 0 && sv->sv_nstreams == 0 &&
+	    sv->sv_nflushing == 0)
+		event_base_loopexit(sv->sv_base, NULL);
+}
+
+/* Releases every connection; only after the loop has stopped. */
+void
+http_stop(struct server *sv)
+{
+	size_t i;
+	struct conn *c;
+
+	/*
+	 * evhttp_free() frees each connection and, with it, any request
+	 * not yet answered: ours must forget theirs first.
+	 */
+	for (i = 0; i < CONN_BUCKETS; i++)
+		for (c = conns[i]; c != NULL; c = c->c_next) {
+			if (c->c_req != NULL) {
+				c->c_req->r_ev = NULL;
+				c->c_req->r_conn = NULL;
+				c->c_req = NULL;
+			}
+			evhttp_connection_set_closecb(c->c_evcon, NULL, NULL);
+		}
+	stream_abandon_all();
+	if (sv->sv_http != NULL)
+		evhttp_free(sv->sv_http);
+	sv->sv_http = NULL;
+	for (i = 0; i < CONN_BUCKETS; i++)
+		while ((c = conns[i]) != NULL) {
+			conns[i] = c->c_next;
+			free(c);
+		}
+}

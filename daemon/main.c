@@ -1,0 +1,331 @@
+/*
+ * airlockd - serves an airlock store with the Hugging Face Hub's API and
+ * airlock's own, to clients inside a closed network.
+ *
+ * main.c: options, the configuration, signals, and the order in which
+ * everything is started and stopped.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "airlockd.h"
+#include "keys.h"
+
+struct server	*server;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: airlockd [-dnv] [-c CONFIG] [--listen "
+	    "ADDR:PORT] [--store DIR]\n"
+	    "                [--port-file FILE]\n");
+	exit(2);
+}
+
+static void
+config_to_stderr(const char *msg)
+{
+	fprintf(stderr, "airlockd: %s\n", msg);
+}
+
+static void
+config_to_log(const char *msg)
+{
+	log_warnx("%s", msg);
+}
+
+/* Command-line values win over the file's, now and after SIGHUP. */
+static int
+apply_overrides(struct server *sv, struct config *cf)
+{
+	char *s;
+
+	if (sv->sv_listen_opt != NULL) {
+		if ((s = strdup(sv->sv_listen_opt)) == NULL)
+			return -1;
+		free(cf->cf_listen);
+		cf->cf_listen = s;
+	}
+	if (sv->sv_store_opt != NULL) {
+		if ((s = strdup(sv->sv_store_opt)) == NULL)
+			return -1;
+		free(cf->cf_store);
+		cf->cf_store = s;
+	}
+	return 0;
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *sv = arg;
+	struct config *cf, *old = sv->sv_conf;
+	char *s;
+
+	(void)sig, (void)what;
+	log_info("reloading %s", sv->sv_conf_file);
+	cf = config_load(sv->sv_conf_file, sv->sv_conf_must_exist,
+	    config_to_log);
+	if (cf == NULL || apply_overrides(sv, cf) != 0) {
+		log_warnx("%s: keeping the configuration in use", __func__);
+		config_unref(cf);
+		return;
+	}
+	/* What is bound or open stays: those need a restart. */
+	if (strcmp(cf->cf_listen, old->cf_listen) != 0) {
+		log_warnx("%s: listen %s: restart to apply", __func__,
+		    cf->cf_listen);
+		if ((s = strdup(old->cf_listen)) != NULL) {
+			free(cf->cf_listen);
+			cf->cf_listen = s;
+		}
+	}
+	if (strcmp(cf->cf_store, old->cf_store) != 0)
+		log_warnx("%s: store %s: restart to apply", __func__,
+		    cf->cf_store);
+	if (cf->cf_workers != old->cf_workers)
+		log_warnx("%s: workers %d: restart to apply", __func__,
+		    cf->cf_workers);
+	sv->sv_conf = cf;
+	config_unref(old);
+	http_apply_limits(sv);
+	log_info("configuration reloaded");
+}
+
+static void
+on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *sv = arg;
+
+	(void)fd, (void)what;
+	log_warnx("drain time-out: closing %d connections", sv->sv_nconns);
+	event_base_loopexit(sv->sv_base, NULL);
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *sv = arg;
+	struct timeval tv;
+
+	(void)what;
+	if (sv->sv_draining) {
+		/* A second signal: stop now. */
+		event_base_loopexit(sv->sv_base, NULL);
+		return;
+	}
+	log_info("%s: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	tv.tv_sec = sv->sv_conf->cf_drain_timeout;
+	tv.tv_usec = 0;
+	sv->sv_drain_ev = evtimer_new(sv->sv_base, on_drain_timeout, sv);
+	if (sv->sv_drain_ev != NULL)
+		evtimer_add(sv->sv_drain_ev, &tv);
+	http_drain(sv);
+}
+
+/* Paths stay right after daemon(3) changes to "/". */
+static char *
+abs_path(const char *path)
+{
+	char cwd[4096], *s;
+
+	if (path == NULL)
+		return NULL;
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return strdup(path);
+	if (asprintf(&s, "%s/%s", cwd, path) == -1)
+		return NULL;
+	return s;
+}
+
+/*
+ * Written whole or not at all, so that a script polling it never reads
+ * half.  A FIFO is written in place: whoever waits on its other end (a
+ * test, a supervisor) wakes when the daemon listens, without polling.
+ */
+static int
+write_port_file(const char *file, const char *addr)
+{
+	char tmp[4096];
+	struct stat sb;
+	FILE *fp;
+
+	if (stat(file, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
+		if ((fp = fopen(file, "w")) == NULL)
+			return -1;
+		fprintf(fp, "%s\n", addr);
+		return fclose(fp) == 0 ? 0 : -1;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", file) >= (int)sizeof(tmp))
+		return -1;
+	if ((fp = fopen(tmp, "w")) == NULL)
+		return -1;
+	fprintf(fp, "%s\n", addr);
+	if (fclose(fp) != 0 || rename(tmp, file) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen",	required_argument,	NULL,	'L' },
+		{ "store",	required_argument,	NULL,	'S' },
+		{ "port-file",	required_argument,	NULL,	'P' },
+		{ "help",	no_argument,		NULL,	'h' },
+		{ NULL,		0,			NULL,	0 }
+	};
+	struct server sv;
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
+	char *port_file = NULL, *conf_file = NULL, *store_opt = NULL;
+	char path[PATH_MAX];
+	int ch, debug = 0, check = 0, verbose = 0, rc;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.sv_conf_file = AIRLOCKD_CONF;
+	while ((ch = getopt_long(argc, argv, "c:dhnv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			free(conf_file);
+			if ((conf_file = abs_path(optarg)) == NULL)
+				fatal("%s", optarg);
+			sv.sv_conf_file = conf_file;
+			sv.sv_conf_must_exist = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'L':
+			sv.sv_listen_opt = optarg;
+			break;
+		case 'S':
+			free(store_opt);
+			if ((store_opt = abs_path(optarg)) == NULL)
+				fatal("%s", optarg);
+			sv.sv_store_opt = store_opt;
+			break;
+		case 'P':
+			free(port_file);
+			if ((port_file = abs_path(optarg)) == NULL)
+				fatal("%s", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(1, verbose);
+
+	sv.sv_conf = config_load(sv.sv_conf_file, sv.sv_conf_must_exist,
+	    config_to_stderr);
+	if (sv.sv_conf == NULL)
+		exit(1);
+	if (apply_overrides(&sv, sv.sv_conf) != 0)
+		fatal("%s", __func__);
+	if (sv.sv_listen_opt != NULL && strchr(sv.sv_listen_opt, ':') == NULL)
+		fatalx("--listen %s: expected ADDRESS:PORT", sv.sv_listen_opt);
+	if (check) {
+		printf("configuration OK\n");
+		config_unref(sv.sv_conf);
+		free(conf_file);
+		free(store_opt);
+		free(port_file);
+		return 0;
+	}
+
+	/* LMDB and the threads must begin in the process that stays. */
+	if (!debug) {
+		log_init(0, verbose);
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+	}
+	if (evthread_use_pthreads() != 0)
+		fatalx("libevent has no thread support");
+	signal(SIGPIPE, SIG_IGN);
+	if (keys_init() != 0)
+		fatalx("keys_init failed");
+	if ((rc = store_open(sv.sv_conf->cf_store, STORE_RDONLY,
+	    &sv.sv_store)) != 0)
+		fatalx("store %s: %s", sv.sv_conf->cf_store, store_lasterror());
+	if (realpath(sv.sv_conf->cf_store, path) == NULL ||
+	    pool_map_init(path, sv.sv_conf->cf_map_budget) != 0)
+		log_warnx("%s: the store's mapping was not found: its pages "
+		    "will stay resident", sv.sv_conf->cf_store);
+	if ((sv.sv_base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	server = &sv;
+	clock_gettime(CLOCK_MONOTONIC, &sv.sv_started);
+	if (http_start(&sv) != 0)
+		fatalx("cannot start the HTTP server on %s",
+		    sv.sv_conf->cf_listen);
+	if (pool_start(sv.sv_base, sv.sv_conf->cf_workers) != 0 ||
+	    stream_init(sv.sv_base) != 0)
+		fatalx("cannot start the workers");
+	ev_term = evsignal_new(sv.sv_base, SIGTERM, on_term, &sv);
+	ev_int = evsignal_new(sv.sv_base, SIGINT, on_term, &sv);
+	ev_hup = evsignal_new(sv.sv_base, SIGHUP, on_hup, &sv);
+	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
+	    evsignal_add(ev_term, NULL) != 0 || evsignal_add(ev_int, NULL) != 0 ||
+	    evsignal_add(ev_hup, NULL) != 0)
+		fatalx("cannot set up signal events");
+	if (port_file != NULL && write_port_file(port_file, sv.sv_addr) != 0)
+		fatal("%s", port_file);
+	log_info("listening on %s, store %s, %d workers", sv.sv_addr,
+	    sv.sv_conf->cf_store, sv.sv_conf->cf_workers);
+
+	event_base_dispatch(sv.sv_base);
+
+	/*
+	 * The answers are given: a late signal must not cut the cleanup
+	 * short (libevent puts back the default action as it lets go).
+	 */
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	log_info("stopping");
+	http_stop(&sv);
+	pool_stop();
+	if (sv.sv_drain_ev != NULL)
+		event_free(sv.sv_drain_ev);
+	stream_cleanup();
+	/* Runs the last buffer cleanups of the connections evhttp freed. */
+	event_base_free(sv.sv_base);
+	buf_cleanup();
+	snapshot_cache_free();
+	pool_map_close();
+	store_close(sv.sv_store);
+	config_unref(sv.sv_conf);
+	if (port_file != NULL)
+		unlink(port_file);
+	free(port_file);
+	free(conf_file);
+	free(store_opt);
+	libevent_global_shutdown();
+	return 0;
+}

@@ -1,0 +1,151 @@
+/*
+ * metrics.c - /metrics in Prometheus' text format: requests by route and
+ * status, bytes sent, the store's size and chunk count, and what the
+ * daemon holds (connections, streams, buffers).
+ *
+ * Counters are bumped on the loop and read by a worker, atomically.  The
+ * store's figures walk every manifest (store_stats), so they are kept
+ * for a while rather than taken at every scrape.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "airlockd.h"
+
+#define STATS_TTL	30	/* seconds */
+
+static const int statuses[] = {
+	200, 204, 206, 304, 400, 401, 403, 404, 405, 413, 414, 416, 500, 503,
+};
+#define NSTATUS		(sizeof(statuses) / sizeof(statuses[0]))
+
+static uint64_t	requests[ROUTE_NKINDS][NSTATUS + 1];	/* last: other */
+static uint64_t	sent_bytes;
+
+static struct {
+	pthread_mutex_t		mtx;
+	struct store_stats	st;
+	time_t			when;
+	int			ok;
+} stats = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+void
+metrics_request(enum route_kind kind, int status)
+{
+	size_t i;
+
+	if ((unsigned)kind >= ROUTE_NKINDS)
+		kind = ROUTE_UNKNOWN;
+	for (i = 0; i < NSTATUS; i++)
+		if (statuses[i] == status)
+			break;
+	__atomic_add_fetch(&requests[kind][i], 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_bytes(uint64_t n)
+{
+	__atomic_add_fetch(&sent_bytes, n, __ATOMIC_RELAXED);
+}
+
+static int
+store_figures(struct store *st, struct store_stats *out)
+{
+	time_t now = time(NULL);
+	int ok;
+
+	pthread_mutex_lock(&stats.mtx);
+	if (!stats.ok || now - stats.when >= STATS_TTL) {
+		stats.ok = store_stats(st, &stats.st) == 0;
+		stats.when = now;
+		if (!stats.ok)
+			log_warnx("%s: %s", __func__, store_lasterror());
+	}
+	*out = stats.st;
+	ok = stats.ok;
+	pthread_mutex_unlock(&stats.mtx);
+	return ok;
+}
+
+static void
+gauge(struct evbuffer *b, const char *name, const char *help, double v)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.0f\n",
+	    name, help, name, name, v);
+}
+
+void
+metrics_handle(struct request *req)
+{
+	struct store_stats ss;
+	struct evbuffer *b;
+	size_t k, i, len;
+	uint64_t n;
+	char *text;
+
+	if ((b = evbuffer_new()) == NULL) {
+		resp_error(req, 500, "InternalError", "out of memory");
+		return;
+	}
+	evbuffer_add_printf(b, "# HELP airlockd_requests_total Requests "
+	    "answered, by route and status.\n"
+	    "# TYPE airlockd_requests_total counter\n");
+	for (k = 0; k < ROUTE_NKINDS; k++)
+		for (i = 0; i <= NSTATUS; i++) {
+			n = __atomic_load_n(&requests[k][i], __ATOMIC_RELAXED);
+			if (n == 0)
+				continue;
+			if (i < NSTATUS)
+				evbuffer_add_printf(b, "airlockd_requests_total"
+				    "{route=\"%s\",status=\"%d\"} %llu\n",
+				    route_name((enum route_kind)k), statuses[i],
+				    (unsigned long long)n);
+			else
+				evbuffer_add_printf(b, "airlockd_requests_total"
+				    "{route=\"%s\",status=\"other\"} %llu\n",
+				    route_name((enum route_kind)k),
+				    (unsigned long long)n);
+		}
+	evbuffer_add_printf(b, "# HELP airlockd_sent_bytes_total File and "
+	    "blob bytes sent.\n# TYPE airlockd_sent_bytes_total counter\n"
+	    "airlockd_sent_bytes_total %llu\n", (unsigned long long)
+	    __atomic_load_n(&sent_bytes, __ATOMIC_RELAXED));
+	gauge(b, "airlockd_connections", "Open client connections.",
+	    (double)req->r_gauge[0]);
+	gauge(b, "airlockd_requests_in_progress", "Requests at a worker.",
+	    (double)req->r_gauge[1]);
+	gauge(b, "airlockd_streams", "Responses sending a file's bytes.",
+	    (double)req->r_gauge[2]);
+	gauge(b, "airlockd_read_buffers_in_use", "Read buffers read or "
+	    "being sent.", (double)req->r_gauge[3]);
+	gauge(b, "airlockd_read_queue", "Jobs waiting for a worker.",
+	    (double)pool_queued());
+	if (store_figures(req->r_srv->sv_store, &ss)) {
+		gauge(b, "airlockd_store_file_bytes", "Size of the store's "
+		    "data file.", (double)ss.file_bytes);
+		gauge(b, "airlockd_store_chunk_bytes", "Bytes of stored chunks.",
+		    (double)ss.chunk_bytes);
+		gauge(b, "airlockd_store_chunks", "Chunks in the store.",
+		    (double)ss.chunks);
+		gauge(b, "airlockd_store_blobs", "Files (blobs) in the store.",
+		    (double)ss.blobs);
+		gauge(b, "airlockd_store_revisions", "Revisions (manifests) in "
+		    "the store.", (double)ss.revisions);
+		gauge(b, "airlockd_store_repositories", "Repositories in the "
+		    "store.", (double)ss.repos);
+	}
+	len = evbuffer_get_length(b);
+	if ((text = (char *)evbuffer_pullup(b, -1)) == NULL) {
+		evbuffer_free(b);
+		resp_error(req, 500, "InternalError", "out of memory");
+		return;
+	}
+	resp_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+	    len);
+	evbuffer_free(b);
+}

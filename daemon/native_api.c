@@ -1,0 +1,405 @@
+/*
+ * native_api.c - airlock's own read API under /v1/, for mirrors that
+ * chain to this one: refs, manifests (their exact canonical bytes),
+ * signatures, blobs, chunks, "which of these chunks do you lack", and the
+ * published release.  Runs on a worker.
+ *
+ * Content named by its hash never changes and is sent with immutable
+ * cache headers.  It is served to whoever names the hash: a hash is only
+ * learnt from a ref or a manifest, and those of private repositories
+ * need a token.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airlockd.h"
+#include "keys.h"
+
+#define CHUNKS_PAGE	10000
+
+static void
+immutable(struct request *req, const uint8_t sha[STORE_HASH_LEN])
+{
+	char hex[STORE_HEX_LEN + 1], etag[STORE_HEX_LEN + 8];
+
+	store_hex(sha, STORE_HASH_LEN, hex);
+	snprintf(etag, sizeof(etag), "\"%s\"", hex);
+	resp_header(req, "ETag", etag);
+	resp_header(req, "Cache-Control", IMMUTABLE);
+}
+
+static int
+store_error(struct request *req, int rc, const char *what)
+{
+	if (rc == STORE_ENOTFOUND) {
+		resp_error(req, 404, "NotFound", "%s: not in the store", what);
+		return -1;
+	}
+	log_warnx("%s: %s: %s", __func__, what, store_lasterror());
+	resp_error(req, 500, "InternalError", "%s: store error", what);
+	return -1;
+}
+
+struct v1refs {
+	struct request	*req;
+	json_t		*list;
+};
+
+static int
+v1_ref(void *arg, const struct store_ref *ref)
+{
+	struct v1refs *w = arg;
+	char digest[STORE_DIGEST_STRLEN + 1];
+
+	if (!config_may_read(w->req->r_conf, ref->repo, w->req->r_token))
+		return 0;
+	store_digest_str(ref->digest, digest);
+	json_array_append_new(w->list, json_pack("{s:s,s:s,s:s,s:s,s:b}",
+	    "type", ref->type, "repo", ref->repo, "name", ref->name,
+	    "manifest", digest, "commit", ref->is_commit));
+	return 0;
+}
+
+static void
+v1_refs(struct request *req)
+{
+	const struct route *r = &req->r_route;
+	struct v1refs w = { req, json_array() };
+	int rc;
+
+	if (w.list == NULL) {
+		resp_error(req, 500, "InternalError", "out of memory");
+		return;
+	}
+	rc = store_refs(req->r_srv->sv_store, r->type,
+	    r->repo[0] ? r->repo : NULL, v1_ref, &w);
+	if (rc != 0) {
+		json_decref(w.list);
+		store_error(req, rc, "refs");
+		return;
+	}
+	if (r->repo[0] != '\0' && json_array_size(w.list) == 0) {
+		json_decref(w.list);
+		resp_error(req, 404, "RepoNotFound", "Repository not found: %s",
+		    r->repo);
+		return;
+	}
+	resp_json(req, 200, w.list);
+}
+
+/* The manifest, after checking that the client may see its repository. */
+static int
+manifest_get(struct request *req, struct store_manifest **m)
+{
+	int rc;
+
+	if ((rc = store_manifest_get(req->r_srv->sv_store, req->r_route.hash,
+	    m)) != 0)
+		return store_error(req, rc, "manifest");
+	if (!config_may_read(req->r_conf, (*m)->repo, req->r_token)) {
+		store_manifest_free(*m);
+		*m = NULL;
+		resp_error(req, 401, "RepoNotFound", "repository not found");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+v1_manifest(struct request *req)
+{
+	struct store_manifest *m;
+
+	if (manifest_get(req, &m) != 0)
+		return;
+	immutable(req, req->r_route.hash);
+	resp_text(req, 200, "application/json", m->bytes, m->len);
+	store_manifest_free(m);
+}
+
+static int
+v1_sig(void *arg, const uint8_t keyid[8], const char *text, size_t len)
+{
+	json_t *list = arg;
+	char id[KEYS_KEYID_HEXLEN + 1];
+
+	keys_keyid_hex(keyid, id);
+	json_array_append_new(list, json_pack("{s:s,s:s%}", "keyid", id,
+	    "signature", text, len));
+	return 0;
+}
+
+static void
+v1_signatures(struct request *req)
+{
+	struct store_manifest *m;
+	json_t *list;
+	int rc;
+
+	if (manifest_get(req, &m) != 0)
+		return;
+	store_manifest_free(m);
+	if ((list = json_array()) == NULL) {
+		resp_error(req, 500, "InternalError", "out of memory");
+		return;
+	}
+	if ((rc = store_sigs(req->r_srv->sv_store, req->r_route.hash, v1_sig,
+	    list)) != 0) {
+		json_decref(list);
+		store_error(req, rc, "signatures");
+		return;
+	}
+	resp_json(req, 200, list);
+}
+
+static void
+v1_blob(struct request *req)
+{
+	struct store_blobinfo info;
+	char hex[STORE_HEX_LEN + 1];
+	int rc;
+
+	if ((rc = store_blob_stat(req->r_srv->sv_store, req->r_route.hash,
+	    &info)) != 0) {
+		store_error(req, rc, "blob");
+		return;
+	}
+	store_hex(req->r_route.hash, STORE_HASH_LEN, hex);
+	resp_header(req, "Cache-Control", IMMUTABLE);
+	resp_blob(req, req->r_route.hash, info.size, hex);
+}
+
+struct chunkpage {
+	json_t		*list;
+	size_t		 index;
+	size_t		 skip;
+	int		 more;
+};
+
+static int
+v1_chunk_entry(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
+    uint32_t len)
+{
+	struct chunkpage *p = arg;
+	char hex[STORE_HEX_LEN + 1];
+
+	if (p->index++ < p->skip)
+		return 0;
+	if (json_array_size(p->list) == CHUNKS_PAGE) {
+		p->more = 1;
+		return 1;
+	}
+	store_hex(sha, STORE_HASH_LEN, hex);
+	json_array_append_new(p->list, json_pack("{s:I,s:s,s:i}", "offset",
+	    (json_int_t)off, "sha256", hex, "size", (int)len));
+	return 0;
+}
+
+/* The blob's chunks, in order, a page at a time (Link: rel="next"). */
+static void
+v1_blob_chunks(struct request *req)
+{
+	struct chunkpage p = { NULL, 0, 0, 0 };
+	const char *cursor = query_get(&req->r_query, "cursor");
+	char hex[STORE_HEX_LEN + 1], *end, *link;
+	int rc;
+
+	if (cursor != NULL) {
+		unsigned long long v = strtoull(cursor, &end, 10);
+
+		if (*cursor < '0' || *cursor > '9' || *end != '\0' ||
+		    v > (1ULL << 40)) {
+			resp_error(req, 400, "BadRequest", "invalid cursor");
+			return;
+		}
+		p.skip = (size_t)v;
+	}
+	if ((p.list = json_array()) == NULL) {
+		resp_error(req, 500, "InternalError", "out of memory");
+		return;
+	}
+	rc = store_blob_chunks(req->r_srv->sv_store, req->r_route.hash,
+	    v1_chunk_entry, &p);
+	if (rc != 0 && rc != 1) {
+		json_decref(p.list);
+		store_error(req, rc, "blob");
+		return;
+	}
+	if (p.index == 0 && p.skip == 0) {
+		struct store_blobinfo info;
+
+		/* No chunk: an empty blob, or none at all. */
+		if ((rc = store_blob_stat(req->r_srv->sv_store,
+		    req->r_route.hash, &info)) != 0) {
+			json_decref(p.list);
+			store_error(req, rc, "blob");
+			return;
+		}
+	}
+	store_hex(req->r_route.hash, STORE_HASH_LEN, hex);
+	if (p.more) {
+		if (asprintf(&link, "<%s/v1/blobs/sha256:%s/chunks?cursor=%zu>; "
+		    "rel=\"next\"", req->r_base, hex, p.skip + CHUNKS_PAGE) !=
+		    -1) {
+			resp_header(req, "Link", link);
+			free(link);
+		}
+	}
+	resp_header(req, "Cache-Control", IMMUTABLE);
+	resp_json(req, 200, p.list);
+}
+
+static void
+v1_chunk(struct request *req)
+{
+	uint8_t *buf, got[STORE_HASH_LEN];
+	char hex[STORE_HEX_LEN + 1];
+	size_t len;
+	int rc;
+
+	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL) {
+		resp_error(req, 500, "InternalError", "out of memory");
+		return;
+	}
+	if ((rc = store_chunk_get(req->r_srv->sv_store, req->r_route.hash,
+	    buf, STORE_CHUNK_MAX, &len)) != 0) {
+		free(buf);
+		store_error(req, rc, "chunk");
+		return;
+	}
+	/* Small enough to check whole before a byte of it goes out. */
+	store_sha256(buf, len, got);
+	if (memcmp(got, req->r_route.hash, STORE_HASH_LEN) != 0) {
+		store_hex(req->r_route.hash, STORE_HASH_LEN, hex);
+		log_warnx("%s: chunk %s: stored bytes do not match their hash",
+		    __func__, hex);
+		free(buf);
+		resp_error(req, 500, "InternalError", "chunk is corrupt");
+		return;
+	}
+	immutable(req, req->r_route.hash);
+	resp_text(req, 200, "application/octet-stream", buf, len);
+	free(buf);
+}
+
+/*
+ * POST /v1/chunks/missing with {"chunks": ["hex", ...]} (or the bare
+ * array): answers {"missing": [...]}, the ones this store lacks, so that
+ * a peer sends or fetches only those.
+ */
+static void
+v1_missing(struct request *req)
+{
+	json_error_t err;
+	json_t *body, *list, *missing = NULL, *v;
+	uint8_t sha[STORE_HASH_LEN];
+	size_t i;
+	int rc;
+
+	if ((body = json_loadb(req->r_body, req->r_bodylen, 0, &err)) == NULL) {
+		resp_error(req, 400, "BadRequest", "body: %s", err.text);
+		return;
+	}
+	list = json_is_array(body) ? body : json_object_get(body, "chunks");
+	if (!json_is_array(list)) {
+		resp_error(req, 400, "BadRequest", "body: expected "
+		    "{\"chunks\": [...]}");
+		goto out;
+	}
+	if (json_array_size(list) > BOUND_CHUNKS_ASKED) {
+		resp_error(req, 400, "BadRequest", "more than %d chunks",
+		    BOUND_CHUNKS_ASKED);
+		goto out;
+	}
+	if ((missing = json_array()) == NULL) {
+		resp_error(req, 500, "InternalError", "out of memory");
+		goto out;
+	}
+	json_array_foreach(list, i, v) {
+		if (!json_is_string(v) ||
+		    route_hash_parse(json_string_value(v), sha) != 0) {
+			resp_error(req, 400, "BadRequest", "chunks[%zu]: not a "
+			    "sha256", i);
+			goto out;
+		}
+		rc = store_chunk_has(req->r_srv->sv_store, sha);
+		if (rc == STORE_ENOTFOUND)
+			json_array_append(missing, v);
+		else if (rc != 0) {
+			store_error(req, rc, "chunk");
+			goto out;
+		}
+	}
+	resp_json(req, 200, json_pack("{s:O}", "missing", missing));
+out:
+	json_decref(missing);
+	json_decref(body);
+}
+
+/*
+ * The release this store publishes, and its signature, kept in the
+ * store's settings by whoever signed it; 404 until there is one.
+ */
+static void
+v1_release(struct request *req, int sig)
+{
+	const char *name = sig ? "release.minisig" : "release";
+	void *val;
+	size_t len;
+	int rc;
+
+	rc = store_kv_get(req->r_srv->sv_store, STORE_SETTING, name,
+	    strlen(name), &val, &len);
+	if (rc == STORE_ENOTFOUND) {
+		resp_error(req, 404, "ReleaseNotFound", "this store has not "
+		    "published a release");
+		return;
+	}
+	if (rc != 0) {
+		store_error(req, rc, "release");
+		return;
+	}
+	resp_text(req, 200, sig ? "text/plain; charset=utf-8" :
+	    "application/json", val, len);
+	free(val);
+}
+
+void
+native_handle(struct request *req)
+{
+	switch (req->r_route.kind) {
+	case ROUTE_V1_REFS:
+		v1_refs(req);
+		break;
+	case ROUTE_V1_MANIFEST:
+		v1_manifest(req);
+		break;
+	case ROUTE_V1_SIGNATURES:
+		v1_signatures(req);
+		break;
+	case ROUTE_V1_BLOB:
+		v1_blob(req);
+		break;
+	case ROUTE_V1_BLOB_CHUNKS:
+		v1_blob_chunks(req);
+		break;
+	case ROUTE_V1_CHUNK:
+		v1_chunk(req);
+		break;
+	case ROUTE_V1_MISSING:
+		v1_missing(req);
+		break;
+	case ROUTE_V1_RELEASE:
+		v1_release(req, 0);
+		break;
+	case ROUTE_V1_RELEASE_SIG:
+		v1_release(req, 1);
+		break;
+	default:
+		resp_error(req, 404, "EndpointNotFound", "no such route");
+		break;
+	}
+}

@@ -1,0 +1,363 @@
+/*
+ * pool.c - worker threads that read the store off the event loop, and
+ * the fixed set of buffers they read into.
+ *
+ * A job goes in through a mutex-guarded queue and comes back through
+ * another, with event_active() waking the loop (libevent's pthread
+ * locking makes that call safe from any thread).  The loop alone touches
+ * evhttp, so a worker never does: it fills the job and returns it.
+ *
+ * Buffers are allocated once and reused, and there are only so many: a
+ * stream that finds none waits its turn (stream.c), so the memory spent
+ * on reads stays the same however many clients there are.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "airlockd.h"
+
+TAILQ_HEAD(jobq, job);
+
+static struct {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cond;
+	struct jobq	 todo;
+	struct jobq	 done;
+	size_t		 ntodo;
+	int		 stopping;
+	pthread_t	*threads;
+	int		 nthreads;
+	struct event	*done_ev;
+} pool = {
+	.mtx = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+static void *
+worker(void *arg)
+{
+	struct job *j;
+
+	(void)arg;
+	pthread_mutex_lock(&pool.mtx);
+	for (;;) {
+		while (TAILQ_EMPTY(&pool.todo) && !pool.stopping)
+			pthread_cond_wait(&pool.cond, &pool.mtx);
+		if ((j = TAILQ_FIRST(&pool.todo)) == NULL)
+			break;	/* stopping, and nothing is left to run */
+		TAILQ_REMOVE(&pool.todo, j, j_entry);
+		pool.ntodo--;
+		pthread_mutex_unlock(&pool.mtx);
+
+		j->j_run(j);
+
+		pthread_mutex_lock(&pool.mtx);
+		TAILQ_INSERT_TAIL(&pool.done, j, j_entry);
+		event_active(pool.done_ev, EV_READ, 0);
+	}
+	pthread_mutex_unlock(&pool.mtx);
+	return NULL;
+}
+
+/* On the loop: hands each finished job back to its owner. */
+static void
+pool_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct jobq done;
+	struct job *j;
+
+	(void)fd, (void)what, (void)arg;
+	TAILQ_INIT(&done);
+	pthread_mutex_lock(&pool.mtx);
+	TAILQ_CONCAT(&done, &pool.done, j_entry);
+	pthread_mutex_unlock(&pool.mtx);
+	while ((j = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, j, j_entry);
+		j->j_done(j);
+	}
+}
+
+int
+pool_start(struct event_base *base, int nthreads)
+{
+	int i, rc;
+
+	TAILQ_INIT(&pool.todo);
+	TAILQ_INIT(&pool.done);
+	if ((pool.done_ev = event_new(base, -1, 0, pool_done, NULL)) == NULL)
+		return -1;
+	if ((pool.threads = calloc((size_t)nthreads,
+	    sizeof(*pool.threads))) == NULL)
+		return -1;
+	for (i = 0; i < nthreads; i++) {
+		if ((rc = pthread_create(&pool.threads[i], NULL, worker,
+		    NULL)) != 0) {
+			errno = rc;
+			log_warn("%s: pthread_create", __func__);
+			break;
+		}
+		pool.nthreads++;
+	}
+	return pool.nthreads > 0 ? 0 : -1;
+}
+
+void
+pool_submit(struct job *j)
+{
+	pthread_mutex_lock(&pool.mtx);
+	TAILQ_INSERT_TAIL(&pool.todo, j, j_entry);
+	pool.ntodo++;
+	pthread_cond_signal(&pool.cond);
+	pthread_mutex_unlock(&pool.mtx);
+}
+
+size_t
+pool_queued(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&pool.mtx);
+	n = pool.ntodo;
+	pthread_mutex_unlock(&pool.mtx);
+	return n;
+}
+
+void
+pool_stop(void)
+{
+	int i;
+
+	pthread_mutex_lock(&pool.mtx);
+	pool.stopping = 1;
+	pthread_cond_broadcast(&pool.cond);
+	pthread_mutex_unlock(&pool.mtx);
+	for (i = 0; i < pool.nthreads; i++)
+		pthread_join(pool.threads[i], NULL);
+	/* Finish on this thread what the workers handed back. */
+	pool_done(-1, 0, NULL);
+	free(pool.threads);
+	pool.threads = NULL;
+	pool.nthreads = 0;
+	if (pool.done_ev != NULL)
+		event_free(pool.done_ev);
+	pool.done_ev = NULL;
+}
+
+/*
+ * Read buffers.  Only the loop takes and returns them, so the free list
+ * needs no lock.
+ */
+static struct {
+	struct buf	*free;
+	size_t		 size;
+	int		 max;
+	int		 made;
+	int		 out;
+} bufs;
+
+void
+buf_init(size_t size, int count)
+{
+	bufs.size = size;
+	bufs.max = count;
+}
+
+struct buf *
+buf_get(void)
+{
+	struct buf *b;
+
+	if ((b = bufs.free) != NULL) {
+		bufs.free = b->b_next;
+		b->b_next = NULL;
+		bufs.out++;
+		return b;
+	}
+	if (bufs.made >= bufs.max)
+		return NULL;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	if ((b->b_data = malloc(bufs.size)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	b->b_size = bufs.size;
+	bufs.made++;
+	bufs.out++;
+	return b;
+}
+
+void
+buf_put(struct buf *b)
+{
+	b->b_owner = NULL;
+	b->b_len = 0;
+	bufs.out--;
+	/* A smaller read-size after SIGHUP: let the old ones go. */
+	if (b->b_size != bufs.size || bufs.made > bufs.max) {
+		free(b->b_data);
+		free(b);
+		bufs.made--;
+		return;
+	}
+	b->b_next = bufs.free;
+	bufs.free = b;
+}
+
+int
+buf_out(void)
+{
+	return bufs.out;
+}
+
+void
+buf_cleanup(void)
+{
+	struct buf *b;
+
+	while ((b = bufs.free) != NULL) {
+		bufs.free = b->b_next;
+		free(b->b_data);
+		free(b);
+		bufs.made--;
+	}
+}
+
+/*
+ * LMDB maps the store's data file, and every page a reader copies from
+ * stays mapped into this process and counts in its resident size, up to
+ * the size of every file it served.  The page cache keeps the pages
+ * whether or not they are mapped, so dropping the mapping of a shared,
+ * read-only file mapping loses nothing: the next reader takes a minor
+ * fault and sees the same bytes.
+ *
+ * How fast the mapped size grows is not the bytes read: the kernel maps a
+ * large page-cache folio whole (up to 2 MiB for one byte), and each read
+ * also touches B-tree pages elsewhere in the file.  So a worker looks at
+ * the mapped size itself (/proc/self/statm, one pread) and drops the
+ * mapping when it passes the budget (map-budget in airlockd.conf).
+ * Dropping costs the next reads their faults again: a larger budget is
+ * faster, a smaller one keeps the resident size down.
+ */
+
+static struct {
+	uintptr_t	 start;
+	size_t		 len;
+	int		 statm;		/* /proc/self/statm, or -1 */
+	long		 pagesize;
+	long		 base;		/* pages mapped before any read */
+	unsigned long	 budget;	/* bytes */
+	pthread_mutex_t	 mtx;
+} map = { .statm = -1, .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+/* Pages of file mappings now resident: statm's third field. */
+static long
+mapped_pages(void)
+{
+	char buf[128];
+	long size, resident, shared;
+	ssize_t n;
+
+	if ((n = pread(map.statm, buf, sizeof(buf) - 1, 0)) <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, "%ld %ld %ld", &size, &resident, &shared) != 3)
+		return -1;
+	return shared;
+}
+
+/* Finds the store's mapping once: LMDB never moves it (fixed map size). */
+int
+pool_map_init(const char *storedir, size_t budget)
+{
+	char path[4096], line[4096 + 256];
+	FILE *fp;
+	size_t plen;
+
+	if (snprintf(path, sizeof(path), "%s/data.mdb", storedir) >=
+	    (int)sizeof(path))
+		return -1;
+	plen = strlen(path);
+	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		unsigned long start, end;
+		char perms[8];
+		size_t len;
+
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
+			continue;
+		/* Never a writable mapping: dropping it could lose data. */
+		if (perms[1] != '-' || perms[3] != 's')
+			continue;
+		len = strlen(line);
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len <= plen || strcmp(line + len - plen, path) != 0 ||
+		    line[len - plen - 1] != ' ')
+			continue;
+		map.start = start;
+		map.len = end - start;
+		break;
+	}
+	fclose(fp);
+	if (map.len == 0)
+		return -1;
+	map.pagesize = sysconf(_SC_PAGESIZE);
+	map.budget = budget;
+	/*
+	 * Reads of chunks are not sequential in the file: read-around on a
+	 * fault would map (and count) pages nobody asked for.  This is what
+	 * LMDB's MDB_NORDAHEAD does to its map.
+	 */
+	if (madvise((void *)map.start, map.len, MADV_RANDOM) == -1)
+		log_warn("%s: madvise(MADV_RANDOM)", __func__);
+	if ((map.statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	/* The program and its libraries are mapped files too. */
+	if ((map.base = mapped_pages()) < 0)
+		map.base = 0;
+	return 0;
+}
+
+void
+pool_trim_map(void)
+{
+	long pages;
+
+	if (map.len == 0 || map.statm == -1)
+		return;
+	if ((pages = mapped_pages() - map.base) < 0 ||
+	    (unsigned long)pages * (unsigned long)map.pagesize <
+	    __atomic_load_n(&map.budget, __ATOMIC_RELAXED))
+		return;
+	/* One worker drops it; the others need not do it again. */
+	if (pthread_mutex_trylock(&map.mtx) != 0)
+		return;
+	if (madvise((void *)map.start, map.len, MADV_DONTNEED) == -1)
+		log_warn("%s: madvise(MADV_DONTNEED)", __func__);
+	pthread_mutex_unlock(&map.mtx);
+}
+
+void
+pool_map_budget(size_t budget)
+{
+	__atomic_store_n(&map.budget, budget, __ATOMIC_RELAXED);
+}
+
+void
+pool_map_close(void)
+{
+	if (map.statm != -1)
+		close(map.statm);
+	map.statm = -1;
+}

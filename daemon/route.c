@@ -1,0 +1,816 @@
+/*
+ * route.c - request paths, queries and ranges, read from untrusted bytes.
+ *
+ * A path is split on its literal slashes first and each segment is
+ * decoded once afterwards, so that "%2F" inside a revision or a tree path
+ * is data and never a separator, and "%2e%2e" can only ever become a
+ * segment named "..", which the validators refuse.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "route.h"
+
+#define MAXSEGS		(BOUND_HTTP_PATH / 2)
+
+struct seg {
+	const char	*s;
+	size_t		 len;
+};
+
+static const struct {
+	const char	*name;
+	unsigned	 methods;
+} routes[ROUTE_NKINDS] = {
+	[ROUTE_UNKNOWN] =	{ "unknown", 0 },
+	[ROUTE_HEALTHZ] =	{ "healthz", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_METRICS] =	{ "metrics", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_REPO_INFO] =	{ "repo_info", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_TREE] =		{ "tree", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_PATHS_INFO] =	{ "paths_info", ROUTE_POST },
+	[ROUTE_REFS] =		{ "refs", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_DISCUSSIONS] =	{ "discussions", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_RESOLVE] =	{ "resolve", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_RAW] =		{ "raw", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_V1_REFS] =	{ "v1_refs", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_V1_MANIFEST] =	{ "v1_manifest", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_V1_SIGNATURES] =	{ "v1_signatures", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_V1_BLOB] =	{ "v1_blob", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_V1_BLOB_CHUNKS] = { "v1_blob_chunks", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_V1_CHUNK] =	{ "v1_chunk", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_V1_MISSING] =	{ "v1_missing", ROUTE_POST },
+	[ROUTE_V1_RELEASE] =	{ "v1_release", ROUTE_GET | ROUTE_HEAD },
+	[ROUTE_V1_RELEASE_SIG] = { "v1_release_sig", ROUTE_GET | ROUTE_HEAD },
+};
+
+const char *
+route_name(enum route_kind kind)
+{
+	if ((unsigned)kind >= ROUTE_NKINDS)
+		return "unknown";
+	return routes[kind].name;
+}
+
+unsigned
+route_methods(enum route_kind kind)
+{
+	if ((unsigned)kind >= ROUTE_NKINDS)
+		return 0;
+	return routes[kind].methods;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+route_decode(const char *s, size_t len, char *out, size_t outsize, int plus)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (len - i < 3)
+				return -1;
+			if ((hi = hexval((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+				return -1;
+			c = hi << 4 | lo;
+			i += 2;
+		} else if (c == '+' && plus)
+			c = ' ';
+		/* A NUL would cut the string short behind a validator. */
+		if (c == '\0')
+			return -1;
+		if (n + 1 >= outsize)
+			return -1;
+		out[n++] = (char)c;
+	}
+	if (outsize == 0)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
+}
+
+static int
+seg_is(const struct seg *g, const char *word)
+{
+	size_t n = strlen(word);
+
+	return g->len == n && memcmp(g->s, word, n) == 0;
+}
+
+static int
+repo_part_valid(const char *p, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > BOUND_REPO_PART)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (i == 0 || (c != '.' && c != '_' && c != '-'))
+			return 0;
+		if (c == '.' && p[i - 1] == '.')
+			return 0;
+	}
+	return 1;
+}
+
+int
+route_repo_valid(const char *repo)
+{
+	const char *slash;
+
+	if ((slash = strchr(repo, '/')) == NULL)
+		return repo_part_valid(repo, strlen(repo));
+	return repo_part_valid(repo, (size_t)(slash - repo)) &&
+	    repo_part_valid(slash + 1, strlen(slash + 1));
+}
+
+static int
+is_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (hexval((unsigned char)s[i]) < 0)
+			return 0;
+	return 1;
+}
+
+int
+route_hash_parse(const char *s, uint8_t out[32])
+{
+	size_t i;
+
+	if (strncmp(s, "sha256:", 7) == 0)
+		s += 7;
+	if (strlen(s) != 64 || !is_hex(s, 64))
+		return -1;
+	for (i = 0; i < 32; i++)
+		out[i] = (uint8_t)(hexval((unsigned char)s[2 * i]) << 4 |
+		    hexval((unsigned char)s[2 * i + 1]));
+	return 0;
+}
+
+int
+route_revision_valid(const char *rev)
+{
+	uint8_t digest[32];
+	size_t len = strlen(rev);
+	const char *p;
+
+	if (len == 0 || len > BOUND_REVISION)
+		return 0;
+	/* A manifest digest names a revision too. */
+	if (strncmp(rev, "sha256:", 7) == 0)
+		return route_hash_parse(rev, digest) == 0;
+	if (rev[0] == '-' || rev[0] == '/' || rev[len - 1] == '/' ||
+	    rev[len - 1] == '.' || strstr(rev, "..") != NULL ||
+	    strstr(rev, "//") != NULL || strstr(rev, "@{") != NULL)
+		return 0;
+	for (p = rev; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= ' ' || c == 0x7f || strchr("~^:?*[\\", c) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* Well-formed UTF-8, without overlong forms or surrogates. */
+static int
+utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i], need, min, cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			need = 1, min = 0x80, cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			need = 2, min = 0x800, cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			need = 3, min = 0x10000, cp = c & 0x07;
+		} else
+			return 0;
+		if (n - i <= need)
+			return 0;
+		for (size_t k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+int
+route_path_valid(const char *path)
+{
+	const char *p, *slash;
+	size_t len = strlen(path);
+
+	if (len == 0 || len > BOUND_PATH ||
+	    !utf8_valid((const unsigned char *)path, len))
+		return 0;
+	for (p = path;; p = slash + 1) {
+		size_t n, i;
+
+		slash = strchr(p, '/');
+		n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+		if (n == 0 || n > BOUND_PATH_COMPONENT ||
+		    (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		for (i = 0; i < n; i++)
+			if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
+				return 0;
+		if (slash == NULL)
+			return 1;
+	}
+}
+
+struct parse {
+	const struct seg	*segs;
+	size_t			 n;
+	struct route		*r;
+	const char		*why;
+};
+
+static int
+bad(struct parse *ps, int status, const char *why)
+{
+	ps->why = why;
+	return status;
+}
+
+/* Decodes segments [from, to) joined by '/' into out. */
+static int
+decode_join(const struct seg *segs, size_t from, size_t to, char *out,
+    size_t outsize)
+{
+	size_t used = 0, i;
+
+	out[0] = '\0';
+	for (i = from; i < to; i++) {
+		int n;
+
+		if (i > from) {
+			if (used + 1 >= outsize)
+				return -1;
+			out[used++] = '/';
+		}
+		if ((n = route_decode(segs[i].s, segs[i].len, out + used,
+		    outsize - used, 0)) < 0)
+			return -1;
+		used += (size_t)n;
+	}
+	out[used] = '\0';
+	return 0;
+}
+
+static int
+take_repo(struct parse *ps, size_t i, size_t nparts)
+{
+	if (decode_join(ps->segs, i, i + nparts, ps->r->repo,
+	    sizeof(ps->r->repo)) != 0)
+		return bad(ps, 400, "invalid repository id");
+	/* A decoded slash would make a third part. */
+	if (nparts == 1 && strchr(ps->r->repo, '/') != NULL)
+		return bad(ps, 400, "invalid repository id");
+	if (nparts == 2 && strchr(strchr(ps->r->repo, '/') + 1, '/') != NULL)
+		return bad(ps, 400, "invalid repository id");
+	if (!route_repo_valid(ps->r->repo))
+		return bad(ps, 400, "invalid repository id");
+	return 0;
+}
+
+/*
+ * Takes the revision at segment *i.  Clients send "refs/pr/1" both as one
+ * encoded segment and as three literal ones; the Hub reads the literal
+ * form for refs/pr/N and refs/convert/NAME only, and so does this.  min
+ * is how many segments must follow the revision.
+ */
+static int
+take_rev(struct parse *ps, size_t *i, size_t min)
+{
+	struct route *r = ps->r;
+	size_t k = *i, nsegs = 1;
+
+	if (k >= ps->n)
+		return bad(ps, 404, "no revision in the path");
+	if (seg_is(&ps->segs[k], "refs") && ps->n - k >= 3 + min &&
+	    (seg_is(&ps->segs[k + 1], "pr") ||
+	    seg_is(&ps->segs[k + 1], "convert")))
+		nsegs = 3;
+	if (decode_join(ps->segs, k, k + nsegs, r->rev, sizeof(r->rev)) != 0)
+		return bad(ps, 400, "invalid revision");
+	if (!route_revision_valid(r->rev))
+		return bad(ps, 400, "invalid revision");
+	r->has_rev = 1;
+	*i = k + nsegs;
+	return 0;
+}
+
+static int
+take_path(struct parse *ps, size_t i)
+{
+	if (i >= ps->n) {
+		ps->r->path[0] = '\0';
+		return 0;
+	}
+	if (decode_join(ps->segs, i, ps->n, ps->r->path,
+	    sizeof(ps->r->path)) != 0)
+		return bad(ps, 400, "invalid path");
+	if (!route_path_valid(ps->r->path))
+		return bad(ps, 400, "invalid path");
+	return 0;
+}
+
+static int
+is_api_word(const struct seg *g)
+{
+	return seg_is(g, "revision") || seg_is(g, "tree") ||
+	    seg_is(g, "paths-info") || seg_is(g, "refs") ||
+	    seg_is(g, "discussions");
+}
+
+/* What follows /api/TYPEs/REPO, from segment i; -1 if it is no route. */
+static int
+api_rest(struct parse *ps, size_t i)
+{
+	const struct seg *g = ps->segs;
+	size_t n = ps->n;
+	int rc;
+
+	if (i == n) {
+		ps->r->kind = ROUTE_REPO_INFO;
+		return 0;
+	}
+	if (seg_is(&g[i], "revision")) {
+		i++;
+		if ((rc = take_rev(ps, &i, 0)) != 0)
+			return rc;
+		if (i != n)
+			return -1;
+		ps->r->kind = ROUTE_REPO_INFO;
+		return 0;
+	}
+	if (seg_is(&g[i], "tree")) {
+		i++;
+		if ((rc = take_rev(ps, &i, 0)) != 0)
+			return rc;
+		ps->r->kind = ROUTE_TREE;
+		return take_path(ps, i);
+	}
+	if (seg_is(&g[i], "paths-info")) {
+		i++;
+		if ((rc = take_rev(ps, &i, 0)) != 0)
+			return rc;
+		if (i != n)
+			return -1;
+		ps->r->kind = ROUTE_PATHS_INFO;
+		return 0;
+	}
+	if (i + 1 == n && seg_is(&g[i], "refs")) {
+		ps->r->kind = ROUTE_REFS;
+		return 0;
+	}
+	if (i + 1 == n && seg_is(&g[i], "discussions")) {
+		ps->r->kind = ROUTE_DISCUSSIONS;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+route_reset(struct route *r)
+{
+	const char *type = r->type;
+
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+}
+
+static int
+api_parse(struct parse *ps, size_t i)
+{
+	const struct seg *g = ps->segs;
+	const char *why1 = NULL;
+	int rc, rc1 = -1;
+
+	if (i >= ps->n)
+		return bad(ps, 404, "no such route");
+	if (seg_is(&g[i], "models"))
+		ps->r->type = "model";
+	else if (seg_is(&g[i], "datasets"))
+		ps->r->type = "dataset";
+	else
+		return bad(ps, 404, "no such route");
+	i++;
+	if (i >= ps->n)
+		return bad(ps, 404, "no such route");
+	if (i + 1 == ps->n) {
+		ps->r->kind = ROUTE_REPO_INFO;
+		return take_repo(ps, i, 1);
+	}
+	/*
+	 * ORG/NAME, or a legacy NAME without an organisation: a second
+	 * segment that is a route word is read as one first, as the Hub
+	 * does, and as the name when that leads nowhere.
+	 */
+	if (is_api_word(&g[i + 1])) {
+		if ((rc1 = api_rest(ps, i + 1)) == 0)
+			return take_repo(ps, i, 1);
+		why1 = ps->why;
+		route_reset(ps->r);
+	}
+	if ((rc = api_rest(ps, i + 2)) == 0)
+		return take_repo(ps, i, 2);
+	if (rc1 > 0)
+		return bad(ps, rc1, why1);
+	if (rc > 0)
+		return rc;
+	return bad(ps, 404, "no such route");
+}
+
+/* /[datasets/]REPO/{resolve,raw}/REV/PATH */
+static int
+file_parse(struct parse *ps)
+{
+	const struct seg *g = ps->segs;
+	size_t i = 0, k, nparts;
+	int rc;
+
+	ps->r->type = "model";
+	if (ps->n > 0 && seg_is(&g[0], "datasets")) {
+		ps->r->type = "dataset";
+		i = 1;
+	}
+	if (i + 2 < ps->n && (seg_is(&g[i + 2], "resolve") ||
+	    seg_is(&g[i + 2], "raw")))
+		nparts = 2;
+	else if (i + 1 < ps->n && (seg_is(&g[i + 1], "resolve") ||
+	    seg_is(&g[i + 1], "raw")))
+		nparts = 1;
+	else
+		return bad(ps, 404, "no such route");
+	k = i + nparts;
+	ps->r->kind = seg_is(&g[k], "raw") ? ROUTE_RAW : ROUTE_RESOLVE;
+	k++;
+	if ((rc = take_repo(ps, i, nparts)) != 0)
+		return rc;
+	if ((rc = take_rev(ps, &k, 1)) != 0)
+		return rc;
+	if (k >= ps->n)
+		return bad(ps, 404, "no file path");
+	return take_path(ps, k);
+}
+
+static int
+hash_seg(struct parse *ps, const struct seg *g)
+{
+	char buf[80];
+
+	if (route_decode(g->s, g->len, buf, sizeof(buf), 0) < 0 ||
+	    route_hash_parse(buf, ps->r->hash) != 0)
+		return bad(ps, 400, "invalid sha256 digest");
+	ps->r->has_hash = 1;
+	return 0;
+}
+
+/* /v1/... from segment i */
+static int
+v1_parse(struct parse *ps, size_t i)
+{
+	const struct seg *g = ps->segs;
+	size_t n = ps->n;
+	struct route *r = ps->r;
+
+	if (i >= n)
+		return bad(ps, 404, "no such route");
+	if (seg_is(&g[i], "refs")) {
+		r->kind = ROUTE_V1_REFS;
+		if (i + 1 == n)
+			return 0;
+		if (seg_is(&g[i + 1], "model"))
+			r->type = "model";
+		else if (seg_is(&g[i + 1], "dataset"))
+			r->type = "dataset";
+		else
+			return bad(ps, 404, "no such repository type");
+		if (n - (i + 2) != 1 && n - (i + 2) != 2)
+			return bad(ps, 404, "no such route");
+		return take_repo(ps, i + 2, n - (i + 2));
+	}
+	if (seg_is(&g[i], "release") && i + 1 == n) {
+		r->kind = ROUTE_V1_RELEASE;
+		return 0;
+	}
+	if (seg_is(&g[i], "release.minisig") && i + 1 == n) {
+		r->kind = ROUTE_V1_RELEASE_SIG;
+		return 0;
+	}
+	if (i + 2 == n && seg_is(&g[i], "chunks") &&
+	    seg_is(&g[i + 1], "missing")) {
+		r->kind = ROUTE_V1_MISSING;
+		return 0;
+	}
+	if (i + 2 == n || (i + 3 == n && seg_is(&g[i], "blobs") &&
+	    seg_is(&g[i + 2], "chunks"))) {
+		if (seg_is(&g[i], "manifests"))
+			r->kind = ROUTE_V1_MANIFEST;
+		else if (seg_is(&g[i], "signatures"))
+			r->kind = ROUTE_V1_SIGNATURES;
+		else if (seg_is(&g[i], "blobs"))
+			r->kind = i + 3 == n ? ROUTE_V1_BLOB_CHUNKS :
+			    ROUTE_V1_BLOB;
+		else if (seg_is(&g[i], "chunks"))
+			r->kind = ROUTE_V1_CHUNK;
+		else
+			return bad(ps, 404, "no such route");
+		return hash_seg(ps, &g[i + 1]);
+	}
+	return bad(ps, 404, "no such route");
+}
+
+int
+route_target(const char *target, const char **path, size_t *plen,
+    const char **query, size_t *qlen)
+{
+	const char *p = target, *end;
+
+	if (strncasecmp(p, "http://", 7) == 0 ||
+	    strncasecmp(p, "https://", 8) == 0) {
+		p = strchr(p, ':') + 3;
+		p += strcspn(p, "/?#");
+		if (*p != '/')
+			return -1;
+	}
+	if (*p != '/')
+		return -1;
+	end = p + strcspn(p, "?#");
+	*path = p;
+	*plen = (size_t)(end - p);
+	*query = NULL;
+	*qlen = 0;
+	if (*end == '?') {
+		*query = end + 1;
+		*qlen = strcspn(end + 1, "#");
+	}
+	return 0;
+}
+
+int
+route_parse(const char *path, size_t len, struct route *r, const char **why)
+{
+	struct seg segs[MAXSEGS];
+	struct parse ps;
+	size_t n = 0, i, start;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	*why = NULL;
+	if (len > BOUND_HTTP_PATH) {
+		*why = "request path too long";
+		return 414;
+	}
+	if (len == 0 || path[0] != '/') {
+		*why = "request path must begin with /";
+		return 400;
+	}
+	/* Split on the literal slashes, before anything is decoded. */
+	for (start = 1, i = 1; i <= len; i++) {
+		if (i < len && path[i] != '/')
+			continue;
+		if (n == MAXSEGS) {
+			*why = "too many path segments";
+			return 414;
+		}
+		segs[n].s = path + start;
+		segs[n].len = i - start;
+		n++;
+		start = i + 1;
+	}
+	/* One trailing slash is tolerated, as the Hub does. */
+	if (n > 1 && segs[n - 1].len == 0)
+		n--;
+	for (i = 0; i < n; i++)
+		if (segs[i].len == 0) {
+			*why = "empty path segment";
+			return 400;
+		}
+	ps.segs = segs;
+	ps.n = n;
+	ps.r = r;
+	ps.why = NULL;
+	if (n == 1 && seg_is(&segs[0], "healthz"))
+		r->kind = ROUTE_HEALTHZ, rc = 0;
+	else if (n == 1 && seg_is(&segs[0], "metrics"))
+		r->kind = ROUTE_METRICS, rc = 0;
+	else if (n >= 1 && seg_is(&segs[0], "api"))
+		rc = api_parse(&ps, 1);
+	else if (n >= 1 && seg_is(&segs[0], "v1"))
+		rc = v1_parse(&ps, 1);
+	else
+		rc = file_parse(&ps);
+	if (rc != 0) {
+		r->kind = ROUTE_UNKNOWN;
+		*why = ps.why != NULL ? ps.why : "bad request";
+		if (rc < 0)
+			rc = 404, *why = "no such route";
+	}
+	return rc;
+}
+
+int
+route_pairs(const char *s, size_t len, route_pair_fn fn, void *arg)
+{
+	char name[256], value[BOUND_HTTP_QUERY + 1];
+	size_t i = 0;
+
+	while (i < len) {
+		size_t end = i, eq;
+		int rc;
+
+		while (end < len && s[end] != '&')
+			end++;
+		for (eq = i; eq < end && s[eq] != '='; eq++)
+			;
+		if (end > i) {
+			if (route_decode(s + i, eq - i, name, sizeof(name),
+			    1) < 0)
+				return -1;
+			if (eq < end) {
+				if (route_decode(s + eq + 1, end - eq - 1, value,
+				    sizeof(value), 1) < 0)
+					return -1;
+			} else
+				value[0] = '\0';
+			if ((rc = fn(arg, name, value)) != 0)
+				return rc;
+		}
+		i = end + 1;
+	}
+	return 0;
+}
+
+static int
+query_add(void *arg, const char *name, const char *value)
+{
+	struct query *q = arg;
+	size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
+
+	if (q->n == BOUND_QUERY_PARAMS || q->used + nl + vl > sizeof(q->buf))
+		return -1;
+	q->name[q->n] = memcpy(q->buf + q->used, name, nl);
+	q->used += nl;
+	q->value[q->n] = memcpy(q->buf + q->used, value, vl);
+	q->used += vl;
+	q->n++;
+	return 0;
+}
+
+int
+query_parse(const char *s, size_t len, struct query *q)
+{
+	q->n = 0;
+	q->used = 0;
+	if (len > BOUND_HTTP_QUERY)
+		return -1;
+	return route_pairs(s, len, query_add, q) == 0 ? 0 : -1;
+}
+
+const char *
+query_get(const struct query *q, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < q->n; i++)
+		if (strcmp(q->name[i], name) == 0)
+			return q->value[i];
+	return NULL;
+}
+
+int
+route_bool(const char *v)
+{
+	return strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
+	    strcasecmp(v, "yes") == 0;
+}
+
+int
+query_bool(const struct query *q, const char *name, int dflt)
+{
+	const char *v;
+
+	if ((v = query_get(q, name)) == NULL)
+		return dflt;
+	return route_bool(v);
+}
+
+static const char *
+skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* Digits into *v, saturating: a position past any file is still one. */
+static const char *
+number(const char *p, uint64_t *v)
+{
+	const char *start = p;
+
+	*v = 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (*v > (UINT64_MAX - d) / 10)
+			*v = UINT64_MAX;
+		else
+			*v = *v * 10 + d;
+	}
+	return p == start ? NULL : p;
+}
+
+int
+range_parse(const char *hdr, uint64_t size, uint64_t *first, uint64_t *last)
+{
+	const char *p;
+	uint64_t a, b;
+	int suffix = 0, open = 0;
+
+	if (hdr == NULL)
+		return RANGE_NONE;
+	p = skip_ws(hdr);
+	if (strncasecmp(p, "bytes", 5) != 0)
+		return RANGE_NONE;	/* a unit this server does not know */
+	p = skip_ws(p + 5);
+	if (*p != '=')
+		return RANGE_INVALID;
+	p = skip_ws(p + 1);
+	if (strchr(p, ',') != NULL)
+		return RANGE_NONE;	/* several ranges: send it all */
+	if (*p == '-') {
+		suffix = 1;
+		if ((p = number(p + 1, &b)) == NULL)
+			return RANGE_INVALID;
+		a = 0;
+	} else {
+		if ((p = number(p, &a)) == NULL || *p != '-')
+			return RANGE_INVALID;
+		p++;
+		if (*p >= '0' && *p <= '9') {
+			if ((p = number(p, &b)) == NULL)
+				return RANGE_INVALID;
+		} else {
+			open = 1;
+			b = 0;
+		}
+	}
+	if (*skip_ws(p) != '\0')
+		return RANGE_INVALID;
+	if (suffix) {
+		if (b == 0 || size == 0)
+			return RANGE_UNSAT;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return RANGE_OK;
+	}
+	if (!open && b < a)
+		return RANGE_INVALID;
+	if (a >= size)
+		return RANGE_UNSAT;
+	*first = a;
+	*last = open || b >= size ? size - 1 : b;
+	return RANGE_OK;
+}

@@ -1,0 +1,123 @@
+/*
+ * route.h - the parts of an HTTP request that airlockd reads from
+ * untrusted bytes: the path (routed first, then each segment decoded
+ * exactly once), the query string, form bodies and the Range header.
+ *
+ * Pure functions: no allocation, no I/O, no libevent, so that the fuzz
+ * target (tests/fuzz/fuzz_request.c) links this file alone.
+ */
+#ifndef AIRLOCKD_ROUTE_H
+#define AIRLOCKD_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounds.h"
+
+enum route_kind {
+	ROUTE_UNKNOWN = 0,
+	ROUTE_HEALTHZ,		/* /healthz */
+	ROUTE_METRICS,		/* /metrics */
+	ROUTE_REPO_INFO,	/* /api/{models,datasets}/REPO[/revision/REV] */
+	ROUTE_TREE,		/* /api/.../REPO/tree/REV[/PATH] */
+	ROUTE_PATHS_INFO,	/* /api/.../REPO/paths-info/REV */
+	ROUTE_REFS,		/* /api/.../REPO/refs */
+	ROUTE_DISCUSSIONS,	/* /api/.../REPO/discussions */
+	ROUTE_RESOLVE,		/* /[datasets/]REPO/resolve/REV/PATH */
+	ROUTE_RAW,		/* /[datasets/]REPO/raw/REV/PATH */
+	ROUTE_V1_REFS,		/* /v1/refs[/TYPE/REPO] */
+	ROUTE_V1_MANIFEST,	/* /v1/manifests/sha256:HEX */
+	ROUTE_V1_SIGNATURES,	/* /v1/signatures/sha256:HEX */
+	ROUTE_V1_BLOB,		/* /v1/blobs/sha256:HEX */
+	ROUTE_V1_BLOB_CHUNKS,	/* /v1/blobs/sha256:HEX/chunks */
+	ROUTE_V1_CHUNK,		/* /v1/chunks/sha256:HEX */
+	ROUTE_V1_MISSING,	/* /v1/chunks/missing */
+	ROUTE_V1_RELEASE,	/* /v1/release */
+	ROUTE_V1_RELEASE_SIG,	/* /v1/release.minisig */
+	ROUTE_NKINDS
+};
+
+/* Methods, as a bit mask of what a route accepts. */
+#define ROUTE_GET	0x01
+#define ROUTE_HEAD	0x02
+#define ROUTE_POST	0x04
+
+struct route {
+	enum route_kind	 kind;
+	const char	*type;		/* "model", "dataset", or NULL */
+	int		 has_rev;	/* rev was in the path */
+	int		 has_hash;	/* hash was in the path */
+	char		 repo[BOUND_REPO_ID + 1];
+	char		 rev[BOUND_REVISION + 1];	/* "" when absent */
+	char		 path[BOUND_PATH + 1];		/* "" when absent */
+	uint8_t		 hash[32];
+};
+
+/*
+ * Splits a request target, origin form ("/p?q") or absolute form
+ * ("http://host/p?q"), into its path and query (NULL when there is none);
+ * a fragment is dropped.  0, or -1 when it is neither.
+ */
+int		 route_target(const char *target, const char **path,
+		    size_t *plen, const char **query, size_t *qlen);
+/*
+ * Routes a request path (without the query, still percent-encoded).
+ * Returns 0, or the HTTP status to answer (400 malformed, 404 no such
+ * route, 414 too long) with *why pointing to a static message.
+ */
+int		 route_parse(const char *path, size_t len, struct route *,
+		    const char **why);
+const char	*route_name(enum route_kind);	/* a metrics label */
+unsigned	 route_methods(enum route_kind);	/* ROUTE_GET | ... */
+
+/* Validators, the same rules the store applies (DESIGN.md §6). */
+int	route_repo_valid(const char *);
+int	route_revision_valid(const char *);
+int	route_path_valid(const char *);
+
+/*
+ * Percent-decodes s[0..len) into out (NUL-terminated); with plus, '+' is
+ * a space (forms and queries).  Returns the decoded length, or -1 for a
+ * bad escape, a NUL byte or no room.
+ */
+int	route_decode(const char *s, size_t len, char *out, size_t outsize,
+	    int plus);
+
+/*
+ * Query strings and form bodies: name=value pairs joined by '&'.  fn gets
+ * each pair decoded and NUL-terminated; a nonzero return stops the walk
+ * and is returned.  A pair that does not decode makes it return -1.
+ */
+typedef int (*route_pair_fn)(void *arg, const char *name, const char *value);
+int	route_pairs(const char *s, size_t len, route_pair_fn, void *arg);
+
+/* A parsed query string, for the few parameters the API reads. */
+struct query {
+	size_t	 n;
+	char	*name[BOUND_QUERY_PARAMS];
+	char	*value[BOUND_QUERY_PARAMS];
+	size_t	 used;
+	char	 buf[BOUND_HTTP_QUERY + 2 * BOUND_QUERY_PARAMS];
+};
+/* 0, or -1 for a malformed or too long query. */
+int		 query_parse(const char *s, size_t len, struct query *);
+const char	*query_get(const struct query *, const char *name);
+/* "true", "True", "1", "yes" are true; absent gives dflt. */
+int		 query_bool(const struct query *, const char *name, int dflt);
+int		 route_bool(const char *);
+
+/*
+ * The Range header, for a representation of size bytes.  Only single
+ * byte ranges are served: a=b, a-, -n.
+ */
+#define RANGE_NONE	0	/* no header, another unit, or several ranges */
+#define RANGE_OK	1	/* *first..*last (inclusive) */
+#define RANGE_UNSAT	2	/* well formed, but outside the representation */
+#define RANGE_INVALID	3	/* a bytes= range that does not parse */
+int	range_parse(const char *hdr, uint64_t size, uint64_t *first,
+	    uint64_t *last);
+
+/* "sha256:<64 hex>" or 64 hex digits; 0 or -1. */
+int	route_hash_parse(const char *, uint8_t out[32]);
+
+#endif

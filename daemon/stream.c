@@ -1,0 +1,403 @@
+/*
+ * stream.c - sending a range of a blob: read off the loop by the workers
+ * into the shared buffers, handed to the connection by reference (no
+ * copy), refilled as the socket takes them.
+ *
+ * Flow control: a stream owns at most STREAM_DEPTH buffers, counting the
+ * one being read and those still in the connection's output; a buffer
+ * comes back when evbuffer has written its last byte to the socket (the
+ * reference's cleanup callback), and only then is the next read started.
+ * A client that stops reading therefore holds STREAM_DEPTH buffers and
+ * nothing more, and the others go on; its write time-out closes it, or,
+ * when every buffer is held and others wait, stall_check() does sooner.
+ *
+ * One read is out at a time, so the buffers reach the socket in order.
+ * Each read is one short store_blob_read() call: no transaction lives
+ * across a slow client.  A read that fails or comes back short ends the
+ * connection without another byte: a client sees a truncated body, never
+ * a wrong one.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+
+#include "airlockd.h"
+
+#define STREAM_DEPTH	2
+
+struct stream {
+	TAILQ_ENTRY(stream)	 st_entry;	/* all streams */
+	TAILQ_ENTRY(stream)	 st_wait;	/* waiting for a buffer */
+	struct server		*st_srv;
+	struct evhttp_request	*st_ev;		/* NULL once ended or gone */
+	struct conn		*st_conn;
+	struct evbuffer		*st_evb;
+	uint8_t			 st_blob[STORE_HASH_LEN];
+	uint64_t		 st_next;	/* next offset to read */
+	uint64_t		 st_end;
+	int			 st_refs;	/* see unref() */
+	int			 st_owned;	/* buffers read or being sent */
+	int			 st_reading;
+	int			 st_waiting;
+	int			 st_done;	/* ended, failed or gone */
+	time_t			 st_progress;	/* when the socket last took a buffer */
+
+	/* The read under way. */
+	struct job		 st_job;
+	struct buf		*st_buf;
+	uint64_t		 st_off;
+	size_t			 st_len;
+	size_t			 st_got;
+	int			 st_rc;
+	char			 st_err[256];
+};
+
+static TAILQ_HEAD(, stream) streams = TAILQ_HEAD_INITIALIZER(streams);
+static TAILQ_HEAD(, stream) waiters = TAILQ_HEAD_INITIALIZER(waiters);
+static struct event	*stall_ev;	/* pending while streams wait */
+
+static time_t
+monotime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void	pump(struct stream *);
+
+/*
+ * References: the stream's own, dropped when it finishes; one for the
+ * read under way; one for each buffer not yet sent.  Each entry point
+ * holds one of them while it works.
+ */
+static void
+unref(struct stream *st)
+{
+	if (--st->st_refs > 0)
+		return;
+	if (st->st_waiting)
+		TAILQ_REMOVE(&waiters, st, st_wait);
+	TAILQ_REMOVE(&streams, st, st_entry);
+	if (st->st_evb != NULL)
+		evbuffer_free(st->st_evb);
+	free(st);
+}
+
+/*
+ * The stream has nothing more to send, for whatever reason.  Drops the
+ * stream's own reference: the caller must hold another.
+ */
+static void
+finish(struct stream *st)
+{
+	struct server *sv = st->st_srv;
+
+	if (st->st_done)
+		return;
+	st->st_done = 1;
+	conn_set_stream(st->st_conn, NULL);
+	st->st_conn = NULL;
+	sv->sv_nstreams--;
+	st->st_refs--;
+	http_request_done(sv);
+}
+
+/*
+ * Hands the evhttp request back.  The stream lets go of it and of the
+ * connection first: ending a reply may free the connection at once.
+ */
+static void
+end_reply(struct stream *st)
+{
+	struct evhttp_request *ev = st->st_ev;
+	struct conn *c = st->st_conn;
+
+	st->st_ev = NULL;
+	conn_set_stream(c, NULL);
+	st->st_conn = NULL;
+	if (ev != NULL) {
+		conn_track_flush(c, ev);
+		evhttp_send_reply_end(ev);
+	}
+	finish(st);
+}
+
+/* The reference's cleanup: the socket has taken every byte of b. */
+static void
+buf_sent(const void *data, size_t len, void *arg)
+{
+	struct buf *b = arg;
+	struct stream *st = b->b_owner;
+
+	(void)data, (void)len;
+	st->st_progress = monotime();
+	st->st_owned--;
+	buf_put(b);
+	pump(st);
+	stream_kick_waiters();
+	unref(st);
+}
+
+static void
+read_run(struct job *j)
+{
+	struct stream *st = (struct stream *)((char *)j -
+	    offsetof(struct stream, st_job));
+
+	st->st_rc = store_blob_read(server->sv_store, st->st_blob, st->st_off,
+	    st->st_buf->b_data, st->st_len, &st->st_got);
+	if (st->st_rc != 0)
+		snprintf(st->st_err, sizeof(st->st_err), "%s",
+		    store_lasterror());
+	pool_trim_map();
+}
+
+/*
+ * Ends the response early, by dropping the connection: the client sees
+ * fewer bytes than Content-Length promised, never a wrong one.  evhttp
+ * frees the request with the connection, and the buffers in its output
+ * come back through buf_sent().
+ */
+static void
+abort_stream(struct stream *st)
+{
+	struct evhttp_connection *evcon = NULL;
+
+	if (st->st_ev != NULL)
+		evcon = evhttp_request_get_connection(st->st_ev);
+	st->st_ev = NULL;
+	conn_set_stream(st->st_conn, NULL);
+	st->st_conn = NULL;
+	finish(st);
+	if (evcon != NULL)
+		evhttp_connection_free(evcon);
+}
+
+static void
+read_done(struct job *j)
+{
+	struct stream *st = (struct stream *)((char *)j -
+	    offsetof(struct stream, st_job));
+	struct buf *b = st->st_buf;
+	char hex[STORE_HEX_LEN + 1];
+
+	/* The read's reference is this function's until it returns. */
+	st->st_reading = 0;
+	st->st_buf = NULL;
+	if (st->st_done) {
+		st->st_owned--;
+		buf_put(b);
+		goto out;
+	}
+	if (st->st_rc != 0 || st->st_got != st->st_len) {
+		store_hex(st->st_blob, STORE_HASH_LEN, hex);
+		log_warnx("%s: blob %s at %llu: %s", __func__, hex,
+		    (unsigned long long)st->st_off, st->st_rc != 0 ?
+		    st->st_err : "short read");
+		st->st_owned--;
+		buf_put(b);
+		abort_stream(st);
+		goto out;
+	}
+	b->b_len = st->st_got;
+	b->b_owner = st;
+	st->st_refs++;		/* the buffer's */
+	if (evbuffer_add_reference(st->st_evb, b->b_data, b->b_len, buf_sent,
+	    b) != 0) {
+		log_warnx("%s: evbuffer_add_reference failed", __func__);
+		st->st_refs--;
+		st->st_owned--;
+		buf_put(b);
+		abort_stream(st);
+		goto out;
+	}
+	st->st_next += b->b_len;
+	metrics_bytes(b->b_len);
+	evhttp_send_reply_chunk(st->st_ev, st->st_evb);
+	/* If evhttp did not take it, draining it runs buf_sent(). */
+	if (evbuffer_get_length(st->st_evb) != 0)
+		evbuffer_drain(st->st_evb, evbuffer_get_length(st->st_evb));
+	if (st->st_next >= st->st_end)
+		end_reply(st);
+	else
+		pump(st);
+out:
+	stream_kick_waiters();
+	unref(st);
+}
+
+/* Starts the next read if the stream may own another buffer. */
+static void
+pump(struct stream *st)
+{
+	struct buf *b;
+	uint64_t left;
+
+	if (st->st_done || st->st_reading || st->st_waiting ||
+	    st->st_next >= st->st_end || st->st_owned >= STREAM_DEPTH)
+		return;
+	if ((b = buf_get()) == NULL) {
+		st->st_waiting = 1;
+		TAILQ_INSERT_TAIL(&waiters, st, st_wait);
+		if (stall_ev != NULL && !evtimer_pending(stall_ev, NULL)) {
+			struct timeval tv = { 1, 0 };
+
+			evtimer_add(stall_ev, &tv);
+		}
+		return;
+	}
+	left = st->st_end - st->st_next;
+	st->st_buf = b;
+	st->st_off = st->st_next;
+	st->st_len = left < b->b_size ? (size_t)left : b->b_size;
+	st->st_got = 0;
+	st->st_rc = 0;
+	st->st_reading = 1;
+	st->st_owned++;
+	st->st_refs++;
+	pool_submit(&st->st_job);
+}
+
+/* A buffer came back: the streams that wait for one go first. */
+void
+stream_kick_waiters(void)
+{
+	struct stream *st;
+
+	while ((st = TAILQ_FIRST(&waiters)) != NULL) {
+		TAILQ_REMOVE(&waiters, st, st_wait);
+		st->st_waiting = 0;
+		pump(st);
+		if (st->st_waiting)
+			break;	/* still none: it went back to the end */
+	}
+}
+
+/*
+ * Every buffer is out and streams wait for one: a client that has not
+ * taken a whole buffer for stall-timeout seconds is holding what others
+ * need, and is disconnected (it may resume with a Range request).  The
+ * oldest such stream goes first, one a second, until nobody waits.
+ */
+static void
+stall_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *st, *victim = NULL;
+	struct timeval tv = { 1, 0 };
+	time_t now = monotime();
+	char hex[STORE_HEX_LEN + 1];
+
+	(void)fd, (void)what, (void)arg;
+	if (TAILQ_EMPTY(&waiters))
+		return;
+	TAILQ_FOREACH(st, &streams, st_entry) {
+		if (st->st_done || st->st_owned == 0 || st->st_reading ||
+		    now - st->st_progress < server->sv_conf->cf_stall_timeout)
+			continue;
+		if (victim == NULL || st->st_progress < victim->st_progress)
+			victim = st;
+	}
+	if (victim != NULL) {
+		store_hex(victim->st_blob, STORE_HASH_LEN, hex);
+		log_info("%s: blob %s: client took nothing for %llds while %s "
+		    "waited: disconnected", __func__, hex,
+		    (long long)(now - victim->st_progress),
+		    "other clients");
+		victim->st_refs++;
+		abort_stream(victim);
+		unref(victim);
+	}
+	if (!TAILQ_EMPTY(&waiters))
+		evtimer_add(stall_ev, &tv);
+}
+
+int
+stream_init(struct event_base *base)
+{
+	if ((stall_ev = evtimer_new(base, stall_check, NULL)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+stream_cleanup(void)
+{
+	if (stall_ev != NULL)
+		event_free(stall_ev);
+	stall_ev = NULL;
+}
+
+int
+stream_start(struct request *req)
+{
+	struct server *sv = req->r_srv;
+	struct stream *st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return -1;
+	if ((st->st_evb = evbuffer_new()) == NULL) {
+		free(st);
+		return -1;
+	}
+	st->st_srv = sv;
+	st->st_ev = req->r_ev;
+	st->st_conn = req->r_conn;
+	memcpy(st->st_blob, req->r_blob, STORE_HASH_LEN);
+	st->st_next = req->r_first;
+	st->st_end = req->r_first + req->r_len;
+	st->st_refs = 2;	/* its own, and this function's */
+	st->st_progress = monotime();
+	st->st_job.j_run = read_run;
+	st->st_job.j_done = read_done;
+	TAILQ_INSERT_TAIL(&streams, st, st_entry);
+	sv->sv_nstreams++;
+	req->r_ev = NULL;
+	conn_set_stream(st->st_conn, st);
+	evhttp_send_reply_start(st->st_ev, req->r_status, NULL);
+	pump(st);
+	unref(st);
+	return 0;
+}
+
+/*
+ * The connection closed under the stream: evhttp detached the request
+ * (it was not ended), so freeing it is ours to do.
+ */
+void
+stream_gone(struct stream *st)
+{
+	st->st_refs++;
+	if (st->st_ev != NULL)
+		evhttp_request_free(st->st_ev);
+	st->st_ev = NULL;
+	st->st_conn = NULL;
+	finish(st);
+	unref(st);
+}
+
+/* Shutdown: evhttp is about to free every connection and request. */
+void
+stream_abandon_all(void)
+{
+	struct stream *st, *next;
+
+	for (st = TAILQ_FIRST(&streams); st != NULL; st = next) {
+		st->st_refs++;
+		st->st_ev = NULL;
+		st->st_conn = NULL;
+		finish(st);
+		next = TAILQ_NEXT(st, st_entry);
+		unref(st);
+	}
+}
