@@ -56,3 +56,61 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
 	    echo $((20000 + $$ % 20000))
 }
+
+# airlockd for integration tests.
+#
+#   start_daemon STORE [ARGS...]   start $AIRLOCKD in the foreground on a
+#       port the kernel picks (--listen 127.0.0.1:0) and wait, at most 10 s,
+#       for it to say where it listens: the port file is a FIFO, so the
+#       read wakes when airlockd writes it, with no polling.  Sets URL and
+#       AIRLOCKD_PID; the log is $T/airlockd.log.  Without a -c in ARGS the
+#       configuration is empty (-c /dev/null), never the system's.
+#   stop_daemon        SIGTERM, wait; returns airlockd's exit status (a
+#       sanitizer's report at exit makes it nonzero).
+#   wait_for CMD...    run CMD until it succeeds, at most 10 s: for states
+#       that only a query shows (a reload applied, a connection gone).
+AIRLOCKD_PID=
+URL=
+wait_for() {
+	_w=0
+	until "$@" >/dev/null 2>&1; do
+		_w=$((_w + 1))
+		[ "$_w" -gt 200 ] && return 1
+		sleep 0.05
+	done
+}
+_daemon_kill() {
+	if [ -n "$AIRLOCKD_PID" ]; then
+		kill -KILL "$AIRLOCKD_PID" 2>/dev/null
+		wait "$AIRLOCKD_PID" 2>/dev/null
+		AIRLOCKD_PID=
+	fi
+}
+start_daemon() {
+	_store=$1; shift
+	_conf="-c /dev/null"
+	for _a; do [ "$_a" = "-c" ] && _conf=; done
+	rm -f "$T/airlockd.port"
+	mkfifo "$T/airlockd.port" || return 1
+	# shellcheck disable=SC2086
+	"$AIRLOCKD" -d $_conf --store "$_store" --listen 127.0.0.1:0 \
+	    --port-file "$T/airlockd.port" "$@" 2>>"$T/airlockd.log" &
+	AIRLOCKD_PID=$!
+	case " $_tap_cleanups " in *" _daemon_kill "*) ;; *) at_exit _daemon_kill ;; esac
+	_addr=$(timeout 10 head -n 1 "$T/airlockd.port")
+	if [ -z "$_addr" ]; then
+		diag "airlockd did not start:"; diag "$(tail -n 20 "$T/airlockd.log")"
+		_daemon_kill
+		return 1
+	fi
+	URL="http://$_addr"
+	curl -sf --max-time 10 "$URL/healthz" >/dev/null
+}
+stop_daemon() {
+	[ -n "$AIRLOCKD_PID" ] || return 0
+	kill -TERM "$AIRLOCKD_PID" 2>/dev/null
+	wait "$AIRLOCKD_PID"
+	_st=$?
+	AIRLOCKD_PID=
+	return $_st
+}

@@ -1,0 +1,123 @@
+#!/bin/sh
+# airlockd.conf(5) and the process's life: -n checks a file and names
+# every mistake with its line, SIGHUP reloads (and keeps the old file's
+# settings when the new one is broken), SIGTERM lets downloads under way
+# finish, and gives up on a client that never reads after drain-timeout.
+. "$top_srcdir/tests/lib/tap.sh"
+
+command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
+command -v bash >/dev/null 2>&1 || skip_all "bash is needed for raw sockets"
+
+plan 27
+
+S=$T/store
+sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 4000000 >/dev/null
+"$AIRLOCK" --store "$S" init >/dev/null &&
+"$AIRLOCK" --store "$S" add "$T/model" --repo acme/tiny >/dev/null
+check "the CLI adds a model" test $? -eq 0
+sha=$(sha256sum <"$T/model/model.safetensors" | cut -d' ' -f1)
+
+# --- -n ----------------------------------------------------------------------
+cat >"$T/good.conf" <<'EOF'
+# a comment
+listen = 127.0.0.1:8080
+store = /var/lib/airlock
+workers = 2
+max-connections = 100
+max-header-size = 16k
+max-body-size = 1M
+timeout = 30
+drain-timeout = 5
+public-url = https://airlock.example.org
+tree-page-size = 500
+read-size = 256k
+read-buffers = 64
+stall-timeout = 10
+
+[private acme]
+token = hf_aaaaaaaaaaaaaaaa
+token = hf_bbbbbbbbbbbbbbbb
+EOF
+check "-n accepts a good file" "$AIRLOCKD" -n -c "$T/good.conf"
+check "  and says so" sh -c "'$AIRLOCKD' -n -c '$T/good.conf' | grep -q 'configuration OK'"
+
+cat >"$T/bad.conf" <<'EOF'
+listen = 127.0.0.1:8080
+workers = 2
+colour = blue
+timeout = soon
+max-connections = 0
+this line is not an option
+[nonsense]
+[private acme]
+token = secret
+listen = nowhere
+EOF
+fails "-n refuses a broken file (status 1)" 1 "$AIRLOCKD" -n -c "$T/bad.conf"
+"$AIRLOCKD" -n -c "$T/bad.conf" 2>"$T/err"
+for want in ':3: unknown option "colour"' ':4: timeout: "soon" is not a number' \
+    ':5: max-connections: 0 is out of range' ':6: expected "name = value"' \
+    ':9: [private acme]: a token must start with "hf_"'; do
+	check "  names the line: $want" grep -qF "bad.conf$want" "$T/err"
+done
+check "  never echoes a token" sh -c "! grep -q secret '$T/err'"
+printf 'listen = nowhere\n' >"$T/bad2.conf"
+fails "listen without a port is refused" 1 "$AIRLOCKD" -n -c "$T/bad2.conf"
+fails "a missing -c file is an error" 1 "$AIRLOCKD" -n -c "$T/nonexistent.conf"
+fails "an unknown option is a usage error (status 2)" 2 "$AIRLOCKD" --frobnicate
+
+# --- SIGHUP ------------------------------------------------------------------
+printf 'tree-page-size = 100\n' >"$T/live.conf"
+check "airlockd starts" start_daemon "$S" -c "$T/live.conf"
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+check "acme/tiny is public" test "$(code "$URL/api/models/acme/tiny")" = 200
+cat >"$T/live.conf" <<'EOF'
+tree-page-size = 2
+[private acme]
+token = hf_reloadedtoken1
+EOF
+kill -HUP "$AIRLOCKD_PID"
+private() { [ "$(code "$URL/api/models/acme/tiny")" = 401 ]; }
+check "after SIGHUP it is private: 401" wait_for private
+check "  a token from the new file reads it" test "$(code \
+    -H 'Authorization: Bearer hf_reloadedtoken1' "$URL/api/models/acme/tiny")" = 200
+check "  the new page size applies" sh -c "curl -s -D - -o /dev/null \
+    -H 'Authorization: Bearer hf_reloadedtoken1' \
+    '$URL/api/models/acme/tiny/tree/main' | grep -qi '^link:'"
+printf 'tree-page-size = 2\n[private acme]\ntoken = nope\n' >"$T/live.conf"
+kill -HUP "$AIRLOCKD_PID"
+kept() { grep -q "keeping the configuration in use" "$T/airlockd.log"; }
+check "a broken file on SIGHUP is reported and not applied" wait_for kept
+check "  the old token still works" test "$(code \
+    -H 'Authorization: Bearer hf_reloadedtoken1' "$URL/api/models/acme/tiny")" = 200
+check "  and the line is named in the log" grep -q 'live.conf:3:' "$T/airlockd.log"
+
+# --- SIGTERM -----------------------------------------------------------------
+printf '[private acme]\ntoken = hf_reloadedtoken1\n' >"$T/live.conf"
+kill -HUP "$AIRLOCKD_PID"
+curl -s --limit-rate 2M -H 'Authorization: Bearer hf_reloadedtoken1' \
+    -o "$T/got" "$URL/acme/tiny/resolve/main/model.safetensors" &
+dl=$!
+streaming() { curl -s "$URL/metrics" | grep -q '^airlockd_streams 1$'; }
+wait_for streaming || diag "the download did not start"
+kill -TERM "$AIRLOCKD_PID"
+refused() { ! curl -s --max-time 2 "$URL/healthz" >/dev/null; }
+check "on SIGTERM it stops accepting" wait_for refused
+wait "$dl"
+check "  a download under way runs to its end" \
+    test "$(sha256sum <"$T/got" | cut -d' ' -f1)" = "$sha"
+check "  then airlockd exits 0" stop_daemon
+
+printf 'drain-timeout = 1\n' >"$T/drain.conf"
+check "airlockd starts" start_daemon "$S" -c "$T/drain.conf"
+port=${URL##*:}
+bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf "GET /acme/tiny/resolve/main/model.safetensors HTTP/1.1\r\nHost: x\r\n\r\n" >&3
+    exec sleep 30' _ "$port" &
+idle=$!
+two_conns() { curl -s "$URL/metrics" | grep -q '^airlockd_connections 2$'; }
+wait_for two_conns || diag "the idle client did not connect"
+check "a client that never reads does not keep it from exiting after drain-timeout" stop_daemon
+check "  the log says why" grep -q "drain time-out" "$T/airlockd.log"
+kill "$idle" 2>/dev/null
+wait "$idle" 2>/dev/null || :
