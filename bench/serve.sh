@@ -1,0 +1,199 @@
+#!/bin/sh
+# bench/serve.sh [BUILDDIR]
+#
+# airlockd against nginx, serving the same 2 GiB file over loopback, in one
+# run on this machine (DESIGN.md §8):
+#   - one client (curl -o /dev/null): airlockd's throughput ÷ nginx's
+#     (target >= 0.8);
+#   - 32 clients at once: the same ratio (target >= 0.8);
+#   - airlockd's peak resident size, VmHWM (target <= 64 MiB).
+# Both serve from the page cache (the file and the store are read once
+# first), nginx with sendfile, as Debian ships it.  Not part of make check:
+# a test asserts behaviour, a benchmark measures time.
+#
+# Environment: SIZE (bytes, default 2 GiB), CLIENTS (32), RUNS (3: the
+# best single-client run of each counts), AIRLOCKD_CONF (a configuration
+# for airlockd; default: none, its defaults), NGINX (/usr/sbin/nginx),
+# AIRLOCK, AIRLOCKD (default: BUILDDIR/airlock, BUILDDIR/airlockd),
+# KEEP=1 keeps the work folder.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$top}
+AIRLOCK=${AIRLOCK:-$build/airlock}
+AIRLOCKD=${AIRLOCKD:-$build/airlockd}
+NGINX=${NGINX:-/usr/sbin/nginx}
+SIZE=${SIZE:-2147483648}
+CLIENTS=${CLIENTS:-32}
+RUNS=${RUNS:-3}
+
+for x in "$AIRLOCK" "$AIRLOCKD"; do
+	[ -x "$x" ] || { echo "serve.sh: $x: not built (make, or give BUILDDIR)" >&2; exit 2; }
+done
+[ -x "$NGINX" ] || { echo "serve.sh: $NGINX: apt-get install nginx-light" >&2; exit 2; }
+command -v curl >/dev/null || { echo "serve.sh: curl is needed" >&2; exit 2; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench.XXXXXX")
+# nginx started by root reads as its unprivileged user.
+chmod 755 "$W"
+dpid=
+npid=
+cleanup() {
+	[ -n "$dpid" ] && kill -TERM "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+	[ -n "$npid" ] && kill -QUIT "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
+	[ "${KEEP:-0}" = 1 ] || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+	    echo $((20000 + $$ % 20000))
+}
+# Bytes per second as a human figure.
+rate() { awk -v b="$1" 'BEGIN { printf "%.2f GB/s", b / 1e9 }'; }
+
+echo "airlock serve benchmark: $(nproc) cores, $(uname -r)"
+echo "file: $SIZE bytes (random, shaped like a safetensors shard)"
+
+# The file: a safetensors header, then pseudo-random tensor bytes (AES-CTR
+# is much faster than /dev/urandom and as incompressible).
+mkdir -p "$W/model"
+openssl enc -aes-128-ctr -pass pass:airlock-bench -nosalt -pbkdf2 \
+    </dev/zero 2>/dev/null | head -c "$SIZE" >"$W/data"
+sh "$top/tests/lib/mkmodel.sh" "$W/model" "$SIZE" 0 "$W/data" >/dev/null
+rm -f "$W/data"
+file=$W/model/model.safetensors
+bytes=$(wc -c <"$file")
+"$AIRLOCK" --store "$W/store" init >/dev/null
+"$AIRLOCK" --store "$W/store" add "$W/model" --repo bench/model >/dev/null
+# Nothing left to write back while the servers are measured.
+sync
+
+# Both serve from memory.  Some virtual machines give the page cache back
+# to the host within seconds, so each server's file is read again before
+# each of its runs.
+warm_n() { cat "$file" >/dev/null; }
+warm_a() { cat "$W/store/data.mdb" >/dev/null; }
+
+# airlockd with its defaults, or AIRLOCKD_CONF.
+if [ -n "${AIRLOCKD_CONF:-}" ]; then
+	cp "$AIRLOCKD_CONF" "$W/airlockd.conf"
+else
+	: >"$W/airlockd.conf"
+fi
+"$AIRLOCKD" -d -c "$W/airlockd.conf" --store "$W/store" \
+    --listen 127.0.0.1:0 --port-file "$W/port" 2>"$W/airlockd.log" &
+dpid=$!
+n=0
+while [ ! -s "$W/port" ]; do
+	n=$((n + 1)); [ $n -gt 200 ] && { echo "airlockd did not start" >&2; cat "$W/airlockd.log" >&2; exit 1; }
+	sleep 0.05
+done
+a_url="http://$(cat "$W/port")/bench/model/resolve/main/model.safetensors"
+# VmHWM counts the pages of the store's file that airlockd has mapped,
+# which are the page cache's; its private memory (RssAnon) has no
+# high-water mark of its own, so it is sampled.
+(
+	peak=0
+	while kill -0 "$dpid" 2>/dev/null; do
+		a=$(awk '/^RssAnon:/ { print $2 }' "/proc/$dpid/status" 2>/dev/null) || break
+		[ -n "$a" ] && [ "$a" -gt "$peak" ] && { peak=$a; echo "$peak" >"$W/anon"; }
+		sleep 0.1
+	done
+) &
+
+# nginx-light, on its own configuration, in the foreground.
+nport=$(free_port)
+mkdir -p "$W/nginx/tmp"
+cat >"$W/nginx/nginx.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	client_body_temp_path $W/nginx/tmp;
+	proxy_temp_path $W/nginx/tmp;
+	fastcgi_temp_path $W/nginx/tmp;
+	uwsgi_temp_path $W/nginx/tmp;
+	scgi_temp_path $W/nginx/tmp;
+	server {
+		listen 127.0.0.1:$nport;
+		root $W/model;
+	}
+}
+EOF
+"$NGINX" -p "$W/nginx" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" &
+npid=$!
+n_url="http://127.0.0.1:$nport/model.safetensors"
+n=0
+until curl -sf -o /dev/null -r 0-0 "$n_url"; do
+	n=$((n + 1)); [ $n -gt 200 ] && { echo "nginx did not start" >&2; cat "$W/nginx/error.log" >&2; exit 1; }
+	sleep 0.05
+done
+curl -sf -o /dev/null -r 0-0 "$a_url"
+
+# Both must send the same bytes, or the figures mean nothing.
+a_sum=$(curl -s "$a_url" | sha256sum | cut -d' ' -f1)
+n_sum=$(sha256sum <"$file" | cut -d' ' -f1)
+[ "$a_sum" = "$n_sum" ] || { echo "airlockd sent other bytes than the file" >&2; exit 1; }
+
+# One client: the best of RUNS, alternating servers.
+best_a=0
+best_n=0
+i=0
+while [ $i -lt "$RUNS" ]; do
+	warm_n
+	s=$(curl -s -o /dev/null -w '%{speed_download}' "$n_url")
+	best_n=$(awk -v a="$best_n" -v b="$s" 'BEGIN { print (b > a) ? b : a }')
+	warm_a
+	s=$(curl -s -o /dev/null -w '%{speed_download}' "$a_url")
+	best_a=$(awk -v a="$best_a" -v b="$s" 'BEGIN { print (b > a) ? b : a }')
+	i=$((i + 1))
+done
+
+# CLIENTS at once: all the bytes over the wall-clock time of the slowest.
+many() {
+	_start=$(date +%s.%N)
+	_pids=
+	_k=0
+	while [ $_k -lt "$CLIENTS" ]; do
+		curl -s -o /dev/null "$1" &
+		_pids="$_pids $!"
+		_k=$((_k + 1))
+	done
+	wait $_pids
+	_end=$(date +%s.%N)
+	awk -v s="$_start" -v e="$_end" -v n="$CLIENTS" -v b="$bytes" \
+	    'BEGIN { printf "%.0f", n * b / (e - s) }'
+}
+warm_n
+many_n=$(many "$n_url")
+warm_a
+many_a=$(many "$a_url")
+
+hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$dpid/status")
+anon=$(cat "$W/anon" 2>/dev/null || echo 0)
+nhwm=$(for p in $(pgrep -P "$npid") $npid; do awk '/^VmHWM:/ { print $2 }' "/proc/$p/status"; done |
+    sort -n | tail -n 1)
+
+ratio1=$(awk -v a="$best_a" -v n="$best_n" 'BEGIN { printf "%.2f", a / n }')
+ratio2=$(awk -v a="$many_a" -v n="$many_n" 'BEGIN { printf "%.2f", a / n }')
+verdict() { awk -v r="$1" -v t="$2" -v up="$3" 'BEGIN { ok = up ? r >= t : r <= t; print ok ? "met" : "NOT met" }'; }
+
+echo
+printf '%-34s %-12s %-12s %s\n' "" airlockd nginx "airlockd / nginx"
+printf '%-34s %-12s %-12s %s (target >= 0.8: %s)\n' "one client, curl -o /dev/null" \
+    "$(rate "$best_a")" "$(rate "$best_n")" "$ratio1" "$(verdict "$ratio1" 0.8 1)"
+printf '%-34s %-12s %-12s %s (target >= 0.8: %s)\n' "$CLIENTS clients at once" \
+    "$(rate "$many_a")" "$(rate "$many_n")" "$ratio2" "$(verdict "$ratio2" 0.8 1)"
+printf '%-34s %-12s %-12s (target <= 64 MiB: %s)\n' "peak RSS (VmHWM)" \
+    "$(awk -v k="$hwm" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
+    "$(awk -v k="$nhwm" 'BEGIN { printf "%.1f MiB", k / 1024 }')" \
+    "$(verdict "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" 64 0)"
+printf '%-34s %-12s\n' "  of which private (RssAnon, peak)" \
+    "$(awk -v k="$anon" 'BEGIN { printf "%.1f MiB", k / 1024 }')"
