@@ -126,4 +126,35 @@ int	sig_write(struct store *, MDB_txn *, const uint8_t digest[STORE_HASH_LEN],
 int	chunk_put(struct store *, MDB_txn *, const uint8_t sha[STORE_HASH_LEN],
 	    const void *data, size_t len, int *isnew);
 
+/* Bundles: written by export.c, read by bundle.c (see there). */
+#define BUNDLE_SCHEMA	"airlock.bundle/v1"
+#define INDEX_NAME	"airlock-bundle.json"
+#define SIG_NAME	"airlock-bundle.json.minisig"
+#define DUMP_FLAGS	(JSON_SORT_KEYS | JSON_COMPACT)
+#define SPLIT_MIN	(1u << 20)
+
+/* A chunk a bundle carries, in the order the files need them. */
+struct xchunk {
+	uint8_t		sha[STORE_HASH_LEN];
+	uint32_t	len;
+};
+
+/* Volumes: NAME itself, or NAME.001, NAME.002, ... */
+void	volume_name(char *, size_t, const char *base, int multi, int idx);
+/* 1 if the inventory (which may be NULL) holds the chunk. */
+int	inventory_has(const struct store_inventory *,
+	    const uint8_t sha[STORE_HASH_LEN]);
+
+/* Hash sets (hashset.c): sorted arrays compare with hash_cmp. */
+struct hashset {
+	uint8_t		(*slot)[STORE_HASH_LEN];
+	uint8_t		 *used;
+	size_t		  cap, n;
+};
+int	hash_cmp(const void *, const void *);
+/* Adds sha; returns 1 if it was new, 0 if there, -1 out of memory. */
+int	hs_add(struct hashset *, const uint8_t sha[STORE_HASH_LEN]);
+int	hs_has(const struct hashset *, const uint8_t sha[STORE_HASH_LEN]);
+void	hs_free(struct hashset *);
+
 #endif

@@ -1,0 +1,83 @@
+/*
+ * hashset.c - sets of sha256 hashes, sorted (hash_cmp, for qsort and
+ * bsearch) or growing (open addressing on the hash's own first bytes,
+ * which are uniformly random).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, STORE_HASH_LEN);
+}
+
+static int
+hs_grow(struct hashset *h)
+{
+	struct hashset g = { 0 };
+
+	g.cap = h->cap != 0 ? h->cap * 2 : 4096;
+	if ((g.slot = malloc(g.cap * STORE_HASH_LEN)) == NULL ||
+	    (g.used = calloc(g.cap, 1)) == NULL) {
+		free(g.slot);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < h->cap; i++) {
+		if (!h->used[i])
+			continue;
+		size_t j = get_be64(h->slot[i]) & (g.cap - 1);
+		while (g.used[j])
+			j = (j + 1) & (g.cap - 1);
+		memcpy(g.slot[j], h->slot[i], STORE_HASH_LEN);
+		g.used[j] = 1;
+	}
+	g.n = h->n;
+	free(h->slot);
+	free(h->used);
+	*h = g;
+	return 0;
+}
+
+/* Adds sha; returns 1 if it was new, 0 if there, -1 out of memory. */
+int
+hs_add(struct hashset *h, const uint8_t sha[STORE_HASH_LEN])
+{
+	size_t j;
+
+	if ((h->n + 1) * 2 > h->cap && hs_grow(h) != 0)
+		return -1;
+	for (j = get_be64(sha) & (h->cap - 1); h->used[j];
+	    j = (j + 1) & (h->cap - 1))
+		if (memcmp(h->slot[j], sha, STORE_HASH_LEN) == 0)
+			return 0;
+	memcpy(h->slot[j], sha, STORE_HASH_LEN);
+	h->used[j] = 1;
+	h->n++;
+	return 1;
+}
+
+int
+hs_has(const struct hashset *h, const uint8_t sha[STORE_HASH_LEN])
+{
+	if (h->cap == 0)
+		return 0;
+	for (size_t j = get_be64(sha) & (h->cap - 1); h->used[j];
+	    j = (j + 1) & (h->cap - 1))
+		if (memcmp(h->slot[j], sha, STORE_HASH_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+void
+hs_free(struct hashset *h)
+{
+	free(h->slot);
+	free(h->used);
+}
+
