@@ -36,6 +36,7 @@ struct store {
 	MDB_dbi		 kv[3];		/* enum store_table */
 	uint8_t		*map;		/* LMDB's map of the data file */
 	size_t		 maplen;
+	int		 datafd;	/* the data file, LMDB's own fd */
 };
 
 /*

@@ -129,6 +129,42 @@ map_seek(MDB_cursor *cur, const uint8_t sha[STORE_HASH_LEN], uint64_t off,
 	return 0;
 }
 
+/*
+ * Copies n bytes of a stored value, from skip on, into out.  Read from
+ * the data file rather than the map: the kernel reads ahead, no page is
+ * faulted in one at a time, and the mapped pages a long-running reader
+ * (airlockd) would otherwise accumulate are never touched.  The read
+ * transaction that found the value is still open, so its pages cannot
+ * be reused under the read.
+ */
+static int
+value_read(struct store *st, const MDB_val *v, size_t skip, uint8_t *out,
+    size_t n)
+{
+	const uint8_t *p = (const uint8_t *)v->mv_data + skip;
+	off_t at;
+	ssize_t r;
+
+	if (st->datafd == -1 || p < st->map || n > st->maplen ||
+	    (size_t)(p - st->map) > st->maplen - n) {
+		memcpy(out, p, n);
+		return 0;
+	}
+	at = (off_t)(p - st->map);
+	while (n > 0) {
+		if ((r = pread(st->datafd, out, n, at)) == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return store_fail(r == 0 ? STORE_ECORRUPT : errno,
+			    "data file at %lld: %s", (long long)at, r == 0 ?
+			    "ends early" : strerror(errno));
+		out += r;
+		at += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
 int
 store_blob_read(struct store *st, const uint8_t sha[STORE_HASH_LEN],
     uint64_t off, void *buf, size_t len, size_t *got)
@@ -172,7 +208,8 @@ store_blob_read(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 		n = clen - skip;
 		if (n > len - *got)
 			n = len - *got;
-		memcpy(out + *got, (uint8_t *)cd.mv_data + skip, n);
+		if ((rc = value_read(st, &cd, skip, out + *got, n)) != 0)
+			goto done;
 		*got += n;
 		off += n;
 		if (*got < len && (rc = mdb_cursor_get(cur, &k, &d,

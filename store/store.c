@@ -342,6 +342,7 @@ map_find(struct store *st)
 
 	st->map = NULL;
 	st->maplen = 0;
+	st->datafd = -1;
 	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) == -1 ||
 	    (f = fopen("/proc/self/maps", "re")) == NULL)
 		return;
@@ -353,6 +354,7 @@ map_find(struct store *st)
 		    off == 0 && hi - lo >= STORE_MAPSIZE / 2) {
 			st->map = (uint8_t *)lo;
 			st->maplen = hi - lo;
+			st->datafd = fd;
 			break;
 		}
 	}
