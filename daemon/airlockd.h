@@ -111,8 +111,8 @@ void		 buf_cleanup(void);
 /* The store's mapping, whose pages readers touched, dropped now and then. */
 int		 pool_map_init(const char *storedir, size_t budget);
 void		 pool_map_budget(size_t budget);
+/* After a read: drops the mapping when it is over budget. */
 void		 pool_trim_map(void);
-void		 pool_map_close(void);
 
 /* http.c */
 struct conn;

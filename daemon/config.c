@@ -63,15 +63,15 @@ config_defaults(void)
 		config_unref(cf);
 		return NULL;
 	}
-	cf->cf_workers = 4;
+	cf->cf_workers = 2;
 	cf->cf_max_connections = BOUND_HTTP_CONNECTIONS;
 	cf->cf_max_header_size = BOUND_HTTP_HEADERS;
 	cf->cf_max_body_size = BOUND_HTTP_BODY;
 	cf->cf_timeout = 60;
 	cf->cf_drain_timeout = 30;
 	cf->cf_tree_page_size = 1000;
-	cf->cf_buffer_size = 256 << 10;
-	cf->cf_buffers = 96;
+	cf->cf_buffer_size = 1 << 20;
+	cf->cf_buffers = 16;
 	cf->cf_stall_timeout = 10;
 	cf->cf_map_budget = 16 << 20;
 	return cf;

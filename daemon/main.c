@@ -318,7 +318,6 @@ main(int argc, char **argv)
 	event_base_free(sv.sv_base);
 	buf_cleanup();
 	snapshot_cache_free();
-	pool_map_close();
 	store_close(sv.sv_store);
 	config_unref(sv.sv_conf);
 	if (port_file != NULL)

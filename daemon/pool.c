@@ -233,22 +233,21 @@ buf_cleanup(void)
 }
 
 /*
- * LMDB maps the store's data file, and every page a reader copies from
- * stays mapped into this process and counts in its resident size, up to
- * the size of every file it served.  The page cache keeps the pages
- * whether or not they are mapped, so dropping the mapping of a shared,
- * read-only file mapping loses nothing: the next reader takes a minor
- * fault and sees the same bytes.
+ * LMDB maps the store's data file.  Blob bytes are read with pread (see
+ * store_blob_read), but every lookup touches B-tree pages in the map, and
+ * the kernel maps the large page-cache folio around each fault whole (a
+ * few hundred KiB for one page, measured), so the mapped part grows by
+ * megabytes for each read, up to the whole file.
+ * The page cache keeps the pages whether or not they are mapped, so
+ * dropping the mapping of a shared, read-only file mapping loses nothing:
+ * the next reader takes a minor fault and sees the same bytes.
  *
- * How fast the mapped size grows is not the bytes read: the kernel maps a
- * large page-cache folio whole (up to 2 MiB for one byte), and each read
- * also touches B-tree pages elsewhere in the file.  So a worker looks at
- * the mapped size itself (/proc/self/statm, one pread) and drops the
- * mapping when it passes the budget (map-budget in airlockd.conf).
- * Dropping costs the next reads their faults again: a larger budget is
- * faster, a smaller one keeps the resident size down.
+ * So after each read a worker looks at the mapped size (one pread of
+ * /proc/self/statm) and drops the mapping when it has grown past the
+ * budget (map-budget in airlockd.conf).  Dropping
+ * costs the next reads their faults again: a larger budget is faster, a
+ * smaller one keeps the resident size down.
  */
-
 static struct {
 	uintptr_t	 start;
 	size_t		 len;
@@ -259,7 +258,14 @@ static struct {
 	pthread_mutex_t	 mtx;
 } map = { .statm = -1, .mtx = PTHREAD_MUTEX_INITIALIZER };
 
-/* Pages of file mappings now resident: statm's third field. */
+/*
+ * Pages of file mappings now resident (statm's third field: a few
+ * counters, cheap to read after every read).  The program's and its
+ * libraries' pages count too, hence the baseline taken at start.  Not
+ * taken again after a drop: under load the other workers map pages back
+ * while one drops them, and a baseline that counted those would let the
+ * mapping grow past the budget for good.
+ */
 static long
 mapped_pages(void)
 {
@@ -312,7 +318,6 @@ pool_map_init(const char *storedir, size_t budget)
 	fclose(fp);
 	if (map.len == 0)
 		return -1;
-	map.pagesize = sysconf(_SC_PAGESIZE);
 	map.budget = budget;
 	/*
 	 * Reads of chunks are not sequential in the file: read-around on a
@@ -323,7 +328,7 @@ pool_map_init(const char *storedir, size_t budget)
 		log_warn("%s: madvise(MADV_RANDOM)", __func__);
 	if ((map.statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
-	/* The program and its libraries are mapped files too. */
+	map.pagesize = sysconf(_SC_PAGESIZE);
 	if ((map.base = mapped_pages()) < 0)
 		map.base = 0;
 	return 0;
@@ -340,10 +345,15 @@ pool_trim_map(void)
 	    (unsigned long)pages * (unsigned long)map.pagesize <
 	    __atomic_load_n(&map.budget, __ATOMIC_RELAXED))
 		return;
-	/* One worker drops it; the others need not do it again. */
-	if (pthread_mutex_trylock(&map.mtx) != 0)
-		return;
-	if (madvise((void *)map.start, map.len, MADV_DONTNEED) == -1)
+	/*
+	 * One worker drops it; the others wait rather than go on mapping,
+	 * and need not drop it again.
+	 */
+	pthread_mutex_lock(&map.mtx);
+	if ((pages = mapped_pages() - map.base) >= 0 &&
+	    (unsigned long)pages * (unsigned long)map.pagesize >=
+	    __atomic_load_n(&map.budget, __ATOMIC_RELAXED) &&
+	    madvise((void *)map.start, map.len, MADV_DONTNEED) == -1)
 		log_warn("%s: madvise(MADV_DONTNEED)", __func__);
 	pthread_mutex_unlock(&map.mtx);
 }
@@ -352,12 +362,4 @@ void
 pool_map_budget(size_t budget)
 {
 	__atomic_store_n(&map.budget, budget, __ATOMIC_RELAXED);
-}
-
-void
-pool_map_close(void)
-{
-	if (map.statm != -1)
-		close(map.statm);
-	map.statm = -1;
 }
