@@ -46,7 +46,14 @@ check_blob(struct verify *v, const struct store_file *f)
 	store_hex(f->sha256, STORE_HASH_LEN, hex);
 	if ((seen = json_object_get(v->done, hex)) != NULL)
 		return json_string_value(seen);
-	rc = store_verify_blob(v->st, f->sha256, bar_fn, v);
+	/*
+	 * The content's git sha1 is what the Hub API serves for a file that
+	 * is not LFS; an LFS file's is its pointer's, checked below.  Once
+	 * the file's sha256 matches, the bytes are those hashed at ingest,
+	 * so rehashing a large LFS file's content sha1 would only cost time.
+	 */
+	rc = store_verify_blob(v->st, f->sha256, f->lfs ? 0 :
+	    STORE_VERIFY_SHA1, bar_fn, v);
 	v->base += f->size;
 	json_object_set_new(v->done, hex, rc == 0 ? json_null() :
 	    json_string(store_lasterror()));

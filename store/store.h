@@ -300,11 +300,13 @@ typedef int (*store_chunkid_fn)(void *arg, const uint8_t sha[STORE_HASH_LEN]);
 int	store_chunks_each(struct store *, store_chunkid_fn, void *);
 
 /*
- * Verification: rehashes every chunk of a blob and the blob as a whole.
+ * Verification: rehashes every chunk of a blob and the blob as a whole,
+ * and with STORE_VERIFY_SHA1 its git sha1 too (when one is recorded).
  * STORE_ECORRUPT names the chunk and offset in store_lasterror().
  */
+#define STORE_VERIFY_SHA1	0x1
 int	store_verify_blob(struct store *, const uint8_t sha[STORE_HASH_LEN],
-	    store_progress_fn, void *);
+	    int flags, store_progress_fn, void *);
 
 /* Pins keep a revision through gc and name it for deployments. */
 struct store_pin {

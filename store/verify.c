@@ -1,6 +1,6 @@
 /*
  * verify.c - rehashing a blob: every chunk against its key, and the whole
- * against the blob's sha256 (and git sha1, when recorded).
+ * against the blob's sha256 (and, when asked, its recorded git sha1).
  *
  * The two hashes are independent, so they run on two threads, each with
  * its own read transaction over the same chunks: verify costs one
@@ -156,7 +156,7 @@ static const uint8_t nosha1[STORE_SHA1_LEN];
 
 int
 store_verify_blob(struct store *st, const uint8_t sha[STORE_HASH_LEN],
-    store_progress_fn progress, void *parg)
+    int flags, store_progress_fn progress, void *parg)
 {
 	struct store_blobinfo info;
 	struct whole w = { 0 };
@@ -175,7 +175,8 @@ store_verify_blob(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 	w.st = st;
 	w.sha = sha;
 	w.size = info.size;
-	w.sha1 = memcmp(info.git_sha1, nosha1, sizeof(nosha1)) != 0;
+	w.sha1 = (flags & STORE_VERIFY_SHA1) &&
+	    memcmp(info.git_sha1, nosha1, sizeof(nosha1)) != 0;
 	if ((h = hash_new_sha256()) == NULL)
 		return ENOMEM;
 	if ((rc = iter_open(&it, st, sha)) != 0) {

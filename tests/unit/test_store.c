@@ -220,8 +220,8 @@ test_roundtrip_sizes(void **state)
 			assert_int_equal(got, len);
 			assert_memory_equal(out, buf + off, len);
 		}
-		assert_int_equal(store_verify_blob(f->st, info.sha256, NULL,
-		    NULL), 0);
+		assert_int_equal(store_verify_blob(f->st, info.sha256,
+		    STORE_VERIFY_SHA1, NULL, NULL), 0);
 	}
 	free(buf);
 	free(out);
@@ -496,7 +496,8 @@ test_gc_pins(void **state)
 	assert_int_equal(store_resolve(f->st, "model", "acme/g", "main", got), 0);
 	store_sha256(b, n, got);
 	assert_int_equal(store_blob_stat(f->st, got, &info), 0);
-	assert_int_equal(store_verify_blob(f->st, got, NULL, NULL), 0);
+	assert_int_equal(store_verify_blob(f->st, got, STORE_VERIFY_SHA1,
+	    NULL, NULL), 0);
 	/* The old commit id went with its revision. */
 	{
 		char c[41];
@@ -570,8 +571,8 @@ test_verify_corrupt(void **state)
 	mdb_env_close(env);
 
 	assert_int_equal(store_open(f->dir, 0, &f->st), 0);
-	assert_int_equal(store_verify_blob(f->st, info.sha256, NULL, NULL),
-	    STORE_ECORRUPT);
+	assert_int_equal(store_verify_blob(f->st, info.sha256,
+	    STORE_VERIFY_SHA1, NULL, NULL), STORE_ECORRUPT);
 	snprintf(want, sizeof(want), "chunk 2 (offset %llu)",
 	    (unsigned long long)c->off[2]);
 	assert_non_null(strstr(store_lasterror(), want));
