@@ -162,12 +162,15 @@ many() {
 	_pids=
 	_k=0
 	while [ $_k -lt "$CLIENTS" ]; do
-		curl -s -o /dev/null "$1" &
+		curl -s -o /dev/null -w '%{size_download}\n' "$1" >"$W/many.$_k" &
 		_pids="$_pids $!"
 		_k=$((_k + 1))
 	done
 	wait $_pids
 	_end=$(date +%s.%N)
+	# A client cut short would make the figure a lie.
+	_short=$(cat "$W"/many.* | awk -v b="$bytes" '$1 != b' | wc -l)
+	[ "$_short" -eq 0 ] || echo "serve.sh: $_short of $CLIENTS clients got fewer than $bytes bytes" >&2
 	awk -v s="$_start" -v e="$_end" -v n="$CLIENTS" -v b="$bytes" \
 	    'BEGIN { printf "%.0f", n * b / (e - s) }'
 }
