@@ -313,7 +313,7 @@ private_option(struct parse *p, const char *ns, const char *name,
 	struct private_ns *pn;
 	char **tokens;
 
-	if (!route_repo_valid(ns)) {
+	if (!store_repo_valid(ns)) {
 		perror_at(p, "[private %s]: not an ORG or ORG/NAME", ns);
 		return 0;
 	}

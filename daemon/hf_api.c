@@ -444,7 +444,7 @@ paths_info(struct request *req)
 		const struct store_file *f;
 		const struct snapdir *d;
 
-		if (!route_path_valid(path))
+		if (!store_path_valid(path))
 			continue;
 		if ((f = store_manifest_file(sn->sn_m, path)) != NULL)
 			json_array_append_new(out, file_entry(sn, f, p.expand));

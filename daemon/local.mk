@@ -10,11 +10,13 @@ airlockd_LDADD = $(STORE_LIBS) $(KEYS_LIBS) $(EVENT_LIBS) $(INIH_LIBS)
 
 EXTRA_DIST += daemon/airlockd.service daemon/airlockd.conf
 
-# The request parser's fuzz target links the parser alone.
+# The request parser's fuzz target: the parser and the store's validators.
 check_PROGRAMS += tests/fuzz/fuzz_request
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c \
 	tests/fuzz/replay.c daemon/route.c daemon/route.h
 tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_request_LDADD = $(STORE_LIBS)
 tests_fuzz_fuzz_request_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 FUZZ_TARGETS += tests/fuzz/fuzz_request
 

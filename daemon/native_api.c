@@ -320,7 +320,7 @@ v1_missing(struct request *req)
 	}
 	json_array_foreach(list, i, v) {
 		if (!json_is_string(v) ||
-		    route_hash_parse(json_string_value(v), sha) != 0) {
+		    store_digest_parse(json_string_value(v), sha) != 0) {
 			resp_error(req, 400, "BadRequest", "chunks[%zu]: not a "
 			    "sha256", i);
 			goto out;

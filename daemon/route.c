@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "route.h"
+#include "store.h"
 
 #define MAXSEGS		(BOUND_HTTP_PATH / 2)
 
@@ -114,147 +115,15 @@ seg_is(const struct seg *g, const char *word)
 	return g->len == n && memcmp(g->s, word, n) == 0;
 }
 
-static int
-repo_part_valid(const char *p, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > BOUND_REPO_PART)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9'))
-			continue;
-		if (i == 0 || (c != '.' && c != '_' && c != '-'))
-			return 0;
-		if (c == '.' && p[i - 1] == '.')
-			return 0;
-	}
-	return 1;
-}
-
-int
-route_repo_valid(const char *repo)
-{
-	const char *slash;
-
-	if ((slash = strchr(repo, '/')) == NULL)
-		return repo_part_valid(repo, strlen(repo));
-	return repo_part_valid(repo, (size_t)(slash - repo)) &&
-	    repo_part_valid(slash + 1, strlen(slash + 1));
-}
-
-static int
-is_hex(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (hexval((unsigned char)s[i]) < 0)
-			return 0;
-	return 1;
-}
-
-int
-route_hash_parse(const char *s, uint8_t out[32])
-{
-	size_t i;
-
-	if (strncmp(s, "sha256:", 7) == 0)
-		s += 7;
-	if (strlen(s) != 64 || !is_hex(s, 64))
-		return -1;
-	for (i = 0; i < 32; i++)
-		out[i] = (uint8_t)(hexval((unsigned char)s[2 * i]) << 4 |
-		    hexval((unsigned char)s[2 * i + 1]));
-	return 0;
-}
-
+/* A branch, tag or commit, or a manifest digest, which names one too. */
 int
 route_revision_valid(const char *rev)
 {
-	uint8_t digest[32];
-	size_t len = strlen(rev);
-	const char *p;
+	uint8_t digest[STORE_HASH_LEN];
 
-	if (len == 0 || len > BOUND_REVISION)
-		return 0;
-	/* A manifest digest names a revision too. */
 	if (strncmp(rev, "sha256:", 7) == 0)
-		return route_hash_parse(rev, digest) == 0;
-	if (rev[0] == '-' || rev[0] == '/' || rev[len - 1] == '/' ||
-	    rev[len - 1] == '.' || strstr(rev, "..") != NULL ||
-	    strstr(rev, "//") != NULL || strstr(rev, "@{") != NULL)
-		return 0;
-	for (p = rev; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c <= ' ' || c == 0x7f || strchr("~^:?*[\\", c) != NULL)
-			return 0;
-	}
-	return 1;
-}
-
-/* Well-formed UTF-8, without overlong forms or surrogates. */
-static int
-utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = s[i], need, min, cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			need = 1, min = 0x80, cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			need = 2, min = 0x800, cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			need = 3, min = 0x10000, cp = c & 0x07;
-		} else
-			return 0;
-		if (n - i <= need)
-			return 0;
-		for (size_t k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
-	return 1;
-}
-
-int
-route_path_valid(const char *path)
-{
-	const char *p, *slash;
-	size_t len = strlen(path);
-
-	if (len == 0 || len > BOUND_PATH ||
-	    !utf8_valid((const unsigned char *)path, len))
-		return 0;
-	for (p = path;; p = slash + 1) {
-		size_t n, i;
-
-		slash = strchr(p, '/');
-		n = slash != NULL ? (size_t)(slash - p) : strlen(p);
-		if (n == 0 || n > BOUND_PATH_COMPONENT ||
-		    (n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return 0;
-		for (i = 0; i < n; i++)
-			if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
-				return 0;
-		if (slash == NULL)
-			return 1;
-	}
+		return store_digest_parse(rev, digest) == 0;
+	return store_revision_valid(rev);
 }
 
 struct parse {
@@ -307,7 +176,7 @@ take_repo(struct parse *ps, size_t i, size_t nparts)
 		return bad(ps, 400, "invalid repository id");
 	if (nparts == 2 && strchr(strchr(ps->r->repo, '/') + 1, '/') != NULL)
 		return bad(ps, 400, "invalid repository id");
-	if (!route_repo_valid(ps->r->repo))
+	if (!store_repo_valid(ps->r->repo))
 		return bad(ps, 400, "invalid repository id");
 	return 0;
 }
@@ -349,7 +218,7 @@ take_path(struct parse *ps, size_t i)
 	if (decode_join(ps->segs, i, ps->n, ps->r->path,
 	    sizeof(ps->r->path)) != 0)
 		return bad(ps, 400, "invalid path");
-	if (!route_path_valid(ps->r->path))
+	if (!store_path_valid(ps->r->path))
 		return bad(ps, 400, "invalid path");
 	return 0;
 }
@@ -500,7 +369,7 @@ hash_seg(struct parse *ps, const struct seg *g)
 	char buf[80];
 
 	if (route_decode(g->s, g->len, buf, sizeof(buf), 0) < 0 ||
-	    route_hash_parse(buf, ps->r->hash) != 0)
+	    store_digest_parse(buf, ps->r->hash) != 0)
 		return bad(ps, 400, "invalid sha256 digest");
 	ps->r->has_hash = 1;
 	return 0;

@@ -70,10 +70,12 @@ int		 route_parse(const char *path, size_t len, struct route *,
 const char	*route_name(enum route_kind);	/* a metrics label */
 unsigned	 route_methods(enum route_kind);	/* ROUTE_GET | ... */
 
-/* Validators, the same rules the store applies (DESIGN.md §6). */
-int	route_repo_valid(const char *);
+/*
+ * Revision names: the store's rules (store_revision_valid), or a manifest
+ * digest.  Repository ids and paths are checked with store_repo_valid and
+ * store_path_valid.
+ */
 int	route_revision_valid(const char *);
-int	route_path_valid(const char *);
 
 /*
  * Percent-decodes s[0..len) into out (NUL-terminated); with plus, '+' is
@@ -116,8 +118,5 @@ int		 route_bool(const char *);
 #define RANGE_INVALID	3	/* a bytes= range that does not parse */
 int	range_parse(const char *hdr, uint64_t size, uint64_t *first,
 	    uint64_t *last);
-
-/* "sha256:<64 hex>" or 64 hex digits; 0 or -1. */
-int	route_hash_parse(const char *, uint8_t out[32]);
 
 #endif

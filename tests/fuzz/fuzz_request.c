@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "route.h"
+#include "store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -67,11 +68,11 @@ check_route(const char *target, size_t len)
 		if (r.kind == ROUTE_UNKNOWN || r.kind >= ROUTE_NKINDS ||
 		    route_methods(r.kind) == 0)
 			abort();
-		if (r.repo[0] != '\0' && !route_repo_valid(r.repo))
+		if (r.repo[0] != '\0' && !store_repo_valid(r.repo))
 			abort();
 		if (r.has_rev && !route_revision_valid(r.rev))
 			abort();
-		if (r.path[0] != '\0' && !route_path_valid(r.path))
+		if (r.path[0] != '\0' && !store_path_valid(r.path))
 			abort();
 		if ((r.kind == ROUTE_RESOLVE || r.kind == ROUTE_RAW) &&
 		    (r.path[0] == '\0' || !r.has_rev || r.type == NULL))
