@@ -22,54 +22,6 @@
 #include "bounds.h"
 #include "internal.h"
 
-/* A growable sorted set of hashes. */
-struct hset {
-	uint8_t		(*v)[STORE_HASH_LEN];
-	size_t		 n, cap;
-};
-
-static int
-hset_add(struct hset *s, const uint8_t h[STORE_HASH_LEN])
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap != 0 ? s->cap * 2 : 1024;
-		void *v = realloc(s->v, cap * STORE_HASH_LEN);
-
-		if (v == NULL)
-			return ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	memcpy(s->v[s->n++], h, STORE_HASH_LEN);
-	return 0;
-}
-
-static int
-hcmp(const void *a, const void *b)
-{
-	return memcmp(a, b, STORE_HASH_LEN);
-}
-
-static void
-hset_sort(struct hset *s)
-{
-	size_t j = 0;
-
-	if (s->n == 0)
-		return;
-	qsort(s->v, s->n, STORE_HASH_LEN, hcmp);
-	for (size_t i = 0; i < s->n; i++)
-		if (j == 0 || memcmp(s->v[j - 1], s->v[i], STORE_HASH_LEN) != 0)
-			memmove(s->v[j++], s->v[i], STORE_HASH_LEN);
-	s->n = j;
-}
-
-static int
-hset_has(const struct hset *s, const void *h)
-{
-	return bsearch(h, s->v, s->n, STORE_HASH_LEN, hcmp) != NULL;
-}
-
 struct mark {
 	struct store	*st;
 	MDB_txn		*txn;

@@ -1,7 +1,8 @@
 /*
- * hashset.c - sets of sha256 hashes, sorted (hash_cmp, for qsort and
- * bsearch) or growing (open addressing on the hash's own first bytes,
- * which are uniformly random).
+ * hashset.c - sets of sha256 hashes: growing ones, asked as they grow
+ * (open addressing on the hash's own first bytes, which are uniformly
+ * random), and sorted ones, 32 bytes a hash, for gc's millions of chunks
+ * (filled, sorted once, then searched with bsearch).
  */
 #include "config.h"
 
@@ -81,3 +82,40 @@ hs_free(struct hashset *h)
 	free(h->used);
 }
 
+/* Sorted sets: appended to freely, sorted (and deduplicated) once. */
+
+int
+hset_add(struct hset *s, const uint8_t h[STORE_HASH_LEN])
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap != 0 ? s->cap * 2 : 1024;
+		void *v = realloc(s->v, cap * STORE_HASH_LEN);
+
+		if (v == NULL)
+			return ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	memcpy(s->v[s->n++], h, STORE_HASH_LEN);
+	return 0;
+}
+
+void
+hset_sort(struct hset *s)
+{
+	size_t j = 0;
+
+	if (s->n == 0)
+		return;
+	qsort(s->v, s->n, STORE_HASH_LEN, hash_cmp);
+	for (size_t i = 0; i < s->n; i++)
+		if (j == 0 || memcmp(s->v[j - 1], s->v[i], STORE_HASH_LEN) != 0)
+			memmove(s->v[j++], s->v[i], STORE_HASH_LEN);
+	s->n = j;
+}
+
+int
+hset_has(const struct hset *s, const void *h)
+{
+	return bsearch(h, s->v, s->n, STORE_HASH_LEN, hash_cmp) != NULL;
+}

@@ -158,4 +158,13 @@ int	hs_add(struct hashset *, const uint8_t sha[STORE_HASH_LEN]);
 int	hs_has(const struct hashset *, const uint8_t sha[STORE_HASH_LEN]);
 void	hs_free(struct hashset *);
 
+/* A sorted set: hset_add freely, hset_sort once, then hset_has. */
+struct hset {
+	uint8_t		(*v)[STORE_HASH_LEN];
+	size_t		 n, cap;
+};
+int	hset_add(struct hset *, const uint8_t h[STORE_HASH_LEN]);
+void	hset_sort(struct hset *);
+int	hset_has(const struct hset *, const void *h);
+
 #endif
