@@ -89,6 +89,10 @@ int	cli_load(struct store *, const char *arg, struct target *,
  * prints why a card is refused. */
 struct store_source;
 int	source_claims(struct store_source *, json_t **claims);
+/* Ingests a source's entry as the manifest file f (cmd_add.c). */
+int	ingest_entry(struct store_ingest *, const struct store_entry *, int lfs,
+	    store_read_fn, void *, struct store_file *f,
+	    struct store_blobinfo *);
 
 /* Reads a whole file of at most max bytes ("-" is stdin); prints why not. */
 int	cli_read_file(const char *path, size_t max, char **buf, size_t *len);

@@ -29,32 +29,42 @@ struct add {
 	const char		*failed;	/* the file an error is about */
 };
 
+int
+ingest_entry(struct store_ingest *ing, const struct store_entry *e, int lfs,
+    store_read_fn rd, void *rarg, struct store_file *f,
+    struct store_blobinfo *info)
+{
+	int rc;
+
+	/* Only files that are not LFS need the content's git sha1. */
+	if ((rc = store_ingest_file(ing, rd, rarg, (int64_t)e->size,
+	    lfs ? 0 : STORE_INGEST_SHA1, info)) != 0)
+		return rc;
+	f->path = (char *)e->path;
+	f->size = info->size;
+	memcpy(f->sha256, info->sha256, STORE_HASH_LEN);
+	f->lfs = lfs;
+	if (lfs)
+		store_lfs_pointer_sha1(info->sha256, info->size, f->git_sha1);
+	else
+		memcpy(f->git_sha1, info->git_sha1, STORE_SHA1_LEN);
+	return 0;
+}
+
 static int
 add_one(void *arg, size_t idx, store_read_fn rd, void *rarg)
 {
 	struct add *a = arg;
 	const struct store_entry *e = store_source_entry(a->src, idx);
-	struct store_file *f = &a->files[idx];
 	struct store_blobinfo info;
-	int lfs, rc;
+	int rc;
 
-	/* Large and binary files are LFS files, as the Hub would have them;
-	 * only the others need their git sha1. */
-	lfs = store_lfs_by_name(e->path, e->size);
-	rc = store_ingest_file(a->ing, rd, rarg, (int64_t)e->size,
-	    lfs ? 0 : STORE_INGEST_SHA1, &info);
-	if (rc != 0) {
+	/* Large and binary files are LFS files, as the Hub would have them. */
+	if ((rc = ingest_entry(a->ing, e, store_lfs_by_name(e->path, e->size),
+	    rd, rarg, &a->files[idx], &info)) != 0) {
 		a->failed = e->path;
 		return rc;
 	}
-	f->path = (char *)e->path;
-	f->size = info.size;
-	memcpy(f->sha256, info.sha256, STORE_HASH_LEN);
-	f->lfs = lfs;
-	if (lfs)
-		store_lfs_pointer_sha1(info.sha256, info.size, f->git_sha1);
-	else
-		memcpy(f->git_sha1, info.git_sha1, STORE_SHA1_LEN);
 	a->new_bytes += info.new_bytes;
 	return 0;
 }

@@ -64,8 +64,7 @@ snap_file(void *arg, size_t idx, store_read_fn rd, void *rarg)
 		    "by its hash");
 		return STORE_EINVAL;
 	}
-	if ((rc = store_ingest_file(s->ing, rd, rarg, (int64_t)e->size,
-	    lfs ? 0 : STORE_INGEST_SHA1, &info)) != 0) {
+	if ((rc = ingest_entry(s->ing, e, lfs, rd, rarg, f, &info)) != 0) {
 		s->failed = e->path;
 		snprintf(s->why, sizeof(s->why), "%s", store_lasterror());
 		return rc;
@@ -80,14 +79,6 @@ snap_file(void *arg, size_t idx, store_read_fn rd, void *rarg)
 		    "its blob's name %.12s (a damaged cache?)", blob);
 		return STORE_ECORRUPT;
 	}
-	f->path = (char *)e->path;
-	f->size = info.size;
-	f->lfs = lfs;
-	memcpy(f->sha256, info.sha256, STORE_HASH_LEN);
-	if (lfs)
-		store_lfs_pointer_sha1(info.sha256, info.size, f->git_sha1);
-	else
-		memcpy(f->git_sha1, info.git_sha1, STORE_SHA1_LEN);
 	return 0;
 }
 
