@@ -109,7 +109,7 @@ void		 buf_put(struct buf *);	/* loop only */
 int		 buf_out(void);
 void		 buf_cleanup(void);
 /* The store's mapping, whose pages readers touched, dropped now and then. */
-int		 pool_map_init(const char *storedir, size_t budget);
+int		 pool_map_init(struct store *, size_t budget);
 void		 pool_map_budget(size_t budget);
 /* After a read: drops the mapping when it is over budget. */
 void		 pool_trim_map(void);

@@ -194,7 +194,6 @@ main(int argc, char **argv)
 	struct server sv;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
 	char *port_file = NULL, *conf_file = NULL, *store_opt = NULL;
-	char path[PATH_MAX];
 	int ch, debug = 0, check = 0, verbose = 0, rc;
 
 	memset(&sv, 0, sizeof(sv));
@@ -270,8 +269,7 @@ main(int argc, char **argv)
 	if ((rc = store_open(sv.sv_conf->cf_store, STORE_RDONLY,
 	    &sv.sv_store)) != 0)
 		fatalx("store %s: %s", sv.sv_conf->cf_store, store_lasterror());
-	if (realpath(sv.sv_conf->cf_store, path) == NULL ||
-	    pool_map_init(path, sv.sv_conf->cf_map_budget) != 0)
+	if (pool_map_init(sv.sv_store, sv.sv_conf->cf_map_budget) != 0)
 		log_warnx("%s: the store's mapping was not found: its pages "
 		    "will stay resident", sv.sv_conf->cf_store);
 	if ((sv.sv_base = event_base_new()) == NULL)

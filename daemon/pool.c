@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <sys/mman.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -249,8 +248,7 @@ buf_cleanup(void)
  * smaller one keeps the resident size down.
  */
 static struct {
-	uintptr_t	 start;
-	size_t		 len;
+	struct store	*st;
 	int		 statm;		/* /proc/self/statm, or -1 */
 	long		 pagesize;
 	long		 base;		/* pages mapped before any read */
@@ -281,51 +279,17 @@ mapped_pages(void)
 	return shared;
 }
 
-/* Finds the store's mapping once: LMDB never moves it (fixed map size). */
 int
-pool_map_init(const char *storedir, size_t budget)
+pool_map_init(struct store *st, size_t budget)
 {
-	char path[4096], line[4096 + 256];
-	FILE *fp;
-	size_t plen;
-
-	if (snprintf(path, sizeof(path), "%s/data.mdb", storedir) >=
-	    (int)sizeof(path))
-		return -1;
-	plen = strlen(path);
-	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		unsigned long start, end;
-		char perms[8];
-		size_t len;
-
-		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
-			continue;
-		/* Never a writable mapping: dropping it could lose data. */
-		if (perms[1] != '-' || perms[3] != 's')
-			continue;
-		len = strlen(line);
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (len <= plen || strcmp(line + len - plen, path) != 0 ||
-		    line[len - plen - 1] != ' ')
-			continue;
-		map.start = start;
-		map.len = end - start;
-		break;
-	}
-	fclose(fp);
-	if (map.len == 0)
-		return -1;
+	map.st = st;
 	map.budget = budget;
 	/*
 	 * Reads of chunks are not sequential in the file: read-around on a
-	 * fault would map (and count) pages nobody asked for.  This is what
-	 * LMDB's MDB_NORDAHEAD does to its map.
+	 * fault would map (and count) pages nobody asked for.
 	 */
-	if (madvise((void *)map.start, map.len, MADV_RANDOM) == -1)
-		log_warn("%s: madvise(MADV_RANDOM)", __func__);
+	if (store_map_random(st) == -1)
+		return -1;
 	if ((map.statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	map.pagesize = sysconf(_SC_PAGESIZE);
@@ -339,7 +303,7 @@ pool_trim_map(void)
 {
 	long pages;
 
-	if (map.len == 0 || map.statm == -1)
+	if (map.st == NULL || map.statm == -1)
 		return;
 	if ((pages = mapped_pages() - map.base) < 0 ||
 	    (unsigned long)pages * (unsigned long)map.pagesize <
@@ -353,8 +317,8 @@ pool_trim_map(void)
 	if ((pages = mapped_pages() - map.base) >= 0 &&
 	    (unsigned long)pages * (unsigned long)map.pagesize >=
 	    __atomic_load_n(&map.budget, __ATOMIC_RELAXED) &&
-	    madvise((void *)map.start, map.len, MADV_DONTNEED) == -1)
-		log_warn("%s: madvise(MADV_DONTNEED)", __func__);
+	    store_map_drop(map.st) == -1)
+		log_warn("%s: dropping the store's map", __func__);
 	pthread_mutex_unlock(&map.mtx);
 }
 

@@ -366,17 +366,33 @@ map_release(struct store *st, const void *p, size_t len)
 {
 	uintptr_t lo, hi, page = 4096;
 
-	if (st->map == NULL)
-		return;
 	if (p == NULL) {
-		(void)madvise(st->map, st->maplen, MADV_DONTNEED);
+		(void)store_map_drop(st);
 		return;
 	}
+	if (st->map == NULL)
+		return;
 	lo = (uintptr_t)p & ~(page - 1);
 	hi = ((uintptr_t)p + len + page - 1) & ~(page - 1);
 	if (lo < (uintptr_t)st->map || hi > (uintptr_t)st->map + st->maplen)
 		return;	/* a dirty page of a write transaction, not the map */
 	(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+int
+store_map_drop(struct store *st)
+{
+	if (st->map == NULL)
+		return -1;
+	return madvise(st->map, st->maplen, MADV_DONTNEED);
+}
+
+int
+store_map_random(struct store *st)
+{
+	if (st->map == NULL)
+		return -1;
+	return madvise(st->map, st->maplen, MADV_RANDOM);
 }
 
 int

@@ -60,6 +60,15 @@ struct store;
 
 int		 store_open(const char *dir, unsigned flags, struct store **);
 void		 store_close(struct store *);
+/*
+ * LMDB's map of the data file: pages a reader touched stay mapped and
+ * count in its resident size.  store_map_drop unmaps them (the page cache
+ * keeps them; the next read faults them back); store_map_random turns off
+ * read-around on faults, for readers whose lookups jump about the file.
+ * Both return -1 if the map was not found.
+ */
+int		 store_map_drop(struct store *);
+int		 store_map_random(struct store *);
 const char	*store_dir(const struct store *);
 /* The default store directory: $AIRLOCK_STORE, $XDG_DATA_HOME/airlock, or
  * ~/.local/share/airlock.  Returns a static buffer. */
