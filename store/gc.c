@@ -203,8 +203,10 @@ store_gc(struct store *st, int dry_run, struct store_gc_result *res)
 		mdb_txn_abort(mk.txn);
 		goto out;
 	}
+	/* Readers that kept where chunks lie must look again. */
 	if ((rc = meta_add(st, mk.txn, "chunks", -(int64_t)chunks)) != 0 ||
-	    (rc = meta_add(st, mk.txn, "chunk_bytes", -(int64_t)bytes)) != 0) {
+	    (rc = meta_add(st, mk.txn, "chunk_bytes", -(int64_t)bytes)) != 0 ||
+	    (rc = meta_add(st, mk.txn, META_GENERATION, 1)) != 0) {
 		rc = store_mdb_fail(rc, "counters");
 		goto fail;
 	}

@@ -62,6 +62,7 @@ int	blobrec_unpack(const MDB_val *, struct blobrec *);
 #define MAPVAL_LEN	(STORE_HASH_LEN + 4)
 
 /* Counters in the meta table. */
+#define META_GENERATION	"generation"	/* bumped by each gc: chunks moved */
 int	meta_add(struct store *, MDB_txn *, const char *name, int64_t delta);
 uint64_t meta_get(struct store *, MDB_txn *, const char *name);
 

@@ -4,7 +4,10 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -231,6 +234,216 @@ done:
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+/*
+ * Views: a read transaction kept open while what it found is sent.
+ */
+struct store_view {
+	struct store	*st;
+	MDB_txn		*txn;
+	uint64_t	 generation;
+};
+
+/* Tree operations between two drops of the map in store_view_extents. */
+#define VIEW_DROP_EVERY	1024
+
+int
+store_view_open(struct store *st, struct store_view **out)
+{
+	struct store_view *v;
+	int rc;
+
+	*out = NULL;
+	if (st->datafd == -1)
+		return store_fail(ENOTSUP, "%s: the data file's map was not "
+		    "found", st->dir);
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return ENOMEM;
+	if ((rc = txn_read(st, &v->txn)) != 0) {
+		free(v);
+		return rc;
+	}
+	v->st = st;
+	v->generation = meta_get(st, v->txn, META_GENERATION);
+	*out = v;
+	return 0;
+}
+
+void
+store_view_close(struct store_view *v)
+{
+	if (v == NULL)
+		return;
+	mdb_txn_abort(v->txn);
+	free(v);
+}
+
+uint64_t
+store_view_generation(const struct store_view *v)
+{
+	return v->generation;
+}
+
+int
+store_view_fd(const struct store_view *v)
+{
+	return v->st->datafd;
+}
+
+struct lookup {
+	uint8_t		sha[STORE_HASH_LEN];
+	size_t		index;
+};
+
+static int
+lookup_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, STORE_HASH_LEN);
+}
+
+static void
+view_step(struct store *st, size_t *ops)
+{
+	if (++*ops % VIEW_DROP_EVERY == 0)
+		(void)store_map_drop(st);
+}
+
+/*
+ * The blob map gives each chunk's offset and hash in order; the chunks'
+ * own entries are then looked up in hash order, so that each leaf of the
+ * chunk tree is visited once however the chunks are spread.
+ */
+int
+store_view_extents(struct store_view *v, const uint8_t sha[STORE_HASH_LEN],
+    struct store_extent **out, size_t *nout)
+{
+	struct store *st = v->st;
+	struct store_extent *ext = NULL;
+	struct lookup *lk = NULL;
+	struct blobrec rec;
+	MDB_cursor *cur = NULL;
+	MDB_val k, d, ck, cd;
+	uint8_t key[MAPKEY_LEN];
+	char hex[STORE_HEX_LEN + 1];
+	uint64_t next = 0;
+	size_t i, n = 0, ops = 0;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if ((rc = blob_rec(st, v->txn, sha, &rec)) != 0)
+		return rc;
+	store_hex(sha, STORE_HASH_LEN, hex);
+	if (rec.nchunks > 0 && ((ext = calloc(rec.nchunks, sizeof(*ext))) ==
+	    NULL || (lk = calloc(rec.nchunks, sizeof(*lk))) == NULL)) {
+		rc = ENOMEM;
+		goto out;
+	}
+	if ((rc = mdb_cursor_open(v->txn, st->blobmap, &cur)) != 0) {
+		rc = store_mdb_fail(rc, "cursor");
+		goto out;
+	}
+	memcpy(key, sha, STORE_HASH_LEN);
+	put_be64(key + STORE_HASH_LEN, 0);
+	k.mv_size = sizeof(key);
+	k.mv_data = key;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != MAPKEY_LEN ||
+		    memcmp(k.mv_data, sha, STORE_HASH_LEN) != 0)
+			break;
+		if (d.mv_size != MAPVAL_LEN || n == rec.nchunks ||
+		    get_be64((uint8_t *)k.mv_data + STORE_HASH_LEN) != next)
+			goto corrupt;
+		ext[n].off = next;
+		ext[n].len = get_be32((uint8_t *)d.mv_data + STORE_HASH_LEN);
+		memcpy(lk[n].sha, d.mv_data, STORE_HASH_LEN);
+		lk[n].index = n;
+		next += ext[n].len;
+		n++;
+		view_step(st, &ops);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		rc = store_mdb_fail(rc, "blob map");
+		goto out;
+	}
+	if (n != rec.nchunks || next != rec.size)
+		goto corrupt;
+	if (n > 0)
+		qsort(lk, n, sizeof(*lk), lookup_cmp);
+	for (i = 0; i < n; i++) {
+		struct store_extent *e = &ext[lk[i].index];
+		const uint8_t *p;
+
+		ck.mv_size = STORE_HASH_LEN;
+		ck.mv_data = lk[i].sha;
+		if ((rc = mdb_get(v->txn, st->chunk, &ck, &cd)) != 0 ||
+		    cd.mv_size != e->len) {
+			n = lk[i].index;
+			goto corrupt;
+		}
+		p = cd.mv_data;
+		if (p < st->map || e->len > st->maplen ||
+		    (size_t)(p - st->map) > st->maplen - e->len) {
+			rc = store_fail(ENOTSUP, "blob %s: a chunk is not in "
+			    "the data file's map", hex);
+			goto out;
+		}
+		e->at = (uint64_t)(p - st->map);
+		view_step(st, &ops);
+	}
+	rc = 0;
+	*out = ext;
+	*nout = n;
+	ext = NULL;
+	goto out;
+corrupt:
+	rc = store_fail(STORE_ECORRUPT, "blob %s: chunk %zu is missing or the "
+	    "wrong size", hex, n);
+out:
+	mdb_cursor_close(cur);
+	(void)store_map_drop(st);
+	free(lk);
+	free(ext);
+	return rc;
+}
+
+int
+store_view_prefetch(struct store_view *v, uint64_t at, uint64_t len)
+{
+	struct store *st = v->st;
+	unsigned char vec[256];
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), lo, hi, p;
+	size_t i, n;
+	char c;
+
+	if (len == 0 || at > st->maplen || len > st->maplen - at)
+		return store_fail(STORE_EINVAL, "data file range %llu+%llu",
+		    (unsigned long long)at, (unsigned long long)len);
+	(void)posix_fadvise(st->datafd, (off_t)at, (off_t)len,
+	    POSIX_FADV_WILLNEED);
+	lo = at & ~(page - 1);
+	hi = at + len;
+	/* The map tells what the page cache holds without mapping it. */
+	for (p = lo; p < hi; p += n * page) {
+		n = (size_t)((hi - p + page - 1) / page);
+		if (n > sizeof(vec))
+			n = sizeof(vec);
+		if (mincore(st->map + p, n * page, vec) == -1)
+			return 0;	/* no answer: the sender may wait */
+		for (i = 0; i < n; i++) {
+			if (vec[i] & 1)
+				continue;
+			/* Not there: read one byte, which waits for it. */
+			if (pread(st->datafd, &c, 1, (off_t)(p + i * page)) ==
+			    -1 && errno != EINTR)
+				return store_fail(errno, "data file at %llu: %s",
+				    (unsigned long long)(p + i * page),
+				    strerror(errno));
+		}
+	}
+	return 0;
 }
 
 struct chunks_each {

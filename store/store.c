@@ -392,6 +392,13 @@ store_map_random(struct store *st)
 {
 	if (st->map == NULL)
 		return -1;
+	/*
+	 * A fault maps no more than fault-around's few pages: not the whole
+	 * large folio the page cache may hold the page in.
+	 */
+	if (madvise(st->map, st->maplen, MADV_NOHUGEPAGE) == -1 &&
+	    errno != EINVAL)
+		return -1;
 	return madvise(st->map, st->maplen, MADV_RANDOM);
 }
 

@@ -64,7 +64,8 @@ void		 store_close(struct store *);
  * LMDB's map of the data file: pages a reader touched stay mapped and
  * count in its resident size.  store_map_drop unmaps them (the page cache
  * keeps them; the next read faults them back); store_map_random turns off
- * read-around on faults, for readers whose lookups jump about the file.
+ * read-around and huge mappings on faults, for readers whose lookups jump
+ * about the file.
  * Both return -1 if the map was not found.
  */
 int		 store_map_drop(struct store *);
@@ -290,6 +291,42 @@ int	store_blob_sha1(struct store *, const uint8_t sha[STORE_HASH_LEN],
 	    uint8_t out[STORE_SHA1_LEN]);
 int	store_blob_read(struct store *, const uint8_t sha[STORE_HASH_LEN],
 	    uint64_t off, void *buf, size_t len, size_t *got);
+
+/*
+ * Where a blob's bytes lie in the store's data file, for sendfile(2).  A
+ * view is a read transaction held open: while it lives, LMDB reuses none
+ * of the pages it can see, so the extents found under it stay valid.  A
+ * view belongs to one thread at a time but may move between threads.
+ *
+ * The generation changes whenever chunks may have moved or gone (gc):
+ * extents found under a view of the same generation are still right, so
+ * a reader may keep them across views.
+ */
+struct store_view;
+struct store_extent {
+	uint64_t	off;		/* in the blob */
+	uint64_t	at;		/* in the data file */
+	uint32_t	len;
+};
+/* ENOTSUP when the store's data file could not be found. */
+int		 store_view_open(struct store *, struct store_view **);
+void		 store_view_close(struct store_view *);
+uint64_t	 store_view_generation(const struct store_view *);
+int		 store_view_fd(const struct store_view *);
+/*
+ * Every chunk of a blob, in order, as an allocated array; the blob's pages
+ * are not touched, and the tree's pages that were are unmapped as it goes,
+ * so a blob of any size adds a bounded amount to the resident size.
+ */
+int		 store_view_extents(struct store_view *,
+		    const uint8_t sha[STORE_HASH_LEN], struct store_extent **,
+		    size_t *n);
+/*
+ * Returns once bytes [at, at + len) of the data file are in the page
+ * cache: a disk read waits here, not in whoever sends them.
+ */
+int		 store_view_prefetch(struct store_view *, uint64_t at,
+		    uint64_t len);
 /*
  * Writes a whole blob to fd, checking each chunk against its hash on the
  * way (cat, checkout): bytes that rotted are never handed out.
