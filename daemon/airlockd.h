@@ -68,6 +68,8 @@ struct config {
 	int			 cf_buffers;	/* read buffers in all */
 	int			 cf_stall_timeout;	/* seconds, under pressure */
 	size_t			 cf_map_budget;	/* bytes of the store mapped */
+	int			 cf_sendfile;	/* send from the data file */
+	int			 cf_windows;	/* views held by senders */
 	struct private_ns	*cf_private;
 	size_t			 cf_nprivate;
 };
@@ -136,7 +138,7 @@ struct request {
 	char			*r_target;	/* for the log */
 	struct timespec		 r_start;
 	struct job		 r_job;
-	int64_t			 r_gauge[4];	/* for /metrics, taken on the loop */
+	int64_t			 r_gauge[5];	/* for /metrics, taken on the loop */
 
 	/* The response, built on a worker. */
 	int			 r_status;
@@ -177,6 +179,7 @@ void	http_drain(struct server *);
 void	http_stop(struct server *);
 void	http_request_done(struct server *);
 void	conn_set_stream(struct conn *, struct stream *);
+void	conn_unset_stream(struct conn *, struct stream *);
 void	conn_track_flush(struct conn *, struct evhttp_request *);
 
 /* Building a response, on any thread, into the request's own fields. */
@@ -190,6 +193,25 @@ void	resp_error(struct request *, int status, const char *code,
 void	resp_blob(struct request *, const uint8_t sha[STORE_HASH_LEN],
 	    uint64_t size, const char *etag);
 
+/* extents.c: where the blobs being served lie in the data file. */
+struct extents {
+	TAILQ_ENTRY(extents)	 ex_entry;
+	uint8_t			 ex_sha[STORE_HASH_LEN];
+	uint64_t		 ex_generation;
+	struct store_extent	*ex_ext;
+	size_t			 ex_n;
+	unsigned		 ex_refs;
+	int			 ex_linked;
+};
+TAILQ_HEAD(extents_lru, extents);
+/* NULL with store_lasterror() set; any thread. */
+struct extents	*extents_get(struct store_view *,
+		    const uint8_t sha[STORE_HASH_LEN]);
+void		 extents_put(struct extents *);
+/* The index of the extent that holds byte off (ex_n > 0). */
+size_t		 extents_find(const struct extents *, uint64_t off);
+void		 extents_cache_free(void);
+
 /* stream.c: a blob's bytes, read off the loop and sent with flow control. */
 int	stream_init(struct event_base *);
 void	stream_cleanup(void);
@@ -197,6 +219,7 @@ int	stream_start(struct request *);
 void	stream_gone(struct stream *);
 void	stream_kick_waiters(void);
 void	stream_abandon_all(void);
+int	stream_windows(void);	/* in use */
 
 /* revision.c: resolving revisions, with a cache of parsed manifests. */
 struct snapdir {

@@ -74,6 +74,8 @@ config_defaults(void)
 	cf->cf_buffers = 16;
 	cf->cf_stall_timeout = 10;
 	cf->cf_map_budget = 16 << 20;
+	cf->cf_sendfile = 1;
+	cf->cf_windows = 256;
 	return cf;
 }
 
@@ -273,6 +275,19 @@ global_option(struct parse *p, const char *name, const char *value)
 		if (!set_number(p, name, value, 4 << 20, 1LL << 40, &v))
 			return 0;
 		cf->cf_map_budget = (size_t)v;
+	} else if (strcmp(name, "send-windows") == 0) {
+		if (!set_number(p, name, value, 2, 768, &v))
+			return 0;
+		cf->cf_windows = (int)v;
+	} else if (strcmp(name, "sendfile") == 0) {
+		if (strcmp(value, "yes") == 0)
+			cf->cf_sendfile = 1;
+		else if (strcmp(value, "no") == 0)
+			cf->cf_sendfile = 0;
+		else {
+			perror_at(p, "sendfile: \"%s\" is not yes or no", value);
+			return 0;
+		}
 	} else if (strcmp(name, "read-buffers") == 0) {
 		if (!set_number(p, name, value, 4, 4096, &v))
 			return 0;

@@ -110,6 +110,14 @@ conn_set_stream(struct conn *c, struct stream *st)
 		c->c_stream = st;
 }
 
+/* Only if st is still the connection's: it may have a later one. */
+void
+conn_unset_stream(struct conn *c, struct stream *st)
+{
+	if (c != NULL && c->c_stream == st)
+		c->c_stream = NULL;
+}
+
 static void
 flushed(struct evhttp_request *ev, void *arg)
 {
@@ -540,6 +548,7 @@ http_request(struct evhttp_request *ev, void *arg)
 		req->r_gauge[1] = sv->sv_nrequests;
 		req->r_gauge[2] = sv->sv_nstreams;
 		req->r_gauge[3] = buf_out();
+		req->r_gauge[4] = stream_windows();
 	}
 	req->r_conf = config_ref(sv->sv_conf);
 	if ((req->r_base = base_url(sv, req->r_conf, ev)) == NULL) {

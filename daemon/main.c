@@ -316,6 +316,7 @@ main(int argc, char **argv)
 	event_base_free(sv.sv_base);
 	buf_cleanup();
 	snapshot_cache_free();
+	extents_cache_free();
 	store_close(sv.sv_store);
 	config_unref(sv.sv_conf);
 	if (port_file != NULL)

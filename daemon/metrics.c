@@ -123,6 +123,9 @@ metrics_handle(struct request *req)
 	    (double)req->r_gauge[2]);
 	gauge(b, "airlockd_read_buffers_in_use", "Read buffers read or "
 	    "being sent.", (double)req->r_gauge[3]);
+	gauge(b, "airlockd_send_windows_in_use", "Windows of files, each "
+	    "holding a read transaction, being sent with sendfile.",
+	    (double)req->r_gauge[4]);
 	gauge(b, "airlockd_read_queue", "Jobs waiting for a worker.",
 	    (double)pool_queued());
 	if (store_figures(req->r_srv->sv_store, &ss)) {

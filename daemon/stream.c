@@ -16,6 +16,16 @@
  * across a slow client.  A read that fails or comes back short ends the
  * connection without another byte: a client sees a truncated body, never
  * a wrong one.
+ *
+ * With sendfile (the default), a stream sends windows instead of
+ * buffers: a worker opens a store view, finds where the window's chunks
+ * lie in the data file (extents.c) and waits for any of them that are
+ * not in the page cache; the loop then hands those extents to the socket
+ * as file segments, which evbuffer writes with sendfile(2), and the
+ * bytes are never copied into airlockd.  The view, and with it the read
+ * transaction that keeps those pages from reuse, is closed when the last
+ * byte of the window is sent.  Windows, like buffers, are counted: each
+ * holds one of LMDB's reader slots.
  */
 #include "config.h"
 
@@ -33,6 +43,16 @@
 #include "airlockd.h"
 
 #define STREAM_DEPTH	2
+#define WINDOW_SIZE	(8u << 20)	/* bytes sent under one view */
+#define WINDOW_EXTENTS	(WINDOW_SIZE / STORE_CHUNK_MIN + 2)
+
+struct window {
+	struct stream		*w_st;
+	struct store_view	*w_view;
+	uint64_t		 w_len;
+	size_t			 w_n;
+	struct store_extent	 w_ext[WINDOW_EXTENTS];	/* at, len trimmed */
+};
 
 struct stream {
 	TAILQ_ENTRY(stream)	 st_entry;	/* all streams */
@@ -40,6 +60,7 @@ struct stream {
 	struct server		*st_srv;
 	struct evhttp_request	*st_ev;		/* NULL once ended or gone */
 	struct conn		*st_conn;
+	struct evhttp_connection *st_evcon;
 	struct evbuffer		*st_evb;
 	uint8_t			 st_blob[STORE_HASH_LEN];
 	uint64_t		 st_next;	/* next offset to read */
@@ -49,11 +70,13 @@ struct stream {
 	int			 st_reading;
 	int			 st_waiting;
 	int			 st_done;	/* ended, failed or gone */
+	int			 st_sendfile;	/* windows, not buffers */
 	time_t			 st_progress;	/* when the socket last took a buffer */
 
 	/* The read under way. */
 	struct job		 st_job;
 	struct buf		*st_buf;
+	struct window		*st_win;
 	uint64_t		 st_off;
 	size_t			 st_len;
 	size_t			 st_got;
@@ -64,6 +87,8 @@ struct stream {
 static TAILQ_HEAD(, stream) streams = TAILQ_HEAD_INITIALIZER(streams);
 static TAILQ_HEAD(, stream) waiters = TAILQ_HEAD_INITIALIZER(waiters);
 static struct event	*stall_ev;	/* pending while streams wait */
+static int		 nwindows;	/* being filled or sent */
+static int		 sendfile_ok;	/* the store can give extents */
 
 static time_t
 monotime(void)
@@ -106,31 +131,46 @@ finish(struct stream *st)
 	if (st->st_done)
 		return;
 	st->st_done = 1;
-	conn_set_stream(st->st_conn, NULL);
+	conn_unset_stream(st->st_conn, st);
 	st->st_conn = NULL;
+	st->st_evcon = NULL;
 	sv->sv_nstreams--;
 	st->st_refs--;
 	http_request_done(sv);
 }
 
 /*
- * Hands the evhttp request back.  The stream lets go of it and of the
- * connection first: ending a reply may free the connection at once.
+ * Hands the evhttp request back once the last bytes are queued.  The
+ * stream stays on the connection until the socket has taken them: until
+ * then it holds buffers or windows, and stall_check() may cut it off.
  */
 static void
 end_reply(struct stream *st)
 {
 	struct evhttp_request *ev = st->st_ev;
-	struct conn *c = st->st_conn;
 
 	st->st_ev = NULL;
-	conn_set_stream(c, NULL);
-	st->st_conn = NULL;
 	if (ev != NULL) {
-		conn_track_flush(c, ev);
+		conn_track_flush(st->st_conn, ev);
+		/* With nothing left to write, may close: stream_gone(). */
 		evhttp_send_reply_end(ev);
 	}
-	finish(st);
+	if (st->st_owned == 0)
+		finish(st);
+}
+
+/* A buffer or window came back: the socket took all of it. */
+static void
+returned(struct stream *st)
+{
+	st->st_progress = monotime();
+	st->st_owned--;
+	if (!st->st_done && st->st_ev == NULL && st->st_owned == 0)
+		finish(st);	/* the reply was ended: that was the last */
+	else
+		pump(st);
+	stream_kick_waiters();
+	unref(st);
 }
 
 /* The reference's cleanup: the socket has taken every byte of b. */
@@ -141,12 +181,71 @@ buf_sent(const void *data, size_t len, void *arg)
 	struct stream *st = b->b_owner;
 
 	(void)data, (void)len;
-	st->st_progress = monotime();
-	st->st_owned--;
 	buf_put(b);
-	pump(st);
-	stream_kick_waiters();
-	unref(st);
+	returned(st);
+}
+
+static void
+window_free(struct window *w)
+{
+	store_view_close(w->w_view);
+	free(w);
+	nwindows--;
+}
+
+/* The segment's cleanup: the socket has taken every byte of w. */
+static void
+window_sent(struct evbuffer_file_segment const *seg, int flags, void *arg)
+{
+	struct window *w = arg;
+	struct stream *st = w->w_st;
+
+	(void)seg, (void)flags;
+	window_free(w);
+	returned(st);
+}
+
+/*
+ * On a worker: the extents of the next window, from st_off on, each of
+ * them in the page cache when this returns.
+ */
+static int
+window_fill(struct stream *st)
+{
+	struct window *w = st->st_win;
+	struct extents *ex;
+	uint64_t off = st->st_off, left = st->st_end - st->st_off;
+	size_t i;
+	int rc;
+
+	if ((rc = store_view_open(server->sv_store, &w->w_view)) != 0)
+		return rc;
+	if ((ex = extents_get(w->w_view, st->st_blob)) == NULL)
+		return -1;
+	if (ex->ex_n == 0) {
+		extents_put(ex);
+		return 0;
+	}
+	for (i = extents_find(ex, off); i < ex->ex_n && left > 0 &&
+	    w->w_len < WINDOW_SIZE && w->w_n < WINDOW_EXTENTS; i++) {
+		const struct store_extent *e = &ex->ex_ext[i];
+		struct store_extent *o = &w->w_ext[w->w_n];
+		uint64_t skip = off - e->off;
+
+		if (off < e->off || skip >= e->len)
+			break;
+		o->off = off;
+		o->at = e->at + skip;
+		o->len = (uint32_t)(e->len - skip < left ? e->len - skip : left);
+		if ((rc = store_view_prefetch(w->w_view, o->at, o->len)) != 0)
+			break;
+		w->w_n++;
+		w->w_len += o->len;
+		off += o->len;
+		left -= o->len;
+	}
+	extents_put(ex);
+	return rc;
 }
 
 static void
@@ -155,6 +254,15 @@ read_run(struct job *j)
 	struct stream *st = (struct stream *)((char *)j -
 	    offsetof(struct stream, st_job));
 
+	if (st->st_sendfile) {
+		st->st_rc = window_fill(st);
+		st->st_got = st->st_win->w_len;
+		if (st->st_rc != 0)
+			snprintf(st->st_err, sizeof(st->st_err), "%s",
+			    store_lasterror());
+		pool_trim_map();
+		return;
+	}
 	st->st_rc = store_blob_read(server->sv_store, st->st_blob, st->st_off,
 	    st->st_buf->b_data, st->st_len, &st->st_got);
 	if (st->st_rc != 0)
@@ -172,16 +280,86 @@ read_run(struct job *j)
 static void
 abort_stream(struct stream *st)
 {
-	struct evhttp_connection *evcon = NULL;
+	struct evhttp_connection *evcon = st->st_done ? NULL : st->st_evcon;
 
-	if (st->st_ev != NULL)
-		evcon = evhttp_request_get_connection(st->st_ev);
 	st->st_ev = NULL;
-	conn_set_stream(st->st_conn, NULL);
-	st->st_conn = NULL;
 	finish(st);
 	if (evcon != NULL)
 		evhttp_connection_free(evcon);
+}
+
+/*
+ * On the loop: the window's extents go to the connection as segments of
+ * the data file, one segment spanning them all, whose cleanup ends the
+ * window.
+ */
+static void
+window_done(struct stream *st)
+{
+	struct window *w = st->st_win;
+	struct evbuffer_file_segment *seg;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	char hex[STORE_HEX_LEN + 1];
+	size_t i;
+
+	st->st_win = NULL;
+	if (st->st_done) {
+		st->st_owned--;
+		window_free(w);
+		return;
+	}
+	if (st->st_rc != 0 || w->w_len == 0) {
+		store_hex(st->st_blob, STORE_HASH_LEN, hex);
+		log_warnx("%s: blob %s at %llu: %s", __func__, hex,
+		    (unsigned long long)st->st_off, st->st_rc != 0 ?
+		    st->st_err : "no extents");
+		st->st_owned--;
+		window_free(w);
+		abort_stream(st);
+		return;
+	}
+	for (i = 0; i < w->w_n; i++) {
+		if (w->w_ext[i].at < lo)
+			lo = w->w_ext[i].at;
+		if (w->w_ext[i].at + w->w_ext[i].len > hi)
+			hi = w->w_ext[i].at + w->w_ext[i].len;
+	}
+	seg = evbuffer_file_segment_new(store_view_fd(w->w_view), (ev_off_t)lo,
+	    (ev_off_t)(hi - lo), EVBUF_FS_DISABLE_LOCKING);
+	if (seg == NULL) {
+		log_warnx("%s: evbuffer_file_segment_new failed", __func__);
+		st->st_owned--;
+		window_free(w);
+		abort_stream(st);
+		return;
+	}
+	st->st_refs++;		/* the window's, dropped by window_sent() */
+	evbuffer_file_segment_add_cleanup_cb(seg, window_sent, w);
+	for (i = 0; i < w->w_n; i++)
+		if (evbuffer_add_file_segment(st->st_evb, seg,
+		    (ev_off_t)(w->w_ext[i].at - lo),
+		    (ev_off_t)w->w_ext[i].len) != 0)
+			break;
+	if (i < w->w_n) {
+		log_warnx("%s: evbuffer_add_file_segment failed", __func__);
+		st->st_refs++;
+		abort_stream(st);
+		evbuffer_drain(st->st_evb, evbuffer_get_length(st->st_evb));
+		evbuffer_file_segment_free(seg);	/* runs window_sent() */
+		unref(st);
+		return;
+	}
+	evbuffer_file_segment_free(seg);	/* the chains hold it now */
+	st->st_next += w->w_len;
+	metrics_bytes(w->w_len);
+	evhttp_send_reply_chunk(st->st_ev, st->st_evb);
+	/* If evhttp did not take them, draining them runs window_sent(). */
+	if (evbuffer_get_length(st->st_evb) != 0)
+		evbuffer_drain(st->st_evb, evbuffer_get_length(st->st_evb));
+	if (st->st_next >= st->st_end)
+		end_reply(st);
+	else
+		pump(st);
 }
 
 static void
@@ -194,6 +372,10 @@ read_done(struct job *j)
 
 	/* The read's reference is this function's until it returns. */
 	st->st_reading = 0;
+	if (st->st_sendfile) {
+		window_done(st);
+		goto out;
+	}
 	st->st_buf = NULL;
 	if (st->st_done) {
 		st->st_owned--;
@@ -237,6 +419,43 @@ out:
 	unref(st);
 }
 
+static void
+wait_turn(struct stream *st)
+{
+	st->st_waiting = 1;
+	TAILQ_INSERT_TAIL(&waiters, st, st_wait);
+	if (stall_ev != NULL && !evtimer_pending(stall_ev, NULL)) {
+		struct timeval tv = { 1, 0 };
+
+		evtimer_add(stall_ev, &tv);
+	}
+}
+
+static void
+pump_window(struct stream *st)
+{
+	struct window *w;
+
+	if (nwindows >= st->st_srv->sv_conf->cf_windows ||
+	    (w = malloc(sizeof(*w))) == NULL) {
+		wait_turn(st);
+		return;
+	}
+	nwindows++;
+	w->w_st = st;
+	w->w_view = NULL;
+	w->w_len = 0;
+	w->w_n = 0;
+	st->st_win = w;
+	st->st_off = st->st_next;
+	st->st_got = 0;
+	st->st_rc = 0;
+	st->st_reading = 1;
+	st->st_owned++;
+	st->st_refs++;
+	pool_submit(&st->st_job);
+}
+
 /* Starts the next read if the stream may own another buffer. */
 static void
 pump(struct stream *st)
@@ -247,14 +466,12 @@ pump(struct stream *st)
 	if (st->st_done || st->st_reading || st->st_waiting ||
 	    st->st_next >= st->st_end || st->st_owned >= STREAM_DEPTH)
 		return;
+	if (st->st_sendfile) {
+		pump_window(st);
+		return;
+	}
 	if ((b = buf_get()) == NULL) {
-		st->st_waiting = 1;
-		TAILQ_INSERT_TAIL(&waiters, st, st_wait);
-		if (stall_ev != NULL && !evtimer_pending(stall_ev, NULL)) {
-			struct timeval tv = { 1, 0 };
-
-			evtimer_add(stall_ev, &tv);
-		}
+		wait_turn(st);
 		return;
 	}
 	left = st->st_end - st->st_next;
@@ -325,8 +542,17 @@ stall_check(evutil_socket_t fd, short what, void *arg)
 int
 stream_init(struct event_base *base)
 {
+	struct store_view *v;
+
 	if ((stall_ev = evtimer_new(base, stall_check, NULL)) == NULL)
 		return -1;
+	if (store_view_open(server->sv_store, &v) != 0) {
+		log_warnx("%s: no sendfile, files are read into buffers: %s",
+		    __func__, store_lasterror());
+		return 0;
+	}
+	store_view_close(v);
+	sendfile_ok = 1;
 	return 0;
 }
 
@@ -336,6 +562,12 @@ stream_cleanup(void)
 	if (stall_ev != NULL)
 		event_free(stall_ev);
 	stall_ev = NULL;
+}
+
+int
+stream_windows(void)
+{
+	return nwindows;
 }
 
 int
@@ -350,8 +582,17 @@ stream_start(struct request *req)
 		free(st);
 		return -1;
 	}
+	/*
+	 * File segments reach the socket by sendfile only through buffers
+	 * that are never read; this one only moves to the connection's.
+	 */
+	st->st_sendfile = sv->sv_conf->cf_sendfile && sendfile_ok;
+	if (st->st_sendfile && evbuffer_set_flags(st->st_evb,
+	    EVBUFFER_FLAG_DRAINS_TO_FD) != 0)
+		st->st_sendfile = 0;
 	st->st_srv = sv;
 	st->st_ev = req->r_ev;
+	st->st_evcon = evhttp_request_get_connection(req->r_ev);
 	st->st_conn = req->r_conn;
 	memcpy(st->st_blob, req->r_blob, STORE_HASH_LEN);
 	st->st_next = req->r_first;

@@ -8,7 +8,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v bash >/dev/null 2>&1 || skip_all "bash is needed for raw sockets"
 
-plan 58
+plan 62
 
 S=$T/store
 # 16 MB of weights: more than loopback's socket buffers hold.
@@ -184,39 +184,43 @@ kill "$slow" 2>/dev/null
 wait "$slow" 2>/dev/null
 check "airlockd stops cleanly on SIGTERM" stop_daemon
 
-# With four buffers in all, two clients that never read hold every one;
-# a third must still be served: the one stalled longest is disconnected.
-cat >"$T/tight.conf" <<'EOF'
-read-size = 64k
-read-buffers = 4
-stall-timeout = 1
-EOF
-check "airlockd starts with four read buffers" start_daemon "$S" -c "$T/tight.conf"
-port=${URL##*:}
-slow=
-for i in 1 2; do
-	bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
-	    printf "GET /org/tiny/resolve/main/model.safetensors HTTP/1.1\r\nHost: x\r\n\r\n" >&3
-	    exec sleep 60' _ "$port" &
-	slow="$slow $!"
-done
-# Stalled: every buffer out, and no byte sent between two looks.
-: >"$T/sent"
-stuck() {
-	curl -s "$URL/metrics" >"$T/m" &&
-	    grep -q '^airlockd_read_buffers_in_use 4$' "$T/m" || return 1
-	_now=$(grep '^airlockd_sent_bytes_total ' "$T/m")
-	_then=$(cat "$T/sent")
-	echo "$_now" >"$T/sent"
-	[ "$_now" = "$_then" ]
+# When two clients that never read hold every read buffer (without
+# sendfile) or every send window (with it), a third must still be served:
+# the one stalled longest is disconnected.
+tight() { # WHAT GAUGE N CONFIG-LINES
+	printf '%s\nstall-timeout = 1\n' "$4" >"$T/tight.conf"
+	gauge="^$2 $3\$"
+	: >"$T/airlockd.log"
+	check "airlockd starts with $1" start_daemon "$S" -c "$T/tight.conf"
+	port=${URL##*:}
+	slow=
+	for i in 1 2; do
+		bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
+		    printf "GET /org/tiny/resolve/main/model.safetensors HTTP/1.1\r\nHost: x\r\n\r\n" >&3
+		    exec sleep 60' _ "$port" &
+		slow="$slow $!"
+	done
+	# Stalled: all of them out, and no byte sent between two looks.
+	: >"$T/sent"
+	stuck() {
+		curl -s "$URL/metrics" >"$T/m" &&
+		    grep -q "$gauge" "$T/m" || return 1
+		_now=$(grep '^airlockd_sent_bytes_total ' "$T/m")
+		_then=$(cat "$T/sent")
+		echo "$_now" >"$T/sent"
+		[ "$_now" = "$_then" ]
+	}
+	wait_for stuck || diag "the idle clients did not take all of $1"
+	curl -s --max-time 30 "$URL/org/tiny/resolve/main/model.safetensors" \
+	    -o "$T/got"
+	check "  a download completes though idle clients held them all" \
+	    test "$(sha256sum <"$T/got" | cut -d' ' -f1)" = "$big_sha"
+	check "  a stalled client was disconnected, and said so in the log" \
+	    grep -q "disconnected" "$T/airlockd.log"
+	kill $slow 2>/dev/null
+	wait $slow 2>/dev/null
+	check "  airlockd stops cleanly on SIGTERM" stop_daemon
 }
-wait_for stuck || diag "the idle clients did not take every buffer"
-curl -s --max-time 30 "$URL/org/tiny/resolve/main/model.safetensors" \
-    -o "$T/got"
-check "a download completes though idle clients held every buffer" \
-    test "$(sha256sum <"$T/got" | cut -d' ' -f1)" = "$big_sha"
-check "  a stalled client was disconnected, and said so in the log" \
-    grep -q "disconnected" "$T/airlockd.log"
-kill $slow 2>/dev/null
-wait $slow 2>/dev/null
-check "airlockd stops cleanly on SIGTERM" stop_daemon
+tight "four read buffers, no sendfile" airlockd_read_buffers_in_use 4 \
+    "$(printf 'sendfile = no\nread-size = 64k\nread-buffers = 4')"
+tight "two send windows" airlockd_send_windows_in_use 2 "send-windows = 2"

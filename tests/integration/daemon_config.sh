@@ -8,7 +8,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v bash >/dev/null 2>&1 || skip_all "bash is needed for raw sockets"
 
-plan 27
+plan 30
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 4000000 >/dev/null
@@ -33,6 +33,8 @@ tree-page-size = 500
 read-size = 256k
 read-buffers = 64
 stall-timeout = 10
+sendfile = no
+send-windows = 64
 
 [private acme]
 token = hf_aaaaaaaaaaaaaaaa
@@ -61,6 +63,13 @@ for want in ':3: unknown option "colour"' ':4: timeout: "soon" is not a number' 
 	check "  names the line: $want" grep -qF "bad.conf$want" "$T/err"
 done
 check "  never echoes a token" sh -c "! grep -q secret '$T/err'"
+printf 'sendfile = maybe\nsend-windows = 1\n' >"$T/bad3.conf"
+fails "a bad sendfile or send-windows is refused" 1 "$AIRLOCKD" -n -c "$T/bad3.conf"
+"$AIRLOCKD" -n -c "$T/bad3.conf" 2>"$T/err"
+for want in ':1: sendfile: "maybe" is not yes or no' \
+    ':2: send-windows: 1 is out of range'; do
+	check "  names the line: $want" grep -qF "bad3.conf$want" "$T/err"
+done
 printf 'listen = nowhere\n' >"$T/bad2.conf"
 fails "listen without a port is refused" 1 "$AIRLOCKD" -n -c "$T/bad2.conf"
 fails "a missing -c file is an error" 1 "$AIRLOCKD" -n -c "$T/nonexistent.conf"

@@ -7,7 +7,7 @@
 
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 
-plan 117
+plan 125
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 1000000 >/dev/null
@@ -315,4 +315,38 @@ ok_if "  bytes sent, chunks and store size" \
 get /healthz
 ok_if "/healthz" sh -c "[ '$(status)' = 200 ] && [ \"\$(cat '$T/b')\" = ok ]"
 
+# --- where a file lies changes under gc --------------------------------------
+# airlockd keeps where each file it served lies in the data file.  A gc
+# frees those pages, another add fills them, and the same file added
+# again lies elsewhere: it must still be served right, not from the old
+# places.
+sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/churn" 3000000 >/dev/null
+sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/other" 200000 >/dev/null
+sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/filler" 3000000 >/dev/null
+churn_sha=$(sha256sum <"$T/churn/model.safetensors" | cut -d' ' -f1)
+churn=/org/churn/resolve/main/model.safetensors
+"$AIRLOCK" --store "$S" add "$T/churn" --repo org/churn >/dev/null
+get $churn
+ok_if "a file is served" sha_is "$churn_sha"
+"$AIRLOCK" --store "$S" add "$T/other" --repo org/churn >/dev/null &&
+"$AIRLOCK" --store "$S" gc >/dev/null &&
+"$AIRLOCK" --store "$S" add "$T/filler" --repo org/filler >/dev/null &&
+"$AIRLOCK" --store "$S" add "$T/churn" --repo org/churn >/dev/null
+check "  the CLI drops it (gc), fills its pages and adds it again" test $? -eq 0
+get $churn
+ok_if "  and it is served right from its new places" sha_is "$churn_sha"
+
 check "airlockd stops cleanly on SIGTERM" stop_daemon
+
+# --- without sendfile --------------------------------------------------------
+printf 'sendfile = no\nread-size = 64k\n' >"$T/nosendfile.conf"
+check "airlockd starts with sendfile = no" start_daemon "$S" -c "$T/nosendfile.conf"
+get /org/tiny/resolve/main/model.safetensors
+ok_if "  an LFS file, read into buffers" sha_is "$lfs_sha"
+get /org/tiny/resolve/main/model.safetensors -H 'Range: bytes=300000-699999'
+ok_if "  a range across read buffers" \
+    sh -c "[ '$(status)' = 206 ] && tail -c +300001 '$T/model/model.safetensors' | head -c 400000 | cmp -s - '$T/b'"
+get /org/tiny/resolve/main/config.json -H 'Range: bytes=-5'
+ok_if "  bytes=-5 of a small file" \
+    sh -c "[ '$(status)' = 206 ] && tail -c 5 '$T/model/config.json' | cmp -s - '$T/b'"
+check "  airlockd stops cleanly on SIGTERM" stop_daemon
