@@ -31,6 +31,9 @@
 
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +74,7 @@ struct stream {
 	int			 st_waiting;
 	int			 st_done;	/* ended, failed or gone */
 	int			 st_sendfile;	/* windows, not buffers */
+	int			 st_corked;
 	time_t			 st_progress;	/* when the socket last took a buffer */
 
 	/* The read under way. */
@@ -102,6 +106,25 @@ monotime(void)
 static void	pump(struct stream *);
 
 /*
+ * With sendfile, each call ends a chunk mid-segment; corked, the socket
+ * fills whole segments across calls instead of sending a short one per
+ * chunk (nginx's tcp_nopush).  Uncorking sends what is left.
+ */
+static void
+cork(struct stream *st, int on)
+{
+	struct bufferevent *bev;
+	evutil_socket_t fd;
+
+	if (!st->st_corked == !on || st->st_evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(st->st_evcon)) == NULL ||
+	    (fd = bufferevent_getfd(bev)) == -1)
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0)
+		st->st_corked = on;
+}
+
+/*
  * References: the stream's own, dropped when it finishes; one for the
  * read under way; one for each buffer not yet sent.  Each entry point
  * holds one of them while it works.
@@ -131,6 +154,7 @@ finish(struct stream *st)
 	if (st->st_done)
 		return;
 	st->st_done = 1;
+	cork(st, 0);
 	conn_unset_stream(st->st_conn, st);
 	st->st_conn = NULL;
 	st->st_evcon = NULL;
@@ -605,6 +629,8 @@ stream_start(struct request *req)
 	sv->sv_nstreams++;
 	req->r_ev = NULL;
 	conn_set_stream(st->st_conn, st);
+	if (st->st_sendfile)
+		cork(st, 1);
 	evhttp_send_reply_start(st->st_ev, req->r_status, NULL);
 	pump(st);
 	unref(st);
