@@ -72,6 +72,9 @@ int	store_fail(int code, const char *fmt, ...)
 int	store_mdb_fail(int code, const char *what);
 
 int	txn_read(struct store *, MDB_txn **);
+/* Copies n bytes of a stored value from skip on, by pread on the data file. */
+int	value_read(struct store *, const MDB_val *, size_t skip, uint8_t *out,
+	    size_t n);
 /*
  * Calls fn for each entry of dbi whose key starts with prefix (every entry
  * when plen is 0), in key order, under one read transaction: what k and d

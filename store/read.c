@@ -140,7 +140,7 @@ map_seek(MDB_cursor *cur, const uint8_t sha[STORE_HASH_LEN], uint64_t off,
  * transaction that found the value is still open, so its pages cannot
  * be reused under the read.
  */
-static int
+int
 value_read(struct store *st, const MDB_val *v, size_t skip, uint8_t *out,
     size_t n)
 {
