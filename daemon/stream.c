@@ -48,6 +48,7 @@
 #define STREAM_DEPTH	2
 #define WINDOW_SIZE	(8u << 20)	/* bytes sent under one view */
 #define WINDOW_EXTENTS	(WINDOW_SIZE / STORE_CHUNK_MIN + 2)
+#define PREFETCH_GAP	8192	/* bytes between extents read as one */
 
 struct window {
 	struct stream		*w_st;
@@ -230,6 +231,34 @@ window_sent(struct evbuffer_file_segment const *seg, int flags, void *arg)
 }
 
 /*
+ * Brings the window's extents into the page cache.  Chunks written
+ * together lie a page header apart in the file: each run of them is one
+ * call, not one per chunk.
+ */
+static int
+prefetch(struct window *w)
+{
+	uint64_t lo = 0, hi = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < w->w_n; i++) {
+		const struct store_extent *e = &w->w_ext[i];
+
+		if (i > 0 && e->at >= hi && e->at - hi <= PREFETCH_GAP) {
+			hi = e->at + e->len;
+			continue;
+		}
+		if (i > 0 && (rc = store_view_prefetch(w->w_view, lo,
+		    hi - lo)) != 0)
+			return rc;
+		lo = e->at;
+		hi = e->at + e->len;
+	}
+	return w->w_n > 0 ? store_view_prefetch(w->w_view, lo, hi - lo) : 0;
+}
+
+/*
  * On a worker: the extents of the next window, from st_off on, each of
  * them in the page cache when this returns.
  */
@@ -261,15 +290,13 @@ window_fill(struct stream *st)
 		o->off = off;
 		o->at = e->at + skip;
 		o->len = (uint32_t)(e->len - skip < left ? e->len - skip : left);
-		if ((rc = store_view_prefetch(w->w_view, o->at, o->len)) != 0)
-			break;
 		w->w_n++;
 		w->w_len += o->len;
 		off += o->len;
 		left -= o->len;
 	}
 	extents_put(ex);
-	return rc;
+	return prefetch(w);
 }
 
 static void
@@ -281,14 +308,9 @@ read_run(struct job *j)
 	if (st->st_sendfile) {
 		st->st_rc = window_fill(st);
 		st->st_got = st->st_win->w_len;
-		if (st->st_rc != 0)
-			snprintf(st->st_err, sizeof(st->st_err), "%s",
-			    store_lasterror());
-		pool_trim_map();
-		return;
-	}
-	st->st_rc = store_blob_read(server->sv_store, st->st_blob, st->st_off,
-	    st->st_buf->b_data, st->st_len, &st->st_got);
+	} else
+		st->st_rc = store_blob_read(server->sv_store, st->st_blob,
+		    st->st_off, st->st_buf->b_data, st->st_len, &st->st_got);
 	if (st->st_rc != 0)
 		snprintf(st->st_err, sizeof(st->st_err), "%s",
 		    store_lasterror());
@@ -312,6 +334,34 @@ abort_stream(struct stream *st)
 		evhttp_connection_free(evcon);
 }
 
+/* A read or window failed: say so and end the connection. */
+static void
+read_failed(struct stream *st, const char *why)
+{
+	char hex[STORE_HEX_LEN + 1];
+
+	store_hex(st->st_blob, STORE_HASH_LEN, hex);
+	log_warnx("blob %s at %llu: %s", hex, (unsigned long long)st->st_off,
+	    st->st_rc != 0 ? st->st_err : why);
+	abort_stream(st);
+}
+
+/* n more bytes are in st_evb, each holding what it was read into. */
+static void
+queued(struct stream *st, uint64_t n)
+{
+	st->st_next += n;
+	metrics_bytes(n);
+	evhttp_send_reply_chunk(st->st_ev, st->st_evb);
+	/* If evhttp did not take them, draining them gives them back. */
+	if (evbuffer_get_length(st->st_evb) != 0)
+		evbuffer_drain(st->st_evb, evbuffer_get_length(st->st_evb));
+	if (st->st_next >= st->st_end)
+		end_reply(st);
+	else
+		pump(st);
+}
+
 /*
  * On the loop: the window's extents go to the connection as segments of
  * the data file, one segment spanning them all, whose cleanup ends the
@@ -323,23 +373,14 @@ window_done(struct stream *st)
 	struct window *w = st->st_win;
 	struct evbuffer_file_segment *seg;
 	uint64_t lo = UINT64_MAX, hi = 0;
-	char hex[STORE_HEX_LEN + 1];
 	size_t i;
 
 	st->st_win = NULL;
-	if (st->st_done) {
+	if (st->st_done || st->st_rc != 0 || w->w_len == 0) {
 		st->st_owned--;
 		window_free(w);
-		return;
-	}
-	if (st->st_rc != 0 || w->w_len == 0) {
-		store_hex(st->st_blob, STORE_HASH_LEN, hex);
-		log_warnx("%s: blob %s at %llu: %s", __func__, hex,
-		    (unsigned long long)st->st_off, st->st_rc != 0 ?
-		    st->st_err : "no extents");
-		st->st_owned--;
-		window_free(w);
-		abort_stream(st);
+		if (!st->st_done)
+			read_failed(st, "no extents");
 		return;
 	}
 	for (i = 0; i < w->w_n; i++) {
@@ -351,10 +392,9 @@ window_done(struct stream *st)
 	seg = evbuffer_file_segment_new(store_view_fd(w->w_view), (ev_off_t)lo,
 	    (ev_off_t)(hi - lo), EVBUF_FS_DISABLE_LOCKING);
 	if (seg == NULL) {
-		log_warnx("%s: evbuffer_file_segment_new failed", __func__);
 		st->st_owned--;
 		window_free(w);
-		abort_stream(st);
+		read_failed(st, "evbuffer_file_segment_new failed");
 		return;
 	}
 	st->st_refs++;		/* the window's, dropped by window_sent() */
@@ -365,25 +405,15 @@ window_done(struct stream *st)
 		    (ev_off_t)w->w_ext[i].len) != 0)
 			break;
 	if (i < w->w_n) {
-		log_warnx("%s: evbuffer_add_file_segment failed", __func__);
 		st->st_refs++;
-		abort_stream(st);
+		read_failed(st, "evbuffer_add_file_segment failed");
 		evbuffer_drain(st->st_evb, evbuffer_get_length(st->st_evb));
 		evbuffer_file_segment_free(seg);	/* runs window_sent() */
 		unref(st);
 		return;
 	}
 	evbuffer_file_segment_free(seg);	/* the chains hold it now */
-	st->st_next += w->w_len;
-	metrics_bytes(w->w_len);
-	evhttp_send_reply_chunk(st->st_ev, st->st_evb);
-	/* If evhttp did not take them, draining them runs window_sent(). */
-	if (evbuffer_get_length(st->st_evb) != 0)
-		evbuffer_drain(st->st_evb, evbuffer_get_length(st->st_evb));
-	if (st->st_next >= st->st_end)
-		end_reply(st);
-	else
-		pump(st);
+	queued(st, w->w_len);
 }
 
 static void
@@ -392,7 +422,6 @@ read_done(struct job *j)
 	struct stream *st = (struct stream *)((char *)j -
 	    offsetof(struct stream, st_job));
 	struct buf *b = st->st_buf;
-	char hex[STORE_HEX_LEN + 1];
 
 	/* The read's reference is this function's until it returns. */
 	st->st_reading = 0;
@@ -401,19 +430,11 @@ read_done(struct job *j)
 		goto out;
 	}
 	st->st_buf = NULL;
-	if (st->st_done) {
+	if (st->st_done || st->st_rc != 0 || st->st_got != st->st_len) {
 		st->st_owned--;
 		buf_put(b);
-		goto out;
-	}
-	if (st->st_rc != 0 || st->st_got != st->st_len) {
-		store_hex(st->st_blob, STORE_HASH_LEN, hex);
-		log_warnx("%s: blob %s at %llu: %s", __func__, hex,
-		    (unsigned long long)st->st_off, st->st_rc != 0 ?
-		    st->st_err : "short read");
-		st->st_owned--;
-		buf_put(b);
-		abort_stream(st);
+		if (!st->st_done)
+			read_failed(st, "short read");
 		goto out;
 	}
 	b->b_len = st->st_got;
@@ -421,23 +442,13 @@ read_done(struct job *j)
 	st->st_refs++;		/* the buffer's */
 	if (evbuffer_add_reference(st->st_evb, b->b_data, b->b_len, buf_sent,
 	    b) != 0) {
-		log_warnx("%s: evbuffer_add_reference failed", __func__);
 		st->st_refs--;
 		st->st_owned--;
 		buf_put(b);
-		abort_stream(st);
+		read_failed(st, "evbuffer_add_reference failed");
 		goto out;
 	}
-	st->st_next += b->b_len;
-	metrics_bytes(b->b_len);
-	evhttp_send_reply_chunk(st->st_ev, st->st_evb);
-	/* If evhttp did not take it, draining it runs buf_sent(). */
-	if (evbuffer_get_length(st->st_evb) != 0)
-		evbuffer_drain(st->st_evb, evbuffer_get_length(st->st_evb));
-	if (st->st_next >= st->st_end)
-		end_reply(st);
-	else
-		pump(st);
+	queued(st, b->b_len);
 out:
 	stream_kick_waiters();
 	unref(st);
@@ -453,6 +464,19 @@ wait_turn(struct stream *st)
 
 		evtimer_add(stall_ev, &tv);
 	}
+}
+
+/* Hands the stream's next read, from st_next on, to a worker. */
+static void
+submit(struct stream *st)
+{
+	st->st_off = st->st_next;
+	st->st_got = 0;
+	st->st_rc = 0;
+	st->st_reading = 1;
+	st->st_owned++;
+	st->st_refs++;
+	pool_submit(&st->st_job);
 }
 
 static void
@@ -471,13 +495,7 @@ pump_window(struct stream *st)
 	w->w_len = 0;
 	w->w_n = 0;
 	st->st_win = w;
-	st->st_off = st->st_next;
-	st->st_got = 0;
-	st->st_rc = 0;
-	st->st_reading = 1;
-	st->st_owned++;
-	st->st_refs++;
-	pool_submit(&st->st_job);
+	submit(st);
 }
 
 /* Starts the next read if the stream may own another buffer. */
@@ -500,14 +518,8 @@ pump(struct stream *st)
 	}
 	left = st->st_end - st->st_next;
 	st->st_buf = b;
-	st->st_off = st->st_next;
 	st->st_len = left < b->b_size ? (size_t)left : b->b_size;
-	st->st_got = 0;
-	st->st_rc = 0;
-	st->st_reading = 1;
-	st->st_owned++;
-	st->st_refs++;
-	pool_submit(&st->st_job);
+	submit(st);
 }
 
 /* A buffer came back: the streams that wait for one go first. */
