@@ -62,18 +62,6 @@ route_methods(enum route_kind kind)
 	return routes[kind].methods;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 route_decode(const char *s, size_t len, char *out, size_t outsize, int plus)
 {
@@ -87,8 +75,8 @@ route_decode(const char *s, size_t len, char *out, size_t outsize, int plus)
 
 			if (len - i < 3)
 				return -1;
-			if ((hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+			if ((hi = store_hexdigit((unsigned char)s[i + 1])) < 0 ||
+			    (lo = store_hexdigit((unsigned char)s[i + 2])) < 0)
 				return -1;
 			c = hi << 4 | lo;
 			i += 2;

@@ -537,8 +537,8 @@ store_hex(const uint8_t *bin, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int
-hexval(int c)
+int
+store_hexdigit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -553,9 +553,10 @@ int
 store_unhex(const char *hex, uint8_t *bin, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
-		int hi = hexval((unsigned char)hex[2 * i]), lo;
+		int hi = store_hexdigit((unsigned char)hex[2 * i]), lo;
 
-		if (hi < 0 || (lo = hexval((unsigned char)hex[2 * i + 1])) < 0)
+		if (hi < 0 ||
+		    (lo = store_hexdigit((unsigned char)hex[2 * i + 1])) < 0)
 			return STORE_EINVAL;
 		bin[i] = (uint8_t)(hi << 4 | lo);
 	}

@@ -86,6 +86,7 @@ int	store_path_valid(const char *path);	/* relative, no ., .., empty parts */
 /* Hashes, printed as lower-case hex; out must hold 2 * len + 1 bytes. */
 void	store_hex(const uint8_t *bin, size_t len, char *out);
 int	store_unhex(const char *hex, uint8_t *bin, size_t len);
+int	store_hexdigit(int c);	/* 0-15, or -1 if c is not a hex digit */
 /* "sha256:<hex>" <-> bytes; a bare 64-hex string is accepted too. */
 void	store_digest_str(const uint8_t digest[STORE_HASH_LEN],
 	    char out[STORE_DIGEST_STRLEN + 1]);
