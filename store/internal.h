@@ -72,9 +72,15 @@ int	store_fail(int code, const char *fmt, ...)
 int	store_mdb_fail(int code, const char *what);
 
 int	txn_read(struct store *, MDB_txn **);
-/* Copies n bytes of a stored value from skip on, by pread on the data file. */
-int	value_read(struct store *, const MDB_val *, size_t skip, uint8_t *out,
-	    size_t n);
+/*
+ * Every chunk of a blob under txn, in order: where it lies (see
+ * extent_read) and, when keys is not NULL, its key, STORE_HASH_LEN bytes
+ * each.  Each tree leaf is visited once, and the map dropped as it goes.
+ */
+int	blob_extents(struct store *, MDB_txn *, const uint8_t *sha,
+	    struct store_extent **, uint8_t **keys, size_t *n);
+/* An extent's bytes, while the transaction that found it is open. */
+int	extent_read(struct store *, const struct store_extent *, uint8_t *out);
 /*
  * Calls fn for each entry of dbi whose key starts with prefix (every entry
  * when plen is 0), in key order, under one read transaction: what k and d

@@ -132,6 +132,27 @@ map_seek(MDB_cursor *cur, const uint8_t sha[STORE_HASH_LEN], uint64_t off,
 	return 0;
 }
 
+/* Reads n bytes of the data file at at. */
+static int
+data_read(struct store *st, uint64_t at, uint8_t *out, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = pread(st->datafd, out, n, (off_t)at)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (r <= 0)
+			return store_fail(r == 0 ? STORE_ECORRUPT : errno,
+			    "data file at %llu: %s", (unsigned long long)at,
+			    r == 0 ? "ends early" : strerror(errno));
+		out += r;
+		at += (uint64_t)r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
 /*
  * Copies n bytes of a stored value, from skip on, into out.  Read from
  * the data file rather than the map: the kernel reads ahead, no page is
@@ -140,32 +161,32 @@ map_seek(MDB_cursor *cur, const uint8_t sha[STORE_HASH_LEN], uint64_t off,
  * transaction that found the value is still open, so its pages cannot
  * be reused under the read.
  */
-int
+static int
 value_read(struct store *st, const MDB_val *v, size_t skip, uint8_t *out,
     size_t n)
 {
 	const uint8_t *p = (const uint8_t *)v->mv_data + skip;
-	off_t at;
-	ssize_t r;
 
 	if (st->datafd == -1 || p < st->map || n > st->maplen ||
 	    (size_t)(p - st->map) > st->maplen - n) {
 		memcpy(out, p, n);
 		return 0;
 	}
-	at = (off_t)(p - st->map);
-	while (n > 0) {
-		if ((r = pread(st->datafd, out, n, at)) == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return store_fail(r == 0 ? STORE_ECORRUPT : errno,
-			    "data file at %lld: %s", (long long)at, r == 0 ?
-			    "ends early" : strerror(errno));
-		out += r;
-		at += r;
-		n -= (size_t)r;
+	return data_read(st, (uint64_t)(p - st->map), out, n);
+}
+
+/*
+ * An extent's bytes.  Without the data file, blob_extents() left the
+ * chunk's address in LMDB's map in at: valid while its transaction is.
+ */
+int
+extent_read(struct store *st, const struct store_extent *e, uint8_t *out)
+{
+	if (st->datafd == -1) {
+		memcpy(out, (const void *)(uintptr_t)e->at, e->len);
+		return 0;
 	}
-	return 0;
+	return data_read(st, e->at, out, e->len);
 }
 
 int
@@ -315,32 +336,32 @@ view_step(struct store *st, size_t *ops)
  * chunk tree is visited once however the chunks are spread.
  */
 int
-store_view_extents(struct store_view *v, const uint8_t sha[STORE_HASH_LEN],
-    struct store_extent **out, size_t *nout)
+blob_extents(struct store *st, MDB_txn *txn, const uint8_t *sha,
+    struct store_extent **out, uint8_t **keysp, size_t *nout)
 {
-	struct store *st = v->st;
 	struct store_extent *ext = NULL;
 	struct lookup *lk = NULL;
 	struct blobrec rec;
 	MDB_cursor *cur = NULL;
 	MDB_val k, d, ck, cd;
-	uint8_t key[MAPKEY_LEN];
-	char hex[STORE_HEX_LEN + 1];
+	uint8_t key[MAPKEY_LEN], *keys = NULL;
 	uint64_t next = 0;
 	size_t i, n = 0, ops = 0;
 	int rc;
 
 	*out = NULL;
 	*nout = 0;
-	if ((rc = blob_rec(st, v->txn, sha, &rec)) != 0)
+	if ((rc = blob_rec(st, txn, sha, &rec)) != 0)
 		return rc;
-	store_hex(sha, STORE_HASH_LEN, hex);
 	if (rec.nchunks > 0 && ((ext = calloc(rec.nchunks, sizeof(*ext))) ==
-	    NULL || (lk = calloc(rec.nchunks, sizeof(*lk))) == NULL)) {
-		rc = ENOMEM;
+	    NULL || (lk = calloc(rec.nchunks, sizeof(*lk))) == NULL ||
+	    (keysp != NULL && (keys = calloc(rec.nchunks,
+	    STORE_HASH_LEN)) == NULL))) {
+		rc = store_fail(ENOMEM, "%u chunks: out of memory",
+		    rec.nchunks);
 		goto out;
 	}
-	if ((rc = mdb_cursor_open(v->txn, st->blobmap, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(txn, st->blobmap, &cur)) != 0) {
 		rc = store_mdb_fail(rc, "cursor");
 		goto out;
 	}
@@ -350,15 +371,29 @@ store_view_extents(struct store_view *v, const uint8_t sha[STORE_HASH_LEN],
 	k.mv_data = key;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		uint64_t off;
+
 		if (k.mv_size != MAPKEY_LEN ||
 		    memcmp(k.mv_data, sha, STORE_HASH_LEN) != 0)
 			break;
-		if (d.mv_size != MAPVAL_LEN || n == rec.nchunks ||
-		    get_be64((uint8_t *)k.mv_data + STORE_HASH_LEN) != next)
-			goto corrupt;
+		off = get_be64((uint8_t *)k.mv_data + STORE_HASH_LEN);
+		if (d.mv_size != MAPVAL_LEN || n == rec.nchunks) {
+			rc = store_fail(STORE_ECORRUPT, "chunk %zu (offset "
+			    "%llu): bad map entry", n, (unsigned long long)off);
+			goto out;
+		}
+		if (off != next) {
+			rc = store_fail(STORE_ECORRUPT, "chunk %zu (offset %llu):"
+			    " the map has a gap or overlap (expected offset %llu)",
+			    n, (unsigned long long)off, (unsigned long long)next);
+			goto out;
+		}
 		ext[n].off = next;
 		ext[n].len = get_be32((uint8_t *)d.mv_data + STORE_HASH_LEN);
 		memcpy(lk[n].sha, d.mv_data, STORE_HASH_LEN);
+		if (keys != NULL)
+			memcpy(keys + n * STORE_HASH_LEN, d.mv_data,
+			    STORE_HASH_LEN);
 		lk[n].index = n;
 		next += ext[n].len;
 		n++;
@@ -368,8 +403,12 @@ store_view_extents(struct store_view *v, const uint8_t sha[STORE_HASH_LEN],
 		rc = store_mdb_fail(rc, "blob map");
 		goto out;
 	}
-	if (n != rec.nchunks || next != rec.size)
-		goto corrupt;
+	if (n != rec.nchunks || next != rec.size) {
+		rc = store_fail(STORE_ECORRUPT, "%llu bytes in %zu chunks, the "
+		    "blob record says %llu in %u", (unsigned long long)next, n,
+		    (unsigned long long)rec.size, rec.nchunks);
+		goto out;
+	}
 	if (n > 0)
 		qsort(lk, n, sizeof(*lk), lookup_cmp);
 	for (i = 0; i < n; i++) {
@@ -378,35 +417,53 @@ store_view_extents(struct store_view *v, const uint8_t sha[STORE_HASH_LEN],
 
 		ck.mv_size = STORE_HASH_LEN;
 		ck.mv_data = lk[i].sha;
-		if ((rc = mdb_get(v->txn, st->chunk, &ck, &cd)) != 0 ||
-		    cd.mv_size != e->len) {
-			n = lk[i].index;
-			goto corrupt;
-		}
-		p = cd.mv_data;
-		if (p < st->map || e->len > st->maplen ||
-		    (size_t)(p - st->map) > st->maplen - e->len) {
-			rc = store_fail(ENOTSUP, "blob %s: a chunk is not in "
-			    "the data file's map", hex);
+		if ((rc = mdb_get(txn, st->chunk, &ck, &cd)) != 0) {
+			rc = rc == MDB_NOTFOUND ? store_fail(STORE_ECORRUPT,
+			    "chunk %zu (offset %llu) is missing", lk[i].index,
+			    (unsigned long long)e->off) :
+			    store_mdb_fail(rc, "chunk");
 			goto out;
 		}
-		e->at = (uint64_t)(p - st->map);
+		if (cd.mv_size != e->len) {
+			rc = store_fail(STORE_ECORRUPT, "chunk %zu (offset %llu)"
+			    " has %zu bytes, the map says %u", lk[i].index,
+			    (unsigned long long)e->off, cd.mv_size, e->len);
+			goto out;
+		}
+		p = cd.mv_data;
+		if (st->datafd == -1)
+			e->at = (uint64_t)(uintptr_t)p;	/* see extent_read() */
+		else if (p < st->map || e->len > st->maplen ||
+		    (size_t)(p - st->map) > st->maplen - e->len) {
+			rc = store_fail(ENOTSUP, "chunk %zu is not in the data "
+			    "file's map", lk[i].index);
+			goto out;
+		} else
+			e->at = (uint64_t)(p - st->map);
 		view_step(st, &ops);
 	}
 	rc = 0;
 	*out = ext;
 	*nout = n;
 	ext = NULL;
-	goto out;
-corrupt:
-	rc = store_fail(STORE_ECORRUPT, "blob %s: chunk %zu is missing or the "
-	    "wrong size", hex, n);
+	if (keysp != NULL) {
+		*keysp = keys;
+		keys = NULL;
+	}
 out:
 	mdb_cursor_close(cur);
 	(void)store_map_drop(st);
+	free(keys);
 	free(lk);
 	free(ext);
 	return rc;
+}
+
+int
+store_view_extents(struct store_view *v, const uint8_t sha[STORE_HASH_LEN],
+    struct store_extent **out, size_t *nout)
+{
+	return blob_extents(v->st, v->txn, sha, out, NULL, nout);
 }
 
 int

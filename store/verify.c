@@ -12,9 +12,9 @@
  * waits for the next in order.  So the two cores share the three passes
  * (one read, two hashes) between them.
  *
- * The read transaction is renewed every few hundred chunks so that a long
- * verify does not pin old pages, and the tree pages it touched are
- * unmapped then.
+ * Where the chunks lie is found first, in one pass over the tree that
+ * visits each leaf once (blob_extents), rather than a lookup per chunk as
+ * it is read.  The read transaction is held for the one blob.
  */
 #include "config.h"
 
@@ -25,7 +25,6 @@
 
 #include "internal.h"
 
-#define RENEW_EVERY	128
 #define RING		8	/* slots of STORE_CHUNK_MAX bytes */
 
 struct slot {
@@ -156,95 +155,35 @@ ring_stop(struct ring *r)
 }
 
 /*
- * The calling thread: walks the blob's map and reads each chunk into the
- * next slot, hashing chunks while the ring is full.  Returns MDB_NOTFOUND
- * when every chunk was read, or an error.
+ * The calling thread: finds where every chunk lies, then reads each into
+ * the next slot, hashing chunks while the ring is full.  One read
+ * transaction covers the blob, so that what it found stays where it is.
  */
 static int
 read_all(struct store *st, const uint8_t *sha, struct ring *r,
-    struct hash *h, uint64_t *bytes, store_progress_fn progress, void *parg)
+    struct hash *h, store_progress_fn progress, void *parg)
 {
+	struct store_extent *ext;
 	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, d, ck, cd;
-	uint8_t key[MAPKEY_LEN];
-	uint64_t n = 0, expect = 0;
-	int rc, stop, op = MDB_SET_RANGE;
+	uint8_t *keys;
+	size_t i, n;
+	int rc = 0, stop;
 
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, st->blobmap, &cur)) != 0) {
+	if ((rc = blob_extents(st, txn, sha, &ext, &keys, &n)) != 0) {
 		mdb_txn_abort(txn);
-		return store_mdb_fail(rc, "cursor");
+		return rc;
 	}
-	memcpy(key, sha, STORE_HASH_LEN);
-	put_be64(key + STORE_HASH_LEN, 0);
-	for (;;) {
-		struct slot *s = &r->slot[n % RING];
-		uint32_t clen;
-		uint64_t off;
+	for (i = 0; i < n; i++) {
+		struct slot *s = &r->slot[i % RING];
 
-		if (n != 0 && n % RENEW_EVERY == 0) {
-			/* What was read through the map need not stay. */
-			map_release(st, NULL, 0);
-			mdb_txn_reset(txn);
-			if ((rc = mdb_txn_renew(txn)) != 0 ||
-			    (rc = mdb_cursor_renew(txn, cur)) != 0) {
-				rc = store_mdb_fail(rc, "read transaction");
-				break;
-			}
-			/* Past the last key seen: just after it. */
-			put_be64(key + STORE_HASH_LEN,
-			    get_be64(key + STORE_HASH_LEN) + 1);
-			op = MDB_SET_RANGE;
-		}
-		if (op == MDB_SET_RANGE) {
-			k.mv_size = MAPKEY_LEN;
-			k.mv_data = key;
-		}
-		if ((rc = mdb_cursor_get(cur, &k, &d, op)) != 0)
-			break;
-		op = MDB_NEXT;
-		if (k.mv_size != MAPKEY_LEN || memcmp(k.mv_data, sha,
-		    STORE_HASH_LEN) != 0) {
-			rc = MDB_NOTFOUND;
+		if (ext[i].len > STORE_CHUNK_MAX) {
+			rc = store_fail(STORE_ECORRUPT, "chunk %zu (offset %llu)"
+			    " has %u bytes, more than a chunk may", i,
+			    (unsigned long long)ext[i].off, ext[i].len);
 			break;
 		}
-		memcpy(key, k.mv_data, MAPKEY_LEN);
-		off = get_be64(key + STORE_HASH_LEN);
-		if (d.mv_size != MAPVAL_LEN) {
-			rc = store_fail(STORE_ECORRUPT, "chunk %llu: bad map "
-			    "entry", (unsigned long long)n);
-			break;
-		}
-		clen = get_be32((uint8_t *)d.mv_data + STORE_HASH_LEN);
-		if (off != expect) {
-			rc = store_fail(STORE_ECORRUPT, "chunk %llu (offset %llu):"
-			    " the map has a gap or overlap (expected offset %llu)",
-			    (unsigned long long)n, (unsigned long long)off,
-			    (unsigned long long)expect);
-			break;
-		}
-		ck.mv_size = STORE_HASH_LEN;
-		ck.mv_data = d.mv_data;
-		if ((rc = mdb_get(txn, st->chunk, &ck, &cd)) == MDB_NOTFOUND) {
-			rc = store_fail(STORE_ECORRUPT, "chunk %llu (offset %llu)"
-			    " is missing", (unsigned long long)n,
-			    (unsigned long long)off);
-			break;
-		}
-		if (rc != 0) {
-			rc = store_mdb_fail(rc, "chunk");
-			break;
-		}
-		if (cd.mv_size != clen || clen > STORE_CHUNK_MAX) {
-			rc = store_fail(STORE_ECORRUPT, "chunk %llu (offset %llu)"
-			    " has %zu bytes, the map says %u",
-			    (unsigned long long)n, (unsigned long long)off,
-			    cd.mv_size, clen);
-			break;
-		}
-
 		/* A free slot: hash chunks meanwhile, or wait. */
 		pthread_mutex_lock(&r->mtx);
 		while (s->full && !r->stop)
@@ -256,25 +195,24 @@ read_all(struct store *st, const uint8_t *sha, struct ring *r,
 			rc = STORE_ECORRUPT;
 			break;
 		}
-		if ((rc = value_read(st, &cd, 0, s->data, clen)) != 0)
+		if ((rc = extent_read(st, &ext[i], s->data)) != 0)
 			break;
-		s->len = clen;
-		s->off = off;
-		s->index = n;
-		memcpy(s->key, d.mv_data, STORE_HASH_LEN);
+		s->len = ext[i].len;
+		s->off = ext[i].off;
+		s->index = i;
+		memcpy(s->key, keys + i * STORE_HASH_LEN, STORE_HASH_LEN);
 		s->claimed = s->hashed = s->wholed = 0;
 		pthread_mutex_lock(&r->mtx);
 		s->full = 1;
-		r->nread = ++n;
+		r->nread = i + 1;
 		pthread_cond_broadcast(&r->cond);
 		pthread_mutex_unlock(&r->mtx);
-		expect += clen;
 		if (progress != NULL)
-			progress(parg, expect);
+			progress(parg, ext[i].off + ext[i].len);
 	}
-	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	*bytes = expect;
+	free(ext);
+	free(keys);
 	return rc;
 }
 
@@ -289,7 +227,6 @@ store_verify_blob(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 	struct whole w = { .r = &r };
 	struct hash *h = NULL;
 	pthread_t tid;
-	uint64_t bytes = 0;
 	int rc, i, started = 0;
 
 	if ((rc = store_blob_stat(st, sha, &info)) != 0)
@@ -314,8 +251,7 @@ store_verify_blob(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 		goto out;
 	}
 	started = 1;
-	rc = read_all(st, sha, &r, h, &bytes, progress, parg);
-	if (rc != MDB_NOTFOUND) {
+	if ((rc = read_all(st, sha, &r, h, progress, parg)) != 0) {
 		ring_stop(&r);
 	} else {
 		/* Every chunk is read: finish their hashes alongside. */
@@ -325,7 +261,6 @@ store_verify_blob(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 		while (hash_one(&r, h))
 			;
 		pthread_mutex_unlock(&r.mtx);
-		rc = 0;
 	}
 	pthread_join(tid, NULL);
 	started = 0;
@@ -337,13 +272,6 @@ store_verify_blob(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 	}
 	if (rc != 0)
 		goto out;
-	if (bytes != info.size || r.nread != info.nchunks) {
-		rc = store_fail(STORE_ECORRUPT, "%llu bytes in %llu chunks, "
-		    "the blob record says %llu in %u", (unsigned long long)bytes,
-		    (unsigned long long)r.nread, (unsigned long long)info.size,
-		    info.nchunks);
-		goto out;
-	}
 	hash_final(r.h256, r.got256);
 	hash_final(r.h1, r.got1);
 	if (memcmp(r.got256, sha, STORE_HASH_LEN) != 0)
