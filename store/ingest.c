@@ -5,7 +5,9 @@
  * in order:
  *
  *   chunker  reads the file into a segment, finds the cut points and
- *            hashes each chunk;
+ *            hashes each chunk (the hasher takes some of those when it
+ *            would otherwise wait: the file's hash costs it less than the
+ *            reading, cutting and chunk hashes cost the chunker);
  *   writer   (the caller's thread, which owns the LMDB write transaction)
  *            reserves room for each new chunk in LMDB (MDB_RESERVE) and
  *            commits every STORE_BATCH new bytes;
@@ -52,6 +54,8 @@ struct seg {
 	size_t		 len;		/* bytes of whole chunks */
 	size_t		 nchunks;
 	struct segchunk	 chunks[SEG_CHUNKS];
+	size_t		 claimed;	/* chunks whose hashing has begun */
+	size_t		 hashed;	/* and ended */
 	int		 last;		/* the file's final segment */
 	struct job	*job;		/* the file it belongs to */
 	struct seg	*next;
@@ -98,6 +102,7 @@ struct store_ingest {
 	int		 cancel;	/* writer failed: chunker stops reading */
 	struct job	*job;		/* chunker's next file, or NULL */
 	struct queue	 freeq, writeq, hashq;
+	struct seg	*cutting;	/* its chunks are being hashed */
 	int		 copying;	/* segments given to the hasher */
 	int		 since_release;	/* segments since map_release() */
 	struct seg	 segs[SEG_COUNT];
@@ -185,24 +190,55 @@ fill(struct job *job, struct seg *s, size_t have, int *eof)
 	return have;
 }
 
-/* Cuts and hashes the whole chunks in s[0, have); returns where they end. */
+/* Cuts the whole chunks in s[0, have); returns where they end. */
 static size_t
-cut(struct hash *h, struct seg *s, size_t have, int eof)
+cut(struct seg *s, size_t have, int eof)
 {
 	size_t pos = 0;
 
-	s->nchunks = 0;
+	s->nchunks = s->claimed = s->hashed = 0;
 	while (pos < have && (eof || have - pos >= STORE_CHUNK_MAX)) {
 		struct segchunk *c = &s->chunks[s->nchunks++];
 		size_t n = chunk_cut(s->buf + pos, have - pos);
 
 		c->off = (uint32_t)pos;
 		c->len = (uint32_t)n;
-		hash_update(h, s->buf + pos, n);
-		hash_final(h, c->sha);
 		pos += n;
 	}
 	return pos;
+}
+
+/* Hashes the next chunk of s nobody took; 0 if none was left.  mu held. */
+static int
+hash_next(struct store_ingest *ing, struct hash *h, struct seg *s)
+{
+	struct segchunk *c;
+
+	if (s == NULL || h == NULL || s->claimed == s->nchunks)
+		return 0;
+	c = &s->chunks[s->claimed++];
+	pthread_mutex_unlock(&ing->mu);
+	hash_update(h, s->buf + c->off, c->len);
+	hash_final(h, c->sha);
+	pthread_mutex_lock(&ing->mu);
+	if (++s->hashed == s->nchunks)
+		pthread_cond_broadcast(&ing->cv);
+	return 1;
+}
+
+/* The chunker hashes s's chunks, and the hasher may help. */
+static void
+hash_chunks(struct store_ingest *ing, struct hash *h, struct seg *s)
+{
+	pthread_mutex_lock(&ing->mu);
+	ing->cutting = s;
+	pthread_cond_broadcast(&ing->cv);
+	while (hash_next(ing, h, s))
+		;
+	while (s->hashed < s->nchunks)
+		pthread_cond_wait(&ing->cv, &ing->mu);
+	ing->cutting = NULL;
+	pthread_mutex_unlock(&ing->mu);
 }
 
 static void *
@@ -238,7 +274,8 @@ chunker_main(void *arg)
 					job->err = ENOMEM;
 				have = 0;
 			}
-			s->len = end = cut(h, s, have, eof);
+			s->len = end = cut(s, have, eof);
+			hash_chunks(ing, h, s);
 			if (eof) {
 				s->last = 1;
 				break;
@@ -276,12 +313,16 @@ hasher_main(void *arg)
 {
 	struct store_ingest *ing = arg;
 	struct hash *h256 = hash_new_sha256(), *h1 = hash_new_sha1();
+	struct hash *hc = hash_new_sha256();
 	struct seg *s;
 	int infile = 0, sha1 = 0;
 
 	for (;;) {
+		/* Nothing of its own to do: a chunk of the chunker's. */
 		pthread_mutex_lock(&ing->mu);
-		s = q_wait(ing, &ing->hashq);
+		while ((s = q_pop(&ing->hashq)) == NULL && !ing->stop)
+			if (!hash_next(ing, hc, ing->cutting))
+				pthread_cond_wait(&ing->cv, &ing->mu);
 		pthread_mutex_unlock(&ing->mu);
 		if (s == NULL)
 			break;
@@ -322,6 +363,7 @@ hasher_main(void *arg)
 	}
 	hash_free(h256);
 	hash_free(h1);
+	hash_free(hc);
 	return NULL;
 }
 
