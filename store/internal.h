@@ -61,7 +61,13 @@ int	blobrec_unpack(const MDB_val *, struct blobrec *);
 #define MAPKEY_LEN	(STORE_HASH_LEN + 8)
 #define MAPVAL_LEN	(STORE_HASH_LEN + 4)
 
-/* Counters in the meta table. */
+/*
+ * Counters in the meta table.  The generation is what lets a reader keep
+ * where a chunk's own pages are (store.h, views): a chunk is only ever
+ * added (MDB_NOOVERWRITE, which leaves one already there untouched) and
+ * deleted only by gc, in the transaction that bumps the generation, so
+ * no other transaction frees a chunk's pages.
+ */
 #define META_GENERATION	"generation"	/* bumped by each gc: chunks moved */
 int	meta_add(struct store *, MDB_txn *, const char *name, int64_t delta);
 uint64_t meta_get(struct store *, MDB_txn *, const char *name);

@@ -331,6 +331,49 @@ view_step(struct store *st, size_t *ops)
 }
 
 /*
+ * The smallest value that surely has pages of its own in the data file:
+ * LMDB moves a value to overflow pages whenever its node would take more
+ * than a leaf can give one node, which is less than half a page (a leaf
+ * holds two nodes at least, or a split could not leave one on each
+ * side).  No write moves overflow pages; only deleting or replacing the
+ * value frees them.  A smaller value may lie inside a leaf among other
+ * nodes, and any write to that leaf copies it elsewhere and frees the
+ * page, which later writes reuse.
+ */
+static size_t
+own_pages_min(struct store *st)
+{
+	MDB_stat ms;
+
+	if (mdb_env_stat(st->env, &ms) != 0 || ms.ms_psize == 0)
+		return SIZE_MAX;	/* unknown: every value may move */
+	return ms.ms_psize / 2;
+}
+
+/*
+ * Where the value cd, found under a transaction still open, lies: an
+ * offset in the data file (an address in the map without the data file,
+ * see extent_read), and whether a later write may move it.
+ */
+static int
+chunk_place(struct store *st, const MDB_val *cd, size_t own,
+    struct store_extent *e)
+{
+	const uint8_t *p = cd->mv_data;
+
+	e->flags = cd->mv_size >= own ? 0 : STORE_EXTENT_LEAF;
+	if (st->datafd == -1) {
+		e->at = (uint64_t)(uintptr_t)p;
+		return 0;
+	}
+	if (p < st->map || cd->mv_size > st->maplen ||
+	    (size_t)(p - st->map) > st->maplen - cd->mv_size)
+		return ENOTSUP;
+	e->at = (uint64_t)(p - st->map);
+	return 0;
+}
+
+/*
  * The blob map gives each chunk's offset and hash in order; the chunks'
  * own entries are then looked up in hash order, so that each leaf of the
  * chunk tree is visited once however the chunks are spread.
@@ -346,7 +389,7 @@ blob_extents(struct store *st, MDB_txn *txn, const uint8_t *sha,
 	MDB_val k, d, ck, cd;
 	uint8_t key[MAPKEY_LEN], *keys = NULL;
 	uint64_t next = 0;
-	size_t i, n = 0, ops = 0;
+	size_t i, n = 0, ops = 0, own = own_pages_min(st);
 	int rc;
 
 	*out = NULL;
@@ -413,7 +456,6 @@ blob_extents(struct store *st, MDB_txn *txn, const uint8_t *sha,
 		qsort(lk, n, sizeof(*lk), lookup_cmp);
 	for (i = 0; i < n; i++) {
 		struct store_extent *e = &ext[lk[i].index];
-		const uint8_t *p;
 
 		ck.mv_size = STORE_HASH_LEN;
 		ck.mv_data = lk[i].sha;
@@ -430,16 +472,12 @@ blob_extents(struct store *st, MDB_txn *txn, const uint8_t *sha,
 			    (unsigned long long)e->off, cd.mv_size, e->len);
 			goto out;
 		}
-		p = cd.mv_data;
-		if (st->datafd == -1)
-			e->at = (uint64_t)(uintptr_t)p;	/* see extent_read() */
-		else if (p < st->map || e->len > st->maplen ||
-		    (size_t)(p - st->map) > st->maplen - e->len) {
-			rc = store_fail(ENOTSUP, "chunk %zu is not in the data "
-			    "file's map", lk[i].index);
+		if ((rc = chunk_place(st, &cd, own, e)) != 0) {
+			rc = store_fail(rc, "chunk %zu (offset %llu) is not in "
+			    "the data file's map", lk[i].index,
+			    (unsigned long long)e->off);
 			goto out;
-		} else
-			e->at = (uint64_t)(p - st->map);
+		}
 		view_step(st, &ops);
 	}
 	rc = 0;
@@ -464,6 +502,53 @@ store_view_extents(struct store_view *v, const uint8_t sha[STORE_HASH_LEN],
     struct store_extent **out, size_t *nout)
 {
 	return blob_extents(v->st, v->txn, sha, out, NULL, nout);
+}
+
+int
+store_view_extent(struct store_view *v, const uint8_t sha[STORE_HASH_LEN],
+    uint64_t off, struct store_extent *e)
+{
+	struct store *st = v->st;
+	MDB_cursor *cur;
+	MDB_val k, d, ck, cd;
+	uint8_t key[MAPKEY_LEN];
+	char hex[STORE_HEX_LEN + 1];
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	store_hex(sha, STORE_HASH_LEN, hex);
+	if ((rc = mdb_cursor_open(v->txn, st->blobmap, &cur)) != 0)
+		return store_mdb_fail(rc, "cursor");
+	memcpy(key, sha, STORE_HASH_LEN);
+	put_be64(key + STORE_HASH_LEN, off);
+	k.mv_size = sizeof(key);
+	k.mv_data = key;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY);
+	if (rc == MDB_NOTFOUND || (rc == 0 && d.mv_size != MAPVAL_LEN)) {
+		mdb_cursor_close(cur);
+		return store_fail(STORE_ENOTFOUND, "blob %s: no chunk starts at "
+		    "offset %llu", hex, (unsigned long long)off);
+	}
+	if (rc != 0) {
+		mdb_cursor_close(cur);
+		return store_mdb_fail(rc, "blob map");
+	}
+	ck.mv_size = STORE_HASH_LEN;
+	ck.mv_data = d.mv_data;
+	e->off = off;
+	e->len = get_be32((uint8_t *)d.mv_data + STORE_HASH_LEN);
+	rc = mdb_get(v->txn, st->chunk, &ck, &cd);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND || (rc == 0 && cd.mv_size != e->len))
+		return store_fail(STORE_ECORRUPT, "blob %s: the chunk at offset "
+		    "%llu is missing or the wrong size", hex,
+		    (unsigned long long)off);
+	if (rc != 0)
+		return store_mdb_fail(rc, "chunk");
+	if ((rc = chunk_place(st, &cd, own_pages_min(st), e)) != 0)
+		return store_fail(rc, "blob %s: the chunk at offset %llu is "
+		    "not in the data file's map", hex, (unsigned long long)off);
+	return 0;
 }
 
 int

@@ -296,19 +296,25 @@ int	store_blob_read(struct store *, const uint8_t sha[STORE_HASH_LEN],
 /*
  * Where a blob's bytes lie in the store's data file, for sendfile(2).  A
  * view is a read transaction held open: while it lives, LMDB reuses none
- * of the pages it can see, so the extents found under it stay valid.  A
+ * of the pages it can see, so the places found under it stay valid.  A
  * view belongs to one thread at a time but may move between threads.
  *
- * The generation changes whenever chunks may have moved or gone (gc):
- * extents found under a view of the same generation are still right, so
- * a reader may keep them across views.
+ * A chunk of half a page or more has pages of its own, which only a gc
+ * frees, and a gc changes the generation: its extent, found under one
+ * view, is right under any view of the same generation, so a reader may
+ * keep it across views.  A smaller chunk lies inside a B-tree leaf that
+ * any later write may move and free (STORE_EXTENT_LEAF): its place is
+ * right only under the view that found it; store_view_extent finds it
+ * under the view that will send it.
  */
 struct store_view;
 struct store_extent {
 	uint64_t	off;		/* in the blob */
 	uint64_t	at;		/* in the data file */
 	uint32_t	len;
+	uint32_t	flags;
 };
+#define STORE_EXTENT_LEAF	0x1	/* in a leaf page: see above */
 /* ENOTSUP when the store's data file could not be found. */
 int		 store_view_open(struct store *, struct store_view **);
 void		 store_view_close(struct store_view *);
@@ -322,6 +328,10 @@ int		 store_view_fd(const struct store_view *);
 int		 store_view_extents(struct store_view *,
 		    const uint8_t sha[STORE_HASH_LEN], struct store_extent **,
 		    size_t *n);
+/* The extent of the blob's chunk that starts at off, under this view. */
+int		 store_view_extent(struct store_view *,
+		    const uint8_t sha[STORE_HASH_LEN], uint64_t off,
+		    struct store_extent *);
 /*
  * Returns once bytes [at, at + len) of the data file are in the page
  * cache: a disk read waits here, not in whoever sends them.

@@ -649,6 +649,82 @@ test_card_bomb(void **state)
 	assert_non_null(strstr(store_lasterror(), "too many nodes"));
 }
 
+/* Bytes [at, at + n) of the data file equal p. */
+static void
+assert_file_bytes(int fd, uint64_t at, const uint8_t *p, size_t n)
+{
+	uint8_t *got = malloc(n);
+
+	assert_non_null(got);
+	assert_int_equal(pread(fd, got, n, (off_t)at), (ssize_t)n);
+	assert_memory_equal(got, p, n);
+	free(got);
+}
+
+/*
+ * A view tells a chunk with pages of its own from a small one in a leaf
+ * page (which later writes move), and finds either again under itself.
+ */
+static void
+test_view_extents(void **state)
+{
+	struct fixture *f = *state;
+	enum { SMALL = 1000, ZEROS = STORE_CHUNK_MAX };
+	static uint8_t big[ZEROS + SMALL];
+	uint8_t small[SMALL];
+	struct store_blobinfo si, bi;
+	struct store_view *v;
+	struct store_extent *ext, e;
+	size_t n, i;
+	int fd;
+
+	fill_random(small, sizeof(small), 7);
+	fill_random(big + ZEROS, SMALL, 8);	/* zeros, then a small tail */
+	ingest(f->st, small, sizeof(small), 0, &si);
+	ingest(f->st, big, sizeof(big), 0, &bi);
+	assert_int_equal(store_view_open(f->st, &v), 0);
+	fd = store_view_fd(v);
+
+	assert_int_equal(store_view_extents(v, si.sha256, &ext, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ext[0].len, SMALL);
+	assert_int_equal(ext[0].flags, STORE_EXTENT_LEAF);
+	free(ext);
+	assert_int_equal(store_view_extent(v, si.sha256, 0, &e), 0);
+	assert_int_equal(e.off, 0);
+	assert_int_equal(e.len, SMALL);
+	assert_int_equal(e.flags, STORE_EXTENT_LEAF);
+	assert_file_bytes(fd, e.at, small, SMALL);
+
+	assert_int_equal(store_view_extents(v, bi.sha256, &ext, &n), 0);
+	assert_true(n >= 2);
+	for (i = 0; i < n; i++) {
+		if (i == n - 1) {
+			assert_int_equal(ext[i].off, ZEROS);
+			assert_int_equal(ext[i].flags, STORE_EXTENT_LEAF);
+			assert_int_equal(store_view_extent(v, bi.sha256,
+			    ext[i].off, &e), 0);
+			assert_file_bytes(fd, e.at, big + ZEROS, SMALL);
+			continue;
+		}
+		assert_int_equal(ext[i].flags, 0);
+		assert_file_bytes(fd, ext[i].at, big + ext[i].off, ext[i].len);
+		assert_int_equal(store_view_extent(v, bi.sha256, ext[i].off,
+		    &e), 0);
+		assert_int_equal(e.at, ext[i].at);
+		assert_int_equal(e.len, ext[i].len);
+	}
+	free(ext);
+
+	/* Not where a chunk starts, or no such blob: named, not found. */
+	assert_int_equal(store_view_extent(v, si.sha256, 1, &e),
+	    STORE_ENOTFOUND);
+	assert_non_null(strstr(store_lasterror(), "no chunk starts at offset 1"));
+	memset(small, 0, STORE_HASH_LEN);
+	assert_int_equal(store_view_extent(v, small, 0, &e), STORE_ENOTFOUND);
+	store_view_close(v);
+}
+
 int
 main(void)
 {
@@ -669,6 +745,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_card),
 		cmocka_unit_test(test_card_bomb),
+		cmocka_unit_test_setup_teardown(test_view_extents, setup,
+		    teardown),
 	};
 
 	return RUN_TAP(tests);
