@@ -5,6 +5,9 @@
  *
  * An entry is right for the generation of the view it was found under
  * (store.h): a view of another generation, after a gc, finds it again.
+ * It holds no place of a chunk that lies in a leaf page (a small one, at
+ * the end of a file), which a later write may move and free: the sender
+ * finds that one again under its own view (stream.c).
  * Entries are immutable once made and reference counted; the least
  * recently used ones go when the cache holds more than EXTENTS_BUDGET
  * bytes of them.  Workers use the cache, under one mutex.

@@ -22,7 +22,9 @@ FUZZ_TARGETS += tests/fuzz/fuzz_request
 
 # Integration tests: a real airlockd on a free loopback port.
 TESTS += tests/integration/daemon_http.sh tests/integration/daemon_abuse.sh \
-	tests/integration/daemon_config.sh tests/integration/daemon_hfhub.sh
+	tests/integration/daemon_config.sh tests/integration/daemon_hfhub.sh \
+	tests/integration/daemon_extents.sh
 EXTRA_DIST += tests/integration/daemon_http.sh \
 	tests/integration/daemon_abuse.sh tests/integration/daemon_config.sh \
-	tests/integration/daemon_hfhub.sh tests/integration/hfhub.mjs
+	tests/integration/daemon_hfhub.sh tests/integration/hfhub.mjs \
+	tests/integration/daemon_extents.sh

@@ -24,8 +24,12 @@
  * as file segments, which evbuffer writes with sendfile(2), and the
  * bytes are never copied into airlockd.  The view, and with it the read
  * transaction that keeps those pages from reuse, is closed when the last
- * byte of the window is sent.  Windows, like buffers, are counted: each
- * holds one of LMDB's reader slots.
+ * byte of the window is sent.  Each place sent is one that view vouches
+ * for: a chunk with pages of its own is where any view of the cache
+ * entry's generation found it, and a small chunk, which lies in a leaf
+ * page that writes move, is looked up again under the window's view.
+ * Windows, like buffers, are counted: each holds one of LMDB's reader
+ * slots.
  */
 #include "config.h"
 
@@ -282,11 +286,26 @@ window_fill(struct stream *st)
 	for (i = extents_find(ex, off); i < ex->ex_n && left > 0 &&
 	    w->w_len < WINDOW_SIZE && w->w_n < WINDOW_EXTENTS; i++) {
 		const struct store_extent *e = &ex->ex_ext[i];
-		struct store_extent *o = &w->w_ext[w->w_n];
+		struct store_extent *o = &w->w_ext[w->w_n], here;
 		uint64_t skip = off - e->off;
 
 		if (off < e->off || skip >= e->len)
 			break;
+		/* In a leaf: where this window's view has it (store.h). */
+		if (e->flags & STORE_EXTENT_LEAF) {
+			if ((rc = store_view_extent(w->w_view, st->st_blob,
+			    e->off, &here)) != 0)
+				break;
+			if (here.len != e->len) {
+				snprintf(st->st_err, sizeof(st->st_err), "the "
+				    "chunk at offset %llu has %u bytes, not %u",
+				    (unsigned long long)e->off, here.len,
+				    e->len);
+				rc = -1;
+				break;
+			}
+			e = &here;
+		}
 		o->off = off;
 		o->at = e->at + skip;
 		o->len = (uint32_t)(e->len - skip < left ? e->len - skip : left);
@@ -296,7 +315,7 @@ window_fill(struct stream *st)
 		left -= o->len;
 	}
 	extents_put(ex);
-	return prefetch(w);
+	return rc != 0 ? rc : prefetch(w);
 }
 
 static void
@@ -311,7 +330,7 @@ read_run(struct job *j)
 	} else
 		st->st_rc = store_blob_read(server->sv_store, st->st_blob,
 		    st->st_off, st->st_buf->b_data, st->st_len, &st->st_got);
-	if (st->st_rc != 0)
+	if (st->st_rc != 0 && st->st_err[0] == '\0')
 		snprintf(st->st_err, sizeof(st->st_err), "%s",
 		    store_lasterror());
 	pool_trim_map();
@@ -473,6 +492,7 @@ submit(struct stream *st)
 	st->st_off = st->st_next;
 	st->st_got = 0;
 	st->st_rc = 0;
+	st->st_err[0] = '\0';
 	st->st_reading = 1;
 	st->st_owned++;
 	st->st_refs++;

@@ -497,11 +497,24 @@ out:
 	return rc;
 }
 
+/*
+ * A chunk in a leaf is where this view found it only while the view
+ * lives: its place is not given, so that no caller can keep it past the
+ * view.  store_view_extent() finds it under the view that sends it.
+ */
 int
 store_view_extents(struct store_view *v, const uint8_t sha[STORE_HASH_LEN],
     struct store_extent **out, size_t *nout)
 {
-	return blob_extents(v->st, v->txn, sha, out, NULL, nout);
+	size_t i;
+	int rc;
+
+	if ((rc = blob_extents(v->st, v->txn, sha, out, NULL, nout)) != 0)
+		return rc;
+	for (i = 0; i < *nout; i++)
+		if ((*out)[i].flags & STORE_EXTENT_LEAF)
+			(*out)[i].at = 0;
+	return 0;
 }
 
 int

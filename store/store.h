@@ -304,8 +304,9 @@ int	store_blob_read(struct store *, const uint8_t sha[STORE_HASH_LEN],
  * view, is right under any view of the same generation, so a reader may
  * keep it across views.  A smaller chunk lies inside a B-tree leaf that
  * any later write may move and free (STORE_EXTENT_LEAF): its place is
- * right only under the view that found it; store_view_extent finds it
- * under the view that will send it.
+ * right only under the view that found it, and store_view_extents does
+ * not give it (at is 0); store_view_extent finds it under the view that
+ * will send it.
  */
 struct store_view;
 struct store_extent {

@@ -662,8 +662,9 @@ assert_file_bytes(int fd, uint64_t at, const uint8_t *p, size_t n)
 }
 
 /*
- * A view tells a chunk with pages of its own from a small one in a leaf
- * page (which later writes move), and finds either again under itself.
+ * A view gives the place of each chunk with pages of its own, and none
+ * of a small one in a leaf page (which later writes move): that one is
+ * found under the view that sends it.
  */
 static void
 test_view_extents(void **state)
@@ -689,6 +690,7 @@ test_view_extents(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(ext[0].len, SMALL);
 	assert_int_equal(ext[0].flags, STORE_EXTENT_LEAF);
+	assert_int_equal(ext[0].at, 0);
 	free(ext);
 	assert_int_equal(store_view_extent(v, si.sha256, 0, &e), 0);
 	assert_int_equal(e.off, 0);
