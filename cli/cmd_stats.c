@@ -33,7 +33,7 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 	    0.0;
 	if (cli->json)
 		cli_json(json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-		    "s:I,s:I,s:I,s:I,s:f,s:f}", "store", store_dir(st), "id",
+		    "s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f}", "store", store_dir(st), "id",
 		    store_id(st), "repos", (json_int_t)s.repos, "revisions",
 		    (json_int_t)s.revisions, "refs", (json_int_t)s.refs, "pins",
 		    (json_int_t)s.pins, "blobs", (json_int_t)s.blobs, "chunks",
@@ -43,7 +43,9 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 		    (json_int_t)s.chunk_bytes, "chunk_pages",
 		    (json_int_t)s.chunk_pages, "file_bytes",
 		    (json_int_t)s.file_bytes, "free_pages",
-		    (json_int_t)s.free_pages, "dedup_ratio", dedup, "page_waste",
+		    (json_int_t)s.free_pages, "map_size",
+		    (json_int_t)s.map_size, "map_used", (json_int_t)s.map_used,
+		    "dedup_ratio", dedup, "page_waste",
 		    waste));
 	else {
 		printf("%-11s %s (id %s)\n", "store", store_dir(st), store_id(st));
@@ -64,6 +66,9 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 		printf("%-11s %s, %s free for reuse\n", "data file",
 		    cli_bytes(s.file_bytes, a), cli_bytes(s.free_pages *
 		    s.page_size, b));
+		printf("%-11s %s, %s of it in use (address space, not disk: "
+		    "it grows)\n", "map", cli_bytes(s.map_size, a),
+		    cli_bytes(s.map_used, b));
 	}
 	store_close(st);
 	return EXIT_OK;

@@ -179,11 +179,9 @@ store_gc(struct store *st, int dry_run, struct store_gc_result *res)
 	if ((rc = store_lock(st, SLOCK_WRITE, 1, 0)) != 0)
 		return store_fail(rc, "%s: an add or import is running; gc "
 		    "waits for it to finish", st->dir);
-	if ((rc = mdb_txn_begin(st->env, NULL, dry_run ? MDB_RDONLY : 0,
-	    &mk.txn)) != 0) {
-		rc = store_mdb_fail(rc, "transaction");
+	if ((rc = dry_run ? txn_read(st, &mk.txn) : txn_write(st,
+	    &mk.txn)) != 0)
 		goto out;
-	}
 	if ((rc = mark_roots(&mk)) != 0 || (rc = mark_blobs(&mk)) != 0 ||
 	    (rc = mark_chunks(&mk)) != 0)
 		goto fail;
@@ -241,8 +239,13 @@ store_compact(struct store *st, struct store_gc_result *res)
 	int rc, fd;
 
 	memset(res, 0, sizeof(*res));
+	if (st->rdonly)
+		return store_fail(EROFS, "%s: opened read-only", st->dir);
 	res->file_before = file_size(st->dir);
-	/* Upgrading our shared open lock fails while anyone else holds it. */
+	/*
+	 * Upgrading our shared open lock fails while anyone else holds it:
+	 * every opener does, on the data file, for as long as it is open.
+	 */
 	if ((rc = store_lock(st, SLOCK_OPEN, 1, 0)) != 0)
 		return store_fail(rc, "%s: another process has the store open "
 		    "(stop airlockd to compact)", st->dir);
@@ -282,11 +285,17 @@ store_compact(struct store *st, struct store_gc_result *res)
 		(void)fsync(fd);
 		close(fd);
 	}
+	/* The old file's lock goes with it: openers that waited on it find
+	 * the new file and lock that. */
 	mdb_env_close(st->env);
 	st->env = NULL;
-	if ((rc = store_env_open(st, 0)) != 0)
-		goto out;
+	close(st->openfd);
+	st->openfd = -1;
+	if ((rc = store_open_lock(st, 0)) != 0 ||
+	    (rc = store_env_open(st, 0)) != 0)
+		return rc;
 	res->file_after = file_size(st->dir);
+	return 0;
 out:
 	(void)store_lock(st, SLOCK_OPEN, 0, 1);
 	return rc;
@@ -362,6 +371,7 @@ store_stats(struct store *st, struct store_stats *s)
 	s->chunk_bytes = meta_get(st, txn, "chunk_bytes");
 	s->free_pages = free_pages(txn);
 	s->file_bytes = file_size(st->dir);
+	(void)store_map_size(st, &s->map_size, &s->map_used);
 
 	/* Logical bytes: what the revisions would take without dedup. */
 	if ((rc = mdb_cursor_open(txn, st->manifest, &cur)) == 0) {

@@ -434,8 +434,8 @@ ing_txn(struct store_ingest *ing)
 		    store_strerror(ing->broken));
 	if (ing->txn != NULL)
 		return 0;
-	if ((rc = mdb_txn_begin(ing->st->env, NULL, 0, &ing->txn)) != 0)
-		return ing_fail(ing, store_mdb_fail(rc, "write transaction"));
+	if ((rc = txn_write(ing->st, &ing->txn)) != 0)
+		return ing_fail(ing, rc);
 	return 0;
 }
 

@@ -15,14 +15,17 @@
 /* New chunk bytes per write transaction: bounds the heap LMDB uses for
  * dirty pages (it does not use MDB_WRITEMAP). */
 #define STORE_BATCH		(64u << 20)
-/* Address space mapped for the data file: not disk, not memory. */
+/* Address space mapped for the data file at first: not disk, not memory.
+ * It grows (txn_write); AIRLOCK_MAPSIZE sets it, for tests. */
 #define STORE_MAPSIZE		(1ULL << 40)
 
 struct store {
 	MDB_env		*env;
 	char		*dir;
 	int		 rdonly;
-	int		 lockfd;	/* airlock.lock: OFD locks below */
+	int		 lockfd;	/* airlock.lock: SLOCK_WRITE */
+	int		 openfd;	/* data.mdb: SLOCK_OPEN, SLOCK_RW, ... */
+	int		 nolock;	/* opened with MDB_NOLOCK (see store.c) */
 	char		 id[33];
 	MDB_dbi		 chunk;		/* sha256(chunk) -> bytes */
 	MDB_dbi		 blob;		/* sha256(file) -> struct blobrec */
@@ -40,11 +43,18 @@ struct store {
 };
 
 /*
- * Lock bytes in airlock.lock (open file description locks, so they die
- * with the process, kill -9 included).
+ * Lock bytes (open file description locks, so they die with the process,
+ * kill -9 included).  The first three are in the data file itself, which
+ * every opener can open: a read-only one too, on a store it may not
+ * write, and the lock goes with the file that compaction replaces.
  */
-#define SLOCK_OPEN	0	/* shared by every opener; compact takes it alone */
-#define SLOCK_WRITE	1	/* shared by ingests; gc takes it alone */
+#define SLOCK_OPEN	0	/* data.mdb: shared by every opener; compact
+				 * takes it alone */
+#define SLOCK_RW	1	/* data.mdb: shared by read-write openers */
+#define SLOCK_NOLOCK	2	/* data.mdb: shared by MDB_NOLOCK readers */
+#define SLOCK_LOCKFILE	0x100
+#define SLOCK_WRITE	(SLOCK_LOCKFILE | 1) /* airlock.lock: shared by
+				 * ingests; gc takes it alone */
 int	store_lock(struct store *, int which, int exclusive, int wait);
 void	store_unlock(struct store *, int which);
 
@@ -78,6 +88,17 @@ int	store_fail(int code, const char *fmt, ...)
 int	store_mdb_fail(int code, const char *what);
 
 int	txn_read(struct store *, MDB_txn **);
+/*
+ * Begins a write transaction, first growing the map when what the data
+ * file uses comes within STORE_HEADROOM of it.  No other transaction of
+ * this process may be open (growing moves the map).
+ */
+int	txn_write(struct store *, MDB_txn **);
+#define STORE_HEADROOM		(4ULL * STORE_BATCH)
+/* The map's size and how much of it the data file uses, in bytes. */
+int	store_map_size(struct store *, uint64_t *size, uint64_t *used);
+/* Opens the data file and takes the locks an opener holds (store.c). */
+int	store_open_lock(struct store *, int create);
 /*
  * Every chunk of a blob under txn, in order: where it lies (see
  * extent_read) and, when keys is not NULL, its key, STORE_HASH_LEN bytes

@@ -176,8 +176,8 @@ store_ref_set(struct store *st, const char *type, const char *repo,
 	if (is_commit_id(name))
 		return store_fail(STORE_EINVAL, "%s: a branch or tag may not "
 		    "look like a commit id", name);
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-		return store_mdb_fail(rc, "write transaction");
+	if ((rc = txn_write(st, &txn)) != 0)
+		return rc;
 	if ((rc = ref_write(st, txn, type, repo, name, digest, 0, why)) != 0) {
 		mdb_txn_abort(txn);
 		return rc;
@@ -202,8 +202,8 @@ store_ref_delete(struct store *st, const char *type, const char *repo,
 		return STORE_EINVAL;
 	k.mv_size = klen;
 	k.mv_data = key;
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-		return store_mdb_fail(rc, "write transaction");
+	if ((rc = txn_write(st, &txn)) != 0)
+		return rc;
 	if ((rc = mdb_del(txn, st->ref, &k, NULL)) != 0) {
 		mdb_txn_abort(txn);
 		if (rc == MDB_NOTFOUND)
@@ -492,9 +492,9 @@ store_pin_put(struct store *st, const char *name,
 		return ENOMEM;
 	}
 	json_decref(v);
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+	if ((rc = txn_write(st, &txn)) != 0) {
 		free(text);
-		return store_mdb_fail(rc, "write transaction");
+		return rc;
 	}
 	k.mv_size = strlen(name);
 	k.mv_data = (void *)name;
@@ -531,8 +531,8 @@ store_pin_delete(struct store *st, const char *name)
 
 	if (k.mv_size == 0)
 		return store_fail(STORE_EINVAL, "empty pin name");
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-		return store_mdb_fail(rc, "write transaction");
+	if ((rc = txn_write(st, &txn)) != 0)
+		return rc;
 	if ((rc = mdb_del(txn, st->pin, &k, NULL)) != 0) {
 		mdb_txn_abort(txn);
 		if (rc == MDB_NOTFOUND)
@@ -658,8 +658,8 @@ store_sig_put(struct store *st, const uint8_t digest[STORE_HASH_LEN],
 	MDB_val k = { STORE_HASH_LEN, (void *)digest }, d;
 	int rc;
 
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-		return store_mdb_fail(rc, "write transaction");
+	if ((rc = txn_write(st, &txn)) != 0)
+		return rc;
 	if ((rc = mdb_get(txn, st->manifest, &k, &d)) != 0) {
 		mdb_txn_abort(txn);
 		if (rc == MDB_NOTFOUND)

@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,8 @@
 #include "internal.h"
 
 static __thread char lasterror[1024];
+/* The store this thread last began to write: where a full disk is. */
+static __thread const struct store *writing;
 
 const char *
 store_strerror(int code)
@@ -69,12 +72,29 @@ store_fail(int code, const char *fmt, ...)
 	return code;
 }
 
+/*
+ * LMDB reports a short write, which is how a disk fills up under it, as
+ * EIO: an EIO on a file system with no space left is a full disk.
+ */
+static int
+disk_full(int code)
+{
+	struct statvfs sv;
+
+	if (code == ENOSPC)
+		return 1;
+	return code == EIO && writing != NULL &&
+	    statvfs(writing->dir, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20);
+}
+
 int
 store_mdb_fail(int code, const char *what)
 {
-	if (code == ENOSPC)
-		return store_fail(code, "%s: no space left on device; "
-		    "nothing was committed", what);
+	if (disk_full(code))
+		return store_fail(ENOSPC, "%s: no space left on device "
+		    "(store at %s); nothing was committed", what,
+		    writing != NULL ? writing->dir : "?");
 	return store_fail(code, "%s: %s", what, store_strerror(code));
 }
 
@@ -188,16 +208,17 @@ mkdirs(const char *dir)
 int
 store_lock(struct store *st, int which, int exclusive, int wait)
 {
+	int fd = which & SLOCK_LOCKFILE ? st->lockfd : st->openfd;
 	struct flock fl = {
 		.l_type = exclusive ? F_WRLCK : F_RDLCK,
 		.l_whence = SEEK_SET,
-		.l_start = which,
+		.l_start = which & 0xff,
 		.l_len = 1,
 	};
 
-	if (st->lockfd == -1)
+	if (fd == -1)
 		return 0;
-	while (fcntl(st->lockfd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
+	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == -1) {
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EACCES)
@@ -210,15 +231,98 @@ store_lock(struct store *st, int which, int exclusive, int wait)
 void
 store_unlock(struct store *st, int which)
 {
+	int fd = which & SLOCK_LOCKFILE ? st->lockfd : st->openfd;
 	struct flock fl = {
 		.l_type = F_UNLCK,
+		.l_whence = SEEK_SET,
+		.l_start = which & 0xff,
+		.l_len = 1,
+	};
+
+	if (fd != -1)
+		(void)fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+/* 1 if another process holds lock byte which of the data file. */
+static int
+lock_held(struct store *st, int which)
+{
+	struct flock fl = {
+		.l_type = F_WRLCK,
 		.l_whence = SEEK_SET,
 		.l_start = which,
 		.l_len = 1,
 	};
 
-	if (st->lockfd != -1)
-		(void)fcntl(st->lockfd, F_OFD_SETLK, &fl);
+	if (fcntl(st->openfd, F_OFD_GETLK, &fl) == -1)
+		return 1;
+	return fl.l_type != F_UNLCK;
+}
+
+/*
+ * Opens the data file and takes the shared lock every opener holds while
+ * it has the store open.  Compaction takes that lock alone, then renames
+ * a new data file over the old: a lock won on a file the path no longer
+ * names is let go and the new file locked instead.  A read-write opener
+ * also holds SLOCK_RW, and refuses while a reader without access to
+ * lock.mdb (see store_env_open) holds SLOCK_NOLOCK.
+ */
+int
+store_open_lock(struct store *st, int create)
+{
+	char path[PATH_MAX];
+	struct stat a, b;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
+	for (int tries = 0; tries < 100; tries++) {
+		st->openfd = open(path, (st->rdonly ? O_RDONLY : O_RDWR |
+		    (create ? O_CREAT : 0)) | O_CLOEXEC, 0644);
+		if (st->openfd == -1)
+			return store_fail(errno, "%s: %s", path,
+			    strerror(errno));
+		if ((rc = store_lock(st, SLOCK_OPEN, 0, 1)) != 0)
+			return store_fail(rc, "%s: lock: %s", path,
+			    store_strerror(rc));
+		if (fstat(st->openfd, &a) == 0 && stat(path, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			break;
+		close(st->openfd);
+		st->openfd = -1;
+	}
+	if (st->openfd == -1)
+		return store_fail(STORE_EBUSY, "%s: replaced again and again "
+		    "while we opened it", path);
+	if (st->rdonly)
+		return 0;
+	if ((rc = store_lock(st, SLOCK_RW, 0, 1)) != 0)
+		return store_fail(rc, "%s: lock: %s", path, store_strerror(rc));
+	if (store_lock(st, SLOCK_NOLOCK, 1, 0) != 0)
+		return store_fail(STORE_EBUSY, "%s: a process that may not write "
+		    "its lock.mdb is reading the store: it must finish before "
+		    "the store is written", st->dir);
+	store_unlock(st, SLOCK_NOLOCK);
+	return 0;
+}
+
+/* The map size a store starts with: STORE_MAPSIZE, or AIRLOCK_MAPSIZE. */
+static int
+initial_mapsize(uint64_t *size)
+{
+	const char *s = getenv("AIRLOCK_MAPSIZE");
+	unsigned long long v;
+	char *end;
+
+	*size = STORE_MAPSIZE;
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v < (1u << 16) || v > 1ULL << 50)
+		return store_fail(STORE_EINVAL, "AIRLOCK_MAPSIZE=%s: not a "
+		    "number of bytes from 65536 to 2^50", s);
+	*size = v;
+	return 0;
 }
 
 static const char *const dbnames[] = {
@@ -336,6 +440,7 @@ map_find(struct store *st)
 	unsigned long long off;
 	unsigned int maj, min;
 	char line[512], perms[8];
+	MDB_envinfo ei;
 	struct stat sb;
 	FILE *f;
 	int fd;
@@ -344,6 +449,7 @@ map_find(struct store *st)
 	st->maplen = 0;
 	st->datafd = -1;
 	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) == -1 ||
+	    mdb_env_info(st->env, &ei) != 0 ||
 	    (f = fopen("/proc/self/maps", "re")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -351,7 +457,7 @@ map_find(struct store *st)
 		    &off, &maj, &min, &ino) != 7)
 			continue;
 		if (ino == sb.st_ino && makedev(maj, min) == sb.st_dev &&
-		    off == 0 && hi - lo >= STORE_MAPSIZE / 2) {
+		    off == 0 && hi - lo >= ei.me_mapsize / 2) {
 			st->map = (uint8_t *)lo;
 			st->maplen = hi - lo;
 			st->datafd = fd;
@@ -405,23 +511,57 @@ store_map_random(struct store *st)
 int
 store_env_open(struct store *st, int create)
 {
+	MDB_envinfo ei;
+	uint64_t mapsize;
 	int rc, dead;
 
+	if ((rc = initial_mapsize(&mapsize)) != 0)
+		return rc;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		return store_mdb_fail(rc, st->dir);
 	mdb_env_set_maxdbs(st->env, 16);
 	mdb_env_set_maxreaders(st->env, 1024);
-	if ((rc = mdb_env_set_mapsize(st->env, STORE_MAPSIZE)) != 0)
-		return store_mdb_fail(rc, st->dir);
 	/*
 	 * MDB_NOTLS: read transactions are not tied to threads, so the
 	 * daemon's workers can use them.  No MDB_WRITEMAP: it turns a full
-	 * disk into SIGBUS.
+	 * disk into SIGBUS.  No map size yet: the data file's, which only
+	 * grows, is the one to start from.
 	 */
 	rc = mdb_env_open(st->env, st->dir, MDB_NOTLS |
 	    (st->rdonly ? MDB_RDONLY : 0), 0644);
+	if (rc == EACCES && st->rdonly) {
+		/*
+		 * We may read the data file (store_open_lock opened it) but
+		 * not write lock.mdb, where readers say what they read.
+		 * Without it, reading is safe while nothing writes: refuse
+		 * if a writer has the store open, and keep writers out
+		 * until we close.
+		 */
+		mdb_env_close(st->env);
+		st->env = NULL;
+		if ((rc = store_lock(st, SLOCK_NOLOCK, 0, 1)) != 0)
+			return store_fail(rc, "%s/data.mdb: lock: %s", st->dir,
+			    store_strerror(rc));
+		if (lock_held(st, SLOCK_RW))
+			return store_fail(EACCES, "%s/lock.mdb: permission "
+			    "denied: readers must be able to write it while "
+			    "another process writes the store", st->dir);
+		if ((rc = mdb_env_create(&st->env)) != 0)
+			return store_mdb_fail(rc, st->dir);
+		mdb_env_set_maxdbs(st->env, 16);
+		st->nolock = 1;
+		rc = mdb_env_open(st->env, st->dir, MDB_NOTLS | MDB_RDONLY |
+		    MDB_NOLOCK, 0644);
+	}
+	if (rc == EACCES)
+		return store_fail(rc, "%s: permission denied: %s needs to "
+		    "write lock.mdb and data.mdb there", st->dir,
+		    st->rdonly ? "reading" : "writing");
 	if (rc != 0)
 		return store_mdb_fail(rc, st->dir);
+	if (mdb_env_info(st->env, &ei) == 0 && ei.me_mapsize < mapsize &&
+	    (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0)
+		return store_mdb_fail(rc, "map size");
 	/* Readers a killed process left behind would pin old pages. */
 	(void)mdb_reader_check(st->env, &dead);
 	map_find(st);
@@ -441,6 +581,7 @@ store_open(const char *dir, unsigned flags, struct store **out)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return ENOMEM;
 	st->lockfd = -1;
+	st->openfd = -1;
 	st->rdonly = (flags & STORE_RDONLY) != 0;
 	if ((st->dir = strdup(dir)) == NULL) {
 		free(st);
@@ -458,17 +599,17 @@ store_open(const char *dir, unsigned flags, struct store **out)
 		    "makes one)", dir);
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/airlock.lock", dir);
-	st->lockfd = open(path, (st->rdonly ? O_RDONLY : O_RDWR | O_CREAT) |
-	    O_CLOEXEC, 0644);
-	if (st->lockfd == -1 && !(st->rdonly && errno == ENOENT)) {
-		rc = store_fail(errno, "%s: %s", path, strerror(errno));
-		goto fail;
+	/* Only writers take airlock.lock's locks (ingest and gc). */
+	if (!st->rdonly) {
+		snprintf(path, sizeof(path), "%s/airlock.lock", dir);
+		st->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (st->lockfd == -1) {
+			rc = store_fail(errno, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
 	}
-	if ((rc = store_lock(st, SLOCK_OPEN, 0, 1)) != 0) {
-		rc = store_fail(rc, "%s: lock: %s", path, store_strerror(rc));
+	if ((rc = store_open_lock(st, (flags & STORE_CREATE) != 0)) != 0)
 		goto fail;
-	}
 	if ((rc = store_env_open(st, (flags & STORE_CREATE) != 0)) != 0)
 		goto fail;
 	*out = st;
@@ -483,10 +624,14 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	if (writing == st)
+		writing = NULL;
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	if (st->lockfd != -1)
 		close(st->lockfd);
+	if (st->openfd != -1)
+		close(st->openfd);
 	free(st->dir);
 	free(st);
 }
@@ -496,8 +641,62 @@ txn_read(struct store *st, MDB_txn **txn)
 {
 	int rc;
 
-	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn)) != 0)
-		return store_mdb_fail(rc, "read transaction");
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn)) == 0)
+		return 0;
+	if (rc == MDB_MAP_RESIZED)
+		return store_fail(rc, "%s: another process grew the store "
+		    "past this one's map; open it again", st->dir);
+	return store_mdb_fail(rc, "read transaction");
+}
+
+int
+txn_write(struct store *st, MDB_txn **txn)
+{
+	MDB_envinfo ei;
+	MDB_stat ms;
+	uint64_t used, size;
+	int rc;
+
+	writing = st;
+	if (st->rdonly)
+		return store_fail(EROFS, "%s: opened read-only", st->dir);
+	for (int tries = 0; tries < 2; tries++) {
+		if ((rc = mdb_env_info(st->env, &ei)) != 0 ||
+		    (rc = mdb_env_stat(st->env, &ms)) != 0)
+			return store_mdb_fail(rc, "map size");
+		used = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
+		for (size = ei.me_mapsize; size < used + STORE_HEADROOM;)
+			size *= 2;
+		if (size != ei.me_mapsize) {
+			if ((rc = mdb_env_set_mapsize(st->env, size)) != 0)
+				return store_mdb_fail(rc, "map size");
+			map_find(st);
+		}
+		rc = mdb_txn_begin(st->env, NULL, 0, txn);
+		if (rc != MDB_MAP_RESIZED)
+			break;
+		/* Another process grew it: take its size, look again. */
+		if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0)
+			break;
+		map_find(st);
+	}
+	if (rc != 0)
+		return store_mdb_fail(rc, "write transaction");
+	return 0;
+}
+
+int
+store_map_size(struct store *st, uint64_t *size, uint64_t *used)
+{
+	MDB_envinfo ei;
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = mdb_env_info(st->env, &ei)) != 0 ||
+	    (rc = mdb_env_stat(st->env, &ms)) != 0)
+		return store_mdb_fail(rc, "map size");
+	*size = ei.me_mapsize;
+	*used = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
 	return 0;
 }
 
@@ -619,8 +818,8 @@ kv_write(struct store *st, enum store_table t, const void *key, size_t klen,
 
 	if (klen == 0 || klen > 511)
 		return store_fail(STORE_EINVAL, "key of %zu bytes", klen);
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-		return store_mdb_fail(rc, "write transaction");
+	if ((rc = txn_write(st, &txn)) != 0)
+		return rc;
 	rc = del ? mdb_del(txn, st->kv[t], &k, NULL) :
 	    mdb_put(txn, st->kv[t], &k, &v, 0);
 	if (rc == MDB_NOTFOUND) {

@@ -415,6 +415,8 @@ struct store_stats {
 	uint64_t	file_bytes;	/* size of the data file */
 	uint64_t	free_pages;
 	uint64_t	pins;
+	uint64_t	map_size;	/* address space mapped: grows */
+	uint64_t	map_used;	/* of it, what the data file uses */
 };
 int	store_stats(struct store *, struct store_stats *);
 

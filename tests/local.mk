@@ -13,7 +13,8 @@ AM_TESTS_ENVIRONMENT += FUZZ_TARGETS='$(FUZZ_TARGETS)'; export FUZZ_TARGETS;
 # Integration tests: the real CLI (and daemon) over real stores.
 TESTS += tests/integration/store_cli.sh tests/integration/corrupt.sh \
 	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
-	tests/integration/crash.sh
+	tests/integration/crash.sh tests/integration/store_env.sh
 EXTRA_DIST += tests/integration/store_cli.sh tests/integration/corrupt.sh \
 	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
-	tests/integration/crash.sh tests/lib/mkmodel.sh
+	tests/integration/crash.sh tests/integration/store_env.sh \
+	tests/lib/mkmodel.sh
