@@ -5,7 +5,10 @@
  *
  * The keyring maps a key id to one entry: the public key, a name, a scope
  * (an fnmatch(3) pattern over "ORG/NAME") and the times it was added and
- * revoked.  A revocation is final: adding the key again does not undo it.
+ * revoked.  A key is its public key, not its id: ids are not signed, so
+ * one public key is in the keyring under one id only, and a revocation is
+ * of the public key and final: adding it again, under any id, does not
+ * undo it.
  */
 #include "config.h"
 
@@ -108,6 +111,65 @@ default_name(const char *path, const char *hex, char *buf, size_t size)
 	snprintf(buf, size, "%s", base);
 }
 
+/*
+ * Refuses pub when its public key is in the keyring under another id:
+ * revoked there (a revocation is of the key, whatever its id), or trusted
+ * there (one key is one signer: under two ids it would count twice).
+ * Returns 0 when it is not, else the exit code, the error printed.
+ */
+static int
+same_key_elsewhere(struct store *st, const char *path,
+    const struct keys_pub *pub)
+{
+	char hex[KEYS_KEYID_HEXLEN + 1], other[KEYS_KEYID_HEXLEN + 1], buf[32];
+	const struct keys_trust *revoked = NULL, *trusted = NULL;
+	struct keys_trust *ring;
+	size_t n;
+	int rc, here = 0;
+
+	if ((rc = trust_ring(st, &ring, &n)) != 0)
+		return cli_store_fail(rc, "keyring");
+	for (size_t i = 0; i < n; i++) {
+		if (memcmp(ring[i].kt_pub.kp_key, pub->kp_key,
+		    KEYS_PUBKEY_BYTES) != 0)
+			continue;
+		/* Under the same id, trust_add() says what it is. */
+		if (memcmp(ring[i].kt_pub.kp_keyid, pub->kp_keyid,
+		    KEYS_KEYID_BYTES) == 0)
+			here = 1;
+		else if (ring[i].kt_revoked) {
+			if (revoked == NULL)
+				revoked = &ring[i];
+		} else if (trusted == NULL)
+			trusted = &ring[i];
+	}
+	/*
+	 * A keyring from before this rule may hold a key under two ids:
+	 * each entry may still change its name or scope (the policy counts
+	 * the key once).
+	 */
+	if (here)
+		trusted = NULL;
+	keys_keyid_hex(pub->kp_keyid, hex);
+	rc = 0;
+	if (revoked != NULL) {
+		keys_keyid_hex(revoked->kt_pub.kp_keyid, other);
+		rc = cli_fail(EXIT_CHECK, "%s: key %s: its public key was "
+		    "revoked under id %s (%s) on %s; a revoked key is never "
+		    "trusted again, under any id", path, hex, other,
+		    revoked->kt_name, when(revoked->kt_revoked_time, buf));
+	} else if (trusted != NULL) {
+		keys_keyid_hex(trusted->kt_pub.kp_keyid, other);
+		rc = cli_fail(EXIT_CHECK, "%s: key %s: its public key is "
+		    "already trusted as key %s (%s); a key is its public key, "
+		    "whatever its id (trust add the file of %s to change its "
+		    "name or scope)", path, hex, other, trusted->kt_name,
+		    other);
+	}
+	free(ring);
+	return rc;
+}
+
 static int
 trust_add(struct cli *cli, int argc, char **argv)
 {
@@ -165,6 +227,8 @@ trust_add(struct cli *cli, int argc, char **argv)
 		    KEYS_SCOPE_MAX);
 	if ((rc = cli_open(cli, 0, &st)) != 0)
 		return rc;
+	if ((rc = same_key_elsewhere(st, path, &pub)) != 0)
+		goto out;
 	rc = trust_get(st, pub.kp_keyid, &old);
 	if (rc == 0) {
 		if (memcmp(&old.kt_pub, &pub, sizeof(pub)) != 0) {
@@ -210,11 +274,39 @@ out:
 	return rc;
 }
 
+struct listing {
+	json_t			*list;
+	const struct keys_trust	*ring;
+	size_t			 n;
+};
+
+/*
+ * An entry whose public key is revoked under another id (a keyring from
+ * before a revocation was of the key) is revoked: shown so, and as what.
+ */
+static void
+revoked_elsewhere(const struct listing *l, const struct keys_trust *t,
+    json_t *j)
+{
+	char hex[KEYS_KEYID_HEXLEN + 1], buf[32];
+
+	for (size_t i = 0; i < l->n && !t->kt_revoked; i++)
+		if (l->ring[i].kt_revoked && memcmp(l->ring[i].kt_pub.kp_key,
+		    t->kt_pub.kp_key, KEYS_PUBKEY_BYTES) == 0) {
+			keys_keyid_hex(l->ring[i].kt_pub.kp_keyid, hex);
+			json_object_set_new(j, "revoked", json_string(when(
+			    l->ring[i].kt_revoked_time, buf)));
+			json_object_set_new(j, "revoked_as", json_string(hex));
+			return;
+		}
+}
+
 static int
 list_entry(void *arg, const void *key, size_t klen, const void *val,
     size_t vlen)
 {
-	json_t *list = arg;
+	struct listing *l = arg;
+	json_t *list = l->list, *j;
 	char hex[KEYS_KEYID_HEXLEN + 1];
 	struct keys_trust t;
 	int rc;
@@ -227,14 +319,18 @@ list_entry(void *arg, const void *key, size_t klen, const void *val,
 			snprintf(hex, sizeof(hex), "?");
 		json_array_append_new(list, json_pack("{s:s,s:s}", "keyid",
 		    hex, "error", keys_strerror(rc)));
-	} else
-		json_array_append_new(list, trust_json(&t));
+	} else if ((j = trust_json(&t)) != NULL) {
+		revoked_elsewhere(l, &t, j);
+		json_array_append_new(list, j);
+	}
 	return 0;
 }
 
 static int
 trust_ls(struct cli *cli, int argc, char **argv)
 {
+	struct keys_trust *ring = NULL;
+	struct listing l;
 	struct store *st;
 	json_t *list, *e;
 	size_t i;
@@ -246,7 +342,10 @@ trust_ls(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
 		return rc;
 	list = json_array();
-	if ((rc = store_kv_each(st, STORE_TRUST, list_entry, list)) != 0) {
+	l.list = list;
+	if ((rc = trust_ring(st, &ring, &l.n)) != 0 ||
+	    (l.ring = ring, rc = store_kv_each(st, STORE_TRUST, list_entry,
+	    &l)) != 0) {
 		rc = cli_store_fail(rc, "keyring");
 		goto out;
 	}
@@ -258,6 +357,8 @@ trust_ls(struct cli *cli, int argc, char **argv)
 			    "error"));
 			const char *rev = json_string_value(json_object_get(e,
 			    "revoked"));
+			const char *as = json_string_value(json_object_get(e,
+			    "revoked_as"));
 
 			if (err != NULL) {
 				printf("%-16s unreadable entry: %s\n",
@@ -265,16 +366,18 @@ trust_ls(struct cli *cli, int argc, char **argv)
 				    "keyid")), err);
 				continue;
 			}
-			printf("%s %-20s %-24s %s %s%s\n",
+			printf("%s %-20s %-24s %s %s%s%s%s\n",
 			    json_string_value(json_object_get(e, "keyid")),
 			    json_string_value(json_object_get(e, "name")),
 			    json_string_value(json_object_get(e, "scope")),
 			    json_string_value(json_object_get(e, "added")),
 			    rev != NULL ? "revoked " : "trusted",
-			    rev != NULL ? rev : "");
+			    rev != NULL ? rev : "", as != NULL ? " as " : "",
+			    as != NULL ? as : "");
 		}
 	rc = EXIT_OK;
 out:
+	free(ring);
 	json_decref(list);
 	store_close(st);
 	return rc;
@@ -304,6 +407,27 @@ default_keyid(struct store *st, uint8_t keyid[KEYS_KEYID_BYTES])
 		return -1;
 	memcpy(keyid, pub.kp_keyid, KEYS_KEYID_BYTES);
 	return 0;
+}
+
+/* Revokes, at t's time, the other ids under which t's public key is. */
+static int
+revoke_aliases(struct store *st, const struct keys_trust *t)
+{
+	struct keys_trust *ring;
+	size_t n;
+	int rc;
+
+	if ((rc = trust_ring(st, &ring, &n)) != 0)
+		return cli_store_fail(rc, "keyring");
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (ring[i].kt_revoked || memcmp(ring[i].kt_pub.kp_key,
+		    t->kt_pub.kp_key, KEYS_PUBKEY_BYTES) != 0)
+			continue;
+		keys_trust_revoke(&ring[i], t->kt_revoked_time);
+		rc = trust_put(st, &ring[i]);
+	}
+	free(ring);
+	return rc;
 }
 
 static int
@@ -340,6 +464,13 @@ trust_revoke(struct cli *cli, int argc, char **argv)
 			    "the signatures it makes no longer count", hex,
 			    t.kt_name);
 	}
+	/*
+	 * The revocation is of the public key.  A keyring from before that
+	 * rule may hold it under other ids too: the policy counts them
+	 * revoked already; mark them so, that trust ls says so.
+	 */
+	if ((rc = revoke_aliases(st, &t)) != 0)
+		goto out;
 	if (cli->json)
 		cli_json(trust_json(&t));
 	else
@@ -351,15 +482,24 @@ out:
 	return rc;
 }
 
-/* Keys that can still vouch for something. */
+/*
+ * Keys that can still vouch for something: distinct public keys, none of
+ * whose entries is revoked.
+ */
 static size_t
 live_keys(const struct keys_trust *ring, size_t n)
 {
-	size_t live = 0;
+	size_t live = 0, i, j;
 
-	for (size_t i = 0; i < n; i++)
-		if (!ring[i].kt_revoked)
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < n; j++)
+			if (memcmp(ring[j].kt_pub.kp_key, ring[i].kt_pub.kp_key,
+			    KEYS_PUBKEY_BYTES) == 0 && (ring[j].kt_revoked ||
+			    j < i))
+				break;
+		if (j == n)
 			live++;
+	}
 	return live;
 }
 

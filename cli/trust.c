@@ -141,7 +141,7 @@ problem(const char *hex, const struct keys_sig_verdict *v)
 		    why != NULL ? why : "");
 	if (v->sv_verdict == KEYS_V_TRUSTED)
 		return json_sprintf("signature by %s (%s): counted already: "
-		    "the key signed twice", hex, v->sv_name);
+		    "the same public key signed twice", hex, v->sv_name);
 	return json_sprintf("signature by %s%s%s%s: %s%s%s", hex,
 	    *v->sv_name ? " (" : "", v->sv_name, *v->sv_name ? ")" : "",
 	    keys_verdict_name(v->sv_verdict), why != NULL ? ": " : "",

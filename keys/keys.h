@@ -234,7 +234,7 @@ struct keys_trust {
 	char		 kt_name[KEYS_NAME_MAX + 1];
 	char		 kt_scope[KEYS_SCOPE_MAX + 1];
 	int64_t		 kt_added;		/* seconds since the epoch */
-	int		 kt_revoked;		/* never counts once set */
+	int		 kt_revoked;		/* its public key never counts again */
 	int64_t		 kt_revoked_time;
 };
 
@@ -286,7 +286,12 @@ struct keys_sig_verdict {
 
 /*
  * Check each signature text against the keyring for the subject, filling
- * verdicts[0..nsigs).  A key counts once however many times it signed.
+ * verdicts[0..nsigs).  A key is its Ed25519 public key: key ids are not
+ * signed, so anyone may put a key under another id.  The signature's id
+ * picks the entries to verify it with; then every entry that holds the
+ * same public key, whatever its id, is the same signer: revoked if any of
+ * them is, and counted once however many times and under however many
+ * ids it signed.
  * Returns 0 when at least threshold (>= 1) distinct keys are trusted,
  * KEYS_ETHRESHOLD when not (verdicts and *ntrusted are filled either
  * way), another code on a bad argument.  siglens may be NULL when every

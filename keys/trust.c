@@ -184,11 +184,15 @@ keys_verdict_name(enum keys_verdict v)
 	return "unknown verdict";
 }
 
+/*
+ * A key is its public key.  The id is not covered by any signature (the
+ * holder of a signature or a .pub file may rewrite it), so it only says
+ * which entries to try.
+ */
 static int
 same_key(const struct keys_pub *a, const struct keys_pub *b)
 {
-	return memcmp(a->kp_keyid, b->kp_keyid, KEYS_KEYID_BYTES) == 0 &&
-	    memcmp(a->kp_key, b->kp_key, KEYS_PUBKEY_BYTES) == 0;
+	return memcmp(a->kp_key, b->kp_key, KEYS_PUBKEY_BYTES) == 0;
 }
 
 /*
@@ -215,19 +219,22 @@ find_signer(const struct keys_trust *ring, size_t nring,
 }
 
 /*
- * Among the entries for the signer's key: revoked if any entry is (a
- * revocation must not be undone by adding the key again), else the entry
- * whose scope covers the repository, else NULL.
+ * Among the entries for the signer's public key, under any id: revoked if
+ * any entry is (a revocation must not be undone by adding the key again,
+ * under its id or another), else the entry whose scope covers the
+ * repository, the one that verified the signature first, else NULL.
  */
 static const struct keys_trust *
 signer_entry(const struct keys_trust *ring, size_t nring,
-    const struct keys_pub *pub, const char *repo, int *revoked)
+    const struct keys_trust *t, const char *repo, int *revoked)
 {
 	const struct keys_trust *found = NULL;
 
 	*revoked = 0;
+	if (keys_trust_in_scope(t, repo))
+		found = t;
 	for (size_t i = 0; i < nring; i++) {
-		if (!same_key(&ring[i].kt_pub, pub))
+		if (!same_key(&ring[i].kt_pub, &t->kt_pub))
 			continue;
 		if (ring[i].kt_revoked)
 			*revoked = 1;
@@ -285,7 +292,7 @@ eval_one(const struct keys_trust *ring, size_t nring,
 		    KEYS_V_UNKNOWN_KEY : KEYS_V_BAD_SIGNATURE;
 		goto done;
 	}
-	entry = signer_entry(ring, nring, &t->kt_pub, su->su_repo, &revoked);
+	entry = signer_entry(ring, nring, t, su->su_repo, &revoked);
 	snprintf(v->sv_name, sizeof(v->sv_name), "%s",
 	    (entry != NULL ? entry : t)->kt_name);
 	if (revoked)

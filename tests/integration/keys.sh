@@ -14,7 +14,7 @@
     skip_all "minisign not found (apt-get install minisign)"
 [ -n "${AIRLOCK:-}" ] && [ -x "$AIRLOCK" ] || skip_all "no airlock binary"
 
-plan 85
+plan 99
 
 A=$T/a
 B=$T/b
@@ -213,6 +213,64 @@ if [ "$(bl trust ls | wc -l)" -eq 4 ] &&
     ! bl sig demo/unsigned >/dev/null 2>&1; then
 	ok "bad key files change nothing"
 else not_ok "bad key files change nothing"; fi
+
+# --- store C: a key is its public key, whatever its id -----------------
+# Key ids are not signed: the same Ed25519 key under another id is still
+# the same person, revoked or counted once.
+
+C=$T/c
+cl() { "$AIRLOCK" --store "$C" "$@"; }
+# realias IN OUT ID: IN (a .pub or .minisig) with the key id ID (8 bytes
+# of text), the 8 bytes after the 2-byte algorithm of its base64 line.
+realias() {
+	sed -n 2p "$1" | base64 -d >"$T/.raw"
+	{ sed -n 1p "$1"
+	  { head -c 2 "$T/.raw"; printf %s "$3"; tail -c +11 "$T/.raw"; } |
+	      base64 -w0
+	  echo
+	  sed -n '3,$p' "$1"; } >"$2"
+}
+# Those ids read as little-endian u64s, as minisign shows key ids.
+ALIAS1=3144495341494C41
+ALIAS2=3244495341494C41
+cl init >/dev/null
+cl add "$T/m1" --repo demo/c >/dev/null
+cl manifest demo/c >"$T/c.json"
+cl manifest --comment demo/c >"$T/c.tc"
+for k in dave erin; do
+	cl trust add "$T/$k.pub" >/dev/null
+	"$MINISIGN" -S -s "$T/$k.key" -m "$T/c.json" -x "$T/c-$k.minisig" \
+	    -t "$(cat "$T/c.tc")" >/dev/null 2>&1
+done
+realias "$T/dave.pub" "$T/dave-alias.pub" ALIASID1
+realias "$T/c-dave.minisig" "$T/c-dave-alias.minisig" ALIASID1
+realias "$T/erin.pub" "$T/erin-alias.pub" ALIASID2
+realias "$T/c-erin.minisig" "$T/c-erin-alias.minisig" ALIASID2
+check "minisign -V: a key id rewritten in both files still verifies" \
+    "$MINISIGN" -V -p "$T/dave-alias.pub" -m "$T/c.json" \
+    -x "$T/c-dave-alias.minisig"
+check "trust threshold 2 in C" cl trust threshold 2
+fails "trust add refuses a trusted public key under another id" 1 \
+    cl trust add "$T/dave-alias.pub"
+has "trust add names the id it is trusted under" \
+    "$ALIAS1: its public key is already trusted as key $DAVE (dave)"
+check "attach dave's signature" cl attach demo/c "$T/c-dave.minisig"
+fails "attach refuses dave's signature under the other id" 1 \
+    cl attach demo/c "$T/c-dave-alias.minisig"
+fails "one person under two ids does not meet a two-person rule" 1 \
+    cl verify demo/c
+has "verify counts one trusted signature" "1 trusted signature of 1; the policy asks for 2"
+check "trust revoke erin" cl trust revoke "$ERIN"
+fails "trust add refuses a revoked public key under another id" 1 \
+    cl trust add "$T/erin-alias.pub"
+has "trust add says under which id it was revoked" \
+    "$ALIAS2: its public key was revoked under id $ERIN (erin)"
+fails "attach refuses erin's signature under the other id" 1 \
+    cl attach demo/c "$T/c-erin-alias.minisig"
+fails "the revoked key does not vouch again" 1 cl verify demo/c
+if [ "$(cl trust ls | wc -l)" -eq 2 ] && ! cl trust ls | grep -q "$ALIAS1\\|$ALIAS2"; then
+	ok "refused keys change nothing"
+else diag "$(cl trust ls)"; not_ok "refused keys change nothing"; fi
 
 # --- passphrases (scrypt: a few seconds and 1 GiB each) -----------------
 

@@ -218,6 +218,29 @@ tamper_b64(const char *text, int n, size_t at, uint8_t mask)
 	return out;
 }
 
+/* text with base64 line n decoded, bytes at..at+len set, re-encoded. */
+static char *
+set_b64(const char *text, int n, size_t at, const uint8_t *bytes,
+    size_t blen)
+{
+	uint8_t bin[256];
+	char b64[512], *out;
+	size_t start, len, binlen;
+
+	line_span(text, n, &start, &len);
+	assert_int_equal(sodium_base642bin(bin, sizeof(bin), text + start,
+	    len, NULL, &binlen, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+	assert_true(at + blen <= binlen);
+	memcpy(bin + at, bytes, blen);
+	sodium_bin2base64(b64, sizeof(b64), bin, binlen,
+	    sodium_base64_VARIANT_ORIGINAL);
+	assert_non_null(out = malloc(strlen(text) + 1));
+	memcpy(out, text, start);
+	memcpy(out + start, b64, len);
+	strcpy(out + start + len, text + start + len);
+	return out;
+}
+
 /* Decode a secret key file's line into blob. */
 static void
 sk_decode(const char *text, uint8_t blob[SK_BLOB])
@@ -1236,6 +1259,91 @@ test_policy_duplicate_signer(void **state)
 	free_sigs(sigs, 3);
 }
 
+/*
+ * Key ids are not signed: whoever holds a signature or a public key may
+ * rewrite them.  Entry i's public key under another id, and a signature
+ * whose id names that entry.
+ */
+static struct keys_trust
+alias_entry(const struct keys_trust *t, uint8_t mask)
+{
+	struct keys_trust a = *t;
+
+	for (int i = 0; i < KEYS_KEYID_BYTES; i++)
+		a.kt_pub.kp_keyid[i] ^= mask;
+	snprintf(a.kt_name, sizeof(a.kt_name), "alias");
+	return a;
+}
+
+static char *
+sig_as(const char *sig, const struct keys_trust *t)
+{
+	return set_b64(sig, 1, 2, t->kt_pub.kp_keyid, KEYS_KEYID_BYTES);
+}
+
+static void
+test_policy_revoked_other_id(void **state)
+{
+	struct polfix *f = *state;
+	struct keys_sig_verdict v[2];
+	struct keys_trust ring[2];
+	char *sigs[2];
+	size_t n;
+
+	/* Alice is revoked; her public key comes back under another id. */
+	ring[0] = f->ring[0];
+	keys_trust_revoke(&ring[0], 1);
+	ring[1] = alias_entry(&f->ring[0], 0x5a);
+	sigs[0] = polsign(f, 0, repo, f->digest);
+	sigs[1] = sig_as(sigs[0], &ring[1]);
+	assert_int_equal(keys_policy_eval(ring, 2, 1, &f->su,
+	    (const char *const *)sigs, NULL, 2, v, &n), KEYS_ETHRESHOLD);
+	assert_int_equal(n, 0);
+	assert_int_equal(v[0].sv_verdict, KEYS_V_REVOKED);
+	assert_int_equal(v[1].sv_verdict, KEYS_V_REVOKED);
+	assert_false(v[1].sv_counted);
+	/* Whichever of the two entries is the revoked one. */
+	ring[1].kt_revoked = 0;
+	ring[0].kt_revoked = 0;
+	keys_trust_revoke(&ring[1], 1);
+	assert_int_equal(keys_policy_eval(ring, 2, 1, &f->su,
+	    (const char *const *)sigs, NULL, 2, v, &n), KEYS_ETHRESHOLD);
+	assert_int_equal(v[0].sv_verdict, KEYS_V_REVOKED);
+	assert_int_equal(v[1].sv_verdict, KEYS_V_REVOKED);
+	free_sigs(sigs, 2);
+}
+
+static void
+test_policy_same_key_two_ids(void **state)
+{
+	struct polfix *f = *state;
+	struct keys_sig_verdict v[3];
+	struct keys_trust ring[3];
+	char *sigs[3];
+	size_t n;
+
+	/* One key under two ids is one signer: no two-person rule alone. */
+	ring[0] = f->ring[0];
+	ring[1] = alias_entry(&f->ring[0], 0xa5);
+	ring[2] = f->ring[1];
+	sigs[0] = polsign(f, 0, repo, f->digest);
+	sigs[1] = sig_as(sigs[0], &ring[1]);
+	assert_int_equal(keys_policy_eval(ring, 3, 2, &f->su,
+	    (const char *const *)sigs, NULL, 2, v, &n), KEYS_ETHRESHOLD);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].sv_verdict, KEYS_V_TRUSTED);
+	assert_int_equal(v[1].sv_verdict, KEYS_V_TRUSTED);
+	assert_true(v[0].sv_counted);
+	assert_false(v[1].sv_counted);
+	/* A second person meets it. */
+	sigs[2] = polsign(f, 1, repo, f->digest);
+	assert_int_equal(keys_policy_eval(ring, 3, 2, &f->su,
+	    (const char *const *)sigs, NULL, 3, v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(v[2].sv_counted);
+	free_sigs(sigs, 3);
+}
+
 /* --- releases ---------------------------------------------------------- */
 
 #define COMMIT	"c5ebcd40d208330abc697524c919956e692655cf"
@@ -1699,6 +1807,8 @@ main(void)
 		POLTEST(test_policy_bad_signature),
 		POLTEST(test_policy_threshold),
 		POLTEST(test_policy_duplicate_signer),
+		POLTEST(test_policy_revoked_other_id),
+		POLTEST(test_policy_same_key_two_ids),
 		cmocka_unit_test(test_release_roundtrip),
 		cmocka_unit_test(test_release_malformed),
 		cmocka_unit_test(test_release_rollback),
