@@ -8,8 +8,9 @@
  * signed there with airlock or stock minisign, and the signature carried
  * back.  A signature made elsewhere is stored only once it verifies over
  * this manifest's bytes, by a key in the keyring, with a trusted comment
- * that names this manifest: the store never keeps a signature it could
- * not have checked.
+ * that names this manifest or nothing (stock minisign's default: the
+ * signed bytes name the repository and the files): the store never keeps
+ * a signature it could not have checked.
  */
 #include "config.h"
 
@@ -102,8 +103,9 @@ out:
 }
 
 /*
- * Why a verified trusted comment does not match: not airlock's form at
- * all (stock minisign's default), or another manifest's.
+ * Why a verified trusted comment in airlock's form does not match: it is
+ * malformed or names another kind of thing, or another manifest.  (One
+ * that names nothing is accepted.)
  */
 static void
 comment_refused(const char *path, const char *comment,
@@ -114,9 +116,10 @@ comment_refused(const char *path, const char *comment,
 
 	if (keys_tc_kind(comment, kind, sizeof(kind)) != 0 ||
 	    strcmp(kind, KEYS_TC_MANIFEST) != 0) {
-		cli_warnx("%s: the trusted comment \"%s\" does not name a "
-		    "manifest; sign with -t \"$(airlock manifest --comment "
-		    "%s)\"", path, comment, arg);
+		cli_warnx("%s: the trusted comment \"%s\" names something "
+		    "other than a manifest; sign with -t \"$(airlock manifest "
+		    "--comment %s)\" or with minisign's default comment",
+		    path, comment, arg);
 		return;
 	}
 	if (keys_tc_get(comment, "digest", other, sizeof(other)) != 0)
@@ -226,13 +229,21 @@ cmd_attach(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (cli->json)
-		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "repo",
+		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "repo",
 		    m->repo, "commit", m->commit, "digest", digest, "keyid",
 		    hex, "name", v.sv_name, "trusted_comment",
-		    ks->ks_trusted_comment));
-	else
-		printf("attached %s (%s) to %s@%s %s\n", hex, v.sv_name,
+		    ks->ks_trusted_comment, "comment_names_nothing",
+		    v.sv_names_nothing));
+	else {
+		printf("attached %s (%s) to %s@%s %s", hex, v.sv_name,
 		    m->repo, m->commit, digest);
+		if (v.sv_names_nothing) {
+			printf(" (trusted comment names nothing: ");
+			trust_comment_print(ks->ks_trusted_comment);
+			printf(")");
+		}
+		printf("\n");
+	}
 	rc = EXIT_OK;
 out:
 	free(ring);

@@ -185,10 +185,11 @@ trust_judge(struct store *st, const struct keys_subject *subj,
 
 		keys_keyid_hex(v->sv_keyid, hex);
 		keys_sig_parse(texts[i], lens[i], &ks);
-		json_array_append_new(list, json_pack("{s:s,s:s,s:s?,s:s,s:s?,"
-		    "s:b}", "keyid", hex, "name", v->sv_name,
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s?,s:b,s:s,"
+		    "s:s?,s:b}", "keyid", hex, "name", v->sv_name,
 		    "trusted_comment", ks != NULL ? ks->ks_trusted_comment :
-		    NULL, "verdict", keys_verdict_name(v->sv_verdict),
+		    NULL, "comment_names_nothing", v->sv_names_nothing,
+		    "verdict", keys_verdict_name(v->sv_verdict),
 		    "reason", v->sv_error != 0 ? keys_strerror(v->sv_error) :
 		    NULL, "counted", v->sv_counted));
 		if (!v->sv_counted)
@@ -244,6 +245,13 @@ trust_check(struct store *st, const struct store_manifest *m, int *okp)
 }
 
 void
+trust_comment_print(const char *comment)
+{
+	for (; *comment != '\0'; comment++)
+		putchar(*comment == '\t' ? ' ' : *comment);
+}
+
+void
 trust_print(json_t *t)
 {
 	json_t *sig;
@@ -258,9 +266,18 @@ trust_print(json_t *t)
 		const char *why = json_string_value(json_object_get(sig,
 		    "reason"));
 
-		printf("  %s %-16s %-16s%s%s\n", json_string_value(
+		printf("  %s %-16s %-16s%s%s", json_string_value(
 		    json_object_get(sig, "keyid")), name != NULL && *name ?
 		    name : "(unknown)", json_string_value(json_object_get(sig,
 		    "verdict")), why != NULL ? ": " : "", why != NULL ? why : "");
+		/* Said, so that no one reads more into it than the bytes. */
+		if (json_is_true(json_object_get(sig,
+		    "comment_names_nothing"))) {
+			printf(" (trusted comment names nothing: ");
+			trust_comment_print(json_string_value(json_object_get(
+			    sig, "trusted_comment")));
+			printf(")");
+		}
+		printf("\n");
 	}
 }

@@ -17,15 +17,19 @@ struct keys_trust;
 #define TRUST_THRESHOLD_MAX	100
 
 /*
- * Returns {"signatures": [{"keyid", "name", "trusted_comment", "verdict",
- * "reason", "counted"}], "trusted": N, "threshold": T, "default": bool,
- * "ok": bool, "reason": TEXT, "problems": [TEXT]}; "problems" names each
- * signature that does not count and why.  *ok (if not NULL) says whether
+ * Returns {"signatures": [{"keyid", "name", "trusted_comment",
+ * "comment_names_nothing", "verdict", "reason", "counted"}], "trusted": N,
+ * "threshold": T, "default": bool, "ok": bool, "reason": TEXT,
+ * "problems": [TEXT]}; "problems" names each signature that does not
+ * count and why, "comment_names_nothing" a verified signature whose
+ * trusted comment (minisign's default, say) names no manifest.  *ok (if not NULL) says whether
  * the policy's threshold is met; anything that keeps the signatures from
  * being judged counts as not met.
  */
 json_t	*trust_check(struct store *, const struct store_manifest *, int *ok);
 void	 trust_print(json_t *);
+/* A trusted comment on one line, its tabs as spaces. */
+void	 trust_comment_print(const char *);
 /*
  * The same for any signed thing: sig texts over subj, with the policy's
  * threshold but at least need_at_least signatures.

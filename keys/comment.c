@@ -106,6 +106,19 @@ keys_tc_release(uint64_t version, const char *digest, int64_t time,
 	return keys_tc_format(KEYS_TC_RELEASE, f, 3, comment);
 }
 
+/*
+ * Whether the comment claims to say what was signed.  By prefix, not by a
+ * full parse: a malformed comment that claims airlock's form must not pass
+ * as one that names nothing.
+ */
+int
+keys_tc_names_subject(const char *comment)
+{
+	if (comment == NULL)
+		return 0;
+	return strncmp(comment, KEYS_TC_AIRLOCK, strlen(KEYS_TC_AIRLOCK)) == 0;
+}
+
 static int
 copy_out(const char *s, size_t len, char *buf, size_t size)
 {

@@ -215,6 +215,15 @@ int		 keys_tc_manifest(const char *repo, const char *commit,
 		    const char *digest, int64_t time, char **comment);
 int		 keys_tc_release(uint64_t version, const char *digest,
 		    int64_t time, char **comment);
+/*
+ * 1 when the comment claims airlock's form: its kind (the text up to the
+ * first tab) begins with "airlock-".  Such a comment names a subject and
+ * must match it; any other (stock minisign's default
+ * "timestamp:N\tfile:NAME\thashed", free text) names nothing.
+ */
+#define KEYS_TC_AIRLOCK		"airlock-"
+
+int		 keys_tc_names_subject(const char *comment);
 /* Copy the kind, or a field's value, into buf (NUL-terminated). */
 int		 keys_tc_kind(const char *comment, char *buf, size_t size);
 /* KEYS_ENOTFOUND if absent, KEYS_EFORMAT if present twice. */
@@ -265,8 +274,10 @@ enum keys_verdict {
  * The thing signatures are checked for.  repo NULL is a document that is
  * not one repository's (a release): only keys of scope "*" vouch for it,
  * and the comment's repo= is not checked.  digest NULL leaves the
- * comment's digest= unchecked.  A signature whose trusted comment is not
- * in airlock's form (minisign's default one, say) never matches.
+ * comment's digest= unchecked.  A trusted comment in airlock's form
+ * (keys_tc_names_subject()) must name this kind, repo and digest; one
+ * that names nothing (minisign's default, say) is accepted, since the
+ * signature covers the subject's bytes, which say what they are.
  */
 struct keys_subject {
 	const char	*su_kind;	/* KEYS_TC_MANIFEST, KEYS_TC_RELEASE */
@@ -282,6 +293,7 @@ struct keys_sig_verdict {
 	uint8_t		 sv_keyid[KEYS_KEYID_BYTES];	/* zero if malformed */
 	char		 sv_name[KEYS_NAME_MAX + 1];	/* "" if unknown */
 	int		 sv_counted;	/* counted towards the threshold */
+	int		 sv_names_nothing; /* verified; comment names nothing */
 };
 
 /*

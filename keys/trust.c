@@ -253,12 +253,18 @@ field_is(const char *comment, const char *key, const char *want)
 	    strcmp(buf, want) == 0;
 }
 
-/* Does the verified trusted comment name the subject being checked? */
+/*
+ * Does the verified trusted comment name the subject being checked?  One
+ * that names nothing does not contradict it: the signature covers the
+ * subject's bytes, which name the repository and what it holds.
+ */
 static int
 comment_matches(const char *comment, const struct keys_subject *su)
 {
 	char kind[KEYS_TRUSTED_COMMENT_MAX + 1];
 
+	if (!keys_tc_names_subject(comment))
+		return 1;
 	if (keys_tc_kind(comment, kind, sizeof(kind)) != 0 ||
 	    strcmp(kind, su->su_kind) != 0)
 		return 0;
@@ -292,6 +298,7 @@ eval_one(const struct keys_trust *ring, size_t nring,
 		    KEYS_V_UNKNOWN_KEY : KEYS_V_BAD_SIGNATURE;
 		goto done;
 	}
+	v->sv_names_nothing = !keys_tc_names_subject(sig->ks_trusted_comment);
 	entry = signer_entry(ring, nring, t, su->su_repo, &revoked);
 	snprintf(v->sv_name, sizeof(v->sv_name), "%s",
 	    (entry != NULL ? entry : t)->kt_name);

@@ -14,7 +14,7 @@
     skip_all "minisign not found (apt-get install minisign)"
 [ -n "${AIRLOCK:-}" ] && [ -x "$AIRLOCK" ] || skip_all "no airlock binary"
 
-plan 99
+plan 112
 
 A=$T/a
 B=$T/b
@@ -144,11 +144,6 @@ has "attach says it is not a signature" "not a minisign signature"
 fails "attach refuses a trusted comment that names another manifest" 1 \
     al attach demo/two "$T/other.minisig"
 has "attach names the other manifest" "names another manifest"
-"$MINISIGN" -S -s "$T/alice.key" -m "$T/offline.json" -x "$T/plain.minisig" \
-    >/dev/null 2>&1
-fails "attach refuses minisign's default trusted comment" 1 \
-    al attach demo/two "$T/plain.minisig"
-has "attach tells how to sign with the right comment" "manifest --comment"
 "$MINISIGN" -S -s "$T/bob.key" -m "$T/offline.json" -x "$T/bob.minisig" \
     -t "$(cat "$T/offline.tc")" >/dev/null 2>&1
 fails "attach refuses a signature by a key not in the keyring" 1 \
@@ -159,6 +154,41 @@ if cmp -s "$T/after.minisig" "$T/alice.minisig" &&
     ! al sig demo/two "$BOB" >/dev/null 2>&1; then
 	ok "refused signatures change nothing"
 else not_ok "refused signatures change nothing"; fi
+
+# Stock minisign's default trusted comment names nothing: the signature
+# covers the manifest's bytes, which name the repository and the files.
+al add "$T/m3" --repo demo/plain >/dev/null
+al manifest demo/plain >"$T/plain.json"
+"$MINISIGN" -S -s "$T/alice.key" -m "$T/plain.json" -x "$T/plain.minisig" \
+    >/dev/null 2>&1
+case $(sed -n 's/^trusted comment: //p' "$T/plain.minisig") in
+timestamp:*)	ok "minisign's default trusted comment names no manifest" ;;
+*)		not_ok "minisign's default trusted comment names no manifest" ;;
+esac
+check "attach takes a signature with minisign's default trusted comment" \
+    al attach demo/plain "$T/plain.minisig"
+has "attach says its trusted comment names nothing" "trusted comment names nothing"
+if al sig demo/plain "$ALICE" | cmp -s - "$T/plain.minisig"; then
+	ok "it is stored byte for byte"
+else not_ok "it is stored byte for byte"; fi
+check "show a revision with that signature" al show demo/plain
+has "show marks the signature whose comment names nothing" \
+    "$ALICE alice *trusted *(trusted comment names nothing: timestamp:"
+check "show --json" al --json show demo/plain
+has "show --json says the comment names nothing" '"comment_names_nothing": true'
+check "trust threshold 2 in A" al trust threshold 2
+check "it counts towards the threshold with the store's own signature" \
+    al verify demo/plain
+check "verify --json" al --json verify demo/plain
+has "verify counts two trusted signatures" '"trusted": 2'
+"$MINISIGN" -S -s "$T/alice.key" -m "$T/plain.json" -x "$T/plain-other.minisig" \
+    -t "$(al manifest --comment demo/two)" >/dev/null 2>&1
+fails "attach still refuses minisign -t naming another manifest" 1 \
+    al attach demo/plain "$T/plain-other.minisig"
+has "attach names the other manifest's digest" "names another manifest: digest=sha256:$DIGEST2"
+if al sig demo/plain "$ALICE" | cmp -s - "$T/plain.minisig"; then
+	ok "the refused signature changed nothing"
+else not_ok "the refused signature changed nothing"; fi
 
 # --- store B: the trust policy --------------------------------------------
 

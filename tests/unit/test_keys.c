@@ -1075,6 +1075,7 @@ test_policy_trusted(void **state)
 	assert_int_equal(v[0].sv_verdict, KEYS_V_TRUSTED);
 	assert_int_equal(v[0].sv_error, 0);
 	assert_true(v[0].sv_counted);
+	assert_false(v[0].sv_names_nothing);
 	assert_string_equal(v[0].sv_name, "bob");
 	assert_memory_equal(v[0].sv_keyid, f->ring[1].kt_pub.kp_keyid, 8);
 	free_sigs(sigs, 1);
@@ -1342,6 +1343,59 @@ test_policy_same_key_two_ids(void **state)
 	assert_int_equal(n, 2);
 	assert_true(v[2].sv_counted);
 	free_sigs(sigs, 3);
+}
+
+static void
+test_policy_comment_names_nothing(void **state)
+{
+	static const char *nothing[] = {
+		"timestamp:1763900000\tfile:manifest.json\thashed",
+		"timestamp:1763900000\tfile:manifest.json",
+		"",
+		"approved",
+		"approved by alice",
+	};
+	static const char *wrong[] = {
+		"airlock-manifest",
+		"airlock-manifest repo=google/gemma-2-2b",
+		"airlock-release\tversion=1",
+		"airlock-bundle\tdigest=x",
+	};
+	struct polfix *f = *state;
+	struct keys_sig_verdict v[1];
+	char *sigs[1];
+	size_t n;
+
+	/* Stock minisign's comment: the signed bytes name the manifest. */
+	for (size_t i = 0; i < sizeof(nothing) / sizeof(*nothing); i++) {
+		assert_int_equal(keys_sign(f->sk[0], f->manifest,
+		    strlen(f->manifest), nothing[i], NULL, &sigs[0]), 0);
+		assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(v[0].sv_verdict, KEYS_V_TRUSTED);
+		assert_true(v[0].sv_counted);
+		assert_true(v[0].sv_names_nothing);
+		free_sigs(sigs, 1);
+	}
+	/* One that claims airlock's form must name this manifest. */
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(*wrong); i++) {
+		assert_int_equal(keys_sign(f->sk[0], f->manifest,
+		    strlen(f->manifest), wrong[i], NULL, &sigs[0]), 0);
+		assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n),
+		    KEYS_ETHRESHOLD);
+		assert_int_equal(v[0].sv_verdict, KEYS_V_COMMENT_MISMATCH);
+		assert_false(v[0].sv_names_nothing);
+		free_sigs(sigs, 1);
+	}
+	/* The comment is still signed: altering it is refused. */
+	assert_int_equal(keys_sign(f->sk[0], f->manifest,
+	    strlen(f->manifest), nothing[0], NULL, &sigs[0]), 0);
+	sigs[0][strlen(sigs[0]) - 92] ^= 1;
+	assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n),
+	    KEYS_ETHRESHOLD);
+	assert_int_equal(v[0].sv_verdict, KEYS_V_BAD_SIGNATURE);
+	assert_int_equal(v[0].sv_error, KEYS_EGLOBALSIG);
+	free_sigs(sigs, 1);
 }
 
 /* --- releases ---------------------------------------------------------- */
@@ -1809,6 +1863,7 @@ main(void)
 		POLTEST(test_policy_duplicate_signer),
 		POLTEST(test_policy_revoked_other_id),
 		POLTEST(test_policy_same_key_two_ids),
+		POLTEST(test_policy_comment_names_nothing),
 		cmocka_unit_test(test_release_roundtrip),
 		cmocka_unit_test(test_release_malformed),
 		cmocka_unit_test(test_release_rollback),
