@@ -82,15 +82,56 @@ check_index_sig(struct store *st, const char *path, const char *index,
 }
 
 /*
+ * The release against the record this store keeps for its publisher (old
+ * is NULL when there is none): refused when it is older, when the same
+ * version differs, and when the record cannot be read.  That record is
+ * what stops a rollback, so an unreadable one fails closed: it must not
+ * count as "none seen".
+ */
+static int
+release_vs_record(const char *path, const struct keys_release *rel,
+    const char *doc, size_t len, const void *old, size_t oldlen)
+{
+	struct keys_release *seen = NULL;
+	char hex[KEYS_KEYID_HEXLEN + 1];
+	int rc;
+
+	if (old == NULL)
+		return 0;
+	keys_keyid_hex(rel->rl_publisher, hex);
+	if ((rc = keys_release_parse(old, oldlen, &seen)) != 0)
+		return cli_fail(EXIT_CHECK, "%s: refused: this store's release "
+		    "record for key %s (the highest release taken from it) "
+		    "cannot be read: %s", path, hex, keys_strerror(rc));
+	rc = keys_release_check_rollback(seen, old, oldlen, rel, doc, len);
+	if (rc == KEYS_EROLLBACK)
+		cli_warnx("%s: release %llu of key %s is older than release "
+		    "%llu, already imported: a rollback", path,
+		    (unsigned long long)rel->rl_version, hex,
+		    (unsigned long long)seen->rl_version);
+	else if (rc == KEYS_EEQUIVOCAL)
+		cli_warnx("%s: release %llu of key %s differs from the release "
+		    "%llu already imported", path,
+		    (unsigned long long)rel->rl_version, hex,
+		    (unsigned long long)seen->rl_version);
+	else if (rc != 0)
+		cli_warnx("%s: refused: this store's release record for key "
+		    "%s: %s", path, hex, keys_strerror(rc));
+	keys_release_free(seen);
+	return rc != 0 ? EXIT_CHECK : 0;
+}
+
+/*
  * The release: by the key that signed the index, naming the revisions the
- * index carries, not expired, and not older than one taken before.
+ * index carries, not expired, and not older than one taken before.  This
+ * is the early answer, before anything is written; the one that counts is
+ * release_record(), in the commit of each revision.
  */
 static int
 check_release(struct store *st, struct store_bundle *b, const char *path,
     const uint8_t publisher[8], struct keys_release **relp)
 {
-	struct keys_release *rel = NULL, *seen = NULL;
-	char hex[KEYS_KEYID_HEXLEN + 1];
+	struct keys_release *rel = NULL;
 	const char *doc;
 	void *old = NULL;
 	size_t len, oldlen;
@@ -126,41 +167,95 @@ check_release(struct store *st, struct store_bundle *b, const char *path,
 		}
 	}
 	if ((rc = keys_release_check_expiry(rel, time(NULL))) != 0) {
+		cli_warnx("%s: the release expired at %s", path,
+		    rel->rl_expires);
 		keys_release_free(rel);
-		return cli_fail(EXIT_CHECK, "%s: the release expired at %s",
-		    path, rel->rl_expires);
+		return EXIT_CHECK;
 	}
-	keys_keyid_hex(publisher, hex);
-	if (store_kv_get(st, STORE_RELEASE, publisher, 8, &old, &oldlen) == 0) {
-		if (keys_release_parse(old, oldlen, &seen) == 0)
-			rc = keys_release_check_rollback(seen, old, oldlen, rel,
-			    doc, len);
-		else
-			rc = 0;
-		if (rc == KEYS_EROLLBACK)
-			cli_warnx("%s: release %llu of key %s is older than "
-			    "release %llu, already imported: a rollback", path,
-			    (unsigned long long)rel->rl_version, hex,
-			    (unsigned long long)seen->rl_version);
-		else if (rc == KEYS_EEQUIVOCAL)
-			cli_warnx("%s: release %llu of key %s differs from the "
-			    "release %llu already imported", path,
-			    (unsigned long long)rel->rl_version, hex,
-			    (unsigned long long)seen->rl_version);
-		else if (rc != 0)
-			cli_warnx("%s: release: %s", path, keys_strerror(rc));
-		keys_release_free(seen);
-		free(old);
-		if (rc != 0) {
-			keys_release_free(rel);
-			return EXIT_CHECK;
-		}
+	rc = store_kv_get(st, STORE_RELEASE, publisher, 8, &old, &oldlen);
+	if (rc != 0 && rc != STORE_ENOTFOUND) {
+		keys_release_free(rel);
+		return cli_store_fail(rc, "the release records");
+	}
+	rc = release_vs_record(path, rel, doc, len, old, oldlen);
+	free(old);
+	if (rc != 0) {
+		keys_release_free(rel);
+		return rc;
 	}
 	*relp = rel;
 	return 0;
 }
 
-/* Every revision must meet the trust policy before anything is written. */
+/* The release record, checked again and written in a revision's commit. */
+struct release_rec {
+	const char			*path;
+	const struct keys_release	*rel;
+	const char			*doc;
+	size_t				 len;
+	int				 refused;
+};
+
+static int
+release_record(void *arg, struct store_kvtxn *kt)
+{
+	struct release_rec *r = arg;
+	const uint8_t *key = r->rel->rl_publisher;
+	const void *old;
+	size_t oldlen;
+	int rc;
+
+	rc = store_kvtxn_get(kt, STORE_RELEASE, key, 8, &old, &oldlen);
+	if (rc != 0 && rc != STORE_ENOTFOUND)
+		return rc;
+	if (release_vs_record(r->path, r->rel, r->doc, r->len, old,
+	    oldlen) != 0) {
+		r->refused = 1;
+		return STORE_ECANCELED;
+	}
+	if (old != NULL && oldlen == r->len && memcmp(old, r->doc, r->len) == 0)
+		return 0;
+	return store_kvtxn_put(kt, STORE_RELEASE, key, 8, r->doc, r->len);
+}
+
+/* Keeps the trusted signatures of revision i, under their own key ids. */
+static int
+keep_sigs(struct store_bundle *b, size_t i, json_t *verdict, const char *path)
+{
+	const struct store_bundle_revinfo *r = store_bundle_rev(b, i);
+	const char *trusted = keys_verdict_name(KEYS_V_TRUSTED);
+	char claim[KEYS_KEYID_HEXLEN + 1];
+	uint8_t kid[KEYS_KEYID_BYTES];
+	json_t *list = json_object_get(verdict, "signatures"), *v;
+	const char *hex;
+	size_t j;
+
+	json_array_foreach(list, j, v) {
+		if (j >= r->nsigs)
+			break;
+		hex = json_string_value(json_object_get(v, "keyid"));
+		if (strcmp(json_string_value(json_object_get(v, "verdict")),
+		    trusted) != 0 || hex == NULL ||
+		    keys_keyid_parse(hex, kid) != 0)
+			continue;
+		if (memcmp(kid, r->sigs[j].keyid, 8) != 0) {
+			keys_keyid_hex(r->sigs[j].keyid, claim);
+			cli_warnx("%s: %s@%s: the index says key %s made the "
+			    "signature key %s made: kept as %s's", path,
+			    r->repo, r->commit, claim, hex, hex);
+		}
+		if (store_bundle_sig_keep(b, i, j, kid) != 0)
+			return cli_store_fail(STORE_EINVAL, NULL);
+	}
+	return 0;
+}
+
+/*
+ * Every revision must meet the trust policy before anything is written.
+ * Of its signatures, the import keeps those that verify, by a trusted key,
+ * over its manifest, under the key id that made each (what the store
+ * keeps is what it could check; a bundle's claim is not a key id).
+ */
 static int
 check_policy(struct store *st, struct store_bundle *b, const char *path)
 {
@@ -184,6 +279,10 @@ check_policy(struct store *st, struct store_bundle *b, const char *path)
 		subj.su_msg = r->manifest;
 		subj.su_len = r->manifest_len;
 		verdict = trust_judge(st, &subj, texts, lens, r->nsigs, 0, &ok);
+		if (ok && keep_sigs(b, i, verdict, path) != 0) {
+			json_decref(verdict);
+			return EXIT_USAGE;
+		}
 		if (!ok) {
 			size_t k;
 			json_t *p;
@@ -208,6 +307,7 @@ import_bundle(struct cli *cli, struct store *st, const char *path)
 	struct store_bundle *b = NULL;
 	struct store_bundle_stats res;
 	struct keys_release *rel = NULL;
+	struct release_rec rec;
 	struct progress *bar;
 	const char *index, *sig;
 	uint8_t publisher[8];
@@ -238,31 +338,19 @@ import_bundle(struct cli *cli, struct store *st, const char *path)
 	if ((rc = check_release(st, b, path, publisher, &rel)) != 0 ||
 	    (rc = check_policy(st, b, path)) != 0)
 		goto out;
+	/* Taken: the release is recorded, so that an older one is refused
+	 * from now on, in the commit of each revision it vouches for. */
+	rec.path = path;
+	rec.rel = rel;
+	rec.doc = store_bundle_release(b, &rec.len);
+	rec.refused = 0;
 	bar = progress_start(cli, "import", store_bundle_size(b));
-	rc = store_bundle_import(st, b, progress_fn, bar, &res);
+	rc = store_bundle_import(st, b, release_record, &rec, progress_fn, bar,
+	    &res);
 	progress_end(bar);
 	if (rc != 0) {
-		rc = cli_store_fail(rc, NULL);
+		rc = rec.refused ? EXIT_CHECK : cli_store_fail(rc, NULL);
 		goto out;
-	}
-	/* Taken: remember it, so an older one is refused from now on. */
-	{
-		const char *doc;
-		size_t len;
-
-		void *old = NULL;
-		size_t oldlen = 0;
-		int same;
-
-		doc = store_bundle_release(b, &len);
-		same = store_kv_get(st, STORE_RELEASE, publisher, 8, &old,
-		    &oldlen) == 0 && oldlen == len && memcmp(old, doc, len) == 0;
-		free(old);
-		if (!same && (rc = store_kv_put(st, STORE_RELEASE, publisher, 8,
-		    doc, len)) != 0) {
-			rc = cli_store_fail(rc, NULL);
-			goto out;
-		}
 	}
 	revs = json_array();
 	for (size_t i = 0; i < store_bundle_nrevs(b); i++) {

@@ -143,6 +143,8 @@ struct brev {
 	int				 seen;
 	char				*manifest;
 	int				 sigseen[BOUND_BUNDLE_SIGS];
+	int				 keep[BOUND_BUNDLE_SIGS];
+	uint8_t				 keepid[BOUND_BUNDLE_SIGS][8];
 };
 
 struct bblob {
@@ -680,6 +682,18 @@ store_bundle_size(const struct store_bundle *b)
 	return b->size;
 }
 
+int
+store_bundle_sig_keep(struct store_bundle *b, size_t rev, size_t sig,
+    const uint8_t keyid[8])
+{
+	if (!b->checked || rev >= b->nrevs || sig >= b->revs[rev].info.nsigs)
+		return store_fail(STORE_EINVAL, "%s: no signature %zu of "
+		    "revision %zu", b->path, sig, rev);
+	b->revs[rev].keep[sig] = 1;
+	memcpy(b->revs[rev].keepid[sig], keyid, 8);
+	return 0;
+}
+
 static struct brev *
 find_rev(struct store_bundle *b, const char *hex)
 {
@@ -900,7 +914,8 @@ out:
 
 int
 store_bundle_import(struct store *st, struct store_bundle *b,
-    store_progress_fn progress, void *parg, struct store_bundle_stats *res)
+    store_kvtxn_fn kv, void *kvarg, store_progress_fn progress, void *parg,
+    struct store_bundle_stats *res)
 {
 	struct store_ingest *ing = NULL;
 	struct archive *a = NULL;
@@ -926,6 +941,8 @@ store_bundle_import(struct store *st, struct store_bundle *b,
 		return ENOMEM;
 	if ((rc = store_ingest_begin(st, &ing)) != 0)
 		goto out;
+	if (kv != NULL)
+		store_ingest_kv(ing, kv, kvarg);
 	if ((a = bundle_reader(b)) == NULL) {
 		rc = STORE_EINVAL;
 		goto out;
@@ -989,6 +1006,7 @@ store_bundle_import(struct store *st, struct store_bundle *b,
 		struct store_manifest *m;
 		struct store_sig sigs[BOUND_BUNDLE_SIGS];
 		char why[PATH_MAX + 16];
+		size_t nsigs = 0;
 
 		if ((rc = store_manifest_parse(br->manifest,
 		    br->info.manifest_len, &m)) != 0)
@@ -1001,17 +1019,21 @@ store_bundle_import(struct store *st, struct store_bundle *b,
 			    "revision the index says", b->path, br->hex);
 			goto out;
 		}
+		/* Under the key id that made it, not the one the index
+		 * claims: a bundle must not put junk where a good one is. */
 		for (size_t j = 0; j < br->info.nsigs; j++) {
-			memcpy(sigs[j].keyid, br->info.sigs[j].keyid, 8);
-			sigs[j].text = br->info.sigs[j].text;
-			sigs[j].len = br->info.sigs[j].len;
+			if (!br->keep[j])
+				continue;
+			memcpy(sigs[nsigs].keyid, br->keepid[j], 8);
+			sigs[nsigs].text = br->info.sigs[j].text;
+			sigs[nsigs].len = br->info.sigs[j].len;
+			nsigs++;
 		}
 		snprintf(why, sizeof(why), "import %s", b->path);
 		isnew = store_manifest_has(st, m->digest) != 0;
 		/* Published by commit id: no branch or tag to move. */
 		rc = store_ingest_revision(ing, m, strcmp(br->info.ref,
-		    m->commit) == 0 ? NULL : br->info.ref, why, sigs,
-		    br->info.nsigs);
+		    m->commit) == 0 ? NULL : br->info.ref, why, sigs, nsigs);
 		store_manifest_free(m);
 		if (rc != 0)
 			goto out;

@@ -111,6 +111,8 @@ struct store_ingest {
 	store_progress_fn progress;
 	void		*progress_arg;
 	uint64_t	 done;		/* bytes, for progress */
+	store_kvtxn_fn	 kv;		/* runs in each revision's commit */
+	void		*kv_arg;
 };
 
 static void
@@ -821,6 +823,12 @@ store_ingest_revision(struct store_ingest *ing, const struct store_manifest *m,
 		if ((rc = sig_write(st, ing->txn, m->digest, sigs[i].keyid,
 		    sigs[i].text, sigs[i].len)) != 0)
 			return ing_fail(ing, rc);
+	if (ing->kv != NULL) {
+		struct store_kvtxn kt = { st, ing->txn };
+
+		if ((rc = ing->kv(ing->kv_arg, &kt)) != 0)
+			return ing_fail(ing, rc);
+	}
 	return ing_commit(ing, 1);
 }
 
@@ -869,6 +877,13 @@ store_ingest_progress(struct store_ingest *ing, store_progress_fn fn, void *arg)
 {
 	ing->progress = fn;
 	ing->progress_arg = arg;
+}
+
+void
+store_ingest_kv(struct store_ingest *ing, store_kvtxn_fn fn, void *arg)
+{
+	ing->kv = fn;
+	ing->kv_arg = arg;
 }
 
 int

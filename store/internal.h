@@ -71,6 +71,12 @@ int	blobrec_unpack(const MDB_val *, struct blobrec *);
 #define MAPKEY_LEN	(STORE_HASH_LEN + 8)
 #define MAPVAL_LEN	(STORE_HASH_LEN + 4)
 
+/* A write transaction that store_kv_txn() or an ingest lends a callback. */
+struct store_kvtxn {
+	struct store	*st;
+	MDB_txn		*txn;
+};
+
 /*
  * Counters in the meta table.  The generation is what lets a reader keep
  * where a chunk's own pages are (store.h, views): a chunk is only ever

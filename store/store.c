@@ -850,6 +850,57 @@ store_kv_delete(struct store *st, enum store_table t, const void *key,
 }
 
 int
+store_kvtxn_get(struct store_kvtxn *kt, enum store_table t, const void *key,
+    size_t klen, const void **val, size_t *vlen)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	int rc;
+
+	*val = NULL;
+	*vlen = 0;
+	if ((rc = mdb_get(kt->txn, kt->st->kv[t], &k, &v)) == MDB_NOTFOUND)
+		return STORE_ENOTFOUND;
+	if (rc != 0)
+		return store_mdb_fail(rc, "read");
+	*val = v.mv_data;
+	*vlen = v.mv_size;
+	return 0;
+}
+
+int
+store_kvtxn_put(struct store_kvtxn *kt, enum store_table t, const void *key,
+    size_t klen, const void *val, size_t vlen)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int rc;
+
+	if (klen == 0 || klen > 511)
+		return store_fail(STORE_EINVAL, "key of %zu bytes", klen);
+	if ((rc = mdb_put(kt->txn, kt->st->kv[t], &k, &v, 0)) != 0)
+		return store_mdb_fail(rc, "write");
+	return 0;
+}
+
+int
+store_kv_txn(struct store *st, store_kvtxn_fn fn, void *arg)
+{
+	struct store_kvtxn kt = { st, NULL };
+	int rc;
+
+	if (st->rdonly)
+		return store_fail(EROFS, "%s: opened read-only", st->dir);
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &kt.txn)) != 0)
+		return store_mdb_fail(rc, "write transaction");
+	if ((rc = fn(arg, &kt)) != 0) {
+		mdb_txn_abort(kt.txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(kt.txn)) != 0)
+		return store_mdb_fail(rc, "commit");
+	return 0;
+}
+
+int
 db_each(struct store *st, MDB_dbi dbi, const void *prefix, size_t plen,
     db_fn fn, void *arg)
 {

@@ -174,6 +174,8 @@ int	store_card_parse(const void *, size_t, json_t **card, json_t **claims);
  * chunks of an ingest that never commits are removed by the next gc.
  */
 struct store_ingest;
+struct store_kvtxn;		/* store_kv_txn(), below */
+typedef int (*store_kvtxn_fn)(void *arg, struct store_kvtxn *);
 
 typedef ssize_t (*store_read_fn)(void *arg, void *buf, size_t len);
 typedef void (*store_progress_fn)(void *arg, uint64_t bytes);
@@ -231,6 +233,12 @@ struct store_sig {
  */
 int	store_ingest_revision(struct store_ingest *, const struct store_manifest *,
 	    const char *ref, const char *why, const struct store_sig *, size_t nsigs);
+/*
+ * fn runs inside the write transaction of every revision commit of this
+ * ingest, as in store_kv_txn(): its records are committed with the
+ * revision, and its error refuses the revision (and ends the ingest).
+ */
+void	store_ingest_kv(struct store_ingest *, store_kvtxn_fn, void *);
 int	store_ingest_end(struct store_ingest *);	/* commit what is pending */
 void	store_ingest_free(struct store_ingest *);	/* abort what is pending */
 
@@ -438,6 +446,20 @@ int	store_kv_delete(struct store *, enum store_table, const void *key,
 typedef int (*store_kv_fn)(void *arg, const void *key, size_t klen,
 	    const void *val, size_t vlen);
 int	store_kv_each(struct store *, enum store_table, store_kv_fn, void *);
+/*
+ * Reads and writes of the small tables that must go together (a check and
+ * the record it guards, a counter and what it numbers): fn runs inside one
+ * write transaction, gets and puts through the handle, and what it put is
+ * committed when it returns 0, nothing when it returns an error (which is
+ * returned).  Write transactions never interleave, so no other writer
+ * comes between fn's reads and its writes.  A value got is valid until fn
+ * returns.
+ */
+int	store_kv_txn(struct store *, store_kvtxn_fn, void *);
+int	store_kvtxn_get(struct store_kvtxn *, enum store_table, const void *key,
+	    size_t klen, const void **val, size_t *vlen);
+int	store_kvtxn_put(struct store_kvtxn *, enum store_table, const void *key,
+	    size_t klen, const void *val, size_t vlen);
 
 /*
  * Sources for add: a folder or an archive (.tar, .tar.gz, .tar.xz, .zip)
@@ -558,13 +580,22 @@ const struct store_bundle_revinfo *store_bundle_rev(const struct store_bundle *,
 	    size_t);
 uint64_t store_bundle_size(const struct store_bundle *);
 /*
+ * Keeps signature sig of revision rev under keyid: the caller has verified
+ * it (the store knows no keys) and names the key that made it, whatever
+ * the index claims.  The import stores only the signatures kept.
+ */
+int	store_bundle_sig_keep(struct store_bundle *, size_t rev, size_t sig,
+	    const uint8_t keyid[8]);
+/*
  * Reads the bundle again into the store: each chunk hashed before it is
  * written, each blob checked whole, each revision committed only when all
- * it needs is there.  What an interrupted import wrote is kept, so a second
- * run resumes; a second run of a finished import changes nothing.
+ * it needs is there, with kv (if not NULL) run in its commit, as
+ * store_ingest_kv() says.  What an interrupted import wrote is kept, so a
+ * second run resumes; a second run of a finished import changes nothing.
  */
 int	store_bundle_import(struct store *, struct store_bundle *,
-	    store_progress_fn, void *, struct store_bundle_stats *);
+	    store_kvtxn_fn, void *, store_progress_fn, void *,
+	    struct store_bundle_stats *);
 void	store_bundle_free(struct store_bundle *);
 /* For fuzzing: the index parser alone. */
 int	store_bundle_index_check(const void *, size_t);
