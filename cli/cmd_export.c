@@ -52,24 +52,10 @@ parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static uint64_t
-next_version(struct store *st)
-{
-	void *v;
-	size_t len;
-	uint64_t n = 0;
-
-	if (store_kv_get(st, STORE_SETTING, "release_version", 15, &v,
-	    &len) == 0) {
-		n = strtoull(v, NULL, 10);
-		free(v);
-	}
-	return n + 1;
-}
-
+/* The refs a release publishes; its version is set when it is signed. */
 static int
-release_doc(struct store *st, struct signer *sg, uint64_t version,
-    const struct store_bundle_rev *revs, size_t n, char **doc, size_t *len)
+release_refs(struct store *st, struct signer *sg,
+    const struct store_bundle_rev *revs, size_t n, struct keys_release **relp)
 {
 	struct keys_release *rel = NULL;
 	char when[32], digest[STORE_DIGEST_STRLEN + 1], repo[300];
@@ -79,7 +65,7 @@ release_doc(struct store *st, struct signer *sg, uint64_t version,
 
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if ((rc = keys_release_new(signer_keyid(sg), version, when, NULL,
+	if ((rc = keys_release_new(signer_keyid(sg), 0, when, NULL,
 	    &rel)) != 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
@@ -97,13 +83,82 @@ release_doc(struct store *st, struct signer *sg, uint64_t version,
 		if (rc != 0)
 			goto fail;
 	}
-	if ((rc = keys_release_format(rel, doc, len)) != 0)
-		goto fail;
-	keys_release_free(rel);
+	*relp = rel;
 	return 0;
 fail:
 	keys_release_free(rel);
 	return cli_fail(EXIT_USAGE, "release: %s", keys_strerror(rc));
+}
+
+#define VERSION_KEY	"release_version"
+
+/*
+ * Numbering, signing and publishing a release, in one write transaction:
+ * the version after the store's last, the release document with it, its
+ * signature, and the three kept together (the settings "release_version",
+ * "release" and "release.minisig", which airlockd serves), so that two
+ * exports never take one version and the release published is the last
+ * one signed.  A version is spent even if the bundle is not written.
+ */
+struct publish {
+	struct signer		*sg;
+	struct keys_release	*rel;
+	char			*doc, *sig;
+	size_t			 len;
+	int			 exit;		/* when the callback failed */
+};
+
+static int
+publish(void *arg, struct store_kvtxn *kt)
+{
+	struct publish *p = arg;
+	const char *v;
+	char buf[32];
+	size_t len;
+	uint64_t last = 0;
+	int rc;
+
+	rc = store_kvtxn_get(kt, STORE_SETTING, VERSION_KEY,
+	    strlen(VERSION_KEY), (const void **)&v, &len);
+	if (rc != 0 && rc != STORE_ENOTFOUND)
+		return rc;
+	if (rc == 0) {
+		/* Fail closed: a counter that is not one must not restart. */
+		int ok = len > 0 && len <= 18;
+
+		for (size_t i = 0; ok && i < len; i++) {
+			ok = v[i] >= '0' && v[i] <= '9';
+			last = last * 10 + (uint64_t)(v[i] - '0');
+		}
+		if (!ok) {
+			p->exit = cli_fail(EXIT_USAGE, "the store's setting %s "
+			    "is not a release number: refusing to export "
+			    "(versions must only grow)", VERSION_KEY);
+			return STORE_ECANCELED;
+		}
+	}
+	p->rel->rl_version = last + 1;
+	free(p->doc);
+	free(p->sig);
+	p->doc = p->sig = NULL;
+	if ((rc = keys_release_format(p->rel, &p->doc, &p->len)) != 0) {
+		p->exit = cli_fail(EXIT_USAGE, "release: %s",
+		    keys_strerror(rc));
+		return STORE_ECANCELED;
+	}
+	if ((p->exit = signer_sign_release(p->sg, p->doc, p->len,
+	    p->rel->rl_version, &p->sig)) != 0)
+		return STORE_ECANCELED;
+	snprintf(buf, sizeof(buf), "%llu",
+	    (unsigned long long)p->rel->rl_version);
+	if ((rc = store_kvtxn_put(kt, STORE_SETTING, VERSION_KEY,
+	    strlen(VERSION_KEY), buf, strlen(buf))) != 0 ||
+	    (rc = store_kvtxn_put(kt, STORE_SETTING, "release", 7, p->doc,
+	    p->len)) != 0 ||
+	    (rc = store_kvtxn_put(kt, STORE_SETTING, "release.minisig", 15,
+	    p->sig, strlen(p->sig))) != 0)
+		return rc;
+	return 0;
 }
 
 /* The ref a revision is published as: the branch or tag named, else the
@@ -143,9 +198,10 @@ cmd_export(struct cli *cli, int argc, char **argv)
 	struct store *st = NULL;
 	struct target *ts = NULL;
 	struct progress *bar;
-	char (*refs)[STORE_COMMIT_LEN + 256] = NULL, *rel = NULL, *sig = NULL;
-	char *inv = NULL, size[32], vbuf[32];
-	size_t n, index_len, rel_len, inv_len;
+	struct publish pub = { 0 };
+	char (*refs)[STORE_COMMIT_LEN + 256] = NULL, *sig = NULL;
+	char *inv = NULL, size[32];
+	size_t n, index_len, inv_len;
 	uint64_t split = 0, version;
 	int c, rc;
 
@@ -199,11 +255,16 @@ cmd_export(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = signer_open(cli, st, NULL, 1, &sg)) != 0)
 		goto out;
-	version = next_version(st);
-	if ((rc = release_doc(st, sg, version, revs, n, &rel, &rel_len)) != 0)
+	if ((rc = release_refs(st, sg, revs, n, &pub.rel)) != 0)
 		goto out;
-	if ((rc = store_export_plan(st, revs, n, rel, rel_len, have, split, &x,
-	    &index, &index_len)) != 0) {
+	pub.sg = sg;
+	if ((rc = store_kv_txn(st, publish, &pub)) != 0) {
+		rc = pub.exit != 0 ? pub.exit : cli_store_fail(rc, NULL);
+		goto out;
+	}
+	version = pub.rel->rl_version;
+	if ((rc = store_export_plan(st, revs, n, pub.doc, pub.len, have, split,
+	    &x, &index, &index_len)) != 0) {
 		rc = cli_store_fail(rc, NULL);
 		goto out;
 	}
@@ -215,13 +276,6 @@ cmd_export(struct cli *cli, int argc, char **argv)
 	rc = store_export_write(st, x, sig, strlen(sig), out, progress_fn, bar);
 	progress_end(bar);
 	if (rc != 0) {
-		rc = cli_store_fail(rc, NULL);
-		goto out;
-	}
-	/* The version is spent once a bundle carries it. */
-	snprintf(vbuf, sizeof(vbuf), "%llu", (unsigned long long)version);
-	if ((rc = store_kv_put(st, STORE_SETTING, "release_version", 15, vbuf,
-	    strlen(vbuf))) != 0) {
 		rc = cli_store_fail(rc, NULL);
 		goto out;
 	}
@@ -244,7 +298,9 @@ cmd_export(struct cli *cli, int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	free(sig);
-	free(rel);
+	free(pub.doc);
+	free(pub.sig);
+	keys_release_free(pub.rel);
 	free(inv);
 	store_export_free(x);
 	store_inventory_free(have);
