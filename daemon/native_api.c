@@ -5,12 +5,15 @@
  * published release.  Runs on a worker.
  *
  * Content named by its hash never changes and is sent with immutable
- * cache headers.  It is served to whoever names the hash: a hash is only
- * learnt from a ref or a manifest, and those of private repositories
- * need a token.
+ * cache headers.  A blob's hash can be known without its repository (the
+ * file is a public one's too, or was named in a log), so a blob that only
+ * private repositories hold is answered as they are: 401 without one of
+ * their tokens.  Chunks are served to whoever names them: their hashes are
+ * learnt from a blob's chunk list, which is answered as the blob is.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +158,92 @@ v1_signatures(struct request *req)
 	resp_json(req, 200, list);
 }
 
+struct holders {
+	struct request	*req;
+	int		 readable;	/* the refs the client may read, or not */
+	uint8_t		(*digests)[STORE_HASH_LEN];
+	size_t		 n, cap;
+};
+
+static int
+holder_ref(void *arg, const struct store_ref *ref)
+{
+	struct holders *h = arg;
+	void *v;
+
+	if (config_may_read(h->req->r_conf, ref->repo, h->req->r_token) !=
+	    h->readable)
+		return 0;
+	if (h->n > 0 && memcmp(h->digests[h->n - 1], ref->digest,
+	    STORE_HASH_LEN) == 0)
+		return 0;	/* a branch and its commit, side by side */
+	if (h->n == h->cap) {
+		size_t cap = h->cap != 0 ? h->cap * 2 : 64;
+
+		if ((v = realloc(h->digests, cap * STORE_HASH_LEN)) == NULL)
+			return ENOMEM;
+		h->digests = v;
+		h->cap = cap;
+	}
+	memcpy(h->digests[h->n++], ref->digest, STORE_HASH_LEN);
+	return 0;
+}
+
+/* 1 if a revision the client may (readable) or may not read has the
+ * blob, 0 if none has, or a store error. */
+static int
+blob_held(struct request *req, const uint8_t sha[STORE_HASH_LEN],
+    int readable)
+{
+	struct holders h = { req, readable, NULL, 0, 0 };
+	struct store_manifest *m;
+	int rc, found = 0;
+
+	if ((rc = store_refs(req->r_srv->sv_store, NULL, NULL, holder_ref,
+	    &h)) != 0) {
+		free(h.digests);
+		return rc;
+	}
+	for (size_t i = 0; i < h.n && !found; i++) {
+		if ((rc = store_manifest_get(req->r_srv->sv_store,
+		    h.digests[i], &m)) != 0) {
+			free(h.digests);
+			return rc;
+		}
+		for (size_t f = 0; f < m->nfiles && !found; f++)
+			found = memcmp(m->files[f].sha256, sha,
+			    STORE_HASH_LEN) == 0;
+		store_manifest_free(m);
+	}
+	free(h.digests);
+	return found;
+}
+
+/*
+ * 0 if the client may read the blob: it is in a revision the client may
+ * read, or in none that it may not.  Only the private repositories'
+ * revisions are read first, so a store without any pays nothing.
+ */
+static int
+blob_may_read(struct request *req, const uint8_t sha[STORE_HASH_LEN])
+{
+	int rc;
+
+	if (req->r_conf->cf_nprivate == 0)
+		return 0;
+	if ((rc = blob_held(req, sha, 0)) == 1)
+		rc = blob_held(req, sha, 1);
+	else if (rc == 0)
+		return 0;
+	if (rc == 1)
+		return 0;
+	if (rc == 0)
+		resp_error(req, 401, "RepoNotFound", "repository not found");
+	else
+		store_error(req, rc, "blob");
+	return -1;
+}
+
 static void
 v1_blob(struct request *req)
 {
@@ -162,6 +251,8 @@ v1_blob(struct request *req)
 	char hex[STORE_HEX_LEN + 1];
 	int rc;
 
+	if (blob_may_read(req, req->r_route.hash) != 0)
+		return;
 	if ((rc = store_blob_stat(req->r_srv->sv_store, req->r_route.hash,
 	    &info)) != 0) {
 		store_error(req, rc, "blob");
@@ -217,6 +308,8 @@ v1_blob_chunks(struct request *req)
 		}
 		p.skip = (size_t)v;
 	}
+	if (blob_may_read(req, req->r_route.hash) != 0)
+		return;
 	if ((p.list = json_array()) == NULL) {
 		resp_error(req, 500, "InternalError", "out of memory");
 		return;
