@@ -23,8 +23,10 @@ FUZZ_TARGETS += tests/fuzz/fuzz_request
 # Integration tests: a real airlockd on a free loopback port.
 TESTS += tests/integration/daemon_http.sh tests/integration/daemon_abuse.sh \
 	tests/integration/daemon_config.sh tests/integration/daemon_hfhub.sh \
-	tests/integration/daemon_extents.sh
+	tests/integration/daemon_extents.sh \
+	tests/integration/bundle_release.sh
 EXTRA_DIST += tests/integration/daemon_http.sh \
+	tests/integration/bundle_release.sh \
 	tests/integration/daemon_abuse.sh tests/integration/daemon_config.sh \
 	tests/integration/daemon_hfhub.sh tests/integration/hfhub.mjs \
 	tests/integration/daemon_extents.sh
