@@ -122,11 +122,12 @@ int	signer_open(struct cli *, struct store *, const char *keyfile,
 int	signer_sign(struct signer *, const struct store_manifest *,
 	    struct store_sig *);
 void	signer_sig_free(struct store_sig *);
-/* The signer's key id; and a signature of a bundle index that carries
- * release `version` (text malloc'd). */
+/* The signer's key id; and a signature of a release document, or of a
+ * bundle index that carries one, of `version`: what (the untrusted
+ * comment) says which (text malloc'd). */
 const uint8_t *signer_keyid(const struct signer *);
-int	signer_sign_release(struct signer *, const void *index, size_t len,
-	    uint64_t version, char **text);
+int	signer_sign_release(struct signer *, const void *msg, size_t len,
+	    uint64_t version, const char *what, char **text);
 void	signer_free(struct signer *);
 
 /* A passphrase from $AIRLOCK_PASSPHRASE_FILE or the terminal, in guarded

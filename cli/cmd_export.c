@@ -147,7 +147,7 @@ publish(void *arg, struct store_kvtxn *kt)
 		return STORE_ECANCELED;
 	}
 	if ((p->exit = signer_sign_release(p->sg, p->doc, p->len,
-	    p->rel->rl_version, &p->sig)) != 0)
+	    p->rel->rl_version, "airlock release", &p->sig)) != 0)
 		return STORE_ECANCELED;
 	snprintf(buf, sizeof(buf), "%llu",
 	    (unsigned long long)p->rel->rl_version);
@@ -269,7 +269,7 @@ cmd_export(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if ((rc = signer_sign_release(sg, index, index_len, version,
-	    &sig)) != 0)
+	    "airlock bundle index", &sig)) != 0)
 		goto out;
 	store_export_stats(x, &bs);
 	bar = progress_start(cli, "export", bs.chunk_bytes);

@@ -148,21 +148,21 @@ signer_keyid(const struct signer *s)
 }
 
 int
-signer_sign_release(struct signer *s, const void *index, size_t len,
-    uint64_t version, char **text)
+signer_sign_release(struct signer *s, const void *msg, size_t len,
+    uint64_t version, const char *what, char **text)
 {
 	char digest[STORE_DIGEST_STRLEN + 1], *tc = NULL;
 	uint8_t d[STORE_HASH_LEN];
 	int rc;
 
 	*text = NULL;
-	store_sha256(index, len, d);
+	store_sha256(msg, len, d);
 	store_digest_str(d, digest);
 	if ((rc = keys_tc_release(version, digest, (int64_t)time(NULL),
-	    &tc)) != 0 || (rc = keys_sign(s->sk, index, len, tc,
-	    "airlock bundle index", text)) != 0) {
+	    &tc)) != 0 || (rc = keys_sign(s->sk, msg, len, tc, what,
+	    text)) != 0) {
 		free(tc);
-		return cli_fail(EXIT_USAGE, "signing the bundle: %s",
+		return cli_fail(EXIT_USAGE, "signing the %s: %s", what,
 		    keys_strerror(rc));
 	}
 	free(tc);

@@ -146,6 +146,9 @@ grep -q "\"version\":$last[,}]" "$T/release" &&
 grep -q "^trusted comment: airlock-release	version=$last	" "$T/release.minisig" &&
     ok "  its trusted comment names the version" ||
     not_ok "  comment: $(cat "$T/release.minisig")"
+head -n1 "$T/release.minisig" | grep -qx 'untrusted comment: airlock release' &&
+    ok "  its untrusted comment says it is a release" ||
+    not_ok "  untrusted comment: $(head -n1 "$T/release.minisig")"
 
 # --- item 13: /v1/ of a private repository --------------------------------
 sdigest=$(a --json show acme/secret | sed -n 's/^  "digest": "sha256:\([0-9a-f]*\)",$/\1/p')
