@@ -7,6 +7,11 @@
  * the folder (and in archives are refused outright), devices, fifos and
  * sockets are refused, and no name may appear twice.  Archives are read
  * twice, once to check and once to ingest; libarchive streams both.
+ *
+ * A folder may change while it is read (a shared staging folder).  Each
+ * file is reached again from the folder opened at the start, one
+ * component at a time and never through a link, and must be the file
+ * listed: same device, inode and size.
  */
 #include "config.h"
 
@@ -31,8 +36,9 @@
 
 struct srcent {
 	struct store_entry	 e;	/* first: handed out as a store_entry */
-	char			*fspath;	/* folders: what to open */
-	int			 sized;		/* archives: size known */
+	char			*fspath;	/* folders: a link's target */
+	dev_t			 dev;		/* folders: the file listed */
+	ino_t			 ino;
 };
 
 struct store_source {
@@ -42,6 +48,8 @@ struct store_source {
 	size_t		 memlen;
 	char		*root;		/* folders: realpath of path */
 	char		*linkroot;	/* where links may lead (root) */
+	int		 rootfd;	/* folders: root, opened once */
+	int		 linkfd;	/* and linkroot, or -1 */
 	struct srcent	*v;
 	size_t		 n, cap;
 	uint64_t	 bytes;
@@ -52,8 +60,8 @@ struct store_source {
 };
 
 static int
-add_entry(struct store_source *src, const char *path, uint64_t size,
-    const char *fspath, int sized)
+add_entry(struct store_source *src, const char *path, const struct stat *sb,
+    uint64_t size, const char *fspath)
 {
 	struct srcent *e;
 
@@ -77,7 +85,10 @@ add_entry(struct store_source *src, const char *path, uint64_t size,
 		return ENOMEM;
 	}
 	e->e.size = size;
-	e->sized = sized;
+	if (sb != NULL) {
+		e->dev = sb->st_dev;
+		e->ino = sb->st_ino;
+	}
 	src->bytes += size;
 	src->n++;
 	return 0;
@@ -95,35 +106,53 @@ join(char *buf, size_t size, const char *dir, const char *name)
 	return 0;
 }
 
-/* A link inside the folder to a regular file is read as that file. */
+/*
+ * Opens rel, beneath the folder dirfd, one component at a time: each
+ * folder with O_NOFOLLOW | O_DIRECTORY and the file with O_NOFOLLOW, so
+ * that a link anywhere on the way (one swapped in after listing) fails
+ * with ELOOP or ENOTDIR instead of leading elsewhere.  rel has no "..":
+ * it is a valid repository path, or a realpath's tail.  The file is opened
+ * O_NONBLOCK so that a fifo put in its place cannot hang the open.
+ */
 static int
-follow_link(struct store_source *src, const char *rel)
+open_beneath(int dirfd, const char *rel, int *out)
 {
-	char full[PATH_MAX], *target;
-	const char *within = src->linkroot != NULL ? src->linkroot : src->root;
-	struct stat sb;
-	size_t rlen = strlen(within);
-	int rc;
+	char part[BOUND_PATH_COMPONENT + 1];
+	const char *p = rel, *slash;
+	int fd = dirfd, next, err;
 
-	if ((rc = join(full, sizeof(full), src->root, rel)) != 0)
-		return rc;
-	if ((target = realpath(full, NULL)) == NULL)
-		return store_fail(STORE_EINVAL, "%s: a link to nothing", rel);
-	if (strncmp(target, within, rlen) != 0 || target[rlen] != '/') {
-		free(target);
-		return store_fail(STORE_EINVAL, "%s: a link that leaves the "
-		    "folder", rel);
+	*out = -1;
+	while ((slash = strchr(p, '/')) != NULL) {
+		size_t len = (size_t)(slash - p);
+
+		if (len == 0 || len >= sizeof(part)) {
+			err = ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(part, p, len);
+		part[len] = '\0';
+		next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		err = errno;
+		if (fd != dirfd)
+			close(fd);
+		if ((fd = next) == -1)
+			return err;
+		p = slash + 1;
 	}
-	if (stat(target, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		free(target);
-		return store_fail(STORE_EINVAL, "%s: a link to something that "
-		    "is not a regular file", rel);
-	}
-	rc = add_entry(src, rel, (uint64_t)sb.st_size, target, 1);
-	if (rc == 0)
-		src->v[src->n - 1].e.target = src->v[src->n - 1].fspath;
-	free(target);
-	return rc;
+	next = openat(fd, p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	err = errno;
+	if (fd != dirfd)
+		close(fd);
+	if (next == -1)
+		return err;
+	*out = next;
+	return 0;
+fail:
+	if (fd != dirfd)
+		close(fd);
+	return err;
 }
 
 static int
@@ -135,10 +164,95 @@ skipped(const char *dir, const char *name)
 	    (strcmp(dir, ".cache") == 0 && strcmp(name, "huggingface") == 0);
 }
 
+/*
+ * The length of the part of rel, a path inside the folder, that the walk
+ * skips (".git" of ".git/config"), or 0.
+ */
+static size_t
+skipped_prefix(const char *rel)
+{
+	char dir[PATH_MAX], name[NAME_MAX + 1];
+	const char *p = rel, *end;
+	size_t dlen = 0;
+
+	dir[0] = '\0';
+	for (;;) {
+		size_t len;
+
+		end = strchr(p, '/');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len > NAME_MAX || dlen + 1 + len >= sizeof(dir))
+			return 0;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if (skipped(dir, name))
+			return (size_t)(p - rel) + len;
+		if (end == NULL)
+			return 0;
+		if (dlen > 0)
+			dir[dlen++] = '/';
+		memcpy(dir + dlen, name, len + 1);
+		dlen += len;
+		p = end + 1;
+	}
+}
+
+/*
+ * A link inside the folder to a regular file is read as that file.  Its
+ * target must lie within linkroot (or the folder), outside what the walk
+ * skips, and is opened as a file listed would be.
+ */
+static int
+follow_link(struct store_source *src, const char *rel)
+{
+	char full[PATH_MAX], *target;
+	const char *within = src->linkroot != NULL ? src->linkroot : src->root;
+	struct stat sb;
+	size_t rlen = strlen(within), rootlen = strlen(src->root), skip;
+	int fd, rc;
+
+	if ((rc = join(full, sizeof(full), src->root, rel)) != 0)
+		return rc;
+	if ((target = realpath(full, NULL)) == NULL)
+		return store_fail(STORE_EINVAL, "%s: a link to nothing", rel);
+	if (strncmp(target, within, rlen) != 0 || target[rlen] != '/') {
+		free(target);
+		return store_fail(STORE_EINVAL, "%s: a link that leaves the "
+		    "folder", rel);
+	}
+	if (strncmp(target, src->root, rootlen) == 0 &&
+	    target[rootlen] == '/' &&
+	    (skip = skipped_prefix(target + rootlen + 1)) != 0) {
+		rc = store_fail(STORE_EINVAL, "%s: a link into %.*s, which is "
+		    "not part of the repository", rel, (int)skip,
+		    target + rootlen + 1);
+		free(target);
+		return rc;
+	}
+	rc = open_beneath(src->linkfd != -1 ? src->linkfd : src->rootfd,
+	    target + rlen + 1, &fd);
+	if (rc == 0 && fstat(fd, &sb) == -1)
+		rc = errno;
+	if (fd != -1)
+		close(fd);
+	if (rc == ELOOP || rc == ENOTDIR || rc == ENOENT)
+		rc = store_fail(STORE_EINVAL, "%s: changed while reading", rel);
+	else if (rc != 0)
+		rc = store_fail(rc, "%s: %s", rel, strerror(rc));
+	else if (!S_ISREG(sb.st_mode))
+		rc = store_fail(STORE_EINVAL, "%s: a link to something that "
+		    "is not a regular file", rel);
+	else if ((rc = add_entry(src, rel, &sb, (uint64_t)sb.st_size,
+	    target)) == 0)
+		src->v[src->n - 1].e.target = src->v[src->n - 1].fspath;
+	free(target);
+	return rc;
+}
+
 static int
 walk(struct store_source *src, int dirfd, const char *rel, int depth)
 {
-	char path[BOUND_PATH + 2], full[PATH_MAX];
+	char path[BOUND_PATH + 2];
 	struct dirent *de;
 	struct stat sb;
 	DIR *d;
@@ -172,9 +286,8 @@ walk(struct store_source *src, int dirfd, const char *rel, int depth)
 			break;
 		}
 		if (S_ISREG(sb.st_mode)) {
-			if ((rc = join(full, sizeof(full), src->root, path)) != 0 ||
-			    (rc = add_entry(src, path, (uint64_t)sb.st_size,
-			    full, 1)) != 0)
+			if ((rc = add_entry(src, path, &sb,
+			    (uint64_t)sb.st_size, NULL)) != 0)
 				break;
 		} else if (S_ISDIR(sb.st_mode)) {
 			int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY |
@@ -319,9 +432,9 @@ arc_list(struct store_source *src)
 			rc = store_fail(STORE_EINVAL, "%s: a negative size", path);
 			break;
 		}
-		if ((rc = add_entry(src, path, archive_entry_size_is_set(e) ?
-		    (uint64_t)archive_entry_size(e) : 0, NULL,
-		    archive_entry_size_is_set(e))) != 0)
+		if ((rc = add_entry(src, path, NULL,
+		    archive_entry_size_is_set(e) ?
+		    (uint64_t)archive_entry_size(e) : 0, NULL)) != 0)
 			break;
 		if (archive_read_data_skip(a) < ARCHIVE_WARN) {
 			rc = arc_fail(src, a);
@@ -403,7 +516,7 @@ source_new(const char *path)
 
 	if ((src = calloc(1, sizeof(*src))) == NULL)
 		return NULL;
-	src->fd = -1;
+	src->fd = src->rootfd = src->linkfd = -1;
 	if ((src->path = strdup(path)) == NULL) {
 		free(src);
 		return NULL;
@@ -423,7 +536,7 @@ store_source_open_within(const char *path, const char *linkroot,
 {
 	struct store_source *src;
 	struct stat sb;
-	int rc, fd;
+	int rc;
 
 	*out = NULL;
 	if (stat(path, &sb) == -1)
@@ -437,13 +550,15 @@ store_source_open_within(const char *path, const char *linkroot,
 			rc = store_fail(errno, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
-		if ((fd = open(src->root, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) == -1) {
+		/* Every file is opened again beneath these, when read. */
+		if ((src->rootfd = open(src->root, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1 || (src->linkroot != NULL &&
+		    (src->linkfd = open(src->linkroot, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1)) {
 			rc = store_fail(errno, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
-		rc = walk(src, fd, "", 0);
-		close(fd);
+		rc = walk(src, src->rootfd, "", 0);
 	} else if (S_ISREG(sb.st_mode)) {
 		src->archive = 1;
 		rc = arc_list(src);
@@ -531,21 +646,38 @@ arc_read(void *arg, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
-/* Opens a listed file again, and checks it is still what was listed. */
+/*
+ * Opens a listed file again, beneath the folder (or for a link, beneath
+ * where links may lead), and checks it is still the file listed.
+ */
 static int
 open_entry(struct store_source *src, size_t i)
 {
 	const struct srcent *e = &src->v[i];
+	const char *within = src->linkroot != NULL ? src->linkroot : src->root;
 	struct stat sb;
+	int rc;
 
-	src->fd = open(e->fspath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (src->fd == -1)
-		return store_fail(errno, "%s: %s", e->e.path, strerror(errno));
-	if (fstat(src->fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(src->fd);
+	if (e->fspath != NULL)
+		rc = open_beneath(src->linkfd != -1 ? src->linkfd :
+		    src->rootfd, e->fspath + strlen(within) + 1, &src->fd);
+	else
+		rc = open_beneath(src->rootfd, e->e.path, &src->fd);
+	if (rc == 0 && fstat(src->fd, &sb) == -1)
+		rc = errno;
+	if (rc == 0 && (!S_ISREG(sb.st_mode) || sb.st_dev != e->dev ||
+	    sb.st_ino != e->ino || (uint64_t)sb.st_size != e->e.size))
+		rc = ELOOP;
+	if (rc != 0) {
+		if (src->fd != -1)
+			close(src->fd);
 		src->fd = -1;
-		return store_fail(STORE_EINVAL, "%s: no longer a regular file",
-		    e->e.path);
+		/* A link on the way, gone, or another file: not what was
+		 * listed. */
+		if (rc == ELOOP || rc == ENOTDIR || rc == ENOENT)
+			return store_fail(STORE_EINVAL, "%s: changed while "
+			    "reading", e->e.path);
+		return store_fail(rc, "%s: %s", e->e.path, strerror(rc));
 	}
 	(void)posix_fadvise(src->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return 0;
@@ -681,6 +813,10 @@ store_source_free(struct store_source *src)
 		free(src->v[i].fspath);
 	}
 	free(src->v);
+	if (src->rootfd != -1)
+		close(src->rootfd);
+	if (src->linkfd != -1)
+		close(src->linkfd);
 	free(src->root);
 	free(src->linkroot);
 	free(src->path);

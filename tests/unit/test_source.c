@@ -181,6 +181,19 @@ test_not_an_archive(void **state)
 }
 
 static int
+drain_all(void *arg, size_t idx, store_read_fn rd, void *rarg)
+{
+	char buf[64];
+	ssize_t n;
+
+	(void)arg;
+	(void)idx;
+	while ((n = rd(rarg, buf, sizeof(buf))) > 0)
+		;
+	return n < 0 ? -1 : 0;
+}
+
+static int
 rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
 {
 	(void)sb;
@@ -247,6 +260,164 @@ test_folder(void **state)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static void
+mkpath(char *buf, size_t size, const char *dir, const char *name)
+{
+	assert_true((size_t)snprintf(buf, size, "%s/%s", dir, name) < size);
+}
+
+/* Reading entry i of src is refused, as changed since it was listed. */
+static void
+refused_read(struct store_source *src, const char *path)
+{
+	char want[256], *buf = NULL;
+	size_t len, i;
+
+	for (i = 0; i < store_source_count(src); i++)
+		if (strcmp(store_source_entry(src, i)->path, path) == 0)
+			break;
+	assert_true(i < store_source_count(src));
+	if (store_source_slurp(src, i, 100, &buf, &len) != STORE_EINVAL)
+		fail_msg("%s was read after it changed: \"%.*s\"", path,
+		    buf != NULL ? (int)len : 0, buf != NULL ? buf : "");
+	snprintf(want, sizeof(want), "%s: changed while reading", path);
+	if (strstr(store_lasterror(), want) == NULL)
+		fail_msg("%s: wanted \"%s\"", store_lasterror(), want);
+}
+
+/*
+ * A folder that changes between listing and reading (a shared staging
+ * folder): each file is reached again without following links at any
+ * level, and must be the very file listed.
+ */
+static void
+test_folder_swapped(void **state)
+{
+	char dir[] = "/tmp/airlock-swap.XXXXXX", m[512], a[600], b[600];
+	struct store_source *src;
+	char *buf;
+	size_t len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	mkpath(m, sizeof(m), dir, "m");
+	assert_int_equal(mkdir(m, 0755), 0);
+	mkpath(a, sizeof(a), m, "sub");
+	assert_int_equal(mkdir(a, 0755), 0);
+	mkpath(a, sizeof(a), dir, "out");
+	assert_int_equal(mkdir(a, 0755), 0);
+	write_file(m, "a.txt", "aaaa");
+	write_file(m, "b.txt", "bbbb");
+	write_file(m, "g.txt", "gggg");
+	write_file(m, "sub/c.txt", "cccc");
+	write_file(dir, "out/c.txt", "SECR");
+	write_file(dir, "out/b.txt", "SECR");
+	mkpath(a, sizeof(a), m, "alias.txt");
+	assert_int_equal(symlink("g.txt", a), 0);
+	assert_int_equal(store_source_open(m, &src), 0);
+	assert_int_equal(store_source_count(src), 5);
+
+	/* Unchanged: read as listed. */
+	assert_int_equal(store_source_slurp(src, 0, 100, &buf, &len), 0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(buf, "aaaa", 4);
+	free(buf);
+
+	/* A folder swapped for a link to elsewhere. */
+	mkpath(a, sizeof(a), m, "sub");
+	mkpath(b, sizeof(b), m, "sub.old");
+	assert_int_equal(rename(a, b), 0);
+	assert_int_equal(symlink("../out", a), 0);
+	refused_read(src, "sub/c.txt");
+
+	/* A file replaced by another of the same size. */
+	write_file(m, "a.new", "AAAA");
+	mkpath(a, sizeof(a), m, "a.new");
+	mkpath(b, sizeof(b), m, "a.txt");
+	assert_int_equal(rename(a, b), 0);
+	refused_read(src, "a.txt");
+
+	/* A file replaced by a link to one outside. */
+	mkpath(b, sizeof(b), m, "b.txt");
+	assert_int_equal(unlink(b), 0);
+	assert_int_equal(symlink("../out/b.txt", b), 0);
+	refused_read(src, "b.txt");
+
+	/* A link's target replaced; and a file grown in place. */
+	write_file(m, "g.new", "GGGG");
+	mkpath(a, sizeof(a), m, "g.new");
+	mkpath(b, sizeof(b), m, "g.txt");
+	assert_int_equal(rename(a, b), 0);
+	refused_read(src, "alias.txt");
+	write_file(m, "g.txt", "GGGGG");
+	refused_read(src, "g.txt");
+
+	/* Every file is checked when all are streamed, too. */
+	assert_int_equal(store_source_each(src, drain_all, NULL),
+	    STORE_EINVAL);
+	assert_non_null(strstr(store_lasterror(), "changed while reading"));
+	store_source_free(src);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A link into .git (or .cache/huggingface), which are not part of the
+ * repository, is refused: it would add what the walk leaves out. */
+static void
+test_folder_git_links(void **state)
+{
+	static const struct {
+		const char	*target;
+		const char	*why;
+	} l[] = {
+		{ ".git/config", "link: a link into .git" },
+		{ ".git", "link: a link into .git" },
+		{ "sub/../.git/HEAD", "link: a link into .git" },
+		{ ".cache/huggingface/x", "link: a link into .cache/huggingface" },
+	};
+	char dir[] = "/tmp/airlock-git.XXXXXX", m[512], p[600];
+	struct store_source *src;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	mkpath(m, sizeof(m), dir, "m");
+	assert_int_equal(mkdir(m, 0755), 0);
+	mkpath(p, sizeof(p), m, ".git");
+	assert_int_equal(mkdir(p, 0755), 0);
+	mkpath(p, sizeof(p), m, "sub");
+	assert_int_equal(mkdir(p, 0755), 0);
+	mkpath(p, sizeof(p), m, ".cache");
+	assert_int_equal(mkdir(p, 0755), 0);
+	mkpath(p, sizeof(p), m, ".cache/huggingface");
+	assert_int_equal(mkdir(p, 0755), 0);
+	write_file(m, ".git/config", "[core]\n");
+	write_file(m, ".git/HEAD", "ref: refs/heads/main\n");
+	write_file(m, ".cache/huggingface/x", "x");
+	write_file(m, "a.txt", "a");
+	/* A sub/.git is an ordinary folder: only the top one is git's. */
+	mkpath(p, sizeof(p), m, "sub/.git");
+	assert_int_equal(mkdir(p, 0755), 0);
+	write_file(m, "sub/.git/y", "y");
+	assert_int_equal(store_source_open(m, &src), 0);
+	assert_int_equal(store_source_count(src), 2);
+	assert_string_equal(store_source_entry(src, 0)->path, "a.txt");
+	assert_string_equal(store_source_entry(src, 1)->path, "sub/.git/y");
+	store_source_free(src);
+
+	mkpath(p, sizeof(p), m, "link");
+	for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+		src = NULL;
+		assert_int_equal(symlink(l[i].target, p), 0);
+		if (store_source_open(m, &src) != STORE_EINVAL)
+			fail_msg("link -> %s was not refused", l[i].target);
+		assert_null(src);
+		if (strstr(store_lasterror(), l[i].why) == NULL)
+			fail_msg("%s: wanted \"%s\"", store_lasterror(),
+			    l[i].why);
+		assert_int_equal(unlink(p), 0);
+	}
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 main(void)
 {
@@ -255,6 +426,8 @@ main(void)
 		cmocka_unit_test(test_archive_bad),
 		cmocka_unit_test(test_not_an_archive),
 		cmocka_unit_test(test_folder),
+		cmocka_unit_test(test_folder_swapped),
+		cmocka_unit_test(test_folder_git_links),
 	};
 
 	return RUN_TAP(tests);
