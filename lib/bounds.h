@@ -15,6 +15,15 @@
 #define BOUND_PATH_COMPONENT	255
 /* Files in one revision. */
 #define BOUND_FILES		100000
+/*
+ * An archive given to add: its entries, folders included (a file and a
+ * folder for each of BOUND_FILES files), and the bytes its files hold
+ * once decompressed, all together.  A few KiB of tar can claim terabytes
+ * of sparse or compressed zeros; the largest model repositories hold
+ * a few TiB.
+ */
+#define BOUND_ARCHIVE_ENTRIES	(2 * BOUND_FILES)
+#define BOUND_ARCHIVE_BYTES	(8ULL << 40)
 /* A model card (README.md) read for its front matter. */
 #define BOUND_CARD		(1 << 20)
 /* Front matter nesting depth and node count, against YAML bombs. */

@@ -6,7 +6,8 @@
  * paths (no "..", no absolute paths, no empty parts), links may not leave
  * the folder (and in archives are refused outright), devices, fifos and
  * sockets are refused, and no name may appear twice.  Archives are read
- * twice, once to check and once to ingest; libarchive streams both.
+ * twice, once to check and once to ingest; libarchive streams both, and
+ * only with its built-in decompressors, never an external program.
  *
  * A folder may change while it is read (a shared staging folder).  Each
  * file is reached again from the folder opened at the start, one
@@ -50,11 +51,13 @@ struct store_source {
 	char		*linkroot;	/* where links may lead (root) */
 	int		 rootfd;	/* folders: root, opened once */
 	int		 linkfd;	/* and linkroot, or -1 */
+	int		 arcfd;		/* archives: the file, opened once */
 	struct srcent	*v;
 	size_t		 n, cap;
 	uint64_t	 bytes;
 	size_t		 strip;		/* archives: length of a top folder */
 	struct archive	*a;		/* during store_source_each */
+	uint64_t	 left;		/* bytes the current entry has */
 	int		 fd;
 	char		 errbuf[256];
 };
@@ -318,25 +321,57 @@ walk(struct store_source *src, int dirfd, const char *rel, int depth)
 	return rc;
 }
 
+#define ARC_KINDS	"tar or zip, plain or compressed with gzip, bzip2, xz " \
+			"or zstd"
+
+/*
+ * Whether libarchive decompresses this itself.  Built without the
+ * library, it registers an external program instead (gzip -d, ...) and
+ * says so with ARCHIVE_WARN; that is refused.  It is asked on an archive
+ * of its own, because a program once registered cannot be taken back.
+ */
+static int
+builtin_filter(int (*support)(struct archive *))
+{
+	struct archive *probe;
+	int r;
+
+	if ((probe = archive_read_new()) == NULL)
+		return 0;
+	r = support(probe);
+	archive_read_free(probe);
+	return r == ARCHIVE_OK;
+}
+
 static struct archive *
 arc_open(struct store_source *src)
 {
+	static int (*const filters[])(struct archive *) = {
+		archive_read_support_filter_gzip,
+		archive_read_support_filter_bzip2,
+		archive_read_support_filter_xz,
+		archive_read_support_filter_zstd,
+	};
 	struct archive *a;
 	int rc;
 
 	if ((a = archive_read_new()) == NULL)
 		return NULL;
-	archive_read_support_filter_all(a);
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		if (builtin_filter(filters[i]))
+			(void)filters[i](a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_zip(a);
 	if (src->mem != NULL)
 		rc = archive_read_open_memory(a, src->mem, src->memlen);
+	else if (lseek(src->arcfd, 0, SEEK_SET) == -1)
+		rc = ARCHIVE_FATAL;
 	else
-		rc = archive_read_open_filename(a, src->path, 1 << 20);
+		rc = archive_read_open_fd(a, src->arcfd, 1 << 20);
 	if (rc != ARCHIVE_OK) {
-		snprintf(src->errbuf, sizeof(src->errbuf), "%s",
-		    archive_error_string(a) != NULL ? archive_error_string(a) :
-		    "cannot open");
+		snprintf(src->errbuf, sizeof(src->errbuf), "%s (add reads "
+		    ARC_KINDS ")", archive_error_string(a) != NULL ?
+		    archive_error_string(a) : strerror(errno));
 		archive_read_free(a);
 		return NULL;
 	}
@@ -366,13 +401,58 @@ arc_path(struct archive_entry *e, const char **out)
 	return 0;
 }
 
+/* An error reading the archive; at its first entry, maybe not a kind
+ * that is read at all. */
 static int
-arc_fail(struct store_source *src, struct archive *a)
+arc_fail(struct store_source *src, struct archive *a, size_t entries)
 {
 	const char *why = archive_error_string(a);
 
-	return store_fail(STORE_EINVAL, "%s: %s", src->path,
-	    why != NULL ? why : "not a readable archive");
+	return store_fail(STORE_EINVAL, "%s: %s%s", src->path,
+	    why != NULL ? why : "not a readable archive",
+	    entries == 0 ? " (add reads " ARC_KINDS ")" : "");
+}
+
+/* Counts an entry read, against BOUND_ARCHIVE_ENTRIES. */
+static int
+arc_count(struct store_source *src, size_t *entries)
+{
+	if (++*entries > BOUND_ARCHIVE_ENTRIES)
+		return store_fail(STORE_EINVAL, "%s: more than %d entries",
+		    src->path, BOUND_ARCHIVE_ENTRIES);
+	return 0;
+}
+
+/* Refuses an entry of size bytes that would take the archive past
+ * BOUND_ARCHIVE_BYTES. */
+static int
+arc_room(struct store_source *src, const char *path, uint64_t size)
+{
+	if (size > BOUND_ARCHIVE_BYTES - src->bytes)
+		return store_fail(STORE_EINVAL, "%s: more than %llu TiB in all "
+		    "once unpacked", path,
+		    (unsigned long long)(BOUND_ARCHIVE_BYTES >> 40));
+	return 0;
+}
+
+/*
+ * An entry whose size the archive does not say (a zip written as a
+ * stream) is read through to learn it, within what is left.
+ */
+static int
+arc_measure(struct store_source *src, struct archive *a, const char *path,
+    uint64_t *size)
+{
+	char buf[1 << 16];
+	la_ssize_t n;
+
+	*size = 0;
+	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+		*size += (uint64_t)n;
+		if (arc_room(src, path, *size) != 0)
+			return STORE_EINVAL;
+	}
+	return n < 0 ? arc_fail(src, a, 1) : 0;
 }
 
 static int
@@ -381,16 +461,19 @@ arc_list(struct store_source *src)
 	struct archive_entry *e;
 	struct archive *a;
 	const char *path;
+	size_t entries = 0;
+	uint64_t size;
 	int rc = 0, r;
 
 	if ((a = arc_open(src)) == NULL)
 		return store_fail(STORE_EINVAL, "%s: %s", src->path, src->errbuf);
 	while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN) {
-			rc = arc_fail(src, a);
+			rc = arc_fail(src, a, entries);
 			break;
 		}
-		if ((rc = arc_path(e, &path)) != 0)
+		if ((rc = arc_count(src, &entries)) != 0 ||
+		    (rc = arc_path(e, &path)) != 0)
 			break;
 		if (archive_entry_hardlink(e) != NULL ||
 		    archive_entry_filetype(e) == AE_IFLNK) {
@@ -432,14 +515,18 @@ arc_list(struct store_source *src)
 			rc = store_fail(STORE_EINVAL, "%s: a negative size", path);
 			break;
 		}
-		if ((rc = add_entry(src, path, NULL,
-		    archive_entry_size_is_set(e) ?
-		    (uint64_t)archive_entry_size(e) : 0, NULL)) != 0)
+		if (archive_entry_size_is_set(e)) {
+			size = (uint64_t)archive_entry_size(e);
+			if ((rc = arc_room(src, path, size)) != 0)
+				break;
+			if (archive_read_data_skip(a) < ARCHIVE_WARN) {
+				rc = arc_fail(src, a, entries);
+				break;
+			}
+		} else if ((rc = arc_measure(src, a, path, &size)) != 0)
 			break;
-		if (archive_read_data_skip(a) < ARCHIVE_WARN) {
-			rc = arc_fail(src, a);
+		if ((rc = add_entry(src, path, NULL, size, NULL)) != 0)
 			break;
-		}
 	}
 	archive_read_free(a);
 	return rc;
@@ -516,7 +603,7 @@ source_new(const char *path)
 
 	if ((src = calloc(1, sizeof(*src))) == NULL)
 		return NULL;
-	src->fd = src->rootfd = src->linkfd = -1;
+	src->fd = src->rootfd = src->linkfd = src->arcfd = -1;
 	if ((src->path = strdup(path)) == NULL) {
 		free(src);
 		return NULL;
@@ -560,8 +647,16 @@ store_source_open_within(const char *path, const char *linkroot,
 		}
 		rc = walk(src, src->rootfd, "", 0);
 	} else if (S_ISREG(sb.st_mode)) {
+		/* Both passes read this one file, whatever path becomes. */
 		src->archive = 1;
-		rc = arc_list(src);
+		if ((src->arcfd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK |
+		    O_CLOEXEC)) == -1 || fstat(src->arcfd, &sb) == -1) {
+			rc = store_fail(errno, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		rc = S_ISREG(sb.st_mode) ? arc_list(src) :
+		    store_fail(STORE_EINVAL, "%s: not a folder or an archive",
+		    path);
 	} else
 		rc = store_fail(STORE_EINVAL, "%s: not a folder or an archive",
 		    path);
@@ -643,6 +738,14 @@ arc_read(void *arg, void *buf, size_t len)
 		errno = EIO;
 		return -1;
 	}
+	/* No more than listed, so that the total stays in its bound. */
+	if ((uint64_t)n > src->left) {
+		snprintf(src->errbuf, sizeof(src->errbuf), "an entry larger "
+		    "than listed");
+		errno = EIO;
+		return -1;
+	}
+	src->left -= (uint64_t)n;
 	return (ssize_t)n;
 }
 
@@ -692,7 +795,7 @@ arc_each(struct store_source *src, size_t only, store_entry_fn fn, void *arg)
 {
 	struct archive_entry *e;
 	const char *path;
-	size_t i = 0;
+	size_t i = 0, entries = 0;
 	int rc = 0, r;
 
 	if ((src->a = arc_open(src)) == NULL)
@@ -700,9 +803,11 @@ arc_each(struct store_source *src, size_t only, store_entry_fn fn, void *arg)
 	while (i < src->n && (r = archive_read_next_header(src->a, &e)) !=
 	    ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN) {
-			rc = arc_fail(src, src->a);
+			rc = arc_fail(src, src->a, 1);
 			break;
 		}
+		if ((rc = arc_count(src, &entries)) != 0)
+			break;
 		if (archive_entry_filetype(e) != AE_IFREG ||
 		    archive_entry_hardlink(e) != NULL)
 			continue;
@@ -715,6 +820,7 @@ arc_each(struct store_source *src, size_t only, store_entry_fn fn, void *arg)
 			break;
 		}
 		if (only == (size_t)-1 || only == i) {
+			src->left = src->v[i].e.size;
 			rc = fn(arg, i, arc_read, src);
 			if (rc != 0 || only == i)
 				break;
@@ -817,6 +923,8 @@ store_source_free(struct store_source *src)
 		close(src->rootfd);
 	if (src->linkfd != -1)
 		close(src->linkfd);
+	if (src->arcfd != -1)
+		close(src->arcfd);
 	free(src->root);
 	free(src->linkroot);
 	free(src->path);

@@ -21,6 +21,7 @@
 #include <archive_entry.h>
 #include <cmocka.h>
 
+#include "bounds.h"
 #include "store.h"
 #include "tap_main.h"
 
@@ -178,6 +179,176 @@ test_not_an_archive(void **state)
 	assert_int_equal(store_source_open_memory(junk, sizeof(junk), &src),
 	    STORE_EINVAL);
 	assert_null(src);
+}
+
+/* Archives compressed by filters other than the built-in four, which
+ * libarchive may run external programs for, are refused. */
+static void
+test_archive_filters(void **state)
+{
+	static const struct {
+		int		 filter;
+		const char	*name;
+		int		 ok;
+	} f[] = {
+		{ ARCHIVE_FILTER_GZIP, "gzip", 1 },
+		{ ARCHIVE_FILTER_BZIP2, "bzip2", 1 },
+		{ ARCHIVE_FILTER_XZ, "xz", 1 },
+		{ ARCHIVE_FILTER_ZSTD, "zstd", 1 },
+		{ ARCHIVE_FILTER_COMPRESS, "compress", 0 },
+		{ ARCHIVE_FILTER_UU, "uuencode", 0 },
+		{ ARCHIVE_FILTER_LZ4, "lz4", 0 },
+		{ ARCHIVE_FILTER_LZIP, "lzip", 0 },
+		{ ARCHIVE_FILTER_LZMA, "lzma", 0 },
+	};
+	static uint8_t buf[1 << 16];
+	struct store_source *src;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		struct archive *a = archive_write_new();
+		struct archive_entry *ae = archive_entry_new();
+		size_t used = 0;
+		int rc;
+
+		archive_write_set_format_pax_restricted(a);
+		if (archive_write_add_filter(a, f[i].filter) != ARCHIVE_OK) {
+			/* This libarchive cannot write it: nothing to try. */
+			print_message("# %s: cannot write, skipped\n", f[i].name);
+			archive_entry_free(ae);
+			archive_write_free(a);
+			continue;
+		}
+		assert_int_equal(archive_write_open_memory(a, buf, sizeof(buf),
+		    &used), ARCHIVE_OK);
+		archive_entry_set_pathname(ae, "config.json");
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_perm(ae, 0644);
+		archive_entry_set_size(ae, 2);
+		assert_true(archive_write_header(a, ae) >= ARCHIVE_WARN);
+		assert_int_equal(archive_write_data(a, "{}", 2), 2);
+		archive_entry_free(ae);
+		archive_write_close(a);
+		archive_write_free(a);
+		rc = store_source_open_memory(buf, used, &src);
+		if (f[i].ok) {
+			if (rc != 0)
+				fail_msg("%s: %s", f[i].name, store_lasterror());
+			assert_int_equal(store_source_count(src), 1);
+			store_source_free(src);
+		} else {
+			if (rc != STORE_EINVAL)
+				fail_msg("%s was not refused", f[i].name);
+			if (strstr(store_lasterror(),
+			    "gzip, bzip2, xz or zstd") == NULL)
+				fail_msg("%s: %s", f[i].name,
+				    store_lasterror());
+		}
+	}
+}
+
+struct grow {
+	uint8_t	*buf;
+	size_t	 len, cap;
+};
+
+static la_ssize_t
+grow_write(struct archive *a, void *arg, const void *data, size_t len)
+{
+	struct grow *g = arg;
+
+	(void)a;
+	if (g->len + len > g->cap) {
+		g->cap = (g->len + len) * 2;
+		assert_non_null(g->buf = realloc(g->buf, g->cap));
+	}
+	memcpy(g->buf + g->len, data, len);
+	g->len += len;
+	return (la_ssize_t)len;
+}
+
+/* A gzipped tar of n entries: n - 1 folders "d/" and one file. */
+static void
+many_entries(struct grow *g, size_t n)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *ae = archive_entry_new();
+
+	memset(g, 0, sizeof(*g));
+	archive_write_set_format_ustar(a);
+	archive_write_add_filter_gzip(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	assert_int_equal(archive_write_open(a, g, NULL, grow_write, NULL),
+	    ARCHIVE_OK);
+	archive_entry_set_pathname(ae, "d/");
+	archive_entry_set_filetype(ae, AE_IFDIR);
+	archive_entry_set_perm(ae, 0755);
+	for (size_t i = 0; i + 1 < n; i++)
+		assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
+	archive_entry_clear(ae);
+	archive_entry_set_pathname(ae, "d/f");
+	archive_entry_set_filetype(ae, AE_IFREG);
+	archive_entry_set_perm(ae, 0644);
+	archive_entry_set_size(ae, 1);
+	assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, "x", 1), 1);
+	archive_entry_free(ae);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+}
+
+/* More entries than BOUND_ARCHIVE_ENTRIES, folders included, are
+ * refused; exactly that many are read. */
+static void
+test_archive_entries_cap(void **state)
+{
+	struct store_source *src = NULL;
+	struct grow g;
+	char want[64];
+
+	(void)state;
+	many_entries(&g, BOUND_ARCHIVE_ENTRIES);
+	if (store_source_open_memory(g.buf, g.len, &src) != 0)
+		fail_msg("%s", store_lasterror());
+	assert_int_equal(store_source_count(src), 1);
+	store_source_free(src);
+	free(g.buf);
+
+	many_entries(&g, BOUND_ARCHIVE_ENTRIES + 1);
+	src = NULL;
+	assert_int_equal(store_source_open_memory(g.buf, g.len, &src),
+	    STORE_EINVAL);
+	assert_null(src);
+	snprintf(want, sizeof(want), "more than %d entries",
+	    BOUND_ARCHIVE_ENTRIES);
+	if (strstr(store_lasterror(), want) == NULL)
+		fail_msg("%s: wanted \"%s\"", store_lasterror(), want);
+	free(g.buf);
+}
+
+/*
+ * A 10 KiB tar (GNU tar --sparse) of two sparse files, of 5 and 4 TiB:
+ * each under BOUND_ARCHIVE_BYTES, both above it.  Reading it would
+ * stream 9 TiB of zeros; it is refused when listed.
+ */
+static void
+test_archive_bytes_cap(void **state)
+{
+	const char *top = getenv("top_srcdir");
+	struct store_source *src = NULL;
+	char path[4096];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/archive/"
+	    "sparse-9tib.tar", top != NULL ? top : ".");
+	assert_int_equal(store_source_open(path, &src), STORE_EINVAL);
+	assert_null(src);
+	assert_true(BOUND_ARCHIVE_BYTES >= (5ULL << 40) &&
+	    BOUND_ARCHIVE_BYTES < (9ULL << 40));
+	snprintf(path, sizeof(path), "b.bin: more than %llu TiB in all",
+	    (unsigned long long)(BOUND_ARCHIVE_BYTES >> 40));
+	if (strstr(store_lasterror(), path) == NULL)
+		fail_msg("%s: wanted \"%s\"", store_lasterror(), path);
 }
 
 static int
@@ -425,6 +596,9 @@ main(void)
 		cmocka_unit_test(test_archive_good),
 		cmocka_unit_test(test_archive_bad),
 		cmocka_unit_test(test_not_an_archive),
+		cmocka_unit_test(test_archive_filters),
+		cmocka_unit_test(test_archive_entries_cap),
+		cmocka_unit_test(test_archive_bytes_cap),
 		cmocka_unit_test(test_folder),
 		cmocka_unit_test(test_folder_swapped),
 		cmocka_unit_test(test_folder_git_links),
