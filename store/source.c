@@ -573,6 +573,20 @@ finish(struct store_source *src)
 		}
 		src->strip = top;
 	}
+	/* What the walk of a folder skips, an archive's entries leave out;
+	 * arc_each passes over them too. */
+	if (src->archive) {
+		size_t kept = 0;
+
+		for (size_t i = 0; i < src->n; i++) {
+			if (skipped_prefix(src->v[i].e.path) != 0) {
+				src->bytes -= src->v[i].e.size;
+				free((char *)src->v[i].e.path);
+			} else
+				src->v[kept++] = src->v[i];
+		}
+		src->n = kept;
+	}
 	if ((by = malloc((src->n + 1) * sizeof(*by))) == NULL)
 		return ENOMEM;
 	for (size_t i = 0; i < src->n; i++)
@@ -813,6 +827,9 @@ arc_each(struct store_source *src, size_t only, store_entry_fn fn, void *arg)
 			continue;
 		if ((rc = arc_path(e, &path)) != 0)
 			break;
+		if (strlen(path) >= src->strip &&
+		    skipped_prefix(path + src->strip) != 0)
+			continue;
 		if (strlen(path) < src->strip ||
 		    strcmp(path + src->strip, src->v[i].e.path) != 0) {
 			rc = store_fail(STORE_EINVAL, "%s: the archive changed "

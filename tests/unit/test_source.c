@@ -169,6 +169,45 @@ test_archive_bad(void **state)
 	refused(device, 1, "tty: not a regular file", 1);
 }
 
+/* As in a folder, .git and .cache/huggingface at the top of an archive
+ * (after its one top folder) are not part of the repository. */
+static void
+test_archive_git(void **state)
+{
+	const struct entry e[] = {
+		{ "m/.git/config", AE_IFREG, "[core]\n", 0 },
+		{ "m/a.txt", AE_IFREG, "a", 0 },
+		{ "m/.cache/huggingface/x", AE_IFREG, "x", 0 },
+		{ "m/sub/.git/y", AE_IFREG, "yy", 0 },
+		{ "m/.git", AE_IFREG, "gitdir: elsewhere\n", 0 },
+	};
+	struct store_source *src;
+	char *buf;
+	size_t len;
+
+	(void)state;
+	for (int zip = 0; zip < 2; zip++) {
+		/* .git as a folder, then as a file (a worktree's). */
+		for (size_t n = 4; n <= 5; n++) {
+			const struct entry *v = n == 4 ? e : e + 1;
+
+			if (open_entries(v, 4, zip, &src) != 0)
+				fail_msg("%s", store_lasterror());
+			assert_int_equal(store_source_count(src), 2);
+			assert_string_equal(store_source_entry(src, 0)->path,
+			    "a.txt");
+			assert_string_equal(store_source_entry(src, 1)->path,
+			    "sub/.git/y");
+			assert_int_equal(store_source_slurp(src, 1, 100, &buf,
+			    &len), 0);
+			assert_int_equal(len, 2);
+			assert_memory_equal(buf, "yy", 2);
+			free(buf);
+			store_source_free(src);
+		}
+	}
+}
+
 static void
 test_not_an_archive(void **state)
 {
@@ -595,6 +634,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_archive_good),
 		cmocka_unit_test(test_archive_bad),
+		cmocka_unit_test(test_archive_git),
 		cmocka_unit_test(test_not_an_archive),
 		cmocka_unit_test(test_archive_filters),
 		cmocka_unit_test(test_archive_entries_cap),
