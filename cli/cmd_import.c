@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "bounds.h"
+#include "crash.h"
 #include "cli.h"
 #include "keys.h"
 #include "trust.h"
@@ -215,6 +216,7 @@ release_record(void *arg, struct store_kvtxn *kt)
 	}
 	if (old != NULL && oldlen == r->len && memcmp(old, r->doc, r->len) == 0)
 		return 0;
+	CRASH_POINT("release");
 	return store_kvtxn_put(kt, STORE_RELEASE, key, 8, r->doc, r->len);
 }
 

@@ -14,11 +14,14 @@
 #include "cli.h"
 
 /*
- * The crash tests' hook: with AIRLOCK_CRASH_AFTER=N, the first add or
- * import to pass N bytes kills its process with SIGKILL, as kill -9 would,
- * at a point the test chooses rather than one a timer happens to hit.
+ * The crash tests' hook, in airlock-crashtest only (lib/crash.h): with
+ * AIRLOCK_CRASH_AFTER=N, the first add or import to pass N bytes kills its
+ * process with SIGKILL, as kill -9 would, at a point the test chooses
+ * rather than one a timer happens to hit.
  */
+#ifdef AIRLOCK_CRASH_POINTS
 static uint64_t crash_after = UINT64_MAX;
+#endif
 
 struct progress {
 	const char	*label;
@@ -44,12 +47,16 @@ progress_start(const struct cli *cli, const char *label, uint64_t total)
 {
 	struct progress *p;
 
-	const char *crash = getenv("AIRLOCK_CRASH_AFTER");
-	int hook = crash != NULL && (strcmp(label, "add") == 0 ||
-	    strcmp(label, "import") == 0);
+	int hook = 0;
 
+#ifdef AIRLOCK_CRASH_POINTS
+	const char *crash = getenv("AIRLOCK_CRASH_AFTER");
+
+	hook = crash != NULL && (strcmp(label, "add") == 0 ||
+	    strcmp(label, "import") == 0);
 	if (hook)
 		crash_after = strtoull(crash, NULL, 10);
+#endif
 	if (!hook && (!cli->tty || cli->json))
 		return NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
@@ -89,8 +96,10 @@ progress_set(struct progress *p, uint64_t done)
 
 	if (p == NULL)
 		return;
+#ifdef AIRLOCK_CRASH_POINTS
 	if (p->crash && done >= crash_after)
 		kill(getpid(), SIGKILL);
+#endif
 	p->done = done;
 	if (!p->tty || (t = now()) - p->last < 0.1)
 		return;

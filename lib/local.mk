@@ -1,2 +1,2 @@
 # lib/: small things that several parts share.
-EXTRA_DIST += lib/bounds.h
+EXTRA_DIST += lib/bounds.h lib/crash.h

@@ -33,6 +33,7 @@
 #include <archive_entry.h>
 
 #include "bounds.h"
+#include "crash.h"
 #include "internal.h"
 
 void
@@ -1038,6 +1039,7 @@ store_bundle_import(struct store *st, struct store_bundle *b,
 		if (rc != 0)
 			goto out;
 		res->revisions += isnew;
+		CRASH_POINT("import-revision");
 	}
 	rc = store_ingest_end(ing);
 	res->omitted = b->nomitted;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "crash.h"
 #include "internal.h"
 
 struct mark {
@@ -208,6 +209,7 @@ store_gc(struct store *st, int dry_run, struct store_gc_result *res)
 		rc = store_mdb_fail(rc, "counters");
 		goto fail;
 	}
+	CRASH_POINT("gc-commit");
 	if ((rc = mdb_txn_commit(mk.txn)) != 0)
 		rc = store_mdb_fail(rc, "commit");
 	goto out;
@@ -272,6 +274,7 @@ store_compact(struct store *st, struct store_gc_result *res)
 		goto out;
 	}
 	close(fd);
+	CRASH_POINT("compact-copied");
 	/* The copy replaces the file, then the environment is reopened on
 	 * it: nothing else has it open, we hold the lock alone. */
 	if (rename(from, to) == -1) {
@@ -281,6 +284,7 @@ store_compact(struct store *st, struct store_gc_result *res)
 		goto out;
 	}
 	(void)rmdir(tmpdir);
+	CRASH_POINT("compact-renamed");
 	if ((fd = open(st->dir, O_RDONLY | O_DIRECTORY)) != -1) {
 		(void)fsync(fd);
 		close(fd);

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "bounds.h"
+#include "crash.h"
 #include "internal.h"
 
 #define SEG_DATA	(8u << 20)
@@ -464,6 +465,8 @@ ing_commit(struct store_ingest *ing, int durable)
 			return ing_fail(ing, store_mdb_fail(rc, "counters"));
 		ing->chunks_new = ing->bytes_new = 0;
 	}
+	if (!durable)
+		CRASH_POINT("batch-commit");
 	mdb_env_set_flags(env, MDB_NOMETASYNC, !durable);
 	rc = mdb_txn_commit(ing->txn);
 	mdb_env_set_flags(env, MDB_NOMETASYNC, 0);
@@ -829,6 +832,7 @@ store_ingest_revision(struct store_ingest *ing, const struct store_manifest *m,
 		if ((rc = ing->kv(ing->kv_arg, &kt)) != 0)
 			return ing_fail(ing, rc);
 	}
+	CRASH_POINT("revision-commit");
 	return ing_commit(ing, 1);
 }
 

@@ -13,8 +13,22 @@ AM_TESTS_ENVIRONMENT += FUZZ_TARGETS='$(FUZZ_TARGETS)'; export FUZZ_TARGETS;
 # Integration tests: the real CLI (and daemon) over real stores.
 TESTS += tests/integration/store_cli.sh tests/integration/corrupt.sh \
 	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
-	tests/integration/crash.sh tests/integration/store_env.sh
+	tests/integration/crash.sh tests/integration/store_env.sh \
+	tests/integration/crash_points.sh
 EXTRA_DIST += tests/integration/store_cli.sh tests/integration/corrupt.sh \
 	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
 	tests/integration/crash.sh tests/integration/store_env.sh \
-	tests/lib/mkmodel.sh
+	tests/integration/crash_points.sh tests/lib/mkmodel.sh
+
+# airlock-crashtest: the airlock command built from the same sources with
+# the crash points of lib/crash.h compiled in, for the crash tests only;
+# the installed airlock never has them.
+check_PROGRAMS += airlock-crashtest
+airlock_crashtest_SOURCES = $(airlock_SOURCES) $(store_libstore_a_SOURCES) \
+	lib/crash.h
+airlock_crashtest_CPPFLAGS = $(AM_CPPFLAGS) -DAIRLOCK_CRASH_POINTS
+airlock_crashtest_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
+	$(LMDB_CFLAGS) $(CRYPTO_CFLAGS) $(YAML_CFLAGS) $(ARCHIVE_CFLAGS)
+airlock_crashtest_LDADD = $(KEYS_LIBS) $(LMDB_LIBS) $(CRYPTO_LIBS) \
+	$(JANSSON_LIBS) $(YAML_LIBS) $(ARCHIVE_LIBS) -lm
+AM_TESTS_ENVIRONMENT += AIRLOCK_CRASHTEST='$(abs_top_builddir)/airlock-crashtest'; export AIRLOCK_CRASHTEST;

@@ -18,7 +18,7 @@ check "B: init and trust A" sh -c "'$AIRLOCK' --store '$B' init &&
     '$AIRLOCK' --store '$A' key pub | '$AIRLOCK' --store '$B' trust add - --name a"
 
 for point in 1 90000000 $((size - 1000)); do
-	AIRLOCK_CRASH_AFTER=$point b import "$T/big.bundle" >"$T/imp.out" 2>&1
+	AIRLOCK_CRASH_AFTER=$point "$AIRLOCK_CRASHTEST" --store "$B" import "$T/big.bundle" >"$T/imp.out" 2>&1
 	rc=$?
 	[ $rc -eq 137 ] && ok "import killed after $point bytes" ||
 	    not_ok "import was not killed at $point (exit $rc)"

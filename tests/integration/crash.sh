@@ -14,7 +14,7 @@ check "init" al init
 check "a first, small revision" al add "$top_srcdir/tests/fuzz/corpus" --repo acme/small
 
 for point in 1 120000000 250000000 $total; do
-	AIRLOCK_CRASH_AFTER=$point al add "$m" --repo acme/big >"$T/add.out" 2>&1
+	AIRLOCK_CRASH_AFTER=$point "$AIRLOCK_CRASHTEST" --store "$S" add "$m" --repo acme/big >"$T/add.out" 2>&1
 	rc=$?
 	[ $rc -eq 137 ] && ok "add killed after $point bytes" ||
 	    not_ok "add was not killed at $point (exit $rc)"
