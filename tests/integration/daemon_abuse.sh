@@ -8,7 +8,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v bash >/dev/null 2>&1 || skip_all "bash is needed for raw sockets"
 
-plan 62
+plan 64
 
 S=$T/store
 # 16 MB of weights: more than loopback's socket buffers hold.
@@ -210,7 +210,7 @@ tight() { # WHAT GAUGE N CONFIG-LINES
 		echo "$_now" >"$T/sent"
 		[ "$_now" = "$_then" ]
 	}
-	wait_for stuck || diag "the idle clients did not take all of $1"
+	check "  precondition: the idle clients took all of $1" wait_for stuck
 	curl -s --max-time 30 "$URL/org/tiny/resolve/main/model.safetensors" \
 	    -o "$T/got"
 	check "  a download completes though idle clients held them all" \

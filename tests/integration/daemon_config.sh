@@ -8,7 +8,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v bash >/dev/null 2>&1 || skip_all "bash is needed for raw sockets"
 
-plan 30
+plan 44
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 4000000 >/dev/null
@@ -16,6 +16,12 @@ sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 4000000 >/dev/null
 "$AIRLOCK" --store "$S" add "$T/model" --repo acme/tiny >/dev/null
 check "the CLI adds a model" test $? -eq 0
 sha=$(sha256sum <"$T/model/model.safetensors" | cut -d' ' -f1)
+# A download that outlasts the socket buffers, for the drain (at 4 MB,
+# airlockd may have handed every byte to the kernel before a look).
+mkdir "$T/large"
+head -c 64000000 /dev/urandom >"$T/large/weights.bin"
+"$AIRLOCK" --store "$S" add "$T/large" --repo acme/large >/dev/null
+large_sha=$(sha256sum <"$T/large/weights.bin" | cut -d' ' -f1)
 
 # --- -n ----------------------------------------------------------------------
 cat >"$T/good.conf" <<'EOF'
@@ -104,17 +110,17 @@ check "  and the line is named in the log" grep -q 'live.conf:3:' "$T/airlockd.l
 # --- SIGTERM -----------------------------------------------------------------
 printf '[private acme]\ntoken = hf_reloadedtoken1\n' >"$T/live.conf"
 kill -HUP "$AIRLOCKD_PID"
-curl -s --limit-rate 2M -H 'Authorization: Bearer hf_reloadedtoken1' \
-    -o "$T/got" "$URL/acme/tiny/resolve/main/model.safetensors" &
+curl -s --limit-rate 32M -H 'Authorization: Bearer hf_reloadedtoken1' \
+    -o "$T/got" "$URL/acme/large/resolve/main/weights.bin" &
 dl=$!
 streaming() { curl -s "$URL/metrics" | grep -q '^airlockd_streams 1$'; }
-wait_for streaming || diag "the download did not start"
+check "precondition: a download is under way" wait_for streaming
 kill -TERM "$AIRLOCKD_PID"
 refused() { ! curl -s --max-time 2 "$URL/healthz" >/dev/null; }
 check "on SIGTERM it stops accepting" wait_for refused
 wait "$dl"
 check "  a download under way runs to its end" \
-    test "$(sha256sum <"$T/got" | cut -d' ' -f1)" = "$sha"
+    test "$(sha256sum <"$T/got" | cut -d' ' -f1)" = "$large_sha"
 check "  then airlockd exits 0" stop_daemon
 
 printf 'drain-timeout = 1\n' >"$T/drain.conf"
@@ -125,8 +131,34 @@ bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
     exec sleep 30' _ "$port" &
 idle=$!
 two_conns() { curl -s "$URL/metrics" | grep -q '^airlockd_connections 2$'; }
-wait_for two_conns || diag "the idle client did not connect"
+check "precondition: the idle client is connected" wait_for two_conns
 check "a client that never reads does not keep it from exiting after drain-timeout" stop_daemon
 check "  the log says why" grep -q "drain time-out" "$T/airlockd.log"
 kill "$idle" 2>/dev/null
 wait "$idle" 2>/dev/null || :
+
+# A second signal during a drain exits at once: a client that never reads
+# holds its connection, the drain would wait 60 s for it.
+printf 'drain-timeout = 60\n' >"$T/drain.conf"
+for second in TERM INT; do
+	: >"$T/airlockd.log"
+	check "airlockd starts (then SIGTERM, SIG$second)" \
+	    start_daemon "$S" -c "$T/drain.conf"
+	port=${URL##*:}
+	bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
+	    printf "GET /acme/tiny/resolve/main/model.safetensors HTTP/1.1\r\nHost: x\r\n\r\n" >&3
+	    exec sleep 30' _ "$port" &
+	idle=$!
+	check "  precondition: the idle client is connected" wait_for two_conns
+	kill -TERM "$AIRLOCKD_PID"
+	check "  precondition: SIGTERM starts a drain" \
+	    wait_for grep -q 'SIGTERM: draining' "$T/airlockd.log"
+	grep -q stopping "$T/airlockd.log" && not_ok "  the drain waits" ||
+	    ok "  the drain waits for the client"
+	kill -$second "$AIRLOCKD_PID"
+	check "  SIG$second during the drain stops it at once" \
+	    wait_for grep -q stopping "$T/airlockd.log"
+	check "  and airlockd exits 0" stop_daemon
+	kill "$idle" 2>/dev/null
+	wait "$idle" 2>/dev/null || :
+done
