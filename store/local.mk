@@ -15,7 +15,7 @@ check_PROGRAMS += tests/unit/test_store tests/unit/test_source
 TESTS += tests/unit/test_store tests/unit/test_source
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/tap_main.h
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LMDB_CFLAGS) \
-	$(JANSSON_CFLAGS)
+	$(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_store_LDADD = $(STORE_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_source_SOURCES = tests/unit/test_source.c tests/unit/tap_main.h
 tests_unit_test_source_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 #include <lmdb.h>
+#include <openssl/evp.h>
 
 #include "store.h"
 #include "tap_main.h"
@@ -184,6 +185,95 @@ test_chunking_stable(void **state)
 	free(ca);
 	free(ca2);
 	free(cb);
+}
+
+/*
+ * The cut points of a fixed input, against the list committed in
+ * tests/unit/chunker_cuts.txt: the chunker is part of the store format,
+ * so any change to where it cuts must show here.  The input is made by
+ * openssl (see the file's header), and its sha256 is there as sha256sum
+ * printed it.  With CHUNKER_CUTS_WRITE=FILE the list is written there
+ * instead, for a deliberate change of the format.
+ */
+#define CUTS_KEYSTREAM	(6u << 20)
+#define CUTS_ZEROS_AT	(4u << 20)
+#define CUTS_ZEROS	(3u << 19)
+static void
+test_chunker_cuts(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = CUTS_KEYSTREAM + CUTS_ZEROS;
+	uint8_t *ks = calloc(1, CUTS_KEYSTREAM), *in = calloc(1, n);
+	uint8_t key[16] = { 0 }, iv[16] = { 0 };
+	struct chunks *c = calloc(1, sizeof(*c));
+	struct store_blobinfo info;
+	char hex[STORE_HEX_LEN + 1], line[256], want[STORE_HEX_LEN + 1];
+	const char *wpath = getenv("CHUNKER_CUTS_WRITE");
+	const char *src = getenv("top_srcdir");
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	unsigned long long off, len;
+	size_t i = 0;
+	int outl;
+	FILE *fp;
+
+	/* AES-128-CTR of zeros, key and iv zero: openssl enc's bytes. */
+	assert_non_null(ctx);
+	assert_int_equal(EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), NULL, key,
+	    iv), 1);
+	assert_int_equal(EVP_EncryptUpdate(ctx, ks, &outl, ks,
+	    (int)CUTS_KEYSTREAM), 1);
+	EVP_CIPHER_CTX_free(ctx);
+	/* 4 MiB of it, 1.5 MiB of zeros (cut at the maximum), the rest. */
+	memcpy(in, ks, CUTS_ZEROS_AT);
+	memcpy(in + CUTS_ZEROS_AT + CUTS_ZEROS, ks + CUTS_ZEROS_AT,
+	    CUTS_KEYSTREAM - CUTS_ZEROS_AT);
+	ingest(f->st, in, n, 0, &info);
+	store_hex(info.sha256, STORE_HASH_LEN, hex);
+	store_blob_chunks(f->st, info.sha256, collect_chunk, c);
+	assert_true(c->n > 1 && c->n < 4096);
+	/* Every chunk within the bounds; only the last may be short. */
+	for (i = 0; i < c->n; i++) {
+		uint64_t end = i + 1 < c->n ? c->off[i + 1] : n;
+
+		assert_true(end - c->off[i] <= STORE_CHUNK_MAX);
+		if (i + 1 < c->n)
+			assert_true(end - c->off[i] >= STORE_CHUNK_MIN);
+	}
+	if (wpath != NULL) {
+		assert_non_null(fp = fopen(wpath, "w"));
+		fprintf(fp, "sha256 %s\n", hex);
+		for (i = 0; i < c->n; i++)
+			fprintf(fp, "%llu %llu\n", (unsigned long long)c->off[i],
+			    (unsigned long long)((i + 1 < c->n ? c->off[i + 1] :
+			    n) - c->off[i]));
+		fclose(fp);
+		goto out;
+	}
+	snprintf(line, sizeof(line), "%s/tests/unit/chunker_cuts.txt",
+	    src != NULL ? src : ".");
+	assert_non_null(fp = fopen(line, "r"));
+	i = 0;
+	want[0] = '\0';
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '#')
+			continue;
+		if (sscanf(line, "sha256 %64s", want) == 1)
+			continue;
+		assert_int_equal(sscanf(line, "%llu %llu", &off, &len), 2);
+		assert_true(i < c->n);
+		assert_int_equal(c->off[i], off);
+		assert_int_equal((i + 1 < c->n ? c->off[i + 1] : n) - c->off[i],
+		    len);
+		i++;
+	}
+	fclose(fp);
+	/* The input is what openssl and sha256sum made, and all of it. */
+	assert_string_equal(hex, want);
+	assert_int_equal(i, c->n);
+out:
+	free(ks);
+	free(in);
+	free(c);
 }
 
 /* Round trips of many sizes, read back whole and by ranges. */
@@ -732,6 +822,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_chunking_stable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chunker_cuts, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip_sizes, setup,
 		    teardown),
