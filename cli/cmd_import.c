@@ -14,6 +14,8 @@
 
 #include <sys/stat.h>
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,6 +391,38 @@ out:
 	return rc;
 }
 
+/*
+ * The volumes named after the first must be its further volumes, in
+ * order: NAME.002, NAME.003, ...  They are read by name, so a file named
+ * that is not the volume it stands in for (another bundle, the volumes
+ * out of order, one left out) would otherwise be ignored in silence.
+ */
+static int
+check_volumes(int argc, char **argv)
+{
+	char base[PATH_MAX], want[PATH_MAX + 16];
+	struct stat named, vol;
+	size_t len = strlen(argv[1]);
+
+	if (len > 4 && strcmp(argv[1] + len - 4, ".001") == 0)
+		len -= 4;
+	if (len >= sizeof(base))
+		return cli_fail(EXIT_USAGE, "%.40s...: too long", argv[1]);
+	memcpy(base, argv[1], len);
+	base[len] = '\0';
+	for (int i = 2; i < argc; i++) {
+		snprintf(want, sizeof(want), "%s.%03d", base, i);
+		if (stat(argv[i], &named) == -1)
+			return cli_fail(EXIT_USAGE, "%s: %s", argv[i],
+			    strerror(errno));
+		if (stat(want, &vol) == -1 || named.st_dev != vol.st_dev ||
+		    named.st_ino != vol.st_ino)
+			return cli_fail(EXIT_USAGE, "%s: named as volume %d of "
+			    "%s, which is %s", argv[i], i, argv[1], want);
+	}
+	return 0;
+}
+
 int
 cmd_import(struct cli *cli, int argc, char **argv)
 {
@@ -399,6 +433,8 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	if (argc < 2 || argv[1][0] == '-')
 		return cli_usage(cli);
 	/* Further volumes are found by name; naming them is allowed. */
+	if ((rc = check_volumes(argc, argv)) != 0)
+		return rc;
 	if ((rc = cli_open(cli, 0, &st)) != 0)
 		return rc;
 	if (stat(argv[1], &sb) == 0 && S_ISDIR(sb.st_mode))
