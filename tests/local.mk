@@ -15,12 +15,13 @@ AM_TESTS_ENVIRONMENT += FUZZ_TARGETS='$(FUZZ_TARGETS)'; export FUZZ_TARGETS;
 TESTS += tests/integration/store_cli.sh tests/integration/corrupt.sh \
 	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
 	tests/integration/crash.sh tests/integration/store_env.sh \
-	tests/integration/crash_points.sh tests/integration/anchors.sh
+	tests/integration/crash_points.sh tests/integration/anchors.sh \
+	tests/integration/documented.sh
 EXTRA_DIST += tests/integration/store_cli.sh tests/integration/corrupt.sh \
 	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
 	tests/integration/crash.sh tests/integration/store_env.sh \
 	tests/integration/crash_points.sh tests/lib/mkmodel.sh \
-	tests/integration/anchors.sh
+	tests/integration/anchors.sh tests/integration/documented.sh
 
 # airlock-crashtest: the airlock command built from the same sources with
 # the crash points of lib/crash.h compiled in, for the crash tests only;
