@@ -47,6 +47,16 @@ check "checkout" al checkout acme/big "$T/out"
 diff -r "$m" "$T/out" >/dev/null && ok "the revision is byte-identical" ||
     not_ok "checkout differs"
 rm -rf "$T/out"
+# A new revision of a branch that exists, killed before its commit: the
+# branch still names the old one.
+digest() { al --json show "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["digest"])'; }
+old=$(digest acme/big)
+printf 'one more\n' >"$m/NOTES.txt"
+killed revision-commit add "$m" --repo acme/big
+intact "revision-commit of a second revision"
+check "  the branch still names the first revision" \
+    test "$(digest acme/big)" = "$old"
+rm "$m/NOTES.txt"
 
 # --- gc and compact ----------------------------------------------------------
 # An add of other bytes, killed after its first batch commit, leaves
