@@ -1,6 +1,7 @@
 #!/bin/sh
 # kill -9 during import at several points: the store opens and verifies,
 # shows no revision of the bundle, and a second run completes the import.
+# The killed runs are airlock-crashtest's: the installed airlock has no hook.
 . "$top_srcdir/tests/lib/tap.sh"
 
 A=$T/A

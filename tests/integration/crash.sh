@@ -3,6 +3,7 @@
 # batch is committed, after one, after all the chunks but before the
 # revision commit.  Each time the store opens, verify --all passes, no
 # partial revision is listed, and the add then runs again to the end.
+# The killed runs are airlock-crashtest's: the installed airlock has no hook.
 . "$top_srcdir/tests/lib/tap.sh"
 
 S=$T/store
