@@ -208,6 +208,7 @@ release_record(void *arg, struct store_kvtxn *kt)
 	size_t oldlen;
 	int rc;
 
+	CRASH_POINT("release");
 	rc = store_kvtxn_get(kt, STORE_RELEASE, key, 8, &old, &oldlen);
 	if (rc != 0 && rc != STORE_ENOTFOUND)
 		return rc;
@@ -218,7 +219,6 @@ release_record(void *arg, struct store_kvtxn *kt)
 	}
 	if (old != NULL && oldlen == r->len && memcmp(old, r->doc, r->len) == 0)
 		return 0;
-	CRASH_POINT("release");
 	return store_kvtxn_put(kt, STORE_RELEASE, key, 8, r->doc, r->len);
 }
 

@@ -108,14 +108,17 @@ intact import-revision:1
 check "  the first revision is whole" al checkout acme/multi@v1 "$T/o1"
 diff -r "$T/r1" "$T/o1" >/dev/null && ok "  byte-identical" || not_ok "  differs"
 fails "  the second is not there" 1 al show acme/multi@v2
+# The record is written in each revision's commit: a kill before it leaves
+# that revision out, as a kill before the commit would.
 killed release import "$T/multi.bundle"
 intact release
+fails "  the second is still not there" 1 al show acme/multi@v2
+check "the import runs again to the end" al import "$T/multi.bundle"
 for v in 1 2 3; do
 	check "  v$v is listed and whole" al checkout acme/multi@v$v "$T/c$v"
 	diff -r "$T/r$v" "$T/c$v" >/dev/null && ok "  byte-identical" ||
 	    not_ok "  differs"
 done
-check "the import runs again to the end" al import "$T/multi.bundle"
 check "verify --all" al verify --all
 # The release record was written: the older release is a rollback now.
 fails "release 1 after release 2 is refused" 1 al import "$T/old.bundle"
