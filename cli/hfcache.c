@@ -106,13 +106,47 @@ ref_of(const char *repodir, const char *commit)
 	return NULL;
 }
 
+/*
+ * The revision the store already has under m's commit id, if it holds the
+ * same files and claims: then it is that revision again (m differs only in
+ * when it was made, or by which ref it was found).  A commit id with other
+ * files is left to the store, which refuses to move it.
+ */
+static struct store_manifest *
+stored_same(struct store *st, const struct store_manifest *m)
+{
+	struct store_manifest *cur;
+	uint8_t digest[STORE_HASH_LEN];
+
+	if (store_resolve(st, m->type, m->repo, m->commit, digest) != 0 ||
+	    store_manifest_get(st, digest, &cur) != 0)
+		return NULL;
+	if (strcmp(cur->commit, m->commit) == 0 &&
+	    json_equal(json_object_get(cur->root, "files"),
+	    json_object_get(m->root, "files")) &&
+	    json_equal(cur->claims, m->claims))
+		return cur;
+	store_manifest_free(cur);
+	return NULL;
+}
+
+/* 1 if ref already names m. */
+static int
+ref_at(struct store *st, const struct store_manifest *m, const char *ref)
+{
+	uint8_t digest[STORE_HASH_LEN];
+
+	return store_resolve(st, m->type, m->repo, ref, digest) == 0 &&
+	    memcmp(digest, m->digest, STORE_HASH_LEN) == 0;
+}
+
 static int
 import_snapshot(struct cli *cli, struct store *st, const char *repodir,
     const char *type, const char *repo, const char *commit)
 {
 	struct snap s = { .cli = cli };
 	struct store_manifest_parts parts = { 0 };
-	struct store_manifest *m = NULL;
+	struct store_manifest *m = NULL, *cur;
 	struct signer *signer = NULL;
 	struct store_sig sig = { 0 };
 	char snapdir[PATH_MAX], digest[STORE_DIGEST_STRLEN + 1], *ref = NULL;
@@ -158,12 +192,23 @@ import_snapshot(struct cli *cli, struct store *st, const char *repodir,
 		rc = cli_store_fail(rc, snapdir);
 		goto out;
 	}
-	if (signer != NULL && (rc = signer_sign(signer, m, &sig)) != 0)
-		goto out;
 	snprintf(why, sizeof(why), "import %s", snapdir);
-	if ((rc = store_ingest_revision(s.ing, m, ref, why, &sig,
-	    signer != NULL)) != 0) {
-		rc = cli_store_fail(rc, NULL);
+	if ((cur = stored_same(st, m)) != NULL) {
+		/* Already there, signed when it came: at most a ref moves. */
+		store_manifest_free(m);
+		m = cur;
+		if (ref == NULL || ref_at(st, m, ref))
+			rc = store_ingest_end(s.ing);
+		else
+			rc = store_ingest_revision(s.ing, m, ref, why, NULL, 0);
+	} else {
+		if (signer != NULL && (rc = signer_sign(signer, m, &sig)) != 0)
+			goto out;
+		rc = store_ingest_revision(s.ing, m, ref, why, &sig,
+		    signer != NULL);
+	}
+	if (rc != 0) {
+		rc = cli_store_fail(rc, snapdir);
 		goto out;
 	}
 	store_digest_str(m->digest, digest);

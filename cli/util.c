@@ -51,6 +51,7 @@ cli_status(int rc)
 		return EXIT_OK;
 	case STORE_ENOTFOUND:
 	case STORE_ECORRUPT:
+	case STORE_EIMMUTABLE:
 		return EXIT_CHECK;
 	default:
 		return EXIT_USAGE;

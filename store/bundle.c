@@ -913,6 +913,33 @@ out:
 	return rc;
 }
 
+/*
+ * Every ref the bundle would write must be one the store lets it write (a
+ * commit id it has for another manifest may not move): asked before
+ * anything is written, so that a refused bundle changes nothing.
+ * store_ingest_revision asks again under its own transaction.
+ */
+static int
+refs_allowed(struct store *st, struct store_bundle *b)
+{
+	MDB_txn *txn;
+	int rc = 0, same;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	for (size_t i = 0; i < b->nrevs && rc == 0; i++) {
+		const struct store_bundle_revinfo *r = &b->revs[i].info;
+
+		rc = ref_check(st, txn, r->type, r->repo, r->commit, r->digest,
+		    REF_COMMIT, &same);
+		if (rc == 0 && strcmp(r->ref, r->commit) != 0)
+			rc = ref_check(st, txn, r->type, r->repo, r->ref,
+			    r->digest, REF_BRANCH, &same);
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
 int
 store_bundle_import(struct store *st, struct store_bundle *b,
     store_kvtxn_fn kv, void *kvarg, store_progress_fn progress, void *parg,
@@ -938,6 +965,8 @@ store_bundle_import(struct store *st, struct store_bundle *b,
 			    "out chunk %s, which this store lacks (was it made "
 			    "for another store's inventory?)", b->path, hex);
 		}
+	if ((rc = refs_allowed(st, b)) != 0)
+		return rc;
 	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL)
 		return ENOMEM;
 	if ((rc = store_ingest_begin(st, &ing)) != 0)
@@ -1032,9 +1061,9 @@ store_bundle_import(struct store *st, struct store_bundle *b,
 		}
 		snprintf(why, sizeof(why), "import %s", b->path);
 		isnew = store_manifest_has(st, m->digest) != 0;
-		/* Published by commit id: no branch or tag to move. */
-		rc = store_ingest_revision(ing, m, strcmp(br->info.ref,
-		    m->commit) == 0 ? NULL : br->info.ref, why, sigs, nsigs);
+		/* Published by commit id, the ref is the commit's own. */
+		rc = store_ingest_revision(ing, m, br->info.ref, why, sigs,
+		    nsigs);
 		store_manifest_free(m);
 		if (rc != 0)
 			goto out;

@@ -816,11 +816,13 @@ store_ingest_revision(struct store_ingest *ing, const struct store_manifest *m,
 	rc = mdb_put(ing->txn, st->manifest, &k, &d, MDB_NOOVERWRITE);
 	if (rc != 0 && rc != MDB_KEYEXIST)
 		return ing_fail(ing, store_mdb_fail(rc, "manifest"));
+	/* Refused refs abort the transaction: nothing of the revision stays. */
 	if ((rc = ref_write(st, ing->txn, m->type, m->repo, m->commit,
-	    m->digest, 1, why)) != 0)
+	    m->digest, REF_COMMIT, why)) != 0)
 		return ing_fail(ing, rc);
-	if (ref != NULL && (rc = ref_write(st, ing->txn, m->type, m->repo, ref,
-	    m->digest, 0, why)) != 0)
+	if (ref != NULL && strcmp(ref, m->commit) != 0 &&
+	    (rc = ref_write(st, ing->txn, m->type, m->repo, ref, m->digest,
+	    REF_BRANCH, why)) != 0)
 		return ing_fail(ing, rc);
 	for (size_t i = 0; i < nsigs; i++)
 		if ((rc = sig_write(st, ing->txn, m->digest, sigs[i].keyid,

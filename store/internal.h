@@ -157,14 +157,24 @@ void		 git_blob_header(struct hash *, uint64_t size);
 /* The chunker (chunker.c): the length of the chunk that starts at p. */
 size_t	chunk_cut(const uint8_t *p, size_t n);
 
-/* Writes a ref (kind 1: a commit id) and its reflog entry in txn. */
+/*
+ * Refs, by kind (the byte after the digest): a branch moves, a commit id
+ * (40 hex, the revision's own) and a tag never do.  ref_write writes a ref
+ * and its reflog entry in txn, or fails with STORE_EIMMUTABLE (naming the
+ * ref and both digests) and writes nothing; ref_check only asks.
+ */
+#define REF_BRANCH	0
+#define REF_COMMIT	1
+#define REF_TAG		2
+int	ref_check(struct store *, MDB_txn *, const char *type, const char *repo,
+	    const char *name, const uint8_t digest[STORE_HASH_LEN], int kind,
+	    int *same);
 int	ref_write(struct store *, MDB_txn *, const char *type, const char *repo,
-	    const char *name, const uint8_t digest[STORE_HASH_LEN], int commit,
+	    const char *name, const uint8_t digest[STORE_HASH_LEN], int kind,
 	    const char *why);
 int	sig_write(struct store *, MDB_txn *, const uint8_t digest[STORE_HASH_LEN],
 	    const uint8_t keyid[8], const char *text, size_t len);
 #define REFVAL_LEN	(STORE_HASH_LEN + 1)
-#define REF_COMMIT	1
 
 /* Inserts a chunk in txn; *isnew is 1 when it was not there. */
 int	chunk_put(struct store *, MDB_txn *, const uint8_t sha[STORE_HASH_LEN],

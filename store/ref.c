@@ -100,51 +100,39 @@ is_commit_id(const char *s)
 	return 1;
 }
 
-int
-ref_write(struct store *st, MDB_txn *txn, const char *type, const char *repo,
-    const char *name, const uint8_t digest[STORE_HASH_LEN], int commit,
-    const char *why)
+static const char *
+kind_name(int kind)
 {
-	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	return kind == REF_COMMIT ? "commit id" : kind == REF_TAG ? "tag" :
+	    "branch";
+}
+
+/*
+ * Appends a reflog entry for the ref whose key is key (klen bytes): old or
+ * new may be NULL (a ref made, a ref deleted).
+ */
+static int
+reflog_put(struct store *st, MDB_txn *txn, const char *key, size_t klen,
+    const uint8_t *old, const uint8_t *new, const char *why)
+{
 	char oldhex[STORE_DIGEST_STRLEN + 1], newhex[STORE_DIGEST_STRLEN + 1];
-	uint8_t val[REFVAL_LEN], logkey[sizeof(key) + 9];
+	uint8_t logkey[BOUND_REPO_ID + BOUND_REVISION + 32 + 9];
 	struct timespec ts;
 	json_t *entry;
 	char *text;
-	size_t klen;
 	MDB_val k, d;
 	int rc;
 
-	if (!store_revision_valid(name))
-		return store_fail(STORE_EINVAL, "%s: not a valid revision name",
-		    name);
-	if ((klen = refkey(key, sizeof(key), type, repo, name)) == 0)
-		return store_fail(STORE_EINVAL, "%s: name too long", name);
-	k.mv_size = klen;
-	k.mv_data = key;
-	oldhex[0] = '\0';
-	if ((rc = mdb_get(txn, st->ref, &k, &d)) == 0) {
-		if (d.mv_size == REFVAL_LEN &&
-		    memcmp(d.mv_data, digest, STORE_HASH_LEN) == 0)
-			return 0;	/* already there: no reflog noise */
-		if (d.mv_size == REFVAL_LEN)
-			store_digest_str(d.mv_data, oldhex);
-	} else if (rc != MDB_NOTFOUND)
-		return store_mdb_fail(rc, "ref");
-	memcpy(val, digest, STORE_HASH_LEN);
-	val[STORE_HASH_LEN] = commit ? REF_COMMIT : 0;
-	d.mv_size = sizeof(val);
-	d.mv_data = val;
-	if ((rc = mdb_put(txn, st->ref, &k, &d, 0)) != 0)
-		return store_mdb_fail(rc, "ref");
-	if (commit)
-		return 0;	/* commit ids never move: nothing to log */
-
+	if (klen + 9 > sizeof(logkey))
+		return store_fail(STORE_EINVAL, "reflog: name too long");
+	if (old != NULL)
+		store_digest_str(old, oldhex);
+	if (new != NULL)
+		store_digest_str(new, newhex);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	store_digest_str(digest, newhex);
-	entry = json_pack("{s:s?,s:s,s:s,s:I}", "old", oldhex[0] ? oldhex : NULL,
-	    "new", newhex, "why", why != NULL ? why : "", "time",
-	    (json_int_t)ts.tv_sec);
+	entry = json_pack("{s:s?,s:s?,s:s,s:I}", "old", old != NULL ? oldhex :
+	    NULL, "new", new != NULL ? newhex : NULL, "why", why != NULL ? why :
+	    "", "time", (json_int_t)ts.tv_sec);
 	if (entry == NULL)
 		return ENOMEM;
 	text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
@@ -161,24 +149,115 @@ ref_write(struct store *st, MDB_txn *txn, const char *type, const char *repo,
 	d.mv_data = text;
 	rc = mdb_put(txn, st->reflog, &k, &d, 0);
 	free(text);
+	return rc != 0 ? store_mdb_fail(rc, "reflog") : 0;
+}
+
+/*
+ * Whether the ref name of this kind may point at digest: 0 if it may (and
+ * *same is 1 when it already does), STORE_EIMMUTABLE if it names another
+ * revision and may not move, STORE_EINVAL for a name that is not of its
+ * kind.  Branches move; commit ids and tags never do.
+ */
+int
+ref_check(struct store *st, MDB_txn *txn, const char *type, const char *repo,
+    const char *name, const uint8_t digest[STORE_HASH_LEN], int kind,
+    int *same)
+{
+	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	char oldhex[STORE_DIGEST_STRLEN + 1], newhex[STORE_DIGEST_STRLEN + 1];
+	size_t klen;
+	MDB_val k, d;
+	int rc, oldkind;
+
+	*same = 0;
+	if (!store_revision_valid(name))
+		return store_fail(STORE_EINVAL, "%s: not a valid revision name",
+		    name);
+	if ((klen = refkey(key, sizeof(key), type, repo, name)) == 0)
+		return store_fail(STORE_EINVAL, "%s: name too long", name);
+	k.mv_size = klen;
+	k.mv_data = key;
+	if ((rc = mdb_get(txn, st->ref, &k, &d)) == MDB_NOTFOUND) {
+		/* A 40-hex name is a commit id and nothing else. */
+		if (is_commit_id(name) != (kind == REF_COMMIT))
+			return store_fail(STORE_EINVAL, kind == REF_COMMIT ?
+			    "%s: a commit id is %d hex digits" : "%s: a branch "
+			    "or tag may not look like a commit id", name,
+			    STORE_COMMIT_LEN);
+		return 0;
+	}
 	if (rc != 0)
-		return store_mdb_fail(rc, "reflog");
-	return 0;
+		return store_mdb_fail(rc, "ref");
+	if (d.mv_size != REFVAL_LEN)
+		return store_fail(STORE_ECORRUPT, "%s/%s@%s: bad ref", type,
+		    repo, name);
+	oldkind = ((uint8_t *)d.mv_data)[STORE_HASH_LEN];
+	if (memcmp(d.mv_data, digest, STORE_HASH_LEN) == 0 && oldkind == kind) {
+		*same = 1;
+		return 0;
+	}
+	if (oldkind == REF_BRANCH && kind == REF_BRANCH)
+		return 0;
+	store_digest_str(d.mv_data, oldhex);
+	store_digest_str(digest, newhex);
+	return store_fail(STORE_EIMMUTABLE, "%s/%s@%s: the %s names %s; it "
+	    "never moves, so it cannot name %s", type, repo, name,
+	    kind_name(oldkind), oldhex, newhex);
+}
+
+int
+ref_write(struct store *st, MDB_txn *txn, const char *type, const char *repo,
+    const char *name, const uint8_t digest[STORE_HASH_LEN], int kind,
+    const char *why)
+{
+	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	uint8_t val[REFVAL_LEN], old[STORE_HASH_LEN];
+	size_t klen;
+	MDB_val k, d;
+	int rc, same, had = 0;
+
+	if ((rc = ref_check(st, txn, type, repo, name, digest, kind,
+	    &same)) != 0)
+		return rc;
+	if (same)
+		return 0;	/* already there: no reflog noise */
+	klen = refkey(key, sizeof(key), type, repo, name);
+	k.mv_size = klen;
+	k.mv_data = key;
+	if (mdb_get(txn, st->ref, &k, &d) == 0) {
+		memcpy(old, d.mv_data, STORE_HASH_LEN);
+		had = 1;
+	}
+	memcpy(val, digest, STORE_HASH_LEN);
+	val[STORE_HASH_LEN] = (uint8_t)kind;
+	d.mv_size = sizeof(val);
+	d.mv_data = val;
+	if ((rc = mdb_put(txn, st->ref, &k, &d, 0)) != 0)
+		return store_mdb_fail(rc, "ref");
+	return reflog_put(st, txn, key, klen, had ? old : NULL, digest, why);
 }
 
 int
 store_ref_set(struct store *st, const char *type, const char *repo,
     const char *name, const uint8_t digest[STORE_HASH_LEN], const char *why)
 {
+	char hex[STORE_DIGEST_STRLEN + 1];
 	MDB_txn *txn;
+	MDB_val k = { STORE_HASH_LEN, (void *)digest }, d;
 	int rc;
 
-	if (is_commit_id(name))
-		return store_fail(STORE_EINVAL, "%s: a branch or tag may not "
-		    "look like a commit id", name);
 	if ((rc = txn_write(st, &txn)) != 0)
 		return rc;
-	if ((rc = ref_write(st, txn, type, repo, name, digest, 0, why)) != 0) {
+	/* A ref to nothing would be a root gc cannot read. */
+	if ((rc = mdb_get(txn, st->manifest, &k, &d)) != 0) {
+		store_digest_str(digest, hex);
+		rc = rc == MDB_NOTFOUND ? store_fail(STORE_ENOTFOUND, "%s: no "
+		    "such manifest", hex) : store_mdb_fail(rc, "manifest");
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = ref_write(st, txn, type, repo, name, digest, REF_BRANCH,
+	    why)) != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
@@ -192,24 +271,35 @@ store_ref_delete(struct store *st, const char *type, const char *repo,
     const char *name, const char *why)
 {
 	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	uint8_t old[STORE_HASH_LEN];
 	MDB_txn *txn;
-	MDB_val k;
+	MDB_val k, d;
 	size_t klen;
 	int rc;
 
-	(void)why;
 	if ((klen = refkey(key, sizeof(key), type, repo, name)) == 0)
 		return STORE_EINVAL;
 	k.mv_size = klen;
 	k.mv_data = key;
 	if ((rc = txn_write(st, &txn)) != 0)
 		return rc;
-	if ((rc = mdb_del(txn, st->ref, &k, NULL)) != 0) {
+	if ((rc = mdb_get(txn, st->ref, &k, &d)) != 0) {
 		mdb_txn_abort(txn);
 		if (rc == MDB_NOTFOUND)
 			return store_fail(STORE_ENOTFOUND, "%s/%s@%s: no such "
 			    "ref", type, repo, name);
 		return store_mdb_fail(rc, "ref");
+	}
+	memset(old, 0, sizeof(old));
+	if (d.mv_size == REFVAL_LEN)
+		memcpy(old, d.mv_data, STORE_HASH_LEN);
+	if ((rc = mdb_del(txn, st->ref, &k, NULL)) != 0) {
+		mdb_txn_abort(txn);
+		return store_mdb_fail(rc, "ref");
+	}
+	if ((rc = reflog_put(st, txn, key, klen, old, NULL, why)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		return store_mdb_fail(rc, "commit");

@@ -48,6 +48,8 @@ store_strerror(int code)
 		return "already exists";
 	case STORE_ECANCELED:
 		return "canceled";
+	case STORE_EIMMUTABLE:
+		return "a commit id or tag never moves";
 	case MDB_MAP_FULL:
 		return "store map full";
 	}

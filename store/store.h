@@ -40,6 +40,7 @@
 #define STORE_ENOSTORE		(-31006)	/* no store at this path */
 #define STORE_EEXIST		(-31007)	/* already exists */
 #define STORE_ECANCELED		(-31008)	/* a callback asked to stop */
+#define STORE_EIMMUTABLE	(-31009)	/* a commit id or tag never moves */
 
 const char	*store_strerror(int);
 const char	*store_lasterror(void);	/* thread-local, valid until the next call */
@@ -230,6 +231,10 @@ struct store_sig {
  * the ref "ref" (a branch or tag, may be NULL) and the commit id both
  * pointing at it, a reflog entry with why, and its signatures.  The
  * commit is durable (synced) when this returns 0.  The ingest stays usable.
+ * Commit ids never move: one that the store has for another manifest
+ * fails with STORE_EIMMUTABLE, naming the ref and both digests, and the
+ * pending transaction is aborted (nothing of the revision is written; the
+ * ingest is then unusable).  The same manifest again changes nothing.
  */
 int	store_ingest_revision(struct store_ingest *, const struct store_manifest *,
 	    const char *ref, const char *why, const struct store_sig *, size_t nsigs);
@@ -264,12 +269,21 @@ int	store_refs(struct store *, const char *type, const char *repo,
 /* Which type a repository has: "model" if it exists as one, else
  * "dataset", else STORE_ENOTFOUND. */
 int	store_repo_type(struct store *, const char *repo, const char **type);
+/*
+ * store_ref_set points a branch at a stored manifest (STORE_EIMMUTABLE for
+ * a commit id or tag that names another); store_ref_delete drops any ref.
+ * Both write the reflog.
+ */
 int	store_ref_set(struct store *, const char *type, const char *repo,
 	    const char *name, const uint8_t digest[STORE_HASH_LEN], const char *why);
 int	store_ref_delete(struct store *, const char *type, const char *repo,
 	    const char *name, const char *why);
 
-/* Reflog entries of a ref, oldest first (value: {"old","new","why","time"}). */
+/*
+ * Reflog entries of a repository's refs, oldest first for each ref (value:
+ * {"old","new","why","time"}; "old" is absent for a ref made, "new" for one
+ * deleted).
+ */
 typedef int (*store_reflog_fn)(void *arg, const char *ref, json_t *entry);
 int	store_reflog(struct store *, const char *type, const char *repo,
 	    store_reflog_fn, void *);

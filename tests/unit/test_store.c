@@ -600,6 +600,137 @@ test_gc_pins(void **state)
 	free(b);
 }
 
+struct logged {
+	char	 ref[8][64];
+	char	 old[8][80], new[8][80];
+	size_t	 n;
+};
+
+static int
+log_one(void *arg, const char *ref, json_t *entry)
+{
+	struct logged *l = arg;
+	const char *old = json_string_value(json_object_get(entry, "old"));
+	const char *new = json_string_value(json_object_get(entry, "new"));
+
+	if (l->n < 8) {
+		snprintf(l->ref[l->n], sizeof(l->ref[0]), "%s", ref);
+		snprintf(l->old[l->n], sizeof(l->old[0]), "%s", old ? old : "-");
+		snprintf(l->new[l->n], sizeof(l->new[0]), "%s", new ? new : "-");
+	}
+	l->n++;
+	return 0;
+}
+
+/* 1 if the reflog has ref: old -> new (digests, or NULL for none). */
+static int
+logged(const struct logged *l, const char *ref, const uint8_t *old,
+    const uint8_t *new)
+{
+	char o[80] = "-", n[80] = "-";
+
+	if (old != NULL)
+		store_digest_str(old, o);
+	if (new != NULL)
+		store_digest_str(new, n);
+	for (size_t i = 0; i < l->n && i < 8; i++)
+		if (strcmp(l->ref[i], ref) == 0 && strcmp(l->old[i], o) == 0 &&
+		    strcmp(l->new[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Commit ids never move: another manifest under a stored commit id, or a
+ * branch that would take a commit id's name, is refused and writes
+ * nothing; the same manifest again is a no-op.  Every ref change is in the
+ * reflog, commit ids and deletions too.
+ */
+static void
+test_refs_immutable(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest *ing;
+	struct store_manifest *m;
+	struct store_file file = { .path = "w.bin", .size = 0, .lfs = 1 };
+	struct logged l = { .n = 0 };
+	uint8_t data[100], d1[32], d2[32], got[32];
+	char c1[41], c2[41];
+
+	fill_random(data, sizeof(data), 21);
+	add_rev(f->st, "acme/i", "w.bin", data, 100, "main", d1);
+	data[0] ^= 1;
+	add_rev(f->st, "acme/i", "w.bin", data, 100, "main", d2);
+	store_hex(d1, 20, c1);
+	store_hex(d2, 20, c2);
+
+	/* Another manifest that says it is commit c1 (as a second HF cache
+	 * snapshot or a bundle would): refused, and none of it is written. */
+	{
+		struct store_manifest_parts p = {
+			.type = "model", .repo = "acme/i", .files = &file,
+			.nfiles = 1, .created = 1763900001, .upstream = "hf-cache",
+			.revision = "main", .commit = c1,
+		};
+
+		file.size = 100;
+		store_sha256(data, 100, file.sha256);	/* d2's bytes */
+		store_lfs_pointer_sha1(file.sha256, 100, file.git_sha1);
+		assert_int_equal(store_manifest_build(&p, &m), 0);
+	}
+	assert_int_equal(store_ingest_begin(f->st, &ing), 0);
+	assert_int_equal(store_ingest_revision(ing, m, "main", "t", NULL, 0),
+	    STORE_EIMMUTABLE);
+	store_ingest_free(ing);
+	assert_int_equal(store_manifest_has(f->st, m->digest), STORE_ENOTFOUND);
+	assert_int_equal(store_resolve(f->st, "model", "acme/i", "main", got), 0);
+	assert_memory_equal(got, d2, 32);
+	store_manifest_free(m);
+	/* A branch named as another revision's commit id. */
+	assert_int_equal(store_ref_set(f->st, "model", "acme/i", c1, d2, "x"),
+	    STORE_EIMMUTABLE);
+	assert_non_null(strstr(store_lasterror(), c1));
+	{
+		char s1[80], s2[80];
+
+		store_digest_str(d1, s1);
+		store_digest_str(d2, s2);
+		assert_non_null(strstr(store_lasterror(), s1));
+		assert_non_null(strstr(store_lasterror(), s2));
+	}
+	assert_int_equal(store_resolve(f->st, "model", "acme/i", c1, got), 0);
+	assert_memory_equal(got, d1, 32);
+	/* A commit-id-shaped branch name that no revision has. */
+	assert_int_equal(store_ref_set(f->st, "model", "acme/i",
+	    "0123456789abcdef0123456789abcdef01234567", d2, "x"), STORE_EINVAL);
+	/* A ref to no manifest. */
+	memset(got, 0x5a, 32);
+	assert_int_equal(store_ref_set(f->st, "model", "acme/i", "dev", got,
+	    "x"), STORE_ENOTFOUND);
+	/* A branch moves. */
+	assert_int_equal(store_ref_set(f->st, "model", "acme/i", "main", d1,
+	    "back"), 0);
+	assert_int_equal(store_ref_delete(f->st, "model", "acme/i", c2, "bye"),
+	    0);
+
+	assert_int_equal(store_reflog(f->st, "model", "acme/i", log_one, &l), 0);
+	assert_int_equal(l.n, 6);
+	assert_true(logged(&l, c1, NULL, d1));
+	assert_true(logged(&l, c2, NULL, d2));
+	assert_true(logged(&l, "main", NULL, d1));
+	assert_true(logged(&l, "main", d1, d2));
+	assert_true(logged(&l, "main", d2, d1));
+	assert_true(logged(&l, c2, d2, NULL));
+
+	/* The same revision again: nothing written, nothing logged. */
+	data[0] ^= 1;
+	add_rev(f->st, "acme/i", "w.bin", data, 100, "main", got);
+	assert_memory_equal(got, d1, 32);
+	l.n = 0;
+	assert_int_equal(store_reflog(f->st, "model", "acme/i", log_one, &l), 0);
+	assert_int_equal(l.n, 6);
+}
+
 /* gc never sweeps under an ingest that has not committed yet. */
 static void
 test_gc_waits_for_ingest(void **state)
@@ -833,6 +964,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refs_resolve, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_gc_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refs_immutable, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_gc_waits_for_ingest, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_verify_corrupt, setup,
