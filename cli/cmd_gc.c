@@ -1,6 +1,7 @@
 /*
- * airlock gc [--dry-run] [--compact]: drop what no branch, tag or pin
- * reaches; with --compact, rewrite the data file without its free pages.
+ * airlock gc [--dry-run] [--compact]: drop what no ref (branch, tag or
+ * commit id) or pin reaches; with --compact, rewrite the data file
+ * without its free pages.
  */
 #include "config.h"
 
@@ -40,7 +41,12 @@ cmd_gc(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open(cli, 0, &st)) != 0)
 		return rc;
 	if ((rc = store_gc(st, dry, &r)) != 0) {
-		rc = cli_store_fail(rc, NULL);
+		if (rc == STORE_ECORRUPT)
+			cli_warnx("%s (airlock verify --all tells what is "
+			    "damaged)", store_lasterror());
+		else
+			cli_store_fail(rc, NULL);
+		rc = cli_status(rc);
 		goto out;
 	}
 	if (compact && !dry && (rc = store_compact(st, &cr)) != 0) {

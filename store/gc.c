@@ -1,11 +1,13 @@
 /*
  * gc.c - garbage collection, compaction and statistics.
  *
- * gc marks from branches, tags and pins (commit ids are aliases: they do
- * not keep a revision alive, as untagged manifests in an OCI registry) and
- * sweeps the manifests, blobs and chunks that nothing reaches, in one
- * write transaction.  It holds the store's write lock alone, so an add or
- * import in progress, whose chunks no revision names yet, is never swept.
+ * gc marks from every ref (branches, tags and commit ids alike: a revision
+ * named by its commit id alone is still asked for by that id) and every
+ * pin, and sweeps the manifests, blobs and chunks that nothing reaches, in
+ * one write transaction.  It holds the store's write lock alone, so an add
+ * or import in progress, whose chunks no revision names yet, is never
+ * swept.  What it cannot read it cannot mark: a root, manifest or chunk map
+ * that is damaged stops gc before it sweeps anything.
  */
 #include "config.h"
 
@@ -29,7 +31,33 @@ struct mark {
 	struct hset	 manifests, blobs, chunks;
 };
 
-/* Roots: every ref that is not a commit id, and every pin. */
+/* Names a root that reaches digest, for the message, in buf. */
+static void
+root_of(struct mark *mk, const uint8_t *digest, char *buf, size_t size)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	snprintf(buf, size, "a pin");
+	if (mdb_cursor_open(mk->txn, mk->st->ref, &cur) != 0)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const char *key = k.mv_data, *nul;
+
+		if (d.mv_size != REFVAL_LEN ||
+		    memcmp(d.mv_data, digest, STORE_HASH_LEN) != 0 ||
+		    (nul = memchr(key, '\0', k.mv_size)) == NULL)
+			continue;
+		snprintf(buf, size, "%.*s@%.*s", (int)(nul - key), key,
+		    (int)(k.mv_size - (size_t)(nul - key) - 1), nul + 1);
+		break;
+	}
+	mdb_cursor_close(cur);
+}
+
+/* Roots: every ref and every pin. */
 static int
 mark_roots(struct mark *mk)
 {
@@ -41,11 +69,21 @@ mark_roots(struct mark *mk)
 		return store_mdb_fail(rc, "cursor");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (d.mv_size != REFVAL_LEN ||
-		    ((uint8_t *)d.mv_data)[STORE_HASH_LEN] == REF_COMMIT)
-			continue;
-		if ((rc = hset_add(&mk->manifests, d.mv_data)) != 0)
+		if (d.mv_size != REFVAL_LEN) {
+			const char *key = k.mv_data, *nul;
+
+			nul = memchr(key, '\0', k.mv_size);
+			rc = store_fail(STORE_ECORRUPT, "ref %.*s@%.*s: a value "
+			    "of %zu bytes, not a digest", nul != NULL ?
+			    (int)(nul - key) : (int)k.mv_size, key, nul != NULL ?
+			    (int)(k.mv_size - (size_t)(nul - key) - 1) : 0,
+			    nul != NULL ? nul + 1 : "", d.mv_size);
 			break;
+		}
+		if ((rc = hset_add(&mk->manifests, d.mv_data)) != 0) {
+			rc = ENOMEM;
+			break;
+		}
 	}
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
@@ -58,8 +96,12 @@ mark_roots(struct mark *mk)
 		json_t *v = json_loadb(d.mv_data, d.mv_size, 0, NULL);
 		const char *s = json_string_value(json_object_get(v, "digest"));
 
-		if (s != NULL && store_digest_parse(s, digest) == 0)
-			rc = hset_add(&mk->manifests, digest);
+		if (s == NULL || store_digest_parse(s, digest) != 0)
+			rc = store_fail(STORE_ECORRUPT, "pin %.*s: unreadable, "
+			    "no digest in it", (int)k.mv_size,
+			    (const char *)k.mv_data);
+		else if (hset_add(&mk->manifests, digest) != 0)
+			rc = ENOMEM;
 		json_decref(v);
 		if (rc != 0)
 			break;
@@ -68,6 +110,7 @@ mark_roots(struct mark *mk)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* Every manifest a root reaches must be there, match its digest, parse. */
 static int
 mark_blobs(struct mark *mk)
 {
@@ -75,18 +118,38 @@ mark_blobs(struct mark *mk)
 	for (size_t i = 0; i < mk->manifests.n; i++) {
 		struct store_manifest *m;
 		MDB_val k = { STORE_HASH_LEN, mk->manifests.v[i] }, d;
+		uint8_t got[STORE_HASH_LEN];
+		char hex[STORE_DIGEST_STRLEN + 1], root[600], perr[256];
+		const char *why = NULL;
 		int rc;
 
-		if ((rc = mdb_get(mk->txn, mk->st->manifest, &k, &d)) != 0)
-			continue;	/* a dangling ref: nothing to keep */
-		if (store_manifest_parse(d.mv_data, d.mv_size, &m) != 0)
-			continue;
+		if ((rc = mdb_get(mk->txn, mk->st->manifest, &k, &d)) != 0) {
+			if (rc != MDB_NOTFOUND)
+				return store_mdb_fail(rc, "manifest");
+			why = "missing";
+		} else {
+			store_sha256(d.mv_data, d.mv_size, got);
+			if (memcmp(got, mk->manifests.v[i], STORE_HASH_LEN) != 0)
+				why = "its bytes do not match its digest";
+			else if (store_manifest_parse(d.mv_data, d.mv_size,
+			    &m) != 0) {
+				snprintf(perr, sizeof(perr), "%s",
+				    store_lasterror());
+				why = perr;
+			}
+		}
+		if (why != NULL) {
+			store_digest_str(mk->manifests.v[i], hex);
+			root_of(mk, mk->manifests.v[i], root, sizeof(root));
+			return store_fail(STORE_ECORRUPT, "manifest %s (of %s): "
+			    "%s; gc swept nothing", hex, root, why);
+		}
 		for (size_t j = 0; j < m->nfiles; j++)
 			if ((rc = hset_add(&mk->blobs, m->files[j].sha256)) != 0)
 				break;
 		store_manifest_free(m);
 		if (rc != 0)
-			return rc;
+			return ENOMEM;
 	}
 	hset_sort(&mk->blobs);
 	return 0;
@@ -104,10 +167,20 @@ mark_chunks(struct mark *mk)
 	/* The map is sorted by blob: walk it once, keep the marked ones. */
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (d.mv_size != MAPVAL_LEN || !hset_has(&mk->blobs, k.mv_data))
+		char hex[STORE_HEX_LEN + 1];
+
+		if (k.mv_size < STORE_HASH_LEN || !hset_has(&mk->blobs, k.mv_data))
 			continue;
-		if ((rc = hset_add(&mk->chunks, d.mv_data)) != 0)
+		if (k.mv_size != MAPKEY_LEN || d.mv_size != MAPVAL_LEN) {
+			store_hex(k.mv_data, STORE_HASH_LEN, hex);
+			rc = store_fail(STORE_ECORRUPT, "blob %s: a damaged entry "
+			    "in its chunk map; gc swept nothing", hex);
 			break;
+		}
+		if ((rc = hset_add(&mk->chunks, d.mv_data)) != 0) {
+			rc = ENOMEM;
+			break;
+		}
 	}
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
@@ -146,27 +219,6 @@ sweep(struct mark *mk, MDB_dbi dbi, const struct hset *keep, int dry_run,
 	return rc == MDB_NOTFOUND ? 0 : store_mdb_fail(rc, "sweep");
 }
 
-/* Commit-id refs of swept revisions go with them. */
-static int
-sweep_refs(struct mark *mk, int dry_run)
-{
-	MDB_cursor *cur;
-	MDB_val k, d;
-	int rc;
-
-	if ((rc = mdb_cursor_open(mk->txn, mk->st->ref, &cur)) != 0)
-		return store_mdb_fail(rc, "cursor");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (d.mv_size == REFVAL_LEN && hset_has(&mk->manifests, d.mv_data))
-			continue;
-		if (!dry_run && (rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : store_mdb_fail(rc, "sweep refs");
-}
-
 int
 store_gc(struct store *st, int dry_run, struct store_gc_result *res)
 {
@@ -189,7 +241,6 @@ store_gc(struct store *st, int dry_run, struct store_gc_result *res)
 	if ((rc = sweep(&mk, st->manifest, &mk.manifests, dry_run,
 	    &res->manifests, NULL)) != 0 ||
 	    (rc = sweep(&mk, st->sig, &mk.manifests, dry_run, NULL, NULL)) != 0 ||
-	    (rc = sweep_refs(&mk, dry_run)) != 0 ||
 	    (rc = sweep(&mk, st->blob, &mk.blobs, dry_run, &res->blobs,
 	    NULL)) != 0 ||
 	    (rc = sweep(&mk, st->blobmap, &mk.blobs, dry_run, NULL, NULL)) != 0 ||

@@ -407,8 +407,11 @@ int	store_pin_delete(struct store *, const char *name);
 int	store_pins(struct store *, store_pin_fn, void *);
 
 /*
- * Garbage collection: mark from refs and pins, sweep manifests, blobs and
- * chunks nothing reaches.  Fails with STORE_EBUSY while an ingest runs.
+ * Garbage collection: mark from refs (commit ids too) and pins, sweep
+ * manifests, blobs and chunks nothing reaches.  Fails with STORE_EBUSY
+ * while an ingest runs, and with STORE_ECORRUPT, sweeping nothing, when a
+ * root, a manifest it reaches (checked against its digest) or a chunk map
+ * entry cannot be read.
  */
 struct store_gc_result {
 	uint64_t	manifests;

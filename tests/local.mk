@@ -35,3 +35,7 @@ airlock_crashtest_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 airlock_crashtest_LDADD = $(KEYS_LIBS) $(LMDB_LIBS) $(CRYPTO_LIBS) \
 	$(JANSSON_LIBS) $(YAML_LIBS) $(ARCHIVE_LIBS) -lm
 AM_TESTS_ENVIRONMENT += AIRLOCK_CRASHTEST='$(abs_top_builddir)/airlock-crashtest'; export AIRLOCK_CRASHTEST;
+	tests/integration/crash.sh tests/integration/refs.sh
+EXTRA_DIST += tests/integration/store_cli.sh tests/integration/corrupt.sh \
+	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
+	tests/integration/crash.sh tests/integration/refs.sh tests/lib/mkmodel.sh

@@ -540,8 +540,9 @@ nchunks(struct store *st)
 }
 
 /*
- * gc drops what no branch, tag or pin reaches, and keeps everything that
- * one does, including chunks shared with a dropped revision.
+ * gc drops what no ref (branch, tag or commit id) or pin reaches, and keeps
+ * everything that one does, including chunks shared with a dropped
+ * revision.
  */
 static void
 test_gc_pins(void **state)
@@ -570,10 +571,22 @@ test_gc_pins(void **state)
 	assert_int_equal(store_pin_get(f->st, "prod", got), 0);
 	assert_memory_equal(got, d1, 32);
 
-	/* Unpinned: the old revision and its own chunks go. */
+	/* Unpinned, its commit id still names it: nothing goes. */
 	assert_int_equal(store_pin_delete(f->st, "prod"), 0);
 	assert_int_equal(store_pin_delete(f->st, "prod"), STORE_ENOTFOUND);
 	kept = nchunks(f->st);
+	assert_int_equal(store_gc(f->st, 0, &r), 0);
+	assert_int_equal(r.manifests, 0);
+	assert_int_equal(nchunks(f->st), kept);
+
+	/* Its commit id dropped too: the old revision and its own chunks go. */
+	{
+		char c[41];
+
+		store_hex(d1, 20, c);
+		assert_int_equal(store_ref_delete(f->st, "model", "acme/g", c,
+		    "retire"), 0);
+	}
 	assert_int_equal(store_gc(f->st, 1, &dry), 0);
 	assert_int_equal(nchunks(f->st), kept);		/* dry run */
 	assert_int_equal(store_gc(f->st, 0, &r), 0);
@@ -588,14 +601,6 @@ test_gc_pins(void **state)
 	assert_int_equal(store_blob_stat(f->st, got, &info), 0);
 	assert_int_equal(store_verify_blob(f->st, got, STORE_VERIFY_SHA1,
 	    NULL, NULL), 0);
-	/* The old commit id went with its revision. */
-	{
-		char c[41];
-
-		store_hex(d1, 20, c);
-		assert_int_equal(store_resolve(f->st, "model", "acme/g", c, got),
-		    STORE_ENOTFOUND);
-	}
 	free(a);
 	free(b);
 }
