@@ -200,9 +200,10 @@ ref_check(struct store *st, MDB_txn *txn, const char *type, const char *repo,
 		return 0;
 	store_digest_str(d.mv_data, oldhex);
 	store_digest_str(digest, newhex);
-	return store_fail(STORE_EIMMUTABLE, "%s/%s@%s: the %s names %s; it "
+	return store_fail(STORE_EIMMUTABLE, "%s/%s@%s: the %s names %s; a %s "
 	    "never moves, so it cannot name %s", type, repo, name,
-	    kind_name(oldkind), oldhex, newhex);
+	    kind_name(oldkind), oldhex, kind_name(oldkind != REF_BRANCH ?
+	    oldkind : kind), newhex);
 }
 
 int
