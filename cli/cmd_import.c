@@ -353,7 +353,13 @@ import_bundle(struct cli *cli, struct store *st, const char *path)
 	    &res);
 	progress_end(bar);
 	if (rc != 0) {
-		rc = rec.refused ? EXIT_CHECK : cli_store_fail(rc, NULL);
+		if (rec.refused)
+			rc = EXIT_CHECK;
+		else {
+			/* A revision or ref the store refuses fails the check. */
+			cli_store_fail(rc, NULL);
+			rc = rc == STORE_EINVAL ? EXIT_CHECK : cli_status(rc);
+		}
 		goto out;
 	}
 	revs = json_array();

@@ -179,11 +179,14 @@ ref_check(struct store *st, MDB_txn *txn, const char *type, const char *repo,
 	k.mv_data = key;
 	if ((rc = mdb_get(txn, st->ref, &k, &d)) == MDB_NOTFOUND) {
 		/* A 40-hex name is a commit id and nothing else. */
-		if (is_commit_id(name) != (kind == REF_COMMIT))
-			return store_fail(STORE_EINVAL, kind == REF_COMMIT ?
-			    "%s: a commit id is %d hex digits" : "%s: a branch "
-			    "or tag may not look like a commit id", name,
+		if (kind == REF_COMMIT && !is_commit_id(name))
+			return store_fail(STORE_EINVAL, "%s/%s@%s: a commit id "
+			    "is %d hex digits", type, repo, name,
 			    STORE_COMMIT_LEN);
+		if (kind != REF_COMMIT && is_commit_id(name))
+			return store_fail(STORE_EINVAL, "%s/%s@%s: a branch or "
+			    "tag may not look like a commit id", type, repo,
+			    name);
 		return 0;
 	}
 	if (rc != 0)

@@ -132,6 +132,19 @@ if command -v minisign >/dev/null 2>&1; then
 	    cmp -s - "$T/m1/model.safetensors" &&
 	    ok "the commit still gives the first bytes" ||
 	    not_ok "the forged bundle repointed the commit id"
+	# Where no revision has that commit id, the ref is still no branch.
+	F=$T/F
+	"$AIRLOCK" --store "$F" init >/dev/null
+	"$AIRLOCK" --store "$F" trust add "$T/alice.pub" >/dev/null
+	fstate=$(sha256sum "$F/data.mdb" | cut -c1-64)
+	fails "a 40-hex ref that is not its revision's commit: exit 1" 1 \
+	    "$AIRLOCK" --store "$F" import "$T/forged.bundle"
+	last_output | grep -q "acme/c@$c: a branch or tag may not look like a commit id" &&
+	    ok "the message names the ref and why" ||
+	    not_ok "message: $(last_output)"
+	[ "$(sha256sum "$F/data.mdb" | cut -c1-64)" = "$fstate" ] &&
+	    ok "the store is unchanged" || not_ok "the store changed"
+	fails "the ref was not written" 1 "$AIRLOCK" --store "$F" show "acme/c@$c"
 else
 	ok "# SKIP minisign is not installed: no forged bundle"
 fi
