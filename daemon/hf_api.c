@@ -18,6 +18,7 @@
 #include <event2/http.h>
 
 #include "airlockd.h"
+#include "body.h"
 
 #define LFS_POINTER_MAX	256
 
@@ -368,78 +369,33 @@ nomem:
 	resp_error(req, 500, "InternalError", "out of memory");
 }
 
-struct paths {
-	json_t	*paths;
-	int	 expand;
-	int	 toomany;
-};
-
-static int
-form_pair(void *arg, const char *name, const char *value)
-{
-	struct paths *p = arg;
-
-	if (strcmp(name, "paths") == 0) {
-		if (json_array_size(p->paths) >= BOUND_PATHS_INFO) {
-			p->toomany = 1;
-			return 1;
-		}
-		json_array_append_new(p->paths, json_string(value));
-	} else if (strcmp(name, "expand") == 0)
-		p->expand = route_bool(value);
-	return 0;
-}
-
 static void
 paths_info(struct request *req)
 {
 	const struct route *r = &req->r_route;
 	struct snapshot *sn;
-	struct paths p = { NULL, 0, 0 };
-	json_t *body = NULL, *out = NULL, *v, *e;
+	json_t *paths = NULL, *out = NULL, *v;
+	char why[BODY_WHY];
 	size_t i;
+	int expand, rc;
 
-	if ((p.paths = json_array()) == NULL)
-		goto nomem;
-	if (req->r_ctype != NULL && strstr(req->r_ctype, "json") != NULL) {
-		json_error_t err;
-
-		body = json_loadb(req->r_body, req->r_bodylen, 0, &err);
-		if (!json_is_object(body)) {
-			resp_error(req, 400, "BadRequest", "body: %s",
-			    body == NULL ? err.text : "not a JSON object");
-			goto out;
-		}
-		v = json_object_get(body, "paths");
-		if (json_is_string(v))
-			json_array_append(p.paths, v);
-		else if (json_is_array(v)) {
-			json_array_foreach(v, i, e)
-				if (json_is_string(e))
-					json_array_append(p.paths, e);
-		}
-		v = json_object_get(body, "expand");
-		p.expand = json_is_true(v) || (json_is_string(v) &&
-		    route_bool(json_string_value(v)));
-	} else if (route_pairs(req->r_body, req->r_bodylen, form_pair,
-	    &p) < 0) {
-		resp_error(req, 400, "BadRequest", "body: malformed form data");
-		goto out;
-	}
-	if (p.toomany || json_array_size(p.paths) > BOUND_PATHS_INFO) {
-		resp_error(req, 400, "BadRequest", "more than %d paths",
-		    BOUND_PATHS_INFO);
-		goto out;
+	rc = body_paths_info(req->r_body, req->r_bodylen, req->r_ctype != NULL &&
+	    strstr(req->r_ctype, "json") != NULL, &paths, &expand, why);
+	if (rc != 0) {
+		resp_error(req, rc, rc == 400 ? "BadRequest" : "InternalError",
+		    "%s", why);
+		return;
 	}
 	if (snapshot_resolve(req, r->type, r->repo, r->rev, &sn) != 0)
 		goto out;
 	commit_headers(req, sn);
 	if ((out = json_array()) == NULL) {
 		snapshot_put(sn);
-		goto nomem;
+		resp_error(req, 500, "InternalError", "out of memory");
+		goto out;
 	}
 	/* Paths that are not in the revision are left out, as the Hub does. */
-	json_array_foreach(p.paths, i, v) {
+	json_array_foreach(paths, i, v) {
 		const char *path = json_string_value(v);
 		const struct store_file *f;
 		const struct snapdir *d;
@@ -447,18 +403,14 @@ paths_info(struct request *req)
 		if (!store_path_valid(path))
 			continue;
 		if ((f = store_manifest_file(sn->sn_m, path)) != NULL)
-			json_array_append_new(out, file_entry(sn, f, p.expand));
+			json_array_append_new(out, file_entry(sn, f, expand));
 		else if ((d = snapshot_dir(sn, path)) != NULL)
-			json_array_append_new(out, dir_entry(sn, d, p.expand));
+			json_array_append_new(out, dir_entry(sn, d, expand));
 	}
 	snapshot_put(sn);
 	resp_json(req, 200, out);
-	goto out;
-nomem:
-	resp_error(req, 500, "InternalError", "out of memory");
 out:
-	json_decref(p.paths);
-	json_decref(body);
+	json_decref(paths);
 }
 
 struct refwalk {

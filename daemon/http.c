@@ -232,21 +232,6 @@ allow_header(unsigned methods)
 	return "GET, HEAD, OPTIONS";
 }
 
-/* A Host header fit to be echoed in a Link URL, or NULL. */
-static const char *
-host_ok(const char *host)
-{
-	size_t len;
-	const char *p;
-
-	if (host == NULL || (len = strlen(host)) == 0 || len > BOUND_HOST)
-		return NULL;
-	for (p = host; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p) && strchr(".-:[]_", *p) == NULL)
-			return NULL;
-	return host;
-}
-
 static char *
 base_url(struct server *sv, struct config *cf, struct evhttp_request *ev)
 {
@@ -255,8 +240,8 @@ base_url(struct server *sv, struct config *cf, struct evhttp_request *ev)
 
 	if (cf->cf_public_url != NULL)
 		return strdup(cf->cf_public_url);
-	host = host_ok(evhttp_find_header(evhttp_request_get_input_headers(ev),
-	    "Host"));
+	host = route_host(evhttp_find_header(
+	    evhttp_request_get_input_headers(ev), "Host"));
 	if (asprintf(&s, "http://%s", host != NULL ? host : sv->sv_addr) == -1)
 		return NULL;
 	return s;
@@ -267,16 +252,9 @@ bearer_token(struct evhttp_request *ev)
 {
 	const char *h;
 
-	h = evhttp_find_header(evhttp_request_get_input_headers(ev),
-	    "Authorization");
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return NULL;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	if (*h == '\0' || strlen(h) > BOUND_TOKEN)
-		return NULL;
-	return strdup(h);
+	h = route_bearer(evhttp_find_header(
+	    evhttp_request_get_input_headers(ev), "Authorization"));
+	return h != NULL ? strdup(h) : NULL;
 }
 
 static char *

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "airlockd.h"
+#include "body.h"
 #include "keys.h"
 
 #define CHUNKS_PAGE	10000
@@ -386,39 +387,24 @@ v1_chunk(struct request *req)
 static void
 v1_missing(struct request *req)
 {
-	json_error_t err;
-	json_t *body, *list, *missing = NULL, *v;
-	uint8_t sha[STORE_HASH_LEN];
+	json_t *list, *missing = NULL, *v;
+	uint8_t (*sha)[32];
+	char why[BODY_WHY];
 	size_t i;
 	int rc;
 
-	if ((body = json_loadb(req->r_body, req->r_bodylen, 0, &err)) == NULL) {
-		resp_error(req, 400, "BadRequest", "body: %s", err.text);
+	rc = body_chunks(req->r_body, req->r_bodylen, &list, &sha, why);
+	if (rc != 0) {
+		resp_error(req, rc, rc == 400 ? "BadRequest" : "InternalError",
+		    "%s", why);
 		return;
-	}
-	list = json_is_array(body) ? body : json_object_get(body, "chunks");
-	if (!json_is_array(list)) {
-		resp_error(req, 400, "BadRequest", "body: expected "
-		    "{\"chunks\": [...]}");
-		goto out;
-	}
-	if (json_array_size(list) > BOUND_CHUNKS_ASKED) {
-		resp_error(req, 400, "BadRequest", "more than %d chunks",
-		    BOUND_CHUNKS_ASKED);
-		goto out;
 	}
 	if ((missing = json_array()) == NULL) {
 		resp_error(req, 500, "InternalError", "out of memory");
 		goto out;
 	}
 	json_array_foreach(list, i, v) {
-		if (!json_is_string(v) ||
-		    store_digest_parse(json_string_value(v), sha) != 0) {
-			resp_error(req, 400, "BadRequest", "chunks[%zu]: not a "
-			    "sha256", i);
-			goto out;
-		}
-		rc = store_chunk_has(req->r_srv->sv_store, sha);
+		rc = store_chunk_has(req->r_srv->sv_store, sha[i]);
 		if (rc == STORE_ENOTFOUND)
 			json_array_append(missing, v);
 		else if (rc != 0) {
@@ -429,7 +415,8 @@ v1_missing(struct request *req)
 	resp_json(req, 200, json_pack("{s:O}", "missing", missing));
 out:
 	json_decref(missing);
-	json_decref(body);
+	json_decref(list);
+	free(sha);
 }
 
 /*

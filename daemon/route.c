@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -670,4 +671,31 @@ range_parse(const char *hdr, uint64_t size, uint64_t *first, uint64_t *last)
 	*first = a;
 	*last = open || b >= size ? size - 1 : b;
 	return RANGE_OK;
+}
+
+const char *
+route_host(const char *hdr)
+{
+	size_t len;
+	const char *p;
+
+	if (hdr == NULL || (len = strlen(hdr)) == 0 || len > BOUND_HOST)
+		return NULL;
+	for (p = hdr; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr(".-:[]_", *p) == NULL)
+			return NULL;
+	return hdr;
+}
+
+const char *
+route_bearer(const char *hdr)
+{
+	if (hdr == NULL || strncasecmp(hdr, "Bearer ", 7) != 0)
+		return NULL;
+	hdr += 7;
+	while (*hdr == ' ')
+		hdr++;
+	if (*hdr == '\0' || strlen(hdr) > BOUND_TOKEN)
+		return NULL;
+	return hdr;
 }

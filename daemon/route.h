@@ -119,4 +119,14 @@ int		 route_bool(const char *);
 int	range_parse(const char *hdr, uint64_t size, uint64_t *first,
 	    uint64_t *last);
 
+/*
+ * Headers.  route_host: the Host header itself when it is fit to be
+ * echoed in a Link URL (1 to BOUND_HOST letters, digits and ".-:[]_"),
+ * else NULL.  route_bearer: the token of "Bearer TOKEN" (the scheme in
+ * any case, spaces before the token skipped), a pointer into hdr, or
+ * NULL for another scheme, an empty token or one longer than BOUND_TOKEN.
+ */
+const char	*route_host(const char *hdr);
+const char	*route_bearer(const char *hdr);
+
 #endif
