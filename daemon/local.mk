@@ -3,7 +3,8 @@ sbin_PROGRAMS += airlockd
 airlockd_SOURCES = daemon/airlockd.h daemon/route.h daemon/main.c \
 	daemon/log.c daemon/config.c daemon/pool.c daemon/http.c \
 	daemon/stream.c daemon/extents.c daemon/route.c daemon/revision.c \
-	daemon/hf_api.c daemon/native_api.c daemon/metrics.c
+	daemon/body.h daemon/body.c daemon/hf_api.c daemon/native_api.c \
+	daemon/metrics.c
 airlockd_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
 airlockd_LDADD = $(STORE_LIBS) $(KEYS_LIBS) $(EVENT_LIBS) $(INIH_LIBS)
@@ -19,6 +20,32 @@ tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_fuzz_request_LDADD = $(STORE_LIBS)
 tests_fuzz_fuzz_request_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 FUZZ_TARGETS += tests/fuzz/fuzz_request
+
+# The Host and Authorization headers, the POST bodies, airlockd.conf.
+check_PROGRAMS += tests/fuzz/fuzz_header tests/fuzz/fuzz_body \
+	tests/fuzz/fuzz_config
+FUZZ_TARGETS += tests/fuzz/fuzz_header tests/fuzz/fuzz_body \
+	tests/fuzz/fuzz_config
+tests_fuzz_fuzz_header_SOURCES = tests/fuzz/fuzz_header.c \
+	tests/fuzz/replay.c daemon/route.c daemon/route.h
+tests_fuzz_fuzz_header_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_header_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_header_LDADD = $(STORE_LIBS)
+tests_fuzz_fuzz_header_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+tests_fuzz_fuzz_body_SOURCES = tests/fuzz/fuzz_body.c tests/fuzz/replay.c \
+	daemon/body.c daemon/body.h daemon/route.c daemon/route.h
+tests_fuzz_fuzz_body_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_body_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_body_LDADD = $(STORE_LIBS)
+tests_fuzz_fuzz_body_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
+	tests/fuzz/replay.c daemon/config.c
+tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
+	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
+tests_fuzz_fuzz_config_LDADD = $(STORE_LIBS) $(KEYS_LIBS) $(EVENT_LIBS) \
+	$(INIH_LIBS)
+tests_fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 
 # Integration tests: a real airlockd on a free loopback port.
 TESTS += tests/integration/daemon_http.sh tests/integration/daemon_abuse.sh \
