@@ -12,3 +12,19 @@ airlock_LDADD = $(STORE_LIBS) $(KEYS_LIBS)
 
 TESTS += tests/integration/keys.sh
 EXTRA_DIST += tests/integration/keys.sh
+
+# The HF cache reader's fuzz target: the command's files but main.c.
+check_PROGRAMS += tests/fuzz/fuzz_hfcache
+FUZZ_TARGETS += tests/fuzz/fuzz_hfcache
+tests_fuzz_fuzz_hfcache_SOURCES = tests/fuzz/fuzz_hfcache.c \
+	tests/fuzz/replay.c cli/cli.h cli/trust.h cli/util.c cli/progress.c \
+	cli/passphrase.c cli/signing.c cli/trust.c cli/cmd_init.c \
+	cli/cmd_add.c cli/cmd_ls.c cli/cmd_show.c cli/cmd_cat.c \
+	cli/cmd_checkout.c cli/cmd_verify.c cli/cmd_pin.c cli/cmd_gc.c \
+	cli/cmd_stats.c cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
+	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
+tests_fuzz_fuzz_hfcache_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli
+tests_fuzz_fuzz_hfcache_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_hfcache_LDADD = $(STORE_LIBS) $(KEYS_LIBS)
+tests_fuzz_fuzz_hfcache_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
