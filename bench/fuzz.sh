@@ -108,8 +108,8 @@ for target in $targets; do
 	    tail -n 1)
 	if [ "$status" -ne 0 ] || [ -n "$finding" ]; then
 		found=1
-		why=$(grep -m 1 -E '^==[0-9]+==ERROR|^SUMMARY|ALARM|deadly signal|out-of-memory' \
-		    "$out/log" || true)
+		why=$(grep -m 1 -E '^==[0-9]+==ERROR|^SUMMARY|ALARM|deadly' \
+		    "$out/log" || grep -m 1 'out-of-memory' "$out/log" || true)
 		printf '%-14s %10s execs  FOUND: %s\n' "$name" "${execs:-?}" \
 		    "${why:-exit status $status}"
 		printf '%-14s %10s        input: %s  log: %s\n' "" "" \

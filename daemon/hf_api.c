@@ -377,10 +377,11 @@ paths_info(struct request *req)
 	json_t *paths = NULL, *out = NULL, *v;
 	char why[BODY_WHY];
 	size_t i;
-	int expand, rc;
+	int expand, json, rc;
 
-	rc = body_paths_info(req->r_body, req->r_bodylen, req->r_ctype != NULL &&
-	    strstr(req->r_ctype, "json") != NULL, &paths, &expand, why);
+	json = req->r_ctype != NULL && strstr(req->r_ctype, "json") != NULL;
+	rc = body_paths_info(req->r_body, req->r_bodylen, json, &paths, &expand,
+	    why);
 	if (rc != 0) {
 		resp_error(req, rc, rc == 400 ? "BadRequest" : "InternalError",
 		    "%s", why);

@@ -40,7 +40,8 @@ check_paths(const char *body, size_t len, int json)
 			abort();
 		return;
 	}
-	if (!json_is_array(paths) || json_array_size(paths) > BOUND_PATHS_INFO ||
+	if (!json_is_array(paths) ||
+	    json_array_size(paths) > BOUND_PATHS_INFO ||
 	    (expand != 0 && expand != 1))
 		abort();
 	json_array_foreach(paths, i, v)
@@ -65,7 +66,8 @@ check_chunks(const char *body, size_t len)
 			abort();
 		return;
 	}
-	if (!json_is_array(list) || json_array_size(list) > BOUND_CHUNKS_ASKED ||
+	if (!json_is_array(list) ||
+	    json_array_size(list) > BOUND_CHUNKS_ASKED ||
 	    (json_array_size(list) > 0) != (sha != NULL))
 		abort();
 	json_array_foreach(list, i, v) {

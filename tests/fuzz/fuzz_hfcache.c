@@ -248,7 +248,8 @@ repo_name(const char *dir, char *type, char *repo, size_t size)
 	else
 		return -1;
 	if ((sep = strstr(rest, "--")) != NULL)
-		snprintf(repo, size, "%.*s/%s", (int)(sep - rest), rest, sep + 2);
+		snprintf(repo, size, "%.*s/%s", (int)(sep - rest), rest,
+		    sep + 2);
 	else
 		snprintf(repo, size, "%s", rest);
 	return 0;
