@@ -889,10 +889,8 @@ store_kv_txn(struct store *st, store_kvtxn_fn fn, void *arg)
 	struct store_kvtxn kt = { st, NULL };
 	int rc;
 
-	if (st->rdonly)
-		return store_fail(EROFS, "%s: opened read-only", st->dir);
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &kt.txn)) != 0)
-		return store_mdb_fail(rc, "write transaction");
+	if ((rc = txn_write(st, &kt.txn)) != 0)
+		return rc;
 	if ((rc = fn(arg, &kt)) != 0) {
 		mdb_txn_abort(kt.txn);
 		return rc;
