@@ -67,15 +67,17 @@ free_port() {
 #       configuration is empty (-c /dev/null), never the system's.
 #   stop_daemon        SIGTERM, wait; returns airlockd's exit status (a
 #       sanitizer's report at exit makes it nonzero).
-#   wait_for CMD...    run CMD until it succeeds, at most 10 s: for states
-#       that only a query shows (a reload applied, a connection gone).
+#   wait_for CMD...    run CMD until it succeeds, at most 30 s: for states
+#       that only a query shows (a reload applied, a connection gone).  The
+#       bound is for a loaded machine (both sanitizer builds, other jobs); a
+#       state that is reached returns at once.
 AIRLOCKD_PID=
 URL=
 wait_for() {
 	_w=0
 	until "$@" >/dev/null 2>&1; do
 		_w=$((_w + 1))
-		[ "$_w" -gt 200 ] && return 1
+		[ "$_w" -gt 600 ] && return 1
 		sleep 0.05
 	done
 }
