@@ -85,10 +85,6 @@ int	cli_target(struct store *, const char *arg, const char *type_hint,
 int	cli_load(struct store *, const char *arg, struct target *,
 	    struct store_manifest **);
 
-/* The claims of a source's model card (README.md), or NULL without one;
- * prints why a card is refused. */
-struct store_source;
-int	source_claims(struct store_source *, json_t **claims);
 /* Ingests a source's entry as the manifest file f (cmd_add.c). */
 int	ingest_entry(struct store_ingest *, const struct store_entry *, int lfs,
 	    store_read_fn, void *, struct store_file *f,

@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bounds.h"
 #include "cli.h"
 
 struct add {
@@ -66,29 +65,6 @@ add_one(void *arg, size_t idx, store_read_fn rd, void *rarg)
 		return rc;
 	}
 	a->new_bytes += info.new_bytes;
-	return 0;
-}
-
-int
-source_claims(struct store_source *src, json_t **claims)
-{
-	char *buf;
-	size_t len;
-	int rc;
-
-	*claims = NULL;
-	for (size_t i = 0; i < store_source_count(src); i++) {
-		if (strcmp(store_source_entry(src, i)->path, "README.md") != 0)
-			continue;
-		if ((rc = store_source_slurp(src, i, BOUND_CARD, &buf,
-		    &len)) != 0)
-			return cli_store_fail(rc, NULL);
-		rc = store_card_parse(buf, len, NULL, claims);
-		free(buf);
-		if (rc != 0)
-			return cli_store_fail(rc, "README.md");
-		return 0;
-	}
 	return 0;
 }
 
@@ -191,8 +167,10 @@ cmd_add(struct cli *cli, int argc, char **argv)
 		rc = cli_store_fail(rc, NULL);
 		goto out;
 	}
-	if ((rc = source_claims(a.src, &claims)) != 0)
+	if ((rc = store_source_claims(a.src, &claims)) != 0) {
+		rc = cli_store_fail(rc, NULL);
 		goto out;
+	}
 	/* The key is unlocked before any work, so a wrong passphrase costs
 	 * nothing. */
 	if ((rc = signer_open(cli, st, NULL, 0, &signer)) != 0)

@@ -159,8 +159,10 @@ import_snapshot(struct cli *cli, struct store *st, const char *repodir,
 		rc = cli_store_fail(rc, NULL);
 		goto out;
 	}
-	if ((rc = source_claims(s.src, &claims)) != 0)
+	if ((rc = store_source_claims(s.src, &claims)) != 0) {
+		rc = cli_store_fail(rc, NULL);
 		goto out;
+	}
 	if ((rc = signer_open(cli, st, NULL, 0, &signer)) != 0)
 		goto out;
 	if ((s.files = calloc(store_source_count(s.src) + 1,

@@ -4,7 +4,8 @@ store_libstore_a_SOURCES = store/store.h store/internal.h \
 	store/store.c store/hash.c store/chunker.c store/ingest.c \
 	store/ref.c store/manifest.c store/card.c store/read.c \
 	store/verify.c store/gc.c store/source.c store/hashset.c \
-	store/inventory.c store/export.c store/bundle.c
+	store/inventory.c store/export.c store/bundle.c \
+	store/revision.c
 store_libstore_a_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(YAML_CFLAGS) $(ARCHIVE_CFLAGS)
 STORE_LIBS = store/libstore.a $(LMDB_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) \

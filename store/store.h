@@ -508,6 +508,12 @@ int	store_source_slurp(struct store_source *, size_t idx, size_t max,
 typedef int (*store_entry_fn)(void *arg, size_t idx, store_read_fn, void *rarg);
 int	store_source_each(struct store_source *, store_entry_fn, void *);
 void	store_source_free(struct store_source *);
+/*
+ * The manifest claims of a source's model card (README.md): *claims is a
+ * new reference the caller owns, or NULL when there is no card.  A card
+ * that does not parse is STORE_EINVAL, the detail naming README.md.
+ */
+int	store_source_claims(struct store_source *, json_t **claims);
 
 /*
  * Bundles (airlock.bundle/v1): a pax tar, maybe split in volumes
