@@ -85,10 +85,11 @@ int	cli_target(struct store *, const char *arg, const char *type_hint,
 int	cli_load(struct store *, const char *arg, struct target *,
 	    struct store_manifest **);
 
-/* Ingests a source's entry as the manifest file f (cmd_add.c). */
-int	ingest_entry(struct store_ingest *, const struct store_entry *, int lfs,
-	    store_read_fn, void *, struct store_file *f,
-	    struct store_blobinfo *);
+/* Prints why store_revision_add stopped at a step after its files (sign
+ * has printed its own reason): what names the source when its manifest
+ * is refused, commit_what (or NULL) when the commit is. */
+int	cli_revision_fail(int rc, const struct store_revision_result *,
+	    const char *what, const char *commit_what);
 
 /* Reads a whole file of at most max bytes ("-" is stdin); prints why not. */
 int	cli_read_file(const char *path, size_t max, char **buf, size_t *len);
@@ -118,6 +119,9 @@ int	signer_open(struct cli *, struct store *, const char *keyfile,
 int	signer_sign(struct signer *, const struct store_manifest *,
 	    struct store_sig *);
 void	signer_sig_free(struct store_sig *);
+/* signer_sign as a store_sign_fn, for store_revision_add. */
+int	signer_sign_fn(void *signer, const struct store_manifest *,
+	    struct store_sig *);
 /* The signer's key id; and a signature of a release document, or of a
  * bundle index that carries one, of `version`: what (the untrusted
  * comment) says which (text malloc'd). */

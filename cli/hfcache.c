@@ -29,10 +29,8 @@
 int	import_hfcache(struct cli *, struct store *, const char *);
 
 struct snap {
-	struct cli		*cli;
-	struct store_ingest	*ing;
 	struct store_source	*src;
-	struct store_file	*files;
+	struct store_revision	*rev;
 	const char		*failed;
 	char			 why[256];
 };
@@ -48,38 +46,48 @@ snap_file(void *arg, size_t idx, store_read_fn rd, void *rarg)
 {
 	struct snap *s = arg;
 	const struct store_entry *e = store_source_entry(s->src, idx);
-	struct store_file *f = &s->files[idx];
-	struct store_blobinfo info;
 	const char *blob = e->target != NULL ? strrchr(e->target, '/') : NULL;
-	char hex[STORE_HEX_LEN + 1];
-	int lfs, rc;
+	struct store_revision_file in = { 0 };
+	uint8_t hash[STORE_HASH_LEN];
+	int rc;
 
 	blob = blob != NULL ? blob + 1 : "";
+	in.path = e->path;
+	in.size = (int64_t)e->size;
 	/* The blob's name says what the Hub had: an LFS file is named by its
 	 * sha256, a git file by its blob sha1. */
-	lfs = is_hex(blob, STORE_HEX_LEN);
-	if (!lfs && !is_hex(blob, 2 * STORE_SHA1_LEN)) {
+	in.lfs = is_hex(blob, STORE_HEX_LEN);
+	if (!in.lfs && !is_hex(blob, 2 * STORE_SHA1_LEN)) {
 		s->failed = e->path;
 		snprintf(s->why, sizeof(s->why), "not a link to a blob named "
 		    "by its hash");
 		return STORE_EINVAL;
 	}
-	if ((rc = ingest_entry(s->ing, e, lfs, rd, rarg, f, &info)) != 0) {
-		s->failed = e->path;
-		snprintf(s->why, sizeof(s->why), "%s", store_lasterror());
-		return rc;
-	}
-	if (lfs)
-		store_hex(info.sha256, STORE_HASH_LEN, hex);
+	store_unhex(blob, hash, in.lfs ? STORE_HASH_LEN : STORE_SHA1_LEN);
+	if (in.lfs)
+		in.sha256 = hash;
 	else
-		store_hex(info.git_sha1, STORE_SHA1_LEN, hex);
-	if (strcmp(hex, blob) != 0) {
+		in.git_sha1 = hash;
+	if ((rc = store_revision_put(s->rev, &in, rd, rarg)) != 0) {
 		s->failed = e->path;
-		snprintf(s->why, sizeof(s->why), "its content does not match "
-		    "its blob's name %.12s (a damaged cache?)", blob);
-		return STORE_ECORRUPT;
+		if (rc == STORE_ECORRUPT)
+			snprintf(s->why, sizeof(s->why), "its content does "
+			    "not match its blob's name %.12s (a damaged "
+			    "cache?)", blob);
+		else
+			snprintf(s->why, sizeof(s->why), "%s",
+			    store_lasterror());
 	}
-	return 0;
+	return rc;
+}
+
+static int
+snap_feed(void *arg, struct store_revision *rev)
+{
+	struct snap *s = arg;
+
+	s->rev = rev;
+	return store_source_each(s->src, snap_file, s);
 }
 
 /* The ref file under refs/ that points at commit, or NULL. */
@@ -106,129 +114,73 @@ ref_of(const char *repodir, const char *commit)
 	return NULL;
 }
 
-/*
- * The revision the store already has under m's commit id, if it holds the
- * same files and claims: then it is that revision again (m differs only in
- * when it was made, or by which ref it was found).  A commit id with other
- * files is left to the store, which refuses to move it.
- */
-static struct store_manifest *
-stored_same(struct store *st, const struct store_manifest *m)
+static void
+snap_report(struct cli *cli, const struct store_manifest *m, const char *ref)
 {
-	struct store_manifest *cur;
-	uint8_t digest[STORE_HASH_LEN];
+	char digest[STORE_DIGEST_STRLEN + 1];
 
-	if (store_resolve(st, m->type, m->repo, m->commit, digest) != 0 ||
-	    store_manifest_get(st, digest, &cur) != 0)
-		return NULL;
-	if (strcmp(cur->commit, m->commit) == 0 &&
-	    json_equal(json_object_get(cur->root, "files"),
-	    json_object_get(m->root, "files")) &&
-	    json_equal(cur->claims, m->claims))
-		return cur;
-	store_manifest_free(cur);
-	return NULL;
-}
-
-/* 1 if ref already names m. */
-static int
-ref_at(struct store *st, const struct store_manifest *m, const char *ref)
-{
-	uint8_t digest[STORE_HASH_LEN];
-
-	return store_resolve(st, m->type, m->repo, ref, digest) == 0 &&
-	    memcmp(digest, m->digest, STORE_HASH_LEN) == 0;
+	store_digest_str(m->digest, digest);
+	if (cli->json)
+		cli_json(json_pack("{s:s,s:s,s:s,s:s?,s:s}", "type", m->type,
+		    "repo", m->repo, "commit", m->commit, "ref", ref, "digest",
+		    digest));
+	else
+		printf("%s%s@%s %s\n", strcmp(m->type, "dataset") == 0 ?
+		    "datasets/" : "", m->repo, m->commit, digest);
 }
 
 static int
 import_snapshot(struct cli *cli, struct store *st, const char *repodir,
     const char *type, const char *repo, const char *commit)
 {
-	struct snap s = { .cli = cli };
-	struct store_manifest_parts parts = { 0 };
-	struct store_manifest *m = NULL, *cur;
+	struct store_revision_spec spec = { 0 };
+	struct store_revision_result res = { 0 };
+	struct snap s = { 0 };
 	struct signer *signer = NULL;
-	struct store_sig sig = { 0 };
-	char snapdir[PATH_MAX], digest[STORE_DIGEST_STRLEN + 1], *ref = NULL;
-	char why[PATH_MAX + 32];
+	char snapdir[PATH_MAX], why[PATH_MAX + 32], *ref = NULL;
 	json_t *claims = NULL;
 	int rc;
 
 	snprintf(snapdir, sizeof(snapdir), "%s/snapshots/%s", repodir, commit);
-	if ((rc = store_source_open_within(snapdir, repodir, &s.src)) != 0) {
-		rc = cli_store_fail(rc, NULL);
-		goto out;
-	}
-	if ((rc = store_source_claims(s.src, &claims)) != 0) {
+	if ((rc = store_source_open_within(snapdir, repodir, &s.src)) != 0 ||
+	    (rc = store_source_claims(s.src, &claims)) != 0) {
 		rc = cli_store_fail(rc, NULL);
 		goto out;
 	}
 	if ((rc = signer_open(cli, st, NULL, 0, &signer)) != 0)
 		goto out;
-	if ((s.files = calloc(store_source_count(s.src) + 1,
-	    sizeof(*s.files))) == NULL) {
-		rc = cli_fail(EXIT_USAGE, "out of memory");
-		goto out;
-	}
-	if ((rc = store_ingest_begin(st, &s.ing)) != 0) {
-		rc = cli_store_fail(rc, NULL);
-		goto out;
-	}
-	if ((rc = store_source_each(s.src, snap_file, &s)) != 0) {
-		rc = cli_fail(rc == STORE_ECORRUPT ? EXIT_CHECK : EXIT_USAGE,
-		    "%s: %s: %s", snapdir, s.failed != NULL ? s.failed : "",
-		    s.failed != NULL ? s.why : store_lasterror());
-		goto out;
-	}
 	ref = ref_of(repodir, commit);
-	parts.type = type;
-	parts.repo = repo;
-	parts.upstream = "hf-cache";
-	parts.revision = ref != NULL ? ref : commit;
-	parts.commit = commit;
-	parts.claims = claims;
-	parts.files = s.files;
-	parts.nfiles = store_source_count(s.src);
-	parts.created = (int64_t)time(NULL);
-	if ((rc = store_manifest_build(&parts, &m)) != 0) {
-		rc = cli_store_fail(rc, snapdir);
-		goto out;
-	}
 	snprintf(why, sizeof(why), "import %s", snapdir);
-	if ((cur = stored_same(st, m)) != NULL) {
-		/* Already there, signed when it came: at most a ref moves. */
-		store_manifest_free(m);
-		m = cur;
-		if (ref == NULL || ref_at(st, m, ref))
-			rc = store_ingest_end(s.ing);
+	spec.parts.type = type;
+	spec.parts.repo = repo;
+	spec.parts.upstream = "hf-cache";
+	spec.parts.revision = ref != NULL ? ref : commit;
+	spec.parts.commit = commit;
+	spec.parts.claims = claims;
+	spec.parts.created = (int64_t)time(NULL);
+	spec.ref = ref;
+	spec.why = why;
+	spec.flags = STORE_REVISION_KEEP_COMMIT;
+	spec.feed = snap_feed;
+	spec.feed_arg = &s;
+	spec.sign = signer != NULL ? signer_sign_fn : NULL;
+	spec.sign_arg = signer;
+	if ((rc = store_revision_add(st, &spec, &res)) != 0) {
+		if (res.step == STORE_REVISION_FILES)
+			rc = cli_fail(rc == STORE_ECORRUPT ? EXIT_CHECK :
+			    EXIT_USAGE, "%s: %s: %s", snapdir, s.failed != NULL ?
+			    s.failed : "", s.failed != NULL ? s.why :
+			    store_lasterror());
 		else
-			rc = store_ingest_revision(s.ing, m, ref, why, NULL, 0);
-	} else {
-		if (signer != NULL && (rc = signer_sign(signer, m, &sig)) != 0)
-			goto out;
-		rc = store_ingest_revision(s.ing, m, ref, why, &sig,
-		    signer != NULL);
-	}
-	if (rc != 0) {
-		rc = cli_store_fail(rc, snapdir);
+			rc = cli_revision_fail(rc, &res, snapdir, snapdir);
 		goto out;
 	}
-	store_digest_str(m->digest, digest);
-	if (cli->json)
-		cli_json(json_pack("{s:s,s:s,s:s,s:s?,s:s}", "type", type,
-		    "repo", repo, "commit", commit, "ref", ref, "digest",
-		    digest));
-	else
-		printf("%s%s@%s %s\n", strcmp(type, "dataset") == 0 ?
-		    "datasets/" : "", repo, commit, digest);
+	snap_report(cli, res.manifest, ref);
 	rc = EXIT_OK;
 out:
-	signer_sig_free(&sig);
+	store_manifest_free(res.manifest);
 	signer_free(signer);
-	store_manifest_free(m);
 	json_decref(claims);
-	store_ingest_free(s.ing);
-	free(s.files);
 	store_source_free(s.src);
 	free(ref);
 	return rc;

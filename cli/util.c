@@ -71,6 +71,22 @@ cli_store_fail(int rc, const char *what)
 }
 
 int
+cli_revision_fail(int rc, const struct store_revision_result *res,
+    const char *what, const char *commit_what)
+{
+	switch (res->step) {
+	case STORE_REVISION_MANIFEST:
+		return cli_store_fail(rc, what);
+	case STORE_REVISION_SIGN:
+		return rc;
+	case STORE_REVISION_COMMIT:
+		return cli_store_fail(rc, commit_what);
+	default:
+		return cli_store_fail(rc, NULL);
+	}
+}
+
+int
 cli_usage(const struct cli *cli)
 {
 	for (const struct cmd *c = cmd_table; c->name != NULL; c++)

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,4 +37,242 @@ store_source_claims(struct store_source *src, json_t **claims)
 		return 0;
 	}
 	return 0;
+}
+
+struct store_revision {
+	struct store_ingest	*ing;
+	struct store_file	*files;
+	size_t			 nfiles;
+	size_t			 cap;
+	uint64_t		 bytes;
+	uint64_t		 new_bytes;
+	const char		*failed;
+};
+
+static int
+revision_grow(struct store_revision *r)
+{
+	struct store_file *files;
+	size_t cap;
+
+	if (r->nfiles < r->cap)
+		return 0;
+	if (r->nfiles >= BOUND_FILES)
+		return store_fail(STORE_EINVAL, "more than %d files",
+		    BOUND_FILES);
+	cap = r->cap == 0 ? 64 : 2 * r->cap;
+	if ((files = realloc(r->files, cap * sizeof(*files))) == NULL)
+		return store_fail(ENOMEM, "%zu files: out of memory", cap);
+	r->files = files;
+	r->cap = cap;
+	return 0;
+}
+
+/* Whether a hash of the bytes read is the one the feed said to expect. */
+static int
+revision_check(const char *path, const char *what, const uint8_t *want,
+    const uint8_t *got, size_t len)
+{
+	char w[STORE_HEX_LEN + 1], g[STORE_HEX_LEN + 1];
+
+	if (want == NULL || memcmp(want, got, len) == 0)
+		return 0;
+	store_hex(want, len, w);
+	store_hex(got, len, g);
+	return store_fail(STORE_ECORRUPT, "%s: %s %.12s, expected %.12s",
+	    path, what, g, w);
+}
+
+int
+store_revision_put(struct store_revision *r,
+    const struct store_revision_file *in, store_read_fn rd, void *rarg)
+{
+	struct store_blobinfo info;
+	struct store_file *f;
+	int rc;
+
+	r->failed = in->path;
+	if ((rc = revision_grow(r)) != 0)
+		return rc;
+	/* Only files that are not LFS need the content's git sha1. */
+	if ((rc = store_ingest_file(r->ing, rd, rarg, in->size,
+	    in->lfs ? 0 : STORE_INGEST_SHA1, &info)) != 0)
+		return rc;
+	f = &r->files[r->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->size = info.size;
+	memcpy(f->sha256, info.sha256, STORE_HASH_LEN);
+	f->lfs = in->lfs;
+	if (in->lfs)
+		store_lfs_pointer_sha1(info.sha256, info.size, f->git_sha1);
+	else
+		memcpy(f->git_sha1, info.git_sha1, STORE_SHA1_LEN);
+	if ((rc = revision_check(in->path, "sha256", in->sha256, f->sha256,
+	    STORE_HASH_LEN)) != 0 || (rc = revision_check(in->path,
+	    "git blob id", in->git_sha1, f->git_sha1, STORE_SHA1_LEN)) != 0)
+		return rc;
+	if ((f->path = strdup(in->path)) == NULL)
+		return store_fail(ENOMEM, "%s: out of memory", in->path);
+	r->nfiles++;
+	r->bytes += info.size;
+	r->new_bytes += info.new_bytes;
+	r->failed = NULL;
+	return 0;
+}
+
+struct source_feed {
+	struct store_source	*src;
+	struct store_revision	*rev;
+};
+
+static int
+source_feed_one(void *arg, size_t idx, store_read_fn rd, void *rarg)
+{
+	struct source_feed *sf = arg;
+	const struct store_entry *e = store_source_entry(sf->src, idx);
+	struct store_revision_file in = { 0 };
+
+	in.path = e->path;
+	in.size = (int64_t)e->size;
+	/* Large and binary files are LFS files, as the Hub would have them. */
+	in.lfs = store_lfs_by_name(e->path, e->size);
+	return store_revision_put(sf->rev, &in, rd, rarg);
+}
+
+int
+store_revision_feed_source(void *src, struct store_revision *rev)
+{
+	struct source_feed sf = { src, rev };
+
+	return store_source_each(src, source_feed_one, &sf);
+}
+
+static int
+json_same(json_t *a, json_t *b)
+{
+	return a == NULL || b == NULL ? a == b : json_equal(a, b);
+}
+
+/*
+ * The stored revision that m is again, as spec->flags ask, or NULL: the
+ * one ref names with the same source, files and claims; or the one m's
+ * commit id names with the same files and claims (m then differs only in
+ * when it was made, or by which ref it was found).  A commit id with other
+ * files is left to the commit, which refuses to move it.
+ */
+static struct store_manifest *
+revision_same(struct store *st, const struct store_revision_spec *spec,
+    const struct store_manifest *m)
+{
+	int by_commit = (spec->flags & STORE_REVISION_KEEP_COMMIT) != 0;
+	const char *name = by_commit ? m->commit :
+	    (spec->flags & STORE_REVISION_KEEP) ? spec->ref : NULL;
+	struct store_manifest *cur;
+	uint8_t digest[STORE_HASH_LEN];
+
+	if (name == NULL ||
+	    store_resolve(st, m->type, m->repo, name, digest) != 0 ||
+	    store_manifest_get(st, digest, &cur) != 0)
+		return NULL;
+	if ((by_commit ? strcmp(cur->commit, m->commit) == 0 :
+	    json_same(cur->source, m->source)) &&
+	    json_equal(json_object_get(cur->root, "files"),
+	    json_object_get(m->root, "files")) &&
+	    json_equal(cur->claims, m->claims))
+		return cur;
+	store_manifest_free(cur);
+	return NULL;
+}
+
+/*
+ * What a revision found again still commits.  Found by its ref: nothing.
+ * Found by its commit id: it was signed when it came, so at most the ref
+ * moves to it, unsigned; else what the ingest has pending.
+ */
+static int
+revision_keep(struct store *st, const struct store_revision_spec *spec,
+    struct store_revision *r, const struct store_manifest *cur)
+{
+	uint8_t digest[STORE_HASH_LEN];
+
+	if (!(spec->flags & STORE_REVISION_KEEP_COMMIT))
+		return 0;
+	if (spec->ref == NULL || (store_resolve(st, cur->type, cur->repo,
+	    spec->ref, digest) == 0 &&
+	    memcmp(digest, cur->digest, STORE_HASH_LEN) == 0))
+		return store_ingest_end(r->ing);
+	return store_ingest_revision(r->ing, cur, spec->ref, spec->why, NULL,
+	    0);
+}
+
+/* Builds, signs and commits the revision of the files r holds. */
+static int
+revision_commit(struct store *st, const struct store_revision_spec *spec,
+    struct store_revision *r, struct store_revision_result *res)
+{
+	struct store_manifest_parts parts = spec->parts;
+	struct store_manifest *m, *cur;
+	struct store_sig sig = { 0 };
+	int rc;
+
+	res->step = STORE_REVISION_MANIFEST;
+	parts.files = r->files;
+	parts.nfiles = r->nfiles;
+	if ((rc = store_manifest_build(&parts, &m)) != 0)
+		return rc;
+	if ((cur = revision_same(st, spec, m)) != NULL) {
+		store_manifest_free(m);
+		res->step = STORE_REVISION_COMMIT;
+		if ((rc = revision_keep(st, spec, r, cur)) != 0) {
+			store_manifest_free(cur);
+			return rc;
+		}
+		res->manifest = cur;
+		res->unchanged = 1;
+		return 0;
+	}
+	res->step = STORE_REVISION_SIGN;
+	if (spec->sign != NULL &&
+	    (rc = spec->sign(spec->sign_arg, m, &sig)) != 0)
+		goto out;
+	res->step = STORE_REVISION_COMMIT;
+	if ((rc = store_ingest_revision(r->ing, m, spec->ref, spec->why, &sig,
+	    spec->sign != NULL)) != 0)
+		goto out;
+	res->manifest = m;
+	m = NULL;
+out:
+	free((char *)sig.text);
+	store_manifest_free(m);
+	return rc;
+}
+
+int
+store_revision_add(struct store *st, const struct store_revision_spec *spec,
+    struct store_revision_result *res)
+{
+	struct store_revision r = { 0 };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	res->step = STORE_REVISION_BEGIN;
+	if ((rc = store_ingest_begin(st, &r.ing)) != 0)
+		return rc;
+	if (spec->progress != NULL)
+		store_ingest_progress(r.ing, spec->progress,
+		    spec->progress_arg);
+	res->step = STORE_REVISION_FILES;
+	if ((rc = spec->feed(spec->feed_arg, &r)) != 0) {
+		res->failed = r.failed;
+		goto out;
+	}
+	res->bytes = r.bytes;
+	res->new_bytes = r.new_bytes;
+	rc = revision_commit(st, spec, &r, res);
+out:
+	store_ingest_free(r.ing);
+	for (size_t i = 0; i < r.nfiles; i++)
+		free(r.files[i].path);
+	free(r.files);
+	return rc;
 }

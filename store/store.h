@@ -516,6 +516,88 @@ void	store_source_free(struct store_source *);
 int	store_source_claims(struct store_source *, json_t **claims);
 
 /*
+ * Revisions: the one pipeline from files to a signed revision, shared by
+ * add, a HF cache's import, the mirror and uploads.  store_revision_add
+ * takes the store's ingest, calls feed, which hands over every file with
+ * store_revision_put (its bytes through a read function), builds the
+ * manifest from parts and those files, has sign sign it (the store holds
+ * no keys) and commits it with ref in one transaction.  Nothing becomes a
+ * revision before that commit: an error at any step leaves none.
+ *
+ * A revision the store has already is the answer again (res->unchanged),
+ * when asked: with STORE_REVISION_KEEP, the one ref names, if it has the
+ * same source, files and claims (nothing is committed); with
+ * STORE_REVISION_KEEP_COMMIT, the one parts.commit names, if it has the
+ * same files and claims (it was signed when it came: at most ref moves to
+ * it, unsigned).
+ *
+ * Ownership: everything the spec and a store_revision_file point to stays
+ * the caller's and need only live until the call it is passed to returns
+ * (the pipeline copies paths).  The manifest sign is given lives until
+ * store_revision_add returns; sign fills sig->text from malloc(3) and the
+ * pipeline frees it.  res->manifest is the caller's (store_manifest_free).
+ * The struct store_revision feed is given lives only while feed runs, on
+ * the thread that called store_revision_add (the ingest is that thread's).
+ *
+ * Errors: 0, or a store code with store_lasterror(); res->step says which
+ * step stopped, res->failed is the path of the file it is about (the
+ * caller's own pointer) or NULL.  A nonzero return of feed or sign stops
+ * the pipeline and is returned as it is, so a caller may use its own codes.
+ */
+struct store_revision;
+struct store_revision_file {
+	const char	*path;		/* in the revision */
+	int64_t		 size;		/* the read must end there; -1: unknown */
+	int		 lfs;		/* kept as an LFS file */
+	const uint8_t	*sha256;	/* the content must have it, or NULL */
+	const uint8_t	*git_sha1;	/* its git blob id (of the pointer for
+					 * LFS, as the Hub has it), or NULL */
+};
+/* From feed, any number of times: reads one file through rd until it
+ * returns 0.  A file whose bytes do not match what was expected is
+ * STORE_ECORRUPT. */
+int	store_revision_put(struct store_revision *,
+	    const struct store_revision_file *, store_read_fn rd, void *rarg);
+typedef int (*store_revision_feed_fn)(void *arg, struct store_revision *);
+/* A feed for a store_source (arg): every entry, LFS by store_lfs_by_name,
+ * as a local add has them. */
+int	store_revision_feed_source(void *src, struct store_revision *);
+typedef int (*store_sign_fn)(void *arg, const struct store_manifest *,
+	    struct store_sig *);
+
+#define STORE_REVISION_KEEP		0x01	/* ref's, if the same */
+#define STORE_REVISION_KEEP_COMMIT	0x02	/* the commit id's, if the same */
+struct store_revision_spec {
+	struct store_manifest_parts	 parts;	/* files, nfiles: from feed */
+	const char			*ref;	/* branch or tag to move, or NULL */
+	const char			*why;	/* for the reflog */
+	unsigned			 flags;
+	store_revision_feed_fn		 feed;
+	void				*feed_arg;
+	store_sign_fn			 sign;	/* NULL: unsigned */
+	void				*sign_arg;
+	store_progress_fn		 progress;	/* may be NULL */
+	void				*progress_arg;
+};
+enum store_revision_step {
+	STORE_REVISION_BEGIN,		/* taking the ingest */
+	STORE_REVISION_FILES,		/* feed and its files */
+	STORE_REVISION_MANIFEST,	/* building it from its parts */
+	STORE_REVISION_SIGN,
+	STORE_REVISION_COMMIT,
+};
+struct store_revision_result {
+	struct store_manifest		*manifest;
+	int				 unchanged;
+	uint64_t			 bytes;		/* of the files */
+	uint64_t			 new_bytes;	/* chunk bytes added */
+	enum store_revision_step	 step;
+	const char			*failed;
+};
+int	store_revision_add(struct store *, const struct store_revision_spec *,
+	    struct store_revision_result *res);
+
+/*
  * Bundles (airlock.bundle/v1): a pax tar, maybe split in volumes
  * NAME.001, NAME.002, ..., carrying revisions across the air gap.  The
  * index comes first and is signed; the store writes and reads the bytes,
