@@ -53,6 +53,8 @@ int	cmd_attach(struct cli *, int, char **);
 int	cmd_export(struct cli *, int, char **);
 int	cmd_inventory(struct cli *, int, char **);
 int	cmd_import(struct cli *, int, char **);
+/* import of a HF cache folder or one snapshot of it (hfcache.c). */
+int	import_hfcache(struct cli *, struct store *, const char *dir);
 
 
 /* Messages: "airlock: what: why", then the exit status. */

@@ -27,8 +27,6 @@
 #include "keys.h"
 #include "trust.h"
 
-int	import_hfcache(struct cli *, struct store *, const char *);
-
 /* The index must carry a trusted, in-scope ("*") signature. */
 static int
 check_index_sig(struct store *st, const char *path, const char *index,

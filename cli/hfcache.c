@@ -23,10 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bounds.h"
 #include "cli.h"
-
-int	import_hfcache(struct cli *, struct store *, const char *);
 
 struct snap {
 	struct store_source	*src;
