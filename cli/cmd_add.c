@@ -33,8 +33,8 @@ report(struct cli *cli, const struct store_manifest *m, const char *rev,
 		    "files", (json_int_t)m->nfiles, "bytes", (json_int_t)bytes,
 		    "new_bytes", (json_int_t)new_bytes, "unchanged", unchanged));
 	else
-		printf("%s%s@%s %s\n", strcmp(m->type, "dataset") == 0 ?
-		    "datasets/" : "", m->repo, m->commit, digest);
+		printf("%s%s@%s %s\n", store_type_prefix(m->type), m->repo,
+		    m->commit, digest);
 }
 
 /* Why the files did not make a revision, and that none was added. */

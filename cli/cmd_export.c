@@ -76,8 +76,8 @@ release_refs(struct store *st, struct signer *sg,
 			return cli_store_fail(STORE_ECORRUPT, NULL);
 		}
 		store_digest_str(m->digest, digest);
-		snprintf(repo, sizeof(repo), "%s%s", strcmp(m->type,
-		    "dataset") == 0 ? "datasets/" : "", m->repo);
+		snprintf(repo, sizeof(repo), "%s%s", store_type_prefix(m->type),
+		    m->repo);
 		rc = keys_release_add(rel, repo, revs[i].ref, m->commit, digest);
 		store_manifest_free(m);
 		if (rc != 0)

@@ -154,8 +154,8 @@ check_release(struct store *st, struct store_bundle *b, const char *path,
 		size_t j;
 
 		store_digest_str(r->digest, digest);
-		snprintf(repo, sizeof(repo), "%s%s", strcmp(r->type,
-		    "dataset") == 0 ? "datasets/" : "", r->repo);
+		snprintf(repo, sizeof(repo), "%s%s", store_type_prefix(r->type),
+		    r->repo);
 		for (j = 0; j < rel->rl_nrefs; j++)
 			if (strcmp(rel->rl_refs[j].rr_manifest, digest) == 0 &&
 			    strcmp(rel->rl_refs[j].rr_repo, repo) == 0 &&
@@ -370,8 +370,8 @@ import_bundle(struct cli *cli, struct store *st, const char *path)
 		    "type", r->type, "repo", r->repo, "ref", r->ref, "commit",
 		    r->commit, "digest", digest));
 		if (!cli->json)
-			printf("%s%s@%s %s\n", strcmp(r->type, "dataset") == 0 ?
-			    "datasets/" : "", r->repo, r->commit, digest);
+			printf("%s%s@%s %s\n", store_type_prefix(r->type),
+			    r->repo, r->commit, digest);
 	}
 	if (cli->json)
 		cli_json(json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:I}", "bundle",

@@ -146,8 +146,7 @@ collect(void *arg, const struct store_ref *r)
 		return 0;
 	store_hex(r->digest, STORE_HASH_LEN, hex);
 	json_object_set_new(v->digests, hex, json_sprintf("%s%s@%s",
-	    strcmp(r->type, "dataset") == 0 ? "datasets/" : "", r->repo,
-	    r->name));
+	    store_type_prefix(r->type), r->repo, r->name));
 	return 0;
 }
 

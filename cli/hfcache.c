@@ -122,8 +122,8 @@ snap_report(struct cli *cli, const struct store_manifest *m, const char *ref)
 		    "repo", m->repo, "commit", m->commit, "ref", ref, "digest",
 		    digest));
 	else
-		printf("%s%s@%s %s\n", strcmp(m->type, "dataset") == 0 ?
-		    "datasets/" : "", m->repo, m->commit, digest);
+		printf("%s%s@%s %s\n", store_type_prefix(m->type), m->repo,
+		    m->commit, digest);
 }
 
 static int

@@ -19,6 +19,12 @@ store_type_valid(const char *type)
 	    strcmp(type, "dataset") == 0);
 }
 
+const char *
+store_type_prefix(const char *type)
+{
+	return type != NULL && strcmp(type, "dataset") == 0 ? "datasets/" : "";
+}
+
 static int
 repo_part_valid(const char *p, size_t len)
 {

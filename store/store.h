@@ -83,6 +83,9 @@ int	store_repo_valid(const char *repo);	/* ORG/NAME pattern of DESIGN.md */
 int	store_type_valid(const char *type);	/* "model" or "dataset" */
 int	store_revision_valid(const char *rev);	/* a branch, tag or commit name */
 int	store_path_valid(const char *path);	/* relative, no ., .., empty parts */
+/* "datasets/" for a dataset, "" for a model: what goes before a repo id
+ * when it is shown, as the Hub's URLs have it.  A static string. */
+const char *store_type_prefix(const char *type);
 
 /* Hashes, printed as lower-case hex; out must hold 2 * len + 1 bytes. */
 void	store_hex(const uint8_t *bin, size_t len, char *out);
