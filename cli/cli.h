@@ -87,11 +87,19 @@ int	cli_target(struct store *, const char *arg, const char *type_hint,
 int	cli_load(struct store *, const char *arg, struct target *,
 	    struct store_manifest **);
 
-/* Prints why store_revision_add stopped at a step after its files (sign
- * has printed its own reason): what names the source when its manifest
- * is refused, commit_what (or NULL) when the commit is. */
-int	cli_revision_fail(int rc, const struct store_revision_result *,
-	    const char *what, const char *commit_what);
+/*
+ * store_revision_add for the files of src with what the commands give it:
+ * the claims of src's card, the store's default key (if it has one)
+ * unlocked first, now as the time of creation, a progress bar when label
+ * is not NULL.  Returns the exit status, having printed why it failed
+ * (what names the source when its manifest is refused, commit_what or
+ * NULL when its commit is), except when the files failed: then *files_rc
+ * is the store's code and the caller says why.
+ */
+int	cli_revision_add(struct cli *, struct store *, struct store_source *src,
+	    const char *what, const char *commit_what, const char *label,
+	    struct store_revision_spec *, struct store_revision_result *,
+	    int *files_rc);
 
 /* Reads a whole file of at most max bytes ("-" is stdin); prints why not. */
 int	cli_read_file(const char *path, size_t max, char **buf, size_t *len);
@@ -121,9 +129,6 @@ int	signer_open(struct cli *, struct store *, const char *keyfile,
 int	signer_sign(struct signer *, const struct store_manifest *,
 	    struct store_sig *);
 void	signer_sig_free(struct store_sig *);
-/* signer_sign as a store_sign_fn, for store_revision_add. */
-int	signer_sign_fn(void *signer, const struct store_manifest *,
-	    struct store_sig *);
 /* The signer's key id; and a signature of a release document, or of a
  * bundle index that carries one, of `version`: what (the untrusted
  * comment) says which (text malloc'd). */

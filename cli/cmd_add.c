@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -37,17 +36,6 @@ report(struct cli *cli, const struct store_manifest *m, const char *rev,
 		    m->commit, digest);
 }
 
-/* Why the files did not make a revision, and that none was added. */
-static int
-add_failed(const char *path, int rc, const struct store_revision_result *res)
-{
-	if (res->step != STORE_REVISION_FILES)
-		return cli_revision_fail(rc, res, path, NULL);
-	cli_store_fail(rc, res->failed);
-	cli_warnx("%s: no revision was added", path);
-	return EXIT_USAGE;
-}
-
 static int
 add(struct cli *cli, const char *path, const char *type, const char *repo,
     const char *rev)
@@ -56,51 +44,35 @@ add(struct cli *cli, const char *path, const char *type, const char *repo,
 	struct store_revision_result res = { 0 };
 	struct store_source *src = NULL;
 	struct store *st = NULL;
-	struct signer *signer = NULL;
-	struct progress *bar;
-	json_t *claims = NULL;
 	char why[600];
-	int rc;
+	int rc, files_rc;
 
 	if ((rc = cli_open(cli, 0, &st)) != 0)
 		return rc;
-	if ((rc = store_source_open(path, &src)) != 0 ||
-	    (rc = store_source_claims(src, &claims)) != 0) {
+	if ((rc = store_source_open(path, &src)) != 0) {
 		rc = cli_store_fail(rc, NULL);
 		goto out;
 	}
-	/* The key is unlocked before any work, so a wrong passphrase costs
-	 * nothing. */
-	if ((rc = signer_open(cli, st, NULL, 0, &signer)) != 0)
-		goto out;
 	snprintf(why, sizeof(why), "add %s", path);
 	spec.parts.type = type;
 	spec.parts.repo = repo;
-	spec.parts.claims = claims;
-	spec.parts.created = (int64_t)time(NULL);
 	spec.ref = rev;
 	spec.why = why;
 	spec.flags = STORE_REVISION_KEEP;
 	spec.feed = store_revision_feed_source;
 	spec.feed_arg = src;
-	spec.sign = signer != NULL ? signer_sign_fn : NULL;
-	spec.sign_arg = signer;
-	bar = progress_start(cli, "add", store_source_bytes(src));
-	spec.progress = progress_fn;
-	spec.progress_arg = bar;
-	rc = store_revision_add(st, &spec, &res);
-	progress_end(bar);
-	if (rc != 0) {
-		rc = add_failed(path, rc, &res);
+	if ((rc = cli_revision_add(cli, st, src, path, NULL, "add", &spec,
+	    &res, &files_rc)) != 0) {
+		if (files_rc != 0) {
+			cli_store_fail(files_rc, res.failed);
+			cli_warnx("%s: no revision was added", path);
+		}
 		goto out;
 	}
 	report(cli, res.manifest, rev, res.bytes, res.new_bytes,
 	    res.unchanged);
-	rc = EXIT_OK;
 out:
 	store_manifest_free(res.manifest);
-	signer_free(signer);
-	json_decref(claims);
 	store_source_free(src);
 	store_close(st);
 	return rc;

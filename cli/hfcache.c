@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 
@@ -133,19 +132,12 @@ import_snapshot(struct cli *cli, struct store *st, const char *repodir,
 	struct store_revision_spec spec = { 0 };
 	struct store_revision_result res = { 0 };
 	struct snap s = { 0 };
-	struct signer *signer = NULL;
-	char snapdir[PATH_MAX], why[PATH_MAX + 32], *ref = NULL;
-	json_t *claims = NULL;
-	int rc;
+	char snapdir[PATH_MAX], why[PATH_MAX + 32], *ref;
+	int rc, files_rc;
 
 	snprintf(snapdir, sizeof(snapdir), "%s/snapshots/%s", repodir, commit);
-	if ((rc = store_source_open_within(snapdir, repodir, &s.src)) != 0 ||
-	    (rc = store_source_claims(s.src, &claims)) != 0) {
-		rc = cli_store_fail(rc, NULL);
-		goto out;
-	}
-	if ((rc = signer_open(cli, st, NULL, 0, &signer)) != 0)
-		goto out;
+	if ((rc = store_source_open_within(snapdir, repodir, &s.src)) != 0)
+		return cli_store_fail(rc, NULL);
 	ref = ref_of(repodir, commit);
 	snprintf(why, sizeof(why), "import %s", snapdir);
 	spec.parts.type = type;
@@ -153,31 +145,20 @@ import_snapshot(struct cli *cli, struct store *st, const char *repodir,
 	spec.parts.upstream = "hf-cache";
 	spec.parts.revision = ref != NULL ? ref : commit;
 	spec.parts.commit = commit;
-	spec.parts.claims = claims;
-	spec.parts.created = (int64_t)time(NULL);
 	spec.ref = ref;
 	spec.why = why;
 	spec.flags = STORE_REVISION_KEEP_COMMIT;
 	spec.feed = snap_feed;
 	spec.feed_arg = &s;
-	spec.sign = signer != NULL ? signer_sign_fn : NULL;
-	spec.sign_arg = signer;
-	if ((rc = store_revision_add(st, &spec, &res)) != 0) {
-		if (res.step == STORE_REVISION_FILES)
-			rc = cli_fail(rc == STORE_ECORRUPT ? EXIT_CHECK :
-			    EXIT_USAGE, "%s: %s: %s", snapdir, s.failed != NULL ?
-			    s.failed : "", s.failed != NULL ? s.why :
-			    store_lasterror());
-		else
-			rc = cli_revision_fail(rc, &res, snapdir, snapdir);
-		goto out;
-	}
-	snap_report(cli, res.manifest, ref);
-	rc = EXIT_OK;
-out:
+	if ((rc = cli_revision_add(cli, st, s.src, snapdir, snapdir, NULL, &spec,
+	    &res, &files_rc)) == 0)
+		snap_report(cli, res.manifest, ref);
+	else if (files_rc != 0)
+		rc = cli_fail(files_rc == STORE_ECORRUPT ? EXIT_CHECK :
+		    EXIT_USAGE, "%s: %s: %s", snapdir, s.failed != NULL ?
+		    s.failed : "", s.failed != NULL ? s.why :
+		    store_lasterror());
 	store_manifest_free(res.manifest);
-	signer_free(signer);
-	json_decref(claims);
 	store_source_free(s.src);
 	free(ref);
 	return rc;

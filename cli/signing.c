@@ -169,13 +169,6 @@ signer_sign_release(struct signer *s, const void *msg, size_t len,
 	return 0;
 }
 
-int
-signer_sign_fn(void *signer, const struct store_manifest *m,
-    struct store_sig *sig)
-{
-	return signer_sign(signer, m, sig);
-}
-
 void
 signer_sig_free(struct store_sig *sig)
 {
