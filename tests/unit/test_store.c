@@ -953,6 +953,134 @@ test_view_extents(void **state)
 	store_view_close(v);
 }
 
+/*
+ * The revision pipeline: files through a feed, each checked against the
+ * hash the feed expects, signed through the callback, committed with the
+ * ref; the same files again change nothing; a file that does not match
+ * and a signer that fails leave the ref where it was.
+ */
+struct feed {
+	const char	*weights_sha256;	/* what the feed expects */
+	int		 signs;
+	int		 sign_rc;
+};
+
+static int
+feed_two(void *arg, struct store_revision *rev)
+{
+	struct feed *fd = arg;
+	/* `printf 'hello\n' | git hash-object --stdin` and `printf weights |
+	 * sha256sum`. */
+	uint8_t sha1[STORE_SHA1_LEN], sha256[STORE_HASH_LEN];
+	struct store_revision_file a = { "hello.txt", 6, 0, NULL, sha1 };
+	struct store_revision_file b = { "model.bin", 7, 1, sha256, NULL };
+	struct mem ma = { (const uint8_t *)"hello\n", 6, 0, 0 };
+	struct mem mb = { (const uint8_t *)"weights", 7, 0, 0 };
+	int rc;
+
+	assert_int_equal(store_unhex("ce013625030ba8dba906f756967f9e9ca394464a",
+	    sha1, STORE_SHA1_LEN), 0);
+	assert_int_equal(store_unhex(fd->weights_sha256, sha256,
+	    STORE_HASH_LEN), 0);
+	if ((rc = store_revision_put(rev, &a, mem_read, &ma)) != 0)
+		return rc;
+	return store_revision_put(rev, &b, mem_read, &mb);
+}
+
+static int
+sign_test(void *arg, const struct store_manifest *m, struct store_sig *sig)
+{
+	struct feed *fd = arg;
+
+	(void)m;
+	fd->signs++;
+	if (fd->sign_rc != 0)
+		return fd->sign_rc;
+	memset(sig->keyid, 0xab, sizeof(sig->keyid));
+	sig->text = strdup("a signature");
+	sig->len = strlen(sig->text);
+	return 0;
+}
+
+static int
+count_sig(void *arg, const uint8_t keyid[8], const char *text, size_t len)
+{
+	(void)keyid;
+	(void)text;
+	(void)len;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+revision(struct store *st, struct feed *fd, int64_t created,
+    struct store_revision_result *res)
+{
+	struct store_revision_spec spec = {
+		.parts = { .type = "model", .repo = "acme/rev",
+		    .created = created },
+		.ref = "main", .why = "test", .flags = STORE_REVISION_KEEP,
+		.feed = feed_two, .feed_arg = fd, .sign = sign_test,
+		.sign_arg = fd,
+	};
+
+	return store_revision_add(st, &spec, res);
+}
+
+static void
+test_revision_pipeline(void **state)
+{
+	struct fixture *f = *state;
+	const char *good = "9a129038d9a00aed0cf6a7ea059ca50a813449061ab87848"
+	    "cf1a13eafdf33b2c";
+	struct feed fd = { good, 0, 0 };
+	struct store_revision_result res, again;
+	uint8_t first[STORE_HASH_LEN], now[STORE_HASH_LEN];
+	int nsigs = 0;
+
+	assert_int_equal(revision(f->st, &fd, 1763900000, &res), 0);
+	assert_false(res.unchanged);
+	assert_int_equal(res.bytes, 13);
+	assert_int_equal(res.new_bytes, 13);
+	assert_int_equal(res.manifest->nfiles, 2);
+	assert_true(res.manifest->files[1].lfs);
+	assert_int_equal(fd.signs, 1);
+	assert_int_equal(store_resolve(f->st, "model", "acme/rev", "main",
+	    first), 0);
+	assert_memory_equal(first, res.manifest->digest, STORE_HASH_LEN);
+	assert_int_equal(store_sigs(f->st, first, count_sig, &nsigs), 0);
+	assert_int_equal(nsigs, 1);
+	store_manifest_free(res.manifest);
+
+	/* Another time, the same files: the revision main has. */
+	assert_int_equal(revision(f->st, &fd, 1763900999, &again), 0);
+	assert_true(again.unchanged);
+	assert_memory_equal(again.manifest->digest, first, STORE_HASH_LEN);
+	assert_int_equal(again.new_bytes, 0);
+	assert_int_equal(fd.signs, 1);
+	store_manifest_free(again.manifest);
+
+	/* A file whose bytes are not the expected ones. */
+	fd.weights_sha256 = "9a129038d9a00aed0cf6a7ea059ca50a813449061ab87848"
+	    "cf1a13eafdf33b2d";
+	assert_int_equal(revision(f->st, &fd, 1763900999, &res),
+	    STORE_ECORRUPT);
+	assert_int_equal(res.step, STORE_REVISION_FILES);
+	assert_string_equal(res.failed, "model.bin");
+	assert_null(res.manifest);
+
+	/* A signer that fails: its code comes back, nothing is committed. */
+	fd.weights_sha256 = good;
+	fd.sign_rc = 42;
+	assert_int_equal(store_ref_delete(f->st, "model", "acme/rev", "main",
+	    "test"), 0);
+	assert_int_equal(revision(f->st, &fd, 1763900999, &res), 42);
+	assert_int_equal(res.step, STORE_REVISION_SIGN);
+	assert_null(res.manifest);
+	assert_int_equal(store_resolve(f->st, "model", "acme/rev", "main",
+	    now), STORE_ENOTFOUND);
+}
+
 int
 main(void)
 {
@@ -978,6 +1106,8 @@ main(void)
 		cmocka_unit_test(test_card),
 		cmocka_unit_test(test_card_bomb),
 		cmocka_unit_test_setup_teardown(test_view_extents, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_revision_pipeline, setup,
 		    teardown),
 	};
 
