@@ -16,12 +16,13 @@ TESTS += tests/integration/store_cli.sh tests/integration/corrupt.sh \
 	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
 	tests/integration/crash.sh tests/integration/store_env.sh \
 	tests/integration/crash_points.sh tests/integration/anchors.sh \
-	tests/integration/documented.sh
+	tests/integration/documented.sh tests/integration/synopsis.sh
 EXTRA_DIST += tests/integration/store_cli.sh tests/integration/corrupt.sh \
 	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
 	tests/integration/crash.sh tests/integration/store_env.sh \
 	tests/integration/crash_points.sh tests/lib/mkmodel.sh \
-	tests/integration/anchors.sh tests/integration/documented.sh
+	tests/integration/anchors.sh tests/integration/documented.sh \
+	tests/integration/synopsis.sh tests/lib/synopsis.awk
 
 # airlock-crashtest: the airlock command built from the same sources with
 # the crash points of lib/crash.h compiled in, for the crash tests only;
