@@ -4,6 +4,7 @@
 #ifndef AIRLOCK_CLI_H
 #define AIRLOCK_CLI_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -23,52 +24,6 @@ struct cli {
 	const char	*cmd;		/* the command's name, for messages */
 };
 
-struct cmd {
-	const char	*name;
-	const char	*usage;		/* equals the man page's synopsis */
-	int		(*run)(struct cli *, int, char **);
-};
-
-extern const struct cmd cmd_table[];
-
-/* The commands, one file each (cmd_NAME.c). */
-int	cmd_init(struct cli *, int, char **);
-int	cmd_add(struct cli *, int, char **);
-int	cmd_ls(struct cli *, int, char **);
-int	cmd_show(struct cli *, int, char **);
-int	cmd_cat(struct cli *, int, char **);
-int	cmd_checkout(struct cli *, int, char **);
-int	cmd_verify(struct cli *, int, char **);
-int	cmd_pin(struct cli *, int, char **);
-int	cmd_unpin(struct cli *, int, char **);
-int	cmd_pins(struct cli *, int, char **);
-int	cmd_gc(struct cli *, int, char **);
-int	cmd_stats(struct cli *, int, char **);
-int	cmd_key(struct cli *, int, char **);
-int	cmd_trust(struct cli *, int, char **);
-int	cmd_manifest(struct cli *, int, char **);
-int	cmd_sig(struct cli *, int, char **);
-int	cmd_sign(struct cli *, int, char **);
-int	cmd_attach(struct cli *, int, char **);
-int	cmd_export(struct cli *, int, char **);
-int	cmd_inventory(struct cli *, int, char **);
-int	cmd_import(struct cli *, int, char **);
-/* import of a HF cache folder or one snapshot of it (hfcache.c). */
-int	import_hfcache(struct cli *, struct store *, const char *dir);
-
-
-/* Messages: "airlock: what: why", then the exit status. */
-void	cli_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-int	cli_fail(int status, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-/* A store error: status 1 for "not found" and "corrupt", else 2. */
-int	cli_store_fail(int rc, const char *what);
-int	cli_status(int rc);
-int	cli_usage(const struct cli *);
-
-/* Opens the store named by --store or the default; prints why not. */
-int	cli_open(struct cli *, unsigned flags, struct store **);
-
 /*
  * REPO[@REV]: "ORG/NAME", "datasets/ORG/NAME" or "models/ORG/NAME", with
  * an optional "@REV".  type is found in the store unless the prefix or
@@ -81,11 +36,119 @@ struct target {
 	const char	*rev;		/* NULL: main */
 	uint8_t		 digest[STORE_HASH_LEN];
 };
+
+/* The store a command needs: main.c opens it before the handler runs. */
+enum cmd_store {
+	CMD_STORE_NONE,
+	CMD_STORE_RO,
+	CMD_STORE_RW,
+	CMD_STORE_CREATE,	/* read-write, made if missing (init) */
+};
+
+#define CMD_TARGET	0x01	/* the first operand is REPO[@REV]: resolve */
+#define CMD_MANIFEST	0x02	/* ... and load its manifest */
+#define CMD_KEYS	0x04	/* start libsodium first */
+
+#define CMD_MAXOPT	128	/* options are ASCII letters */
+
+/*
+ * What a handler gets: the operands after the options, the options given
+ * (opt['n'] is --name's argument, "" for a flag, NULL if not given), the
+ * store, and the target with its manifest.  main.c owns all of it.
+ */
+struct cmd_ctx {
+	struct cli		*cli;
+	const struct cmd	*cmd;
+	int			 argc;
+	char			**argv;
+	const char		*opt[CMD_MAXOPT];
+	enum cmd_store		 store;		/* check may raise it */
+	struct store		*st;
+	struct target		 target;
+	struct store_manifest	*m;
+};
+
+/*
+ * A command as data, as tmux's cmd_entry.  With opts NULL the operands
+ * are taken as they are (a PATH may start with '-'); else getopt_long
+ * parses opts and longopts first.  check, if any, vets the arguments
+ * before the store opens, so that bad input changes nothing; exec runs
+ * with the store open and the target loaded.  A command with subcommands
+ * has sub and no exec.
+ */
+struct cmd {
+	const char		*name;
+	const char		*usage;		/* equals the man page's synopsis */
+	const char		*opts;
+	const struct option	*longopts;
+	int			 min, max;	/* operands; max -1: any number */
+	enum cmd_store		 store;
+	int			 flags;
+	const struct cmd	*sub;		/* ends with a NULL name */
+	int			(*check)(struct cmd_ctx *);
+	int			(*exec)(struct cmd_ctx *);
+};
+
+extern const struct cmd cmd_table[];
+
+/* The command called name in table, or NULL. */
+const struct cmd *cmd_find(const struct cmd *table, const char *name);
+/* Prints c's synopses, the first after *lead, the others indented. */
+void	cmd_synopses(FILE *, const struct cmd *c, const char **lead);
+
+/* The commands, one file each (cmd_NAME.c). */
+int	cmd_init(struct cmd_ctx *);
+int	cmd_add_check(struct cmd_ctx *);
+int	cmd_add(struct cmd_ctx *);
+int	cmd_ls_check(struct cmd_ctx *);
+int	cmd_ls(struct cmd_ctx *);
+int	cmd_show(struct cmd_ctx *);
+int	cmd_cat(struct cmd_ctx *);
+int	cmd_checkout(struct cmd_ctx *);
+int	cmd_verify_check(struct cmd_ctx *);
+int	cmd_verify(struct cmd_ctx *);
+int	cmd_pin(struct cmd_ctx *);
+int	cmd_unpin(struct cmd_ctx *);
+int	cmd_pins(struct cmd_ctx *);
+int	cmd_gc(struct cmd_ctx *);
+int	cmd_stats(struct cmd_ctx *);
+int	cmd_key_gen_check(struct cmd_ctx *);
+int	cmd_key_gen(struct cmd_ctx *);
+int	cmd_key_ls(struct cmd_ctx *);
+int	cmd_key_pub(struct cmd_ctx *);
+int	cmd_trust_add(struct cmd_ctx *);
+int	cmd_trust_ls(struct cmd_ctx *);
+int	cmd_trust_revoke_check(struct cmd_ctx *);
+int	cmd_trust_revoke(struct cmd_ctx *);
+int	cmd_trust_threshold_check(struct cmd_ctx *);
+int	cmd_trust_threshold(struct cmd_ctx *);
+int	cmd_manifest(struct cmd_ctx *);
+int	cmd_sig_check(struct cmd_ctx *);
+int	cmd_sig(struct cmd_ctx *);
+int	cmd_sign(struct cmd_ctx *);
+int	cmd_attach(struct cmd_ctx *);
+int	cmd_export_check(struct cmd_ctx *);
+int	cmd_export(struct cmd_ctx *);
+int	cmd_inventory_check(struct cmd_ctx *);
+int	cmd_inventory(struct cmd_ctx *);
+int	cmd_import_check(struct cmd_ctx *);
+int	cmd_import(struct cmd_ctx *);
+/* import of a HF cache folder or one snapshot of it (hfcache.c). */
+int	import_hfcache(struct cli *, struct store *, const char *dir);
+
+/* Messages: "airlock: what: why", then the exit status. */
+void	cli_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+int	cli_fail(int status, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* A store error: status 1 for "not found" and "corrupt", else 2. */
+int	cli_store_fail(int rc, const char *what);
+int	cli_status(int rc);
+/* Prints the synopses of the running command. */
+int	cli_usage(const struct cli *);
+
+/* Resolves REPO[@REV] (with st NULL: only parses it); prints why not. */
 int	cli_target(struct store *, const char *arg, const char *type_hint,
 	    struct target *);
-/* Resolves a target and loads its manifest, printing why not. */
-int	cli_load(struct store *, const char *arg, struct target *,
-	    struct store_manifest **);
 
 /*
  * store_revision_add for the files of src with what the commands give it:

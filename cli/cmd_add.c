@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,18 +36,15 @@ report(struct cli *cli, const struct store_manifest *m, const char *rev,
 }
 
 static int
-add(struct cli *cli, const char *path, const char *type, const char *repo,
-    const char *rev)
+add(struct cli *cli, struct store *st, const char *path, const char *type,
+    const char *repo, const char *rev)
 {
 	struct store_revision_spec spec = { 0 };
 	struct store_revision_result res = { 0 };
 	struct store_source *src = NULL;
-	struct store *st = NULL;
 	char why[600];
 	int rc, files_rc;
 
-	if ((rc = cli_open(cli, 0, &st)) != 0)
-		return rc;
 	if ((rc = store_source_open(path, &src)) != 0) {
 		rc = cli_store_fail(rc, NULL);
 		goto out;
@@ -74,41 +70,27 @@ add(struct cli *cli, const char *path, const char *type, const char *repo,
 out:
 	store_manifest_free(res.manifest);
 	store_source_free(src);
-	store_close(st);
 	return rc;
 }
 
-int
-cmd_add(struct cli *cli, int argc, char **argv)
+/* --repo, --revision (main) and --type (model). */
+static void
+add_args(const struct cmd_ctx *ctx, const char **repo, const char **rev,
+    const char **type)
 {
-	static const struct option opts[] = {
-		{ "repo", required_argument, NULL, 'r' },
-		{ "revision", required_argument, NULL, 'R' },
-		{ "type", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *repo = NULL, *rev = "main", *type = "model", *path;
-	int c;
+	*repo = ctx->opt['r'];
+	*rev = ctx->opt['R'] != NULL ? ctx->opt['R'] : "main";
+	*type = ctx->opt['t'] != NULL ? ctx->opt['t'] : "model";
+}
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "r:R:t:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			repo = optarg;
-			break;
-		case 'R':
-			rev = optarg;
-			break;
-		case 't':
-			type = optarg;
-			break;
-		default:
-			return cli_usage(cli);
-		}
-	}
-	if (argc - optind != 1 || repo == NULL)
-		return cli_usage(cli);
-	path = argv[optind];
+int
+cmd_add_check(struct cmd_ctx *ctx)
+{
+	const char *repo, *rev, *type;
+
+	add_args(ctx, &repo, &rev, &type);
+	if (repo == NULL)
+		return cli_usage(ctx->cli);
 	if (!store_repo_valid(repo))
 		return cli_fail(EXIT_USAGE, "%s: not a repository id (ORG/NAME: "
 		    "letters, digits, '.', '_', '-')", repo);
@@ -120,6 +102,14 @@ cmd_add(struct cli *cli, int argc, char **argv)
 	    strspn(rev, "0123456789abcdef") == STORE_COMMIT_LEN))
 		return cli_fail(EXIT_USAGE, "%s: not a valid branch or tag name",
 		    rev);
+	return 0;
+}
 
-	return add(cli, path, type, repo, rev);
+int
+cmd_add(struct cmd_ctx *ctx)
+{
+	const char *repo, *rev, *type;
+
+	add_args(ctx, &repo, &rev, &type);
+	return add(ctx->cli, ctx->st, ctx->argv[0], type, repo, rev);
 }

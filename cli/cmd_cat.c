@@ -10,33 +10,22 @@
 #include "cli.h"
 
 int
-cmd_cat(struct cli *cli, int argc, char **argv)
+cmd_cat(struct cmd_ctx *ctx)
 {
+	const struct store_manifest *m = ctx->m;
 	const struct store_file *f;
-	struct store_manifest *m;
-	struct store *st;
-	struct target t;
+	char **argv = ctx->argv;
 	int rc;
 
-	if (argc != 3)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
-	if ((rc = cli_load(st, argv[1], &t, &m)) != 0) {
-		store_close(st);
-		return rc;
-	}
-	if ((f = store_manifest_file(m, argv[2])) == NULL)
-		rc = cli_fail(EXIT_CHECK, "%s: no such file in %s@%s", argv[2],
+	if ((f = store_manifest_file(m, argv[1])) == NULL)
+		rc = cli_fail(EXIT_CHECK, "%s: no such file in %s@%s", argv[1],
 		    m->repo, m->commit);
 	else {
 		/* A closed pipe ends the output quietly, as with cat(1). */
 		signal(SIGPIPE, SIG_DFL);
-		if ((rc = store_blob_write(st, f->sha256, STDOUT_FILENO, NULL,
-		    NULL)) != 0)
-			rc = cli_store_fail(rc, argv[2]);
+		if ((rc = store_blob_write(ctx->st, f->sha256, STDOUT_FILENO,
+		    NULL, NULL)) != 0)
+			rc = cli_store_fail(rc, argv[1]);
 	}
-	store_manifest_free(m);
-	store_close(st);
 	return rc;
 }

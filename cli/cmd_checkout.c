@@ -61,26 +61,17 @@ dir_usable(const char *dir)
 }
 
 int
-cmd_checkout(struct cli *cli, int argc, char **argv)
+cmd_checkout(struct cmd_ctx *ctx)
 {
 	char tmp[PATH_MAX], parent[PATH_MAX], size[32];
-	struct store_manifest *m;
+	const struct store_manifest *m = ctx->m;
+	const char *dir = ctx->argv[1];
+	struct cli *cli = ctx->cli;
+	struct store *st = ctx->st;
 	struct progress *bar;
-	struct store *st;
-	struct target t;
-	const char *dir;
 	uint64_t total = 0, done = 0;
-	int rc, dirfd = -1, emptied;
+	int rc = 0, dirfd = -1, emptied;
 
-	if (argc != 3)
-		return cli_usage(cli);
-	dir = argv[2];
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
-	if ((rc = cli_load(st, argv[1], &t, &m)) != 0) {
-		store_close(st);
-		return rc;
-	}
 	snprintf(parent, sizeof(parent), "%s", dir);
 	snprintf(tmp, sizeof(tmp), "%s/.airlock-checkout.XXXXXX",
 	    dirname(parent));
@@ -137,7 +128,5 @@ cmd_checkout(struct cli *cli, int argc, char **argv)
 out:
 	if (dirfd != -1)
 		close(dirfd);
-	store_manifest_free(m);
-	store_close(st);
 	return rc;
 }

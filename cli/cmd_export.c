@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,54 +179,66 @@ ref_for(const struct target *t, struct store *st, char *buf, size_t size)
 	store_manifest_free(m);
 }
 
-int
-cmd_export(struct cli *cli, int argc, char **argv)
+static void
+export_report(struct cli *cli, const char *out, uint64_t version,
+    const struct store_bundle_stats *bs)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "split", required_argument, NULL, 's' },
-		{ "have", required_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *out = NULL, *have_path = NULL, *index;
+	char size[32];
+
+	if (cli->json)
+		cli_json(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "bundle",
+		    out, "release", (json_int_t)version, "revisions",
+		    (json_int_t)bs->revisions, "chunks", (json_int_t)bs->chunks,
+		    "chunk_bytes", (json_int_t)bs->chunk_bytes, "omitted",
+		    (json_int_t)bs->omitted, "volumes", (json_int_t)bs->volumes,
+		    "bytes", (json_int_t)bs->bytes));
+	else
+		printf("%s: release %llu, %llu revision%s, %llu chunks, %s in "
+		    "%llu volume%s%s\n", out, (unsigned long long)version,
+		    (unsigned long long)bs->revisions, bs->revisions == 1 ? "" :
+		    "s", (unsigned long long)bs->chunks, cli_bytes(bs->bytes,
+		    size), (unsigned long long)bs->volumes, bs->volumes == 1 ?
+		    "" : "s", bs->omitted != 0 ? " (a delta: chunks the "
+		    "receiver has are left out)" : "");
+}
+
+/* -o is required; a --split that is no size is named before any work. */
+int
+cmd_export_check(struct cmd_ctx *ctx)
+{
+	const char *s = ctx->opt['s'];
+	uint64_t split;
+
+	if (s != NULL && parse_size(s, &split) != 0)
+		return cli_fail(EXIT_USAGE, "--split %s: not a size (as 4G, "
+		    "700M)", s);
+	if (ctx->opt['o'] == NULL)
+		return cli_usage(ctx->cli);
+	return 0;
+}
+
+int
+cmd_export(struct cmd_ctx *ctx)
+{
+	const char *out = ctx->opt['o'], *have_path = ctx->opt['h'], *index;
 	struct store_inventory *have = NULL;
 	struct store_bundle_rev *revs = NULL;
 	struct store_export *x = NULL;
 	struct store_bundle_stats bs;
+	struct cli *cli = ctx->cli;
+	struct store *st = ctx->st;
 	struct signer *sg = NULL;
-	struct store *st = NULL;
 	struct target *ts = NULL;
 	struct progress *bar;
 	struct publish pub = { 0 };
 	char (*refs)[STORE_COMMIT_LEN + 256] = NULL, *sig = NULL;
-	char *inv = NULL, size[32];
-	size_t n, index_len, inv_len;
+	char *inv = NULL;
+	size_t n = (size_t)ctx->argc, index_len, inv_len;
 	uint64_t split = 0, version;
-	int c, rc;
+	int rc;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:s:h:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 's':
-			if (parse_size(optarg, &split) != 0)
-				return cli_fail(EXIT_USAGE, "--split %s: not a "
-				    "size (as 4G, 700M)", optarg);
-			break;
-		case 'h':
-			have_path = optarg;
-			break;
-		default:
-			return cli_usage(cli);
-		}
-	}
-	if (out == NULL || optind == argc)
-		return cli_usage(cli);
-	n = (size_t)(argc - optind);
-	if ((rc = cli_open(cli, 0, &st)) != 0)
-		return rc;
+	if (ctx->opt['s'] != NULL)
+		(void)parse_size(ctx->opt['s'], &split);	/* checked */
 	if ((revs = calloc(n, sizeof(*revs))) == NULL ||
 	    (ts = calloc(n, sizeof(*ts))) == NULL ||
 	    (refs = calloc(n, sizeof(*refs))) == NULL) {
@@ -235,8 +246,7 @@ cmd_export(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = cli_target(st, argv[optind + (int)i], NULL,
-		    &ts[i])) != 0)
+		if ((rc = cli_target(st, ctx->argv[i], NULL, &ts[i])) != 0)
 			goto out;
 		ref_for(&ts[i], st, refs[i], sizeof(refs[i]));
 		revs[i].type = ts[i].type;
@@ -280,21 +290,7 @@ cmd_export(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	store_export_stats(x, &bs);
-	if (cli->json)
-		cli_json(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "bundle",
-		    out, "release", (json_int_t)version, "revisions",
-		    (json_int_t)bs.revisions, "chunks", (json_int_t)bs.chunks,
-		    "chunk_bytes", (json_int_t)bs.chunk_bytes, "omitted",
-		    (json_int_t)bs.omitted, "volumes", (json_int_t)bs.volumes,
-		    "bytes", (json_int_t)bs.bytes));
-	else
-		printf("%s: release %llu, %llu revision%s, %llu chunks, %s in "
-		    "%llu volume%s%s\n", out, (unsigned long long)version,
-		    (unsigned long long)bs.revisions, bs.revisions == 1 ? "" :
-		    "s", (unsigned long long)bs.chunks, cli_bytes(bs.bytes,
-		    size), (unsigned long long)bs.volumes, bs.volumes == 1 ?
-		    "" : "s", bs.omitted != 0 ? " (a delta: chunks the "
-		    "receiver has are left out)" : "");
+	export_report(cli, out, version, &bs);
 	rc = EXIT_OK;
 out:
 	free(sig);
@@ -308,32 +304,23 @@ out:
 	free(revs);
 	free(ts);
 	free(refs);
-	store_close(st);
 	return rc;
 }
 
 int
-cmd_inventory(struct cli *cli, int argc, char **argv)
+cmd_inventory_check(struct cmd_ctx *ctx)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char tmp[PATH_MAX];
-	const char *out = NULL;
-	struct store *st;
-	int c, rc, fd;
+	return ctx->opt['o'] == NULL ? cli_usage(ctx->cli) : 0;
+}
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		if (c != 'o')
-			return cli_usage(cli);
-		out = optarg;
-	}
-	if (out == NULL || optind != argc)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
+int
+cmd_inventory(struct cmd_ctx *ctx)
+{
+	char tmp[PATH_MAX];
+	const char *out = ctx->opt['o'];
+	struct store *st = ctx->st;
+	int rc, fd;
+
 	snprintf(tmp, sizeof(tmp), "%s.part", out);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0644)) == -1) {
@@ -357,13 +344,12 @@ cmd_inventory(struct cli *cli, int argc, char **argv)
 		unlink(tmp);
 		goto out;
 	}
-	if (cli->json)
+	if (ctx->cli->json)
 		cli_json(json_pack("{s:s,s:s}", "inventory", out, "store",
 		    store_id(st)));
 	else
 		printf("%s: inventory of store %s\n", out, store_id(st));
 	rc = EXIT_OK;
 out:
-	store_close(st);
 	return rc;
 }

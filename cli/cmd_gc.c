@@ -5,41 +5,19 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
 
 int
-cmd_gc(struct cli *cli, int argc, char **argv)
+cmd_gc(struct cmd_ctx *ctx)
 {
-	static const struct option opts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "compact", no_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct store_gc_result r, cr = { 0 };
-	struct store *st;
+	struct cli *cli = ctx->cli;
+	struct store *st = ctx->st;
 	char bytes[32], before[32], after[32];
-	int c, rc, dry = 0, compact = 0;
+	int rc, dry = ctx->opt['n'] != NULL, compact = ctx->opt['c'] != NULL;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "nc", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			dry = 1;
-			break;
-		case 'c':
-			compact = 1;
-			break;
-		default:
-			return cli_usage(cli);
-		}
-	}
-	if (optind != argc)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, 0, &st)) != 0)
-		return rc;
 	if ((rc = store_gc(st, dry, &r)) != 0) {
 		if (rc == STORE_ECORRUPT)
 			cli_warnx("%s (airlock verify --all tells what is "
@@ -72,6 +50,5 @@ cmd_gc(struct cli *cli, int argc, char **argv)
 			    cli_bytes(cr.file_after, after));
 	}
 out:
-	store_close(st);
 	return rc;
 }

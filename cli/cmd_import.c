@@ -402,49 +402,50 @@ out:
  * out of order, one left out) would otherwise be ignored in silence.
  */
 static int
-check_volumes(int argc, char **argv)
+check_volumes(int n, char **vols)
 {
 	char base[PATH_MAX], want[PATH_MAX + 16];
 	struct stat named, vol;
-	size_t len = strlen(argv[1]);
+	size_t len = strlen(vols[0]);
 
-	if (len > 4 && strcmp(argv[1] + len - 4, ".001") == 0)
+	if (len > 4 && strcmp(vols[0] + len - 4, ".001") == 0)
 		len -= 4;
 	if (len >= sizeof(base))
-		return cli_fail(EXIT_USAGE, "%.40s...: too long", argv[1]);
-	memcpy(base, argv[1], len);
+		return cli_fail(EXIT_USAGE, "%.40s...: too long", vols[0]);
+	memcpy(base, vols[0], len);
 	base[len] = '\0';
-	for (int i = 2; i < argc; i++) {
-		snprintf(want, sizeof(want), "%s.%03d", base, i);
-		if (stat(argv[i], &named) == -1)
-			return cli_fail(EXIT_USAGE, "%s: %s", argv[i],
+	for (int i = 1; i < n; i++) {
+		snprintf(want, sizeof(want), "%s.%03d", base, i + 1);
+		if (stat(vols[i], &named) == -1)
+			return cli_fail(EXIT_USAGE, "%s: %s", vols[i],
 			    strerror(errno));
 		if (stat(want, &vol) == -1 || named.st_dev != vol.st_dev ||
 		    named.st_ino != vol.st_ino)
 			return cli_fail(EXIT_USAGE, "%s: named as volume %d of "
-			    "%s, which is %s", argv[i], i, argv[1], want);
+			    "%s, which is %s", vols[i], i + 1, vols[0], want);
 	}
 	return 0;
 }
 
+/*
+ * import takes no options: a first operand like one is a mistake.
+ * Further volumes are found by name; naming them is allowed.
+ */
 int
-cmd_import(struct cli *cli, int argc, char **argv)
+cmd_import_check(struct cmd_ctx *ctx)
 {
-	struct store *st;
-	struct stat sb;
-	int rc;
+	if (ctx->argv[0][0] == '-')
+		return cli_usage(ctx->cli);
+	return check_volumes(ctx->argc, ctx->argv);
+}
 
-	if (argc < 2 || argv[1][0] == '-')
-		return cli_usage(cli);
-	/* Further volumes are found by name; naming them is allowed. */
-	if ((rc = check_volumes(argc, argv)) != 0)
-		return rc;
-	if ((rc = cli_open(cli, 0, &st)) != 0)
-		return rc;
-	if (stat(argv[1], &sb) == 0 && S_ISDIR(sb.st_mode))
-		rc = import_hfcache(cli, st, argv[1]);
-	else
-		rc = import_bundle(cli, st, argv[1]);
-	store_close(st);
-	return rc;
+int
+cmd_import(struct cmd_ctx *ctx)
+{
+	const char *path = ctx->argv[0];
+	struct stat sb;
+
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return import_hfcache(ctx->cli, ctx->st, path);
+	return import_bundle(ctx->cli, ctx->st, path);
 }

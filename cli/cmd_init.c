@@ -8,21 +8,14 @@
 #include "cli.h"
 
 int
-cmd_init(struct cli *cli, int argc, char **argv)
+cmd_init(struct cmd_ctx *ctx)
 {
-	struct store *st;
-	int rc;
+	struct store *st = ctx->st;
 
-	(void)argv;
-	if (argc != 1)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, STORE_CREATE, &st)) != 0)
-		return rc;
-	if (cli->json)
+	if (ctx->cli->json)
 		cli_json(json_pack("{s:s,s:s}", "store", store_dir(st), "id",
 		    store_id(st)));
 	else
 		printf("store %s (id %s)\n", store_dir(st), store_id(st));
-	store_close(st);
 	return EXIT_OK;
 }

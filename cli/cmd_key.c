@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,48 +107,41 @@ fail:
 	return EXIT_USAGE;
 }
 
-static int
-key_gen(struct cli *cli, int argc, char **argv)
+static const char *
+gen_name(const struct cmd_ctx *ctx)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "no-password", no_argument, NULL, 'N' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char dir[4096], skpath[4096], pkpath[4096], prompt[128];
-	char hex[KEYS_KEYID_HEXLEN + 1];
-	char *pass = NULL, *sktext = NULL, *pktext = NULL, *json = NULL;
-	char *def = NULL;
-	const char *name = "default";
-	struct keys_secret *sk = NULL;
-	struct keys_trust trust;
-	struct keys_pub pub;
-	struct store *st = NULL;
-	struct stat sb;
-	int c, rc, nopass = 0, made_sk = 0, made_pk = 0, made_trust = 0;
-	int is_default = 0;
+	return ctx->opt['n'] != NULL ? ctx->opt['n'] : "default";
+}
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "n:N", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			name = optarg;
-			break;
-		case 'N':
-			nopass = 1;
-			break;
-		default:
-			return cli_usage(cli);
-		}
-	}
-	if (optind != argc)
-		return cli_usage(cli);
+int
+cmd_key_gen_check(struct cmd_ctx *ctx)
+{
+	const char *name = gen_name(ctx);
+
 	if (!key_name_valid(name))
 		return cli_fail(EXIT_USAGE, "%s: a key name is 1 to %d letters, "
 		    "digits, '.', '_' or '-', not starting with '.' or '-'",
 		    name, KEY_NAME_MAX);
-	if ((rc = cli_open(cli, 0, &st)) != 0)
-		return rc;
+	return 0;
+}
+
+int
+cmd_key_gen(struct cmd_ctx *ctx)
+{
+	char dir[4096], skpath[4096], pkpath[4096], prompt[128];
+	char hex[KEYS_KEYID_HEXLEN + 1];
+	char *pass = NULL, *sktext = NULL, *pktext = NULL, *json = NULL;
+	char *def = NULL;
+	const char *name = gen_name(ctx);
+	struct cli *cli = ctx->cli;
+	struct store *st = ctx->st;
+	struct keys_secret *sk = NULL;
+	struct keys_trust trust;
+	struct keys_pub pub;
+	struct stat sb;
+	int rc, nopass = ctx->opt['N'] != NULL;
+	int made_sk = 0, made_pk = 0, made_trust = 0, is_default = 0;
+
 	if (key_paths(st, name, skpath, pkpath, sizeof(skpath)) != 0) {
 		rc = cli_fail(EXIT_USAGE, "%s: path too long", store_dir(st));
 		goto fail;
@@ -238,7 +230,6 @@ fail:
 	free(def);
 	keys_secret_free(sk);
 	passphrase_free(pass);
-	store_close(st);
 	return rc;
 }
 
@@ -311,21 +302,16 @@ key_entry(struct store *st, const char *name, const char *def)
 	    "public_key", pkpath);
 }
 
-static int
-key_ls(struct cli *cli, int argc, char **argv)
+int
+cmd_key_ls(struct cmd_ctx *ctx)
 {
 	struct dirent **names = NULL;
-	struct store *st;
+	struct store *st = ctx->st;
 	char dir[4096], *def;
 	json_t *list, *e;
 	size_t i;
 	int n, rc;
 
-	(void)argv;
-	if (argc != 1)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
 	def = default_key(st);
 	list = json_array();
 	snprintf(dir, sizeof(dir), "%s/keys", store_dir(st));
@@ -342,7 +328,7 @@ key_ls(struct cli *cli, int argc, char **argv)
 		    (e = key_entry(st, names[k]->d_name, def)) != NULL)
 			json_array_append_new(list, e);
 	}
-	if (cli->json)
+	if (ctx->cli->json)
 		cli_json(json_incref(list));
 	else
 		json_array_foreach(list, i, e)
@@ -359,27 +345,22 @@ out:
 	free(names);
 	json_decref(list);
 	free(def);
-	store_close(st);
 	return rc;
 }
 
-static int
-key_pub(struct cli *cli, int argc, char **argv)
+int
+cmd_key_pub(struct cmd_ctx *ctx)
 {
 	char pkpath[4096], hex[KEYS_KEYID_HEXLEN + 1], *def = NULL;
 	char *text = NULL, *b64 = NULL;
 	const char *name;
 	struct keys_pub pub;
-	struct store *st;
+	struct store *st = ctx->st;
 	size_t len;
 	int rc;
 
-	if (argc > 2)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
-	if (argc == 2)
-		name = argv[1];
+	if (ctx->argc == 1)
+		name = ctx->argv[0];
 	else if ((name = def = default_key(st)) == NULL) {
 		rc = cli_fail(EXIT_CHECK, "the store has no default key "
 		    "(airlock key gen makes one)");
@@ -403,7 +384,7 @@ key_pub(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	keys_keyid_hex(pub.kp_keyid, hex);
-	if (cli->json)
+	if (ctx->cli->json)
 		cli_json(json_pack("{s:s,s:s,s:s,s:s}", "name", name, "keyid",
 		    hex, "public_key", b64, "file", text));
 	else if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
@@ -415,23 +396,5 @@ out:
 	free(b64);
 	free(text);
 	free(def);
-	store_close(st);
 	return rc;
-}
-
-int
-cmd_key(struct cli *cli, int argc, char **argv)
-{
-	if (argc < 2)
-		return cli_usage(cli);
-	if (keys_init() != 0)
-		return cli_fail(EXIT_USAGE, "libsodium failed to start");
-	if (strcmp(argv[1], "gen") == 0)
-		return key_gen(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "ls") == 0)
-		return key_ls(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "pub") == 0)
-		return key_pub(cli, argc - 1, argv + 1);
-	cli_warnx("key %s: no such command", argv[1]);
-	return cli_usage(cli);
 }

@@ -53,24 +53,28 @@ ls_ref(void *arg, const struct store_ref *r)
 	return 0;
 }
 
+/* ls takes no options: an operand like one is a mistake. */
 int
-cmd_ls(struct cli *cli, int argc, char **argv)
+cmd_ls_check(struct cmd_ctx *ctx)
 {
-	struct ls l = { .cli = cli };
+	if (ctx->argc == 1 && ctx->argv[0][0] == '-')
+		return cli_usage(ctx->cli);
+	return 0;
+}
+
+int
+cmd_ls(struct cmd_ctx *ctx)
+{
+	struct ls l = { .cli = ctx->cli, .st = ctx->st };
 	int rc;
 
-	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
-		return cli_usage(cli);
-	l.pattern = argc == 2 ? argv[1] : NULL;
-	if ((rc = cli_open(cli, STORE_RDONLY, &l.st)) != 0)
-		return rc;
+	l.pattern = ctx->argc == 1 ? ctx->argv[0] : NULL;
 	l.out = json_array();
 	rc = store_refs(l.st, NULL, NULL, ls_ref, &l);
 	if (rc != 0)
 		rc = cli_store_fail(rc, NULL);
-	else if (cli->json)
+	else if (l.cli->json)
 		cli_json(json_incref(l.out));
 	json_decref(l.out);
-	store_close(l.st);
 	return rc;
 }

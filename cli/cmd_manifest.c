@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,40 +28,20 @@ put_out(const void *buf, size_t len)
  * of them must carry, for minisign -S -t.
  */
 int
-cmd_manifest(struct cli *cli, int argc, char **argv)
+cmd_manifest(struct cmd_ctx *ctx)
 {
-	static const struct option opts[] = {
-		{ "comment", no_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char digest[STORE_DIGEST_STRLEN + 1], *tc = NULL;
-	struct store_manifest *m = NULL;
-	struct store *st;
-	struct target t;
-	int c, rc, comment = 0;
+	const struct store_manifest *m = ctx->m;
+	int rc;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c", opts, NULL)) != -1) {
-		if (c != 'c')
-			return cli_usage(cli);
-		comment = 1;
-	}
-	if (argc - optind != 1)
-		return cli_usage(cli);
-	if (keys_init() != 0)
-		return cli_fail(EXIT_USAGE, "libsodium failed to start");
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
-	if ((rc = cli_load(st, argv[optind], &t, &m)) != 0)
-		goto out;
-	if (!comment) {
+	if (ctx->opt['c'] == NULL) {
 		rc = put_out(m->bytes, m->len);
 		goto out;
 	}
 	store_digest_str(m->digest, digest);
 	if ((rc = keys_tc_manifest(m->repo, m->commit, digest,
 	    (int64_t)time(NULL), &tc)) != 0) {
-		rc = cli_fail(EXIT_USAGE, "%s: %s", argv[optind],
+		rc = cli_fail(EXIT_USAGE, "%s: %s", ctx->argv[0],
 		    keys_strerror(rc));
 		goto out;
 	}
@@ -70,8 +49,6 @@ cmd_manifest(struct cli *cli, int argc, char **argv)
 		rc = put_out("\n", 1);
 out:
 	free(tc);
-	store_manifest_free(m);
-	store_close(st);
 	return rc;
 }
 
@@ -117,36 +94,36 @@ collect_sig(void *arg, const uint8_t keyid[8], const char *text, size_t len)
  * be a signature file that minisign reads.
  */
 int
-cmd_sig(struct cli *cli, int argc, char **argv)
+cmd_sig_check(struct cmd_ctx *ctx)
 {
 	uint8_t keyid[KEYS_KEYID_BYTES];
+
+	if (ctx->argc == 2 && keys_keyid_parse(ctx->argv[1], keyid) != 0)
+		return cli_fail(EXIT_USAGE, "%s: not a key id (1 to 16 hex "
+		    "digits)", ctx->argv[1]);
+	return 0;
+}
+
+int
+cmd_sig(struct cmd_ctx *ctx)
+{
+	const char *arg = ctx->argv[0];
+	const char *by = ctx->argc == 2 ? ctx->argv[1] : NULL;
+	uint8_t keyid[KEYS_KEYID_BYTES];
 	struct siglist sl = { 0 };
-	struct store_manifest *m = NULL;
-	struct store *st;
-	struct target t;
 	json_t *list;
 	size_t i;
 	int rc;
 
-	if (argc != 2 && argc != 3)
-		return cli_usage(cli);
-	if (keys_init() != 0)
-		return cli_fail(EXIT_USAGE, "libsodium failed to start");
-	if (argc == 3) {
-		if (keys_keyid_parse(argv[2], keyid) != 0)
-			return cli_fail(EXIT_USAGE, "%s: not a key id (1 to "
-			    "16 hex digits)", argv[2]);
+	/* cmd_sig_check parsed it already. */
+	if (by != NULL && keys_keyid_parse(by, keyid) == 0)
 		sl.want = keyid;
-	}
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
-	if ((rc = cli_load(st, argv[1], &t, &m)) != 0)
-		goto out;
-	if ((rc = store_sigs(st, m->digest, collect_sig, &sl)) != 0) {
-		rc = cli_store_fail(rc, argv[1]);
+	if ((rc = store_sigs(ctx->st, ctx->m->digest, collect_sig,
+	    &sl)) != 0) {
+		rc = cli_store_fail(rc, arg);
 		goto out;
 	}
-	if (cli->json) {
+	if (ctx->cli->json) {
 		/* An untrusted comment need not be UTF-8: then null. */
 		list = json_array();
 		for (i = 0; i < sl.n; i++) {
@@ -161,13 +138,13 @@ cmd_sig(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (sl.n == 0)
-		rc = cli_fail(EXIT_CHECK, "%s: no signature%s%s", argv[1],
-		    argc == 3 ? " by " : "", argc == 3 ? argv[2] : "");
+		rc = cli_fail(EXIT_CHECK, "%s: no signature%s%s", arg,
+		    by != NULL ? " by " : "", by != NULL ? by : "");
 	else if (sl.n == 1)
 		rc = put_out(sl.v[0].text, sl.v[0].len);
 	else {
 		cli_warnx("%s: %zu signatures; name one by its key id:",
-		    argv[1], sl.n);
+		    arg, sl.n);
 		for (i = 0; i < sl.n; i++)
 			fprintf(stderr, "  %s\n", sl.v[i].hex);
 		rc = EXIT_USAGE;
@@ -176,7 +153,5 @@ out:
 	for (i = 0; i < sl.n; i++)
 		free(sl.v[i].text);
 	free(sl.v);
-	store_manifest_free(m);
-	store_close(st);
 	return rc;
 }

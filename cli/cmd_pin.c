@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,75 +11,42 @@
 #include "cli.h"
 
 int
-cmd_pin(struct cli *cli, int argc, char **argv)
+cmd_pin(struct cmd_ctx *ctx)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "note", required_argument, NULL, 'm' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char target[600], digest[STORE_DIGEST_STRLEN + 1];
-	const char *name = NULL, *note = NULL;
-	struct store *st;
-	struct target t;
-	int c, rc;
+	const char *name = ctx->opt['n'], *note = ctx->opt['m'];
+	const struct target *t = &ctx->target;
+	int rc;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "n:m:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			name = optarg;
-			break;
-		case 'm':
-			note = optarg;
-			break;
-		default:
-			return cli_usage(cli);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, 0, &st)) != 0)
-		return rc;
-	if ((rc = cli_target(st, argv[optind], NULL, &t)) != 0) {
-		store_close(st);
-		return rc;
-	}
-	snprintf(target, sizeof(target), "%s/%s@%s", t.type, t.repo,
-	    t.rev != NULL ? t.rev : "main");
+	snprintf(target, sizeof(target), "%s/%s@%s", t->type, t->repo,
+	    t->rev != NULL ? t->rev : "main");
 	if (name == NULL)
-		name = argv[optind];
-	if ((rc = store_pin_put(st, name, t.digest, target, note)) != 0)
+		name = ctx->argv[0];
+	if ((rc = store_pin_put(ctx->st, name, t->digest, target, note)) != 0)
 		rc = cli_store_fail(rc, NULL);
 	else {
-		store_digest_str(t.digest, digest);
-		if (cli->json)
+		store_digest_str(t->digest, digest);
+		if (ctx->cli->json)
 			cli_json(json_pack("{s:s,s:s,s:s}", "name", name,
 			    "target", target, "digest", digest));
 		else
 			printf("pinned %s: %s %s\n", name, target, digest);
 	}
-	store_close(st);
 	return rc;
 }
 
 int
-cmd_unpin(struct cli *cli, int argc, char **argv)
+cmd_unpin(struct cmd_ctx *ctx)
 {
-	struct store *st;
+	const char *name = ctx->argv[0];
 	int rc;
 
-	if (argc != 2)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, 0, &st)) != 0)
-		return rc;
-	if ((rc = store_pin_delete(st, argv[1])) != 0)
+	if ((rc = store_pin_delete(ctx->st, name)) != 0)
 		rc = cli_store_fail(rc, NULL);
-	else if (!cli->json)
-		printf("unpinned %s\n", argv[1]);
+	else if (!ctx->cli->json)
+		printf("unpinned %s\n", name);
 	else
-		cli_json(json_pack("{s:s}", "unpinned", argv[1]));
-	store_close(st);
+		cli_json(json_pack("{s:s}", "unpinned", name));
 	return rc;
 }
 
@@ -107,23 +73,16 @@ list_pin(void *arg, const struct store_pin *p)
 }
 
 int
-cmd_pins(struct cli *cli, int argc, char **argv)
+cmd_pins(struct cmd_ctx *ctx)
 {
-	struct store *st;
 	json_t *out;
 	int rc;
 
-	(void)argv;
-	if (argc != 1)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
-	out = cli->json ? json_array() : NULL;
-	if ((rc = store_pins(st, list_pin, out)) != 0)
+	out = ctx->cli->json ? json_array() : NULL;
+	if ((rc = store_pins(ctx->st, list_pin, out)) != 0)
 		rc = cli_store_fail(rc, NULL);
 	else if (out != NULL)
 		cli_json(json_incref(out));
 	json_decref(out);
-	store_close(st);
 	return rc;
 }

@@ -89,28 +89,18 @@ print_text(const struct store_manifest *m, json_t *refs, json_t *sigs)
 }
 
 int
-cmd_show(struct cli *cli, int argc, char **argv)
+cmd_show(struct cmd_ctx *ctx)
 {
-	struct store *st;
-	struct store_manifest *m;
-	struct target t;
+	struct store *st = ctx->st;
+	struct store_manifest *m = ctx->m;
 	struct refs rf;
 	json_t *sigs = NULL;
-	int rc;
 
-	if (argc != 2)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
-	if ((rc = cli_load(st, argv[1], &t, &m)) != 0) {
-		store_close(st);
-		return rc;
-	}
 	rf.digest = m->digest;
 	rf.names = json_array();
 	store_refs(st, m->type, m->repo, collect_ref, &rf);
 	sigs = trust_check(st, m, NULL);
-	if (cli->json) {
+	if (ctx->cli->json) {
 		char digest[STORE_DIGEST_STRLEN + 1];
 		json_t *files = json_deep_copy(json_object_get(m->root, "files"));
 
@@ -131,7 +121,5 @@ cmd_show(struct cli *cli, int argc, char **argv)
 		json_decref(rf.names);
 	}
 	json_decref(sigs);
-	store_manifest_free(m);
-	store_close(st);
 	return EXIT_OK;
 }

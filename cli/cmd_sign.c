@@ -14,7 +14,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,41 +38,24 @@ verdict_of(json_t *trust, const char *hex)
 }
 
 int
-cmd_sign(struct cli *cli, int argc, char **argv)
+cmd_sign(struct cmd_ctx *ctx)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char hex[KEYS_KEYID_HEXLEN + 1], digest[STORE_DIGEST_STRLEN + 1];
-	const char *keyfile = NULL, *verdict = "unknown";
+	const char *keyfile = ctx->opt['k'], *verdict = "unknown";
+	struct store_manifest *m = ctx->m;
+	struct cli *cli = ctx->cli;
+	struct store *st = ctx->st;
 	struct store_sig sig = { 0 };
-	struct store_manifest *m = NULL;
 	struct signer *signer = NULL;
-	struct store *st = NULL;
-	struct target t;
 	json_t *trust = NULL, *mine;
-	int c, rc;
+	int rc;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "k:", opts, NULL)) != -1) {
-		if (c != 'k')
-			return cli_usage(cli);
-		keyfile = optarg;
-	}
-	if (argc - optind != 1)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, 0, &st)) != 0)
-		return rc;
-	/* The revision first: a typo must not cost a passphrase. */
-	if ((rc = cli_load(st, argv[optind], &t, &m)) != 0)
-		goto out;
 	if ((rc = signer_open(cli, st, keyfile, 1, &signer)) != 0 ||
 	    (rc = signer_sign(signer, m, &sig)) != 0)
 		goto out;
 	if ((rc = store_sig_put(st, m->digest, sig.keyid, sig.text,
 	    sig.len)) != 0) {
-		rc = cli_store_fail(rc, argv[optind]);
+		rc = cli_store_fail(rc, ctx->argv[0]);
 		goto out;
 	}
 	keys_keyid_hex(sig.keyid, hex);
@@ -97,8 +79,6 @@ out:
 	json_decref(trust);
 	signer_sig_free(&sig);
 	signer_free(signer);
-	store_manifest_free(m);
-	store_close(st);
 	return rc;
 }
 
@@ -135,30 +115,21 @@ comment_refused(const char *path, const char *comment,
 }
 
 int
-cmd_attach(struct cli *cli, int argc, char **argv)
+cmd_attach(struct cmd_ctx *ctx)
 {
 	char hex[KEYS_KEYID_HEXLEN + 1], digest[STORE_DIGEST_STRLEN + 1];
+	const char *arg = ctx->argv[0], *path = ctx->argv[1], *text_c;
+	struct store_manifest *m = ctx->m;
+	struct cli *cli = ctx->cli;
+	struct store *st = ctx->st;
 	struct keys_trust *ring = NULL;
 	struct keys_sig_verdict v;
 	struct keys_subject subj;
 	struct keys_sig *ks = NULL;
-	struct store_manifest *m = NULL;
-	struct store *st = NULL;
-	struct target t;
-	const char *path, *text_c;
 	char *text = NULL;
 	size_t len, nring = 0;
 	int rc;
 
-	if (argc != 3)
-		return cli_usage(cli);
-	path = argv[2];
-	if (keys_init() != 0)
-		return cli_fail(EXIT_USAGE, "libsodium failed to start");
-	if ((rc = cli_open(cli, 0, &st)) != 0)
-		return rc;
-	if ((rc = cli_load(st, argv[1], &t, &m)) != 0)
-		goto out;
 	if ((rc = cli_read_file(path, BOUND_SIGFILE, &text, &len)) != 0)
 		goto out;
 	if ((rc = keys_sig_parse(text, len, &ks)) != 0) {
@@ -196,7 +167,7 @@ cmd_attach(struct cli *cli, int argc, char **argv)
 	case KEYS_V_BAD_SIGNATURE:
 		if (v.sv_error == KEYS_ESIG)
 			cli_warnx("%s: the signature by %s does not match the "
-			    "manifest of %s (%s)", path, hex, argv[1], digest);
+			    "manifest of %s (%s)", path, hex, arg, digest);
 		else if (v.sv_error == KEYS_EGLOBALSIG)
 			cli_warnx("%s: the trusted comment or its signature "
 			    "was altered after signing", path);
@@ -213,7 +184,7 @@ cmd_attach(struct cli *cli, int argc, char **argv)
 		break;
 	case KEYS_V_COMMENT_MISMATCH:
 		comment_refused(path, ks->ks_trusted_comment, m, digest,
-		    argv[1]);
+		    arg);
 		break;
 	case KEYS_V_MALFORMED:
 		cli_warnx("%s: not a minisign signature: %s", path,
@@ -221,11 +192,11 @@ cmd_attach(struct cli *cli, int argc, char **argv)
 		break;
 	}
 	if (rc != 0) {
-		cli_warnx("%s: nothing was attached", argv[1]);
+		cli_warnx("%s: nothing was attached", arg);
 		goto out;
 	}
 	if ((rc = store_sig_put(st, m->digest, v.sv_keyid, text, len)) != 0) {
-		rc = cli_store_fail(rc, argv[1]);
+		rc = cli_store_fail(rc, arg);
 		goto out;
 	}
 	if (cli->json)
@@ -249,7 +220,5 @@ out:
 	free(ring);
 	keys_sig_free(ks);
 	free(text);
-	store_manifest_free(m);
-	store_close(st);
 	return rc;
 }

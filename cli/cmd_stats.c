@@ -8,24 +8,17 @@
 #include "cli.h"
 
 int
-cmd_stats(struct cli *cli, int argc, char **argv)
+cmd_stats(struct cmd_ctx *ctx)
 {
+	struct cli *cli = ctx->cli;
+	struct store *st = ctx->st;
 	struct store_stats s;
-	struct store *st;
 	char a[32], b[32], c[32];
 	double dedup, waste, pagebytes;
 	int rc;
 
-	(void)argv;
-	if (argc != 1)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
-	if ((rc = store_stats(st, &s)) != 0) {
-		rc = cli_store_fail(rc, NULL);
-		store_close(st);
-		return rc;
-	}
+	if ((rc = store_stats(st, &s)) != 0)
+		return cli_store_fail(rc, NULL);
 	pagebytes = (double)s.chunk_pages * (double)s.page_size;
 	dedup = s.chunk_bytes != 0 ? (double)s.logical_bytes /
 	    (double)s.chunk_bytes : 1.0;
@@ -70,6 +63,5 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 		    "it grows)\n", "map", cli_bytes(s.map_size, a),
 		    cli_bytes(s.map_used, b));
 	}
-	store_close(st);
 	return EXIT_OK;
 }

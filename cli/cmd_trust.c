@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,41 +169,18 @@ same_key_elsewhere(struct store *st, const char *path,
 	return rc;
 }
 
+/* The entry FILE.pub, --name and --scope make; prints why not. */
 static int
-trust_add(struct cli *cli, int argc, char **argv)
+new_entry(const struct cmd_ctx *ctx, struct keys_trust *t,
+    char hex[KEYS_KEYID_HEXLEN + 1])
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "scope", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char hex[KEYS_KEYID_HEXLEN + 1], namebuf[KEYS_NAME_MAX + 1];
-	const char *name = NULL, *scope = "*", *path, *verb = "trusted";
-	struct keys_trust t, old;
+	char namebuf[KEYS_NAME_MAX + 1], *text = NULL;
+	const char *path = ctx->argv[0], *name = ctx->opt['n'];
+	const char *scope = ctx->opt['s'] != NULL ? ctx->opt['s'] : "*";
 	struct keys_pub pub;
-	struct store *st = NULL;
-	char *text = NULL;
 	size_t len;
-	int c, rc, name_given = 0, scope_given = 0;
+	int rc;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "n:s:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			name = optarg;
-			name_given = 1;
-			break;
-		case 's':
-			scope = optarg;
-			scope_given = 1;
-			break;
-		default:
-			return cli_usage(cli);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage(cli);
-	path = argv[optind];
 	if ((rc = cli_read_file(path, BOUND_SIGFILE, &text, &len)) != 0)
 		return rc;
 	rc = keys_pub_parse(text, len, &pub);
@@ -218,20 +194,36 @@ trust_add(struct cli *cli, int argc, char **argv)
 		name = namebuf;
 	}
 	/* Tried apart so that the message says which one is wrong. */
-	if (keys_trust_init(&t, &pub, name, "*", 0) != 0)
+	if (keys_trust_init(t, &pub, name, "*", 0) != 0)
 		return cli_fail(EXIT_USAGE, "%s: a name is printable text "
 		    "without tabs, at most %d bytes", name, KEYS_NAME_MAX);
-	if (keys_trust_init(&t, &pub, name, scope, (int64_t)time(NULL)) != 0)
+	if (keys_trust_init(t, &pub, name, scope, (int64_t)time(NULL)) != 0)
 		return cli_fail(EXIT_USAGE, "%s: a scope is a pattern such as "
 		    "'*' or 'ORG/*', printable ASCII, at most %d bytes", scope,
 		    KEYS_SCOPE_MAX);
-	if ((rc = cli_open(cli, 0, &st)) != 0)
+	return 0;
+}
+
+int
+cmd_trust_add(struct cmd_ctx *ctx)
+{
+	char hex[KEYS_KEYID_HEXLEN + 1];
+	const char *path = ctx->argv[0], *verb = "trusted";
+	int name_given = ctx->opt['n'] != NULL;
+	int scope_given = ctx->opt['s'] != NULL;
+	struct keys_pub *pub;
+	struct store *st = ctx->st;
+	struct keys_trust t, old;
+	int rc;
+
+	if ((rc = new_entry(ctx, &t, hex)) != 0)
 		return rc;
-	if ((rc = same_key_elsewhere(st, path, &pub)) != 0)
+	pub = &t.kt_pub;
+	if ((rc = same_key_elsewhere(st, path, pub)) != 0)
 		goto out;
-	rc = trust_get(st, pub.kp_keyid, &old);
+	rc = trust_get(st, pub->kp_keyid, &old);
 	if (rc == 0) {
-		if (memcmp(&old.kt_pub, &pub, sizeof(pub)) != 0) {
+		if (memcmp(&old.kt_pub, pub, sizeof(*pub)) != 0) {
 			rc = cli_fail(EXIT_CHECK, "%s: key id %s belongs to "
 			    "another key in the keyring (%s)", path, hex,
 			    old.kt_name);
@@ -263,14 +255,13 @@ trust_add(struct cli *cli, int argc, char **argv)
 		goto out;
 	if ((rc = trust_put(st, &t)) != 0)
 		goto out;
-	if (cli->json)
+	if (ctx->cli->json)
 		cli_json(trust_json(&t));
 	else
 		printf("%s %s %s scope %s\n", verb, hex, t.kt_name,
 		    t.kt_scope);
 	rc = EXIT_OK;
 out:
-	store_close(st);
 	return rc;
 }
 
@@ -326,21 +317,16 @@ list_entry(void *arg, const void *key, size_t klen, const void *val,
 	return 0;
 }
 
-static int
-trust_ls(struct cli *cli, int argc, char **argv)
+int
+cmd_trust_ls(struct cmd_ctx *ctx)
 {
 	struct keys_trust *ring = NULL;
+	struct store *st = ctx->st;
 	struct listing l;
-	struct store *st;
 	json_t *list, *e;
 	size_t i;
 	int rc;
 
-	(void)argv;
-	if (argc != 1)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, STORE_RDONLY, &st)) != 0)
-		return rc;
 	list = json_array();
 	l.list = list;
 	if ((rc = trust_ring(st, &ring, &l.n)) != 0 ||
@@ -349,7 +335,7 @@ trust_ls(struct cli *cli, int argc, char **argv)
 		rc = cli_store_fail(rc, "keyring");
 		goto out;
 	}
-	if (cli->json)
+	if (ctx->cli->json)
 		cli_json(json_incref(list));
 	else
 		json_array_foreach(list, i, e) {
@@ -379,7 +365,6 @@ trust_ls(struct cli *cli, int argc, char **argv)
 out:
 	free(ring);
 	json_decref(list);
-	store_close(st);
 	return rc;
 }
 
@@ -430,23 +415,28 @@ revoke_aliases(struct store *st, const struct keys_trust *t)
 	return rc;
 }
 
-static int
-trust_revoke(struct cli *cli, int argc, char **argv)
+int
+cmd_trust_revoke_check(struct cmd_ctx *ctx)
+{
+	uint8_t keyid[KEYS_KEYID_BYTES];
+
+	if (keys_keyid_parse(ctx->argv[0], keyid) != 0)
+		return cli_fail(EXIT_USAGE, "%s: not a key id (1 to 16 hex "
+		    "digits)", ctx->argv[0]);
+	return 0;
+}
+
+int
+cmd_trust_revoke(struct cmd_ctx *ctx)
 {
 	uint8_t keyid[KEYS_KEYID_BYTES], mine[KEYS_KEYID_BYTES];
 	char hex[KEYS_KEYID_HEXLEN + 1], buf[32];
+	struct store *st = ctx->st;
 	struct keys_trust t;
-	struct store *st;
 	int rc, again;
 
-	if (argc != 2)
-		return cli_usage(cli);
-	if (keys_keyid_parse(argv[1], keyid) != 0)
-		return cli_fail(EXIT_USAGE, "%s: not a key id (1 to 16 hex "
-		    "digits)", argv[1]);
+	(void)keys_keyid_parse(ctx->argv[0], keyid);	/* checked */
 	keys_keyid_hex(keyid, hex);
-	if ((rc = cli_open(cli, 0, &st)) != 0)
-		return rc;
 	if ((rc = trust_get(st, keyid, &t)) != 0) {
 		if (rc == STORE_ENOTFOUND)
 			rc = cli_fail(EXIT_CHECK, "%s: no such key in the "
@@ -471,14 +461,13 @@ trust_revoke(struct cli *cli, int argc, char **argv)
 	 */
 	if ((rc = revoke_aliases(st, &t)) != 0)
 		goto out;
-	if (cli->json)
+	if (ctx->cli->json)
 		cli_json(trust_json(&t));
 	else
 		printf("%s %s %s on %s\n", again ? "already revoked" :
 		    "revoked", hex, t.kt_name, when(t.kt_revoked_time, buf));
 	rc = EXIT_OK;
 out:
-	store_close(st);
 	return rc;
 }
 
@@ -508,33 +497,51 @@ live_keys(const struct keys_trust *ring, size_t n)
  * signatures are not required (they are still checked and shown).
  */
 static int
-trust_threshold_cmd(struct cli *cli, int argc, char **argv)
+threshold_arg(const char *s, unsigned long *n)
 {
+	char *end;
+
+	errno = 0;
+	*n = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
+	    *n > TRUST_THRESHOLD_MAX)
+		return -1;
+	return 0;
+}
+
+/* Setting N writes: only then is the store opened read-write. */
+int
+cmd_trust_threshold_check(struct cmd_ctx *ctx)
+{
+	unsigned long n;
+
+	if (ctx->argc == 0)
+		return 0;
+	if (threshold_arg(ctx->argv[0], &n) != 0)
+		return cli_fail(EXIT_USAGE, "%s: the threshold is a number "
+		    "from 0 to %d", ctx->argv[0], TRUST_THRESHOLD_MAX);
+	ctx->store = CMD_STORE_RW;
+	return 0;
+}
+
+int
+cmd_trust_threshold(struct cmd_ctx *ctx)
+{
+	const char *arg = ctx->argc == 1 ? ctx->argv[0] : NULL;
 	struct keys_trust *ring = NULL;
-	struct store *st;
+	struct store *st = ctx->st;
 	unsigned need;
 	size_t nring;
-	char *end;
 	unsigned long n = 0;
 	int rc, is_default;
 
-	if (argc > 2)
-		return cli_usage(cli);
-	if (argc == 2) {
-		errno = 0;
-		n = strtoul(argv[1], &end, 10);
-		if (*argv[1] < '0' || *argv[1] > '9' || *end != '\0' ||
-		    errno != 0 || n > TRUST_THRESHOLD_MAX)
-			return cli_fail(EXIT_USAGE, "%s: the threshold is a "
-			    "number from 0 to %d", argv[1], TRUST_THRESHOLD_MAX);
-	}
-	if ((rc = cli_open(cli, argc == 2 ? 0 : STORE_RDONLY, &st)) != 0)
-		return rc;
+	if (arg != NULL)
+		(void)threshold_arg(arg, &n);	/* checked */
 	if ((rc = trust_ring(st, &ring, &nring)) != 0) {
 		rc = cli_store_fail(rc, "keyring");
 		goto out;
 	}
-	if (argc == 2) {
+	if (arg != NULL) {
 		char val[16];
 
 		snprintf(val, sizeof(val), "%lu", n);
@@ -554,7 +561,7 @@ trust_threshold_cmd(struct cli *cli, int argc, char **argv)
 		    "not a number (airlock trust threshold N sets it)");
 		goto out;
 	}
-	if (cli->json)
+	if (ctx->cli->json)
 		cli_json(json_pack("{s:I,s:b,s:I,s:I}", "threshold",
 		    (json_int_t)need, "default", is_default, "keys",
 		    (json_int_t)nring, "unrevoked",
@@ -569,25 +576,5 @@ trust_threshold_cmd(struct cli *cli, int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	free(ring);
-	store_close(st);
 	return rc;
-}
-
-int
-cmd_trust(struct cli *cli, int argc, char **argv)
-{
-	if (argc < 2)
-		return cli_usage(cli);
-	if (keys_init() != 0)
-		return cli_fail(EXIT_USAGE, "libsodium failed to start");
-	if (strcmp(argv[1], "add") == 0)
-		return trust_add(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "ls") == 0)
-		return trust_ls(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "revoke") == 0)
-		return trust_revoke(cli, argc - 1, argv + 1);
-	if (strcmp(argv[1], "threshold") == 0)
-		return trust_threshold_cmd(cli, argc - 1, argv + 1);
-	cli_warnx("trust %s: no such command", argv[1]);
-	return cli_usage(cli);
 }

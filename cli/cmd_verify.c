@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,38 +163,35 @@ revision_bytes(struct store *st, const uint8_t *digest)
 	return n;
 }
 
+/* --all or revisions, not both. */
 int
-cmd_verify(struct cli *cli, int argc, char **argv)
+cmd_verify_check(struct cmd_ctx *ctx)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct verify v = { .cli = cli };
+	if (ctx->opt['a'] != NULL && ctx->argc > 0)
+		return cli_usage(ctx->cli);
+	return 0;
+}
+
+int
+cmd_verify(struct cmd_ctx *ctx)
+{
+	struct cli *cli = ctx->cli;
+	struct verify v = { .cli = cli, .st = ctx->st };
+	char **argv = ctx->argv;
 	const char *key;
 	json_t *results, *name;
-	int c, all = 0, failed = 0, rc;
+	int failed = 0, rc;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "a", opts, NULL)) != -1) {
-		if (c != 'a')
-			return cli_usage(cli);
-		all = 1;
-	}
-	if (all && optind < argc)
-		return cli_usage(cli);
-	if ((rc = cli_open(cli, STORE_RDONLY, &v.st)) != 0)
-		return rc;
 	v.done = json_object();
 	v.digests = json_object();
 	results = json_array();
-	if (optind == argc) {
+	if (ctx->argc == 0) {
 		if ((rc = store_refs(v.st, NULL, NULL, collect, &v)) != 0) {
 			rc = cli_store_fail(rc, NULL);
 			goto out;
 		}
 	}
-	for (int i = optind; i < argc; i++) {
+	for (int i = 0; i < ctx->argc; i++) {
 		struct target t;
 		char hex[STORE_HEX_LEN + 1];
 
@@ -252,6 +248,5 @@ out:
 	json_decref(results);
 	json_decref(v.done);
 	json_decref(v.digests);
-	store_close(v.st);
 	return rc;
 }

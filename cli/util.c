@@ -1,5 +1,5 @@
 /*
- * util.c - messages, opening the store, naming revisions, output.
+ * util.c - messages, naming revisions, output.
  */
 #include "config.h"
 
@@ -136,25 +136,37 @@ out:
 	return rc;
 }
 
-int
-cli_usage(const struct cli *cli)
+/* A command's synopses: one line, or one for each of its subcommands. */
+void
+cmd_synopses(FILE *f, const struct cmd *c, const char **lead)
 {
-	for (const struct cmd *c = cmd_table; c->name != NULL; c++)
-		if (strcmp(c->name, cli->cmd) == 0)
-			fprintf(stderr, "usage: airlock %s\n", c->usage);
-	return EXIT_USAGE;
+	if (c->sub == NULL) {
+		fprintf(f, "%sairlock %s\n", *lead, c->usage);
+		*lead = "       ";
+		return;
+	}
+	for (const struct cmd *s = c->sub; s->name != NULL; s++)
+		cmd_synopses(f, s, lead);
+}
+
+const struct cmd *
+cmd_find(const struct cmd *table, const char *name)
+{
+	for (const struct cmd *c = table; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
 }
 
 int
-cli_open(struct cli *cli, unsigned flags, struct store **st)
+cli_usage(const struct cli *cli)
 {
-	int rc;
+	const char *lead = "usage: ";
+	const struct cmd *c;
 
-	if ((rc = store_open(cli->store_dir, flags, st)) != 0) {
-		cli_store_fail(rc, NULL);
-		return EXIT_USAGE;
-	}
-	return 0;
+	if ((c = cmd_find(cmd_table, cli->cmd)) != NULL)
+		cmd_synopses(stderr, c, &lead);
+	return EXIT_USAGE;
 }
 
 int
@@ -196,20 +208,6 @@ cli_target(struct store *st, const char *arg, const char *type_hint,
 	if (st != NULL && (rc = store_resolve(st, t->type, t->repo, t->rev,
 	    t->digest)) != 0)
 		return cli_store_fail(rc, NULL);
-	return 0;
-}
-
-int
-cli_load(struct store *st, const char *arg, struct target *t,
-    struct store_manifest **m)
-{
-	int rc;
-
-	*m = NULL;
-	if ((rc = cli_target(st, arg, NULL, t)) != 0)
-		return rc;
-	if ((rc = store_manifest_get(st, t->digest, m)) != 0)
-		return cli_store_fail(rc, arg);
 	return 0;
 }
 

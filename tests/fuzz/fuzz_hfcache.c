@@ -51,7 +51,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int	import_hfcache(struct cli *, struct store *, const char *);
 
 /* util.c lists the commands in its usage message; there are none here. */
-const struct cmd cmd_table[] = { { NULL, NULL, NULL } };
+const struct cmd cmd_table[] = { { .name = NULL } };
 
 static char		 base[PATH_MAX];
 static struct store	*st;
