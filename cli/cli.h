@@ -54,7 +54,8 @@ enum cmd_store {
 /*
  * What a handler gets: the operands after the options, the options given
  * (opt['n'] is --name's argument, "" for a flag, NULL if not given), the
- * store, and the target with its manifest.  main.c owns all of it.
+ * store, and the target with its manifest.  main.c owns all of it; data
+ * is what a check parsed for exec (malloc'd, main.c frees it).
  */
 struct cmd_ctx {
 	struct cli		*cli;
@@ -66,6 +67,7 @@ struct cmd_ctx {
 	struct store		*st;
 	struct target		 target;
 	struct store_manifest	*m;
+	void			*data;
 };
 
 /*
@@ -116,6 +118,7 @@ int	cmd_key_gen_check(struct cmd_ctx *);
 int	cmd_key_gen(struct cmd_ctx *);
 int	cmd_key_ls(struct cmd_ctx *);
 int	cmd_key_pub(struct cmd_ctx *);
+int	cmd_trust_add_check(struct cmd_ctx *);
 int	cmd_trust_add(struct cmd_ctx *);
 int	cmd_trust_ls(struct cmd_ctx *);
 int	cmd_trust_revoke_check(struct cmd_ctx *);

@@ -171,10 +171,10 @@ same_key_elsewhere(struct store *st, const char *path,
 
 /* The entry FILE.pub, --name and --scope make; prints why not. */
 static int
-new_entry(const struct cmd_ctx *ctx, struct keys_trust *t,
-    char hex[KEYS_KEYID_HEXLEN + 1])
+new_entry(const struct cmd_ctx *ctx, struct keys_trust *t)
 {
-	char namebuf[KEYS_NAME_MAX + 1], *text = NULL;
+	char namebuf[KEYS_NAME_MAX + 1], hex[KEYS_KEYID_HEXLEN + 1];
+	char *text = NULL;
 	const char *path = ctx->argv[0], *name = ctx->opt['n'];
 	const char *scope = ctx->opt['s'] != NULL ? ctx->opt['s'] : "*";
 	struct keys_pub pub;
@@ -204,6 +204,15 @@ new_entry(const struct cmd_ctx *ctx, struct keys_trust *t,
 	return 0;
 }
 
+/* FILE.pub is read once (it may be stdin), before the store opens. */
+int
+cmd_trust_add_check(struct cmd_ctx *ctx)
+{
+	if ((ctx->data = malloc(sizeof(struct keys_trust))) == NULL)
+		return cli_fail(EXIT_USAGE, "out of memory");
+	return new_entry(ctx, ctx->data);
+}
+
 int
 cmd_trust_add(struct cmd_ctx *ctx)
 {
@@ -211,14 +220,12 @@ cmd_trust_add(struct cmd_ctx *ctx)
 	const char *path = ctx->argv[0], *verb = "trusted";
 	int name_given = ctx->opt['n'] != NULL;
 	int scope_given = ctx->opt['s'] != NULL;
-	struct keys_pub *pub;
+	struct keys_trust t = *(struct keys_trust *)ctx->data, old;
+	const struct keys_pub *pub = &t.kt_pub;
 	struct store *st = ctx->st;
-	struct keys_trust t, old;
 	int rc;
 
-	if ((rc = new_entry(ctx, &t, hex)) != 0)
-		return rc;
-	pub = &t.kt_pub;
+	keys_keyid_hex(pub->kp_keyid, hex);
 	if ((rc = same_key_elsewhere(st, path, pub)) != 0)
 		goto out;
 	rc = trust_get(st, pub->kp_keyid, &old);

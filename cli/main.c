@@ -34,7 +34,7 @@ static const struct cmd key_table[] = {
 static const struct cmd trust_table[] = {
 	{ "add", "trust add FILE.pub [--name NAME] [--scope PATTERN]", "n:s:",
 	    OPTS(ARG("name", 'n'), ARG("scope", 's')), 1, 1, CMD_STORE_RW, 0,
-	    NULL, NULL, cmd_trust_add },
+	    NULL, cmd_trust_add_check, cmd_trust_add },
 	{ "ls", "trust ls", NULL, NULL, 0, 0, CMD_STORE_RO, 0, NULL, NULL,
 	    cmd_trust_ls },
 	{ "revoke", "trust revoke KEYID", NULL, NULL, 1, 1, CMD_STORE_RW, 0,
@@ -196,12 +196,15 @@ cmd_run(struct cli *cli, const struct cmd *c, int argc, char **argv)
 		cli_warnx("%s %s: no such command", c->name, argv[1]);
 		return cli_usage(cli);
 	}
-	if (c->check != NULL && (rc = c->check(&ctx)) != 0)
+	if (c->check != NULL && (rc = c->check(&ctx)) != 0) {
+		free(ctx.data);
 		return rc;
+	}
 	if ((rc = cmd_prepare(&ctx)) == 0)
 		rc = c->exec(&ctx);
 	store_manifest_free(ctx.m);
 	store_close(ctx.st);
+	free(ctx.data);
 	return rc;
 }
 
