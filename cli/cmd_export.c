@@ -202,6 +202,20 @@ export_report(struct cli *cli, const char *out, uint64_t version,
 		    "receiver has are left out)" : "");
 }
 
+/* The receiver's inventory (--have); *text holds the bytes it points to. */
+static int
+read_have(const char *path, char **text, struct store_inventory **have)
+{
+	size_t len;
+	int rc;
+
+	if ((rc = cli_read_file(path, BOUND_INVENTORY, text, &len)) != 0)
+		return rc;
+	if ((rc = store_inventory_parse(*text, len, have)) != 0)
+		return cli_store_fail(rc, path);
+	return 0;
+}
+
 /* -o is required; a --split that is no size is named before any work. */
 int
 cmd_export_check(struct cmd_ctx *ctx)
@@ -233,7 +247,7 @@ cmd_export(struct cmd_ctx *ctx)
 	struct publish pub = { 0 };
 	char (*refs)[STORE_COMMIT_LEN + 256] = NULL, *sig = NULL;
 	char *inv = NULL;
-	size_t n = (size_t)ctx->argc, index_len, inv_len;
+	size_t n = (size_t)ctx->argc, index_len;
 	uint64_t split = 0, version;
 	int rc;
 
@@ -254,15 +268,8 @@ cmd_export(struct cmd_ctx *ctx)
 		revs[i].ref = refs[i];
 		memcpy(revs[i].digest, ts[i].digest, STORE_HASH_LEN);
 	}
-	if (have_path != NULL) {
-		if ((rc = cli_read_file(have_path, BOUND_INVENTORY, &inv,
-		    &inv_len)) != 0)
-			goto out;
-		if ((rc = store_inventory_parse(inv, inv_len, &have)) != 0) {
-			rc = cli_store_fail(rc, have_path);
-			goto out;
-		}
-	}
+	if (have_path != NULL && (rc = read_have(have_path, &inv, &have)) != 0)
+		goto out;
 	if ((rc = signer_open(cli, st, NULL, 1, &sg)) != 0)
 		goto out;
 	if ((rc = release_refs(st, sg, revs, n, &pub.rel)) != 0)

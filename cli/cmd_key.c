@@ -125,11 +125,47 @@ cmd_key_gen_check(struct cmd_ctx *ctx)
 	return 0;
 }
 
+/* The new key's two files, in a private folder, neither there yet. */
+static int
+gen_paths(struct store *st, const char *name, char skpath[4096],
+    char pkpath[4096])
+{
+	char dir[4096];
+	struct stat sb;
+	int rc;
+
+	if (key_paths(st, name, skpath, pkpath, 4096) != 0)
+		return cli_fail(EXIT_USAGE, "%s: path too long", store_dir(st));
+	if ((rc = key_dir(st, dir, sizeof(dir))) != 0)
+		return rc;
+	/* Checked before the slow part; O_EXCL in write_new closes the race. */
+	if (lstat(skpath, &sb) == 0 || lstat(pkpath, &sb) == 0)
+		return cli_fail(EXIT_USAGE, "key %s: %s exists already; a key "
+		    "is never overwritten", name, lstat(skpath, &sb) == 0 ?
+		    skpath : pkpath);
+	return 0;
+}
+
+/* The new key's passphrase, asked twice; never empty. */
+static int
+gen_pass(const char *name, char **pass)
+{
+	char prompt[128];
+
+	snprintf(prompt, sizeof(prompt), "Passphrase for the new key %s: ",
+	    name);
+	if ((*pass = passphrase_get(prompt, 1)) == NULL)
+		return EXIT_USAGE;
+	if (**pass == '\0')
+		return cli_fail(EXIT_USAGE, "key %s: the passphrase is empty "
+		    "(--no-password makes a key without one)", name);
+	return 0;
+}
+
 int
 cmd_key_gen(struct cmd_ctx *ctx)
 {
-	char dir[4096], skpath[4096], pkpath[4096], prompt[128];
-	char hex[KEYS_KEYID_HEXLEN + 1];
+	char skpath[4096], pkpath[4096], hex[KEYS_KEYID_HEXLEN + 1];
 	char *pass = NULL, *sktext = NULL, *pktext = NULL, *json = NULL;
 	char *def = NULL;
 	const char *name = gen_name(ctx);
@@ -138,37 +174,12 @@ cmd_key_gen(struct cmd_ctx *ctx)
 	struct keys_secret *sk = NULL;
 	struct keys_trust trust;
 	struct keys_pub pub;
-	struct stat sb;
 	int rc, nopass = ctx->opt['N'] != NULL;
 	int made_sk = 0, made_pk = 0, made_trust = 0, is_default = 0;
 
-	if (key_paths(st, name, skpath, pkpath, sizeof(skpath)) != 0) {
-		rc = cli_fail(EXIT_USAGE, "%s: path too long", store_dir(st));
+	if ((rc = gen_paths(st, name, skpath, pkpath)) != 0 ||
+	    (!nopass && (rc = gen_pass(name, &pass)) != 0))
 		goto fail;
-	}
-	if ((rc = key_dir(st, dir, sizeof(dir))) != 0)
-		goto fail;
-	/* Checked before the slow part; O_EXCL below closes the race. */
-	if (lstat(skpath, &sb) == 0 || lstat(pkpath, &sb) == 0) {
-		rc = cli_fail(EXIT_USAGE, "key %s: %s exists already; a key "
-		    "is never overwritten", name, lstat(skpath, &sb) == 0 ?
-		    skpath : pkpath);
-		goto fail;
-	}
-	if (!nopass) {
-		snprintf(prompt, sizeof(prompt), "Passphrase for the new key "
-		    "%s: ", name);
-		if ((pass = passphrase_get(prompt, 1)) == NULL) {
-			rc = EXIT_USAGE;
-			goto fail;
-		}
-		if (*pass == '\0') {
-			rc = cli_fail(EXIT_USAGE, "key %s: the passphrase is "
-			    "empty (--no-password makes a key without one)",
-			    name);
-			goto fail;
-		}
-	}
 	if ((rc = keys_generate(&sk, &pub)) != 0 ||
 	    (rc = keys_secret_format(sk, pass, &sktext)) != 0 ||
 	    (rc = keys_pub_format(&pub, &pktext)) != 0) {

@@ -114,6 +114,52 @@ comment_refused(const char *path, const char *comment,
 		    "repo=%s, not %s", path, repo, m->repo);
 }
 
+/* Why a signature is not attached, if it is not: 0 or EXIT_CHECK. */
+static int
+verdict_said(const struct keys_sig_verdict *v, const char *path,
+    const char *arg, const char *hex, const char *digest,
+    const struct store_manifest *m, const struct keys_sig *ks)
+{
+	int rc = EXIT_CHECK;
+
+	switch (v->sv_verdict) {
+	case KEYS_V_TRUSTED:
+		rc = 0;
+		break;
+	case KEYS_V_UNKNOWN_KEY:
+		cli_warnx("%s: signed by key %s, which is not in the keyring "
+		    "(airlock trust add its public key first)", path, hex);
+		break;
+	case KEYS_V_BAD_SIGNATURE:
+		if (v->sv_error == KEYS_ESIG)
+			cli_warnx("%s: the signature by %s does not match the "
+			    "manifest of %s (%s)", path, hex, arg, digest);
+		else if (v->sv_error == KEYS_EGLOBALSIG)
+			cli_warnx("%s: the trusted comment or its signature "
+			    "was altered after signing", path);
+		else
+			cli_warnx("%s: %s", path, keys_strerror(v->sv_error));
+		break;
+	case KEYS_V_REVOKED:
+		cli_warnx("%s: signed by key %s (%s), which is revoked", path,
+		    hex, v->sv_name);
+		break;
+	case KEYS_V_OUT_OF_SCOPE:
+		cli_warnx("%s: key %s (%s) may not vouch for %s: out of its "
+		    "scope (airlock trust ls)", path, hex, v->sv_name, m->repo);
+		break;
+	case KEYS_V_COMMENT_MISMATCH:
+		comment_refused(path, ks->ks_trusted_comment, m, digest,
+		    arg);
+		break;
+	case KEYS_V_MALFORMED:
+		cli_warnx("%s: not a minisign signature: %s", path,
+		    keys_strerror(v->sv_error));
+		break;
+	}
+	return rc;
+}
+
 int
 cmd_attach(struct cmd_ctx *ctx)
 {
@@ -155,42 +201,7 @@ cmd_attach(struct cmd_ctx *ctx)
 		rc = cli_fail(EXIT_USAGE, "%s: %s", path, keys_strerror(rc));
 		goto out;
 	}
-	rc = EXIT_CHECK;
-	switch (v.sv_verdict) {
-	case KEYS_V_TRUSTED:
-		rc = 0;
-		break;
-	case KEYS_V_UNKNOWN_KEY:
-		cli_warnx("%s: signed by key %s, which is not in the keyring "
-		    "(airlock trust add its public key first)", path, hex);
-		break;
-	case KEYS_V_BAD_SIGNATURE:
-		if (v.sv_error == KEYS_ESIG)
-			cli_warnx("%s: the signature by %s does not match the "
-			    "manifest of %s (%s)", path, hex, arg, digest);
-		else if (v.sv_error == KEYS_EGLOBALSIG)
-			cli_warnx("%s: the trusted comment or its signature "
-			    "was altered after signing", path);
-		else
-			cli_warnx("%s: %s", path, keys_strerror(v.sv_error));
-		break;
-	case KEYS_V_REVOKED:
-		cli_warnx("%s: signed by key %s (%s), which is revoked", path,
-		    hex, v.sv_name);
-		break;
-	case KEYS_V_OUT_OF_SCOPE:
-		cli_warnx("%s: key %s (%s) may not vouch for %s: out of its "
-		    "scope (airlock trust ls)", path, hex, v.sv_name, m->repo);
-		break;
-	case KEYS_V_COMMENT_MISMATCH:
-		comment_refused(path, ks->ks_trusted_comment, m, digest,
-		    arg);
-		break;
-	case KEYS_V_MALFORMED:
-		cli_warnx("%s: not a minisign signature: %s", path,
-		    keys_strerror(v.sv_error));
-		break;
-	}
+	rc = verdict_said(&v, path, arg, hex, digest, m, ks);
 	if (rc != 0) {
 		cli_warnx("%s: nothing was attached", arg);
 		goto out;
