@@ -1,7 +1,8 @@
 #!/bin/sh
 # airlock --help prints each command's synopsis as the man page has it:
 # the .It Cm lines of man/airlock.1, made plain text by synopsis.awk, equal
-# the usage lines after the first, in the same order.
+# the usage lines after the first, in the same order.  And the command
+# table behind both dispatches as it says.
 . "$top_srcdir/tests/lib/tap.sh"
 
 A=$AIRLOCK
@@ -27,4 +28,23 @@ grep '^trust ' "$T/man" | sed -e '1s/^/usage: airlock /' \
     -e '2,$s/^/       airlock /' >"$T/want"
 grep -v 'no such command' "$T/err" >"$T/got"
 check "its usage is trust's synopses" cmp "$T/got" "$T/want"
+# The same table drives dispatch: wrong arguments print the command's own
+# synopsis; what a command refuses is refused before any store is opened.
+"$A" --store "$T/none" show 2>"$T/err"
+check "show without REPO is a usage error" test $? -eq 2
+grep '^show ' "$T/man" | sed 's/^/usage: airlock /' >"$T/want"
+check "and prints show's synopsis" cmp "$T/err" "$T/want"
+"$A" --store "$T/none" gc --frobnicate 2>"$T/err"
+check "an unknown option is a usage error" test $? -eq 2
+check "named with the command's synopsis" grep -qxF \
+    "usage: airlock $(grep '^gc ' "$T/man")" "$T/err"
+"$A" --store "$T/none" key gen --name .bad 2>"$T/err"
+check "a bad key name is refused" test $? -eq 2
+check "by name, before the store" grep -q '^airlock: \.bad: a key name' \
+    "$T/err"
+"$A" --store "$T/none" trust threshold 1x 2>"$T/err"
+check "a bad threshold is refused" test $? -eq 2
+check "by name, before the store" grep -q '^airlock: 1x: the threshold' \
+    "$T/err"
+check "and no store was made" test ! -e "$T/none"
 done_testing
