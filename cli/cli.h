@@ -45,8 +45,8 @@ enum cmd_store {
 	CMD_STORE_CREATE,	/* read-write, made if missing (init) */
 };
 
-#define CMD_TARGET	0x01	/* the first operand is REPO[@REV]: resolve */
-#define CMD_MANIFEST	0x02	/* ... and load its manifest */
+#define CMD_TARGET	0x01	/* the first operand is REPO[@REV]: resolve it */
+#define CMD_MANIFEST	0x02	/* resolve it and load its manifest */
 #define CMD_KEYS	0x04	/* start libsodium first */
 
 #define CMD_MAXOPT	128	/* options are ASCII letters */

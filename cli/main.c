@@ -16,91 +16,105 @@
 #include "cli.h"
 #include "keys.h"
 
-#define OPTS(...)	((const struct option[]){ __VA_ARGS__, { NULL, 0, NULL, 0 } })
+#define OPTS(...)	((const struct option[]){ __VA_ARGS__, { 0 } })
 #define ARG(name, ch)	{ name, required_argument, NULL, ch }
 #define FLAG(name, ch)	{ name, no_argument, NULL, ch }
 
+/* Each ends with an entry without a name. */
 static const struct cmd key_table[] = {
-	{ "gen", "key gen [--name NAME] [--no-password]", "n:N",
-	    OPTS(ARG("name", 'n'), FLAG("no-password", 'N')), 0, 0,
-	    CMD_STORE_RW, 0, NULL, cmd_key_gen_check, cmd_key_gen },
-	{ "ls", "key ls", NULL, NULL, 0, 0, CMD_STORE_RO, 0, NULL, NULL,
-	    cmd_key_ls },
-	{ "pub", "key pub [NAME]", NULL, NULL, 0, 1, CMD_STORE_RO, 0, NULL,
-	    NULL, cmd_key_pub },
-	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+	{ .name = "gen", .usage = "key gen [--name NAME] [--no-password]",
+	  .opts = "n:N", .longopts = OPTS(ARG("name", 'n'),
+	  FLAG("no-password", 'N')), .store = CMD_STORE_RW,
+	  .check = cmd_key_gen_check, .exec = cmd_key_gen },
+	{ .name = "ls", .usage = "key ls", .store = CMD_STORE_RO,
+	  .exec = cmd_key_ls },
+	{ .name = "pub", .usage = "key pub [NAME]", .max = 1,
+	  .store = CMD_STORE_RO, .exec = cmd_key_pub },
+	{ .name = NULL },
 };
 
 static const struct cmd trust_table[] = {
-	{ "add", "trust add FILE.pub [--name NAME] [--scope PATTERN]", "n:s:",
-	    OPTS(ARG("name", 'n'), ARG("scope", 's')), 1, 1, CMD_STORE_RW, 0,
-	    NULL, cmd_trust_add_check, cmd_trust_add },
-	{ "ls", "trust ls", NULL, NULL, 0, 0, CMD_STORE_RO, 0, NULL, NULL,
-	    cmd_trust_ls },
-	{ "revoke", "trust revoke KEYID", NULL, NULL, 1, 1, CMD_STORE_RW, 0,
-	    NULL, cmd_trust_revoke_check, cmd_trust_revoke },
-	/* Read-only unless N is given: its check asks for more. */
-	{ "threshold", "trust threshold [N]", NULL, NULL, 0, 1, CMD_STORE_RO,
-	    0, NULL, cmd_trust_threshold_check, cmd_trust_threshold },
-	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+	{ .name = "add",
+	  .usage = "trust add FILE.pub [--name NAME] [--scope PATTERN]",
+	  .opts = "n:s:", .longopts = OPTS(ARG("name", 'n'),
+	  ARG("scope", 's')), .min = 1, .max = 1, .store = CMD_STORE_RW,
+	  .check = cmd_trust_add_check, .exec = cmd_trust_add },
+	{ .name = "ls", .usage = "trust ls", .store = CMD_STORE_RO,
+	  .exec = cmd_trust_ls },
+	{ .name = "revoke", .usage = "trust revoke KEYID", .min = 1, .max = 1,
+	  .store = CMD_STORE_RW, .check = cmd_trust_revoke_check,
+	  .exec = cmd_trust_revoke },
+	/* Read-only unless N is given: its check asks for more then. */
+	{ .name = "threshold", .usage = "trust threshold [N]", .max = 1,
+	  .store = CMD_STORE_RO, .check = cmd_trust_threshold_check,
+	  .exec = cmd_trust_threshold },
+	{ .name = NULL },
 };
 
 const struct cmd cmd_table[] = {
-	{ "init", "init", NULL, NULL, 0, 0, CMD_STORE_CREATE, 0, NULL, NULL,
-	    cmd_init },
-	{ "add", "add DIR|ARCHIVE --repo ORG/NAME [--revision REV] "
-	    "[--type model|dataset]", "r:R:t:", OPTS(ARG("repo", 'r'),
-	    ARG("revision", 'R'), ARG("type", 't')), 1, 1, CMD_STORE_RW, 0,
-	    NULL, cmd_add_check, cmd_add },
-	{ "ls", "ls [PATTERN]", NULL, NULL, 0, 1, CMD_STORE_RO, 0, NULL,
-	    cmd_ls_check, cmd_ls },
-	{ "show", "show REPO[@REV]", NULL, NULL, 1, 1, CMD_STORE_RO,
-	    CMD_TARGET | CMD_MANIFEST, NULL, NULL, cmd_show },
-	{ "cat", "cat REPO[@REV] PATH", NULL, NULL, 2, 2, CMD_STORE_RO,
-	    CMD_TARGET | CMD_MANIFEST, NULL, NULL, cmd_cat },
-	{ "checkout", "checkout REPO[@REV] DIR", NULL, NULL, 2, 2,
-	    CMD_STORE_RO, CMD_TARGET | CMD_MANIFEST, NULL, NULL,
-	    cmd_checkout },
-	{ "verify", "verify [REPO[@REV]... | --all]", "a",
-	    OPTS(FLAG("all", 'a')), 0, -1, CMD_STORE_RO, 0, NULL,
-	    cmd_verify_check, cmd_verify },
-	{ "pin", "pin REPO@REV [--name NAME] [--note TEXT]", "n:m:",
-	    OPTS(ARG("name", 'n'), ARG("note", 'm')), 1, 1, CMD_STORE_RW,
-	    CMD_TARGET, NULL, NULL, cmd_pin },
-	{ "unpin", "unpin NAME", NULL, NULL, 1, 1, CMD_STORE_RW, 0, NULL,
-	    NULL, cmd_unpin },
-	{ "pins", "pins", NULL, NULL, 0, 0, CMD_STORE_RO, 0, NULL, NULL,
-	    cmd_pins },
-	{ "gc", "gc [--dry-run] [--compact]", "nc", OPTS(FLAG("dry-run", 'n'),
-	    FLAG("compact", 'c')), 0, 0, CMD_STORE_RW, 0, NULL, NULL, cmd_gc },
-	{ "stats", "stats", NULL, NULL, 0, 0, CMD_STORE_RO, 0, NULL, NULL,
-	    cmd_stats },
-	{ "key", NULL, NULL, NULL, 0, 0, CMD_STORE_NONE, CMD_KEYS, key_table,
-	    NULL, NULL },
-	{ "trust", NULL, NULL, NULL, 0, 0, CMD_STORE_NONE, CMD_KEYS,
-	    trust_table, NULL, NULL },
-	{ "manifest", "manifest REPO[@REV] [--comment]", "c",
-	    OPTS(FLAG("comment", 'c')), 1, 1, CMD_STORE_RO, CMD_KEYS |
-	    CMD_TARGET | CMD_MANIFEST, NULL, NULL, cmd_manifest },
-	{ "sig", "sig REPO[@REV] [KEYID]", NULL, NULL, 1, 2, CMD_STORE_RO,
-	    CMD_KEYS | CMD_TARGET | CMD_MANIFEST, NULL, cmd_sig_check,
-	    cmd_sig },
+	{ .name = "init", .usage = "init", .store = CMD_STORE_CREATE,
+	  .exec = cmd_init },
+	{ .name = "add", .usage = "add DIR|ARCHIVE --repo ORG/NAME "
+	  "[--revision REV] [--type model|dataset]",
+	  .opts = "r:R:t:", .longopts = OPTS(ARG("repo", 'r'),
+	  ARG("revision", 'R'), ARG("type", 't')), .min = 1, .max = 1,
+	  .store = CMD_STORE_RW, .check = cmd_add_check, .exec = cmd_add },
+	{ .name = "ls", .usage = "ls [PATTERN]", .max = 1,
+	  .store = CMD_STORE_RO, .check = cmd_ls_check, .exec = cmd_ls },
+	{ .name = "show", .usage = "show REPO[@REV]", .min = 1, .max = 1,
+	  .store = CMD_STORE_RO, .flags = CMD_MANIFEST, .exec = cmd_show },
+	{ .name = "cat", .usage = "cat REPO[@REV] PATH", .min = 2, .max = 2,
+	  .store = CMD_STORE_RO, .flags = CMD_MANIFEST, .exec = cmd_cat },
+	{ .name = "checkout", .usage = "checkout REPO[@REV] DIR", .min = 2,
+	  .max = 2, .store = CMD_STORE_RO, .flags = CMD_MANIFEST,
+	  .exec = cmd_checkout },
+	{ .name = "verify", .usage = "verify [REPO[@REV]... | --all]",
+	  .opts = "a", .longopts = OPTS(FLAG("all", 'a')), .max = -1,
+	  .store = CMD_STORE_RO, .check = cmd_verify_check,
+	  .exec = cmd_verify },
+	{ .name = "pin", .usage = "pin REPO@REV [--name NAME] [--note TEXT]",
+	  .opts = "n:m:", .longopts = OPTS(ARG("name", 'n'),
+	  ARG("note", 'm')), .min = 1, .max = 1, .store = CMD_STORE_RW,
+	  .flags = CMD_TARGET, .exec = cmd_pin },
+	{ .name = "unpin", .usage = "unpin NAME", .min = 1, .max = 1,
+	  .store = CMD_STORE_RW, .exec = cmd_unpin },
+	{ .name = "pins", .usage = "pins", .store = CMD_STORE_RO,
+	  .exec = cmd_pins },
+	{ .name = "gc", .usage = "gc [--dry-run] [--compact]", .opts = "nc",
+	  .longopts = OPTS(FLAG("dry-run", 'n'), FLAG("compact", 'c')),
+	  .store = CMD_STORE_RW, .exec = cmd_gc },
+	{ .name = "stats", .usage = "stats", .store = CMD_STORE_RO,
+	  .exec = cmd_stats },
+	{ .name = "key", .flags = CMD_KEYS, .sub = key_table },
+	{ .name = "trust", .flags = CMD_KEYS, .sub = trust_table },
+	{ .name = "manifest", .usage = "manifest REPO[@REV] [--comment]",
+	  .opts = "c", .longopts = OPTS(FLAG("comment", 'c')), .min = 1,
+	  .max = 1, .store = CMD_STORE_RO, .flags = CMD_KEYS | CMD_MANIFEST,
+	  .exec = cmd_manifest },
+	{ .name = "sig", .usage = "sig REPO[@REV] [KEYID]", .min = 1,
+	  .max = 2, .store = CMD_STORE_RO, .flags = CMD_KEYS | CMD_MANIFEST,
+	  .check = cmd_sig_check, .exec = cmd_sig },
 	/* The revision is loaded first: a typo must not cost a passphrase. */
-	{ "sign", "sign REPO[@REV] [--key FILE]", "k:", OPTS(ARG("key", 'k')),
-	    1, 1, CMD_STORE_RW, CMD_TARGET | CMD_MANIFEST, NULL, NULL,
-	    cmd_sign },
-	{ "attach", "attach REPO[@REV] FILE.minisig", NULL, NULL, 2, 2,
-	    CMD_STORE_RW, CMD_KEYS | CMD_TARGET | CMD_MANIFEST, NULL, NULL,
-	    cmd_attach },
-	{ "export", "export REPO[@REV]... -o FILE [--split SIZE] "
-	    "[--have INVENTORY]", "o:s:h:", OPTS(ARG("output", 'o'),
-	    ARG("split", 's'), ARG("have", 'h')), 1, -1, CMD_STORE_RW, 0, NULL,
-	    cmd_export_check, cmd_export },
-	{ "inventory", "inventory -o FILE", "o:", OPTS(ARG("output", 'o')), 0,
-	    0, CMD_STORE_RO, 0, NULL, cmd_inventory_check, cmd_inventory },
-	{ "import", "import FILE [FILE.002 ...] | HFCACHE_DIR", NULL, NULL, 1,
-	    -1, CMD_STORE_RW, 0, NULL, cmd_import_check, cmd_import },
-	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+	{ .name = "sign", .usage = "sign REPO[@REV] [--key FILE]",
+	  .opts = "k:", .longopts = OPTS(ARG("key", 'k')), .min = 1,
+	  .max = 1, .store = CMD_STORE_RW, .flags = CMD_MANIFEST,
+	  .exec = cmd_sign },
+	{ .name = "attach", .usage = "attach REPO[@REV] FILE.minisig",
+	  .min = 2, .max = 2, .store = CMD_STORE_RW,
+	  .flags = CMD_KEYS | CMD_MANIFEST, .exec = cmd_attach },
+	{ .name = "export", .usage = "export REPO[@REV]... -o FILE "
+	  "[--split SIZE] [--have INVENTORY]",
+	  .opts = "o:s:h:", .longopts = OPTS(ARG("output", 'o'),
+	  ARG("split", 's'), ARG("have", 'h')), .min = 1, .max = -1,
+	  .store = CMD_STORE_RW, .check = cmd_export_check,
+	  .exec = cmd_export },
+	{ .name = "inventory", .usage = "inventory -o FILE", .opts = "o:",
+	  .longopts = OPTS(ARG("output", 'o')), .store = CMD_STORE_RO,
+	  .check = cmd_inventory_check, .exec = cmd_inventory },
+	{ .name = "import", .usage = "import FILE [FILE.002 ...] | "
+	  "HFCACHE_DIR", .min = 1, .max = -1, .store = CMD_STORE_RW,
+	  .check = cmd_import_check, .exec = cmd_import },
+	{ .name = NULL },
 };
 
 static void
@@ -161,7 +175,7 @@ cmd_prepare(struct cmd_ctx *ctx)
 		cli_store_fail(rc, NULL);
 		return EXIT_USAGE;
 	}
-	if (!(ctx->cmd->flags & CMD_TARGET))
+	if (!(ctx->cmd->flags & (CMD_TARGET | CMD_MANIFEST)))
 		return 0;
 	if ((rc = cli_target(ctx->st, arg, NULL, &ctx->target)) != 0)
 		return rc;
@@ -169,6 +183,14 @@ cmd_prepare(struct cmd_ctx *ctx)
 	    (rc = store_manifest_get(ctx->st, ctx->target.digest,
 	    &ctx->m)) != 0)
 		return cli_store_fail(rc, arg);
+	return 0;
+}
+
+static int
+cmd_keys(const struct cmd *c)
+{
+	if ((c->flags & CMD_KEYS) && keys_init() != 0)
+		return cli_fail(EXIT_USAGE, "libsodium failed to start");
 	return 0;
 }
 
@@ -184,18 +206,20 @@ cmd_run(struct cli *cli, const struct cmd *c, int argc, char **argv)
 	const struct cmd *s;
 	int rc;
 
-	if (c->sub != NULL && argc < 2)
-		return cli_usage(cli);
-	if (c->sub == NULL && cmd_args(&ctx, argc, argv) == -1)
-		return cli_usage(cli);
-	if ((c->flags & CMD_KEYS) && keys_init() != 0)
-		return cli_fail(EXIT_USAGE, "libsodium failed to start");
 	if (c->sub != NULL) {
+		if (argc < 2)
+			return cli_usage(cli);
+		if ((rc = cmd_keys(c)) != 0)
+			return rc;
 		if ((s = cmd_find(c->sub, argv[1])) != NULL)
 			return cmd_run(cli, s, argc - 1, argv + 1);
 		cli_warnx("%s %s: no such command", c->name, argv[1]);
 		return cli_usage(cli);
 	}
+	if (cmd_args(&ctx, argc, argv) == -1)
+		return cli_usage(cli);
+	if ((rc = cmd_keys(c)) != 0)
+		return rc;
 	if (c->check != NULL && (rc = c->check(&ctx)) != 0) {
 		free(ctx.data);
 		return rc;
