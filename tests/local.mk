@@ -11,18 +11,21 @@ EXTRA_DIST += tests/fuzz/corpus tests/fuzz/corpora.sh tests/lib/tap.sh \
 	tests/unit/chunker_cuts.txt
 AM_TESTS_ENVIRONMENT += FUZZ_TARGETS='$(FUZZ_TARGETS)'; export FUZZ_TARGETS;
 
-# Integration tests: the real CLI (and daemon) over real stores.
-TESTS += tests/integration/store_cli.sh tests/integration/corrupt.sh \
-	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
-	tests/integration/crash.sh tests/integration/store_env.sh \
-	tests/integration/crash_points.sh tests/integration/anchors.sh \
-	tests/integration/documented.sh tests/integration/synopsis.sh
-EXTRA_DIST += tests/integration/store_cli.sh tests/integration/corrupt.sh \
-	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
-	tests/integration/crash.sh tests/integration/store_env.sh \
-	tests/integration/crash_points.sh tests/lib/mkmodel.sh \
-	tests/integration/anchors.sh tests/integration/documented.sh \
-	tests/integration/synopsis.sh tests/lib/synopsis.awk
+# Integration tests: the real CLI (and daemon) over real stores.  One a
+# line, so that two new tests never touch the same line.
+INTEGRATION_TESTS = tests/integration/store_cli.sh
+INTEGRATION_TESTS += tests/integration/corrupt.sh
+INTEGRATION_TESTS += tests/integration/bundle.sh
+INTEGRATION_TESTS += tests/integration/bundle_crash.sh
+INTEGRATION_TESTS += tests/integration/crash.sh
+INTEGRATION_TESTS += tests/integration/crash_points.sh
+INTEGRATION_TESTS += tests/integration/store_env.sh
+INTEGRATION_TESTS += tests/integration/refs.sh
+INTEGRATION_TESTS += tests/integration/anchors.sh
+INTEGRATION_TESTS += tests/integration/documented.sh
+INTEGRATION_TESTS += tests/integration/synopsis.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk
 
 # airlock-crashtest: the airlock command built from the same sources with
 # the crash points of lib/crash.h compiled in, for the crash tests only;
@@ -36,7 +39,3 @@ airlock_crashtest_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 airlock_crashtest_LDADD = $(KEYS_LIBS) $(LMDB_LIBS) $(CRYPTO_LIBS) \
 	$(JANSSON_LIBS) $(YAML_LIBS) $(ARCHIVE_LIBS) -lm
 AM_TESTS_ENVIRONMENT += AIRLOCK_CRASHTEST='$(abs_top_builddir)/airlock-crashtest'; export AIRLOCK_CRASHTEST;
-	tests/integration/crash.sh tests/integration/refs.sh
-EXTRA_DIST += tests/integration/store_cli.sh tests/integration/corrupt.sh \
-	tests/integration/bundle.sh tests/integration/bundle_crash.sh \
-	tests/integration/crash.sh tests/integration/refs.sh tests/lib/mkmodel.sh
