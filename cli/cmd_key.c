@@ -24,6 +24,7 @@
 #include "bounds.h"
 #include "cli.h"
 #include "keys.h"
+#include "trust.h"
 
 #define KEY_NAME_MAX	64
 
@@ -252,12 +253,17 @@ pub_name(const struct dirent *d)
 	return len > 4 && strcmp(d->d_name + len - 4, ".pub") == 0;
 }
 
-/* One of the store's keys, as key ls shows it. */
+/*
+ * One of the store's keys, as key ls shows it.  Its standing is its public
+ * key's, under whatever id the keyring holds it.
+ */
 static json_t *
-key_entry(struct store *st, const char *name, const char *def)
+key_entry(struct store *st, const char *name, const char *def,
+    const struct keys_trust *ring, size_t nring)
 {
 	char skpath[4096], pkpath[4096], hex[KEYS_KEYID_HEXLEN + 1];
 	const char *secret, *keyring = "absent";
+	const struct keys_trust *entry;
 	struct keys_secret *sk = NULL;
 	struct keys_trust trust;
 	struct keys_pub pub;
@@ -297,7 +303,9 @@ key_entry(struct store *st, const char *name, const char *def)
 			secret = keys_strerror(rc);
 		keys_secret_free(sk);
 	}
-	if (store_kv_get(st, STORE_TRUST, pub.kp_keyid, KEYS_KEYID_BYTES,
+	if (keys_trust_lookup(ring, nring, &pub, &entry) == 0)
+		keyring = entry->kt_revoked ? "revoked" : "trusted";
+	else if (store_kv_get(st, STORE_TRUST, pub.kp_keyid, KEYS_KEYID_BYTES,
 	    &val, &len) == 0) {
 		if (keys_trust_from_json(val, len, &trust) != 0)
 			keyring = "unreadable";
@@ -317,14 +325,19 @@ int
 cmd_key_ls(struct cmd_ctx *ctx)
 {
 	struct dirent **names = NULL;
+	struct keys_trust *ring = NULL;
 	struct store *st = ctx->st;
 	char dir[4096], *def;
 	json_t *list, *e;
-	size_t i;
-	int n, rc;
+	size_t i, nring = 0;
+	int n = 0, rc;
 
 	def = default_key(st);
 	list = json_array();
+	if ((rc = trust_ring(st, &ring, &nring)) != 0) {
+		rc = cli_store_fail(rc, "keyring");
+		goto out;
+	}
 	snprintf(dir, sizeof(dir), "%s/keys", store_dir(st));
 	if ((n = scandir(dir, &names, pub_name, alphasort)) == -1 &&
 	    errno != ENOENT) {
@@ -336,7 +349,8 @@ cmd_key_ls(struct cmd_ctx *ctx)
 
 		names[k]->d_name[len] = '\0';
 		if (key_name_valid(names[k]->d_name) &&
-		    (e = key_entry(st, names[k]->d_name, def)) != NULL)
+		    (e = key_entry(st, names[k]->d_name, def, ring,
+		    nring)) != NULL)
 			json_array_append_new(list, e);
 	}
 	if (ctx->cli->json)
@@ -354,6 +368,7 @@ out:
 	for (int k = 0; k < n; k++)
 		free(names[k]);
 	free(names);
+	free(ring);
 	json_decref(list);
 	free(def);
 	return rc;

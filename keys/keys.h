@@ -45,6 +45,7 @@
 #define KEYS_EEQUIVOCAL		-19	/* same release version, other bytes */
 #define KEYS_EEXPIRED		-20	/* release past its expiry time */
 #define KEYS_ECRYPTO		-21	/* libsodium failed (init, memory) */
+#define KEYS_ENOKEY		-22	/* no keyring entry holds the key */
 
 /* Sizes of the minisign formats, in bytes. */
 #define KEYS_KEYID_BYTES	8
@@ -258,6 +259,16 @@ int		 keys_trust_from_json(const char *json, size_t len,
 /* 1 when the entry's scope covers repo, else 0. */
 int		 keys_trust_in_scope(const struct keys_trust *t,
 		    const char *repo);
+/*
+ * The keyring's entry for a public key, under whatever id: one that is
+ * revoked if any entry of that key is (a revocation is of the key), else
+ * the first.  *entry points into ring, NULL on an error.  An entry under
+ * pub's id that holds another key is not pub's.  Errors: KEYS_EINVAL,
+ * KEYS_ENOKEY when no entry holds the key.
+ */
+int		 keys_trust_lookup(const struct keys_trust *ring, size_t nring,
+		    const struct keys_pub *pub,
+		    const struct keys_trust **entry);
 
 /* What a signature vouches for, per keys_policy_eval(). */
 enum keys_verdict {

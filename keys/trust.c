@@ -195,6 +195,28 @@ same_key(const struct keys_pub *a, const struct keys_pub *b)
 	return memcmp(a->kp_key, b->kp_key, KEYS_PUBKEY_BYTES) == 0;
 }
 
+int
+keys_trust_lookup(const struct keys_trust *ring, size_t nring,
+    const struct keys_pub *pub, const struct keys_trust **entry)
+{
+	const struct keys_trust *found = NULL;
+
+	if (entry != NULL)
+		*entry = NULL;
+	if ((ring == NULL && nring) || pub == NULL || entry == NULL)
+		return KEYS_EINVAL;
+	for (size_t i = 0; i < nring; i++) {
+		if (!same_key(&ring[i].kt_pub, pub))
+			continue;
+		if (found == NULL || (ring[i].kt_revoked && !found->kt_revoked))
+			found = &ring[i];
+	}
+	if (found == NULL)
+		return KEYS_ENOKEY;
+	*entry = found;
+	return KEYS_OK;
+}
+
 /*
  * The entry whose key verifies the signature, or nothing.  Key ids are
  * chosen by whoever makes a key, so two entries may share one: try each.

@@ -71,6 +71,8 @@ keys_strerror(int code)
 		return "release has expired";
 	case KEYS_ECRYPTO:
 		return "cryptographic library failure";
+	case KEYS_ENOKEY:
+		return "no keyring entry holds that public key";
 	}
 	return "unknown error";
 }

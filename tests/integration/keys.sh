@@ -14,7 +14,7 @@
     skip_all "minisign not found (apt-get install minisign)"
 [ -n "${AIRLOCK:-}" ] && [ -x "$AIRLOCK" ] || skip_all "no airlock binary"
 
-plan 112
+plan 115
 
 A=$T/a
 B=$T/b
@@ -298,6 +298,17 @@ has "trust add says under which id it was revoked" \
 fails "attach refuses erin's signature under the other id" 1 \
     cl attach demo/c "$T/c-erin-alias.minisig"
 fails "the revoked key does not vouch again" 1 cl verify demo/c
+# key ls names a key's standing by its public key too: a .pub whose id
+# the keyring does not hold is still the key trusted or revoked under
+# another id.
+mkdir -m 700 "$C/keys"
+cp "$T/dave-alias.pub" "$C/keys/davealias.pub"
+cp "$T/erin-alias.pub" "$C/keys/erinalias.pub"
+check "key ls lists keys the keyring holds under other ids" cl key ls
+has "key ls: trusted under another id is trusted" \
+    "^  davealias  *$ALIAS1 missing  *trusted$"
+has "key ls: revoked under another id is revoked" \
+    "^  erinalias  *$ALIAS2 missing  *revoked$"
 if [ "$(cl trust ls | wc -l)" -eq 2 ] && ! cl trust ls | grep -q "$ALIAS1\\|$ALIAS2"; then
 	ok "refused keys change nothing"
 else diag "$(cl trust ls)"; not_ok "refused keys change nothing"; fi

@@ -982,6 +982,38 @@ test_trust_scope(void **state)
 	assert_true(keys_trust_in_scope(&t, NULL));
 }
 
+/* The entry for a public key is found under any id; a revocation wins. */
+static void
+test_trust_lookup(void **state)
+{
+	const struct keys_trust *e = (const struct keys_trust *)1;
+	struct keys_trust ring[3];
+	struct keys_pub a, b;
+
+	(void)state;
+	memset(&a, 0x11, sizeof(a));
+	b = a;
+	memset(b.kp_keyid, 0x22, sizeof(b.kp_keyid));
+	assert_int_equal(keys_trust_lookup(NULL, 0, &a, &e), KEYS_ENOKEY);
+	assert_null(e);
+	assert_int_equal(keys_trust_init(&ring[0], &a, "a", "*", 0), 0);
+	assert_int_equal(keys_trust_lookup(ring, 1, &b, &e), 0);
+	assert_ptr_equal(e, &ring[0]);
+	/* Another key under a's id is not a's entry. */
+	memset(b.kp_key, 0x33, sizeof(b.kp_key));
+	memcpy(b.kp_keyid, a.kp_keyid, sizeof(b.kp_keyid));
+	assert_int_equal(keys_trust_init(&ring[1], &b, "b", "*", 0), 0);
+	assert_int_equal(keys_trust_lookup(&ring[1], 1, &a, &e), KEYS_ENOKEY);
+	memset(a.kp_keyid, 0x44, sizeof(a.kp_keyid));
+	assert_int_equal(keys_trust_init(&ring[2], &a, "a2", "*", 0), 0);
+	assert_int_equal(keys_trust_revoke(&ring[2], 5), 0);
+	assert_int_equal(keys_trust_lookup(ring, 3, &ring[0].kt_pub, &e), 0);
+	assert_ptr_equal(e, &ring[2]);
+	assert_int_equal(keys_trust_lookup(ring, 3, NULL, &e), KEYS_EINVAL);
+	assert_int_equal(keys_trust_lookup(NULL, 1, &a, &e), KEYS_EINVAL);
+	assert_string_not_equal(keys_strerror(KEYS_ENOKEY), "unknown error");
+}
+
 #define NSIGNERS	3
 
 struct polfix {
@@ -1850,6 +1882,7 @@ main(void)
 		cmocka_unit_test(test_tc_fields),
 		cmocka_unit_test(test_trust_json),
 		cmocka_unit_test(test_trust_scope),
+		cmocka_unit_test(test_trust_lookup),
 #define POLTEST(t) cmocka_unit_test_setup_teardown(t, polfix_setup, \
 	polfix_teardown)
 		POLTEST(test_policy_trusted),
