@@ -55,30 +55,30 @@ check_index_sig(struct store *st, const char *path, const char *index,
 	rc = keys_policy_eval(ring, nring, 1, &subj, texts, &slen, 1, &v,
 	    &ntrusted);
 	free(ring);
-	keys_keyid_hex(v.sv_keyid, hex);
-	memcpy(publisher, v.sv_keyid, 8);
+	keys_keyid_hex(v.vd_keyid, hex);
+	memcpy(publisher, v.vd_keyid, 8);
 	if (rc == 0 && ntrusted == 1)
 		return 0;
-	switch (v.sv_verdict) {
+	switch (v.vd_verdict) {
 	case KEYS_V_UNKNOWN_KEY:
 		return cli_fail(EXIT_CHECK, "%s: signed by key %s, which this "
 		    "store does not trust (airlock trust add)", path, hex);
 	case KEYS_V_REVOKED:
 		return cli_fail(EXIT_CHECK, "%s: signed by key %s (%s), which "
-		    "is revoked", path, hex, v.sv_name);
+		    "is revoked", path, hex, v.vd_name);
 	case KEYS_V_OUT_OF_SCOPE:
 		return cli_fail(EXIT_CHECK, "%s: signed by key %s (%s), whose "
 		    "scope does not cover publishing bundles (it needs \"*\")",
-		    path, hex, v.sv_name);
+		    path, hex, v.vd_name);
 	case KEYS_V_COMMENT_MISMATCH:
 		return cli_fail(EXIT_CHECK, "%s: the signature names another "
 		    "index", path);
 	case KEYS_V_MALFORMED:
 		return cli_fail(EXIT_CHECK, "%s: the index signature is not a "
-		    "signature: %s", path, keys_strerror(v.sv_error));
+		    "signature: %s", path, keys_strerror(v.vd_error));
 	default:
 		return cli_fail(EXIT_CHECK, "%s: the index does not match its "
-		    "signature by %s: %s", path, hex, keys_strerror(v.sv_error));
+		    "signature by %s: %s", path, hex, keys_strerror(v.vd_error));
 	}
 }
 

@@ -122,7 +122,7 @@ verdict_said(const struct keys_sig_verdict *v, const char *path,
 {
 	int rc = EXIT_CHECK;
 
-	switch (v->sv_verdict) {
+	switch (v->vd_verdict) {
 	case KEYS_V_TRUSTED:
 		rc = 0;
 		break;
@@ -131,22 +131,22 @@ verdict_said(const struct keys_sig_verdict *v, const char *path,
 		    "(airlock trust add its public key first)", path, hex);
 		break;
 	case KEYS_V_BAD_SIGNATURE:
-		if (v->sv_error == KEYS_ESIG)
+		if (v->vd_error == KEYS_ESIG)
 			cli_warnx("%s: the signature by %s does not match the "
 			    "manifest of %s (%s)", path, hex, arg, digest);
-		else if (v->sv_error == KEYS_EGLOBALSIG)
+		else if (v->vd_error == KEYS_EGLOBALSIG)
 			cli_warnx("%s: the trusted comment or its signature "
 			    "was altered after signing", path);
 		else
-			cli_warnx("%s: %s", path, keys_strerror(v->sv_error));
+			cli_warnx("%s: %s", path, keys_strerror(v->vd_error));
 		break;
 	case KEYS_V_REVOKED:
 		cli_warnx("%s: signed by key %s (%s), which is revoked", path,
-		    hex, v->sv_name);
+		    hex, v->vd_name);
 		break;
 	case KEYS_V_OUT_OF_SCOPE:
 		cli_warnx("%s: key %s (%s) may not vouch for %s: out of its "
-		    "scope (airlock trust ls)", path, hex, v->sv_name, m->repo);
+		    "scope (airlock trust ls)", path, hex, v->vd_name, m->repo);
 		break;
 	case KEYS_V_COMMENT_MISMATCH:
 		comment_refused(path, ks->ks_trusted_comment, m, digest,
@@ -154,7 +154,7 @@ verdict_said(const struct keys_sig_verdict *v, const char *path,
 		break;
 	case KEYS_V_MALFORMED:
 		cli_warnx("%s: not a minisign signature: %s", path,
-		    keys_strerror(v->sv_error));
+		    keys_strerror(v->vd_error));
 		break;
 	}
 	return rc;
@@ -206,20 +206,20 @@ cmd_attach(struct cmd_ctx *ctx)
 		cli_warnx("%s: nothing was attached", arg);
 		goto out;
 	}
-	if ((rc = store_sig_put(st, m->digest, v.sv_keyid, text, len)) != 0) {
+	if ((rc = store_sig_put(st, m->digest, v.vd_keyid, text, len)) != 0) {
 		rc = cli_store_fail(rc, arg);
 		goto out;
 	}
 	if (cli->json)
 		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "repo",
 		    m->repo, "commit", m->commit, "digest", digest, "keyid",
-		    hex, "name", v.sv_name, "trusted_comment",
+		    hex, "name", v.vd_name, "trusted_comment",
 		    ks->ks_trusted_comment, "comment_names_nothing",
-		    v.sv_names_nothing));
+		    v.vd_names_nothing));
 	else {
-		printf("attached %s (%s) to %s@%s %s", hex, v.sv_name,
+		printf("attached %s (%s) to %s@%s %s", hex, v.vd_name,
 		    m->repo, m->commit, digest);
-		if (v.sv_names_nothing) {
+		if (v.vd_names_nothing) {
 			printf(" (trusted comment names nothing: ");
 			trust_comment_print(ks->ks_trusted_comment);
 			printf(")");

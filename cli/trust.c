@@ -133,18 +133,18 @@ sig_add(void *arg, const uint8_t keyid[8], const char *text, size_t len)
 static json_t *
 problem(const char *hex, const struct keys_sig_verdict *v)
 {
-	const char *why = v->sv_error != 0 ? keys_strerror(v->sv_error) : NULL;
+	const char *why = v->vd_error != 0 ? keys_strerror(v->vd_error) : NULL;
 
-	if (v->sv_verdict == KEYS_V_MALFORMED)
+	if (v->vd_verdict == KEYS_V_MALFORMED)
 		return json_sprintf("signature: %s%s%s",
-		    keys_verdict_name(v->sv_verdict), why != NULL ? ": " : "",
+		    keys_verdict_name(v->vd_verdict), why != NULL ? ": " : "",
 		    why != NULL ? why : "");
-	if (v->sv_verdict == KEYS_V_TRUSTED)
+	if (v->vd_verdict == KEYS_V_TRUSTED)
 		return json_sprintf("signature by %s (%s): counted already: "
-		    "the same public key signed twice", hex, v->sv_name);
+		    "the same public key signed twice", hex, v->vd_name);
 	return json_sprintf("signature by %s%s%s%s: %s%s%s", hex,
-	    *v->sv_name ? " (" : "", v->sv_name, *v->sv_name ? ")" : "",
-	    keys_verdict_name(v->sv_verdict), why != NULL ? ": " : "",
+	    *v->vd_name ? " (" : "", v->vd_name, *v->vd_name ? ")" : "",
+	    keys_verdict_name(v->vd_verdict), why != NULL ? ": " : "",
 	    why != NULL ? why : "");
 }
 
@@ -183,16 +183,16 @@ trust_judge(struct store *st, const struct keys_subject *subj,
 		struct keys_sig_verdict *v = &verdicts[i];
 		struct keys_sig *ks = NULL;
 
-		keys_keyid_hex(v->sv_keyid, hex);
+		keys_keyid_hex(v->vd_keyid, hex);
 		keys_sig_parse(texts[i], lens[i], &ks);
 		json_array_append_new(list, json_pack("{s:s,s:s,s:s?,s:b,s:s,"
-		    "s:s?,s:b}", "keyid", hex, "name", v->sv_name,
+		    "s:s?,s:b}", "keyid", hex, "name", v->vd_name,
 		    "trusted_comment", ks != NULL ? ks->ks_trusted_comment :
-		    NULL, "comment_names_nothing", v->sv_names_nothing,
-		    "verdict", keys_verdict_name(v->sv_verdict),
-		    "reason", v->sv_error != 0 ? keys_strerror(v->sv_error) :
-		    NULL, "counted", v->sv_counted));
-		if (!v->sv_counted)
+		    NULL, "comment_names_nothing", v->vd_names_nothing,
+		    "verdict", keys_verdict_name(v->vd_verdict),
+		    "reason", v->vd_error != 0 ? keys_strerror(v->vd_error) :
+		    NULL, "counted", v->vd_counted));
+		if (!v->vd_counted)
 			json_array_append_new(problems, problem(hex, v));
 		keys_sig_free(ks);
 	}

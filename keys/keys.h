@@ -299,12 +299,12 @@ struct keys_subject {
 };
 
 struct keys_sig_verdict {
-	enum keys_verdict sv_verdict;
-	int		 sv_error;	/* the KEYS_E* behind a failure, or 0 */
-	uint8_t		 sv_keyid[KEYS_KEYID_BYTES];	/* zero if malformed */
-	char		 sv_name[KEYS_NAME_MAX + 1];	/* "" if unknown */
-	int		 sv_counted;	/* counted towards the threshold */
-	int		 sv_names_nothing; /* verified; comment names nothing */
+	enum keys_verdict vd_verdict;
+	int		 vd_error;	/* the KEYS_E* behind a failure, or 0 */
+	uint8_t		 vd_keyid[KEYS_KEYID_BYTES];	/* zero if malformed */
+	char		 vd_name[KEYS_NAME_MAX + 1];	/* "" if unknown */
+	int		 vd_counted;	/* counted towards the threshold */
+	int		 vd_names_nothing; /* verified; comment names nothing */
 };
 
 /*

@@ -311,27 +311,27 @@ eval_one(const struct keys_trust *ring, size_t nring,
 
 	memset(v, 0, sizeof(*v));
 	*signer = NULL;
-	v->sv_verdict = KEYS_V_MALFORMED;
-	if ((v->sv_error = keys_sig_parse(text, len, &sig)) != 0)
+	v->vd_verdict = KEYS_V_MALFORMED;
+	if ((v->vd_error = keys_sig_parse(text, len, &sig)) != 0)
 		return;
-	memcpy(v->sv_keyid, sig->ks_keyid, KEYS_KEYID_BYTES);
-	if ((t = find_signer(ring, nring, sig, hash, &v->sv_error)) == NULL) {
-		v->sv_verdict = v->sv_error == KEYS_EKEYID ?
+	memcpy(v->vd_keyid, sig->ks_keyid, KEYS_KEYID_BYTES);
+	if ((t = find_signer(ring, nring, sig, hash, &v->vd_error)) == NULL) {
+		v->vd_verdict = v->vd_error == KEYS_EKEYID ?
 		    KEYS_V_UNKNOWN_KEY : KEYS_V_BAD_SIGNATURE;
 		goto done;
 	}
-	v->sv_names_nothing = !keys_tc_names_subject(sig->ks_trusted_comment);
+	v->vd_names_nothing = !keys_tc_names_subject(sig->ks_trusted_comment);
 	entry = signer_entry(ring, nring, t, su->su_repo, &revoked);
-	snprintf(v->sv_name, sizeof(v->sv_name), "%s",
+	snprintf(v->vd_name, sizeof(v->vd_name), "%s",
 	    (entry != NULL ? entry : t)->kt_name);
 	if (revoked)
-		v->sv_verdict = KEYS_V_REVOKED;
+		v->vd_verdict = KEYS_V_REVOKED;
 	else if (entry == NULL)
-		v->sv_verdict = KEYS_V_OUT_OF_SCOPE;
+		v->vd_verdict = KEYS_V_OUT_OF_SCOPE;
 	else if (!comment_matches(sig->ks_trusted_comment, su))
-		v->sv_verdict = KEYS_V_COMMENT_MISMATCH;
+		v->vd_verdict = KEYS_V_COMMENT_MISMATCH;
 	else {
-		v->sv_verdict = KEYS_V_TRUSTED;
+		v->vd_verdict = KEYS_V_TRUSTED;
 		*signer = entry;
 	}
 done:
@@ -366,7 +366,7 @@ keys_policy_eval(const struct keys_trust *ring, size_t nring,
 			    &signers[i]->kt_pub))
 				break;
 		if (j == i) {
-			verdicts[i].sv_counted = 1;
+			verdicts[i].vd_counted = 1;
 			count++;
 		}
 	}

@@ -1104,12 +1104,12 @@ test_policy_trusted(void **state)
 	sigs[0] = polsign(f, 1, repo, f->digest);
 	assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_TRUSTED);
-	assert_int_equal(v[0].sv_error, 0);
-	assert_true(v[0].sv_counted);
-	assert_false(v[0].sv_names_nothing);
-	assert_string_equal(v[0].sv_name, "bob");
-	assert_memory_equal(v[0].sv_keyid, f->ring[1].kt_pub.kp_keyid, 8);
+	assert_int_equal(v[0].vd_verdict, KEYS_V_TRUSTED);
+	assert_int_equal(v[0].vd_error, 0);
+	assert_true(v[0].vd_counted);
+	assert_false(v[0].vd_names_nothing);
+	assert_string_equal(v[0].vd_name, "bob");
+	assert_memory_equal(v[0].vd_keyid, f->ring[1].kt_pub.kp_keyid, 8);
 	free_sigs(sigs, 1);
 }
 
@@ -1125,9 +1125,9 @@ test_policy_unknown_key(void **state)
 	sigs[0] = polsign(f, 2, repo, f->digest);
 	assert_int_equal(poleval(f, 2, 1, sigs, 1, v, &n), KEYS_ETHRESHOLD);
 	assert_int_equal(n, 0);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_UNKNOWN_KEY);
-	assert_string_equal(v[0].sv_name, "");
-	assert_false(v[0].sv_counted);
+	assert_int_equal(v[0].vd_verdict, KEYS_V_UNKNOWN_KEY);
+	assert_string_equal(v[0].vd_name, "");
+	assert_false(v[0].vd_counted);
 	free_sigs(sigs, 1);
 }
 
@@ -1146,8 +1146,8 @@ test_policy_revoked(void **state)
 	assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n),
 	    KEYS_ETHRESHOLD);
 	assert_int_equal(n, 0);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_REVOKED);
-	assert_string_equal(v[0].sv_name, "alice");
+	assert_int_equal(v[0].vd_verdict, KEYS_V_REVOKED);
+	assert_string_equal(v[0].vd_name, "alice");
 	free_sigs(sigs, 1);
 }
 
@@ -1166,7 +1166,7 @@ test_policy_revoked_readded(void **state)
 	sigs[0] = polsign(f, 0, repo, f->digest);
 	assert_int_equal(keys_policy_eval(ring, 2, 1, &f->su,
 	    (const char *const *)sigs, NULL, 1, v, NULL), KEYS_ETHRESHOLD);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_REVOKED);
+	assert_int_equal(v[0].vd_verdict, KEYS_V_REVOKED);
 	free_sigs(sigs, 1);
 }
 
@@ -1183,13 +1183,13 @@ test_policy_out_of_scope(void **state)
 	sigs[0] = polsign(f, 1, repo, f->digest);
 	assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n),
 	    KEYS_ETHRESHOLD);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_OUT_OF_SCOPE);
-	assert_string_equal(v[0].sv_name, "bob");
+	assert_int_equal(v[0].vd_verdict, KEYS_V_OUT_OF_SCOPE);
+	assert_string_equal(v[0].vd_name, "bob");
 	/* A release is no one repository's: only scope "*" vouches. */
 	f->su.su_repo = NULL;
 	assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n),
 	    KEYS_ETHRESHOLD);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_OUT_OF_SCOPE);
+	assert_int_equal(v[0].vd_verdict, KEYS_V_OUT_OF_SCOPE);
 	snprintf(f->ring[1].kt_scope, sizeof(f->ring[1].kt_scope), "*");
 	assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n), 0);
 	free_sigs(sigs, 1);
@@ -1215,7 +1215,7 @@ test_policy_comment_mismatch(void **state)
 	    KEYS_ETHRESHOLD);
 	assert_int_equal(n, 0);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(v[i].sv_verdict, KEYS_V_COMMENT_MISMATCH);
+		assert_int_equal(v[i].vd_verdict, KEYS_V_COMMENT_MISMATCH);
 	free_sigs(sigs, 3);
 }
 
@@ -1233,10 +1233,10 @@ test_policy_bad_signature(void **state)
 	assert_non_null(sigs[0] = strdup("not a signature"));
 	assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 2, v, &n),
 	    KEYS_ETHRESHOLD);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_MALFORMED);
-	assert_int_equal(v[0].sv_error, KEYS_EFORMAT);
-	assert_int_equal(v[1].sv_verdict, KEYS_V_BAD_SIGNATURE);
-	assert_int_equal(v[1].sv_error, KEYS_ESIG);
+	assert_int_equal(v[0].vd_verdict, KEYS_V_MALFORMED);
+	assert_int_equal(v[0].vd_error, KEYS_EFORMAT);
+	assert_int_equal(v[1].vd_verdict, KEYS_V_BAD_SIGNATURE);
+	assert_int_equal(v[1].vd_error, KEYS_ESIG);
 	free_sigs(sigs, 2);
 }
 
@@ -1256,7 +1256,7 @@ test_policy_threshold(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(poleval(f, NSIGNERS, 2, sigs, 2, v, &n), 0);
 	assert_int_equal(n, 2);
-	assert_true(v[0].sv_counted && v[1].sv_counted);
+	assert_true(v[0].vd_counted && v[1].vd_counted);
 	assert_int_equal(poleval(f, NSIGNERS, 3, sigs, 2, v, &n),
 	    KEYS_ETHRESHOLD);
 	assert_int_equal(poleval(f, NSIGNERS, 0, sigs, 2, v, &n),
@@ -1278,10 +1278,10 @@ test_policy_duplicate_signer(void **state)
 	assert_int_equal(poleval(f, NSIGNERS, 2, sigs, 2, v, &n),
 	    KEYS_ETHRESHOLD);
 	assert_int_equal(n, 1);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_TRUSTED);
-	assert_int_equal(v[1].sv_verdict, KEYS_V_TRUSTED);
-	assert_true(v[0].sv_counted);
-	assert_false(v[1].sv_counted);
+	assert_int_equal(v[0].vd_verdict, KEYS_V_TRUSTED);
+	assert_int_equal(v[1].vd_verdict, KEYS_V_TRUSTED);
+	assert_true(v[0].vd_counted);
+	assert_false(v[1].vd_counted);
 	/* The same key added twice under two names is still one key. */
 	f->ring[1] = f->ring[0];
 	snprintf(f->ring[1].kt_name, sizeof(f->ring[1].kt_name), "alias");
@@ -1332,17 +1332,17 @@ test_policy_revoked_other_id(void **state)
 	assert_int_equal(keys_policy_eval(ring, 2, 1, &f->su,
 	    (const char *const *)sigs, NULL, 2, v, &n), KEYS_ETHRESHOLD);
 	assert_int_equal(n, 0);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_REVOKED);
-	assert_int_equal(v[1].sv_verdict, KEYS_V_REVOKED);
-	assert_false(v[1].sv_counted);
+	assert_int_equal(v[0].vd_verdict, KEYS_V_REVOKED);
+	assert_int_equal(v[1].vd_verdict, KEYS_V_REVOKED);
+	assert_false(v[1].vd_counted);
 	/* Whichever of the two entries is the revoked one. */
 	ring[1].kt_revoked = 0;
 	ring[0].kt_revoked = 0;
 	keys_trust_revoke(&ring[1], 1);
 	assert_int_equal(keys_policy_eval(ring, 2, 1, &f->su,
 	    (const char *const *)sigs, NULL, 2, v, &n), KEYS_ETHRESHOLD);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_REVOKED);
-	assert_int_equal(v[1].sv_verdict, KEYS_V_REVOKED);
+	assert_int_equal(v[0].vd_verdict, KEYS_V_REVOKED);
+	assert_int_equal(v[1].vd_verdict, KEYS_V_REVOKED);
 	free_sigs(sigs, 2);
 }
 
@@ -1364,16 +1364,16 @@ test_policy_same_key_two_ids(void **state)
 	assert_int_equal(keys_policy_eval(ring, 3, 2, &f->su,
 	    (const char *const *)sigs, NULL, 2, v, &n), KEYS_ETHRESHOLD);
 	assert_int_equal(n, 1);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_TRUSTED);
-	assert_int_equal(v[1].sv_verdict, KEYS_V_TRUSTED);
-	assert_true(v[0].sv_counted);
-	assert_false(v[1].sv_counted);
+	assert_int_equal(v[0].vd_verdict, KEYS_V_TRUSTED);
+	assert_int_equal(v[1].vd_verdict, KEYS_V_TRUSTED);
+	assert_true(v[0].vd_counted);
+	assert_false(v[1].vd_counted);
 	/* A second person meets it. */
 	sigs[2] = polsign(f, 1, repo, f->digest);
 	assert_int_equal(keys_policy_eval(ring, 3, 2, &f->su,
 	    (const char *const *)sigs, NULL, 3, v, &n), 0);
 	assert_int_equal(n, 2);
-	assert_true(v[2].sv_counted);
+	assert_true(v[2].vd_counted);
 	free_sigs(sigs, 3);
 }
 
@@ -1404,9 +1404,9 @@ test_policy_comment_names_nothing(void **state)
 		    strlen(f->manifest), nothing[i], NULL, &sigs[0]), 0);
 		assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n), 0);
 		assert_int_equal(n, 1);
-		assert_int_equal(v[0].sv_verdict, KEYS_V_TRUSTED);
-		assert_true(v[0].sv_counted);
-		assert_true(v[0].sv_names_nothing);
+		assert_int_equal(v[0].vd_verdict, KEYS_V_TRUSTED);
+		assert_true(v[0].vd_counted);
+		assert_true(v[0].vd_names_nothing);
 		free_sigs(sigs, 1);
 	}
 	/* One that claims airlock's form must name this manifest. */
@@ -1415,8 +1415,8 @@ test_policy_comment_names_nothing(void **state)
 		    strlen(f->manifest), wrong[i], NULL, &sigs[0]), 0);
 		assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n),
 		    KEYS_ETHRESHOLD);
-		assert_int_equal(v[0].sv_verdict, KEYS_V_COMMENT_MISMATCH);
-		assert_false(v[0].sv_names_nothing);
+		assert_int_equal(v[0].vd_verdict, KEYS_V_COMMENT_MISMATCH);
+		assert_false(v[0].vd_names_nothing);
 		free_sigs(sigs, 1);
 	}
 	/* The comment is still signed: altering it is refused. */
@@ -1425,8 +1425,8 @@ test_policy_comment_names_nothing(void **state)
 	sigs[0][strlen(sigs[0]) - 92] ^= 1;
 	assert_int_equal(poleval(f, NSIGNERS, 1, sigs, 1, v, &n),
 	    KEYS_ETHRESHOLD);
-	assert_int_equal(v[0].sv_verdict, KEYS_V_BAD_SIGNATURE);
-	assert_int_equal(v[0].sv_error, KEYS_EGLOBALSIG);
+	assert_int_equal(v[0].vd_verdict, KEYS_V_BAD_SIGNATURE);
+	assert_int_equal(v[0].vd_error, KEYS_EGLOBALSIG);
 	free_sigs(sigs, 1);
 }
 
