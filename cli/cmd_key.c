@@ -26,15 +26,13 @@
 #include "keys.h"
 #include "trust.h"
 
-#define KEY_NAME_MAX	64
-
 /* A key's name is part of two file names: keep it to a safe alphabet. */
 static int
 key_name_valid(const char *name)
 {
 	size_t len = strlen(name);
 
-	return len > 0 && len <= KEY_NAME_MAX && name[0] != '.' &&
+	return len > 0 && len <= BOUND_KEY_NAME && name[0] != '.' &&
 	    name[0] != '-' && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
@@ -122,7 +120,7 @@ cmd_key_gen_check(struct cmd_ctx *ctx)
 	if (!key_name_valid(name))
 		return cli_fail(EXIT_USAGE, "%s: a key name is 1 to %d letters, "
 		    "digits, '.', '_' or '-', not starting with '.' or '-'",
-		    name, KEY_NAME_MAX);
+		    name, BOUND_KEY_NAME);
 	return 0;
 }
 

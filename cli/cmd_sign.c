@@ -91,8 +91,8 @@ static void
 comment_refused(const char *path, const char *comment,
     const struct store_manifest *m, const char *digest, const char *arg)
 {
-	char kind[64], repo[KEYS_TRUSTED_COMMENT_MAX + 1];
-	char other[KEYS_TRUSTED_COMMENT_MAX + 1];
+	char kind[64], repo[BOUND_TRUSTED_COMMENT + 1];
+	char other[BOUND_TRUSTED_COMMENT + 1];
 
 	if (keys_tc_kind(comment, kind, sizeof(kind)) != 0 ||
 	    strcmp(kind, KEYS_TC_MANIFEST) != 0) {

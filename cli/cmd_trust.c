@@ -173,7 +173,7 @@ same_key_elsewhere(struct store *st, const char *path,
 static int
 new_entry(const struct cmd_ctx *ctx, struct keys_trust *t)
 {
-	char namebuf[KEYS_NAME_MAX + 1], hex[KEYS_KEYID_HEXLEN + 1];
+	char namebuf[BOUND_KEY_NAME + 1], hex[KEYS_KEYID_HEXLEN + 1];
 	char *text = NULL;
 	const char *path = ctx->argv[0], *name = ctx->opt['n'];
 	const char *scope = ctx->opt['s'] != NULL ? ctx->opt['s'] : "*";
@@ -196,11 +196,11 @@ new_entry(const struct cmd_ctx *ctx, struct keys_trust *t)
 	/* Tried apart so that the message says which one is wrong. */
 	if (keys_trust_init(t, &pub, name, "*", 0) != 0)
 		return cli_fail(EXIT_USAGE, "%s: a name is printable text "
-		    "without tabs, at most %d bytes", name, KEYS_NAME_MAX);
+		    "without tabs, at most %d bytes", name, BOUND_KEY_NAME);
 	if (keys_trust_init(t, &pub, name, scope, (int64_t)time(NULL)) != 0)
 		return cli_fail(EXIT_USAGE, "%s: a scope is a pattern such as "
 		    "'*' or 'ORG/*', printable ASCII, at most %d bytes", scope,
-		    KEYS_SCOPE_MAX);
+		    BOUND_KEY_SCOPE);
 	return 0;
 }
 

@@ -18,7 +18,7 @@
 #include "cli.h"
 #include "keys.h"
 
-#define PASS_MAX	(KEYS_PASSPHRASE_MAX + 2)
+#define PASS_MAX	(BOUND_PASSPHRASE + 2)
 
 static int
 read_line(int fd, char *buf, size_t size)
@@ -57,7 +57,7 @@ from_file(const char *path)
 	}
 	if (read_line(fd, buf, PASS_MAX) == -1) {
 		cli_warnx("%s: passphrase longer than %d bytes", path,
-		    KEYS_PASSPHRASE_MAX);
+		    BOUND_PASSPHRASE);
 		sodium_free(buf);
 		buf = NULL;
 	}

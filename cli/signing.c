@@ -21,7 +21,7 @@
 struct signer {
 	struct keys_secret	*sk;
 	struct keys_pub		 pub;
-	char			 name[KEYS_NAME_MAX + 1];
+	char			 name[BOUND_KEY_NAME + 1];
 };
 
 int
@@ -118,7 +118,7 @@ signer_sign(struct signer *s, const struct store_manifest *m,
     struct store_sig *sig)
 {
 	char digest[STORE_DIGEST_STRLEN + 1], *tc = NULL, *text = NULL;
-	char untrusted[KEYS_NAME_MAX + 64], hex[KEYS_KEYID_HEXLEN + 1];
+	char untrusted[BOUND_KEY_NAME + 64], hex[KEYS_KEYID_HEXLEN + 1];
 	int rc;
 
 	memset(sig, 0, sizeof(*sig));

@@ -33,7 +33,7 @@ value_valid(const char *s)
 	size_t len = strlen(s);
 
 	return memchr(s, '\t', len) == NULL &&
-	    keys_comment_check(s, len, KEYS_TRUSTED_COMMENT_MAX, 1) == 0;
+	    keys_comment_check(s, len, BOUND_TRUSTED_COMMENT, 1) == 0;
 }
 
 int
@@ -57,7 +57,7 @@ keys_tc_format(const char *kind, const struct keys_tc_field *fields,
 			return KEYS_ECOMMENT;
 		len += strlen(fields[i].tf_key) + 1;
 		len += strlen(fields[i].tf_value) + 1;
-		if (len > KEYS_TRUSTED_COMMENT_MAX)
+		if (len > BOUND_TRUSTED_COMMENT)
 			return KEYS_ECOMMENT;
 	}
 	if ((out = malloc(len + 1)) == NULL)

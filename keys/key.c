@@ -34,9 +34,9 @@ struct keys_secret {
 };
 
 _Static_assert(KEYS_PUBKEY_BYTES == crypto_sign_PUBLICKEYBYTES, "pk size");
-_Static_assert(KEYS_OPSLIMIT_MAX ==
+_Static_assert(BOUND_SCRYPT_OPSLIMIT ==
     crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_SENSITIVE, "opslimit");
-_Static_assert(KEYS_MEMLIMIT_MAX ==
+_Static_assert(BOUND_SCRYPT_MEMLIMIT ==
     crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_SENSITIVE, "memlimit");
 _Static_assert(SK_BLOB == 158, "minisign secret key size");
 _Static_assert(SK_ENCRYPTED == 104, "minisign encrypted part");
@@ -122,7 +122,7 @@ pub_decode(const char *line, size_t len, struct keys_pub *pub)
 	return KEYS_OK;
 }
 
-/* A comment line: the prefix, then at most KEYS_COMMENT_MAX bytes. */
+/* A comment line: the prefix, then at most BOUND_COMMENT bytes. */
 static int
 comment_line(struct keys_text *tx)
 {
@@ -135,7 +135,7 @@ comment_line(struct keys_text *tx)
 		return rc;
 	if (len < plen || memcmp(line, KEYS_COMMENT_PREFIX, plen) != 0)
 		return KEYS_EFORMAT;
-	if (keys_comment_check(line + plen, len - plen, KEYS_COMMENT_MAX,
+	if (keys_comment_check(line + plen, len - plen, BOUND_COMMENT,
 	    0) != 0)
 		return KEYS_EFORMAT;
 	return KEYS_OK;
@@ -276,12 +276,12 @@ secret_open(uint8_t *blob, const char *passphrase)
 	else
 		return KEYS_EALG;
 	if (encrypted) {
-		if (keys_le64_load(blob + SK_OPSLIMIT) > KEYS_OPSLIMIT_MAX ||
-		    keys_le64_load(blob + SK_MEMLIMIT) > KEYS_MEMLIMIT_MAX)
+		if (keys_le64_load(blob + SK_OPSLIMIT) > BOUND_SCRYPT_OPSLIMIT ||
+		    keys_le64_load(blob + SK_MEMLIMIT) > BOUND_SCRYPT_MEMLIMIT)
 			return KEYS_ELIMITS;
 		if (passphrase == NULL)
 			return KEYS_ENEEDPASS;
-		if (strlen(passphrase) > KEYS_PASSPHRASE_MAX)
+		if (strlen(passphrase) > BOUND_PASSPHRASE)
 			return KEYS_EINVAL;
 		if ((rc = secret_crypt(blob, passphrase)) != 0)
 			return rc;
@@ -366,7 +366,7 @@ keys_secret_format(const struct keys_secret *sk, const char *passphrase,
 	int rc;
 
 	if (sk == NULL || text == NULL || (passphrase != NULL &&
-	    strlen(passphrase) > KEYS_PASSPHRASE_MAX))
+	    strlen(passphrase) > BOUND_PASSPHRASE))
 		return KEYS_EINVAL;
 	*text = NULL;
 	b64size = sodium_base64_encoded_len(SK_BLOB,

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "bounds.h"	/* the limits on untrusted input, BOUND_* */
+
 /* Error codes. */
 #define KEYS_OK			  0
 #define KEYS_ENOMEM		 -1	/* out of memory */
@@ -53,21 +55,6 @@
 #define KEYS_PUBKEY_BYTES	32
 #define KEYS_SIG_BYTES		64
 #define KEYS_HASH_BYTES		64	/* BLAKE2b-512, the prehash */
-
-/*
- * Limits on untrusted input, chosen so that stock minisign reads whatever
- * airlock writes and airlock reads whatever minisign writes.
- */
-#define KEYS_COMMENT_MAX	1003	/* bytes after "untrusted comment: " */
-#define KEYS_TRUSTED_COMMENT_MAX 8173	/* bytes after "trusted comment: " */
-#define KEYS_PASSPHRASE_MAX	1022	/* minisign reads 1024 with "\n\0" */
-#define KEYS_OPSLIMIT_MAX	33554432ULL	/* scrypt _OPSLIMIT_SENSITIVE */
-#define KEYS_MEMLIMIT_MAX	1073741824ULL	/* scrypt _MEMLIMIT_SENSITIVE */
-#define KEYS_NAME_MAX		127	/* keyring entry name */
-#define KEYS_SCOPE_MAX		255	/* keyring entry scope pattern */
-#define KEYS_TRUST_JSON_MAX	4096	/* serialised keyring entry */
-#define KEYS_RELEASE_MAX	(16 * 1024 * 1024)	/* release document */
-#define KEYS_RELEASE_REFS_MAX	100000
 
 int		 keys_init(void);
 const char	*keys_strerror(int);
@@ -110,9 +97,9 @@ int		 keys_generate(struct keys_secret **sk, struct keys_pub *pub);
 /*
  * Parse a minisign secret key file.  An encrypted key ("Sc") needs the
  * passphrase (else KEYS_ENEEDPASS) and costs one scrypt run with the
- * file's limits, refused above KEYS_OPSLIMIT_MAX/KEYS_MEMLIMIT_MAX with
- * KEYS_ELIMITS.  A wrong passphrase gives KEYS_EPASSPHRASE.  For an
- * unencrypted key the passphrase is ignored; its checksum may be all
+ * file's limits, refused above BOUND_SCRYPT_OPSLIMIT or
+ * BOUND_SCRYPT_MEMLIMIT with KEYS_ELIMITS.  A wrong passphrase gives
+ * KEYS_EPASSPHRASE.  For an unencrypted key the passphrase is ignored; its checksum may be all
  * zeros, as minisign -G -W writes it.
  */
 int		 keys_secret_parse(const char *text, size_t len,
@@ -146,7 +133,8 @@ void		 keys_hash_free(struct keys_hash *h);
 /*
  * Sign in minisign's prehashed "ED" form.  The trusted comment (required,
  * may be empty) and the untrusted comment (NULL for a default) must be one
- * line of printable UTF-8 (tabs allowed) within the limits above.
+ * line of printable UTF-8 (tabs allowed) within BOUND_TRUSTED_COMMENT and
+ * BOUND_COMMENT.
  * *sigtext is a complete .minisig file.
  */
 int		 keys_sign(const struct keys_secret *sk, const void *msg,
@@ -241,8 +229,8 @@ int		 keys_tc_get(const char *comment, const char *key, char *buf,
  */
 struct keys_trust {
 	struct keys_pub	 kt_pub;
-	char		 kt_name[KEYS_NAME_MAX + 1];
-	char		 kt_scope[KEYS_SCOPE_MAX + 1];
+	char		 kt_name[BOUND_KEY_NAME + 1];
+	char		 kt_scope[BOUND_KEY_SCOPE + 1];
 	int64_t		 kt_added;		/* seconds since the epoch */
 	int		 kt_revoked;		/* its public key never counts again */
 	int64_t		 kt_revoked_time;
@@ -302,7 +290,7 @@ struct keys_sig_verdict {
 	enum keys_verdict vd_verdict;
 	int		 vd_error;	/* the KEYS_E* behind a failure, or 0 */
 	uint8_t		 vd_keyid[KEYS_KEYID_BYTES];	/* zero if malformed */
-	char		 vd_name[KEYS_NAME_MAX + 1];	/* "" if unknown */
+	char		 vd_name[BOUND_KEY_NAME + 1];	/* "" if unknown */
 	int		 vd_counted;	/* counted towards the threshold */
 	int		 vd_names_nothing; /* verified; comment names nothing */
 };

@@ -172,7 +172,7 @@ keys_release_add(struct keys_release *rel, const char *repo,
 	    commit == NULL || manifest == NULL ||
 	    !ref_valid(repo, revision, commit, manifest))
 		return KEYS_EINVAL;
-	if (rel->rl_nrefs >= KEYS_RELEASE_REFS_MAX)
+	if (rel->rl_nrefs >= BOUND_RELEASE_REFS)
 		return KEYS_EINVAL;
 	refs = realloc(rel->rl_refs, (rel->rl_nrefs + 1) * sizeof(*refs));
 	if (refs == NULL)
@@ -296,7 +296,7 @@ refs_parse(json_t *arr, struct keys_release *rel)
 	size_t i;
 	int rc;
 
-	if (!json_is_array(arr) || json_array_size(arr) > KEYS_RELEASE_REFS_MAX)
+	if (!json_is_array(arr) || json_array_size(arr) > BOUND_RELEASE_REFS)
 		return KEYS_EFORMAT;
 	json_array_foreach(arr, i, o) {
 		if (json_unpack(o, "{s:s, s:s, s:s, s:s !}", "repo", &repo,
@@ -361,7 +361,7 @@ keys_release_parse(const char *json, size_t len, struct keys_release **relp)
 	if (json == NULL || relp == NULL)
 		return KEYS_EINVAL;
 	*relp = NULL;
-	if (len > KEYS_RELEASE_MAX)
+	if (len > BOUND_RELEASE)
 		return KEYS_EFORMAT;
 	if ((obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
 		return KEYS_EFORMAT;

@@ -117,7 +117,7 @@ keys_sign_prehashed(const struct keys_secret *sk,
 	if (uc == NULL)
 		uc = DEFAULT_COMMENT;
 	if (keys_tc_check(tc, strlen(tc)) != 0 ||
-	    keys_comment_check(uc, strlen(uc), KEYS_COMMENT_MAX, 1) != 0)
+	    keys_comment_check(uc, strlen(uc), BOUND_COMMENT, 1) != 0)
 		return KEYS_ECOMMENT;
 	/*
 	 * The secret key's bytes stay in their guarded page: libsodium signs
@@ -172,7 +172,7 @@ comment_field(struct keys_text *tx, const char *prefix, int trusted,
 	*textlen = len - plen;
 	if (trusted)
 		return keys_tc_check(*text, *textlen);
-	if (keys_comment_check(*text, *textlen, KEYS_COMMENT_MAX, 0) != 0)
+	if (keys_comment_check(*text, *textlen, BOUND_COMMENT, 0) != 0)
 		return KEYS_EFORMAT;
 	return KEYS_OK;
 }

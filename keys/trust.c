@@ -24,7 +24,7 @@ name_valid(const char *name)
 	size_t len = strlen(name);
 
 	return len > 0 && memchr(name, '\t', len) == NULL &&
-	    keys_comment_check(name, len, KEYS_NAME_MAX, 1) == 0;
+	    keys_comment_check(name, len, BOUND_KEY_NAME, 1) == 0;
 }
 
 static int
@@ -32,7 +32,7 @@ scope_valid(const char *scope)
 {
 	size_t len = strlen(scope);
 
-	return len > 0 && len <= KEYS_SCOPE_MAX &&
+	return len > 0 && len <= BOUND_KEY_SCOPE &&
 	    keys_printable_ascii(scope, len);
 }
 
@@ -134,7 +134,7 @@ keys_trust_from_json(const char *json, size_t len, struct keys_trust *t)
 
 	if (json == NULL || t == NULL)
 		return KEYS_EINVAL;
-	if (len > KEYS_TRUST_JSON_MAX)
+	if (len > BOUND_TRUST_ENTRY)
 		return KEYS_EFORMAT;
 	if ((obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
 		return KEYS_EFORMAT;
@@ -269,7 +269,7 @@ signer_entry(const struct keys_trust *ring, size_t nring,
 static int
 field_is(const char *comment, const char *key, const char *want)
 {
-	char buf[KEYS_TRUSTED_COMMENT_MAX + 1];
+	char buf[BOUND_TRUSTED_COMMENT + 1];
 
 	return keys_tc_get(comment, key, buf, sizeof(buf)) == 0 &&
 	    strcmp(buf, want) == 0;
@@ -283,7 +283,7 @@ field_is(const char *comment, const char *key, const char *want)
 static int
 comment_matches(const char *comment, const struct keys_subject *su)
 {
-	char kind[KEYS_TRUSTED_COMMENT_MAX + 1];
+	char kind[BOUND_TRUSTED_COMMENT + 1];
 
 	if (!keys_tc_names_subject(comment))
 		return 1;

@@ -287,5 +287,5 @@ keys_comment_check(const char *s, size_t len, size_t max, int utf8)
 int
 keys_tc_check(const char *s, size_t len)
 {
-	return keys_comment_check(s, len, KEYS_TRUSTED_COMMENT_MAX, 1);
+	return keys_comment_check(s, len, BOUND_TRUSTED_COMMENT, 1);
 }

@@ -60,4 +60,21 @@
 /* An inventory file. */
 #define BOUND_INVENTORY		(1u << 30)
 
+/*
+ * Keys, signatures and the keyring (keys/), chosen so that stock minisign
+ * reads whatever airlock writes and airlock reads whatever minisign
+ * writes.  A store key's name (STORE/keys/NAME.key) is its keyring
+ * entry's name.
+ */
+#define BOUND_COMMENT		1003	/* after "untrusted comment: " */
+#define BOUND_TRUSTED_COMMENT	8173	/* after "trusted comment: " */
+#define BOUND_PASSPHRASE	1022	/* minisign reads 1024 with "\n\0" */
+#define BOUND_SCRYPT_OPSLIMIT	33554432ULL	/* _OPSLIMIT_SENSITIVE */
+#define BOUND_SCRYPT_MEMLIMIT	1073741824ULL	/* _MEMLIMIT_SENSITIVE */
+#define BOUND_KEY_NAME		127	/* a keyring entry's name */
+#define BOUND_KEY_SCOPE		255	/* a keyring entry's scope pattern */
+#define BOUND_TRUST_ENTRY	4096	/* a keyring entry, as JSON */
+#define BOUND_RELEASE		(16 << 20)	/* a release document */
+#define BOUND_RELEASE_REFS	100000	/* refs in one release */
+
 #endif

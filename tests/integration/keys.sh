@@ -14,7 +14,7 @@
     skip_all "minisign not found (apt-get install minisign)"
 [ -n "${AIRLOCK:-}" ] && [ -x "$AIRLOCK" ] || skip_all "no airlock binary"
 
-plan 115
+plan 118
 
 A=$T/a
 B=$T/b
@@ -70,6 +70,15 @@ perms=$(stat -c '%a' "$A/keys" "$A/keys/daemon.key" "$A/keys/daemon.pub" | tr '\
 if [ "$perms" = "700 600 644 " ]; then ok "key folder 0700, secret key 0600"
 else diag "modes: $perms"; not_ok "key folder 0700, secret key 0600"; fi
 fails "key gen refuses to overwrite a key" 2 al key gen --name daemon --no-password
+# A key's name is its keyring entry's name: the same limit, 127 bytes.
+L=$T/long
+"$AIRLOCK" --store "$L" init >/dev/null
+LONG=$(printf '%0127d' 0 | tr 0 k)
+check "key gen takes a name as long as a keyring entry's" \
+    "$AIRLOCK" --store "$L" key gen --name "$LONG" --no-password
+fails "key gen refuses a name longer than a keyring entry's" 2 \
+    "$AIRLOCK" --store "$L" key gen --name "k$LONG" --no-password
+has "key gen says how long a name may be" "is 1 to 127 letters"
 DAEMON=$(al --json key ls | sed -n 's/.*"keyid": "\([0-9A-F]*\)".*/\1/p')
 check "key ls lists the key" al key ls
 has "key ls marks the default key" "^\* daemon *$DAEMON unencrypted trusted"

@@ -865,12 +865,12 @@ test_comment_rules(void **state)
 	assert_int_equal(verify_text(&f->pub, text, "m", 1, 0), 0);
 	free(text);
 	/* The longest trusted comment minisign reads, and one byte more. */
-	assert_non_null(big = malloc(KEYS_TRUSTED_COMMENT_MAX + 2));
-	memset(big, 'a', KEYS_TRUSTED_COMMENT_MAX + 1);
-	big[KEYS_TRUSTED_COMMENT_MAX + 1] = '\0';
+	assert_non_null(big = malloc(BOUND_TRUSTED_COMMENT + 2));
+	memset(big, 'a', BOUND_TRUSTED_COMMENT + 1);
+	big[BOUND_TRUSTED_COMMENT + 1] = '\0';
 	assert_int_equal(keys_sign(f->sk, "m", 1, big, NULL, &text),
 	    KEYS_ECOMMENT);
-	big[KEYS_TRUSTED_COMMENT_MAX] = '\0';
+	big[BOUND_TRUSTED_COMMENT] = '\0';
 	assert_int_equal(keys_sign(f->sk, "m", 1, big, NULL, &text), 0);
 	assert_int_equal(verify_text(&f->pub, text, "m", 1, 0), 0);
 	free(text);
