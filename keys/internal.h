@@ -29,6 +29,8 @@ struct keys_text {
 void	 keys_text_init(struct keys_text *, const char *, size_t);
 int	 keys_text_line(struct keys_text *, const char **, size_t *);
 int	 keys_text_finish(const struct keys_text *);
+int	 keys_text_comment(struct keys_text *, const char *, int,
+	    const char **, size_t *);
 int	 keys_b64_decode(const char *, size_t, uint8_t *, size_t);
 char	*keys_b64_encode(const uint8_t *, size_t);
 int	 keys_comment_check(const char *, size_t, size_t, int);
@@ -36,6 +38,9 @@ int	 keys_tc_check(const char *, size_t);
 uint64_t keys_le64_load(const uint8_t *);
 void	 keys_le64_store(uint8_t *, uint64_t);
 int	 keys_printable_ascii(const char *, size_t);
+struct json_t;
+int	 keys_json_load(const char *, size_t, size_t, const char *,
+	    struct json_t **);
 
 struct keys_secret;
 int	 keys_secret_sign(const struct keys_secret *, uint8_t *,

@@ -126,19 +126,10 @@ pub_decode(const char *line, size_t len, struct keys_pub *pub)
 static int
 comment_line(struct keys_text *tx)
 {
-	const size_t plen = strlen(KEYS_COMMENT_PREFIX);
-	const char *line;
+	const char *text;
 	size_t len;
-	int rc;
 
-	if ((rc = keys_text_line(tx, &line, &len)) != 0)
-		return rc;
-	if (len < plen || memcmp(line, KEYS_COMMENT_PREFIX, plen) != 0)
-		return KEYS_EFORMAT;
-	if (keys_comment_check(line + plen, len - plen, BOUND_COMMENT,
-	    0) != 0)
-		return KEYS_EFORMAT;
-	return KEYS_OK;
+	return keys_text_comment(tx, KEYS_COMMENT_PREFIX, 0, &text, &len);
 }
 
 int

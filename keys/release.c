@@ -274,21 +274,6 @@ fail:
 }
 
 static int
-release_schema(json_t *obj)
-{
-	json_t *schema;
-
-	if (!json_is_object(obj))
-		return KEYS_EFORMAT;
-	schema = json_object_get(obj, "schema");
-	if (!json_is_string(schema))
-		return KEYS_EFORMAT;
-	if (strcmp(json_string_value(schema), KEYS_RELEASE_SCHEMA) != 0)
-		return KEYS_ESCHEMA;
-	return KEYS_OK;
-}
-
-static int
 refs_parse(json_t *arr, struct keys_release *rel)
 {
 	const char *repo, *revision, *commit, *manifest;
@@ -361,12 +346,10 @@ keys_release_parse(const char *json, size_t len, struct keys_release **relp)
 	if (json == NULL || relp == NULL)
 		return KEYS_EINVAL;
 	*relp = NULL;
-	if (len > BOUND_RELEASE)
-		return KEYS_EFORMAT;
-	if ((obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
-		return KEYS_EFORMAT;
-	if ((rc = release_schema(obj)) != 0 ||
-	    (rc = release_unpack(obj, &rel)) != 0 ||
+	if ((rc = keys_json_load(json, len, BOUND_RELEASE, KEYS_RELEASE_SCHEMA,
+	    &obj)) != 0)
+		return rc;
+	if ((rc = release_unpack(obj, &rel)) != 0 ||
 	    (rc = release_canonical(rel, json, len)) != 0)
 		goto fail;
 	*relp = rel;

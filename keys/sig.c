@@ -154,29 +154,6 @@ keys_sign(const struct keys_secret *sk, const void *msg, size_t len,
 	return keys_sign_prehashed(sk, hash, tc, uc, sigtext);
 }
 
-/* A "PREFIX<text>" line; *text points into the caller's input. */
-static int
-comment_field(struct keys_text *tx, const char *prefix, int trusted,
-    const char **text, size_t *textlen)
-{
-	const size_t plen = strlen(prefix);
-	const char *line;
-	size_t len;
-	int rc;
-
-	if ((rc = keys_text_line(tx, &line, &len)) != 0)
-		return rc;
-	if (len < plen || memcmp(line, prefix, plen) != 0)
-		return KEYS_EFORMAT;
-	*text = line + plen;
-	*textlen = len - plen;
-	if (trusted)
-		return keys_tc_check(*text, *textlen);
-	if (keys_comment_check(*text, *textlen, BOUND_COMMENT, 0) != 0)
-		return KEYS_EFORMAT;
-	return KEYS_OK;
-}
-
 static int
 b64_field(struct keys_text *tx, uint8_t *out, size_t outlen)
 {
@@ -222,7 +199,7 @@ keys_sig_parse(const char *text, size_t len, struct keys_sig **sigp)
 		return KEYS_EINVAL;
 	*sigp = NULL;
 	keys_text_init(&tx, text, len);
-	if ((rc = comment_field(&tx, KEYS_COMMENT_PREFIX, 0, &uc,
+	if ((rc = keys_text_comment(&tx, KEYS_COMMENT_PREFIX, 0, &uc,
 	    &uclen)) != 0 || (rc = b64_field(&tx, blob, sizeof(blob))) != 0)
 		return rc;
 	if (memcmp(blob, KEYS_ALG_ED_HASHED, 2) == 0)
@@ -231,7 +208,7 @@ keys_sig_parse(const char *text, size_t len, struct keys_sig **sigp)
 		alg = KEYS_SIG_LEGACY;
 	else
 		return KEYS_EALG;
-	if ((rc = comment_field(&tx, KEYS_TC_PREFIX, 1, &tc, &tclen)) != 0 ||
+	if ((rc = keys_text_comment(&tx, KEYS_TC_PREFIX, 1, &tc, &tclen)) != 0 ||
 	    (rc = b64_field(&tx, global, sizeof(global))) != 0 ||
 	    (rc = keys_text_finish(&tx)) != 0)
 		return rc;

@@ -107,20 +107,6 @@ fail:
 	return rc;
 }
 
-static int
-trust_schema(json_t *obj)
-{
-	json_t *schema;
-
-	if (!json_is_object(obj))
-		return KEYS_EFORMAT;
-	schema = json_object_get(obj, "schema");
-	if (!json_is_string(schema) ||
-	    strcmp(json_string_value(schema), TRUST_SCHEMA) != 0)
-		return KEYS_ESCHEMA;
-	return KEYS_OK;
-}
-
 int
 keys_trust_from_json(const char *json, size_t len, struct keys_trust *t)
 {
@@ -134,12 +120,9 @@ keys_trust_from_json(const char *json, size_t len, struct keys_trust *t)
 
 	if (json == NULL || t == NULL)
 		return KEYS_EINVAL;
-	if (len > BOUND_TRUST_ENTRY)
-		return KEYS_EFORMAT;
-	if ((obj = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
-		return KEYS_EFORMAT;
-	if ((rc = trust_schema(obj)) != 0)
-		goto fail;
+	if ((rc = keys_json_load(json, len, BOUND_TRUST_ENTRY, TRUST_SCHEMA,
+	    &obj)) != 0)
+		return rc;
 	rc = KEYS_EFORMAT;
 	if (json_unpack(obj, "{s:s, s:s, s:s, s:s, s:s, s:I, s?I !}",
 	    "schema", &schema, "keyid", &hex, "pubkey", &b64, "name", &name,

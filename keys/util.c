@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "keys.h"
@@ -164,6 +165,33 @@ keys_text_line(struct keys_text *tx, const char **line, size_t *len)
 	return KEYS_OK;
 }
 
+/*
+ * A "PREFIX<text>" comment line of a minisign file; *text points into the
+ * caller's input.  A trusted comment is checked as keys_tc_check() does,
+ * an untrusted one against BOUND_COMMENT (else KEYS_EFORMAT).
+ */
+int
+keys_text_comment(struct keys_text *tx, const char *prefix, int trusted,
+    const char **text, size_t *textlen)
+{
+	const size_t plen = strlen(prefix);
+	const char *line;
+	size_t len;
+	int rc;
+
+	if ((rc = keys_text_line(tx, &line, &len)) != 0)
+		return rc;
+	if (len < plen || memcmp(line, prefix, plen) != 0)
+		return KEYS_EFORMAT;
+	*text = line + plen;
+	*textlen = len - plen;
+	if (trusted)
+		return keys_tc_check(*text, *textlen);
+	if (keys_comment_check(*text, *textlen, BOUND_COMMENT, 0) != 0)
+		return KEYS_EFORMAT;
+	return KEYS_OK;
+}
+
 /* Only blank lines may follow the last line that a format defines. */
 int
 keys_text_finish(const struct keys_text *tx)
@@ -208,6 +236,37 @@ keys_b64_encode(const uint8_t *bin, size_t len)
 		return NULL;
 	sodium_bin2base64(b64, size, bin, len, sodium_base64_VARIANT_ORIGINAL);
 	return b64;
+}
+
+/*
+ * Load a JSON document of at most max bytes, without duplicate keys, that
+ * is an object of that schema.  KEYS_EFORMAT when it is too long, does not
+ * parse, is not an object or its "schema" is not a string; KEYS_ESCHEMA
+ * when it names another schema.  On success the caller owns *obj and
+ * releases it with json_decref(); on an error *obj is NULL.
+ */
+int
+keys_json_load(const char *text, size_t len, size_t max, const char *schema,
+    json_t **obj)
+{
+	const json_t *s;
+	int rc = KEYS_EFORMAT;
+
+	*obj = NULL;
+	if (len > max ||
+	    (*obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return KEYS_EFORMAT;
+	s = json_object_get(*obj, "schema");
+	if (!json_is_object(*obj) || !json_is_string(s))
+		goto fail;
+	rc = KEYS_ESCHEMA;
+	if (strcmp(json_string_value(s), schema) != 0)
+		goto fail;
+	return KEYS_OK;
+fail:
+	json_decref(*obj);
+	*obj = NULL;
+	return rc;
 }
 
 int
