@@ -161,7 +161,10 @@ keys_pub_base64(const struct keys_pub *pub, char **text)
 {
 	uint8_t blob[KEYS_PUBKEY_BLOB];
 
-	if (pub == NULL || text == NULL)
+	if (text == NULL)
+		return KEYS_EINVAL;
+	*text = NULL;
+	if (pub == NULL)
 		return KEYS_EINVAL;
 	memcpy(blob, KEYS_ALG_ED, 2);
 	memcpy(blob + 2, pub->kp_keyid, KEYS_KEYID_BYTES);
@@ -180,6 +183,7 @@ keys_pub_format(const struct keys_pub *pub, char **text)
 
 	if (text == NULL)
 		return KEYS_EINVAL;
+	*text = NULL;
 	if ((rc = keys_pub_base64(pub, &b64)) != 0)
 		return rc;
 	keys_keyid_hex(pub->kp_keyid, hex);

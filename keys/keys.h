@@ -2,18 +2,38 @@
  * keys: Ed25519 keys and signatures in minisign's formats, the keyring's
  * trust policy, and signed release documents (FORMATS.md, DESIGN.md §5).
  *
- * The library never prints, logs or exits.  Every function that can fail
- * returns 0 or a negative KEYS_E* code; keys_strerror() names it.
+ * Sections, and the file that implements each:
+ *   errors, set-up, key ids		keys/util.c
+ *   public and secret keys		keys/key.c
+ *   hashing, signing, verifying	keys/sig.c
+ *   trusted comments			keys/comment.c
+ *   the keyring and its policy		keys/trust.c
+ *   release documents			keys/release.c
+ * The limits on untrusted input are lib/bounds.h's BOUND_*; helpers that
+ * the sources share are keys/internal.h.
+ *
+ * Errors: the library never prints, logs or exits.  Every function that
+ * can fail returns KEYS_OK (0) or a negative KEYS_E* code, which
+ * keys_strerror() names; each declaration lists the codes a caller may
+ * want to tell apart (KEYS_EINVAL, a NULL or out-of-range argument, and
+ * KEYS_ENOMEM are possible wherever an argument or an allocation is).
+ * The only other results: void functions cannot fail, and the two
+ * predicates keys_tc_names_subject() and keys_trust_in_scope() return 1
+ * or 0, never an error.
  *
  * Ownership: a "char **" result is a NUL-terminated string allocated with
- * malloc(3) that the caller releases with free(3).  A struct returned
- * through a "**" argument is released with its own keys_*_free(), and
- * every keys_*_free() accepts NULL.  Inputs are never retained after a call
- * returns.  Byte inputs (text, len) need not be NUL-terminated.
+ * malloc(3) that the caller releases with free(3); on an error it is set
+ * to NULL.  A struct returned through a "**" argument is the caller's and
+ * is released with its own keys_*_free(), which accepts NULL.  A const
+ * pointer returned into an argument (keys_trust_lookup()) points into
+ * that argument and lives as long as it.  Inputs are never retained after
+ * a call returns.  Byte inputs (text, len) need not be NUL-terminated.
+ * There are no callbacks.
  *
- * Call keys_init() once before anything else (it is idempotent and
- * thread-safe); afterwards every function is safe to call from several
- * threads on distinct objects, and on the same object when it is const.
+ * Threads: call keys_init() once before anything else (it is idempotent
+ * and thread-safe); afterwards every function is safe to call from
+ * several threads on distinct objects, and on the same object when it is
+ * const.
  */
 #ifndef AIRLOCK_KEYS_H
 #define AIRLOCK_KEYS_H
@@ -24,7 +44,7 @@
 
 #include "bounds.h"	/* the limits on untrusted input, BOUND_* */
 
-/* Error codes. */
+/* Errors (util.c).  keys_strerror() never returns NULL. */
 #define KEYS_OK			  0
 #define KEYS_ENOMEM		 -1	/* out of memory */
 #define KEYS_EINVAL		 -2	/* bad argument (a caller's bug) */
@@ -56,21 +76,27 @@
 #define KEYS_SIG_BYTES		64
 #define KEYS_HASH_BYTES		64	/* BLAKE2b-512, the prehash */
 
+/* Start libsodium.  KEYS_ECRYPTO when it cannot. */
 int		 keys_init(void);
+/* A static string: "unknown error" for a code that is not KEYS_E*. */
 const char	*keys_strerror(int);
 
 /*
- * Key ids.  Eight random bytes, shown as minisign shows them: the bytes
- * read as a little-endian u64 in upper-case hex, zero-padded to 16 digits.
- * keys_keyid_parse() takes 1 to 16 hex digits of either case, so that
- * minisign 0.11's unpadded form is accepted too.
+ * Key ids (util.c).  Eight random bytes, shown as minisign shows them: the
+ * bytes read as a little-endian u64 in upper-case hex, zero-padded to 16
+ * digits.  keys_keyid_parse() takes 1 to 16 hex digits of either case, so
+ * that minisign 0.11's unpadded form is accepted too; anything else is
+ * KEYS_EFORMAT.
  */
 void		 keys_keyid_hex(const uint8_t id[KEYS_KEYID_BYTES],
 		    char out[KEYS_KEYID_HEXLEN + 1]);
 int		 keys_keyid_parse(const char *hex,
 		    uint8_t id[KEYS_KEYID_BYTES]);
 
-/* A public key: small, plain data, copied by value. */
+/*
+ * Keys (key.c).  A public key: small, plain data, copied by value.  A key
+ * is its Ed25519 public key; the id only names it (see keys_policy_eval).
+ */
 struct keys_pub {
 	uint8_t		kp_keyid[KEYS_KEYID_BYTES];
 	uint8_t		kp_key[KEYS_PUBKEY_BYTES];
@@ -78,29 +104,35 @@ struct keys_pub {
 
 /*
  * Parse a minisign .pub file ("untrusted comment: ..." line, base64 line)
- * or a bare base64 line as minisign -P takes it.  The comment is ignored.
+ * or a bare base64 line as minisign -P takes it.  The comment is ignored
+ * but must be one line within BOUND_COMMENT.  KEYS_EFORMAT for bad
+ * lines, base64 or trailing bytes; KEYS_EALG for a key that is not "Ed".
  */
 int		 keys_pub_parse(const char *text, size_t len,
 		    struct keys_pub *pub);
-/* "untrusted comment: minisign public key <KEYID>\n<base64>\n" */
+/* "untrusted comment: minisign public key <KEYID>\n<base64>\n"; free(3). */
 int		 keys_pub_format(const struct keys_pub *pub, char **text);
-/* The bare base64 line, without a newline, as minisign -P takes it. */
+/* The bare base64 line, no newline, as minisign -P takes it; free(3). */
 int		 keys_pub_base64(const struct keys_pub *pub, char **text);
 
 /*
  * A secret key, opaque.  It lives in sodium_malloc() memory, read-only
- * once made; keys_secret_free() wipes it.
+ * once made; keys_secret_free() wipes and frees it.
  */
 struct keys_secret;
 
+/* A new key pair from the system's randomness; KEYS_ECRYPTO if it fails. */
 int		 keys_generate(struct keys_secret **sk, struct keys_pub *pub);
 /*
  * Parse a minisign secret key file.  An encrypted key ("Sc") needs the
  * passphrase (else KEYS_ENEEDPASS) and costs one scrypt run with the
  * file's limits, refused above BOUND_SCRYPT_OPSLIMIT or
  * BOUND_SCRYPT_MEMLIMIT with KEYS_ELIMITS.  A wrong passphrase gives
- * KEYS_EPASSPHRASE.  For an unencrypted key the passphrase is ignored; its checksum may be all
- * zeros, as minisign -G -W writes it.
+ * KEYS_EPASSPHRASE.  For an unencrypted key the passphrase is ignored;
+ * its checksum may be all zeros, as minisign -G -W writes it, else a
+ * wrong one is KEYS_ECHECKSUM.  KEYS_EFORMAT for bad lines, KEYS_EALG for
+ * an unknown algorithm, KDF or checksum, KEYS_EINVAL for a passphrase
+ * over BOUND_PASSPHRASE.  *sk is the caller's, for keys_secret_free().
  */
 int		 keys_secret_parse(const char *text, size_t len,
 		    const char *passphrase, struct keys_secret **sk);
@@ -108,7 +140,8 @@ int		 keys_secret_parse(const char *text, size_t len,
  * Write a minisign secret key file, encrypted with scrypt at minisign's
  * _SENSITIVE limits when passphrase is not NULL (1 GiB of memory and some
  * seconds), unencrypted when it is NULL.  The text of an unencrypted key
- * is the secret itself: wipe it (sodium_memzero) before free(3).
+ * is the secret itself: wipe it (sodium_memzero) before free(3).  The
+ * passphrase is at most BOUND_PASSPHRASE bytes (else KEYS_EINVAL).
  */
 int		 keys_secret_format(const struct keys_secret *sk,
 		    const char *passphrase, char **text);
@@ -117,8 +150,9 @@ void		 keys_secret_pub(const struct keys_secret *sk,
 void		 keys_secret_free(struct keys_secret *sk);
 
 /*
- * BLAKE2b-512 of a message in pieces, for signing or verifying content
- * too large to hold in memory.
+ * Hashing (sig.c): BLAKE2b-512 of a message in pieces, for signing or
+ * verifying content too large to hold in memory.  keys_hash_new() makes
+ * a state for keys_hash_free().
  */
 struct keys_hash;
 
@@ -131,11 +165,12 @@ void		 keys_hash_final(struct keys_hash *h,
 void		 keys_hash_free(struct keys_hash *h);
 
 /*
- * Sign in minisign's prehashed "ED" form.  The trusted comment (required,
- * may be empty) and the untrusted comment (NULL for a default) must be one
- * line of printable UTF-8 (tabs allowed) within BOUND_TRUSTED_COMMENT and
- * BOUND_COMMENT.
- * *sigtext is a complete .minisig file.
+ * Signing (sig.c), in minisign's prehashed "ED" form.  The trusted comment
+ * (required, may be empty) and the untrusted comment (NULL for a default)
+ * must be one line of printable UTF-8 (tabs allowed) within
+ * BOUND_TRUSTED_COMMENT and BOUND_COMMENT.  *sigtext is a complete .minisig
+ * file, for free(3).  KEYS_ECOMMENT for a comment that is not, KEYS_ECRYPTO
+ * if libsodium fails.
  */
 int		 keys_sign(const struct keys_secret *sk, const void *msg,
 		    size_t len, const char *trusted_comment,
@@ -149,9 +184,10 @@ int		 keys_sign_prehashed(const struct keys_secret *sk,
 #define KEYS_SIG_LEGACY		2	/* "Ed": Ed25519 over the message */
 
 /*
- * A parsed .minisig file; the strings live inside the struct's block.  The
- * trusted comment is printable UTF-8; the untrusted comment holds no
- * control character but tab, and need not be UTF-8.
+ * A parsed .minisig file (sig.c); the strings live inside the struct's
+ * block and go with keys_sig_free().  The trusted comment is printable
+ * UTF-8; the untrusted comment holds no control character but tab, and
+ * need not be UTF-8.
  */
 struct keys_sig {
 	int		 ks_alg;		/* KEYS_SIG_* */
@@ -162,6 +198,11 @@ struct keys_sig {
 	const char	*ks_untrusted_comment;
 };
 
+/*
+ * KEYS_EFORMAT for bad lines, base64 or an untrusted comment, KEYS_ECOMMENT
+ * for a trusted comment that is not printable or too long, KEYS_EALG for
+ * a signature neither "ED" nor "Ed".  *sig is for keys_sig_free().
+ */
 int		 keys_sig_parse(const char *text, size_t len,
 		    struct keys_sig **sig);
 void		 keys_sig_free(struct keys_sig *sig);
@@ -183,7 +224,7 @@ int		 keys_sig_verify_prehashed(const struct keys_pub *pub,
 		    const uint8_t hash[KEYS_HASH_BYTES]);
 
 /*
- * Trusted comments in airlock's form: a kind, then tab-separated
+ * Trusted comments (comment.c) in airlock's form: a kind, then tab-separated
  * key=value fields, e.g.
  *   airlock-manifest\trepo=ORG/NAME\tcommit=HEX\tdigest=sha256:HEX\ttime=N
  * Kinds and keys are [a-z0-9._-]+; values are printable, without tabs.
@@ -196,36 +237,45 @@ struct keys_tc_field {
 	const char	*tf_value;
 };
 
+/*
+ * *comment, for free(3), is kind and the fields in order.  KEYS_EINVAL for
+ * a kind or key that is not a token, KEYS_ECOMMENT for a value with a tab
+ * or unprintable, or a comment over BOUND_TRUSTED_COMMENT.
+ */
 int		 keys_tc_format(const char *kind,
 		    const struct keys_tc_field *fields, size_t nfields,
 		    char **comment);
-/* commit may be NULL (a revision without an upstream commit). */
+/* As keys_tc_format(); commit may be NULL (no upstream commit). */
 int		 keys_tc_manifest(const char *repo, const char *commit,
 		    const char *digest, int64_t time, char **comment);
 int		 keys_tc_release(uint64_t version, const char *digest,
 		    int64_t time, char **comment);
 /*
- * 1 when the comment claims airlock's form: its kind (the text up to the
- * first tab) begins with "airlock-".  Such a comment names a subject and
- * must match it; any other (stock minisign's default
- * "timestamp:N\tfile:NAME\thashed", free text) names nothing.
+ * A predicate: 1 when the comment claims airlock's form: its kind (the text
+ * up to the first tab) begins with "airlock-".  Such a comment names a
+ * subject and must match it; any other (stock minisign's default
+ * "timestamp:N\tfile:NAME\thashed", free text) names nothing, as does NULL.
  */
 #define KEYS_TC_AIRLOCK		"airlock-"
 
 int		 keys_tc_names_subject(const char *comment);
-/* Copy the kind, or a field's value, into buf (NUL-terminated). */
+/*
+ * Lookups: copy the kind, or a field's value, into buf (NUL-terminated).
+ * KEYS_EFORMAT when the comment is not in airlock's form, KEYS_ETOOSMALL
+ * when buf is NULL or too small; keys_tc_get() also gives KEYS_ENOTFOUND
+ * for a key that is absent and KEYS_EFORMAT for one present twice.
+ */
 int		 keys_tc_kind(const char *comment, char *buf, size_t size);
-/* KEYS_ENOTFOUND if absent, KEYS_EFORMAT if present twice. */
 int		 keys_tc_get(const char *comment, const char *key, char *buf,
 		    size_t size);
 
 /*
- * A keyring entry.  The store keeps entries as opaque bytes, the compact
- * JSON of keys_trust_to_json().  The scope is an fnmatch(3) pattern
+ * A keyring entry (trust.c).  The store keeps entries as opaque bytes, the
+ * compact JSON of keys_trust_to_json().  The scope is an fnmatch(3) pattern
  * matched against a repository id ("ORG/NAME") with no flags, so that "*"
  * and "?" also match "/": the scope "*" covers every repository, and
- * "google/" followed by "*" covers every repository of google.  Matching
- * is case-sensitive.
+ * "google/" followed by "*" covers every repository of google.  Matching is
+ * case-sensitive.
  */
 struct keys_trust {
 	struct keys_pub	 kt_pub;
@@ -236,15 +286,26 @@ struct keys_trust {
 	int64_t		 kt_revoked_time;
 };
 
-/* Checks the name (printable, non-empty) and the scope. */
+/*
+ * KEYS_EINVAL unless the name is 1 to BOUND_KEY_NAME bytes of printable
+ * UTF-8 without tabs and the scope 1 to BOUND_KEY_SCOPE bytes of
+ * printable ASCII.
+ */
 int		 keys_trust_init(struct keys_trust *t,
 		    const struct keys_pub *pub, const char *name,
 		    const char *scope, int64_t added);
+/* Revoking twice keeps the first time. */
 int		 keys_trust_revoke(struct keys_trust *t, int64_t when);
+/* *json is for free(3); KEYS_EINVAL for a name or scope that is not. */
 int		 keys_trust_to_json(const struct keys_trust *t, char **json);
+/*
+ * KEYS_EFORMAT for bytes over BOUND_TRUST_ENTRY, bad JSON, an unknown or
+ * missing field or a bad value; KEYS_ESCHEMA for another schema.  *t is
+ * unchanged on an error.
+ */
 int		 keys_trust_from_json(const char *json, size_t len,
 		    struct keys_trust *t);
-/* 1 when the entry's scope covers repo, else 0. */
+/* A predicate: 1 when the entry's scope covers repo, else 0. */
 int		 keys_trust_in_scope(const struct keys_trust *t,
 		    const char *repo);
 /*
@@ -258,7 +319,7 @@ int		 keys_trust_lookup(const struct keys_trust *ring, size_t nring,
 		    const struct keys_pub *pub,
 		    const struct keys_trust **entry);
 
-/* What a signature vouches for, per keys_policy_eval(). */
+/* The policy (trust.c).  What a signature vouches for. */
 enum keys_verdict {
 	KEYS_V_TRUSTED = 0,	/* good, in scope, comment matches */
 	KEYS_V_UNKNOWN_KEY,	/* no keyring entry with that key */
@@ -286,6 +347,7 @@ struct keys_subject {
 	size_t		 su_len;
 };
 
+/* One signature's verdict, filled by keys_policy_eval(). */
 struct keys_sig_verdict {
 	enum keys_verdict vd_verdict;
 	int		 vd_error;	/* the KEYS_E* behind a failure, or 0 */
@@ -313,13 +375,15 @@ int		 keys_policy_eval(const struct keys_trust *ring, size_t nring,
 		    const char *const *sigs, const size_t *siglens,
 		    size_t nsigs, struct keys_sig_verdict *verdicts,
 		    size_t *ntrusted);
+/* A static string, "unknown verdict" for a value outside the enum. */
 const char	*keys_verdict_name(enum keys_verdict);
 
 /*
- * Release documents (airlock.release/v1): canonical JSON that a publishing
- * store signs so that importers can refuse rollbacks.  Times are RFC 3339
- * UTC ("2026-11-23T12:00:00Z").  Parse only bytes whose signature has been
- * verified; the parser accepts exactly the canonical form it writes.
+ * Release documents (release.c, airlock.release/v1): canonical JSON that a
+ * publishing store signs so that importers can refuse rollbacks.  Times are
+ * RFC 3339 UTC ("2026-11-23T12:00:00Z").  Parse only bytes whose signature
+ * has been verified; the parser accepts exactly the canonical form it
+ * writes.
  */
 #define KEYS_RELEASE_SCHEMA	"airlock.release/v1"
 
@@ -341,21 +405,32 @@ struct keys_release {
 
 /*
  * Build a release; it copies the strings.  expires may be NULL.  Add refs
- * with keys_release_add(), then keys_release_format().
+ * with keys_release_add(), then keys_release_format().  *rel is for
+ * keys_release_free(), which frees the strings and refs too.  KEYS_EINVAL
+ * for a time that is not RFC 3339 or a version over INT64_MAX.
  */
 int		 keys_release_new(const uint8_t publisher[KEYS_KEYID_BYTES],
 		    uint64_t version, const char *created, const char *expires,
 		    struct keys_release **rel);
+/* KEYS_EINVAL for a repository, revision, commit or digest that is not. */
 int		 keys_release_add(struct keys_release *rel, const char *repo,
 		    const char *revision, const char *commit,
 		    const char *manifest);
-/* The canonical bytes, sorted by repo then revision. */
+/* The canonical bytes, sorted by repo then revision; *json for free(3). */
 int		 keys_release_format(const struct keys_release *rel,
 		    char **json, size_t *len);
+/*
+ * KEYS_EFORMAT for bytes over BOUND_RELEASE, more than BOUND_RELEASE_REFS
+ * refs, a bad field or bytes that are not the canonical form;
+ * KEYS_ESCHEMA for another schema.  *rel is for keys_release_free().
+ */
 int		 keys_release_parse(const char *json, size_t len,
 		    struct keys_release **rel);
 void		 keys_release_free(struct keys_release *rel);
-/* 0 while rel has no expiry or now is before it, else KEYS_EEXPIRED. */
+/*
+ * 0 while rel has no expiry or now is before it, else KEYS_EEXPIRED
+ * (KEYS_EFORMAT for an expiry that does not parse).
+ */
 int		 keys_release_check_expiry(const struct keys_release *rel,
 		    time_t now);
 /*
