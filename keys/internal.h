@@ -8,9 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* minisign's two-byte algorithm tags and line prefixes. */
-#define KEYS_ALG_ED		"Ed"	/* Ed25519; on a signature: legacy */
-#define KEYS_ALG_ED_HASHED	"ED"	/* Ed25519 over BLAKE2b-512 */
+/*
+ * minisign's two-byte algorithm tags and line prefixes.  "Ed" is the tag
+ * of every key and of a legacy signature: one name for each meaning.
+ */
+#define KEYS_TAG_KEY		"Ed"	/* a key: Ed25519 */
+#define KEYS_TAG_SIG_LEGACY	"Ed"	/* a signature over the message */
+#define KEYS_TAG_SIG_HASHED	"ED"	/* a signature over BLAKE2b-512 */
 #define KEYS_KDF_SCRYPT		"Sc"
 #define KEYS_CHK_BLAKE2B	"B2"
 #define KEYS_COMMENT_PREFIX	"untrusted comment: "

@@ -115,7 +115,7 @@ pub_decode(const char *line, size_t len, struct keys_pub *pub)
 
 	if ((rc = keys_b64_decode(line, len, blob, sizeof(blob))) != 0)
 		return rc;
-	if (memcmp(blob, KEYS_ALG_ED, 2) != 0)
+	if (memcmp(blob, KEYS_TAG_KEY, 2) != 0)
 		return KEYS_EALG;
 	memcpy(pub->kp_keyid, blob + 2, KEYS_KEYID_BYTES);
 	memcpy(pub->kp_key, blob + 2 + KEYS_KEYID_BYTES, KEYS_PUBKEY_BYTES);
@@ -166,7 +166,7 @@ keys_pub_base64(const struct keys_pub *pub, char **text)
 	*text = NULL;
 	if (pub == NULL)
 		return KEYS_EINVAL;
-	memcpy(blob, KEYS_ALG_ED, 2);
+	memcpy(blob, KEYS_TAG_KEY, 2);
 	memcpy(blob + 2, pub->kp_keyid, KEYS_KEYID_BYTES);
 	memcpy(blob + 2 + KEYS_KEYID_BYTES, pub->kp_key, KEYS_PUBKEY_BYTES);
 	if ((*text = keys_b64_encode(blob, sizeof(blob))) == NULL)
@@ -261,7 +261,7 @@ secret_open(uint8_t *blob, const char *passphrase)
 	uint8_t chk[crypto_generichash_BYTES];
 	int encrypted, rc;
 
-	if (memcmp(blob + SK_ALG, KEYS_ALG_ED, 2) != 0 ||
+	if (memcmp(blob + SK_ALG, KEYS_TAG_KEY, 2) != 0 ||
 	    memcmp(blob + SK_CHKALG, KEYS_CHK_BLAKE2B, 2) != 0)
 		return KEYS_EALG;
 	if (memcmp(blob + SK_KDF, KEYS_KDF_SCRYPT, 2) == 0)
@@ -333,7 +333,7 @@ secret_seal_blob(const struct keys_secret *sk, const char *passphrase,
     uint8_t *blob)
 {
 	memset(blob, 0, SK_BLOB);
-	memcpy(blob + SK_ALG, KEYS_ALG_ED, 2);
+	memcpy(blob + SK_ALG, KEYS_TAG_KEY, 2);
 	memcpy(blob + SK_CHKALG, KEYS_CHK_BLAKE2B, 2);
 	memcpy(blob + SK_KEYID, sk->ksk_keyid, KEYS_KEYID_BYTES);
 	memcpy(blob + SK_SECRET, sk->ksk_sk, crypto_sign_SECRETKEYBYTES);

@@ -54,7 +54,7 @@
 #define KEYS_EPASSPHRASE	 -6	/* wrong passphrase */
 #define KEYS_ECHECKSUM		 -7	/* unencrypted secret key is corrupt */
 #define KEYS_ELIMITS		 -8	/* scrypt limits above the maximum */
-#define KEYS_EKEYID		 -9	/* signature made by another key */
+#define KEYS_EKEYID		 -9	/* signature or release of another key */
 #define KEYS_ESIG		-10	/* signature does not match message */
 #define KEYS_EGLOBALSIG		-11	/* trusted comment was tampered with */
 #define KEYS_ELEGACY		-12	/* legacy "Ed" signature not allowed */

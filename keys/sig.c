@@ -124,7 +124,7 @@ keys_sign_prehashed(const struct keys_secret *sk,
 	 * from it directly.
 	 */
 	keys_secret_pub(sk, &pub);
-	memcpy(blob, KEYS_ALG_ED_HASHED, 2);
+	memcpy(blob, KEYS_TAG_SIG_HASHED, 2);
 	memcpy(blob + 2, pub.kp_keyid, KEYS_KEYID_BYTES);
 	if (keys_secret_sign(sk, blob + 2 + KEYS_KEYID_BYTES, hash,
 	    KEYS_HASH_BYTES) != 0)
@@ -202,9 +202,9 @@ keys_sig_parse(const char *text, size_t len, struct keys_sig **sigp)
 	if ((rc = keys_text_comment(&tx, KEYS_COMMENT_PREFIX, 0, &uc,
 	    &uclen)) != 0 || (rc = b64_field(&tx, blob, sizeof(blob))) != 0)
 		return rc;
-	if (memcmp(blob, KEYS_ALG_ED_HASHED, 2) == 0)
+	if (memcmp(blob, KEYS_TAG_SIG_HASHED, 2) == 0)
 		alg = KEYS_SIG_PREHASHED;
-	else if (memcmp(blob, KEYS_ALG_ED, 2) == 0)
+	else if (memcmp(blob, KEYS_TAG_SIG_LEGACY, 2) == 0)
 		alg = KEYS_SIG_LEGACY;
 	else
 		return KEYS_EALG;

@@ -47,7 +47,7 @@ keys_strerror(int code)
 	case KEYS_ELIMITS:
 		return "key derivation limits too high";
 	case KEYS_EKEYID:
-		return "signature was made by another key";
+		return "made by another key";
 	case KEYS_ESIG:
 		return "signature verification failed";
 	case KEYS_EGLOBALSIG:
