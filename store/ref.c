@@ -493,6 +493,29 @@ found_one(void *arg, const struct store_ref *r)
 	return 1;	/* stop at the first */
 }
 
+static int
+any_key(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	(void)k, (void)d;
+	*(int *)arg = 1;
+	return 1;	/* the first is enough */
+}
+
+int
+store_repo_exists(struct store *st, const char *type, const char *repo)
+{
+	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	size_t base;
+	int found = 0, rc;
+
+	if ((base = refkey(key, sizeof(key), type, repo, NULL)) == 0)
+		return STORE_EINVAL;
+	rc = db_each(st, st->ref, key, base, any_key, &found);
+	if (rc != 0 && rc != 1)
+		return rc;
+	return found;
+}
+
 int
 store_repo_type(struct store *st, const char *repo, const char **type)
 {

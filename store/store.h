@@ -269,6 +269,8 @@ int	store_resolve(struct store *, const char *type, const char *repo,
 /* Every ref of one repository (type, repo), or of all (NULL, NULL). */
 int	store_refs(struct store *, const char *type, const char *repo,
 	    store_ref_fn, void *);
+/* 1 if the repository has a ref, 0 if not (one seek), or an error. */
+int	store_repo_exists(struct store *, const char *type, const char *repo);
 /* Which type a repository has: "model" if it exists as one, else
  * "dataset", else STORE_ENOTFOUND. */
 int	store_repo_type(struct store *, const char *repo, const char **type);

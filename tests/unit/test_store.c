@@ -520,6 +520,11 @@ test_refs_resolve(void **state)
 	    STORE_ENOTFOUND);
 	assert_int_equal(store_resolve(f->st, "dataset", "acme/r", NULL, got),
 	    STORE_ENOTFOUND);
+	/* Which of the two a miss was: the repository, or its revision. */
+	assert_int_equal(store_repo_exists(f->st, "model", "acme/r"), 1);
+	assert_int_equal(store_repo_exists(f->st, "dataset", "acme/r"), 0);
+	assert_int_equal(store_repo_exists(f->st, "model", "acme/other"), 0);
+	assert_int_equal(store_repo_exists(f->st, "model", "acme"), 0);
 }
 
 static int
