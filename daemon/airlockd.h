@@ -182,7 +182,7 @@ void	conn_set_stream(struct conn *, struct stream *);
 void	conn_unset_stream(struct conn *, struct stream *);
 void	conn_track_flush(struct conn *, struct evhttp_request *);
 
-/* Building a response, on any thread, into the request's own fields. */
+/* response.c: building a response, on any thread, into the request. */
 void	resp_header(struct request *, const char *, const char *);
 void	resp_json(struct request *, int status, json_t *);	/* steals */
 void	resp_text(struct request *, int status, const char *type,

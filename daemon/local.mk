@@ -2,7 +2,8 @@
 sbin_PROGRAMS += airlockd
 airlockd_SOURCES = daemon/airlockd.h daemon/route.h daemon/main.c \
 	daemon/log.c daemon/config.c daemon/pool.c daemon/http.c \
-	daemon/stream.c daemon/extents.c daemon/route.c daemon/revision.c \
+	daemon/response.c daemon/stream.c \
+	daemon/extents.c daemon/route.c daemon/revision.c \
 	daemon/body.h daemon/body.c daemon/hf_api.c daemon/native_api.c \
 	daemon/metrics.c
 airlockd_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
