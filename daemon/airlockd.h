@@ -187,8 +187,37 @@ void	resp_header(struct request *, const char *, const char *);
 void	resp_json(struct request *, int status, json_t *);	/* steals */
 void	resp_text(struct request *, int status, const char *type,
 	    const void *, size_t);
-void	resp_error(struct request *, int status, const char *code,
-	    const char *, ...) __attribute__((format(printf, 4, 5)));
+/* The API's errors: see the table in response.c. */
+enum api_error {
+	API_OK = 0,
+	API_BAD_REQUEST,
+	API_REPO_HIDDEN,	/* private, and no token for it: 401 */
+	API_NOT_FOUND,		/* a hash the store lacks */
+	API_REPO_NOT_FOUND,
+	API_REVISION_NOT_FOUND,
+	API_ENTRY_NOT_FOUND,
+	API_RELEASE_NOT_FOUND,
+	API_ENDPOINT_NOT_FOUND,
+	API_METHOD_NOT_ALLOWED,
+	API_URI_TOO_LONG,
+	API_RANGE_NOT_SATISFIABLE,
+	API_INTERNAL,
+	API_NOMEM,
+	API_STORE,
+	API_UNAVAILABLE,
+	API_NERRORS
+};
+struct api_error_def {
+	int		 status;
+	const char	*code;		/* X-Error-Code */
+	const char	*fmt;		/* the message, at most two "%s" */
+};
+const struct api_error_def *api_error(enum api_error);
+void	api_message(enum api_error, const char *, const char *, char *,
+	    size_t);
+/* Answers the error, with its message's details a and b (or NULL). */
+void	resp_fail(struct request *, enum api_error, const char *a,
+	    const char *b);
 /* Sets ETag, Accept-Ranges, Content-Length, Content-Range and r_stream. */
 void	resp_blob(struct request *, const uint8_t sha[STORE_HASH_LEN],
 	    uint64_t size, const char *etag);

@@ -259,7 +259,7 @@ repo_info(struct request *req)
 	return;
 nomem:
 	snapshot_put(sn);
-	resp_error(req, 500, "InternalError", "out of memory");
+	resp_fail(req, API_NOMEM, NULL, NULL);
 }
 
 static int
@@ -308,7 +308,8 @@ tree(struct request *req)
 	limit = (size_t)req->r_conf->cf_tree_page_size;
 	if (parse_count(query_get(&req->r_query, "cursor"), &skip) != 0 ||
 	    parse_count(query_get(&req->r_query, "limit"), &limit) != 0) {
-		resp_error(req, 400, "BadRequest", "invalid cursor or limit");
+		resp_fail(req, API_BAD_REQUEST, "invalid cursor or limit",
+		    NULL);
 		return;
 	}
 	if (limit == 0 || limit > (size_t)req->r_conf->cf_tree_page_size)
@@ -317,8 +318,8 @@ tree(struct request *req)
 		return;
 	commit_headers(req, sn);
 	if (blen > 0 && snapshot_dir(sn, r->path) == NULL) {
-		resp_error(req, 404, "EntryNotFound", "%s does not exist on "
-		    "\"%s\"", r->path, r->rev[0] ? r->rev : "main");
+		resp_fail(req, API_ENTRY_NOT_FOUND, r->path,
+		    r->rev[0] ? r->rev : "main");
 		snapshot_put(sn);
 		return;
 	}
@@ -366,7 +367,7 @@ tree(struct request *req)
 	return;
 nomem:
 	snapshot_put(sn);
-	resp_error(req, 500, "InternalError", "out of memory");
+	resp_fail(req, API_NOMEM, NULL, NULL);
 }
 
 static void
@@ -383,8 +384,8 @@ paths_info(struct request *req)
 	rc = body_paths_info(req->r_body, req->r_bodylen, json, &paths, &expand,
 	    why);
 	if (rc != 0) {
-		resp_error(req, rc, rc == 400 ? "BadRequest" : "InternalError",
-		    "%s", why);
+		resp_fail(req, rc == 400 ? API_BAD_REQUEST : API_INTERNAL, why,
+		    NULL);
 		return;
 	}
 	if (snapshot_resolve(req, r->type, r->repo, r->rev, &sn) != 0)
@@ -392,7 +393,7 @@ paths_info(struct request *req)
 	commit_headers(req, sn);
 	if ((out = json_array()) == NULL) {
 		snapshot_put(sn);
-		resp_error(req, 500, "InternalError", "out of memory");
+		resp_fail(req, API_NOMEM, NULL, NULL);
 		goto out;
 	}
 	/* Paths that are not in the revision are left out, as the Hub does. */
@@ -450,18 +451,17 @@ refs(struct request *req)
 	prs = json_array();
 	if (w.commits == NULL || w.names == NULL || branches == NULL ||
 	    converts == NULL || prs == NULL) {
-		resp_error(req, 500, "InternalError", "out of memory");
+		resp_fail(req, API_NOMEM, NULL, NULL);
 		goto out;
 	}
 	if ((rc = store_refs(req->r_srv->sv_store, r->type, r->repo,
 	    collect_ref, &w)) != 0) {
 		log_warnx("%s: %s: %s", __func__, r->repo, store_lasterror());
-		resp_error(req, 500, "InternalError", "store error");
+		resp_fail(req, API_INTERNAL, "store error", NULL);
 		goto out;
 	}
 	if (json_object_size(w.commits) == 0 && json_array_size(w.names) == 0) {
-		resp_error(req, 404, "RepoNotFound", "Repository not found: %s",
-		    r->repo);
+		resp_fail(req, API_REPO_NOT_FOUND, r->repo, NULL);
 		goto out;
 	}
 	json_array_foreach(w.names, i, v) {
@@ -520,8 +520,7 @@ discussions(struct request *req)
 	(void)store_refs(req->r_srv->sv_store, r->type, r->repo, found_ref,
 	    &found);
 	if (!found) {
-		resp_error(req, 404, "RepoNotFound", "Repository not found: %s",
-		    r->repo);
+		resp_fail(req, API_REPO_NOT_FOUND, r->repo, NULL);
 		return;
 	}
 	resp_json(req, 200, json_pack("{s:[],s:i,s:i,s:i}", "discussions",
@@ -547,8 +546,7 @@ resolve(struct request *req, int raw)
 		return;
 	commit_headers(req, sn);
 	if ((f = store_manifest_file(sn->sn_m, r->path)) == NULL) {
-		resp_error(req, 404, "EntryNotFound", "%s does not exist on "
-		    "\"%s\"", r->path, r->rev);
+		resp_fail(req, API_ENTRY_NOT_FOUND, r->path, r->rev);
 		snapshot_put(sn);
 		return;
 	}
@@ -601,7 +599,7 @@ hf_handle(struct request *req)
 		resolve(req, 1);
 		break;
 	default:
-		resp_error(req, 404, "EndpointNotFound", "no such route");
+		resp_fail(req, API_ENDPOINT_NOT_FOUND, "no such route", NULL);
 		break;
 	}
 }

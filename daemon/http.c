@@ -206,6 +206,19 @@ reply_now(struct server *sv, struct evhttp_request *ev,
 	evbuffer_free(out);
 }
 
+/* An API error, answered on the loop. */
+static void
+reply_error(struct server *sv, struct evhttp_request *ev,
+    enum route_kind kind, enum api_error e, const char *detail,
+    const char *allow)
+{
+	const struct api_error_def *def = api_error(e);
+	char msg[512];
+
+	api_message(e, detail, NULL, msg, sizeof(msg));
+	reply_now(sv, ev, kind, def->status, def->code, msg, allow);
+}
+
 static void
 reply_options(struct server *sv, struct evhttp_request *ev)
 {
@@ -290,7 +303,7 @@ request_run(struct job *j)
 		break;
 	}
 	if (req->r_status == 0)
-		resp_error(req, 500, "InternalError", "no response");
+		resp_fail(req, API_INTERNAL, "no response", NULL);
 }
 
 static void
@@ -431,8 +444,8 @@ http_request(struct evhttp_request *ev, void *arg)
 		if (sv->sv_nconns >= sv->sv_conf->cf_max_connections) {
 			evhttp_add_header(evhttp_request_get_output_headers(ev),
 			    "Connection", "close");
-			reply_now(sv, ev, ROUTE_UNKNOWN, 503,
-			    "ServiceUnavailable", "too many connections", NULL);
+			reply_error(sv, ev, ROUTE_UNKNOWN, API_UNAVAILABLE,
+			    NULL, NULL);
 			return;
 		}
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -456,7 +469,7 @@ http_request(struct evhttp_request *ev, void *arg)
 	target = evhttp_request_get_uri(ev);
 	if (target == NULL || route_target(target, &path, &plen, &query,
 	    &qlen) != 0) {
-		reply_now(sv, ev, ROUTE_UNKNOWN, 400, "BadRequest",
+		reply_error(sv, ev, ROUTE_UNKNOWN, API_BAD_REQUEST,
 		    "malformed request target", NULL);
 		return;
 	}
@@ -475,19 +488,19 @@ http_request(struct evhttp_request *ev, void *arg)
 		req->r_target = NULL;
 
 	if ((rc = route_parse(path, plen, &req->r_route, &why)) != 0) {
-		reply_now(sv, ev, ROUTE_UNKNOWN, rc, rc == 404 ?
-		    "EndpointNotFound" : rc == 414 ? "URITooLong" :
-		    "BadRequest", why, NULL);
+		reply_error(sv, ev, ROUTE_UNKNOWN, rc == 404 ?
+		    API_ENDPOINT_NOT_FOUND : rc == 414 ? API_URI_TOO_LONG :
+		    API_BAD_REQUEST, why, NULL);
 		goto done;
 	}
 	methods = route_methods(req->r_route.kind);
 	if ((req->r_method & methods) == 0) {
-		reply_now(sv, ev, req->r_route.kind, 405, "MethodNotAllowed",
-		    "method not allowed", allow_header(methods));
+		reply_error(sv, ev, req->r_route.kind, API_METHOD_NOT_ALLOWED,
+		    NULL, allow_header(methods));
 		goto done;
 	}
 	if (query != NULL && query_parse(query, qlen, &req->r_query) != 0) {
-		reply_now(sv, ev, req->r_route.kind, 400, "BadRequest",
+		reply_error(sv, ev, req->r_route.kind, API_BAD_REQUEST,
 		    "malformed query string", NULL);
 		goto done;
 	}
@@ -503,16 +516,16 @@ http_request(struct evhttp_request *ev, void *arg)
 	 */
 	if (route_has_repo(&req->r_route) && !config_may_read(sv->sv_conf,
 	    req->r_route.repo, req->r_token)) {
-		reply_now(sv, ev, req->r_route.kind, 401, "RepoNotFound",
-		    "repository not found", NULL);
+		reply_error(sv, ev, req->r_route.kind, API_REPO_HIDDEN,
+		    NULL, NULL);
 		goto done;
 	}
 	if (req->r_method == ROUTE_POST) {
 		in = evhttp_request_get_input_buffer(ev);
 		blen = evbuffer_get_length(in);
 		if ((req->r_body = malloc(blen + 1)) == NULL) {
-			reply_now(sv, ev, req->r_route.kind, 500,
-			    "InternalError", "out of memory", NULL);
+			reply_error(sv, ev, req->r_route.kind, API_NOMEM,
+			    NULL, NULL);
 			goto done;
 		}
 		evbuffer_remove(in, req->r_body, blen);
@@ -530,8 +543,8 @@ http_request(struct evhttp_request *ev, void *arg)
 	}
 	req->r_conf = config_ref(sv->sv_conf);
 	if ((req->r_base = base_url(sv, req->r_conf, ev)) == NULL) {
-		reply_now(sv, ev, req->r_route.kind, 500, "InternalError",
-		    "out of memory", NULL);
+		reply_error(sv, ev, req->r_route.kind, API_NOMEM, NULL,
+		    NULL);
 		goto done;
 	}
 	req->r_ev = ev;

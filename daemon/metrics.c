@@ -89,7 +89,7 @@ metrics_handle(struct request *req)
 	char *text;
 
 	if ((b = evbuffer_new()) == NULL) {
-		resp_error(req, 500, "InternalError", "out of memory");
+		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
 	evbuffer_add_printf(b, "# HELP airlockd_requests_total Requests "
@@ -145,7 +145,7 @@ metrics_handle(struct request *req)
 	len = evbuffer_get_length(b);
 	if ((text = (char *)evbuffer_pullup(b, -1)) == NULL) {
 		evbuffer_free(b);
-		resp_error(req, 500, "InternalError", "out of memory");
+		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
 	resp_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", text,

@@ -39,11 +39,11 @@ static int
 store_error(struct request *req, int rc, const char *what)
 {
 	if (rc == STORE_ENOTFOUND) {
-		resp_error(req, 404, "NotFound", "%s: not in the store", what);
+		resp_fail(req, API_NOT_FOUND, what, NULL);
 		return -1;
 	}
 	log_warnx("%s: %s: %s", __func__, what, store_lasterror());
-	resp_error(req, 500, "InternalError", "%s: store error", what);
+	resp_fail(req, API_STORE, what, NULL);
 	return -1;
 }
 
@@ -75,7 +75,7 @@ v1_refs(struct request *req)
 	int rc;
 
 	if (w.list == NULL) {
-		resp_error(req, 500, "InternalError", "out of memory");
+		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
 	rc = store_refs(req->r_srv->sv_store, r->type,
@@ -87,8 +87,7 @@ v1_refs(struct request *req)
 	}
 	if (r->repo[0] != '\0' && json_array_size(w.list) == 0) {
 		json_decref(w.list);
-		resp_error(req, 404, "RepoNotFound", "Repository not found: %s",
-		    r->repo);
+		resp_fail(req, API_REPO_NOT_FOUND, r->repo, NULL);
 		return;
 	}
 	resp_json(req, 200, w.list);
@@ -106,7 +105,7 @@ manifest_get(struct request *req, struct store_manifest **m)
 	if (!config_may_read(req->r_conf, (*m)->repo, req->r_token)) {
 		store_manifest_free(*m);
 		*m = NULL;
-		resp_error(req, 401, "RepoNotFound", "repository not found");
+		resp_fail(req, API_REPO_HIDDEN, NULL, NULL);
 		return -1;
 	}
 	return 0;
@@ -147,7 +146,7 @@ v1_signatures(struct request *req)
 		return;
 	store_manifest_free(m);
 	if ((list = json_array()) == NULL) {
-		resp_error(req, 500, "InternalError", "out of memory");
+		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
 	if ((rc = store_sigs(req->r_srv->sv_store, req->r_route.hash, v1_sig,
@@ -239,7 +238,7 @@ blob_may_read(struct request *req, const uint8_t sha[STORE_HASH_LEN])
 	if (rc == 1)
 		return 0;
 	if (rc == 0)
-		resp_error(req, 401, "RepoNotFound", "repository not found");
+		resp_fail(req, API_REPO_HIDDEN, NULL, NULL);
 	else
 		store_error(req, rc, "blob");
 	return -1;
@@ -304,7 +303,7 @@ v1_blob_chunks(struct request *req)
 
 		if (*cursor < '0' || *cursor > '9' || *end != '\0' ||
 		    v > (1ULL << 40)) {
-			resp_error(req, 400, "BadRequest", "invalid cursor");
+			resp_fail(req, API_BAD_REQUEST, "invalid cursor", NULL);
 			return;
 		}
 		p.skip = (size_t)v;
@@ -312,7 +311,7 @@ v1_blob_chunks(struct request *req)
 	if (blob_may_read(req, req->r_route.hash) != 0)
 		return;
 	if ((p.list = json_array()) == NULL) {
-		resp_error(req, 500, "InternalError", "out of memory");
+		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
 	rc = store_blob_chunks(req->r_srv->sv_store, req->r_route.hash,
@@ -355,7 +354,7 @@ v1_chunk(struct request *req)
 	int rc;
 
 	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL) {
-		resp_error(req, 500, "InternalError", "out of memory");
+		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
 	if ((rc = store_chunk_get(req->r_srv->sv_store, req->r_route.hash,
@@ -371,7 +370,7 @@ v1_chunk(struct request *req)
 		log_warnx("%s: chunk %s: stored bytes do not match their hash",
 		    __func__, hex);
 		free(buf);
-		resp_error(req, 500, "InternalError", "chunk is corrupt");
+		resp_fail(req, API_INTERNAL, "chunk is corrupt", NULL);
 		return;
 	}
 	immutable(req, req->r_route.hash);
@@ -395,12 +394,12 @@ v1_missing(struct request *req)
 
 	rc = body_chunks(req->r_body, req->r_bodylen, &list, &sha, why);
 	if (rc != 0) {
-		resp_error(req, rc, rc == 400 ? "BadRequest" : "InternalError",
-		    "%s", why);
+		resp_fail(req, rc == 400 ? API_BAD_REQUEST : API_INTERNAL, why,
+		    NULL);
 		return;
 	}
 	if ((missing = json_array()) == NULL) {
-		resp_error(req, 500, "InternalError", "out of memory");
+		resp_fail(req, API_NOMEM, NULL, NULL);
 		goto out;
 	}
 	json_array_foreach(list, i, v) {
@@ -434,8 +433,7 @@ v1_release(struct request *req, int sig)
 	rc = store_kv_get(req->r_srv->sv_store, STORE_SETTING, name,
 	    strlen(name), &val, &len);
 	if (rc == STORE_ENOTFOUND) {
-		resp_error(req, 404, "ReleaseNotFound", "this store has not "
-		    "published a release");
+		resp_fail(req, API_RELEASE_NOT_FOUND, NULL, NULL);
 		return;
 	}
 	if (rc != 0) {
@@ -479,7 +477,7 @@ native_handle(struct request *req)
 		v1_release(req, 1);
 		break;
 	default:
-		resp_error(req, 404, "EndpointNotFound", "no such route");
+		resp_fail(req, API_ENDPOINT_NOT_FOUND, "no such route", NULL);
 		break;
 	}
 }

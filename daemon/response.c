@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +61,7 @@ resp_json(struct request *req, int status, json_t *j)
 	if (j == NULL || (text = json_dumps(j, JSON_COMPACT |
 	    JSON_ENSURE_ASCII)) == NULL) {
 		json_decref(j);
-		resp_error(req, 500, "InternalError", "out of memory");
+		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
 	json_decref(j);
@@ -71,18 +70,67 @@ resp_json(struct request *req, int status, json_t *j)
 	free(text);
 }
 
-void
-resp_error(struct request *req, int status, const char *code,
-    const char *fmt, ...)
+/*
+ * Every error the API answers: its status, its X-Error-Code, and its
+ * message, a format of at most two "%s" (the details a caller gives).
+ */
+static const struct api_error_def api_errors[API_NERRORS] = {
+	[API_OK] =		{ 200, NULL, "" },
+	[API_BAD_REQUEST] =	{ 400, "BadRequest", "%s" },
+	[API_REPO_HIDDEN] =	{ 401, "RepoNotFound", "repository not found" },
+	[API_NOT_FOUND] =	{ 404, "NotFound", "%s: not in the store" },
+	[API_REPO_NOT_FOUND] =	{ 404, "RepoNotFound",
+				  "Repository not found: %s" },
+	[API_REVISION_NOT_FOUND] = { 404, "RevisionNotFound",
+				  "Invalid rev id: %s" },
+	[API_ENTRY_NOT_FOUND] =	{ 404, "EntryNotFound",
+				  "%s does not exist on \"%s\"" },
+	[API_RELEASE_NOT_FOUND] = { 404, "ReleaseNotFound",
+				  "this store has not published a release" },
+	[API_ENDPOINT_NOT_FOUND] = { 404, "EndpointNotFound", "%s" },
+	[API_METHOD_NOT_ALLOWED] = { 405, "MethodNotAllowed",
+				  "method not allowed" },
+	[API_URI_TOO_LONG] =	{ 414, "URITooLong", "%s" },
+	[API_RANGE_NOT_SATISFIABLE] = { 416, "RangeNotSatisfiable",
+				  "%s: %s" },
+	[API_INTERNAL] =	{ 500, "InternalError", "%s" },
+	[API_NOMEM] =		{ 500, "InternalError", "out of memory" },
+	[API_STORE] =		{ 500, "InternalError", "%s: store error" },
+	[API_UNAVAILABLE] =	{ 503, "ServiceUnavailable",
+				  "too many connections" },
+};
+
+const struct api_error_def *
+api_error(enum api_error e)
 {
+	if ((unsigned)e >= API_NERRORS)
+		e = API_INTERNAL;
+	return &api_errors[e];
+}
+
+/* The error's message with its details (NULL: none) put in. */
+void
+api_message(enum api_error e, const char *a, const char *b, char *out,
+    size_t size)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	/* Each format is the table's own, with at most two "%s". */
+	snprintf(out, size, api_error(e)->fmt, a != NULL ? a : "",
+	    b != NULL ? b : "");
+#pragma GCC diagnostic pop
+}
+
+void
+resp_fail(struct request *req, enum api_error e, const char *a,
+    const char *b)
+{
+	const struct api_error_def *def = api_error(e);
 	char msg[512], *text;
-	va_list ap;
 	json_t *j;
 	size_t i;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	api_message(e, a, b, msg, sizeof(msg));
 	j = json_pack("{s:s}", "error", msg);
 	text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) :
 	    NULL;
@@ -93,15 +141,15 @@ resp_error(struct request *req, int status, const char *code,
 			msg[i] = '?';
 	evhttp_remove_header(&req->r_headers, "X-Error-Code");
 	evhttp_remove_header(&req->r_headers, "X-Error-Message");
-	resp_header(req, "X-Error-Code", code);
+	resp_header(req, "X-Error-Code", def->code);
 	resp_header(req, "X-Error-Message", msg);
 	req->r_stream = 0;
 	if (text == NULL) {
-		resp_text(req, status, "text/plain; charset=utf-8", msg,
+		resp_text(req, def->status, "text/plain; charset=utf-8", msg,
 		    strlen(msg));
 		return;
 	}
-	resp_text(req, status, "application/json; charset=utf-8", text,
+	resp_text(req, def->status, "application/json; charset=utf-8", text,
 	    strlen(text));
 	free(text);
 }
@@ -134,9 +182,8 @@ resp_blob(struct request *req, const uint8_t sha[STORE_HASH_LEN],
 	if (r == RANGE_UNSAT || r == RANGE_INVALID) {
 		snprintf(s, sizeof(s), "bytes */%llu", (unsigned long long)size);
 		resp_header(req, "Content-Range", s);
-		resp_error(req, 416, "RangeNotSatisfiable", "%s: %s",
-		    r == RANGE_UNSAT ? "range outside the file" :
-		    "malformed range", req->r_range);
+		resp_fail(req, API_RANGE_NOT_SATISFIABLE, r == RANGE_UNSAT ?
+		    "range outside the file" : "malformed range", req->r_range);
 		return;
 	}
 	if (r == RANGE_OK) {

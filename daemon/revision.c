@@ -428,21 +428,19 @@ snapshot_resolve(struct request *req, const char *type, const char *repo,
 	rc = store_resolve(st, type, repo, rev, digest);
 	if (rc == STORE_ENOTFOUND) {
 		if (repo_exists(st, type, repo))
-			resp_error(req, 404, "RevisionNotFound",
-			    "Invalid rev id: %s", rev);
+			resp_fail(req, API_REVISION_NOT_FOUND, rev, NULL);
 		else
-			resp_error(req, 404, "RepoNotFound",
-			    "Repository not found: %s", repo);
+			resp_fail(req, API_REPO_NOT_FOUND, repo, NULL);
 		return -1;
 	}
 	if (rc == STORE_EINVAL) {
-		resp_error(req, 400, "BadRequest", "%s", store_lasterror());
+		resp_fail(req, API_BAD_REQUEST, store_lasterror(), NULL);
 		return -1;
 	}
 	if (rc != 0) {
 		log_warnx("%s: %s@%s: %s", __func__, repo, rev,
 		    store_lasterror());
-		resp_error(req, 500, "InternalError", "store error");
+		resp_fail(req, API_INTERNAL, "store error", NULL);
 		return -1;
 	}
 	pthread_mutex_lock(&cache.mtx);
@@ -452,8 +450,8 @@ snapshot_resolve(struct request *req, const char *type, const char *repo,
 		if ((sn = snapshot_load(st, digest, &rc)) == NULL) {
 			log_warnx("%s: %s@%s: %s", __func__, repo, rev,
 			    store_lasterror());
-			resp_error(req, 500, "InternalError",
-			    "cannot read the revision's manifest");
+			resp_fail(req, API_INTERNAL,
+			    "cannot read the revision's manifest", NULL);
 			return -1;
 		}
 		pthread_mutex_lock(&cache.mtx);
@@ -464,8 +462,7 @@ snapshot_resolve(struct request *req, const char *type, const char *repo,
 	if (strcmp(sn->sn_m->repo, repo) != 0 ||
 	    strcmp(sn->sn_m->type, type) != 0) {
 		snapshot_put(sn);
-		resp_error(req, 404, "RevisionNotFound", "Invalid rev id: %s",
-		    rev);
+		resp_fail(req, API_REVISION_NOT_FOUND, rev, NULL);
 		return -1;
 	}
 	*out = sn;
