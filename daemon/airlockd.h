@@ -276,10 +276,10 @@ struct snapshot {
 	uint64_t		 sn_used;
 };
 
-int	snapshot_resolve(struct request *, const char *type, const char *repo,
-	    const char *rev, struct snapshot **);
+enum api_error	snapshot_resolve(struct store *, const char *type,
+		    const char *repo, const char *rev, struct snapshot **);
 void	snapshot_put(struct snapshot *);
-json_t	*snapshot_card(struct request *, struct snapshot *);
+json_t	*snapshot_card(struct store *, struct snapshot *);
 const struct snapdir *snapshot_dir(const struct snapshot *, const char *);
 void	snapshot_cache_free(void);
 /* "2026-11-23T12:00:00.000Z" from the manifest's RFC 3339 time. */

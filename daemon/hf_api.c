@@ -62,6 +62,41 @@ url_path(const char *path)
 	return s;
 }
 
+/*
+ * The revision the route names (main when it names none), or an answer
+ * saying why there is none.
+ */
+static int
+revision_get(struct request *req, struct snapshot **sn)
+{
+	const struct route *r = &req->r_route;
+	const char *rev = r->rev[0] != '\0' ? r->rev : "main";
+	enum api_error e;
+
+	e = snapshot_resolve(req->r_srv->sv_store, r->type, r->repo, rev, sn);
+	switch (e) {
+	case API_OK:
+		return 0;
+	case API_REPO_NOT_FOUND:
+		resp_fail(req, e, r->repo, NULL);
+		break;
+	case API_REVISION_NOT_FOUND:
+		resp_fail(req, e, rev, NULL);
+		break;
+	case API_BAD_REQUEST:
+		resp_fail(req, e, store_lasterror(), NULL);
+		break;
+	case API_STORE:
+		resp_fail(req, API_INTERNAL, "store error", NULL);
+		break;
+	default:
+		resp_fail(req, API_INTERNAL,
+		    "cannot read the revision's manifest", NULL);
+		break;
+	}
+	return -1;
+}
+
 static void
 commit_headers(struct request *req, const struct snapshot *sn)
 {
@@ -197,11 +232,11 @@ repo_info(struct request *req)
 	int blobs, model = strcmp(r->type, "model") == 0;
 	size_t i;
 
-	if (snapshot_resolve(req, r->type, r->repo, r->rev, &sn) != 0)
+	if (revision_get(req, &sn) != 0)
 		return;
 	m = sn->sn_m;
 	blobs = query_bool(&req->r_query, "blobs", 0);
-	card = snapshot_card(req, sn);
+	card = snapshot_card(req->r_srv->sv_store, sn);
 	repo_object_id(r->type, r->repo, id);
 	snapshot_time(sn, when);
 	snprintf(author, sizeof(author), "%s", r->repo);
@@ -314,7 +349,7 @@ tree(struct request *req)
 	}
 	if (limit == 0 || limit > (size_t)req->r_conf->cf_tree_page_size)
 		limit = (size_t)req->r_conf->cf_tree_page_size;
-	if (snapshot_resolve(req, r->type, r->repo, r->rev, &sn) != 0)
+	if (revision_get(req, &sn) != 0)
 		return;
 	commit_headers(req, sn);
 	if (blen > 0 && snapshot_dir(sn, r->path) == NULL) {
@@ -373,7 +408,6 @@ nomem:
 static void
 paths_info(struct request *req)
 {
-	const struct route *r = &req->r_route;
 	struct snapshot *sn;
 	json_t *paths = NULL, *out = NULL, *v;
 	char why[BODY_WHY];
@@ -388,7 +422,7 @@ paths_info(struct request *req)
 		    NULL);
 		return;
 	}
-	if (snapshot_resolve(req, r->type, r->repo, r->rev, &sn) != 0)
+	if (revision_get(req, &sn) != 0)
 		goto out;
 	commit_headers(req, sn);
 	if ((out = json_array()) == NULL) {
@@ -542,7 +576,7 @@ resolve(struct request *req, int raw)
 	char ptr[LFS_POINTER_MAX], size[32];
 	int n;
 
-	if (snapshot_resolve(req, r->type, r->repo, r->rev, &sn) != 0)
+	if (revision_get(req, &sn) != 0)
 		return;
 	commit_headers(req, sn);
 	if ((f = store_manifest_file(sn->sn_m, r->path)) == NULL) {

@@ -396,52 +396,29 @@ snapshot_cache_free(void)
 	}
 }
 
-static int
-found_ref(void *arg, const struct store_ref *r)
-{
-	(void)r;
-	*(int *)arg = 1;
-	return 1;
-}
-
-static int
-repo_exists(struct store *st, const char *type, const char *repo)
-{
-	int found = 0;
-
-	(void)store_refs(st, type, repo, found_ref, &found);
-	return found;
-}
-
-int
-snapshot_resolve(struct request *req, const char *type, const char *repo,
+/*
+ * The revision rev of a repository: API_OK with *out held (snapshot_put
+ * it), or the API error that says why not, for the caller to answer.
+ */
+enum api_error
+snapshot_resolve(struct store *st, const char *type, const char *repo,
     const char *rev, struct snapshot **out)
 {
-	struct store *st = req->r_srv->sv_store;
 	uint8_t digest[STORE_HASH_LEN];
 	struct snapshot *sn;
 	int rc;
 
 	*out = NULL;
-	if (rev == NULL || *rev == '\0')
-		rev = "main";
 	rc = store_resolve(st, type, repo, rev, digest);
-	if (rc == STORE_ENOTFOUND) {
-		if (repo_exists(st, type, repo))
-			resp_fail(req, API_REVISION_NOT_FOUND, rev, NULL);
-		else
-			resp_fail(req, API_REPO_NOT_FOUND, repo, NULL);
-		return -1;
-	}
-	if (rc == STORE_EINVAL) {
-		resp_fail(req, API_BAD_REQUEST, store_lasterror(), NULL);
-		return -1;
-	}
+	if (rc == STORE_ENOTFOUND)
+		return store_repo_exists(st, type, repo) == 1 ?
+		    API_REVISION_NOT_FOUND : API_REPO_NOT_FOUND;
+	if (rc == STORE_EINVAL)
+		return API_BAD_REQUEST;
 	if (rc != 0) {
 		log_warnx("%s: %s@%s: %s", __func__, repo, rev,
 		    store_lasterror());
-		resp_fail(req, API_INTERNAL, "store error", NULL);
-		return -1;
+		return API_STORE;
 	}
 	pthread_mutex_lock(&cache.mtx);
 	sn = cache_find(digest);
@@ -450,9 +427,7 @@ snapshot_resolve(struct request *req, const char *type, const char *repo,
 		if ((sn = snapshot_load(st, digest, &rc)) == NULL) {
 			log_warnx("%s: %s@%s: %s", __func__, repo, rev,
 			    store_lasterror());
-			resp_fail(req, API_INTERNAL,
-			    "cannot read the revision's manifest", NULL);
-			return -1;
+			return API_INTERNAL;
 		}
 		pthread_mutex_lock(&cache.mtx);
 		sn = cache_insert(sn);
@@ -462,11 +437,10 @@ snapshot_resolve(struct request *req, const char *type, const char *repo,
 	if (strcmp(sn->sn_m->repo, repo) != 0 ||
 	    strcmp(sn->sn_m->type, type) != 0) {
 		snapshot_put(sn);
-		resp_fail(req, API_REVISION_NOT_FOUND, rev, NULL);
-		return -1;
+		return API_REVISION_NOT_FOUND;
 	}
 	*out = sn;
-	return 0;
+	return API_OK;
 }
 
 /*
@@ -474,7 +448,7 @@ snapshot_resolve(struct request *req, const char *type, const char *repo,
  * bytes, at most BOUND_CARD of them, parsed by the store's card reader.
  */
 json_t *
-snapshot_card(struct request *req, struct snapshot *sn)
+snapshot_card(struct store *st, struct snapshot *sn)
 {
 	const struct store_file *f;
 	json_t *card = NULL;
@@ -491,7 +465,7 @@ snapshot_card(struct request *req, struct snapshot *sn)
 	if ((f = store_manifest_file(sn->sn_m, "README.md")) != NULL &&
 	    f->size > 0 && f->size <= BOUND_CARD &&
 	    (buf = malloc((size_t)f->size)) != NULL &&
-	    store_blob_read(req->r_srv->sv_store, f->sha256, 0, buf,
+	    store_blob_read(st, f->sha256, 0, buf,
 	    (size_t)f->size, &got) == 0 && got == f->size) {
 		if (store_card_parse(buf, got, &card, NULL) != 0)
 			card = NULL;
