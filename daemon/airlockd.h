@@ -286,9 +286,28 @@ void	snapshot_cache_free(void);
 void	snapshot_time(const struct snapshot *, char out[32]);
 int	revision_immutable(const char *rev);
 
-/* hf_api.c, native_api.c, metrics.c: handlers, run on a worker. */
-void	hf_handle(struct request *);
-void	native_handle(struct request *);
+/*
+ * Handlers, run on a worker, one a route (ROUTE_TABLE in route.h).
+ * hf_api.c: the Hub's API.
+ */
+void	hf_repo_info(struct request *);
+void	hf_tree(struct request *);
+void	hf_paths_info(struct request *);
+void	hf_refs(struct request *);
+void	hf_discussions(struct request *);
+void	hf_resolve(struct request *);
+void	hf_raw(struct request *);
+/* native_api.c: airlock's own, under /v1/. */
+void	v1_refs(struct request *);
+void	v1_manifest(struct request *);
+void	v1_signatures(struct request *);
+void	v1_blob(struct request *);
+void	v1_blob_chunks(struct request *);
+void	v1_chunk(struct request *);
+void	v1_missing(struct request *);
+void	v1_release(struct request *);
+void	v1_release_sig(struct request *);
+/* metrics.c */
 void	metrics_handle(struct request *);
 
 /* metrics.c: counters, bumped on the loop, read anywhere. */

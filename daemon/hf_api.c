@@ -218,8 +218,8 @@ card_tags(json_t *card)
 	return tags;
 }
 
-static void
-repo_info(struct request *req)
+void
+hf_repo_info(struct request *req)
 {
 	const struct route *r = &req->r_route;
 	struct snapshot *sn;
@@ -329,8 +329,8 @@ parse_count(const char *s, size_t *out)
 	return 0;
 }
 
-static void
-tree(struct request *req)
+void
+hf_tree(struct request *req)
 {
 	const struct route *r = &req->r_route;
 	struct snapshot *sn;
@@ -405,8 +405,8 @@ nomem:
 	resp_fail(req, API_NOMEM, NULL, NULL);
 }
 
-static void
-paths_info(struct request *req)
+void
+hf_paths_info(struct request *req)
 {
 	struct snapshot *sn;
 	json_t *paths = NULL, *out = NULL, *v;
@@ -469,8 +469,8 @@ collect_ref(void *arg, const struct store_ref *ref)
 	return 0;
 }
 
-static void
-refs(struct request *req)
+void
+hf_refs(struct request *req)
 {
 	const struct route *r = &req->r_route;
 	struct refwalk w;
@@ -545,8 +545,8 @@ found_ref(void *arg, const struct store_ref *ref)
 	return 1;
 }
 
-static void
-discussions(struct request *req)
+void
+hf_discussions(struct request *req)
 {
 	const struct route *r = &req->r_route;
 	int found = 0;
@@ -567,7 +567,7 @@ discussions(struct request *req)
  * file is its pointer text.
  */
 static void
-resolve(struct request *req, int raw)
+file_bytes(struct request *req, int raw)
 {
 	const struct route *r = &req->r_route;
 	const struct store_file *f;
@@ -608,32 +608,13 @@ resolve(struct request *req, int raw)
 }
 
 void
-hf_handle(struct request *req)
+hf_resolve(struct request *req)
 {
-	switch (req->r_route.kind) {
-	case ROUTE_REPO_INFO:
-		repo_info(req);
-		break;
-	case ROUTE_TREE:
-		tree(req);
-		break;
-	case ROUTE_PATHS_INFO:
-		paths_info(req);
-		break;
-	case ROUTE_REFS:
-		refs(req);
-		break;
-	case ROUTE_DISCUSSIONS:
-		discussions(req);
-		break;
-	case ROUTE_RESOLVE:
-		resolve(req, 0);
-		break;
-	case ROUTE_RAW:
-		resolve(req, 1);
-		break;
-	default:
-		resp_fail(req, API_ENDPOINT_NOT_FOUND, "no such route", NULL);
-		break;
-	}
+	file_bytes(req, 0);
+}
+
+void
+hf_raw(struct request *req)
+{
+	file_bytes(req, 1);
 }

@@ -279,29 +279,28 @@ header_dup(struct evhttp_request *ev, const char *name)
 	return v != NULL ? strdup(v) : NULL;
 }
 
+/* Each route's handler and needs, from the one table in route.h. */
+static const struct {
+	void		(*run)(struct request *);
+	unsigned	 needs;
+} handlers[ROUTE_NKINDS] = {
+#define ROUTE_HANDLER(kind, name, methods, fn, needs) \
+	[kind] = { fn, needs },
+	ROUTE_TABLE(ROUTE_HANDLER)
+#undef ROUTE_HANDLER
+};
+
 static void
 request_run(struct job *j)
 {
 	struct request *req = (struct request *)((char *)j -
 	    offsetof(struct request, r_job));
+	enum route_kind kind = req->r_route.kind;
 
-	switch (req->r_route.kind) {
-	case ROUTE_METRICS:
-		metrics_handle(req);
-		break;
-	case ROUTE_REPO_INFO:
-	case ROUTE_TREE:
-	case ROUTE_PATHS_INFO:
-	case ROUTE_REFS:
-	case ROUTE_DISCUSSIONS:
-	case ROUTE_RESOLVE:
-	case ROUTE_RAW:
-		hf_handle(req);
-		break;
-	default:
-		native_handle(req);
-		break;
-	}
+	if ((unsigned)kind < ROUTE_NKINDS && handlers[kind].run != NULL)
+		handlers[kind].run(req);
+	else
+		resp_fail(req, API_ENDPOINT_NOT_FOUND, "no such route", NULL);
 	if (req->r_status == 0)
 		resp_fail(req, API_INTERNAL, "no response", NULL);
 }
@@ -423,7 +422,7 @@ method_name(struct evhttp_request *ev)
 static int
 route_has_repo(const struct route *r)
 {
-	return r->repo[0] != '\0';
+	return (handlers[r->kind].needs & ROUTE_REPO) && r->repo[0] != '\0';
 }
 
 static void
@@ -504,9 +503,11 @@ http_request(struct evhttp_request *ev, void *arg)
 		    "malformed query string", NULL);
 		goto done;
 	}
-	if (req->r_route.kind == ROUTE_HEALTHZ) {
-		reply_now(sv, ev, ROUTE_HEALTHZ, sv->sv_draining ? 503 : 200,
-		    NULL, sv->sv_draining ? "draining\n" : "ok\n", NULL);
+	if (handlers[req->r_route.kind].needs & ROUTE_ON_LOOP) {
+		/* Only /healthz: whether the daemon takes requests. */
+		reply_now(sv, ev, req->r_route.kind,
+		    sv->sv_draining ? 503 : 200, NULL,
+		    sv->sv_draining ? "draining\n" : "ok\n", NULL);
 		goto done;
 	}
 	req->r_token = bearer_token(ev);
@@ -534,7 +535,7 @@ http_request(struct evhttp_request *ev, void *arg)
 		req->r_ctype = header_dup(ev, "Content-Type");
 	}
 	req->r_range = header_dup(ev, "Range");
-	if (req->r_route.kind == ROUTE_METRICS) {
+	if (handlers[req->r_route.kind].needs & ROUTE_GAUGES) {
 		req->r_gauge[0] = sv->sv_nconns;
 		req->r_gauge[1] = sv->sv_nrequests;
 		req->r_gauge[2] = sv->sv_nstreams;

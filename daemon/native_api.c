@@ -67,7 +67,7 @@ v1_ref(void *arg, const struct store_ref *ref)
 	return 0;
 }
 
-static void
+void
 v1_refs(struct request *req)
 {
 	const struct route *r = &req->r_route;
@@ -111,7 +111,7 @@ manifest_get(struct request *req, struct store_manifest **m)
 	return 0;
 }
 
-static void
+void
 v1_manifest(struct request *req)
 {
 	struct store_manifest *m;
@@ -135,7 +135,7 @@ v1_sig(void *arg, const uint8_t keyid[8], const char *text, size_t len)
 	return 0;
 }
 
-static void
+void
 v1_signatures(struct request *req)
 {
 	struct store_manifest *m;
@@ -244,7 +244,7 @@ blob_may_read(struct request *req, const uint8_t sha[STORE_HASH_LEN])
 	return -1;
 }
 
-static void
+void
 v1_blob(struct request *req)
 {
 	struct store_blobinfo info;
@@ -290,7 +290,7 @@ v1_chunk_entry(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
 }
 
 /* The blob's chunks, in order, a page at a time (Link: rel="next"). */
-static void
+void
 v1_blob_chunks(struct request *req)
 {
 	struct chunkpage p = { NULL, 0, 0, 0 };
@@ -345,7 +345,7 @@ v1_blob_chunks(struct request *req)
 	resp_json(req, 200, p.list);
 }
 
-static void
+void
 v1_chunk(struct request *req)
 {
 	uint8_t *buf, got[STORE_HASH_LEN];
@@ -383,7 +383,7 @@ v1_chunk(struct request *req)
  * array): answers {"missing": [...]}, the ones this store lacks, so that
  * a peer sends or fetches only those.
  */
-static void
+void
 v1_missing(struct request *req)
 {
 	json_t *list, *missing = NULL, *v;
@@ -423,7 +423,7 @@ out:
  * store's settings by whoever signed it; 404 until there is one.
  */
 static void
-v1_release(struct request *req, int sig)
+release_file(struct request *req, int sig)
 {
 	const char *name = sig ? "release.minisig" : "release";
 	void *val;
@@ -446,38 +446,13 @@ v1_release(struct request *req, int sig)
 }
 
 void
-native_handle(struct request *req)
+v1_release(struct request *req)
 {
-	switch (req->r_route.kind) {
-	case ROUTE_V1_REFS:
-		v1_refs(req);
-		break;
-	case ROUTE_V1_MANIFEST:
-		v1_manifest(req);
-		break;
-	case ROUTE_V1_SIGNATURES:
-		v1_signatures(req);
-		break;
-	case ROUTE_V1_BLOB:
-		v1_blob(req);
-		break;
-	case ROUTE_V1_BLOB_CHUNKS:
-		v1_blob_chunks(req);
-		break;
-	case ROUTE_V1_CHUNK:
-		v1_chunk(req);
-		break;
-	case ROUTE_V1_MISSING:
-		v1_missing(req);
-		break;
-	case ROUTE_V1_RELEASE:
-		v1_release(req, 0);
-		break;
-	case ROUTE_V1_RELEASE_SIG:
-		v1_release(req, 1);
-		break;
-	default:
-		resp_fail(req, API_ENDPOINT_NOT_FOUND, "no such route", NULL);
-		break;
-	}
+	release_file(req, 0);
+}
+
+void
+v1_release_sig(struct request *req)
+{
+	release_file(req, 1);
 }

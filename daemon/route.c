@@ -22,29 +22,13 @@ struct seg {
 	size_t		 len;
 };
 
+#define ROUTE_NAME(kind, name, methods, fn, needs) \
+	[kind] = { name, methods },
 static const struct {
 	const char	*name;
 	unsigned	 methods;
 } routes[ROUTE_NKINDS] = {
-	[ROUTE_UNKNOWN] =	{ "unknown", 0 },
-	[ROUTE_HEALTHZ] =	{ "healthz", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_METRICS] =	{ "metrics", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_REPO_INFO] =	{ "repo_info", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_TREE] =		{ "tree", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_PATHS_INFO] =	{ "paths_info", ROUTE_POST },
-	[ROUTE_REFS] =		{ "refs", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_DISCUSSIONS] =	{ "discussions", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_RESOLVE] =	{ "resolve", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_RAW] =		{ "raw", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_V1_REFS] =	{ "v1_refs", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_V1_MANIFEST] =	{ "v1_manifest", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_V1_SIGNATURES] =	{ "v1_signatures", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_V1_BLOB] =	{ "v1_blob", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_V1_BLOB_CHUNKS] = { "v1_blob_chunks", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_V1_CHUNK] =	{ "v1_chunk", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_V1_MISSING] =	{ "v1_missing", ROUTE_POST },
-	[ROUTE_V1_RELEASE] =	{ "v1_release", ROUTE_GET | ROUTE_HEAD },
-	[ROUTE_V1_RELEASE_SIG] = { "v1_release_sig", ROUTE_GET | ROUTE_HEAD },
+	ROUTE_TABLE(ROUTE_NAME)
 };
 
 const char *

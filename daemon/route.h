@@ -42,6 +42,47 @@ enum route_kind {
 #define ROUTE_HEAD	0x02
 #define ROUTE_POST	0x04
 
+#define ROUTE_READ	(ROUTE_GET | ROUTE_HEAD)
+
+/* What a route needs before its handler runs. */
+#define ROUTE_ON_LOOP	0x01	/* answered on the loop, no worker */
+#define ROUTE_REPO	0x02	/* a private repository in the path: a token */
+#define ROUTE_GAUGES	0x04	/* the loop's gauges, taken as it starts */
+
+/*
+ * Every route, once: its kind, its metrics label, the methods it takes,
+ * the function that answers it on a worker (airlockd.h) and what it
+ * needs.  route.c reads the labels and methods; http.c the handlers, so
+ * that this file and route.c still link without them.
+ */
+#define ROUTE_TABLE(R)							\
+	R(ROUTE_UNKNOWN, "unknown", 0, NULL, 0)				\
+	R(ROUTE_HEALTHZ, "healthz", ROUTE_READ, NULL, ROUTE_ON_LOOP)	\
+	R(ROUTE_METRICS, "metrics", ROUTE_READ, metrics_handle,		\
+	    ROUTE_GAUGES)						\
+	R(ROUTE_REPO_INFO, "repo_info", ROUTE_READ, hf_repo_info,	\
+	    ROUTE_REPO)							\
+	R(ROUTE_TREE, "tree", ROUTE_READ, hf_tree, ROUTE_REPO)		\
+	R(ROUTE_PATHS_INFO, "paths_info", ROUTE_POST, hf_paths_info,	\
+	    ROUTE_REPO)							\
+	R(ROUTE_REFS, "refs", ROUTE_READ, hf_refs, ROUTE_REPO)		\
+	R(ROUTE_DISCUSSIONS, "discussions", ROUTE_READ, hf_discussions,	\
+	    ROUTE_REPO)							\
+	R(ROUTE_RESOLVE, "resolve", ROUTE_READ, hf_resolve, ROUTE_REPO)	\
+	R(ROUTE_RAW, "raw", ROUTE_READ, hf_raw, ROUTE_REPO)		\
+	R(ROUTE_V1_REFS, "v1_refs", ROUTE_READ, v1_refs, ROUTE_REPO)	\
+	R(ROUTE_V1_MANIFEST, "v1_manifest", ROUTE_READ, v1_manifest, 0)	\
+	R(ROUTE_V1_SIGNATURES, "v1_signatures", ROUTE_READ,		\
+	    v1_signatures, 0)						\
+	R(ROUTE_V1_BLOB, "v1_blob", ROUTE_READ, v1_blob, 0)		\
+	R(ROUTE_V1_BLOB_CHUNKS, "v1_blob_chunks", ROUTE_READ,		\
+	    v1_blob_chunks, 0)						\
+	R(ROUTE_V1_CHUNK, "v1_chunk", ROUTE_READ, v1_chunk, 0)		\
+	R(ROUTE_V1_MISSING, "v1_missing", ROUTE_POST, v1_missing, 0)	\
+	R(ROUTE_V1_RELEASE, "v1_release", ROUTE_READ, v1_release, 0)	\
+	R(ROUTE_V1_RELEASE_SIG, "v1_release_sig", ROUTE_READ,		\
+	    v1_release_sig, 0)
+
 struct route {
 	enum route_kind	 kind;
 	const char	*type;		/* "model", "dataset", or NULL */
