@@ -262,14 +262,19 @@ struct snapentry {
 	size_t			 se_index;	/* into files or dirs */
 };
 
+/* What tree and paths-info read: git's view of the revision. */
+struct snaptree {
+	struct snapdir		*tr_dirs;	/* sorted by path */
+	size_t			 tr_ndirs;
+	struct snapentry	*tr_entries;	/* git's recursive order */
+	size_t			 tr_nentries;
+	uint8_t			 tr_root[STORE_SHA1_LEN];
+};
+
 struct snapshot {
 	uint8_t			 sn_digest[STORE_HASH_LEN];
 	struct store_manifest	*sn_m;
-	struct snapdir		*sn_dirs;	/* sorted by path */
-	size_t			 sn_ndirs;
-	struct snapentry	*sn_entries;	/* git's recursive order */
-	size_t			 sn_nentries;
-	uint8_t			 sn_root[STORE_SHA1_LEN];
+	struct snaptree		*sn_tree;	/* NULL until asked for */
 	json_t			*sn_card;	/* front matter, or NULL */
 	int			 sn_card_done;
 	unsigned		 sn_refs;
@@ -280,7 +285,8 @@ enum api_error	snapshot_resolve(struct store *, const char *type,
 		    const char *repo, const char *rev, struct snapshot **);
 void	snapshot_put(struct snapshot *);
 json_t	*snapshot_card(struct store *, struct snapshot *);
-const struct snapdir *snapshot_dir(const struct snapshot *, const char *);
+const struct snaptree *snapshot_tree(struct snapshot *);
+const struct snapdir *snaptree_dir(const struct snaptree *, const char *);
 void	snapshot_cache_free(void);
 /* "2026-11-23T12:00:00.000Z" from the manifest's RFC 3339 time. */
 void	snapshot_time(const struct snapshot *, char out[32]);

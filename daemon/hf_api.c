@@ -157,10 +157,11 @@ dir_entry(const struct snapshot *sn, const struct snapdir *d, int expand)
 }
 
 static json_t *
-entry_json(const struct snapshot *sn, const struct snapentry *e, int expand)
+entry_json(const struct snapshot *sn, const struct snaptree *t,
+    const struct snapentry *e, int expand)
 {
 	if (e->se_dir)
-		return dir_entry(sn, &sn->sn_dirs[e->se_index], expand);
+		return dir_entry(sn, &t->tr_dirs[e->se_index], expand);
 	return file_entry(sn, &sn->sn_m->files[e->se_index], expand);
 }
 
@@ -329,10 +330,36 @@ parse_count(const char *s, size_t *out)
 	return 0;
 }
 
+/*
+ * The Link to the tree's next page.  It names the commit, not the
+ * branch, so that a push between pages cannot mix two revisions.
+ */
+static int
+next_page(struct request *req, const struct snapshot *sn, int recursive,
+    int expand, size_t cursor)
+{
+	const struct route *r = &req->r_route;
+	char *enc = url_path(r->path), *link;
+
+	if (enc == NULL || asprintf(&link, "<%s/api/%s/%s/tree/%s%s%s"
+	    "?recursive=%s&expand=%s&cursor=%zu>; rel=\"next\"",
+	    req->r_base, plural(r->type), r->repo, sn->sn_m->commit,
+	    r->path[0] != '\0' ? "/" : "", enc, recursive ? "true" : "false",
+	    expand ? "true" : "false", cursor) == -1) {
+		free(enc);
+		return -1;
+	}
+	resp_header(req, "Link", link);
+	free(link);
+	free(enc);
+	return 0;
+}
+
 void
 hf_tree(struct request *req)
 {
 	const struct route *r = &req->r_route;
+	const struct snaptree *t;
 	struct snapshot *sn;
 	size_t blen = strlen(r->path), skip = 0, limit, seen = 0, i;
 	int recursive, expand, more = 0;
@@ -352,7 +379,9 @@ hf_tree(struct request *req)
 	if (revision_get(req, &sn) != 0)
 		return;
 	commit_headers(req, sn);
-	if (blen > 0 && snapshot_dir(sn, r->path) == NULL) {
+	if ((t = snapshot_tree(sn)) == NULL)
+		goto nomem;
+	if (blen > 0 && snaptree_dir(t, r->path) == NULL) {
 		resp_fail(req, API_ENTRY_NOT_FOUND, r->path,
 		    r->rev[0] ? r->rev : "main");
 		snapshot_put(sn);
@@ -360,8 +389,8 @@ hf_tree(struct request *req)
 	}
 	if ((list = json_array()) == NULL)
 		goto nomem;
-	for (i = 0; i < sn->sn_nentries; i++) {
-		const struct snapentry *e = &sn->sn_entries[i];
+	for (i = 0; i < t->tr_nentries; i++) {
+		const struct snapentry *e = &t->tr_entries[i];
 
 		if (!under(e->se_path, r->path, blen, recursive))
 			continue;
@@ -371,31 +400,15 @@ hf_tree(struct request *req)
 			more = 1;
 			break;
 		}
-		if (json_array_append_new(list, entry_json(sn, e,
+		if (json_array_append_new(list, entry_json(sn, t, e,
 		    expand)) != 0) {
 			json_decref(list);
 			goto nomem;
 		}
 	}
-	if (more) {
-		char *enc = url_path(r->path), *link;
-
-		/*
-		 * The next page names the commit, not the branch, so that
-		 * a push between pages cannot mix two revisions.
-		 */
-		if (enc == NULL || asprintf(&link, "<%s/api/%s/%s/tree/%s%s%s"
-		    "?recursive=%s&expand=%s&cursor=%zu>; rel=\"next\"",
-		    req->r_base, plural(r->type), r->repo, sn->sn_m->commit,
-		    blen ? "/" : "", enc, recursive ? "true" : "false",
-		    expand ? "true" : "false", skip + limit) == -1) {
-			free(enc);
-			json_decref(list);
-			goto nomem;
-		}
-		resp_header(req, "Link", link);
-		free(link);
-		free(enc);
+	if (more && next_page(req, sn, recursive, expand, skip + limit) != 0) {
+		json_decref(list);
+		goto nomem;
 	}
 	snapshot_put(sn);
 	resp_json(req, 200, list);
@@ -408,6 +421,7 @@ nomem:
 void
 hf_paths_info(struct request *req)
 {
+	const struct snaptree *t;
 	struct snapshot *sn;
 	json_t *paths = NULL, *out = NULL, *v;
 	char why[BODY_WHY];
@@ -425,7 +439,7 @@ hf_paths_info(struct request *req)
 	if (revision_get(req, &sn) != 0)
 		goto out;
 	commit_headers(req, sn);
-	if ((out = json_array()) == NULL) {
+	if ((t = snapshot_tree(sn)) == NULL || (out = json_array()) == NULL) {
 		snapshot_put(sn);
 		resp_fail(req, API_NOMEM, NULL, NULL);
 		goto out;
@@ -440,7 +454,7 @@ hf_paths_info(struct request *req)
 			continue;
 		if ((f = store_manifest_file(sn->sn_m, path)) != NULL)
 			json_array_append_new(out, file_entry(sn, f, expand));
-		else if ((d = snapshot_dir(sn, path)) != NULL)
+		else if ((d = snaptree_dir(t, path)) != NULL)
 			json_array_append_new(out, dir_entry(sn, d, expand));
 	}
 	snapshot_put(sn);

@@ -4,8 +4,9 @@
  * git tree ids, the entries in git's order, the model card's front matter.
  *
  * A manifest never changes for its digest, so what is derived from it is
- * kept in a small cache shared by the workers; a name (a branch) is
- * resolved to a digest again on every request.
+ * kept in a small cache shared by the workers, each part built the first
+ * time a request needs it; a name (a branch) is resolved to a digest
+ * again on every request.
  */
 #include "config.h"
 
@@ -86,13 +87,13 @@ tree_entry(struct bytes *bs, const char *mode, const char *name, size_t nlen,
 }
 
 struct builder {
-	struct snapshot	*sn;
+	struct snaptree	*t;
 	size_t		 cap_entries;
 	size_t		 cap_dirs;
 	/* Open directories, root first; depth 0 is the root. */
 	struct {
 		struct bytes	 tree;
-		size_t		 dir;	/* index in sn_dirs, or -1 for root */
+		size_t		 dir;	/* index in tr_dirs, or -1 for root */
 		size_t		 plen;	/* length of its path */
 	}		 stack[BOUND_PATH / 2 + 2];
 	size_t		 depth;
@@ -101,22 +102,22 @@ struct builder {
 static int
 add_entry(struct builder *bd, const char *path, int dir, size_t index)
 {
-	struct snapshot *sn = bd->sn;
+	struct snaptree *t = bd->t;
 
-	if (sn->sn_nentries == bd->cap_entries) {
+	if (t->tr_nentries == bd->cap_entries) {
 		size_t cap = bd->cap_entries ? bd->cap_entries * 2 : 64;
 		struct snapentry *ne;
 
-		if ((ne = reallocarray(sn->sn_entries, cap,
+		if ((ne = reallocarray(t->tr_entries, cap,
 		    sizeof(*ne))) == NULL)
 			return -1;
-		sn->sn_entries = ne;
+		t->tr_entries = ne;
 		bd->cap_entries = cap;
 	}
-	sn->sn_entries[sn->sn_nentries].se_path = path;
-	sn->sn_entries[sn->sn_nentries].se_dir = dir;
-	sn->sn_entries[sn->sn_nentries].se_index = index;
-	sn->sn_nentries++;
+	t->tr_entries[t->tr_nentries].se_path = path;
+	t->tr_entries[t->tr_nentries].se_dir = dir;
+	t->tr_entries[t->tr_nentries].se_index = index;
+	t->tr_nentries++;
 	return 0;
 }
 
@@ -124,13 +125,13 @@ add_entry(struct builder *bd, const char *path, int dir, size_t index)
 static int
 close_dir(struct builder *bd)
 {
-	struct snapshot *sn = bd->sn;
+	struct snaptree *t = bd->t;
 	struct snapdir *d;
 	const char *name;
 	size_t lvl = bd->depth;
 	int rc;
 
-	d = &sn->sn_dirs[bd->stack[lvl].dir];
+	d = &t->tr_dirs[bd->stack[lvl].dir];
 	rc = tree_sha1(&bd->stack[lvl].tree, d->sd_sha1);
 	free(bd->stack[lvl].tree.b);
 	memset(&bd->stack[lvl].tree, 0, sizeof(bd->stack[lvl].tree));
@@ -146,31 +147,31 @@ close_dir(struct builder *bd)
 static int
 open_dir(struct builder *bd, const char *path, size_t plen)
 {
-	struct snapshot *sn = bd->sn;
+	struct snaptree *t = bd->t;
 	struct snapdir *d;
 
 	if (bd->depth + 1 >= sizeof(bd->stack) / sizeof(bd->stack[0]))
 		return -1;
-	if (sn->sn_ndirs == bd->cap_dirs) {
+	if (t->tr_ndirs == bd->cap_dirs) {
 		size_t cap = bd->cap_dirs ? bd->cap_dirs * 2 : 16;
 		struct snapdir *nd;
 
-		if ((nd = reallocarray(sn->sn_dirs, cap, sizeof(*nd))) == NULL)
+		if ((nd = reallocarray(t->tr_dirs, cap, sizeof(*nd))) == NULL)
 			return -1;
-		sn->sn_dirs = nd;
+		t->tr_dirs = nd;
 		bd->cap_dirs = cap;
 	}
-	d = &sn->sn_dirs[sn->sn_ndirs];
+	d = &t->tr_dirs[t->tr_ndirs];
 	memset(d, 0, sizeof(*d));
 	if ((d->sd_path = strndup(path, plen)) == NULL)
 		return -1;
 	bd->depth++;
-	bd->stack[bd->depth].dir = sn->sn_ndirs;
+	bd->stack[bd->depth].dir = t->tr_ndirs;
 	bd->stack[bd->depth].plen = plen;
 	memset(&bd->stack[bd->depth].tree, 0, sizeof(bd->stack[0].tree));
-	sn->sn_ndirs++;
-	/* The path is fixed up once sn_dirs stops moving (see below). */
-	return add_entry(bd, NULL, 1, sn->sn_ndirs - 1);
+	t->tr_ndirs++;
+	/* The path is fixed up once tr_dirs stops moving (see below). */
+	return add_entry(bd, NULL, 1, t->tr_ndirs - 1);
 }
 
 /*
@@ -180,16 +181,15 @@ open_dir(struct builder *bd, const char *path, size_t plen)
  * first file, and hashed as a git tree when the walk leaves it.
  */
 static int
-snapshot_build(struct snapshot *sn)
+tree_build(struct snaptree *t, const struct store_manifest *m)
 {
-	const struct store_manifest *m = sn->sn_m;
 	struct builder *bd;
 	size_t i;
 	int rc = -1;
 
 	if ((bd = calloc(1, sizeof(*bd))) == NULL)
 		return -1;
-	bd->sn = sn;
+	bd->t = t;
 	bd->stack[0].dir = (size_t)-1;
 	for (i = 0; i < m->nfiles; i++) {
 		const struct store_file *f = &m->files[i];
@@ -202,7 +202,7 @@ snapshot_build(struct snapshot *sn)
 		while (bd->depth > 0) {
 			size_t pl = bd->stack[bd->depth].plen;
 
-			if (pl <= dlen && strncmp(sn->sn_dirs[
+			if (pl <= dlen && strncmp(t->tr_dirs[
 			    bd->stack[bd->depth].dir].sd_path, path, pl) == 0 &&
 			    (pl == dlen || path[pl] == '/'))
 				break;
@@ -228,12 +228,12 @@ snapshot_build(struct snapshot *sn)
 	while (bd->depth > 0)
 		if (close_dir(bd) != 0)
 			goto fail;
-	if (tree_sha1(&bd->stack[0].tree, sn->sn_root) != 0)
+	if (tree_sha1(&bd->stack[0].tree, t->tr_root) != 0)
 		goto fail;
-	for (i = 0; i < sn->sn_nentries; i++)
-		if (sn->sn_entries[i].se_dir)
-			sn->sn_entries[i].se_path =
-			    sn->sn_dirs[sn->sn_entries[i].se_index].sd_path;
+	for (i = 0; i < t->tr_nentries; i++)
+		if (t->tr_entries[i].se_dir)
+			t->tr_entries[i].se_path =
+			    t->tr_dirs[t->tr_entries[i].se_index].sd_path;
 	rc = 0;
 fail:
 	for (i = 0; i <= bd->depth; i++)
@@ -250,16 +250,67 @@ dir_cmp(const void *a, const void *b)
 }
 
 static void
-snapshot_free(struct snapshot *sn)
+tree_free(struct snaptree *t)
 {
 	size_t i;
 
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->tr_ndirs; i++)
+		free(t->tr_dirs[i].sd_path);
+	free(t->tr_dirs);
+	free(t->tr_entries);
+	free(t);
+}
+
+/*
+ * Entries point at the directories by index; a copy sorted by path
+ * serves lookups, and the entries are pointed at it instead.
+ */
+static int
+tree_sort(struct snaptree *t)
+{
+	struct snapdir *sorted, key, *d;
+	size_t i;
+
+	if (t->tr_ndirs == 0)
+		return 0;
+	if ((sorted = calloc(t->tr_ndirs, sizeof(*sorted))) == NULL)
+		return -1;
+	memcpy(sorted, t->tr_dirs, t->tr_ndirs * sizeof(*sorted));
+	qsort(sorted, t->tr_ndirs, sizeof(*sorted), dir_cmp);
+	for (i = 0; i < t->tr_nentries; i++)
+		if (t->tr_entries[i].se_dir) {
+			key.sd_path = (char *)t->tr_entries[i].se_path;
+			d = bsearch(&key, sorted, t->tr_ndirs, sizeof(*sorted),
+			    dir_cmp);
+			t->tr_entries[i].se_index = (size_t)(d - sorted);
+		}
+	free(t->tr_dirs);
+	t->tr_dirs = sorted;
+	return 0;
+}
+
+static struct snaptree *
+tree_new(const struct store_manifest *m)
+{
+	struct snaptree *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	if (tree_build(t, m) != 0 || tree_sort(t) != 0) {
+		tree_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void
+snapshot_free(struct snapshot *sn)
+{
 	if (sn == NULL)
 		return;
-	for (i = 0; i < sn->sn_ndirs; i++)
-		free(sn->sn_dirs[i].sd_path);
-	free(sn->sn_dirs);
-	free(sn->sn_entries);
+	tree_free(sn->sn_tree);
 	json_decref(sn->sn_card);
 	store_manifest_free(sn->sn_m);
 	free(sn);
@@ -269,8 +320,6 @@ static struct snapshot *
 snapshot_load(struct store *st, const uint8_t digest[STORE_HASH_LEN], int *rc)
 {
 	struct snapshot *sn;
-	struct snapdir *sorted;
-	size_t i;
 
 	if ((sn = calloc(1, sizeof(*sn))) == NULL) {
 		*rc = ENOMEM;
@@ -281,45 +330,44 @@ snapshot_load(struct store *st, const uint8_t digest[STORE_HASH_LEN], int *rc)
 		free(sn);
 		return NULL;
 	}
-	if (snapshot_build(sn) != 0) {
-		*rc = ENOMEM;
-		snapshot_free(sn);
-		return NULL;
-	}
-	/*
-	 * Entries point at the directories by index; a sorted copy serves
-	 * lookups by path.
-	 */
-	if (sn->sn_ndirs > 0) {
-		if ((sorted = calloc(sn->sn_ndirs, sizeof(*sorted))) == NULL) {
-			*rc = ENOMEM;
-			snapshot_free(sn);
-			return NULL;
-		}
-		memcpy(sorted, sn->sn_dirs, sn->sn_ndirs * sizeof(*sorted));
-		qsort(sorted, sn->sn_ndirs, sizeof(*sorted), dir_cmp);
-		for (i = 0; i < sn->sn_nentries; i++)
-			if (sn->sn_entries[i].se_dir) {
-				struct snapdir key, *d;
-
-				key.sd_path = (char *)sn->sn_entries[i].se_path;
-				d = bsearch(&key, sorted, sn->sn_ndirs,
-				    sizeof(*sorted), dir_cmp);
-				sn->sn_entries[i].se_index = (size_t)(d - sorted);
-			}
-		free(sn->sn_dirs);
-		sn->sn_dirs = sorted;
-	}
 	return sn;
 }
 
+/*
+ * The revision's directories, git tree ids and entries, built the first
+ * time a request needs them (tree, paths-info) and kept with the
+ * snapshot.  NULL when out of memory.
+ */
+const struct snaptree *
+snapshot_tree(struct snapshot *sn)
+{
+	struct snaptree *t;
+
+	pthread_mutex_lock(&cache.mtx);
+	t = sn->sn_tree;
+	pthread_mutex_unlock(&cache.mtx);
+	if (t != NULL)
+		return t;
+	if ((t = tree_new(sn->sn_m)) == NULL)
+		return NULL;
+	pthread_mutex_lock(&cache.mtx);
+	if (sn->sn_tree == NULL)
+		sn->sn_tree = t;
+	else {
+		tree_free(t);
+		t = sn->sn_tree;
+	}
+	pthread_mutex_unlock(&cache.mtx);
+	return t;
+}
+
 const struct snapdir *
-snapshot_dir(const struct snapshot *sn, const char *path)
+snaptree_dir(const struct snaptree *t, const char *path)
 {
 	struct snapdir key;
 
 	key.sd_path = (char *)path;
-	return bsearch(&key, sn->sn_dirs, sn->sn_ndirs, sizeof(*sn->sn_dirs),
+	return bsearch(&key, t->tr_dirs, t->tr_ndirs, sizeof(*t->tr_dirs),
 	    dir_cmp);
 }
 
