@@ -4,7 +4,7 @@
  * Threads: one libevent loop owns every evhttp object, the connections,
  * the streams and the buffers; worker threads (pool.c) only read the
  * store and build responses into struct request, which the loop hands
- * them and takes back.  A struct config is immutable once loaded and
+ * them and takes back.  A struct conf is immutable once loaded and
  * reference counted, so a worker may read the one its request holds
  * while SIGHUP installs another.
  */
@@ -44,14 +44,14 @@ void	fatal(const char *, ...)
 void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
-/* config.c */
+/* conf.c: airlockd.conf */
 struct private_ns {
 	char	 *pn_name;		/* "ORG" or "ORG/NAME" */
 	char	**pn_tokens;
 	size_t	  pn_ntokens;
 };
 
-struct config {
+struct conf {
 	int			 cf_refs;
 	char			*cf_file;	/* NULL: built-in defaults */
 	char			*cf_listen;
@@ -75,16 +75,16 @@ struct config {
 };
 
 /* Called once per problem with "FILE:LINE: what is wrong". */
-typedef void (*config_err_fn)(const char *);
-struct config	*config_defaults(void);
+typedef void (*conf_err_fn)(const char *);
+struct conf	*conf_defaults(void);
 /* NULL with errors reported; a missing file is an error only if must_exist. */
-struct config	*config_load(const char *file, int must_exist, config_err_fn);
-struct config	*config_ref(struct config *);
-void		 config_unref(struct config *);
+struct conf	*conf_load(const char *file, int must_exist, conf_err_fn);
+struct conf	*conf_ref(struct conf *);
+void		 conf_unref(struct conf *);
 /* 1 if the repository is private (a token is needed to read it). */
-int		 config_private(const struct config *, const char *repo);
+int		 conf_private(const struct conf *, const char *repo);
 /* 1 if token may read repo (always for public repositories). */
-int		 config_may_read(const struct config *, const char *repo,
+int		 conf_may_read(const struct conf *, const char *repo,
 		    const char *token);
 
 /* pool.c: worker threads for store reads, and the read buffers. */
@@ -122,7 +122,7 @@ struct stream;
 
 struct request {
 	struct server		*r_srv;
-	struct config		*r_conf;	/* held until the request is freed */
+	struct conf		*r_conf;	/* held until the request is freed */
 	struct evhttp_request	*r_ev;		/* loop only; NULL once answered */
 	struct conn		*r_conn;
 	unsigned		 r_method;	/* ROUTE_GET, ROUTE_HEAD, ROUTE_POST */
@@ -156,7 +156,7 @@ struct server {
 	struct evhttp			*sv_http;
 	struct evhttp_bound_socket	*sv_bound;
 	struct store			*sv_store;
-	struct config			*sv_conf;
+	struct conf			*sv_conf;
 	const char			*sv_conf_file;
 	int				 sv_conf_must_exist;
 	const char			*sv_listen_opt;	/* --listen */

@@ -272,7 +272,7 @@ hf_repo_info(struct request *req)
 	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:i,s:i,s:o,"
 	    "s:o,s:[],s:I}", "_id", id, "id", r->repo, "author", author,
 	    "sha", m->commit, "lastModified", when, "createdAt", when,
-	    "private", config_private(req->r_conf, r->repo), "gated", 0,
+	    "private", conf_private(req->r_conf, r->repo), "gated", 0,
 	    "disabled", 0, "downloads", 0, "likes", 0, "tags",
 	    card_tags(card), "siblings", siblings, "spaces", "usedStorage",
 	    (json_int_t)total);

@@ -246,7 +246,7 @@ allow_header(unsigned methods)
 }
 
 static char *
-base_url(struct server *sv, struct config *cf, struct evhttp_request *ev)
+base_url(struct server *sv, struct conf *cf, struct evhttp_request *ev)
 {
 	const char *host;
 	char *s;
@@ -373,7 +373,7 @@ request_free(struct request *req)
 	if (req->r_out != NULL)
 		evbuffer_free(req->r_out);
 	if (req->r_conf != NULL)
-		config_unref(req->r_conf);
+		conf_unref(req->r_conf);
 	free(req->r_range);
 	if (req->r_token != NULL) {
 		explicit_bzero(req->r_token, strlen(req->r_token));
@@ -515,7 +515,7 @@ http_request(struct evhttp_request *ev, void *arg)
 	 * A private repository without a token is not found, as on the
 	 * Hub: its name is not confirmed to whoever asks.
 	 */
-	if (route_has_repo(&req->r_route) && !config_may_read(sv->sv_conf,
+	if (route_has_repo(&req->r_route) && !conf_may_read(sv->sv_conf,
 	    req->r_route.repo, req->r_token)) {
 		reply_error(sv, ev, req->r_route.kind, API_REPO_HIDDEN,
 		    NULL, NULL);
@@ -542,7 +542,7 @@ http_request(struct evhttp_request *ev, void *arg)
 		req->r_gauge[3] = buf_out();
 		req->r_gauge[4] = stream_windows();
 	}
-	req->r_conf = config_ref(sv->sv_conf);
+	req->r_conf = conf_ref(sv->sv_conf);
 	if ((req->r_base = base_url(sv, req->r_conf, ev)) == NULL) {
 		reply_error(sv, ev, req->r_route.kind, API_NOMEM, NULL,
 		    NULL);
@@ -566,7 +566,7 @@ done:
 void
 http_apply_limits(struct server *sv)
 {
-	struct config *cf = sv->sv_conf;
+	struct conf *cf = sv->sv_conf;
 
 	evhttp_set_max_headers_size(sv->sv_http, cf->cf_max_header_size);
 	evhttp_set_max_body_size(sv->sv_http, cf->cf_max_body_size);

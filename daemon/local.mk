@@ -1,7 +1,7 @@
 # daemon/: airlockd, the HTTP server (HF API and native API).
 sbin_PROGRAMS += airlockd
 airlockd_SOURCES = daemon/airlockd.h daemon/route.h daemon/main.c \
-	daemon/log.c daemon/config.c daemon/pool.c daemon/http.c \
+	daemon/log.c daemon/conf.c daemon/pool.c daemon/http.c \
 	daemon/response.c daemon/stream.c \
 	daemon/extents.c daemon/route.c daemon/revision.c \
 	daemon/body.h daemon/body.c daemon/hf_api.c daemon/native_api.c \
@@ -40,7 +40,7 @@ tests_fuzz_fuzz_body_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_fuzz_body_LDADD = $(STORE_LIBS)
 tests_fuzz_fuzz_body_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
-	tests/fuzz/replay.c daemon/config.c
+	tests/fuzz/replay.c daemon/conf.c
 tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS)

@@ -36,20 +36,20 @@ usage(void)
 }
 
 static void
-config_to_stderr(const char *msg)
+conf_to_stderr(const char *msg)
 {
 	fprintf(stderr, "airlockd: %s\n", msg);
 }
 
 static void
-config_to_log(const char *msg)
+conf_to_log(const char *msg)
 {
 	log_warnx("%s", msg);
 }
 
 /* Command-line values win over the file's, now and after SIGHUP. */
 static int
-apply_overrides(struct server *sv, struct config *cf)
+apply_overrides(struct server *sv, struct conf *cf)
 {
 	char *s;
 
@@ -72,16 +72,16 @@ static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *sv = arg;
-	struct config *cf, *old = sv->sv_conf;
+	struct conf *cf, *old = sv->sv_conf;
 	char *s;
 
 	(void)sig, (void)what;
 	log_info("reloading %s", sv->sv_conf_file);
-	cf = config_load(sv->sv_conf_file, sv->sv_conf_must_exist,
-	    config_to_log);
+	cf = conf_load(sv->sv_conf_file, sv->sv_conf_must_exist,
+	    conf_to_log);
 	if (cf == NULL || apply_overrides(sv, cf) != 0) {
 		log_warnx("%s: keeping the configuration in use", __func__);
-		config_unref(cf);
+		conf_unref(cf);
 		return;
 	}
 	/* What is bound or open stays: those need a restart. */
@@ -100,7 +100,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		log_warnx("%s: workers %d: restart to apply", __func__,
 		    cf->cf_workers);
 	sv->sv_conf = cf;
-	config_unref(old);
+	conf_unref(old);
 	http_apply_limits(sv);
 	log_info("configuration reloaded");
 }
@@ -238,8 +238,8 @@ main(int argc, char **argv)
 		usage();
 	log_init(1, verbose);
 
-	sv.sv_conf = config_load(sv.sv_conf_file, sv.sv_conf_must_exist,
-	    config_to_stderr);
+	sv.sv_conf = conf_load(sv.sv_conf_file, sv.sv_conf_must_exist,
+	    conf_to_stderr);
 	if (sv.sv_conf == NULL)
 		exit(1);
 	if (apply_overrides(&sv, sv.sv_conf) != 0)
@@ -248,7 +248,7 @@ main(int argc, char **argv)
 		fatalx("--listen %s: expected ADDRESS:PORT", sv.sv_listen_opt);
 	if (check) {
 		printf("configuration OK\n");
-		config_unref(sv.sv_conf);
+		conf_unref(sv.sv_conf);
 		free(conf_file);
 		free(store_opt);
 		free(port_file);
@@ -318,7 +318,7 @@ main(int argc, char **argv)
 	snapshot_cache_free();
 	extents_cache_free();
 	store_close(sv.sv_store);
-	config_unref(sv.sv_conf);
+	conf_unref(sv.sv_conf);
 	if (port_file != NULL)
 		unlink(port_file);
 	free(port_file);

@@ -58,7 +58,7 @@ v1_ref(void *arg, const struct store_ref *ref)
 	struct v1refs *w = arg;
 	char digest[STORE_DIGEST_STRLEN + 1];
 
-	if (!config_may_read(w->req->r_conf, ref->repo, w->req->r_token))
+	if (!conf_may_read(w->req->r_conf, ref->repo, w->req->r_token))
 		return 0;
 	store_digest_str(ref->digest, digest);
 	json_array_append_new(w->list, json_pack("{s:s,s:s,s:s,s:s,s:b}",
@@ -102,7 +102,7 @@ manifest_get(struct request *req, struct store_manifest **m)
 	if ((rc = store_manifest_get(req->r_srv->sv_store, req->r_route.hash,
 	    m)) != 0)
 		return store_error(req, rc, "manifest");
-	if (!config_may_read(req->r_conf, (*m)->repo, req->r_token)) {
+	if (!conf_may_read(req->r_conf, (*m)->repo, req->r_token)) {
 		store_manifest_free(*m);
 		*m = NULL;
 		resp_fail(req, API_REPO_HIDDEN, NULL, NULL);
@@ -171,7 +171,7 @@ holder_ref(void *arg, const struct store_ref *ref)
 	struct holders *h = arg;
 	void *v;
 
-	if (config_may_read(h->req->r_conf, ref->repo, h->req->r_token) !=
+	if (conf_may_read(h->req->r_conf, ref->repo, h->req->r_token) !=
 	    h->readable)
 		return 0;
 	if (h->n > 0 && memcmp(h->digests[h->n - 1], ref->digest,

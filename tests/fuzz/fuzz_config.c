@@ -1,5 +1,5 @@
 /*
- * airlockd.conf(5), read by config_load with libinih.  The oracle: a
+ * airlockd.conf(5), read by conf_load with libinih.  The oracle: a
  * config is returned exactly when no problem was reported, every problem
  * names the file and a line, and what a config holds is what the
  * manual allows: each number in its range, an ADDRESS:PORT, an http(s)
@@ -56,7 +56,7 @@ check_token(const char *t)
 }
 
 static void
-check_config(const struct config *cf)
+check_config(const struct conf *cf)
 {
 	const char *u;
 	size_t i, j, ulen;
@@ -90,16 +90,16 @@ check_config(const struct config *cf)
 		const struct private_ns *pn = &cf->cf_private[i];
 
 		if (!store_repo_valid(pn->pn_name) || pn->pn_ntokens == 0 ||
-		    !config_private(cf, pn->pn_name) ||
-		    config_may_read(cf, pn->pn_name, NULL) ||
-		    config_may_read(cf, pn->pn_name, ""))
+		    !conf_private(cf, pn->pn_name) ||
+		    conf_may_read(cf, pn->pn_name, NULL) ||
+		    conf_may_read(cf, pn->pn_name, ""))
 			abort();
 		for (j = 0; j < i; j++)
 			if (strcmp(cf->cf_private[j].pn_name, pn->pn_name) == 0)
 				abort();
 		for (j = 0; j < pn->pn_ntokens; j++) {
 			check_token(pn->pn_tokens[j]);
-			if (!config_may_read(cf, pn->pn_name, pn->pn_tokens[j]))
+			if (!conf_may_read(cf, pn->pn_name, pn->pn_tokens[j]))
 				abort();
 		}
 	}
@@ -108,7 +108,7 @@ check_config(const struct config *cf)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config *cf;
+	struct conf *cf;
 	int fd;
 
 	if ((fd = memfd_create("airlockd.conf", 0)) == -1)
@@ -119,12 +119,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	problems = 0;
-	cf = config_load(path, 1, count_problem);
+	cf = conf_load(path, 1, count_problem);
 	if ((cf == NULL) != (problems > 0))
 		abort();
 	if (cf != NULL) {
 		check_config(cf);
-		config_unref(cf);
+		conf_unref(cf);
 	}
 	close(fd);
 	return 0;

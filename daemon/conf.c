@@ -1,9 +1,9 @@
 /*
- * config.c - airlockd.conf(5), read with libinih.
+ * conf.c - airlockd.conf(5), read with libinih.
  *
  * Every problem is reported with the file and line it is on, all of them
  * and not only the first, so that `airlockd -n` shows a whole broken file
- * at once.  A config is never changed after it is loaded: SIGHUP loads a
+ * at once.  A configuration is never changed after it is loaded: SIGHUP loads a
  * new one and swaps it in only if it has no error.
  */
 #include "config.h"
@@ -22,12 +22,12 @@
 #include "airlockd.h"
 
 struct parse {
-	struct config	*cf;
+	struct conf	*cf;
 	FILE		*fp;
 	const char	*file;
 	int		 line;
 	int		 errors;
-	config_err_fn	 err;
+	conf_err_fn	 err;
 };
 
 static void
@@ -49,10 +49,10 @@ perror_at(struct parse *p, const char *fmt, ...)
 		p->err(line);
 }
 
-struct config *
-config_defaults(void)
+struct conf *
+conf_defaults(void)
 {
-	struct config *cf;
+	struct conf *cf;
 
 	if ((cf = calloc(1, sizeof(*cf))) == NULL)
 		return NULL;
@@ -60,7 +60,7 @@ config_defaults(void)
 	cf->cf_listen = strdup(AIRLOCKD_LISTEN);
 	cf->cf_store = strdup(AIRLOCKD_STORE);
 	if (cf->cf_listen == NULL || cf->cf_store == NULL) {
-		config_unref(cf);
+		conf_unref(cf);
 		return NULL;
 	}
 	cf->cf_workers = 2;
@@ -79,15 +79,15 @@ config_defaults(void)
 	return cf;
 }
 
-struct config *
-config_ref(struct config *cf)
+struct conf *
+conf_ref(struct conf *cf)
 {
 	__atomic_add_fetch(&cf->cf_refs, 1, __ATOMIC_RELAXED);
 	return cf;
 }
 
 void
-config_unref(struct config *cf)
+conf_unref(struct conf *cf)
 {
 	size_t i, j;
 
@@ -215,7 +215,7 @@ token_valid(const char *t)
 static int
 global_option(struct parse *p, const char *name, const char *value)
 {
-	struct config *cf = p->cf;
+	struct conf *cf = p->cf;
 	long long v;
 
 	if (strcmp(name, "listen") == 0) {
@@ -302,7 +302,7 @@ global_option(struct parse *p, const char *name, const char *value)
 static struct private_ns *
 private_section(struct parse *p, const char *ns)
 {
-	struct config *cf = p->cf;
+	struct conf *cf = p->cf;
 	struct private_ns *pn;
 	size_t i;
 
@@ -418,15 +418,15 @@ reader(char *str, int num, void *arg)
 	return str;
 }
 
-struct config *
-config_load(const char *file, int must_exist, config_err_fn err)
+struct conf *
+conf_load(const char *file, int must_exist, conf_err_fn err)
 {
 	struct parse p;
-	struct config *cf;
+	struct conf *cf;
 	size_t i;
 	int rc;
 
-	if ((cf = config_defaults()) == NULL) {
+	if ((cf = conf_defaults()) == NULL) {
 		if (err != NULL)
 			err("out of memory");
 		return NULL;
@@ -445,7 +445,7 @@ config_load(const char *file, int must_exist, config_err_fn err)
 		snprintf(msg, sizeof(msg), "%s: %s", file, strerror(errno));
 		if (err != NULL)
 			err(msg);
-		config_unref(cf);
+		conf_unref(cf);
 		return NULL;
 	}
 	/* Lines continued by indentation would hide a mistake. */
@@ -467,18 +467,18 @@ config_load(const char *file, int must_exist, config_err_fn err)
 			    cf->cf_private[i].pn_name);
 		}
 	if (p.errors != 0) {
-		config_unref(cf);
+		conf_unref(cf);
 		return NULL;
 	}
 	if ((cf->cf_file = strdup(file)) == NULL) {
-		config_unref(cf);
+		conf_unref(cf);
 		return NULL;
 	}
 	return cf;
 }
 
 static const struct private_ns *
-private_match(const struct config *cf, const char *repo, size_t *from)
+private_match(const struct conf *cf, const char *repo, size_t *from)
 {
 	size_t i;
 
@@ -496,7 +496,7 @@ private_match(const struct config *cf, const char *repo, size_t *from)
 }
 
 int
-config_private(const struct config *cf, const char *repo)
+conf_private(const struct conf *cf, const char *repo)
 {
 	size_t from = 0;
 
@@ -504,7 +504,7 @@ config_private(const struct config *cf, const char *repo)
 }
 
 int
-config_may_read(const struct config *cf, const char *repo, const char *token)
+conf_may_read(const struct conf *cf, const char *repo, const char *token)
 {
 	const struct private_ns *pn;
 	size_t from = 0, tlen, i;
