@@ -9,7 +9,7 @@
  * the end of a file), which a later write may move and free: the sender
  * finds that one again under its own view (stream.c).
  * Entries are immutable once made and reference counted; the least
- * recently used ones go when the cache holds more than EXTENTS_BUDGET
+ * recently used ones go when the cache holds more than BOUND_EXTENTS_CACHE
  * bytes of them.  Workers use the cache, under one mutex.
  */
 #include "config.h"
@@ -20,7 +20,6 @@
 
 #include "airlockd.h"
 
-#define EXTENTS_BUDGET	(8u << 20)
 
 static struct extents_lru lru = TAILQ_HEAD_INITIALIZER(lru);
 static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -56,7 +55,7 @@ evict(void)
 	struct extents *ex, *prev;
 
 	for (ex = TAILQ_LAST(&lru, extents_lru); ex != NULL &&
-	    cached > EXTENTS_BUDGET; ex = prev) {
+	    cached > BOUND_EXTENTS_CACHE; ex = prev) {
 		prev = TAILQ_PREV(ex, extents_lru, ex_entry);
 		if (ex->ex_refs == 0)
 			unlink_entry(ex);

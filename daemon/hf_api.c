@@ -20,7 +20,6 @@
 #include "airlockd.h"
 #include "body.h"
 
-#define LFS_POINTER_MAX	256
 
 static const char *
 plural(const char *type)
@@ -122,7 +121,7 @@ static json_t *
 file_entry(const struct snapshot *sn, const struct store_file *f, int expand)
 {
 	char sha1[2 * STORE_SHA1_LEN + 1], sha[STORE_HEX_LEN + 1];
-	char ptr[LFS_POINTER_MAX];
+	char ptr[BOUND_LFS_POINTER];
 	json_t *j;
 	int plen;
 
@@ -227,7 +226,7 @@ hf_repo_info(struct request *req)
 	const struct store_manifest *m;
 	json_t *j, *siblings, *card, *v;
 	char id[25], when[32], sha1[2 * STORE_SHA1_LEN + 1];
-	char sha[STORE_HEX_LEN + 1], ptr[LFS_POINTER_MAX], *slash;
+	char sha[STORE_HEX_LEN + 1], ptr[BOUND_LFS_POINTER], *slash;
 	char author[BOUND_REPO_ID + 1];
 	uint64_t total = 0;
 	int blobs, model = strcmp(r->type, "model") == 0;
@@ -587,7 +586,7 @@ file_bytes(struct request *req, int raw)
 	const struct store_file *f;
 	struct snapshot *sn;
 	char sha[STORE_HEX_LEN + 1], sha1[2 * STORE_SHA1_LEN + 1], etag[80];
-	char ptr[LFS_POINTER_MAX], size[32];
+	char ptr[BOUND_LFS_POINTER], size[32];
 	int n;
 
 	if (revision_get(req, &sn) != 0)

@@ -34,9 +34,6 @@
 #define ALLOW_METHODS	"GET, HEAD, POST, OPTIONS"
 #define ALLOW_HEADERS	"Authorization, Range, Content-Type, Accept, " \
 	"User-Agent, X-Requested-With"
-#define CONN_BUCKETS	1024
-/* What one write to a socket may take: whole read buffers at a time. */
-#define MAX_SINGLE_WRITE	(1 << 20)
 
 struct conn {
 	struct conn			*c_next;
@@ -46,7 +43,7 @@ struct conn {
 	int				 c_flushing;	/* answered, not all written */
 };
 
-static struct conn	*conns[CONN_BUCKETS];
+static struct conn	*conns[BOUND_CONN_BUCKETS];
 static uint64_t		 request_ids;
 
 static size_t
@@ -54,7 +51,7 @@ conn_hash(const struct evhttp_connection *evcon)
 {
 	uintptr_t p = (uintptr_t)evcon;
 
-	return (size_t)((p >> 4) ^ (p >> 14)) % CONN_BUCKETS;
+	return (size_t)((p >> 4) ^ (p >> 14)) % BOUND_CONN_BUCKETS;
 }
 
 static struct conn *
@@ -457,8 +454,10 @@ http_request(struct evhttp_request *ev, void *arg)
 		conns[conn_hash(evcon)] = c;
 		sv->sv_nconns++;
 		evhttp_connection_set_closecb(evcon, conn_closed, c);
+		/* Whole read buffers at a time, not 16 KiB pieces. */
 		bufferevent_set_max_single_write(
-		    evhttp_connection_get_bufferevent(evcon), MAX_SINGLE_WRITE);
+		    evhttp_connection_get_bufferevent(evcon),
+		    BOUND_SINGLE_WRITE);
 	}
 
 	if (evhttp_request_get_command(ev) == EVHTTP_REQ_OPTIONS) {
@@ -684,7 +683,7 @@ http_stop(struct server *sv)
 	 * evhttp_free() frees each connection and, with it, any request
 	 * not yet answered: ours must forget theirs first.
 	 */
-	for (i = 0; i < CONN_BUCKETS; i++)
+	for (i = 0; i < BOUND_CONN_BUCKETS; i++)
 		for (c = conns[i]; c != NULL; c = c->c_next) {
 			if (c->c_req != NULL) {
 				c->c_req->r_ev = NULL;
@@ -697,7 +696,7 @@ http_stop(struct server *sv)
 	if (sv->sv_http != NULL)
 		evhttp_free(sv->sv_http);
 	sv->sv_http = NULL;
-	for (i = 0; i < CONN_BUCKETS; i++)
+	for (i = 0; i < BOUND_CONN_BUCKETS; i++)
 		while ((c = conns[i]) != NULL) {
 			conns[i] = c->c_next;
 			free(c);

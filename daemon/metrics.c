@@ -17,7 +17,6 @@
 
 #include "airlockd.h"
 
-#define STATS_TTL	30	/* seconds */
 
 static const int statuses[] = {
 	200, 204, 206, 304, 400, 401, 403, 404, 405, 413, 414, 416, 500, 503,
@@ -60,7 +59,7 @@ store_figures(struct store *st, struct store_stats *out)
 	int ok;
 
 	pthread_mutex_lock(&stats.mtx);
-	if (!stats.ok || now - stats.when >= STATS_TTL) {
+	if (!stats.ok || now - stats.when >= BOUND_STATS_TTL) {
 		stats.ok = store_stats(st, &stats.st) == 0;
 		stats.when = now;
 		if (!stats.ok)

@@ -22,7 +22,6 @@
 #include "body.h"
 #include "keys.h"
 
-#define CHUNKS_PAGE	10000
 
 static void
 immutable(struct request *req, const uint8_t sha[STORE_HASH_LEN])
@@ -279,7 +278,7 @@ v1_chunk_entry(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
 
 	if (p->index++ < p->skip)
 		return 0;
-	if (json_array_size(p->list) == CHUNKS_PAGE) {
+	if (json_array_size(p->list) == BOUND_CHUNKS_PAGE) {
 		p->more = 1;
 		return 1;
 	}
@@ -335,8 +334,8 @@ v1_blob_chunks(struct request *req)
 	store_hex(req->r_route.hash, STORE_HASH_LEN, hex);
 	if (p.more) {
 		if (asprintf(&link, "<%s/v1/blobs/sha256:%s/chunks?cursor=%zu>; "
-		    "rel=\"next\"", req->r_base, hex, p.skip + CHUNKS_PAGE) !=
-		    -1) {
+		    "rel=\"next\"", req->r_base, hex,
+		    p.skip + BOUND_CHUNKS_PAGE) != -1) {
 			resp_header(req, "Link", link);
 			free(link);
 		}

@@ -20,11 +20,10 @@
 
 #include "airlockd.h"
 
-#define CACHE_SLOTS	32
 
 static struct {
 	pthread_mutex_t	 mtx;
-	struct snapshot	*slot[CACHE_SLOTS];
+	struct snapshot	*slot[BOUND_SNAPSHOTS];
 	uint64_t	 clock;
 } cache = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
@@ -377,7 +376,7 @@ cache_find(const uint8_t digest[STORE_HASH_LEN])
 	struct snapshot *sn;
 	size_t i;
 
-	for (i = 0; i < CACHE_SLOTS; i++)
+	for (i = 0; i < BOUND_SNAPSHOTS; i++)
 		if ((sn = cache.slot[i]) != NULL &&
 		    memcmp(sn->sn_digest, digest, STORE_HASH_LEN) == 0) {
 			sn->sn_refs++;
@@ -392,24 +391,24 @@ static struct snapshot *
 cache_insert(struct snapshot *sn)
 {
 	struct snapshot *old;
-	size_t i, victim = CACHE_SLOTS;
+	size_t i, victim = BOUND_SNAPSHOTS;
 
 	if ((old = cache_find(sn->sn_digest)) != NULL) {
 		snapshot_free(sn);
 		return old;
 	}
-	for (i = 0; i < CACHE_SLOTS; i++) {
+	for (i = 0; i < BOUND_SNAPSHOTS; i++) {
 		if (cache.slot[i] == NULL) {
 			victim = i;
 			break;
 		}
-		if (cache.slot[i]->sn_refs == 1 && (victim == CACHE_SLOTS ||
+		if (cache.slot[i]->sn_refs == 1 && (victim == BOUND_SNAPSHOTS ||
 		    cache.slot[i]->sn_used < cache.slot[victim]->sn_used))
 			victim = i;
 	}
 	sn->sn_refs = 1;
 	sn->sn_used = ++cache.clock;
-	if (victim == CACHE_SLOTS)
+	if (victim == BOUND_SNAPSHOTS)
 		return sn;	/* every slot is busy: not cached */
 	if (cache.slot[victim] != NULL)
 		snapshot_free(cache.slot[victim]);
@@ -437,7 +436,7 @@ snapshot_cache_free(void)
 {
 	size_t i;
 
-	for (i = 0; i < CACHE_SLOTS; i++) {
+	for (i = 0; i < BOUND_SNAPSHOTS; i++) {
 		if (cache.slot[i] != NULL && --cache.slot[i]->sn_refs == 0)
 			snapshot_free(cache.slot[i]);
 		cache.slot[i] = NULL;

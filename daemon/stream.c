@@ -3,11 +3,11 @@
  * into the shared buffers, handed to the connection by reference (no
  * copy), refilled as the socket takes them.
  *
- * Flow control: a stream owns at most STREAM_DEPTH buffers, counting the
+ * Flow control: a stream owns at most BOUND_STREAM_DEPTH buffers, counting the
  * one being read and those still in the connection's output; a buffer
  * comes back when evbuffer has written its last byte to the socket (the
  * reference's cleanup callback), and only then is the next read started.
- * A client that stops reading therefore holds STREAM_DEPTH buffers and
+ * A client that stops reading therefore holds BOUND_STREAM_DEPTH buffers and
  * nothing more, and the others go on; its write time-out closes it, or,
  * when every buffer is held and others wait, stall_check() does sooner.
  *
@@ -49,10 +49,7 @@
 
 #include "airlockd.h"
 
-#define STREAM_DEPTH	2
-#define WINDOW_SIZE	(8u << 20)	/* bytes sent under one view */
-#define WINDOW_EXTENTS	(WINDOW_SIZE / STORE_CHUNK_MIN + 2)
-#define PREFETCH_GAP	8192	/* bytes between extents read as one */
+#define WINDOW_EXTENTS	(BOUND_STREAM_WINDOW / STORE_CHUNK_MIN + 2)
 
 struct window {
 	struct stream		*w_st;
@@ -249,7 +246,7 @@ prefetch(struct window *w)
 	for (i = 0; i < w->w_n; i++) {
 		const struct store_extent *e = &w->w_ext[i];
 
-		if (i > 0 && e->at >= hi && e->at - hi <= PREFETCH_GAP) {
+		if (i > 0 && e->at >= hi && e->at - hi <= BOUND_PREFETCH_GAP) {
 			hi = e->at + e->len;
 			continue;
 		}
@@ -284,7 +281,7 @@ window_fill(struct stream *st)
 		return 0;
 	}
 	for (i = extents_find(ex, off); i < ex->ex_n && left > 0 &&
-	    w->w_len < WINDOW_SIZE && w->w_n < WINDOW_EXTENTS; i++) {
+	    w->w_len < BOUND_STREAM_WINDOW && w->w_n < WINDOW_EXTENTS; i++) {
 		const struct store_extent *e = &ex->ex_ext[i];
 		struct store_extent *o = &w->w_ext[w->w_n], here;
 		uint64_t skip = off - e->off;
@@ -526,7 +523,7 @@ pump(struct stream *st)
 	uint64_t left;
 
 	if (st->st_done || st->st_reading || st->st_waiting ||
-	    st->st_next >= st->st_end || st->st_owned >= STREAM_DEPTH)
+	    st->st_next >= st->st_end || st->st_owned >= BOUND_STREAM_DEPTH)
 		return;
 	if (st->st_sendfile) {
 		pump_window(st);

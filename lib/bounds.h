@@ -52,6 +52,21 @@
 #define BOUND_TOKEN		256	/* a bearer token */
 #define BOUND_HOST		255	/* a Host header used in a Link URL */
 
+/*
+ * What airlockd holds on its own side, for any client: caches, buffers
+ * and pages, sized so that no request can make it hold more.
+ */
+#define BOUND_CONN_BUCKETS	1024	/* hash buckets of the connections */
+#define BOUND_SINGLE_WRITE	(1 << 20)	/* bytes a socket write takes */
+#define BOUND_STREAM_DEPTH	2	/* read buffers one stream may own */
+#define BOUND_STREAM_WINDOW	(8u << 20)	/* bytes sent under one view */
+#define BOUND_PREFETCH_GAP	8192	/* bytes between extents read as one */
+#define BOUND_EXTENTS_CACHE	(8u << 20)	/* bytes of cached extents */
+#define BOUND_SNAPSHOTS		32	/* parsed revisions kept */
+#define BOUND_CHUNKS_PAGE	10000	/* chunks a page of a blob's list */
+#define BOUND_LFS_POINTER	256	/* a Git LFS pointer's text */
+#define BOUND_STATS_TTL		30	/* seconds /metrics keeps figures */
+
 /* A bundle's index (it lists every chunk), revisions in one bundle, and
  * signatures per revision. */
 #define BOUND_BUNDLE_INDEX	(512 << 20)
