@@ -152,23 +152,23 @@ struct request {
 };
 
 struct server {
-	struct event_base		*sv_base;
-	struct evhttp			*sv_http;
-	struct evhttp_bound_socket	*sv_bound;
-	struct store			*sv_store;
-	struct conf			*sv_conf;
-	const char			*sv_conf_file;
-	int				 sv_conf_must_exist;
-	const char			*sv_listen_opt;	/* --listen */
-	const char			*sv_store_opt;	/* --store */
-	char				 sv_addr[128];	/* bound, "ip:port" */
-	int				 sv_draining;
-	int				 sv_nconns;
-	int				 sv_nrequests;	/* being answered */
-	int				 sv_nstreams;
-	int				 sv_nflushing;	/* answers being written */
-	struct event			*sv_drain_ev;
-	struct timespec			 sv_started;
+	struct event_base		*srv_base;
+	struct evhttp			*srv_http;
+	struct evhttp_bound_socket	*srv_bound;
+	struct store			*srv_store;
+	struct conf			*srv_conf;
+	const char			*srv_conf_file;
+	int				 srv_conf_must_exist;
+	const char			*srv_listen_opt;	/* --listen */
+	const char			*srv_store_opt;	/* --store */
+	char				 srv_addr[128];	/* bound, "ip:port" */
+	int				 srv_draining;
+	int				 srv_nconns;
+	int				 srv_nrequests;	/* being answered */
+	int				 srv_nstreams;
+	int				 srv_nflushing;	/* answers being sent */
+	struct event			*srv_drain_ev;
+	struct timespec			 srv_started;
 };
 
 extern struct server	*server;

@@ -72,7 +72,7 @@ revision_get(struct request *req, struct snapshot **sn)
 	const char *rev = r->rev[0] != '\0' ? r->rev : "main";
 	enum api_error e;
 
-	e = snapshot_resolve(req->r_srv->sv_store, r->type, r->repo, rev, sn);
+	e = snapshot_resolve(req->r_srv->srv_store, r->type, r->repo, rev, sn);
 	switch (e) {
 	case API_OK:
 		return 0;
@@ -236,7 +236,7 @@ hf_repo_info(struct request *req)
 		return;
 	m = sn->sn_m;
 	blobs = query_bool(&req->r_query, "blobs", 0);
-	card = snapshot_card(req->r_srv->sv_store, sn);
+	card = snapshot_card(req->r_srv->srv_store, sn);
 	repo_object_id(r->type, r->repo, id);
 	snapshot_time(sn, when);
 	snprintf(author, sizeof(author), "%s", r->repo);
@@ -501,7 +501,7 @@ hf_refs(struct request *req)
 		resp_fail(req, API_NOMEM, NULL, NULL);
 		goto out;
 	}
-	if ((rc = store_refs(req->r_srv->sv_store, r->type, r->repo,
+	if ((rc = store_refs(req->r_srv->srv_store, r->type, r->repo,
 	    collect_ref, &w)) != 0) {
 		log_warnx("%s: %s: %s", __func__, r->repo, store_lasterror());
 		resp_fail(req, API_INTERNAL, "store error", NULL);
@@ -564,7 +564,7 @@ hf_discussions(struct request *req)
 	const struct route *r = &req->r_route;
 	int found = 0;
 
-	(void)store_refs(req->r_srv->sv_store, r->type, r->repo, found_ref,
+	(void)store_refs(req->r_srv->srv_store, r->type, r->repo, found_ref,
 	    &found);
 	if (!found) {
 		resp_fail(req, API_REPO_NOT_FOUND, r->repo, NULL);

@@ -87,7 +87,7 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 		stream_gone(c->c_stream);
 	if (c->c_flushing) {
 		c->c_flushing = 0;
-		server->sv_nflushing--;
+		server->srv_nflushing--;
 	}
 	for (cp = &conns[conn_hash(evcon)]; *cp != NULL; cp = &(*cp)->c_next)
 		if (*cp == c) {
@@ -95,8 +95,8 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 			break;
 		}
 	free(c);
-	server->sv_nconns--;
-	if (server->sv_draining)
+	server->srv_nconns--;
+	if (server->srv_draining)
 		http_request_done(server);
 }
 
@@ -123,7 +123,7 @@ flushed(struct evhttp_request *ev, void *arg)
 	(void)ev;
 	if (c->c_flushing) {
 		c->c_flushing = 0;
-		server->sv_nflushing--;
+		server->srv_nflushing--;
 		http_request_done(server);
 	}
 }
@@ -139,13 +139,13 @@ conn_track_flush(struct conn *c, struct evhttp_request *ev)
 	if (c == NULL || c->c_flushing)
 		return;
 	c->c_flushing = 1;
-	server->sv_nflushing++;
+	server->srv_nflushing++;
 	evhttp_request_set_on_complete_cb(ev, flushed, c);
 }
 
 /* Headers every answer carries, so that browsers may read them. */
 static void
-add_common_headers(struct server *sv, struct evkeyvalq *h, uint64_t id)
+add_common_headers(struct server *srv, struct evkeyvalq *h, uint64_t id)
 {
 	char rid[32];
 
@@ -154,13 +154,13 @@ add_common_headers(struct server *sv, struct evkeyvalq *h, uint64_t id)
 	evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
 	evhttp_add_header(h, "Access-Control-Expose-Headers", EXPOSE_HEADERS);
 	evhttp_add_header(h, "Server", "airlockd/" PACKAGE_VERSION);
-	if (sv->sv_draining)
+	if (srv->srv_draining)
 		evhttp_add_header(h, "Connection", "close");
 }
 
 /* Answers on the loop, for what needs no store: errors and /healthz. */
 static void
-reply_now(struct server *sv, struct evhttp_request *ev,
+reply_now(struct server *srv, struct evhttp_request *ev,
     enum route_kind kind, int status, const char *code, const char *msg,
     const char *allow)
 {
@@ -169,7 +169,7 @@ reply_now(struct server *sv, struct evhttp_request *ev,
 	json_t *j;
 	char *text = NULL, len[32];
 
-	add_common_headers(sv, h, ++request_ids);
+	add_common_headers(srv, h, ++request_ids);
 	if ((out = evbuffer_new()) == NULL) {
 		evhttp_send_error(ev, 500, NULL);
 		return;
@@ -205,7 +205,7 @@ reply_now(struct server *sv, struct evhttp_request *ev,
 
 /* An API error, answered on the loop. */
 static void
-reply_error(struct server *sv, struct evhttp_request *ev,
+reply_error(struct server *srv, struct evhttp_request *ev,
     enum route_kind kind, enum api_error e, const char *detail,
     const char *allow)
 {
@@ -213,15 +213,15 @@ reply_error(struct server *sv, struct evhttp_request *ev,
 	char msg[512];
 
 	api_message(e, detail, NULL, msg, sizeof(msg));
-	reply_now(sv, ev, kind, def->status, def->code, msg, allow);
+	reply_now(srv, ev, kind, def->status, def->code, msg, allow);
 }
 
 static void
-reply_options(struct server *sv, struct evhttp_request *ev)
+reply_options(struct server *srv, struct evhttp_request *ev)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
 
-	add_common_headers(sv, h, ++request_ids);
+	add_common_headers(srv, h, ++request_ids);
 	evhttp_add_header(h, "Access-Control-Allow-Methods", ALLOW_METHODS);
 	evhttp_add_header(h, "Access-Control-Allow-Headers", ALLOW_HEADERS);
 	evhttp_add_header(h, "Access-Control-Max-Age", "86400");
@@ -243,7 +243,7 @@ allow_header(unsigned methods)
 }
 
 static char *
-base_url(struct server *sv, struct conf *cf, struct evhttp_request *ev)
+base_url(struct server *srv, struct conf *cf, struct evhttp_request *ev)
 {
 	const char *host;
 	char *s;
@@ -252,7 +252,8 @@ base_url(struct server *sv, struct conf *cf, struct evhttp_request *ev)
 		return strdup(cf->cf_public_url);
 	host = route_host(evhttp_find_header(
 	    evhttp_request_get_input_headers(ev), "Host"));
-	if (asprintf(&s, "http://%s", host != NULL ? host : sv->sv_addr) == -1)
+	if (asprintf(&s, "http://%s", host != NULL ? host :
+	    srv->srv_addr) == -1)
 		return NULL;
 	return s;
 }
@@ -320,21 +321,21 @@ request_done(struct job *j)
 {
 	struct request *req = (struct request *)((char *)j -
 	    offsetof(struct request, r_job));
-	struct server *sv = req->r_srv;
+	struct server *srv = req->r_srv;
 	struct evkeyvalq *out;
 	struct evkeyval *kv;
 
-	sv->sv_nrequests--;
+	srv->srv_nrequests--;
 	if (req->r_conn != NULL)
 		req->r_conn->c_req = NULL;
 	if (req->r_ev == NULL) {
 		/* The client went away while a worker was busy. */
 		request_free(req);
-		http_request_done(sv);
+		http_request_done(srv);
 		return;
 	}
 	out = evhttp_request_get_output_headers(req->r_ev);
-	add_common_headers(sv, out, ++request_ids);
+	add_common_headers(srv, out, ++request_ids);
 	TAILQ_FOREACH(kv, &req->r_headers, next)
 		evhttp_add_header(out, kv->key, kv->value);
 	metrics_request(req->r_route.kind, req->r_status);
@@ -343,7 +344,7 @@ request_done(struct job *j)
 		/* The stream takes the evhttp request and the connection. */
 		if (stream_start(req) == 0) {
 			request_free(req);
-			http_request_done(sv);
+			http_request_done(srv);
 			return;
 		}
 		log_warnx("%s: cannot start a stream", __func__);
@@ -358,7 +359,7 @@ request_done(struct job *j)
 	    req->r_head ? NULL : req->r_out);
 	req->r_ev = NULL;
 	request_free(req);
-	http_request_done(sv);
+	http_request_done(srv);
 }
 
 static void
@@ -425,7 +426,7 @@ route_has_repo(const struct route *r)
 static void
 http_request(struct evhttp_request *ev, void *arg)
 {
-	struct server *sv = arg;
+	struct server *srv = arg;
 	struct evhttp_connection *evcon;
 	struct request *req = NULL;
 	struct conn *c;
@@ -437,10 +438,10 @@ http_request(struct evhttp_request *ev, void *arg)
 
 	evcon = evhttp_request_get_connection(ev);
 	if ((c = conn_find(evcon)) == NULL) {
-		if (sv->sv_nconns >= sv->sv_conf->cf_max_connections) {
+		if (srv->srv_nconns >= srv->srv_conf->cf_max_connections) {
 			evhttp_add_header(evhttp_request_get_output_headers(ev),
 			    "Connection", "close");
-			reply_error(sv, ev, ROUTE_UNKNOWN, API_UNAVAILABLE,
+			reply_error(srv, ev, ROUTE_UNKNOWN, API_UNAVAILABLE,
 			    NULL, NULL);
 			return;
 		}
@@ -452,7 +453,7 @@ http_request(struct evhttp_request *ev, void *arg)
 		c->c_evcon = evcon;
 		c->c_next = conns[conn_hash(evcon)];
 		conns[conn_hash(evcon)] = c;
-		sv->sv_nconns++;
+		srv->srv_nconns++;
 		evhttp_connection_set_closecb(evcon, conn_closed, c);
 		/* Whole read buffers at a time, not 16 KiB pieces. */
 		bufferevent_set_max_single_write(
@@ -461,13 +462,13 @@ http_request(struct evhttp_request *ev, void *arg)
 	}
 
 	if (evhttp_request_get_command(ev) == EVHTTP_REQ_OPTIONS) {
-		reply_options(sv, ev);
+		reply_options(srv, ev);
 		return;
 	}
 	target = evhttp_request_get_uri(ev);
 	if (target == NULL || route_target(target, &path, &plen, &query,
 	    &qlen) != 0) {
-		reply_error(sv, ev, ROUTE_UNKNOWN, API_BAD_REQUEST,
+		reply_error(srv, ev, ROUTE_UNKNOWN, API_BAD_REQUEST,
 		    "malformed request target", NULL);
 		return;
 	}
@@ -478,7 +479,7 @@ http_request(struct evhttp_request *ev, void *arg)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &req->r_start);
 	TAILQ_INIT(&req->r_headers);
-	req->r_srv = sv;
+	req->r_srv = srv;
 	req->r_method = method_of(ev);
 	req->r_head = req->r_method == ROUTE_HEAD;
 	if (asprintf(&req->r_target, "%s %.512s", method_name(ev),
@@ -486,27 +487,27 @@ http_request(struct evhttp_request *ev, void *arg)
 		req->r_target = NULL;
 
 	if ((rc = route_parse(path, plen, &req->r_route, &why)) != 0) {
-		reply_error(sv, ev, ROUTE_UNKNOWN, rc == 404 ?
+		reply_error(srv, ev, ROUTE_UNKNOWN, rc == 404 ?
 		    API_ENDPOINT_NOT_FOUND : rc == 414 ? API_URI_TOO_LONG :
 		    API_BAD_REQUEST, why, NULL);
 		goto done;
 	}
 	methods = route_methods(req->r_route.kind);
 	if ((req->r_method & methods) == 0) {
-		reply_error(sv, ev, req->r_route.kind, API_METHOD_NOT_ALLOWED,
+		reply_error(srv, ev, req->r_route.kind, API_METHOD_NOT_ALLOWED,
 		    NULL, allow_header(methods));
 		goto done;
 	}
 	if (query != NULL && query_parse(query, qlen, &req->r_query) != 0) {
-		reply_error(sv, ev, req->r_route.kind, API_BAD_REQUEST,
+		reply_error(srv, ev, req->r_route.kind, API_BAD_REQUEST,
 		    "malformed query string", NULL);
 		goto done;
 	}
 	if (handlers[req->r_route.kind].needs & ROUTE_ON_LOOP) {
 		/* Only /healthz: whether the daemon takes requests. */
-		reply_now(sv, ev, req->r_route.kind,
-		    sv->sv_draining ? 503 : 200, NULL,
-		    sv->sv_draining ? "draining\n" : "ok\n", NULL);
+		reply_now(srv, ev, req->r_route.kind,
+		    srv->srv_draining ? 503 : 200, NULL,
+		    srv->srv_draining ? "draining\n" : "ok\n", NULL);
 		goto done;
 	}
 	req->r_token = bearer_token(ev);
@@ -514,9 +515,9 @@ http_request(struct evhttp_request *ev, void *arg)
 	 * A private repository without a token is not found, as on the
 	 * Hub: its name is not confirmed to whoever asks.
 	 */
-	if (route_has_repo(&req->r_route) && !conf_may_read(sv->sv_conf,
+	if (route_has_repo(&req->r_route) && !conf_may_read(srv->srv_conf,
 	    req->r_route.repo, req->r_token)) {
-		reply_error(sv, ev, req->r_route.kind, API_REPO_HIDDEN,
+		reply_error(srv, ev, req->r_route.kind, API_REPO_HIDDEN,
 		    NULL, NULL);
 		goto done;
 	}
@@ -524,7 +525,7 @@ http_request(struct evhttp_request *ev, void *arg)
 		in = evhttp_request_get_input_buffer(ev);
 		blen = evbuffer_get_length(in);
 		if ((req->r_body = malloc(blen + 1)) == NULL) {
-			reply_error(sv, ev, req->r_route.kind, API_NOMEM,
+			reply_error(srv, ev, req->r_route.kind, API_NOMEM,
 			    NULL, NULL);
 			goto done;
 		}
@@ -535,22 +536,22 @@ http_request(struct evhttp_request *ev, void *arg)
 	}
 	req->r_range = header_dup(ev, "Range");
 	if (handlers[req->r_route.kind].needs & ROUTE_GAUGES) {
-		req->r_gauge[0] = sv->sv_nconns;
-		req->r_gauge[1] = sv->sv_nrequests;
-		req->r_gauge[2] = sv->sv_nstreams;
+		req->r_gauge[0] = srv->srv_nconns;
+		req->r_gauge[1] = srv->srv_nrequests;
+		req->r_gauge[2] = srv->srv_nstreams;
 		req->r_gauge[3] = buf_out();
 		req->r_gauge[4] = stream_windows();
 	}
-	req->r_conf = conf_ref(sv->sv_conf);
-	if ((req->r_base = base_url(sv, req->r_conf, ev)) == NULL) {
-		reply_error(sv, ev, req->r_route.kind, API_NOMEM, NULL,
+	req->r_conf = conf_ref(srv->srv_conf);
+	if ((req->r_base = base_url(srv, req->r_conf, ev)) == NULL) {
+		reply_error(srv, ev, req->r_route.kind, API_NOMEM, NULL,
 		    NULL);
 		goto done;
 	}
 	req->r_ev = ev;
 	req->r_conn = c;
 	c->c_req = req;
-	sv->sv_nrequests++;
+	srv->srv_nrequests++;
 	req->r_job.j_run = request_run;
 	req->r_job.j_done = request_done;
 	pool_submit(&req->r_job);
@@ -563,29 +564,29 @@ done:
  * Limits that apply to connections accepted from now on (SIGHUP).
  */
 void
-http_apply_limits(struct server *sv)
+http_apply_limits(struct server *srv)
 {
-	struct conf *cf = sv->sv_conf;
+	struct conf *cf = srv->srv_conf;
 
-	evhttp_set_max_headers_size(sv->sv_http, cf->cf_max_header_size);
-	evhttp_set_max_body_size(sv->sv_http, cf->cf_max_body_size);
-	evhttp_set_timeout(sv->sv_http, cf->cf_timeout);
+	evhttp_set_max_headers_size(srv->srv_http, cf->cf_max_header_size);
+	evhttp_set_max_body_size(srv->srv_http, cf->cf_max_body_size);
+	evhttp_set_timeout(srv->srv_http, cf->cf_timeout);
 	buf_init(cf->cf_buffer_size, cf->cf_buffers);
 	pool_map_budget(cf->cf_map_budget);
 }
 
 int
-http_start(struct server *sv)
+http_start(struct server *srv)
 {
 	struct sockaddr_storage ss;
 	struct evconnlistener *lev;
 	socklen_t sslen = sizeof(ss);
 	char host[INET6_ADDRSTRLEN];
-	const char *listen = sv->sv_conf->cf_listen;
+	const char *listen = srv->srv_conf->cf_listen;
 	char *addr, *port;
 	evutil_socket_t fd;
 
-	if ((sv->sv_http = evhttp_new(sv->sv_base)) == NULL) {
+	if ((srv->srv_http = evhttp_new(srv->srv_base)) == NULL) {
 		log_warnx("%s: evhttp_new failed", __func__);
 		return -1;
 	}
@@ -593,12 +594,12 @@ http_start(struct server *sv)
 	 * Every method is parsed so that the ones not served get a 405 with
 	 * a JSON body; TRACE and CONNECT are refused by evhttp itself.
 	 */
-	evhttp_set_allowed_methods(sv->sv_http, EVHTTP_REQ_GET |
+	evhttp_set_allowed_methods(srv->srv_http, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_OPTIONS |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
-	evhttp_set_default_content_type(sv->sv_http, NULL);
-	http_apply_limits(sv);
-	evhttp_set_gencb(sv->sv_http, http_request, sv);
+	evhttp_set_default_content_type(srv->srv_http, NULL);
+	http_apply_limits(srv);
+	evhttp_set_gencb(srv->srv_http, http_request, srv);
 
 	/* "[::1]:8080" or "127.0.0.1:8080" */
 	if ((addr = strdup(listen)) == NULL)
@@ -613,14 +614,14 @@ http_start(struct server *sv)
 		addr[strlen(addr) - 1] = '\0';
 		memmove(addr, addr + 1, strlen(addr));
 	}
-	sv->sv_bound = evhttp_bind_socket_with_handle(sv->sv_http, addr,
+	srv->srv_bound = evhttp_bind_socket_with_handle(srv->srv_http, addr,
 	    (ev_uint16_t)atoi(port));
 	free(addr);
-	if (sv->sv_bound == NULL) {
+	if (srv->srv_bound == NULL) {
 		log_warn("%s: cannot listen on %s", __func__, listen);
 		return -1;
 	}
-	lev = evhttp_bound_socket_get_listener(sv->sv_bound);
+	lev = evhttp_bound_socket_get_listener(srv->srv_bound);
 	fd = evconnlistener_get_fd(lev);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
 		log_warn("%s: getsockname", __func__);
@@ -630,13 +631,13 @@ http_start(struct server *sv)
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
 		evutil_inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		snprintf(sv->sv_addr, sizeof(sv->sv_addr), "[%s]:%u", host,
+		snprintf(srv->srv_addr, sizeof(srv->srv_addr), "[%s]:%u", host,
 		    ntohs(s6->sin6_port));
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
 		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		snprintf(sv->sv_addr, sizeof(sv->sv_addr), "%s:%u", host,
+		snprintf(srv->srv_addr, sizeof(srv->srv_addr), "%s:%u", host,
 		    ntohs(s4->sin_port));
 	}
 	return 0;
@@ -647,34 +648,34 @@ http_start(struct server *sv)
  * loop (or leave at drain-timeout, whichever comes first).
  */
 void
-http_drain(struct server *sv)
+http_drain(struct server *srv)
 {
-	if (sv->sv_draining)
+	if (srv->srv_draining)
 		return;
-	sv->sv_draining = 1;
-	if (sv->sv_bound != NULL) {
-		evhttp_del_accept_socket(sv->sv_http, sv->sv_bound);
-		sv->sv_bound = NULL;
+	srv->srv_draining = 1;
+	if (srv->srv_bound != NULL) {
+		evhttp_del_accept_socket(srv->srv_http, srv->srv_bound);
+		srv->srv_bound = NULL;
 	}
 	log_info("draining: %d requests, %d streams, %d connections",
-	    sv->sv_nrequests, sv->sv_nstreams, sv->sv_nconns);
-	http_request_done(sv);
+	    srv->srv_nrequests, srv->srv_nstreams, srv->srv_nconns);
+	http_request_done(srv);
 }
 
 /* After each answer: when draining and nothing is left, stop. */
 void
-http_request_done(struct server *sv)
+http_request_done(struct server *srv)
 {
-	if (!sv->sv_draining)
+	if (!srv->srv_draining)
 		return;
-	if (sv->sv_nrequests == 0 && sv->sv_nstreams == 0 &&
-	    sv->sv_nflushing == 0)
-		event_base_loopexit(sv->sv_base, NULL);
+	if (srv->srv_nrequests == 0 && srv->srv_nstreams == 0 &&
+	    srv->srv_nflushing == 0)
+		event_base_loopexit(srv->srv_base, NULL);
 }
 
 /* Releases every connection; only after the loop has stopped. */
 void
-http_stop(struct server *sv)
+http_stop(struct server *srv)
 {
 	size_t i;
 	struct conn *c;
@@ -693,9 +694,9 @@ http_stop(struct server *sv)
 			evhttp_connection_set_closecb(c->c_evcon, NULL, NULL);
 		}
 	stream_abandon_all();
-	if (sv->sv_http != NULL)
-		evhttp_free(sv->sv_http);
-	sv->sv_http = NULL;
+	if (srv->srv_http != NULL)
+		evhttp_free(srv->srv_http);
+	srv->srv_http = NULL;
 	for (i = 0; i < BOUND_CONN_BUCKETS; i++)
 		while ((c = conns[i]) != NULL) {
 			conns[i] = c->c_next;

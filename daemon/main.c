@@ -49,18 +49,18 @@ conf_to_log(const char *msg)
 
 /* Command-line values win over the file's, now and after SIGHUP. */
 static int
-apply_overrides(struct server *sv, struct conf *cf)
+apply_overrides(struct server *srv, struct conf *cf)
 {
 	char *s;
 
-	if (sv->sv_listen_opt != NULL) {
-		if ((s = strdup(sv->sv_listen_opt)) == NULL)
+	if (srv->srv_listen_opt != NULL) {
+		if ((s = strdup(srv->srv_listen_opt)) == NULL)
 			return -1;
 		free(cf->cf_listen);
 		cf->cf_listen = s;
 	}
-	if (sv->sv_store_opt != NULL) {
-		if ((s = strdup(sv->sv_store_opt)) == NULL)
+	if (srv->srv_store_opt != NULL) {
+		if ((s = strdup(srv->srv_store_opt)) == NULL)
 			return -1;
 		free(cf->cf_store);
 		cf->cf_store = s;
@@ -71,15 +71,15 @@ apply_overrides(struct server *sv, struct conf *cf)
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct server *sv = arg;
-	struct conf *cf, *old = sv->sv_conf;
+	struct server *srv = arg;
+	struct conf *cf, *old = srv->srv_conf;
 	char *s;
 
 	(void)sig, (void)what;
-	log_info("reloading %s", sv->sv_conf_file);
-	cf = conf_load(sv->sv_conf_file, sv->sv_conf_must_exist,
+	log_info("reloading %s", srv->srv_conf_file);
+	cf = conf_load(srv->srv_conf_file, srv->srv_conf_must_exist,
 	    conf_to_log);
-	if (cf == NULL || apply_overrides(sv, cf) != 0) {
+	if (cf == NULL || apply_overrides(srv, cf) != 0) {
 		log_warnx("%s: keeping the configuration in use", __func__);
 		conf_unref(cf);
 		return;
@@ -99,41 +99,41 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	if (cf->cf_workers != old->cf_workers)
 		log_warnx("%s: workers %d: restart to apply", __func__,
 		    cf->cf_workers);
-	sv->sv_conf = cf;
+	srv->srv_conf = cf;
 	conf_unref(old);
-	http_apply_limits(sv);
+	http_apply_limits(srv);
 	log_info("configuration reloaded");
 }
 
 static void
 on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct server *sv = arg;
+	struct server *srv = arg;
 
 	(void)fd, (void)what;
-	log_warnx("drain time-out: closing %d connections", sv->sv_nconns);
-	event_base_loopexit(sv->sv_base, NULL);
+	log_warnx("drain time-out: closing %d connections", srv->srv_nconns);
+	event_base_loopexit(srv->srv_base, NULL);
 }
 
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
 {
-	struct server *sv = arg;
+	struct server *srv = arg;
 	struct timeval tv;
 
 	(void)what;
-	if (sv->sv_draining) {
+	if (srv->srv_draining) {
 		/* A second signal: stop now. */
-		event_base_loopexit(sv->sv_base, NULL);
+		event_base_loopexit(srv->srv_base, NULL);
 		return;
 	}
 	log_info("%s: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	tv.tv_sec = sv->sv_conf->cf_drain_timeout;
+	tv.tv_sec = srv->srv_conf->cf_drain_timeout;
 	tv.tv_usec = 0;
-	sv->sv_drain_ev = evtimer_new(sv->sv_base, on_drain_timeout, sv);
-	if (sv->sv_drain_ev != NULL)
-		evtimer_add(sv->sv_drain_ev, &tv);
-	http_drain(sv);
+	srv->srv_drain_ev = evtimer_new(srv->srv_base, on_drain_timeout, srv);
+	if (srv->srv_drain_ev != NULL)
+		evtimer_add(srv->srv_drain_ev, &tv);
+	http_drain(srv);
 }
 
 /* Paths stay right after daemon(3) changes to "/". */
@@ -191,21 +191,21 @@ main(int argc, char **argv)
 		{ "help",	no_argument,		NULL,	'h' },
 		{ NULL,		0,			NULL,	0 }
 	};
-	struct server sv;
+	struct server srv;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
 	char *port_file = NULL, *conf_file = NULL, *store_opt = NULL;
 	int ch, debug = 0, check = 0, verbose = 0, rc;
 
-	memset(&sv, 0, sizeof(sv));
-	sv.sv_conf_file = AIRLOCKD_CONF;
+	memset(&srv, 0, sizeof(srv));
+	srv.srv_conf_file = AIRLOCKD_CONF;
 	while ((ch = getopt_long(argc, argv, "c:dhnv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			free(conf_file);
 			if ((conf_file = abs_path(optarg)) == NULL)
 				fatal("%s", optarg);
-			sv.sv_conf_file = conf_file;
-			sv.sv_conf_must_exist = 1;
+			srv.srv_conf_file = conf_file;
+			srv.srv_conf_must_exist = 1;
 			break;
 		case 'd':
 			debug = 1;
@@ -217,13 +217,13 @@ main(int argc, char **argv)
 			verbose++;
 			break;
 		case 'L':
-			sv.sv_listen_opt = optarg;
+			srv.srv_listen_opt = optarg;
 			break;
 		case 'S':
 			free(store_opt);
 			if ((store_opt = abs_path(optarg)) == NULL)
 				fatal("%s", optarg);
-			sv.sv_store_opt = store_opt;
+			srv.srv_store_opt = store_opt;
 			break;
 		case 'P':
 			free(port_file);
@@ -238,17 +238,19 @@ main(int argc, char **argv)
 		usage();
 	log_init(1, verbose);
 
-	sv.sv_conf = conf_load(sv.sv_conf_file, sv.sv_conf_must_exist,
+	srv.srv_conf = conf_load(srv.srv_conf_file, srv.srv_conf_must_exist,
 	    conf_to_stderr);
-	if (sv.sv_conf == NULL)
+	if (srv.srv_conf == NULL)
 		exit(1);
-	if (apply_overrides(&sv, sv.sv_conf) != 0)
+	if (apply_overrides(&srv, srv.srv_conf) != 0)
 		fatal("%s", __func__);
-	if (sv.sv_listen_opt != NULL && strchr(sv.sv_listen_opt, ':') == NULL)
-		fatalx("--listen %s: expected ADDRESS:PORT", sv.sv_listen_opt);
+	if (srv.srv_listen_opt != NULL &&
+	    strchr(srv.srv_listen_opt, ':') == NULL)
+		fatalx("--listen %s: expected ADDRESS:PORT",
+		    srv.srv_listen_opt);
 	if (check) {
 		printf("configuration OK\n");
-		conf_unref(sv.sv_conf);
+		conf_unref(srv.srv_conf);
 		free(conf_file);
 		free(store_opt);
 		free(port_file);
@@ -266,35 +268,36 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (keys_init() != 0)
 		fatalx("keys_init failed");
-	if ((rc = store_open(sv.sv_conf->cf_store, STORE_RDONLY,
-	    &sv.sv_store)) != 0)
-		fatalx("store %s: %s", sv.sv_conf->cf_store, store_lasterror());
-	if (pool_map_init(sv.sv_store, sv.sv_conf->cf_map_budget) != 0)
+	if ((rc = store_open(srv.srv_conf->cf_store, STORE_RDONLY,
+	    &srv.srv_store)) != 0)
+		fatalx("store %s: %s", srv.srv_conf->cf_store,
+		    store_lasterror());
+	if (pool_map_init(srv.srv_store, srv.srv_conf->cf_map_budget) != 0)
 		log_warnx("%s: the store's mapping was not found: its pages "
-		    "will stay resident", sv.sv_conf->cf_store);
-	if ((sv.sv_base = event_base_new()) == NULL)
+		    "will stay resident", srv.srv_conf->cf_store);
+	if ((srv.srv_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	server = &sv;
-	clock_gettime(CLOCK_MONOTONIC, &sv.sv_started);
-	if (http_start(&sv) != 0)
+	server = &srv;
+	clock_gettime(CLOCK_MONOTONIC, &srv.srv_started);
+	if (http_start(&srv) != 0)
 		fatalx("cannot start the HTTP server on %s",
-		    sv.sv_conf->cf_listen);
-	if (pool_start(sv.sv_base, sv.sv_conf->cf_workers) != 0 ||
-	    stream_init(sv.sv_base) != 0)
+		    srv.srv_conf->cf_listen);
+	if (pool_start(srv.srv_base, srv.srv_conf->cf_workers) != 0 ||
+	    stream_init(srv.srv_base) != 0)
 		fatalx("cannot start the workers");
-	ev_term = evsignal_new(sv.sv_base, SIGTERM, on_term, &sv);
-	ev_int = evsignal_new(sv.sv_base, SIGINT, on_term, &sv);
-	ev_hup = evsignal_new(sv.sv_base, SIGHUP, on_hup, &sv);
+	ev_term = evsignal_new(srv.srv_base, SIGTERM, on_term, &srv);
+	ev_int = evsignal_new(srv.srv_base, SIGINT, on_term, &srv);
+	ev_hup = evsignal_new(srv.srv_base, SIGHUP, on_hup, &srv);
 	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
 	    evsignal_add(ev_term, NULL) != 0 || evsignal_add(ev_int, NULL) != 0 ||
 	    evsignal_add(ev_hup, NULL) != 0)
 		fatalx("cannot set up signal events");
-	if (port_file != NULL && write_port_file(port_file, sv.sv_addr) != 0)
+	if (port_file != NULL && write_port_file(port_file, srv.srv_addr) != 0)
 		fatal("%s", port_file);
-	log_info("listening on %s, store %s, %d workers", sv.sv_addr,
-	    sv.sv_conf->cf_store, sv.sv_conf->cf_workers);
+	log_info("listening on %s, store %s, %d workers", srv.srv_addr,
+	    srv.srv_conf->cf_store, srv.srv_conf->cf_workers);
 
-	event_base_dispatch(sv.sv_base);
+	event_base_dispatch(srv.srv_base);
 
 	/*
 	 * The answers are given: a late signal must not cut the cleanup
@@ -307,18 +310,18 @@ main(int argc, char **argv)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	log_info("stopping");
-	http_stop(&sv);
+	http_stop(&srv);
 	pool_stop();
-	if (sv.sv_drain_ev != NULL)
-		event_free(sv.sv_drain_ev);
+	if (srv.srv_drain_ev != NULL)
+		event_free(srv.srv_drain_ev);
 	stream_cleanup();
 	/* Runs the last buffer cleanups of the connections evhttp freed. */
-	event_base_free(sv.sv_base);
+	event_base_free(srv.srv_base);
 	buf_cleanup();
 	snapshot_cache_free();
 	extents_cache_free();
-	store_close(sv.sv_store);
-	conf_unref(sv.sv_conf);
+	store_close(srv.srv_store);
+	conf_unref(srv.srv_conf);
 	if (port_file != NULL)
 		unlink(port_file);
 	free(port_file);

@@ -127,7 +127,7 @@ metrics_handle(struct request *req)
 	    (double)req->r_gauge[4]);
 	gauge(b, "airlockd_read_queue", "Jobs waiting for a worker.",
 	    (double)pool_queued());
-	if (store_figures(req->r_srv->sv_store, &ss)) {
+	if (store_figures(req->r_srv->srv_store, &ss)) {
 		gauge(b, "airlockd_store_file_bytes", "Size of the store's "
 		    "data file.", (double)ss.file_bytes);
 		gauge(b, "airlockd_store_chunk_bytes", "Bytes of stored chunks.",

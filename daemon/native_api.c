@@ -77,7 +77,7 @@ v1_refs(struct request *req)
 		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
-	rc = store_refs(req->r_srv->sv_store, r->type,
+	rc = store_refs(req->r_srv->srv_store, r->type,
 	    r->repo[0] ? r->repo : NULL, v1_ref, &w);
 	if (rc != 0) {
 		json_decref(w.list);
@@ -98,7 +98,7 @@ manifest_get(struct request *req, struct store_manifest **m)
 {
 	int rc;
 
-	if ((rc = store_manifest_get(req->r_srv->sv_store, req->r_route.hash,
+	if ((rc = store_manifest_get(req->r_srv->srv_store, req->r_route.hash,
 	    m)) != 0)
 		return store_error(req, rc, "manifest");
 	if (!conf_may_read(req->r_conf, (*m)->repo, req->r_token)) {
@@ -148,7 +148,7 @@ v1_signatures(struct request *req)
 		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
-	if ((rc = store_sigs(req->r_srv->sv_store, req->r_route.hash, v1_sig,
+	if ((rc = store_sigs(req->r_srv->srv_store, req->r_route.hash, v1_sig,
 	    list)) != 0) {
 		json_decref(list);
 		store_error(req, rc, "signatures");
@@ -198,13 +198,13 @@ blob_held(struct request *req, const uint8_t sha[STORE_HASH_LEN],
 	struct store_manifest *m;
 	int rc, found = 0;
 
-	if ((rc = store_refs(req->r_srv->sv_store, NULL, NULL, holder_ref,
+	if ((rc = store_refs(req->r_srv->srv_store, NULL, NULL, holder_ref,
 	    &h)) != 0) {
 		free(h.digests);
 		return rc;
 	}
 	for (size_t i = 0; i < h.n && !found; i++) {
-		if ((rc = store_manifest_get(req->r_srv->sv_store,
+		if ((rc = store_manifest_get(req->r_srv->srv_store,
 		    h.digests[i], &m)) != 0) {
 			free(h.digests);
 			return rc;
@@ -252,7 +252,7 @@ v1_blob(struct request *req)
 
 	if (blob_may_read(req, req->r_route.hash) != 0)
 		return;
-	if ((rc = store_blob_stat(req->r_srv->sv_store, req->r_route.hash,
+	if ((rc = store_blob_stat(req->r_srv->srv_store, req->r_route.hash,
 	    &info)) != 0) {
 		store_error(req, rc, "blob");
 		return;
@@ -313,7 +313,7 @@ v1_blob_chunks(struct request *req)
 		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
-	rc = store_blob_chunks(req->r_srv->sv_store, req->r_route.hash,
+	rc = store_blob_chunks(req->r_srv->srv_store, req->r_route.hash,
 	    v1_chunk_entry, &p);
 	if (rc != 0 && rc != 1) {
 		json_decref(p.list);
@@ -324,7 +324,7 @@ v1_blob_chunks(struct request *req)
 		struct store_blobinfo info;
 
 		/* No chunk: an empty blob, or none at all. */
-		if ((rc = store_blob_stat(req->r_srv->sv_store,
+		if ((rc = store_blob_stat(req->r_srv->srv_store,
 		    req->r_route.hash, &info)) != 0) {
 			json_decref(p.list);
 			store_error(req, rc, "blob");
@@ -356,7 +356,7 @@ v1_chunk(struct request *req)
 		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;
 	}
-	if ((rc = store_chunk_get(req->r_srv->sv_store, req->r_route.hash,
+	if ((rc = store_chunk_get(req->r_srv->srv_store, req->r_route.hash,
 	    buf, STORE_CHUNK_MAX, &len)) != 0) {
 		free(buf);
 		store_error(req, rc, "chunk");
@@ -402,7 +402,7 @@ v1_missing(struct request *req)
 		goto out;
 	}
 	json_array_foreach(list, i, v) {
-		rc = store_chunk_has(req->r_srv->sv_store, sha[i]);
+		rc = store_chunk_has(req->r_srv->srv_store, sha[i]);
 		if (rc == STORE_ENOTFOUND)
 			json_array_append(missing, v);
 		else if (rc != 0) {
@@ -429,7 +429,7 @@ release_file(struct request *req, int sig)
 	size_t len;
 	int rc;
 
-	rc = store_kv_get(req->r_srv->sv_store, STORE_SETTING, name,
+	rc = store_kv_get(req->r_srv->srv_store, STORE_SETTING, name,
 	    strlen(name), &val, &len);
 	if (rc == STORE_ENOTFOUND) {
 		resp_fail(req, API_RELEASE_NOT_FOUND, NULL, NULL);

@@ -151,7 +151,7 @@ unref(struct stream *st)
 static void
 finish(struct stream *st)
 {
-	struct server *sv = st->st_srv;
+	struct server *srv = st->st_srv;
 
 	if (st->st_done)
 		return;
@@ -160,9 +160,9 @@ finish(struct stream *st)
 	conn_unset_stream(st->st_conn, st);
 	st->st_conn = NULL;
 	st->st_evcon = NULL;
-	sv->sv_nstreams--;
+	srv->srv_nstreams--;
 	st->st_refs--;
-	http_request_done(sv);
+	http_request_done(srv);
 }
 
 /*
@@ -272,7 +272,7 @@ window_fill(struct stream *st)
 	size_t i;
 	int rc;
 
-	if ((rc = store_view_open(server->sv_store, &w->w_view)) != 0)
+	if ((rc = store_view_open(server->srv_store, &w->w_view)) != 0)
 		return rc;
 	if ((ex = extents_get(w->w_view, st->st_blob)) == NULL)
 		return -1;
@@ -325,7 +325,7 @@ read_run(struct job *j)
 		st->st_rc = window_fill(st);
 		st->st_got = st->st_win->w_len;
 	} else
-		st->st_rc = store_blob_read(server->sv_store, st->st_blob,
+		st->st_rc = store_blob_read(server->srv_store, st->st_blob,
 		    st->st_off, st->st_buf->b_data, st->st_len, &st->st_got);
 	if (st->st_rc != 0 && st->st_err[0] == '\0')
 		snprintf(st->st_err, sizeof(st->st_err), "%s",
@@ -501,7 +501,7 @@ pump_window(struct stream *st)
 {
 	struct window *w;
 
-	if (nwindows >= st->st_srv->sv_conf->cf_windows ||
+	if (nwindows >= st->st_srv->srv_conf->cf_windows ||
 	    (w = malloc(sizeof(*w))) == NULL) {
 		wait_turn(st);
 		return;
@@ -573,7 +573,7 @@ stall_check(evutil_socket_t fd, short what, void *arg)
 		return;
 	TAILQ_FOREACH(st, &streams, st_entry) {
 		if (st->st_done || st->st_owned == 0 || st->st_reading ||
-		    now - st->st_progress < server->sv_conf->cf_stall_timeout)
+		    now - st->st_progress < server->srv_conf->cf_stall_timeout)
 			continue;
 		if (victim == NULL || st->st_progress < victim->st_progress)
 			victim = st;
@@ -599,7 +599,7 @@ stream_init(struct event_base *base)
 
 	if ((stall_ev = evtimer_new(base, stall_check, NULL)) == NULL)
 		return -1;
-	if (store_view_open(server->sv_store, &v) != 0) {
+	if (store_view_open(server->srv_store, &v) != 0) {
 		log_warnx("%s: no sendfile, files are read into buffers: %s",
 		    __func__, store_lasterror());
 		return 0;
@@ -626,7 +626,7 @@ stream_windows(void)
 int
 stream_start(struct request *req)
 {
-	struct server *sv = req->r_srv;
+	struct server *srv = req->r_srv;
 	struct stream *st;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
@@ -639,11 +639,11 @@ stream_start(struct request *req)
 	 * File segments reach the socket by sendfile only through buffers
 	 * that are never read; this one only moves to the connection's.
 	 */
-	st->st_sendfile = sv->sv_conf->cf_sendfile && sendfile_ok;
+	st->st_sendfile = srv->srv_conf->cf_sendfile && sendfile_ok;
 	if (st->st_sendfile && evbuffer_set_flags(st->st_evb,
 	    EVBUFFER_FLAG_DRAINS_TO_FD) != 0)
 		st->st_sendfile = 0;
-	st->st_srv = sv;
+	st->st_srv = srv;
 	st->st_ev = req->r_ev;
 	st->st_evcon = evhttp_request_get_connection(req->r_ev);
 	st->st_conn = req->r_conn;
@@ -655,7 +655,7 @@ stream_start(struct request *req)
 	st->st_job.j_run = read_run;
 	st->st_job.j_done = read_done;
 	TAILQ_INSERT_TAIL(&streams, st, st_entry);
-	sv->sv_nstreams++;
+	srv->srv_nstreams++;
 	req->r_ev = NULL;
 	conn_set_stream(st->st_conn, st);
 	if (st->st_sendfile)
