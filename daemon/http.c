@@ -101,17 +101,17 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 }
 
 void
-conn_set_stream(struct conn *c, struct stream *st)
+conn_set_stream(struct conn *c, struct stream *sm)
 {
 	if (c != NULL)
-		c->c_stream = st;
+		c->c_stream = sm;
 }
 
-/* Only if st is still the connection's: it may have a later one. */
+/* Only if sm is still the connection's: it may have a later one. */
 void
-conn_unset_stream(struct conn *c, struct stream *st)
+conn_unset_stream(struct conn *c, struct stream *sm)
 {
-	if (c != NULL && c->c_stream == st)
+	if (c != NULL && c->c_stream == sm)
 		c->c_stream = NULL;
 }
 

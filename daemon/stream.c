@@ -52,7 +52,7 @@
 #define WINDOW_EXTENTS	(BOUND_STREAM_WINDOW / STORE_CHUNK_MIN + 2)
 
 struct window {
-	struct stream		*w_st;
+	struct stream		*w_sm;
 	struct store_view	*w_view;
 	uint64_t		 w_len;
 	size_t			 w_n;
@@ -60,34 +60,34 @@ struct window {
 };
 
 struct stream {
-	TAILQ_ENTRY(stream)	 st_entry;	/* all streams */
-	TAILQ_ENTRY(stream)	 st_wait;	/* waiting for a buffer */
-	struct server		*st_srv;
-	struct evhttp_request	*st_ev;		/* NULL once ended or gone */
-	struct conn		*st_conn;
-	struct evhttp_connection *st_evcon;
-	struct evbuffer		*st_evb;
-	uint8_t			 st_blob[STORE_HASH_LEN];
-	uint64_t		 st_next;	/* next offset to read */
-	uint64_t		 st_end;
-	int			 st_refs;	/* see unref() */
-	int			 st_owned;	/* buffers read or being sent */
-	int			 st_reading;
-	int			 st_waiting;
-	int			 st_done;	/* ended, failed or gone */
-	int			 st_sendfile;	/* windows, not buffers */
-	int			 st_corked;
-	time_t			 st_progress;	/* when the socket last took a buffer */
+	TAILQ_ENTRY(stream)	 sm_entry;	/* all streams */
+	TAILQ_ENTRY(stream)	 sm_wait;	/* waiting for a buffer */
+	struct server		*sm_srv;
+	struct evhttp_request	*sm_ev;		/* NULL once ended or gone */
+	struct conn		*sm_conn;
+	struct evhttp_connection *sm_evcon;
+	struct evbuffer		*sm_evb;
+	uint8_t			 sm_blob[STORE_HASH_LEN];
+	uint64_t		 sm_next;	/* next offset to read */
+	uint64_t		 sm_end;
+	int			 sm_refs;	/* see unref() */
+	int			 sm_owned;	/* buffers read or being sent */
+	int			 sm_reading;
+	int			 sm_waiting;
+	int			 sm_done;	/* ended, failed or gone */
+	int			 sm_sendfile;	/* windows, not buffers */
+	int			 sm_corked;
+	time_t			 sm_progress;	/* when the socket last took a buffer */
 
 	/* The read under way. */
-	struct job		 st_job;
-	struct buf		*st_buf;
-	struct window		*st_win;
-	uint64_t		 st_off;
-	size_t			 st_len;
-	size_t			 st_got;
-	int			 st_rc;
-	char			 st_err[256];
+	struct job		 sm_job;
+	struct buf		*sm_buf;
+	struct window		*sm_win;
+	uint64_t		 sm_off;
+	size_t			 sm_len;
+	size_t			 sm_got;
+	int			 sm_rc;
+	char			 sm_err[256];
 };
 
 static TAILQ_HEAD(, stream) streams = TAILQ_HEAD_INITIALIZER(streams);
@@ -113,17 +113,17 @@ static void	pump(struct stream *);
  * chunk (nginx's tcp_nopush).  Uncorking sends what is left.
  */
 static void
-cork(struct stream *st, int on)
+cork(struct stream *sm, int on)
 {
 	struct bufferevent *bev;
 	evutil_socket_t fd;
 
-	if (!st->st_corked == !on || st->st_evcon == NULL ||
-	    (bev = evhttp_connection_get_bufferevent(st->st_evcon)) == NULL ||
+	if (!sm->sm_corked == !on || sm->sm_evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(sm->sm_evcon)) == NULL ||
 	    (fd = bufferevent_getfd(bev)) == -1)
 		return;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0)
-		st->st_corked = on;
+		sm->sm_corked = on;
 }
 
 /*
@@ -132,16 +132,16 @@ cork(struct stream *st, int on)
  * holds one of them while it works.
  */
 static void
-unref(struct stream *st)
+unref(struct stream *sm)
 {
-	if (--st->st_refs > 0)
+	if (--sm->sm_refs > 0)
 		return;
-	if (st->st_waiting)
-		TAILQ_REMOVE(&waiters, st, st_wait);
-	TAILQ_REMOVE(&streams, st, st_entry);
-	if (st->st_evb != NULL)
-		evbuffer_free(st->st_evb);
-	free(st);
+	if (sm->sm_waiting)
+		TAILQ_REMOVE(&waiters, sm, sm_wait);
+	TAILQ_REMOVE(&streams, sm, sm_entry);
+	if (sm->sm_evb != NULL)
+		evbuffer_free(sm->sm_evb);
+	free(sm);
 }
 
 /*
@@ -149,19 +149,19 @@ unref(struct stream *st)
  * stream's own reference: the caller must hold another.
  */
 static void
-finish(struct stream *st)
+finish(struct stream *sm)
 {
-	struct server *srv = st->st_srv;
+	struct server *srv = sm->sm_srv;
 
-	if (st->st_done)
+	if (sm->sm_done)
 		return;
-	st->st_done = 1;
-	cork(st, 0);
-	conn_unset_stream(st->st_conn, st);
-	st->st_conn = NULL;
-	st->st_evcon = NULL;
+	sm->sm_done = 1;
+	cork(sm, 0);
+	conn_unset_stream(sm->sm_conn, sm);
+	sm->sm_conn = NULL;
+	sm->sm_evcon = NULL;
 	srv->srv_nstreams--;
-	st->st_refs--;
+	sm->sm_refs--;
 	http_request_done(srv);
 }
 
@@ -171,32 +171,32 @@ finish(struct stream *st)
  * then it holds buffers or windows, and stall_check() may cut it off.
  */
 static void
-end_reply(struct stream *st)
+end_reply(struct stream *sm)
 {
-	struct evhttp_request *ev = st->st_ev;
+	struct evhttp_request *ev = sm->sm_ev;
 
-	st->st_ev = NULL;
+	sm->sm_ev = NULL;
 	if (ev != NULL) {
-		conn_track_flush(st->st_conn, ev);
+		conn_track_flush(sm->sm_conn, ev);
 		/* With nothing left to write, may close: stream_gone(). */
 		evhttp_send_reply_end(ev);
 	}
-	if (st->st_owned == 0)
-		finish(st);
+	if (sm->sm_owned == 0)
+		finish(sm);
 }
 
 /* A buffer or window came back: the socket took all of it. */
 static void
-returned(struct stream *st)
+returned(struct stream *sm)
 {
-	st->st_progress = monotime();
-	st->st_owned--;
-	if (!st->st_done && st->st_ev == NULL && st->st_owned == 0)
-		finish(st);	/* the reply was ended: that was the last */
+	sm->sm_progress = monotime();
+	sm->sm_owned--;
+	if (!sm->sm_done && sm->sm_ev == NULL && sm->sm_owned == 0)
+		finish(sm);	/* the reply was ended: that was the last */
 	else
-		pump(st);
+		pump(sm);
 	stream_kick_waiters();
-	unref(st);
+	unref(sm);
 }
 
 /* The reference's cleanup: the socket has taken every byte of b. */
@@ -204,11 +204,11 @@ static void
 buf_sent(const void *data, size_t len, void *arg)
 {
 	struct buf *b = arg;
-	struct stream *st = b->b_owner;
+	struct stream *sm = b->b_owner;
 
 	(void)data, (void)len;
 	buf_put(b);
-	returned(st);
+	returned(sm);
 }
 
 static void
@@ -224,11 +224,11 @@ static void
 window_sent(struct evbuffer_file_segment const *seg, int flags, void *arg)
 {
 	struct window *w = arg;
-	struct stream *st = w->w_st;
+	struct stream *sm = w->w_sm;
 
 	(void)seg, (void)flags;
 	window_free(w);
-	returned(st);
+	returned(sm);
 }
 
 /*
@@ -260,21 +260,21 @@ prefetch(struct window *w)
 }
 
 /*
- * On a worker: the extents of the next window, from st_off on, each of
+ * On a worker: the extents of the next window, from sm_off on, each of
  * them in the page cache when this returns.
  */
 static int
-window_fill(struct stream *st)
+window_fill(struct stream *sm)
 {
-	struct window *w = st->st_win;
+	struct window *w = sm->sm_win;
 	struct extents *ex;
-	uint64_t off = st->st_off, left = st->st_end - st->st_off;
+	uint64_t off = sm->sm_off, left = sm->sm_end - sm->sm_off;
 	size_t i;
 	int rc;
 
 	if ((rc = store_view_open(server->srv_store, &w->w_view)) != 0)
 		return rc;
-	if ((ex = extents_get(w->w_view, st->st_blob)) == NULL)
+	if ((ex = extents_get(w->w_view, sm->sm_blob)) == NULL)
 		return -1;
 	if (ex->ex_n == 0) {
 		extents_put(ex);
@@ -290,11 +290,11 @@ window_fill(struct stream *st)
 			break;
 		/* In a leaf: where this window's view has it (store.h). */
 		if (e->flags & STORE_EXTENT_LEAF) {
-			if ((rc = store_view_extent(w->w_view, st->st_blob,
+			if ((rc = store_view_extent(w->w_view, sm->sm_blob,
 			    e->off, &here)) != 0)
 				break;
 			if (here.len != e->len) {
-				snprintf(st->st_err, sizeof(st->st_err), "the "
+				snprintf(sm->sm_err, sizeof(sm->sm_err), "the "
 				    "chunk at offset %llu has %u bytes, not %u",
 				    (unsigned long long)e->off, here.len,
 				    e->len);
@@ -318,17 +318,17 @@ window_fill(struct stream *st)
 static void
 read_run(struct job *j)
 {
-	struct stream *st = (struct stream *)((char *)j -
-	    offsetof(struct stream, st_job));
+	struct stream *sm = (struct stream *)((char *)j -
+	    offsetof(struct stream, sm_job));
 
-	if (st->st_sendfile) {
-		st->st_rc = window_fill(st);
-		st->st_got = st->st_win->w_len;
+	if (sm->sm_sendfile) {
+		sm->sm_rc = window_fill(sm);
+		sm->sm_got = sm->sm_win->w_len;
 	} else
-		st->st_rc = store_blob_read(server->srv_store, st->st_blob,
-		    st->st_off, st->st_buf->b_data, st->st_len, &st->st_got);
-	if (st->st_rc != 0 && st->st_err[0] == '\0')
-		snprintf(st->st_err, sizeof(st->st_err), "%s",
+		sm->sm_rc = store_blob_read(server->srv_store, sm->sm_blob,
+		    sm->sm_off, sm->sm_buf->b_data, sm->sm_len, &sm->sm_got);
+	if (sm->sm_rc != 0 && sm->sm_err[0] == '\0')
+		snprintf(sm->sm_err, sizeof(sm->sm_err), "%s",
 		    store_lasterror());
 	pool_trim_map();
 }
@@ -340,42 +340,42 @@ read_run(struct job *j)
  * come back through buf_sent().
  */
 static void
-abort_stream(struct stream *st)
+abort_stream(struct stream *sm)
 {
-	struct evhttp_connection *evcon = st->st_done ? NULL : st->st_evcon;
+	struct evhttp_connection *evcon = sm->sm_done ? NULL : sm->sm_evcon;
 
-	st->st_ev = NULL;
-	finish(st);
+	sm->sm_ev = NULL;
+	finish(sm);
 	if (evcon != NULL)
 		evhttp_connection_free(evcon);
 }
 
 /* A read or window failed: say so and end the connection. */
 static void
-read_failed(struct stream *st, const char *why)
+read_failed(struct stream *sm, const char *why)
 {
 	char hex[STORE_HEX_LEN + 1];
 
-	store_hex(st->st_blob, STORE_HASH_LEN, hex);
-	log_warnx("blob %s at %llu: %s", hex, (unsigned long long)st->st_off,
-	    st->st_rc != 0 ? st->st_err : why);
-	abort_stream(st);
+	store_hex(sm->sm_blob, STORE_HASH_LEN, hex);
+	log_warnx("blob %s at %llu: %s", hex, (unsigned long long)sm->sm_off,
+	    sm->sm_rc != 0 ? sm->sm_err : why);
+	abort_stream(sm);
 }
 
-/* n more bytes are in st_evb, each holding what it was read into. */
+/* n more bytes are in sm_evb, each holding what it was read into. */
 static void
-queued(struct stream *st, uint64_t n)
+queued(struct stream *sm, uint64_t n)
 {
-	st->st_next += n;
+	sm->sm_next += n;
 	metrics_bytes(n);
-	evhttp_send_reply_chunk(st->st_ev, st->st_evb);
+	evhttp_send_reply_chunk(sm->sm_ev, sm->sm_evb);
 	/* If evhttp did not take them, draining them gives them back. */
-	if (evbuffer_get_length(st->st_evb) != 0)
-		evbuffer_drain(st->st_evb, evbuffer_get_length(st->st_evb));
-	if (st->st_next >= st->st_end)
-		end_reply(st);
+	if (evbuffer_get_length(sm->sm_evb) != 0)
+		evbuffer_drain(sm->sm_evb, evbuffer_get_length(sm->sm_evb));
+	if (sm->sm_next >= sm->sm_end)
+		end_reply(sm);
 	else
-		pump(st);
+		pump(sm);
 }
 
 /*
@@ -384,19 +384,19 @@ queued(struct stream *st, uint64_t n)
  * window.
  */
 static void
-window_done(struct stream *st)
+window_done(struct stream *sm)
 {
-	struct window *w = st->st_win;
+	struct window *w = sm->sm_win;
 	struct evbuffer_file_segment *seg;
 	uint64_t lo = UINT64_MAX, hi = 0;
 	size_t i;
 
-	st->st_win = NULL;
-	if (st->st_done || st->st_rc != 0 || w->w_len == 0) {
-		st->st_owned--;
+	sm->sm_win = NULL;
+	if (sm->sm_done || sm->sm_rc != 0 || w->w_len == 0) {
+		sm->sm_owned--;
 		window_free(w);
-		if (!st->st_done)
-			read_failed(st, "no extents");
+		if (!sm->sm_done)
+			read_failed(sm, "no extents");
 		return;
 	}
 	for (i = 0; i < w->w_n; i++) {
@@ -408,73 +408,73 @@ window_done(struct stream *st)
 	seg = evbuffer_file_segment_new(store_view_fd(w->w_view), (ev_off_t)lo,
 	    (ev_off_t)(hi - lo), EVBUF_FS_DISABLE_LOCKING);
 	if (seg == NULL) {
-		st->st_owned--;
+		sm->sm_owned--;
 		window_free(w);
-		read_failed(st, "evbuffer_file_segment_new failed");
+		read_failed(sm, "evbuffer_file_segment_new failed");
 		return;
 	}
-	st->st_refs++;		/* the window's, dropped by window_sent() */
+	sm->sm_refs++;		/* the window's, dropped by window_sent() */
 	evbuffer_file_segment_add_cleanup_cb(seg, window_sent, w);
 	for (i = 0; i < w->w_n; i++)
-		if (evbuffer_add_file_segment(st->st_evb, seg,
+		if (evbuffer_add_file_segment(sm->sm_evb, seg,
 		    (ev_off_t)(w->w_ext[i].at - lo),
 		    (ev_off_t)w->w_ext[i].len) != 0)
 			break;
 	if (i < w->w_n) {
-		st->st_refs++;
-		read_failed(st, "evbuffer_add_file_segment failed");
-		evbuffer_drain(st->st_evb, evbuffer_get_length(st->st_evb));
+		sm->sm_refs++;
+		read_failed(sm, "evbuffer_add_file_segment failed");
+		evbuffer_drain(sm->sm_evb, evbuffer_get_length(sm->sm_evb));
 		evbuffer_file_segment_free(seg);	/* runs window_sent() */
-		unref(st);
+		unref(sm);
 		return;
 	}
 	evbuffer_file_segment_free(seg);	/* the chains hold it now */
-	queued(st, w->w_len);
+	queued(sm, w->w_len);
 }
 
 static void
 read_done(struct job *j)
 {
-	struct stream *st = (struct stream *)((char *)j -
-	    offsetof(struct stream, st_job));
-	struct buf *b = st->st_buf;
+	struct stream *sm = (struct stream *)((char *)j -
+	    offsetof(struct stream, sm_job));
+	struct buf *b = sm->sm_buf;
 
 	/* The read's reference is this function's until it returns. */
-	st->st_reading = 0;
-	if (st->st_sendfile) {
-		window_done(st);
+	sm->sm_reading = 0;
+	if (sm->sm_sendfile) {
+		window_done(sm);
 		goto out;
 	}
-	st->st_buf = NULL;
-	if (st->st_done || st->st_rc != 0 || st->st_got != st->st_len) {
-		st->st_owned--;
+	sm->sm_buf = NULL;
+	if (sm->sm_done || sm->sm_rc != 0 || sm->sm_got != sm->sm_len) {
+		sm->sm_owned--;
 		buf_put(b);
-		if (!st->st_done)
-			read_failed(st, "short read");
+		if (!sm->sm_done)
+			read_failed(sm, "short read");
 		goto out;
 	}
-	b->b_len = st->st_got;
-	b->b_owner = st;
-	st->st_refs++;		/* the buffer's */
-	if (evbuffer_add_reference(st->st_evb, b->b_data, b->b_len, buf_sent,
+	b->b_len = sm->sm_got;
+	b->b_owner = sm;
+	sm->sm_refs++;		/* the buffer's */
+	if (evbuffer_add_reference(sm->sm_evb, b->b_data, b->b_len, buf_sent,
 	    b) != 0) {
-		st->st_refs--;
-		st->st_owned--;
+		sm->sm_refs--;
+		sm->sm_owned--;
 		buf_put(b);
-		read_failed(st, "evbuffer_add_reference failed");
+		read_failed(sm, "evbuffer_add_reference failed");
 		goto out;
 	}
-	queued(st, b->b_len);
+	queued(sm, b->b_len);
 out:
 	stream_kick_waiters();
-	unref(st);
+	unref(sm);
 }
 
 static void
-wait_turn(struct stream *st)
+wait_turn(struct stream *sm)
 {
-	st->st_waiting = 1;
-	TAILQ_INSERT_TAIL(&waiters, st, st_wait);
+	sm->sm_waiting = 1;
+	TAILQ_INSERT_TAIL(&waiters, sm, sm_wait);
 	if (stall_ev != NULL && !evtimer_pending(stall_ev, NULL)) {
 		struct timeval tv = { 1, 0 };
 
@@ -482,74 +482,74 @@ wait_turn(struct stream *st)
 	}
 }
 
-/* Hands the stream's next read, from st_next on, to a worker. */
+/* Hands the stream's next read, from sm_next on, to a worker. */
 static void
-submit(struct stream *st)
+submit(struct stream *sm)
 {
-	st->st_off = st->st_next;
-	st->st_got = 0;
-	st->st_rc = 0;
-	st->st_err[0] = '\0';
-	st->st_reading = 1;
-	st->st_owned++;
-	st->st_refs++;
-	pool_submit(&st->st_job);
+	sm->sm_off = sm->sm_next;
+	sm->sm_got = 0;
+	sm->sm_rc = 0;
+	sm->sm_err[0] = '\0';
+	sm->sm_reading = 1;
+	sm->sm_owned++;
+	sm->sm_refs++;
+	pool_submit(&sm->sm_job);
 }
 
 static void
-pump_window(struct stream *st)
+pump_window(struct stream *sm)
 {
 	struct window *w;
 
-	if (nwindows >= st->st_srv->srv_conf->cf_windows ||
+	if (nwindows >= sm->sm_srv->srv_conf->cf_windows ||
 	    (w = malloc(sizeof(*w))) == NULL) {
-		wait_turn(st);
+		wait_turn(sm);
 		return;
 	}
 	nwindows++;
-	w->w_st = st;
+	w->w_sm = sm;
 	w->w_view = NULL;
 	w->w_len = 0;
 	w->w_n = 0;
-	st->st_win = w;
-	submit(st);
+	sm->sm_win = w;
+	submit(sm);
 }
 
 /* Starts the next read if the stream may own another buffer. */
 static void
-pump(struct stream *st)
+pump(struct stream *sm)
 {
 	struct buf *b;
 	uint64_t left;
 
-	if (st->st_done || st->st_reading || st->st_waiting ||
-	    st->st_next >= st->st_end || st->st_owned >= BOUND_STREAM_DEPTH)
+	if (sm->sm_done || sm->sm_reading || sm->sm_waiting ||
+	    sm->sm_next >= sm->sm_end || sm->sm_owned >= BOUND_STREAM_DEPTH)
 		return;
-	if (st->st_sendfile) {
-		pump_window(st);
+	if (sm->sm_sendfile) {
+		pump_window(sm);
 		return;
 	}
 	if ((b = buf_get()) == NULL) {
-		wait_turn(st);
+		wait_turn(sm);
 		return;
 	}
-	left = st->st_end - st->st_next;
-	st->st_buf = b;
-	st->st_len = left < b->b_size ? (size_t)left : b->b_size;
-	submit(st);
+	left = sm->sm_end - sm->sm_next;
+	sm->sm_buf = b;
+	sm->sm_len = left < b->b_size ? (size_t)left : b->b_size;
+	submit(sm);
 }
 
 /* A buffer came back: the streams that wait for one go first. */
 void
 stream_kick_waiters(void)
 {
-	struct stream *st;
+	struct stream *sm;
 
-	while ((st = TAILQ_FIRST(&waiters)) != NULL) {
-		TAILQ_REMOVE(&waiters, st, st_wait);
-		st->st_waiting = 0;
-		pump(st);
-		if (st->st_waiting)
+	while ((sm = TAILQ_FIRST(&waiters)) != NULL) {
+		TAILQ_REMOVE(&waiters, sm, sm_wait);
+		sm->sm_waiting = 0;
+		pump(sm);
+		if (sm->sm_waiting)
 			break;	/* still none: it went back to the end */
 	}
 }
@@ -563,7 +563,7 @@ stream_kick_waiters(void)
 static void
 stall_check(evutil_socket_t fd, short what, void *arg)
 {
-	struct stream *st, *victim = NULL;
+	struct stream *sm, *victim = NULL;
 	struct timeval tv = { 1, 0 };
 	time_t now = monotime();
 	char hex[STORE_HEX_LEN + 1];
@@ -571,20 +571,20 @@ stall_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what, (void)arg;
 	if (TAILQ_EMPTY(&waiters))
 		return;
-	TAILQ_FOREACH(st, &streams, st_entry) {
-		if (st->st_done || st->st_owned == 0 || st->st_reading ||
-		    now - st->st_progress < server->srv_conf->cf_stall_timeout)
+	TAILQ_FOREACH(sm, &streams, sm_entry) {
+		if (sm->sm_done || sm->sm_owned == 0 || sm->sm_reading ||
+		    now - sm->sm_progress < server->srv_conf->cf_stall_timeout)
 			continue;
-		if (victim == NULL || st->st_progress < victim->st_progress)
-			victim = st;
+		if (victim == NULL || sm->sm_progress < victim->sm_progress)
+			victim = sm;
 	}
 	if (victim != NULL) {
-		store_hex(victim->st_blob, STORE_HASH_LEN, hex);
+		store_hex(victim->sm_blob, STORE_HASH_LEN, hex);
 		log_info("%s: blob %s: client took nothing for %llds while %s "
 		    "waited: disconnected", __func__, hex,
-		    (long long)(now - victim->st_progress),
+		    (long long)(now - victim->sm_progress),
 		    "other clients");
-		victim->st_refs++;
+		victim->sm_refs++;
 		abort_stream(victim);
 		unref(victim);
 	}
@@ -627,42 +627,42 @@ int
 stream_start(struct request *req)
 {
 	struct server *srv = req->r_srv;
-	struct stream *st;
+	struct stream *sm;
 
-	if ((st = calloc(1, sizeof(*st))) == NULL)
+	if ((sm = calloc(1, sizeof(*sm))) == NULL)
 		return -1;
-	if ((st->st_evb = evbuffer_new()) == NULL) {
-		free(st);
+	if ((sm->sm_evb = evbuffer_new()) == NULL) {
+		free(sm);
 		return -1;
 	}
 	/*
 	 * File segments reach the socket by sendfile only through buffers
 	 * that are never read; this one only moves to the connection's.
 	 */
-	st->st_sendfile = srv->srv_conf->cf_sendfile && sendfile_ok;
-	if (st->st_sendfile && evbuffer_set_flags(st->st_evb,
+	sm->sm_sendfile = srv->srv_conf->cf_sendfile && sendfile_ok;
+	if (sm->sm_sendfile && evbuffer_set_flags(sm->sm_evb,
 	    EVBUFFER_FLAG_DRAINS_TO_FD) != 0)
-		st->st_sendfile = 0;
-	st->st_srv = srv;
-	st->st_ev = req->r_ev;
-	st->st_evcon = evhttp_request_get_connection(req->r_ev);
-	st->st_conn = req->r_conn;
-	memcpy(st->st_blob, req->r_blob, STORE_HASH_LEN);
-	st->st_next = req->r_first;
-	st->st_end = req->r_first + req->r_len;
-	st->st_refs = 2;	/* its own, and this function's */
-	st->st_progress = monotime();
-	st->st_job.j_run = read_run;
-	st->st_job.j_done = read_done;
-	TAILQ_INSERT_TAIL(&streams, st, st_entry);
+		sm->sm_sendfile = 0;
+	sm->sm_srv = srv;
+	sm->sm_ev = req->r_ev;
+	sm->sm_evcon = evhttp_request_get_connection(req->r_ev);
+	sm->sm_conn = req->r_conn;
+	memcpy(sm->sm_blob, req->r_blob, STORE_HASH_LEN);
+	sm->sm_next = req->r_first;
+	sm->sm_end = req->r_first + req->r_len;
+	sm->sm_refs = 2;	/* its own, and this function's */
+	sm->sm_progress = monotime();
+	sm->sm_job.j_run = read_run;
+	sm->sm_job.j_done = read_done;
+	TAILQ_INSERT_TAIL(&streams, sm, sm_entry);
 	srv->srv_nstreams++;
 	req->r_ev = NULL;
-	conn_set_stream(st->st_conn, st);
-	if (st->st_sendfile)
-		cork(st, 1);
-	evhttp_send_reply_start(st->st_ev, req->r_status, NULL);
-	pump(st);
-	unref(st);
+	conn_set_stream(sm->sm_conn, sm);
+	if (sm->sm_sendfile)
+		cork(sm, 1);
+	evhttp_send_reply_start(sm->sm_ev, req->r_status, NULL);
+	pump(sm);
+	unref(sm);
 	return 0;
 }
 
@@ -671,29 +671,29 @@ stream_start(struct request *req)
  * (it was not ended), so freeing it is ours to do.
  */
 void
-stream_gone(struct stream *st)
+stream_gone(struct stream *sm)
 {
-	st->st_refs++;
-	if (st->st_ev != NULL)
-		evhttp_request_free(st->st_ev);
-	st->st_ev = NULL;
-	st->st_conn = NULL;
-	finish(st);
-	unref(st);
+	sm->sm_refs++;
+	if (sm->sm_ev != NULL)
+		evhttp_request_free(sm->sm_ev);
+	sm->sm_ev = NULL;
+	sm->sm_conn = NULL;
+	finish(sm);
+	unref(sm);
 }
 
 /* Shutdown: evhttp is about to free every connection and request. */
 void
 stream_abandon_all(void)
 {
-	struct stream *st, *next;
+	struct stream *sm, *next;
 
-	for (st = TAILQ_FIRST(&streams); st != NULL; st = next) {
-		st->st_refs++;
-		st->st_ev = NULL;
-		st->st_conn = NULL;
-		finish(st);
-		next = TAILQ_NEXT(st, st_entry);
-		unref(st);
+	for (sm = TAILQ_FIRST(&streams); sm != NULL; sm = next) {
+		sm->sm_refs++;
+		sm->sm_ev = NULL;
+		sm->sm_conn = NULL;
+		finish(sm);
+		next = TAILQ_NEXT(sm, sm_entry);
+		unref(sm);
 	}
 }
