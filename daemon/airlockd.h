@@ -87,14 +87,18 @@ int		 conf_private(const struct conf *, const char *repo);
 int		 conf_may_read(const struct conf *, const char *repo,
 		    const char *token);
 
-/* pool.c: worker threads for store reads, and the read buffers. */
-struct job {
-	TAILQ_ENTRY(job)	  j_entry;
-	void			(*j_run)(struct job *);	/* on a worker */
-	void			(*j_done)(struct job *);	/* on the loop */
+/*
+ * pool.c: worker threads for store reads, and the read buffers.  A task
+ * is what a request or a stream hands a worker: tk_run runs there,
+ * tk_done on the loop afterwards.
+ */
+struct task {
+	TAILQ_ENTRY(task)	  tk_entry;
+	void			(*tk_run)(struct task *);
+	void			(*tk_done)(struct task *);
 };
 int	pool_start(struct event_base *, int workers);
-void	pool_submit(struct job *);
+void	pool_submit(struct task *);
 void	pool_stop(void);	/* runs what is queued, then joins */
 size_t	pool_queued(void);
 
@@ -137,7 +141,7 @@ struct request {
 	char			*r_base;	/* scheme://host[:port] */
 	char			*r_target;	/* for the log */
 	struct timespec		 r_start;
-	struct job		 r_job;
+	struct task		 r_task;
 	int64_t			 r_gauge[5];	/* for /metrics, taken on the loop */
 
 	/* The response, built on a worker. */

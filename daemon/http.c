@@ -289,10 +289,10 @@ static const struct {
 };
 
 static void
-request_run(struct job *j)
+request_run(struct task *tk)
 {
-	struct request *req = (struct request *)((char *)j -
-	    offsetof(struct request, r_job));
+	struct request *req = (struct request *)((char *)tk -
+	    offsetof(struct request, r_task));
 	enum route_kind kind = req->r_route.kind;
 
 	if ((unsigned)kind < ROUTE_NKINDS && handlers[kind].run != NULL)
@@ -317,10 +317,10 @@ log_request(struct request *req)
 }
 
 static void
-request_done(struct job *j)
+request_done(struct task *tk)
 {
-	struct request *req = (struct request *)((char *)j -
-	    offsetof(struct request, r_job));
+	struct request *req = (struct request *)((char *)tk -
+	    offsetof(struct request, r_task));
 	struct server *srv = req->r_srv;
 	struct evkeyvalq *out;
 	struct evkeyval *kv;
@@ -552,9 +552,9 @@ http_request(struct evhttp_request *ev, void *arg)
 	req->r_conn = c;
 	c->c_req = req;
 	srv->srv_nrequests++;
-	req->r_job.j_run = request_run;
-	req->r_job.j_done = request_done;
-	pool_submit(&req->r_job);
+	req->r_task.tk_run = request_run;
+	req->r_task.tk_done = request_done;
+	pool_submit(&req->r_task);
 	return;
 done:
 	request_free(req);

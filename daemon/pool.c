@@ -2,10 +2,10 @@
  * pool.c - worker threads that read the store off the event loop, and
  * the fixed set of buffers they read into.
  *
- * A job goes in through a mutex-guarded queue and comes back through
+ * A task goes in through a mutex-guarded queue and comes back through
  * another, with event_active() waking the loop (libevent's pthread
  * locking makes that call safe from any thread).  The loop alone touches
- * evhttp, so a worker never does: it fills the job and returns it.
+ * evhttp, so a worker never does: it fills the task in and returns it.
  *
  * Buffers are allocated once and reused, and there are only so many: a
  * stream that finds none waits its turn (stream.c), so the memory spent
@@ -24,13 +24,13 @@
 
 #include "airlockd.h"
 
-TAILQ_HEAD(jobq, job);
+TAILQ_HEAD(taskq, task);
 
 static struct {
 	pthread_mutex_t	 mtx;
 	pthread_cond_t	 cond;
-	struct jobq	 todo;
-	struct jobq	 done;
+	struct taskq	 todo;
+	struct taskq	 done;
 	size_t		 ntodo;
 	int		 stopping;
 	pthread_t	*threads;
@@ -44,44 +44,44 @@ static struct {
 static void *
 worker(void *arg)
 {
-	struct job *j;
+	struct task *tk;
 
 	(void)arg;
 	pthread_mutex_lock(&pool.mtx);
 	for (;;) {
 		while (TAILQ_EMPTY(&pool.todo) && !pool.stopping)
 			pthread_cond_wait(&pool.cond, &pool.mtx);
-		if ((j = TAILQ_FIRST(&pool.todo)) == NULL)
+		if ((tk = TAILQ_FIRST(&pool.todo)) == NULL)
 			break;	/* stopping, and nothing is left to run */
-		TAILQ_REMOVE(&pool.todo, j, j_entry);
+		TAILQ_REMOVE(&pool.todo, tk, tk_entry);
 		pool.ntodo--;
 		pthread_mutex_unlock(&pool.mtx);
 
-		j->j_run(j);
+		tk->tk_run(tk);
 
 		pthread_mutex_lock(&pool.mtx);
-		TAILQ_INSERT_TAIL(&pool.done, j, j_entry);
+		TAILQ_INSERT_TAIL(&pool.done, tk, tk_entry);
 		event_active(pool.done_ev, EV_READ, 0);
 	}
 	pthread_mutex_unlock(&pool.mtx);
 	return NULL;
 }
 
-/* On the loop: hands each finished job back to its owner. */
+/* On the loop: hands each finished task back to its owner. */
 static void
 pool_done(evutil_socket_t fd, short what, void *arg)
 {
-	struct jobq done;
-	struct job *j;
+	struct taskq done;
+	struct task *tk;
 
 	(void)fd, (void)what, (void)arg;
 	TAILQ_INIT(&done);
 	pthread_mutex_lock(&pool.mtx);
-	TAILQ_CONCAT(&done, &pool.done, j_entry);
+	TAILQ_CONCAT(&done, &pool.done, tk_entry);
 	pthread_mutex_unlock(&pool.mtx);
-	while ((j = TAILQ_FIRST(&done)) != NULL) {
-		TAILQ_REMOVE(&done, j, j_entry);
-		j->j_done(j);
+	while ((tk = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, tk, tk_entry);
+		tk->tk_done(tk);
 	}
 }
 
@@ -110,10 +110,10 @@ pool_start(struct event_base *base, int nthreads)
 }
 
 void
-pool_submit(struct job *j)
+pool_submit(struct task *tk)
 {
 	pthread_mutex_lock(&pool.mtx);
-	TAILQ_INSERT_TAIL(&pool.todo, j, j_entry);
+	TAILQ_INSERT_TAIL(&pool.todo, tk, tk_entry);
 	pool.ntodo++;
 	pthread_cond_signal(&pool.cond);
 	pthread_mutex_unlock(&pool.mtx);

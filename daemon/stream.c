@@ -80,7 +80,7 @@ struct stream {
 	time_t			 sm_progress;	/* when the socket last took a buffer */
 
 	/* The read under way. */
-	struct job		 sm_job;
+	struct task		 sm_task;
 	struct buf		*sm_buf;
 	struct window		*sm_win;
 	uint64_t		 sm_off;
@@ -316,10 +316,10 @@ window_fill(struct stream *sm)
 }
 
 static void
-read_run(struct job *j)
+read_run(struct task *tk)
 {
-	struct stream *sm = (struct stream *)((char *)j -
-	    offsetof(struct stream, sm_job));
+	struct stream *sm = (struct stream *)((char *)tk -
+	    offsetof(struct stream, sm_task));
 
 	if (sm->sm_sendfile) {
 		sm->sm_rc = window_fill(sm);
@@ -433,10 +433,10 @@ window_done(struct stream *sm)
 }
 
 static void
-read_done(struct job *j)
+read_done(struct task *tk)
 {
-	struct stream *sm = (struct stream *)((char *)j -
-	    offsetof(struct stream, sm_job));
+	struct stream *sm = (struct stream *)((char *)tk -
+	    offsetof(struct stream, sm_task));
 	struct buf *b = sm->sm_buf;
 
 	/* The read's reference is this function's until it returns. */
@@ -493,7 +493,7 @@ submit(struct stream *sm)
 	sm->sm_reading = 1;
 	sm->sm_owned++;
 	sm->sm_refs++;
-	pool_submit(&sm->sm_job);
+	pool_submit(&sm->sm_task);
 }
 
 static void
@@ -652,8 +652,8 @@ stream_start(struct request *req)
 	sm->sm_end = req->r_first + req->r_len;
 	sm->sm_refs = 2;	/* its own, and this function's */
 	sm->sm_progress = monotime();
-	sm->sm_job.j_run = read_run;
-	sm->sm_job.j_done = read_done;
+	sm->sm_task.tk_run = read_run;
+	sm->sm_task.tk_done = read_done;
 	TAILQ_INSERT_TAIL(&streams, sm, sm_entry);
 	srv->srv_nstreams++;
 	req->r_ev = NULL;
