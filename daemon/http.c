@@ -423,59 +423,46 @@ route_has_repo(const struct route *r)
 	return (handlers[r->kind].needs & ROUTE_REPO) && r->repo[0] != '\0';
 }
 
-static void
-http_request(struct evhttp_request *ev, void *arg)
+/* The connection's record, made at its first request; NULL if answered. */
+static struct conn *
+conn_get(struct server *srv, struct evhttp_request *ev)
 {
-	struct server *srv = arg;
-	struct evhttp_connection *evcon;
-	struct request *req = NULL;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
 	struct conn *c;
-	struct evbuffer *in;
-	const char *target, *path, *query, *why;
-	size_t plen, qlen, blen;
-	unsigned methods;
-	int rc;
 
-	evcon = evhttp_request_get_connection(ev);
-	if ((c = conn_find(evcon)) == NULL) {
-		if (srv->srv_nconns >= srv->srv_conf->cf_max_connections) {
-			evhttp_add_header(evhttp_request_get_output_headers(ev),
-			    "Connection", "close");
-			reply_error(srv, ev, ROUTE_UNKNOWN, API_UNAVAILABLE,
-			    NULL, NULL);
-			return;
-		}
-		if ((c = calloc(1, sizeof(*c))) == NULL) {
-			log_warn("%s: calloc", __func__);
-			evhttp_send_error(ev, 500, NULL);
-			return;
-		}
-		c->c_evcon = evcon;
-		c->c_next = conns[conn_hash(evcon)];
-		conns[conn_hash(evcon)] = c;
-		srv->srv_nconns++;
-		evhttp_connection_set_closecb(evcon, conn_closed, c);
-		/* Whole read buffers at a time, not 16 KiB pieces. */
-		bufferevent_set_max_single_write(
-		    evhttp_connection_get_bufferevent(evcon),
-		    BOUND_SINGLE_WRITE);
+	if ((c = conn_find(evcon)) != NULL)
+		return c;
+	if (srv->srv_nconns >= srv->srv_conf->cf_max_connections) {
+		evhttp_add_header(evhttp_request_get_output_headers(ev),
+		    "Connection", "close");
+		reply_error(srv, ev, ROUTE_UNKNOWN, API_UNAVAILABLE, NULL,
+		    NULL);
+		return NULL;
 	}
-
-	if (evhttp_request_get_command(ev) == EVHTTP_REQ_OPTIONS) {
-		reply_options(srv, ev);
-		return;
-	}
-	target = evhttp_request_get_uri(ev);
-	if (target == NULL || route_target(target, &path, &plen, &query,
-	    &qlen) != 0) {
-		reply_error(srv, ev, ROUTE_UNKNOWN, API_BAD_REQUEST,
-		    "malformed request target", NULL);
-		return;
-	}
-	if ((req = calloc(1, sizeof(*req))) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s: calloc", __func__);
 		evhttp_send_error(ev, 500, NULL);
-		return;
+		return NULL;
+	}
+	c->c_evcon = evcon;
+	c->c_next = conns[conn_hash(evcon)];
+	conns[conn_hash(evcon)] = c;
+	srv->srv_nconns++;
+	evhttp_connection_set_closecb(evcon, conn_closed, c);
+	/* Whole read buffers at a time, not 16 KiB pieces. */
+	bufferevent_set_max_single_write(
+	    evhttp_connection_get_bufferevent(evcon), BOUND_SINGLE_WRITE);
+	return c;
+}
+
+static struct request *
+request_new(struct server *srv, struct evhttp_request *ev, const char *target)
+{
+	struct request *req;
+
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		log_warn("%s: calloc", __func__);
+		return NULL;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &req->r_start);
 	TAILQ_INIT(&req->r_headers);
@@ -485,30 +472,45 @@ http_request(struct evhttp_request *ev, void *arg)
 	if (asprintf(&req->r_target, "%s %.512s", method_name(ev),
 	    target) == -1)
 		req->r_target = NULL;
+	return req;
+}
+
+/*
+ * Everything checked without the store: the route, the method, the query
+ * and the token a private repository needs.  0, or -1 when answered.
+ */
+static int
+request_check(struct server *srv, struct evhttp_request *ev,
+    struct request *req, const char *path, size_t plen, const char *query,
+    size_t qlen)
+{
+	const char *why;
+	unsigned methods;
+	int rc;
 
 	if ((rc = route_parse(path, plen, &req->r_route, &why)) != 0) {
 		reply_error(srv, ev, ROUTE_UNKNOWN, rc == 404 ?
 		    API_ENDPOINT_NOT_FOUND : rc == 414 ? API_URI_TOO_LONG :
 		    API_BAD_REQUEST, why, NULL);
-		goto done;
+		return -1;
 	}
 	methods = route_methods(req->r_route.kind);
 	if ((req->r_method & methods) == 0) {
 		reply_error(srv, ev, req->r_route.kind, API_METHOD_NOT_ALLOWED,
 		    NULL, allow_header(methods));
-		goto done;
+		return -1;
 	}
 	if (query != NULL && query_parse(query, qlen, &req->r_query) != 0) {
 		reply_error(srv, ev, req->r_route.kind, API_BAD_REQUEST,
 		    "malformed query string", NULL);
-		goto done;
+		return -1;
 	}
 	if (handlers[req->r_route.kind].needs & ROUTE_ON_LOOP) {
 		/* Only /healthz: whether the daemon takes requests. */
 		reply_now(srv, ev, req->r_route.kind,
 		    srv->srv_draining ? 503 : 200, NULL,
 		    srv->srv_draining ? "draining\n" : "ok\n", NULL);
-		goto done;
+		return -1;
 	}
 	req->r_token = bearer_token(ev);
 	/*
@@ -519,15 +521,26 @@ http_request(struct evhttp_request *ev, void *arg)
 	    req->r_route.repo, req->r_token)) {
 		reply_error(srv, ev, req->r_route.kind, API_REPO_HIDDEN,
 		    NULL, NULL);
-		goto done;
+		return -1;
 	}
+	return 0;
+}
+
+/* What the worker reads off the evhttp request.  0, or -1 when answered. */
+static int
+request_take(struct server *srv, struct evhttp_request *ev,
+    struct request *req)
+{
+	struct evbuffer *in;
+	size_t blen;
+
 	if (req->r_method == ROUTE_POST) {
 		in = evhttp_request_get_input_buffer(ev);
 		blen = evbuffer_get_length(in);
 		if ((req->r_body = malloc(blen + 1)) == NULL) {
 			reply_error(srv, ev, req->r_route.kind, API_NOMEM,
 			    NULL, NULL);
-			goto done;
+			return -1;
 		}
 		evbuffer_remove(in, req->r_body, blen);
 		req->r_body[blen] = '\0';
@@ -546,7 +559,41 @@ http_request(struct evhttp_request *ev, void *arg)
 	if ((req->r_base = base_url(srv, req->r_conf, ev)) == NULL) {
 		reply_error(srv, ev, req->r_route.kind, API_NOMEM, NULL,
 		    NULL);
-		goto done;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+http_request(struct evhttp_request *ev, void *arg)
+{
+	struct server *srv = arg;
+	struct request *req;
+	struct conn *c;
+	const char *target, *path, *query;
+	size_t plen, qlen;
+
+	if ((c = conn_get(srv, ev)) == NULL)
+		return;
+	if (evhttp_request_get_command(ev) == EVHTTP_REQ_OPTIONS) {
+		reply_options(srv, ev);
+		return;
+	}
+	target = evhttp_request_get_uri(ev);
+	if (target == NULL || route_target(target, &path, &plen, &query,
+	    &qlen) != 0) {
+		reply_error(srv, ev, ROUTE_UNKNOWN, API_BAD_REQUEST,
+		    "malformed request target", NULL);
+		return;
+	}
+	if ((req = request_new(srv, ev, target)) == NULL) {
+		evhttp_send_error(ev, 500, NULL);
+		return;
+	}
+	if (request_check(srv, ev, req, path, plen, query, qlen) != 0 ||
+	    request_take(srv, ev, req) != 0) {
+		request_free(req);
+		return;
 	}
 	req->r_ev = ev;
 	req->r_conn = c;
@@ -555,9 +602,6 @@ http_request(struct evhttp_request *ev, void *arg)
 	req->r_task.tk_run = request_run;
 	req->r_task.tk_done = request_done;
 	pool_submit(&req->r_task);
-	return;
-done:
-	request_free(req);
 }
 
 /*
