@@ -181,8 +181,17 @@ write_port_file(const char *file, const char *addr)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+struct options {
+	char	*port_file;
+	char	*conf_file;
+	char	*store_opt;
+	int	 debug;
+	int	 check;
+	int	 verbose;
+};
+
+static void
+options(int argc, char **argv, struct server *srv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "listen",	required_argument,	NULL,	'L' },
@@ -191,43 +200,38 @@ main(int argc, char **argv)
 		{ "help",	no_argument,		NULL,	'h' },
 		{ NULL,		0,			NULL,	0 }
 	};
-	struct server srv;
-	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
-	char *port_file = NULL, *conf_file = NULL, *store_opt = NULL;
-	int ch, debug = 0, check = 0, verbose = 0, rc;
+	int ch;
 
-	memset(&srv, 0, sizeof(srv));
-	srv.srv_conf_file = AIRLOCKD_CONF;
 	while ((ch = getopt_long(argc, argv, "c:dhnv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			free(conf_file);
-			if ((conf_file = abs_path(optarg)) == NULL)
+			free(o->conf_file);
+			if ((o->conf_file = abs_path(optarg)) == NULL)
 				fatal("%s", optarg);
-			srv.srv_conf_file = conf_file;
-			srv.srv_conf_must_exist = 1;
+			srv->srv_conf_file = o->conf_file;
+			srv->srv_conf_must_exist = 1;
 			break;
 		case 'd':
-			debug = 1;
+			o->debug = 1;
 			break;
 		case 'n':
-			check = 1;
+			o->check = 1;
 			break;
 		case 'v':
-			verbose++;
+			o->verbose++;
 			break;
 		case 'L':
-			srv.srv_listen_opt = optarg;
+			srv->srv_listen_opt = optarg;
 			break;
 		case 'S':
-			free(store_opt);
-			if ((store_opt = abs_path(optarg)) == NULL)
+			free(o->store_opt);
+			if ((o->store_opt = abs_path(optarg)) == NULL)
 				fatal("%s", optarg);
-			srv.srv_store_opt = store_opt;
+			srv->srv_store_opt = o->store_opt;
 			break;
 		case 'P':
-			free(port_file);
-			if ((port_file = abs_path(optarg)) == NULL)
+			free(o->port_file);
+			if ((o->port_file = abs_path(optarg)) == NULL)
 				fatal("%s", optarg);
 			break;
 		default:
@@ -236,7 +240,110 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	log_init(1, verbose);
+}
+
+static struct event	*signal_evs[3];
+
+static void
+signals_start(struct server *srv)
+{
+	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		signal_evs[i] = evsignal_new(srv->srv_base, sigs[i],
+		    sigs[i] == SIGHUP ? on_hup : on_term, srv);
+		if (signal_evs[i] == NULL ||
+		    evsignal_add(signal_evs[i], NULL) != 0)
+			fatalx("cannot set up signal events");
+	}
+}
+
+/*
+ * The answers are given: a late signal must not cut the cleanup short
+ * (libevent puts back the default action as it lets go).
+ */
+static void
+signals_stop(void)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		event_free(signal_evs[i]);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+}
+
+/* LMDB and the threads must begin in the process that stays. */
+static void
+start(struct server *srv, const struct options *o)
+{
+	if (!o->debug) {
+		log_init(0, o->verbose);
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+	}
+	if (evthread_use_pthreads() != 0)
+		fatalx("libevent has no thread support");
+	signal(SIGPIPE, SIG_IGN);
+	if (keys_init() != 0)
+		fatalx("keys_init failed");
+	if (store_open(srv->srv_conf->cf_store, STORE_RDONLY,
+	    &srv->srv_store) != 0)
+		fatalx("store %s: %s", srv->srv_conf->cf_store,
+		    store_lasterror());
+	if (pool_map_init(srv->srv_store, srv->srv_conf->cf_map_budget) != 0)
+		log_warnx("%s: the store's mapping was not found: its pages "
+		    "will stay resident", srv->srv_conf->cf_store);
+	if ((srv->srv_base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	server = srv;
+	clock_gettime(CLOCK_MONOTONIC, &srv->srv_started);
+	if (http_start(srv) != 0)
+		fatalx("cannot start the HTTP server on %s",
+		    srv->srv_conf->cf_listen);
+	if (pool_start(srv->srv_base, srv->srv_conf->cf_workers) != 0 ||
+	    stream_init(srv->srv_base) != 0)
+		fatalx("cannot start the workers");
+	signals_start(srv);
+	if (o->port_file != NULL &&
+	    write_port_file(o->port_file, srv->srv_addr) != 0)
+		fatal("%s", o->port_file);
+	log_info("listening on %s, store %s, %d workers", srv->srv_addr,
+	    srv->srv_conf->cf_store, srv->srv_conf->cf_workers);
+}
+
+static void
+stop(struct server *srv)
+{
+	signals_stop();
+	log_info("stopping");
+	http_stop(srv);
+	pool_stop();
+	if (srv->srv_drain_ev != NULL)
+		event_free(srv->srv_drain_ev);
+	stream_cleanup();
+	/* Runs the last buffer cleanups of the connections evhttp freed. */
+	event_base_free(srv->srv_base);
+	buf_cleanup();
+	snapshot_cache_free();
+	extents_cache_free();
+	store_close(srv->srv_store);
+	conf_unref(srv->srv_conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server srv;
+	struct options o;
+
+	memset(&srv, 0, sizeof(srv));
+	memset(&o, 0, sizeof(o));
+	srv.srv_conf_file = AIRLOCKD_CONF;
+	options(argc, argv, &srv, &o);
+	log_init(1, o.verbose);
 
 	srv.srv_conf = conf_load(srv.srv_conf_file, srv.srv_conf_must_exist,
 	    conf_to_stderr);
@@ -248,85 +355,22 @@ main(int argc, char **argv)
 	    strchr(srv.srv_listen_opt, ':') == NULL)
 		fatalx("--listen %s: expected ADDRESS:PORT",
 		    srv.srv_listen_opt);
-	if (check) {
+	if (o.check) {
 		printf("configuration OK\n");
 		conf_unref(srv.srv_conf);
-		free(conf_file);
-		free(store_opt);
-		free(port_file);
+		free(o.conf_file);
+		free(o.store_opt);
+		free(o.port_file);
 		return 0;
 	}
-
-	/* LMDB and the threads must begin in the process that stays. */
-	if (!debug) {
-		log_init(0, verbose);
-		if (daemon(0, 0) == -1)
-			fatal("daemon");
-	}
-	if (evthread_use_pthreads() != 0)
-		fatalx("libevent has no thread support");
-	signal(SIGPIPE, SIG_IGN);
-	if (keys_init() != 0)
-		fatalx("keys_init failed");
-	if ((rc = store_open(srv.srv_conf->cf_store, STORE_RDONLY,
-	    &srv.srv_store)) != 0)
-		fatalx("store %s: %s", srv.srv_conf->cf_store,
-		    store_lasterror());
-	if (pool_map_init(srv.srv_store, srv.srv_conf->cf_map_budget) != 0)
-		log_warnx("%s: the store's mapping was not found: its pages "
-		    "will stay resident", srv.srv_conf->cf_store);
-	if ((srv.srv_base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
-	server = &srv;
-	clock_gettime(CLOCK_MONOTONIC, &srv.srv_started);
-	if (http_start(&srv) != 0)
-		fatalx("cannot start the HTTP server on %s",
-		    srv.srv_conf->cf_listen);
-	if (pool_start(srv.srv_base, srv.srv_conf->cf_workers) != 0 ||
-	    stream_init(srv.srv_base) != 0)
-		fatalx("cannot start the workers");
-	ev_term = evsignal_new(srv.srv_base, SIGTERM, on_term, &srv);
-	ev_int = evsignal_new(srv.srv_base, SIGINT, on_term, &srv);
-	ev_hup = evsignal_new(srv.srv_base, SIGHUP, on_hup, &srv);
-	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
-	    evsignal_add(ev_term, NULL) != 0 || evsignal_add(ev_int, NULL) != 0 ||
-	    evsignal_add(ev_hup, NULL) != 0)
-		fatalx("cannot set up signal events");
-	if (port_file != NULL && write_port_file(port_file, srv.srv_addr) != 0)
-		fatal("%s", port_file);
-	log_info("listening on %s, store %s, %d workers", srv.srv_addr,
-	    srv.srv_conf->cf_store, srv.srv_conf->cf_workers);
-
+	start(&srv, &o);
 	event_base_dispatch(srv.srv_base);
-
-	/*
-	 * The answers are given: a late signal must not cut the cleanup
-	 * short (libevent puts back the default action as it lets go).
-	 */
-	event_free(ev_term);
-	event_free(ev_int);
-	event_free(ev_hup);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	log_info("stopping");
-	http_stop(&srv);
-	pool_stop();
-	if (srv.srv_drain_ev != NULL)
-		event_free(srv.srv_drain_ev);
-	stream_cleanup();
-	/* Runs the last buffer cleanups of the connections evhttp freed. */
-	event_base_free(srv.srv_base);
-	buf_cleanup();
-	snapshot_cache_free();
-	extents_cache_free();
-	store_close(srv.srv_store);
-	conf_unref(srv.srv_conf);
-	if (port_file != NULL)
-		unlink(port_file);
-	free(port_file);
-	free(conf_file);
-	free(store_opt);
+	stop(&srv);
+	if (o.port_file != NULL)
+		unlink(o.port_file);
+	free(o.port_file);
+	free(o.conf_file);
+	free(o.store_opt);
 	libevent_global_shutdown();
 	return 0;
 }
