@@ -210,7 +210,7 @@ reply_error(struct server *srv, struct evhttp_request *ev,
     const char *allow)
 {
 	const struct api_error_def *def = api_error(e);
-	char msg[512];
+	char msg[BOUND_ERROR_MESSAGE];
 
 	api_message(e, detail, NULL, msg, sizeof(msg));
 	reply_now(srv, ev, kind, def->status, def->code, msg, allow);

@@ -126,7 +126,7 @@ resp_fail(struct request *req, enum api_error e, const char *a,
     const char *b)
 {
 	const struct api_error_def *def = api_error(e);
-	char msg[512], *text;
+	char msg[BOUND_ERROR_MESSAGE], *text;
 	json_t *j;
 	size_t i;
 

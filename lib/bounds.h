@@ -66,6 +66,7 @@
 #define BOUND_CHUNKS_PAGE	10000	/* chunks a page of a blob's list */
 #define BOUND_LFS_POINTER	256	/* a Git LFS pointer's text */
 #define BOUND_STATS_TTL		30	/* seconds /metrics keeps figures */
+#define BOUND_ERROR_MESSAGE	512	/* an API error's message, at most */
 
 /* A bundle's index (it lists every chunk), revisions in one bundle, and
  * signatures per revision. */
