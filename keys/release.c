@@ -15,6 +15,7 @@
 #include "bounds.h"
 #include "keys.h"
 #include "internal.h"
+#include "names.h"
 
 #define RFC3339_LEN	20	/* "2026-11-23T12:00:00Z" */
 #define DIGEST_PREFIX	"sha256:"
@@ -61,63 +62,20 @@ time_parse(const char *s, time_t *out)
 	return KEYS_OK;
 }
 
-static int
-name_part_valid(const char *s, size_t len)
-{
-	if (len == 0 || len > BOUND_REPO_PART ||
-	    !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
-	    (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-/* DESIGN.md §6: NAME or ORG/NAME, each [A-Za-z0-9][A-Za-z0-9._-]*. */
-static int
-repo_valid(const char *repo)
-{
-	size_t len = strlen(repo), first;
-
-	if (strstr(repo, "..") != NULL)
-		return 0;
-	first = strcspn(repo, "/");
-	if (first == len)
-		return name_part_valid(repo, len);
-	return name_part_valid(repo, first) &&
-	    name_part_valid(repo + first + 1, len - first - 1);
-}
-
-static int
-hex_valid(const char *s, size_t min, size_t max)
-{
-	size_t len = strlen(s);
-
-	if (len < min || len > max)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
+/*
+ * The repository (ORG/NAME), a revision by the store's rules, the commit id (40
+ * hex for git's sha1, up to 64 for its sha256) and the manifest digest.
+ */
 static int
 ref_valid(const char *repo, const char *revision, const char *commit,
     const char *manifest)
 {
-	size_t plen = strlen(DIGEST_PREFIX);
+	size_t plen = strlen(DIGEST_PREFIX), clen = strlen(commit);
 
-	return repo_valid(repo) && strlen(revision) > 0 &&
-	    strlen(revision) <= BOUND_REVISION &&
-	    keys_printable_ascii(revision, strlen(revision)) &&
-	    hex_valid(commit, 40, 64) &&
+	return name_repo_valid(repo) && name_revision_valid(revision) &&
+	    clen >= 40 && clen <= 64 && hex_valid(commit, clen) &&
 	    strncmp(manifest, DIGEST_PREFIX, plen) == 0 &&
-	    hex_valid(manifest + plen, 64, 64);
+	    hex_valid(manifest + plen, 64);
 }
 
 void

@@ -8,7 +8,7 @@ store_libstore_a_SOURCES = store/store.h store/internal.h \
 	store/revision.c
 store_libstore_a_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(YAML_CFLAGS) $(ARCHIVE_CFLAGS)
-STORE_LIBS = store/libstore.a $(LMDB_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) \
+STORE_LIBS = store/libstore.a $(LIB_LIBS) $(LMDB_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) \
 	$(YAML_LIBS) $(ARCHIVE_LIBS) -lm
 
 # Unit tests.

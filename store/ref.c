@@ -11,12 +11,12 @@
 
 #include "bounds.h"
 #include "internal.h"
+#include "names.h"
 
 int
 store_type_valid(const char *type)
 {
-	return type != NULL && (strcmp(type, "model") == 0 ||
-	    strcmp(type, "dataset") == 0);
+	return name_type_valid(type);
 }
 
 const char *
@@ -25,61 +25,16 @@ store_type_prefix(const char *type)
 	return type != NULL && strcmp(type, "dataset") == 0 ? "datasets/" : "";
 }
 
-static int
-repo_part_valid(const char *p, size_t len)
-{
-	if (len == 0 || len > BOUND_REPO_PART)
-		return 0;
-	/* ^[A-Za-z0-9][A-Za-z0-9._-]*$, and not ".." in it. */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9'))
-			continue;
-		if (i == 0 || (c != '.' && c != '_' && c != '-'))
-			return 0;
-		if (c == '.' && p[i - 1] == '.')
-			return 0;
-	}
-	return 1;
-}
-
 int
 store_repo_valid(const char *repo)
 {
-	const char *slash;
-
-	if (repo == NULL)
-		return 0;
-	if ((slash = strchr(repo, '/')) == NULL)
-		return repo_part_valid(repo, strlen(repo));
-	return repo_part_valid(repo, (size_t)(slash - repo)) &&
-	    repo_part_valid(slash + 1, strlen(slash + 1));
+	return name_repo_valid(repo);
 }
 
-/*
- * Revision names follow git's rules for ref names, loosely: printable, no
- * spaces or ~^:?*[\, no "..", no empty component, not "-" first.
- */
 int
 store_revision_valid(const char *rev)
 {
-	size_t len;
-
-	if (rev == NULL || (len = strlen(rev)) == 0 || len > BOUND_REVISION)
-		return 0;
-	if (rev[0] == '-' || rev[0] == '/' || rev[len - 1] == '/' ||
-	    rev[len - 1] == '.' || strstr(rev, "..") != NULL ||
-	    strstr(rev, "//") != NULL || strstr(rev, "@{") != NULL)
-		return 0;
-	for (const char *p = rev; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c <= ' ' || c == 0x7f || strchr("~^:?*[\\", c) != NULL)
-			return 0;
-	}
-	return 1;
+	return name_revision_valid(rev);
 }
 
 size_t
@@ -98,12 +53,7 @@ refkey(char *buf, size_t size, const char *type, const char *repo,
 static int
 is_commit_id(const char *s)
 {
-	if (strlen(s) != STORE_COMMIT_LEN)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return 0;
-	return 1;
+	return hex_valid(s, STORE_COMMIT_LEN);
 }
 
 static const char *
@@ -390,12 +340,7 @@ is_hex_prefix(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n < 7 || n > STORE_COMMIT_LEN)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return 0;
-	return 1;
+	return n >= 7 && n <= STORE_COMMIT_LEN && hex_valid(s, n);
 }
 
 int
