@@ -22,6 +22,7 @@
 #include "bounds.h"
 #include "cli.h"
 #include "keys.h"
+#include "names.h"
 
 /* "4G", "700M", "1048576": binary units, as split(1) takes them. */
 static int
@@ -75,8 +76,14 @@ release_refs(struct store *st, struct signer *sg,
 			return cli_store_fail(STORE_ECORRUPT, NULL);
 		}
 		store_digest_str(m->digest, digest);
-		snprintf(repo, sizeof(repo), "%s%s", store_type_prefix(m->type),
-		    m->repo);
+		if (name_qualify(repo, sizeof(repo), m->type, m->repo) == 0) {
+			keys_release_free(rel);
+			rc = cli_fail(EXIT_USAGE, "%s %s: a release cannot name "
+			    "it (a model's org may not be \"datasets\")",
+			    m->type, m->repo);
+			store_manifest_free(m);
+			return rc;
+		}
 		rc = keys_release_add(rel, repo, revs[i].ref, m->commit, digest);
 		store_manifest_free(m);
 		if (rc != 0)

@@ -25,6 +25,7 @@
 #include "crash.h"
 #include "cli.h"
 #include "keys.h"
+#include "names.h"
 #include "trust.h"
 
 /* The index must carry a trusted, in-scope ("*") signature. */
@@ -154,8 +155,9 @@ check_release(struct store *st, struct store_bundle *b, const char *path,
 		size_t j;
 
 		store_digest_str(r->digest, digest);
-		snprintf(repo, sizeof(repo), "%s%s", store_type_prefix(r->type),
-		    r->repo);
+		/* Named as the exporter named it; no name matches no ref. */
+		if (name_qualify(repo, sizeof(repo), r->type, r->repo) == 0)
+			repo[0] = '\0';
 		for (j = 0; j < rel->rl_nrefs; j++)
 			if (strcmp(rel->rl_refs[j].rr_manifest, digest) == 0 &&
 			    strcmp(rel->rl_refs[j].rr_repo, repo) == 0 &&

@@ -63,7 +63,8 @@ time_parse(const char *s, time_t *out)
 }
 
 /*
- * The repository (ORG/NAME), a revision by the store's rules, the commit id (40
+ * The repository as FORMATS.md "Release" names it (ORG/NAME, or
+ * datasets/ORG/NAME), a revision by the store's rules, the commit id (40
  * hex for git's sha1, up to 64 for its sha256) and the manifest digest.
  */
 static int
@@ -72,7 +73,7 @@ ref_valid(const char *repo, const char *revision, const char *commit,
 {
 	size_t plen = strlen(DIGEST_PREFIX), clen = strlen(commit);
 
-	return name_repo_valid(repo) && name_revision_valid(revision) &&
+	return name_qualified_valid(repo) && name_revision_valid(revision) &&
 	    clen >= 40 && clen <= 64 && hex_valid(commit, clen) &&
 	    strncmp(manifest, DIGEST_PREFIX, plen) == 0 &&
 	    hex_valid(manifest + plen, 64);

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "bounds.h"
@@ -72,4 +73,32 @@ int
 hex_valid(const char *s, size_t n)
 {
 	return s != NULL && strspn(s, "0123456789abcdef") == n && s[n] == '\0';
+}
+
+size_t
+name_qualify(char *buf, size_t size, const char *type, const char *repo)
+{
+	int n;
+
+	if (!name_type_valid(type) || !name_repo_valid(repo))
+		return 0;
+	/* A model of org "datasets" would read back as a dataset. */
+	if (strcmp(type, "model") == 0 && strncmp(repo, NAME_DATASETS_PREFIX,
+	    strlen(NAME_DATASETS_PREFIX)) == 0)
+		return 0;
+	n = snprintf(buf, size, "%s%s", strcmp(type, "dataset") == 0 ?
+	    NAME_DATASETS_PREFIX : "", repo);
+	if (n < 0 || (size_t)n >= size)
+		return 0;
+	return (size_t)n;
+}
+
+int
+name_qualified_valid(const char *s)
+{
+	size_t plen = strlen(NAME_DATASETS_PREFIX);
+
+	if (s != NULL && strncmp(s, NAME_DATASETS_PREFIX, plen) == 0)
+		s += plen;
+	return name_repo_valid(s);
 }

@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 
+/* Repository types, and the prefix a dataset's qualified id has. */
+#define NAME_DATASETS_PREFIX	"datasets/"
+
 /* "model" or "dataset". */
 int	name_type_valid(const char *type);
 /* NAME or ORG/NAME, each part ^[A-Za-z0-9][A-Za-z0-9._-]*$ without "..",
@@ -22,5 +25,16 @@ int	name_repo_valid(const char *repo);
 int	name_revision_valid(const char *rev);
 /* Exactly n lower-case hex digits and nothing after them. */
 int	hex_valid(const char *s, size_t n);
+
+/*
+ * A repository as a release names it (FORMATS.md, "Release"): the Hub's
+ * convention, ORG/NAME for a model and "datasets/ORG/NAME" for a dataset.
+ * name_qualify writes it into buf (size bytes) and returns its length, or
+ * 0 when type or repo is not valid or it does not fit; name_qualified_valid
+ * says whether s is one.
+ */
+size_t	name_qualify(char *buf, size_t size, const char *type,
+	    const char *repo);
+int	name_qualified_valid(const char *s);
 
 #endif

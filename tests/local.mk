@@ -24,6 +24,7 @@ INTEGRATION_TESTS += tests/integration/refs.sh
 INTEGRATION_TESTS += tests/integration/anchors.sh
 INTEGRATION_TESTS += tests/integration/documented.sh
 INTEGRATION_TESTS += tests/integration/synopsis.sh
+INTEGRATION_TESTS += tests/integration/bundle_dataset.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk
 
