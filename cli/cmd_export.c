@@ -176,7 +176,7 @@ ref_for(const struct target *t, struct store *st, char *buf, size_t size)
 	const char *rev = t->rev != NULL ? t->rev : "main";
 	int commitlike = strncmp(rev, "sha256:", 7) == 0 ||
 	    (strlen(rev) >= 7 && strlen(rev) <= 40 &&
-	    strspn(rev, "0123456789abcdef") == strlen(rev));
+	    hex_valid(rev, strlen(rev)));
 
 	if (!commitlike || store_manifest_get(st, t->digest, &m) != 0) {
 		snprintf(buf, size, "%s", rev);

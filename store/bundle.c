@@ -35,6 +35,7 @@
 #include "bounds.h"
 #include "crash.h"
 #include "internal.h"
+#include "names.h"
 
 void
 volume_name(char *buf, size_t size, const char *base, int multi, int idx)
@@ -391,13 +392,6 @@ store_bundle_free(struct store_bundle *b)
 }
 
 static int
-is_hex(const char *s, size_t len)
-{
-	return s != NULL && strlen(s) == len &&
-	    strspn(s, "0123456789abcdef") == len;
-}
-
-static int
 bad_index(const char *what)
 {
 	return store_fail(STORE_EINVAL, "bundle index: %s", what);
@@ -411,7 +405,7 @@ chunk_pair(json_t *pair, uint8_t sha[STORE_HASH_LEN], uint32_t *len)
 	json_t *n = json_array_get(pair, 1);
 
 	if (!json_is_array(pair) || json_array_size(pair) != 2 ||
-	    !is_hex(hex, STORE_HEX_LEN) || !json_is_integer(n) ||
+	    !hex_valid(hex, STORE_HEX_LEN) || !json_is_integer(n) ||
 	    json_integer_value(n) <= 0 ||
 	    json_integer_value(n) > STORE_CHUNK_MAX)
 		return bad_index("a chunk is not [sha256, length]");
@@ -445,8 +439,8 @@ parse_revs(struct store_bundle *b, json_t *revs)
 		if (!store_type_valid(br->info.type) ||
 		    !store_repo_valid(br->info.repo) ||
 		    !store_revision_valid(br->info.ref) ||
-		    !is_hex(br->info.commit, STORE_COMMIT_LEN) ||
-		    !is_hex(hex, STORE_HEX_LEN) || !json_is_integer(size) ||
+		    !hex_valid(br->info.commit, STORE_COMMIT_LEN) ||
+		    !hex_valid(hex, STORE_HEX_LEN) || !json_is_integer(size) ||
 		    json_integer_value(size) <= 0 ||
 		    json_integer_value(size) > BOUND_MANIFEST ||
 		    !json_is_array(sigs) ||
@@ -471,7 +465,7 @@ parse_revs(struct store_bundle *b, json_t *revs)
 			    "sha256"));
 			json_t *ssize = json_object_get(s, "size");
 
-			if (!is_hex(kid, 16) || !is_hex(sha, STORE_HEX_LEN) ||
+			if (!hex_valid(kid, 16) || !hex_valid(sha, STORE_HEX_LEN) ||
 			    !json_is_integer(ssize) ||
 			    json_integer_value(ssize) <= 0 ||
 			    json_integer_value(ssize) > BOUND_SIGFILE)
@@ -521,7 +515,7 @@ parse_chunks(struct store_bundle *b, json_t *chunks, json_t *omitted,
 	}
 	b->nomitted = n;
 	json_array_foreach(omitted, i, v) {
-		if (!is_hex(json_string_value(v), STORE_HEX_LEN)) {
+		if (!hex_valid(json_string_value(v), STORE_HEX_LEN)) {
 			rc = bad_index("omitted is not a list of sha256");
 			goto out;
 		}
@@ -546,7 +540,7 @@ parse_chunks(struct store_bundle *b, json_t *chunks, json_t *omitted,
 		uint64_t total = 0;
 		size_t j;
 
-		if (!is_hex(hex, STORE_HEX_LEN) || !json_is_integer(size) ||
+		if (!hex_valid(hex, STORE_HEX_LEN) || !json_is_integer(size) ||
 		    json_integer_value(size) < 0 || !json_is_array(list)) {
 			rc = bad_index("a blob is not {sha256, size, chunks}");
 			goto out;
@@ -604,7 +598,7 @@ parse_index(struct store_bundle *b)
 		    schema != NULL ? schema : "(none)", BUNDLE_SCHEMA);
 	store = json_string_value(json_object_get(b->root, "store"));
 	split = json_object_get(b->root, "split");
-	if (!is_hex(store, 32) || !json_is_string(json_object_get(b->root,
+	if (!hex_valid(store, 32) || !json_is_string(json_object_get(b->root,
 	    "release")) || !json_is_integer(split) ||
 	    json_integer_value(split) < 0 || (json_integer_value(split) != 0 &&
 	    json_integer_value(split) < SPLIT_MIN) ||
@@ -809,7 +803,7 @@ check_sig(struct store_bundle *b, struct archive *a, struct archive_entry *e,
 
 		memcpy(kh, name + 11 + STORE_HEX_LEN + 1, 16);
 		kh[16] = '\0';
-		if (is_hex(kh, 16) && store_unhex(kh, kid, 8) == 0)
+		if (hex_valid(kh, 16) && store_unhex(kh, kid, 8) == 0)
 			r = find_rev(b, name + 11);
 	}
 	for (j = 0; r != NULL && j < r->info.nsigs; j++)

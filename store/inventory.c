@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "names.h"
 
 #define INVENTORY_SCHEMA "airlock.inventory/v1"
 
@@ -105,7 +106,7 @@ store_inventory_parse(const void *buf, size_t len, struct store_inventory **out)
 	if (strcmp(schema, INVENTORY_SCHEMA) != 0)
 		return store_fail(STORE_EVERSION, "inventory: schema %s is not %s",
 		    schema, INVENTORY_SCHEMA);
-	if (strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32)
+	if (!hex_valid(id, 32))
 		return store_fail(STORE_EINVAL, "inventory: bad store id");
 	if (count > (len - hdr) / STORE_HASH_LEN ||
 	    count * STORE_HASH_LEN != len - hdr)

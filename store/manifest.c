@@ -14,6 +14,7 @@
 
 #include "bounds.h"
 #include "internal.h"
+#include "names.h"
 
 #define MANIFEST_SCHEMA	"airlock.manifest/v1"
 #define DUMP_FLAGS	(JSON_SORT_KEYS | JSON_COMPACT)
@@ -249,11 +250,8 @@ hex_field(json_t *obj, const char *key, uint8_t *out, size_t len)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
 
-	if (s == NULL || strlen(s) != 2 * len)
+	if (!hex_valid(s, 2 * len))
 		return -1;
-	for (const char *p = s; *p != '\0'; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return -1;
 	return store_unhex(s, out, len);
 }
 
@@ -395,9 +393,8 @@ store_manifest_parse(const void *buf, size_t len, struct store_manifest **out)
 		if (!json_is_object(src) || commit == NULL ||
 		    !json_is_string(json_object_get(src, "upstream")) ||
 		    !json_is_string(json_object_get(src, "revision")) ||
-		    strlen(commit) != STORE_COMMIT_LEN ||
-		    store_unhex(commit, bin, sizeof(bin)) != 0 ||
-		    strspn(commit, "0123456789abcdef") != STORE_COMMIT_LEN) {
+		    !hex_valid(commit, STORE_COMMIT_LEN) ||
+		    store_unhex(commit, bin, sizeof(bin)) != 0) {
 			rc = bad("source is not {upstream, revision, commit} "
 			    "with a 40-hex commit");
 			goto fail;
