@@ -57,6 +57,8 @@ struct store {
 				 * ingests; gc takes it alone */
 int	store_lock(struct store *, int which, int exclusive, int wait);
 void	store_unlock(struct store *, int which);
+/* 1 if another process holds lock byte which of the data file. */
+int	store_lock_held(struct store *, int which);
 
 /* Blob records, big-endian on disk. */
 #define BLOBREC_LEN	(8 + STORE_SHA1_LEN + 4)
@@ -92,6 +94,11 @@ uint64_t meta_get(struct store *, MDB_txn *, const char *name);
 int	store_fail(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	store_mdb_fail(int code, const char *what);
+/* The thread's detail text cleared; the store it writes (a full disk is
+ * looked for there), and forgotten when that store closes. */
+void	fail_clear(void);
+void	fail_writing(const struct store *);
+void	fail_forget(const struct store *);
 
 int	txn_read(struct store *, MDB_txn **);
 /*
@@ -131,6 +138,8 @@ int	db_each(struct store *, MDB_dbi, const void *prefix, size_t plen,
  * same pages back in.
  */
 void	map_release(struct store *, const void *p, size_t len);
+/* Finds LMDB's map of the data file (st->map), after it may have moved. */
+void	map_find(struct store *);
 /* Opens st->env and its tables (again, after a compact). */
 int	store_env_open(struct store *, int create);
 

@@ -1,7 +1,8 @@
 # store/: the content-addressed store (libstore.a, one public header).
 noinst_LIBRARIES += store/libstore.a
 store_libstore_a_SOURCES = store/store.h store/internal.h \
-	store/store.c store/hash.c store/chunker.c store/ingest.c \
+	store/error.c store/env.c store/lock.c store/map.c store/record.c \
+	store/hex.c store/table.c store/hash.c store/chunker.c store/ingest.c \
 	store/ref.c store/manifest.c store/card.c store/read.c \
 	store/verify.c store/gc.c store/source.c store/hashset.c \
 	store/inventory.c store/export.c store/bundle.c \

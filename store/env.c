@@ -1,0 +1,413 @@
+/*
+ * env.c - opening and closing a store: the directory, the LMDB
+ * environment and its tables, the schema and store id, transactions and
+ * the map size they grow (store.h, "Opening").
+ */
+#include "config.h"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+const char *
+store_default_dir(void)
+{
+	static char buf[PATH_MAX];
+	const char *s, *home;
+
+	if ((s = getenv("AIRLOCK_STORE")) != NULL && *s != '\0')
+		return s;
+	if ((s = getenv("XDG_DATA_HOME")) != NULL && *s == '/') {
+		snprintf(buf, sizeof(buf), "%s/airlock", s);
+		return buf;
+	}
+	if ((home = getenv("HOME")) == NULL || *home == '\0') {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw != NULL ? pw->pw_dir : "/";
+	}
+	snprintf(buf, sizeof(buf), "%s/.local/share/airlock", home);
+	return buf;
+}
+
+const char *
+store_dir(const struct store *st)
+{
+	return st->dir;
+}
+
+const char *
+store_id(const struct store *st)
+{
+	return st->id;
+}
+
+static int
+mkdirs(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t len;
+
+	if ((len = strlen(dir)) >= sizeof(path))
+		return ENAMETOOLONG;
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			return errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) == -1 && errno != EEXIST)
+		return errno;
+	return 0;
+}
+
+/* The map size a store starts with: STORE_MAPSIZE, or AIRLOCK_MAPSIZE. */
+static int
+initial_mapsize(uint64_t *size)
+{
+	const char *s = getenv("AIRLOCK_MAPSIZE");
+	unsigned long long v;
+	char *end;
+
+	*size = STORE_MAPSIZE;
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v < (1u << 16) || v > 1ULL << 50)
+		return store_fail(STORE_EINVAL, "AIRLOCK_MAPSIZE=%s: not a "
+		    "number of bytes from 65536 to 2^50", s);
+	*size = v;
+	return 0;
+}
+
+static const char *const dbnames[] = {
+	"chunk", "blob", "blobmap", "manifest", "sig", "ref", "reflog",
+	"pin", "meta", "trust", "release", "setting",
+};
+
+static MDB_dbi *
+dbslot(struct store *st, size_t i)
+{
+	MDB_dbi *slots[] = {
+		&st->chunk, &st->blob, &st->blobmap, &st->manifest, &st->sig,
+		&st->ref, &st->reflog, &st->pin, &st->meta,
+		&st->kv[STORE_TRUST], &st->kv[STORE_RELEASE],
+		&st->kv[STORE_SETTING],
+	};
+
+	return slots[i];
+}
+
+/*
+ * Opens every named database, and on a new store writes its schema
+ * version and a random id; refuses a schema from a newer airlock.
+ */
+static int
+open_dbs(struct store *st, int create)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	uint8_t id[16], ver[8];
+	int rc;
+
+	rc = mdb_txn_begin(st->env, NULL, st->rdonly ? MDB_RDONLY : 0, &txn);
+	if (rc != 0)
+		return store_mdb_fail(rc, st->dir);
+	for (size_t i = 0; i < sizeof(dbnames) / sizeof(dbnames[0]); i++) {
+		rc = mdb_dbi_open(txn, dbnames[i], st->rdonly ? 0 : MDB_CREATE,
+		    dbslot(st, i));
+		if (rc == MDB_NOTFOUND) {
+			rc = store_fail(STORE_ENOSTORE, "%s: not an airlock "
+			    "store (no %s table)", st->dir, dbnames[i]);
+			goto fail;
+		}
+		if (rc != 0) {
+			rc = store_mdb_fail(rc, st->dir);
+			goto fail;
+		}
+	}
+	k.mv_data = "schema";
+	k.mv_size = 6;
+	rc = mdb_get(txn, st->meta, &k, &v);
+	if (rc == MDB_NOTFOUND && create && !st->rdonly) {
+		if (getrandom(id, sizeof(id), 0) != sizeof(id)) {
+			rc = store_fail(errno, "getrandom: %s", strerror(errno));
+			goto fail;
+		}
+		put_be64(ver, STORE_SCHEMA);
+		v.mv_data = ver;
+		v.mv_size = 8;
+		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
+			goto mdbfail;
+		k.mv_data = "id";
+		k.mv_size = 2;
+		v.mv_data = id;
+		v.mv_size = sizeof(id);
+		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
+			goto mdbfail;
+		if ((rc = mdb_txn_commit(txn)) != 0)
+			return store_mdb_fail(rc, st->dir);
+		store_hex(id, sizeof(id), st->id);
+		return 0;
+	}
+	if (rc == MDB_NOTFOUND) {
+		rc = store_fail(STORE_ENOSTORE, "%s: not an airlock store",
+		    st->dir);
+		goto fail;
+	}
+	if (rc != 0)
+		goto mdbfail;
+	if (v.mv_size != 8 || get_be64(v.mv_data) > STORE_SCHEMA) {
+		rc = store_fail(STORE_EVERSION, "%s: store schema %llu is newer "
+		    "than this airlock (%d)", st->dir, v.mv_size == 8 ?
+		    (unsigned long long)get_be64(v.mv_data) : 0ULL, STORE_SCHEMA);
+		goto fail;
+	}
+	k.mv_data = "id";
+	k.mv_size = 2;
+	if ((rc = mdb_get(txn, st->meta, &k, &v)) != 0)
+		goto mdbfail;
+	if (v.mv_size != 16) {
+		rc = store_fail(STORE_ECORRUPT, "%s: bad store id", st->dir);
+		goto fail;
+	}
+	store_hex(v.mv_data, 16, st->id);
+	/* Committed even when read-only: an aborted transaction would close
+	 * the table handles it opened. */
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_mdb_fail(rc, st->dir);
+	return 0;
+mdbfail:
+	rc = store_mdb_fail(rc, st->dir);
+fail:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_env_open(struct store *st, int create)
+{
+	MDB_envinfo ei;
+	uint64_t mapsize;
+	int rc, dead;
+
+	if ((rc = initial_mapsize(&mapsize)) != 0)
+		return rc;
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		return store_mdb_fail(rc, st->dir);
+	mdb_env_set_maxdbs(st->env, 16);
+	mdb_env_set_maxreaders(st->env, 1024);
+	/*
+	 * MDB_NOTLS: read transactions are not tied to threads, so the
+	 * daemon's workers can use them.  No MDB_WRITEMAP: it turns a full
+	 * disk into SIGBUS.  No map size yet: the data file's, which only
+	 * grows, is the one to start from.
+	 */
+	rc = mdb_env_open(st->env, st->dir, MDB_NOTLS |
+	    (st->rdonly ? MDB_RDONLY : 0), 0644);
+	if (rc == EACCES && st->rdonly) {
+		/*
+		 * We may read the data file (store_open_lock opened it) but
+		 * not write lock.mdb, where readers say what they read.
+		 * Without it, reading is safe while nothing writes: refuse
+		 * if a writer has the store open, and keep writers out
+		 * until we close.
+		 */
+		mdb_env_close(st->env);
+		st->env = NULL;
+		if ((rc = store_lock(st, SLOCK_NOLOCK, 0, 1)) != 0)
+			return store_fail(rc, "%s/data.mdb: lock: %s", st->dir,
+			    store_strerror(rc));
+		if (store_lock_held(st, SLOCK_RW))
+			return store_fail(EACCES, "%s/lock.mdb: permission "
+			    "denied: readers must be able to write it while "
+			    "another process writes the store", st->dir);
+		if ((rc = mdb_env_create(&st->env)) != 0)
+			return store_mdb_fail(rc, st->dir);
+		mdb_env_set_maxdbs(st->env, 16);
+		st->nolock = 1;
+		rc = mdb_env_open(st->env, st->dir, MDB_NOTLS | MDB_RDONLY |
+		    MDB_NOLOCK, 0644);
+	}
+	if (rc == EACCES)
+		return store_fail(rc, "%s: permission denied: %s needs to "
+		    "write lock.mdb and data.mdb there", st->dir,
+		    st->rdonly ? "reading" : "writing");
+	if (rc != 0)
+		return store_mdb_fail(rc, st->dir);
+	if (mdb_env_info(st->env, &ei) == 0 && ei.me_mapsize < mapsize &&
+	    (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0)
+		return store_mdb_fail(rc, "map size");
+	/* Readers a killed process left behind would pin old pages. */
+	(void)mdb_reader_check(st->env, &dead);
+	map_find(st);
+	return open_dbs(st, create);
+}
+
+int
+store_open(const char *dir, unsigned flags, struct store **out)
+{
+	struct store *st;
+	char path[PATH_MAX];
+	struct stat sb;
+	int rc;
+
+	*out = NULL;
+	fail_clear();
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return ENOMEM;
+	st->lockfd = -1;
+	st->openfd = -1;
+	st->rdonly = (flags & STORE_RDONLY) != 0;
+	if ((st->dir = strdup(dir)) == NULL) {
+		free(st);
+		return ENOMEM;
+	}
+	if (flags & STORE_CREATE) {
+		if ((rc = mkdirs(dir)) != 0) {
+			rc = store_fail(rc, "%s: %s", dir, strerror(rc));
+			goto fail;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (!(flags & STORE_CREATE) && stat(path, &sb) == -1) {
+		rc = store_fail(STORE_ENOSTORE, "no store at %s (airlock init "
+		    "makes one)", dir);
+		goto fail;
+	}
+	/* Only writers take airlock.lock's locks (ingest and gc). */
+	if (!st->rdonly) {
+		snprintf(path, sizeof(path), "%s/airlock.lock", dir);
+		st->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (st->lockfd == -1) {
+			rc = store_fail(errno, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+	}
+	if ((rc = store_open_lock(st, (flags & STORE_CREATE) != 0)) != 0)
+		goto fail;
+	if ((rc = store_env_open(st, (flags & STORE_CREATE) != 0)) != 0)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	store_close(st);
+	return rc;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	fail_forget(st);
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	if (st->lockfd != -1)
+		close(st->lockfd);
+	if (st->openfd != -1)
+		close(st->openfd);
+	free(st->dir);
+	free(st);
+}
+
+int
+txn_read(struct store *st, MDB_txn **txn)
+{
+	int rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn)) == 0)
+		return 0;
+	if (rc == MDB_MAP_RESIZED)
+		return store_fail(rc, "%s: another process grew the store "
+		    "past this one's map; open it again", st->dir);
+	return store_mdb_fail(rc, "read transaction");
+}
+
+int
+txn_write(struct store *st, MDB_txn **txn)
+{
+	MDB_envinfo ei;
+	MDB_stat ms;
+	uint64_t used, size;
+	int rc;
+
+	fail_writing(st);
+	if (st->rdonly)
+		return store_fail(EROFS, "%s: opened read-only", st->dir);
+	for (int tries = 0; tries < 2; tries++) {
+		if ((rc = mdb_env_info(st->env, &ei)) != 0 ||
+		    (rc = mdb_env_stat(st->env, &ms)) != 0)
+			return store_mdb_fail(rc, "map size");
+		used = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
+		for (size = ei.me_mapsize; size < used + STORE_HEADROOM;)
+			size *= 2;
+		if (size != ei.me_mapsize) {
+			if ((rc = mdb_env_set_mapsize(st->env, size)) != 0)
+				return store_mdb_fail(rc, "map size");
+			map_find(st);
+		}
+		rc = mdb_txn_begin(st->env, NULL, 0, txn);
+		if (rc != MDB_MAP_RESIZED)
+			break;
+		/* Another process grew it: take its size, look again. */
+		if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0)
+			break;
+		map_find(st);
+	}
+	if (rc != 0)
+		return store_mdb_fail(rc, "write transaction");
+	return 0;
+}
+
+int
+store_map_size(struct store *st, uint64_t *size, uint64_t *used)
+{
+	MDB_envinfo ei;
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = mdb_env_info(st->env, &ei)) != 0 ||
+	    (rc = mdb_env_stat(st->env, &ms)) != 0)
+		return store_mdb_fail(rc, "map size");
+	*size = ei.me_mapsize;
+	*used = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
+	return 0;
+}
+
+uint64_t
+meta_get(struct store *st, MDB_txn *txn, const char *name)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+
+	if (mdb_get(txn, st->meta, &k, &v) != 0 || v.mv_size != 8)
+		return 0;
+	return get_be64(v.mv_data);
+}
+
+int
+meta_add(struct store *st, MDB_txn *txn, const char *name, int64_t delta)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	uint8_t buf[8];
+	uint64_t n;
+
+	n = meta_get(st, txn, name) + (uint64_t)delta;
+	put_be64(buf, n);
+	v.mv_data = buf;
+	v.mv_size = 8;
+	return mdb_put(txn, st->meta, &k, &v, 0);
+}

@@ -1,0 +1,93 @@
+/*
+ * map.c - LMDB's map of the data file: finding it, and letting go of the
+ * pages a reader touched (store.h, store_map_drop).
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+/*
+ * LMDB does not say where it mapped the data file (me_mapaddr is only set
+ * with MDB_FIXEDMAP), so find the mapping of its inode in /proc/self/maps.
+ */
+void
+map_find(struct store *st)
+{
+	unsigned long lo, hi, ino;
+	unsigned long long off;
+	unsigned int maj, min;
+	char line[512], perms[8];
+	MDB_envinfo ei;
+	struct stat sb;
+	FILE *f;
+	int fd;
+
+	st->map = NULL;
+	st->maplen = 0;
+	st->datafd = -1;
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) == -1 ||
+	    mdb_env_info(st->env, &ei) != 0 ||
+	    (f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &lo, &hi, perms,
+		    &off, &maj, &min, &ino) != 7)
+			continue;
+		if (ino == sb.st_ino && makedev(maj, min) == sb.st_dev &&
+		    off == 0 && hi - lo >= ei.me_mapsize / 2) {
+			st->map = (uint8_t *)lo;
+			st->maplen = hi - lo;
+			st->datafd = fd;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+void
+map_release(struct store *st, const void *p, size_t len)
+{
+	uintptr_t lo, hi, page = 4096;
+
+	if (p == NULL) {
+		(void)store_map_drop(st);
+		return;
+	}
+	if (st->map == NULL)
+		return;
+	lo = (uintptr_t)p & ~(page - 1);
+	hi = ((uintptr_t)p + len + page - 1) & ~(page - 1);
+	if (lo < (uintptr_t)st->map || hi > (uintptr_t)st->map + st->maplen)
+		return;	/* a dirty page of a write transaction, not the map */
+	(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+int
+store_map_drop(struct store *st)
+{
+	if (st->map == NULL)
+		return -1;
+	return madvise(st->map, st->maplen, MADV_DONTNEED);
+}
+
+int
+store_map_random(struct store *st)
+{
+	if (st->map == NULL)
+		return -1;
+	/*
+	 * A fault maps no more than fault-around's few pages: not the whole
+	 * large folio the page cache may hold the page in.
+	 */
+	if (madvise(st->map, st->maplen, MADV_NOHUGEPAGE) == -1 &&
+	    errno != EINVAL)
+		return -1;
+	return madvise(st->map, st->maplen, MADV_RANDOM);
+}
