@@ -3,14 +3,15 @@ noinst_LIBRARIES += store/libstore.a
 store_libstore_a_SOURCES = store/store.h store/internal.h \
 	store/error.c store/env.c store/lock.c store/map.c store/record.c \
 	store/hex.c store/table.c store/hash.c store/chunker.c store/ingest.c \
-	store/ref.c store/manifest.c store/card.c store/read.c \
+	store/names.c store/refs.c store/pins.c store/sigs.c \
+	store/manifest.c store/card.c store/read.c \
 	store/verify.c store/gc.c store/source.c store/hashset.c \
 	store/inventory.c store/export.c store/bundle.c \
 	store/revision.c
 store_libstore_a_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(YAML_CFLAGS) $(ARCHIVE_CFLAGS)
-STORE_LIBS = store/libstore.a $(LIB_LIBS) $(LMDB_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) \
-	$(YAML_LIBS) $(ARCHIVE_LIBS) -lm
+STORE_LIBS = store/libstore.a $(LIB_LIBS) $(LMDB_LIBS) $(CRYPTO_LIBS) \
+	$(JANSSON_LIBS) $(YAML_LIBS) $(ARCHIVE_LIBS) -lm
 
 # Unit tests.
 check_PROGRAMS += tests/unit/test_store tests/unit/test_source

@@ -20,36 +20,6 @@
 #define DUMP_FLAGS	(JSON_SORT_KEYS | JSON_COMPACT)
 
 int
-store_path_valid(const char *path)
-{
-	const char *p, *slash;
-	size_t len;
-
-	if (path == NULL || (len = strlen(path)) == 0 || len > BOUND_PATH)
-		return 0;
-	/* JSON carries it: it must be UTF-8. */
-	json_t *s = json_stringn(path, len);
-	if (s == NULL)
-		return 0;
-	json_decref(s);
-	for (p = path;; p = slash + 1) {
-		size_t n;
-
-		slash = strchr(p, '/');
-		n = slash != NULL ? (size_t)(slash - p) : strlen(p);
-		if (n == 0 || n > BOUND_PATH_COMPONENT ||
-		    (n == 1 && p[0] == '.') ||
-		    (n == 2 && p[0] == '.' && p[1] == '.'))
-			return 0;
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)p[i] < ' ' || p[i] == 0x7f)
-				return 0;
-		if (slash == NULL)
-			return 1;
-	}
-}
-
-int
 store_lfs_pointer(const uint8_t sha256[STORE_HASH_LEN], uint64_t size,
     char *buf, size_t bufsize)
 {
