@@ -374,6 +374,18 @@ txn_write(struct store *st, MDB_txn **txn)
 }
 
 int
+txn_finish(MDB_txn *txn, int rc)
+{
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_mdb_fail(rc, "commit");
+	return 0;
+}
+
+int
 store_map_size(struct store *st, uint64_t *size, uint64_t *used)
 {
 	MDB_envinfo ei;

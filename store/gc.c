@@ -57,57 +57,52 @@ root_of(struct mark *mk, const uint8_t *digest, char *buf, size_t size)
 	mdb_cursor_close(cur);
 }
 
+/* A ref's digest is a root; a value of another size is a damaged ref. */
+static int
+root_ref(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct mark *mk = arg;
+	const char *key = k->mv_data, *nul;
+
+	if (d->mv_size == REFVAL_LEN)
+		return hset_add(&mk->manifests, d->mv_data) != 0 ? ENOMEM : 0;
+	nul = memchr(key, '\0', k->mv_size);
+	return store_fail(STORE_ECORRUPT, "ref %.*s@%.*s: a value of %zu "
+	    "bytes, not a digest", nul != NULL ? (int)(nul - key) :
+	    (int)k->mv_size, key, nul != NULL ?
+	    (int)(k->mv_size - (size_t)(nul - key) - 1) : 0,
+	    nul != NULL ? nul + 1 : "", d->mv_size);
+}
+
+/* A pin's digest is a root; a pin without one is damaged. */
+static int
+root_pin(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct mark *mk = arg;
+	uint8_t digest[STORE_HASH_LEN];
+	json_t *v = json_loadb(d->mv_data, d->mv_size, 0, NULL);
+	const char *s = json_string_value(json_object_get(v, "digest"));
+	int rc = 0;
+
+	if (s == NULL || store_digest_parse(s, digest) != 0)
+		rc = store_fail(STORE_ECORRUPT, "pin %.*s: unreadable, no "
+		    "digest in it", (int)k->mv_size, (const char *)k->mv_data);
+	else if (hset_add(&mk->manifests, digest) != 0)
+		rc = ENOMEM;
+	json_decref(v);
+	return rc;
+}
+
 /* Roots: every ref and every pin. */
 static int
 mark_roots(struct mark *mk)
 {
-	MDB_cursor *cur;
-	MDB_val k, d;
 	int rc;
 
-	if ((rc = mdb_cursor_open(mk->txn, mk->st->ref, &cur)) != 0)
-		return store_mdb_fail(rc, "cursor");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (d.mv_size != REFVAL_LEN) {
-			const char *key = k.mv_data, *nul;
-
-			nul = memchr(key, '\0', k.mv_size);
-			rc = store_fail(STORE_ECORRUPT, "ref %.*s@%.*s: a value "
-			    "of %zu bytes, not a digest", nul != NULL ?
-			    (int)(nul - key) : (int)k.mv_size, key, nul != NULL ?
-			    (int)(k.mv_size - (size_t)(nul - key) - 1) : 0,
-			    nul != NULL ? nul + 1 : "", d.mv_size);
-			break;
-		}
-		if ((rc = hset_add(&mk->manifests, d.mv_data)) != 0) {
-			rc = ENOMEM;
-			break;
-		}
-	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
+	if ((rc = txn_each(mk->st, mk->txn, mk->st->ref, NULL, 0, root_ref,
+	    mk)) != 0)
 		return rc;
-	if ((rc = mdb_cursor_open(mk->txn, mk->st->pin, &cur)) != 0)
-		return store_mdb_fail(rc, "cursor");
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		uint8_t digest[STORE_HASH_LEN];
-		json_t *v = json_loadb(d.mv_data, d.mv_size, 0, NULL);
-		const char *s = json_string_value(json_object_get(v, "digest"));
-
-		if (s == NULL || store_digest_parse(s, digest) != 0)
-			rc = store_fail(STORE_ECORRUPT, "pin %.*s: unreadable, "
-			    "no digest in it", (int)k.mv_size,
-			    (const char *)k.mv_data);
-		else if (hset_add(&mk->manifests, digest) != 0)
-			rc = ENOMEM;
-		json_decref(v);
-		if (rc != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return txn_each(mk->st, mk->txn, mk->st->pin, NULL, 0, root_pin, mk);
 }
 
 /* Every manifest a root reaches must be there, match its digest, parse. */
@@ -155,35 +150,31 @@ mark_blobs(struct mark *mk)
 	return 0;
 }
 
+/* A blob map entry of a marked blob marks its chunk. */
+static int
+chunk_mark(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct mark *mk = arg;
+	char hex[STORE_HEX_LEN + 1];
+
+	if (k->mv_size < STORE_HASH_LEN || !hset_has(&mk->blobs, k->mv_data))
+		return 0;
+	if (k->mv_size != MAPKEY_LEN || d->mv_size != MAPVAL_LEN) {
+		store_hex(k->mv_data, STORE_HASH_LEN, hex);
+		return store_fail(STORE_ECORRUPT, "blob %s: a damaged entry "
+		    "in its chunk map; gc swept nothing", hex);
+	}
+	return hset_add(&mk->chunks, d->mv_data) != 0 ? ENOMEM : 0;
+}
+
+/* The map is sorted by blob: walk it once, keep the marked ones. */
 static int
 mark_chunks(struct mark *mk)
 {
-	MDB_cursor *cur;
-	MDB_val k, d;
 	int rc;
 
-	if ((rc = mdb_cursor_open(mk->txn, mk->st->blobmap, &cur)) != 0)
-		return store_mdb_fail(rc, "cursor");
-	/* The map is sorted by blob: walk it once, keep the marked ones. */
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		char hex[STORE_HEX_LEN + 1];
-
-		if (k.mv_size < STORE_HASH_LEN || !hset_has(&mk->blobs, k.mv_data))
-			continue;
-		if (k.mv_size != MAPKEY_LEN || d.mv_size != MAPVAL_LEN) {
-			store_hex(k.mv_data, STORE_HASH_LEN, hex);
-			rc = store_fail(STORE_ECORRUPT, "blob %s: a damaged entry "
-			    "in its chunk map; gc swept nothing", hex);
-			break;
-		}
-		if ((rc = hset_add(&mk->chunks, d.mv_data)) != 0) {
-			rc = ENOMEM;
-			break;
-		}
-	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
+	if ((rc = txn_each(mk->st, mk->txn, mk->st->blobmap, NULL, 0,
+	    chunk_mark, mk)) != 0)
 		return rc;
 	hset_sort(&mk->chunks);
 	return 0;

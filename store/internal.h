@@ -108,6 +108,9 @@ int	txn_read(struct store *, MDB_txn **);
  */
 int	txn_write(struct store *, MDB_txn **);
 #define STORE_HEADROOM		(4ULL * STORE_BATCH)
+/* Ends a write transaction: commits it if rc is 0, else aborts it and
+ * returns rc. */
+int	txn_finish(MDB_txn *, int rc);
 /* The map's size and how much of it the data file uses, in bytes. */
 int	store_map_size(struct store *, uint64_t *size, uint64_t *used);
 /* Opens the data file and takes the locks an opener holds (store.c). */
@@ -130,6 +133,33 @@ int	extent_read(struct store *, const struct store_extent *, uint8_t *out);
 typedef int (*db_fn)(void *arg, const MDB_val *k, const MDB_val *d);
 int	db_each(struct store *, MDB_dbi, const void *prefix, size_t plen,
 	    db_fn, void *);
+/* The same walk inside a transaction the caller holds (gc's). */
+int	txn_each(struct store *, MDB_txn *, MDB_dbi, const void *prefix,
+	    size_t plen, db_fn, void *);
+/*
+ * What a db_fn passes on to the public callback it serves: which one
+ * (by its type), its argument, and the length of the key prefix walked.
+ */
+struct each {
+	union {
+		store_kv_fn	 kv;
+		store_ref_fn	 ref;
+		store_reflog_fn	 reflog;
+		store_pin_fn	 pin;
+		store_sig_fn	 sig;
+		store_chunk_fn	 chunk;
+	} fn;
+	void	*arg;
+	size_t	 base;
+};
+/*
+ * Whether the manifest is stored, in txn: 0, or STORE_ENOTFOUND naming it
+ * (what a ref, pin or signature of it would point at is missing).
+ */
+int	manifest_present(struct store *, MDB_txn *,
+	    const uint8_t digest[STORE_HASH_LEN]);
+/* 0 if dbi has key, STORE_ENOTFOUND if not, or the read's error. */
+int	db_has(struct store *, MDB_dbi, const void *key, size_t klen);
 /*
  * Drops this process's mappings of the data file's pages in [p, p+len)
  * (all of the map when p is NULL).  The page cache keeps them; only our

@@ -57,26 +57,12 @@ store_pin_put(struct store *st, const char *name,
 	k.mv_data = (void *)name;
 	d.mv_size = strlen(text);
 	d.mv_data = text;
-	k.mv_size = strlen(name);
 	/* The pinned revision must exist: a pin of nothing protects nothing. */
-	MDB_val mk = { STORE_HASH_LEN, (void *)digest }, md;
-	if ((rc = mdb_get(txn, st->manifest, &mk, &md)) != 0) {
-		rc = rc == MDB_NOTFOUND ? store_fail(STORE_ENOTFOUND,
-		    "%s: no such manifest", hex) : store_mdb_fail(rc, "manifest");
-		goto fail;
-	}
-	if ((rc = mdb_put(txn, st->pin, &k, &d, 0)) != 0) {
+	if ((rc = manifest_present(st, txn, digest)) == 0 &&
+	    (rc = mdb_put(txn, st->pin, &k, &d, 0)) != 0)
 		rc = store_mdb_fail(rc, "pin");
-		goto fail;
-	}
 	free(text);
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return store_mdb_fail(rc, "commit");
-	return 0;
-fail:
-	free(text);
-	mdb_txn_abort(txn);
-	return rc;
+	return txn_finish(txn, rc);
 }
 
 int
@@ -90,16 +76,10 @@ store_pin_delete(struct store *st, const char *name)
 		return store_fail(STORE_EINVAL, "empty pin name");
 	if ((rc = txn_write(st, &txn)) != 0)
 		return rc;
-	if ((rc = mdb_del(txn, st->pin, &k, NULL)) != 0) {
-		mdb_txn_abort(txn);
-		if (rc == MDB_NOTFOUND)
-			return store_fail(STORE_ENOTFOUND, "%s: no such pin",
-			    name);
-		return store_mdb_fail(rc, "pin");
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return store_mdb_fail(rc, "commit");
-	return 0;
+	if ((rc = mdb_del(txn, st->pin, &k, NULL)) != 0)
+		rc = rc == MDB_NOTFOUND ? store_fail(STORE_ENOTFOUND, "%s: no "
+		    "such pin", name) : store_mdb_fail(rc, "pin");
+	return txn_finish(txn, rc);
 }
 
 static int
@@ -125,15 +105,10 @@ pin_decode(const MDB_val *k, const MDB_val *d, char *name, size_t size,
 	return 0;
 }
 
-struct pins_each {
-	store_pin_fn	 fn;
-	void		*arg;
-};
-
 static int
 pin_one(void *arg, const MDB_val *k, const MDB_val *d)
 {
-	struct pins_each *e = arg;
+	const struct each *e = arg;
 	char name[512];
 	struct store_pin p;
 	json_t *root;
@@ -141,7 +116,7 @@ pin_one(void *arg, const MDB_val *k, const MDB_val *d)
 
 	if (pin_decode(k, d, name, sizeof(name), &p, &root) != 0)
 		return 0;
-	rc = e->fn(e->arg, &p);
+	rc = e->fn.pin(e->arg, &p);
 	json_decref(root);
 	return rc;
 }
@@ -149,7 +124,7 @@ pin_one(void *arg, const MDB_val *k, const MDB_val *d)
 int
 store_pins(struct store *st, store_pin_fn fn, void *arg)
 {
-	struct pins_each e = { fn, arg };
+	struct each e = { .fn.pin = fn, .arg = arg };
 
 	return db_each(st, st->pin, NULL, 0, pin_one, &e);
 }

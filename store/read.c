@@ -54,15 +54,23 @@ store_manifest_get(struct store *st, const uint8_t digest[STORE_HASH_LEN],
 int
 store_manifest_has(struct store *st, const uint8_t digest[STORE_HASH_LEN])
 {
-	MDB_txn *txn;
+	return db_has(st, st->manifest, digest, STORE_HASH_LEN);
+}
+
+int
+manifest_present(struct store *st, MDB_txn *txn,
+    const uint8_t digest[STORE_HASH_LEN])
+{
+	char hex[STORE_DIGEST_STRLEN + 1];
 	MDB_val k = { STORE_HASH_LEN, (void *)digest }, d;
 	int rc;
 
-	if ((rc = txn_read(st, &txn)) != 0)
-		return rc;
-	rc = mdb_get(txn, st->manifest, &k, &d);
-	mdb_txn_abort(txn);
-	return rc == MDB_NOTFOUND ? STORE_ENOTFOUND : rc;
+	if ((rc = mdb_get(txn, st->manifest, &k, &d)) == 0)
+		return 0;
+	if (rc != MDB_NOTFOUND)
+		return store_mdb_fail(rc, "manifest");
+	store_digest_str(digest, hex);
+	return store_fail(STORE_ENOTFOUND, "%s: no such manifest", hex);
 }
 
 static int
@@ -601,103 +609,84 @@ store_view_prefetch(struct store_view *v, uint64_t at, uint64_t len)
 	return 0;
 }
 
-struct chunks_each {
-	store_chunk_fn	 fn;
-	void		*arg;
-};
-
 static int
 chunk_one(void *arg, const MDB_val *k, const MDB_val *d)
 {
-	struct chunks_each *e = arg;
+	const struct each *e = arg;
 
 	if (k->mv_size != MAPKEY_LEN || d->mv_size != MAPVAL_LEN)
 		return store_fail(STORE_ECORRUPT, "bad blob map entry");
-	return e->fn(e->arg, get_be64((uint8_t *)k->mv_data + STORE_HASH_LEN),
-	    d->mv_data, get_be32((uint8_t *)d->mv_data + STORE_HASH_LEN));
+	return e->fn.chunk(e->arg,
+	    get_be64((uint8_t *)k->mv_data + STORE_HASH_LEN), d->mv_data,
+	    get_be32((uint8_t *)d->mv_data + STORE_HASH_LEN));
 }
 
 int
 store_blob_chunks(struct store *st, const uint8_t sha[STORE_HASH_LEN],
     store_chunk_fn fn, void *arg)
 {
-	struct chunks_each e = { fn, arg };
+	struct each e = { .fn.chunk = fn, .arg = arg };
 
 	return db_each(st, st->blobmap, sha, STORE_HASH_LEN, chunk_one, &e);
+}
+
+/* The blob's chunks hashed in order, read in the walk's transaction. */
+struct sha1_walk {
+	struct store	*st;
+	MDB_txn		*txn;
+	struct hash	*h;
+};
+
+static int
+sha1_chunk(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct sha1_walk *w = arg;
+	MDB_val ck, cd;
+
+	if (k->mv_size != MAPKEY_LEN || d->mv_size != MAPVAL_LEN)
+		return store_fail(STORE_ECORRUPT, "bad blob map entry");
+	ck.mv_size = STORE_HASH_LEN;
+	ck.mv_data = d->mv_data;
+	if (mdb_get(w->txn, w->st->chunk, &ck, &cd) != 0)
+		return store_fail(STORE_ECORRUPT, "a chunk is missing");
+	hash_update(w->h, cd.mv_data, cd.mv_size);
+	return 0;
 }
 
 int
 store_blob_sha1(struct store *st, const uint8_t sha[STORE_HASH_LEN],
     uint8_t out[STORE_SHA1_LEN])
 {
+	struct sha1_walk w = { st, NULL, NULL };
 	struct blobrec rec;
-	struct hash *h;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, d, ck, cd;
-	uint8_t key[MAPKEY_LEN];
 	int rc;
 
-	if ((rc = txn_read(st, &txn)) != 0)
+	if ((rc = txn_read(st, &w.txn)) != 0)
 		return rc;
-	if ((rc = blob_rec(st, txn, sha, &rec)) != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
+	if ((rc = blob_rec(st, w.txn, sha, &rec)) != 0)
+		goto out;
 	if (memcmp(rec.sha1, nosha1, sizeof(nosha1)) != 0) {
 		memcpy(out, rec.sha1, STORE_SHA1_LEN);
-		mdb_txn_abort(txn);
-		return 0;
+		goto out;
 	}
-	if ((h = hash_new_sha1()) == NULL) {
-		mdb_txn_abort(txn);
-		return ENOMEM;
+	if ((w.h = hash_new_sha1()) == NULL) {
+		rc = ENOMEM;
+		goto out;
 	}
-	git_blob_header(h, rec.size);
-	if ((rc = mdb_cursor_open(txn, st->blobmap, &cur)) != 0) {
-		hash_free(h);
-		mdb_txn_abort(txn);
-		return store_mdb_fail(rc, "cursor");
-	}
-	memcpy(key, sha, STORE_HASH_LEN);
-	put_be64(key + STORE_HASH_LEN, 0);
-	k.mv_size = sizeof(key);
-	k.mv_data = key;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != MAPKEY_LEN ||
-		    memcmp(k.mv_data, sha, STORE_HASH_LEN) != 0)
-			break;
-		ck.mv_size = STORE_HASH_LEN;
-		ck.mv_data = d.mv_data;
-		if ((rc = mdb_get(txn, st->chunk, &ck, &cd)) != 0) {
-			rc = store_fail(STORE_ECORRUPT, "a chunk is missing");
-			break;
-		}
-		hash_update(h, cd.mv_data, cd.mv_size);
-	}
-	if (rc == MDB_NOTFOUND || rc == 0) {
-		rc = 0;
-		hash_final(h, out);
-	}
-	hash_free(h);
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	git_blob_header(w.h, rec.size);
+	if ((rc = txn_each(st, w.txn, st->blobmap, sha, STORE_HASH_LEN,
+	    sha1_chunk, &w)) == 0)
+		hash_final(w.h, out);
+	hash_free(w.h);
+out:
+	mdb_txn_abort(w.txn);
 	return rc;
 }
 
 int
 store_chunk_has(struct store *st, const uint8_t sha[STORE_HASH_LEN])
 {
-	MDB_txn *txn;
-	MDB_val k = { STORE_HASH_LEN, (void *)sha }, d;
-	int rc;
-
-	if ((rc = txn_read(st, &txn)) != 0)
-		return rc;
-	rc = mdb_get(txn, st->chunk, &k, &d);
-	mdb_txn_abort(txn);
-	return rc == MDB_NOTFOUND ? STORE_ENOTFOUND : rc;
+	return db_has(st, st->chunk, sha, STORE_HASH_LEN);
 }
 
 int

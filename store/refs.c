@@ -13,6 +13,8 @@
 #include "internal.h"
 #include "names.h"
 
+#define REFKEY_MAX	(BOUND_REPO_ID + BOUND_REVISION + 32)
+
 size_t
 refkey(char *buf, size_t size, const char *type, const char *repo,
     const char *name)
@@ -24,6 +26,16 @@ refkey(char *buf, size_t size, const char *type, const char *repo,
 	if (n < 0 || (size_t)n >= size)
 		return 0;
 	return (size_t)n;
+}
+
+/* A ref's key as an MDB_val over buf; 0 when it does not fit. */
+static int
+ref_val(MDB_val *k, char buf[REFKEY_MAX], const char *type,
+    const char *repo, const char *name)
+{
+	k->mv_size = refkey(buf, REFKEY_MAX, type, repo, name);
+	k->mv_data = buf;
+	return k->mv_size != 0;
 }
 
 static int
@@ -95,9 +107,8 @@ ref_check(struct store *st, MDB_txn *txn, const char *type, const char *repo,
     const char *name, const uint8_t digest[STORE_HASH_LEN], int kind,
     int *same)
 {
-	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	char key[REFKEY_MAX];
 	char oldhex[STORE_DIGEST_STRLEN + 1], newhex[STORE_DIGEST_STRLEN + 1];
-	size_t klen;
 	MDB_val k, d;
 	int rc, oldkind;
 
@@ -105,10 +116,8 @@ ref_check(struct store *st, MDB_txn *txn, const char *type, const char *repo,
 	if (!store_revision_valid(name))
 		return store_fail(STORE_EINVAL, "%s: not a valid revision name",
 		    name);
-	if ((klen = refkey(key, sizeof(key), type, repo, name)) == 0)
+	if (!ref_val(&k, key, type, repo, name))
 		return store_fail(STORE_EINVAL, "%s: name too long", name);
-	k.mv_size = klen;
-	k.mv_data = key;
 	if ((rc = mdb_get(txn, st->ref, &k, &d)) == MDB_NOTFOUND) {
 		/* A 40-hex name is a commit id and nothing else. */
 		if (kind == REF_COMMIT && !is_commit_id(name))
@@ -146,9 +155,8 @@ ref_write(struct store *st, MDB_txn *txn, const char *type, const char *repo,
     const char *name, const uint8_t digest[STORE_HASH_LEN], int kind,
     const char *why)
 {
-	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	char key[REFKEY_MAX];
 	uint8_t val[REFVAL_LEN], old[STORE_HASH_LEN];
-	size_t klen;
 	MDB_val k, d;
 	int rc, same, had = 0;
 
@@ -157,9 +165,7 @@ ref_write(struct store *st, MDB_txn *txn, const char *type, const char *repo,
 		return rc;
 	if (same)
 		return 0;	/* already there: no reflog noise */
-	klen = refkey(key, sizeof(key), type, repo, name);
-	k.mv_size = klen;
-	k.mv_data = key;
+	(void)ref_val(&k, key, type, repo, name);	/* ref_check: it fits */
 	if (mdb_get(txn, st->ref, &k, &d) == 0) {
 		memcpy(old, d.mv_data, STORE_HASH_LEN);
 		had = 1;
@@ -170,76 +176,53 @@ ref_write(struct store *st, MDB_txn *txn, const char *type, const char *repo,
 	d.mv_data = val;
 	if ((rc = mdb_put(txn, st->ref, &k, &d, 0)) != 0)
 		return store_mdb_fail(rc, "ref");
-	return reflog_put(st, txn, key, klen, had ? old : NULL, digest, why);
+	return reflog_put(st, txn, key, k.mv_size, had ? old : NULL, digest,
+	    why);
 }
 
 int
 store_ref_set(struct store *st, const char *type, const char *repo,
     const char *name, const uint8_t digest[STORE_HASH_LEN], const char *why)
 {
-	char hex[STORE_DIGEST_STRLEN + 1];
 	MDB_txn *txn;
-	MDB_val k = { STORE_HASH_LEN, (void *)digest }, d;
 	int rc;
 
 	if ((rc = txn_write(st, &txn)) != 0)
 		return rc;
 	/* A ref to nothing would be a root gc cannot read. */
-	if ((rc = mdb_get(txn, st->manifest, &k, &d)) != 0) {
-		store_digest_str(digest, hex);
-		rc = rc == MDB_NOTFOUND ? store_fail(STORE_ENOTFOUND, "%s: no "
-		    "such manifest", hex) : store_mdb_fail(rc, "manifest");
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	if ((rc = ref_write(st, txn, type, repo, name, digest, REF_BRANCH,
-	    why)) != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return store_mdb_fail(rc, "commit");
-	return 0;
+	if ((rc = manifest_present(st, txn, digest)) == 0)
+		rc = ref_write(st, txn, type, repo, name, digest, REF_BRANCH,
+		    why);
+	return txn_finish(txn, rc);
 }
 
 int
 store_ref_delete(struct store *st, const char *type, const char *repo,
     const char *name, const char *why)
 {
-	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	char key[REFKEY_MAX];
 	uint8_t old[STORE_HASH_LEN];
 	MDB_txn *txn;
 	MDB_val k, d;
-	size_t klen;
 	int rc;
 
-	if ((klen = refkey(key, sizeof(key), type, repo, name)) == 0)
+	if (!ref_val(&k, key, type, repo, name))
 		return STORE_EINVAL;
-	k.mv_size = klen;
-	k.mv_data = key;
 	if ((rc = txn_write(st, &txn)) != 0)
 		return rc;
 	if ((rc = mdb_get(txn, st->ref, &k, &d)) != 0) {
-		mdb_txn_abort(txn);
-		if (rc == MDB_NOTFOUND)
-			return store_fail(STORE_ENOTFOUND, "%s/%s@%s: no such "
-			    "ref", type, repo, name);
-		return store_mdb_fail(rc, "ref");
+		rc = rc == MDB_NOTFOUND ? store_fail(STORE_ENOTFOUND, "%s/%s@%s: "
+		    "no such ref", type, repo, name) : store_mdb_fail(rc, "ref");
+		return txn_finish(txn, rc);
 	}
 	memset(old, 0, sizeof(old));
 	if (d.mv_size == REFVAL_LEN)
 		memcpy(old, d.mv_data, STORE_HASH_LEN);
-	if ((rc = mdb_del(txn, st->ref, &k, NULL)) != 0) {
-		mdb_txn_abort(txn);
-		return store_mdb_fail(rc, "ref");
-	}
-	if ((rc = reflog_put(st, txn, key, klen, old, NULL, why)) != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return store_mdb_fail(rc, "commit");
-	return 0;
+	if ((rc = mdb_del(txn, st->ref, &k, NULL)) != 0)
+		rc = store_mdb_fail(rc, "ref");
+	else
+		rc = reflog_put(st, txn, key, k.mv_size, old, NULL, why);
+	return txn_finish(txn, rc);
 }
 
 /* Looks up one ref in txn; the digest is copied out. */
@@ -247,15 +230,12 @@ static int
 ref_get(struct store *st, MDB_txn *txn, const char *type, const char *repo,
     const char *name, uint8_t digest[STORE_HASH_LEN])
 {
-	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	char key[REFKEY_MAX];
 	MDB_val k, d;
-	size_t klen;
 	int rc;
 
-	if ((klen = refkey(key, sizeof(key), type, repo, name)) == 0)
+	if (!ref_val(&k, key, type, repo, name))
 		return STORE_ENOTFOUND;
-	k.mv_size = klen;
-	k.mv_data = key;
 	if ((rc = mdb_get(txn, st->ref, &k, &d)) != 0)
 		return rc == MDB_NOTFOUND ? STORE_ENOTFOUND : rc;
 	if (d.mv_size != REFVAL_LEN)
@@ -273,7 +253,7 @@ static int
 ref_search(struct store *st, MDB_txn *txn, const char *type, const char *repo,
     const char *prefix, const uint8_t *want, uint8_t digest[STORE_HASH_LEN])
 {
-	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
+	char key[REFKEY_MAX];
 	MDB_cursor *cur;
 	MDB_val k, d;
 	size_t base, plen = prefix != NULL ? strlen(prefix) : 0;
@@ -371,31 +351,26 @@ ref_split(const MDB_val *k, char *buf, size_t size, struct store_ref *r)
 	return 0;
 }
 
-struct refs_each {
-	store_ref_fn	 fn;
-	void		*arg;
-};
-
 static int
 ref_one(void *arg, const MDB_val *k, const MDB_val *d)
 {
-	struct refs_each *e = arg;
-	char buf[BOUND_REPO_ID + BOUND_REVISION + 32];
+	const struct each *e = arg;
+	char buf[REFKEY_MAX];
 	struct store_ref r;
 
 	if (d->mv_size != REFVAL_LEN || ref_split(k, buf, sizeof(buf), &r) != 0)
 		return 0;
 	memcpy(r.digest, d->mv_data, STORE_HASH_LEN);
 	r.is_commit = ((uint8_t *)d->mv_data)[STORE_HASH_LEN] == REF_COMMIT;
-	return e->fn(e->arg, &r);
+	return e->fn.ref(e->arg, &r);
 }
 
 int
 store_refs(struct store *st, const char *type, const char *repo,
     store_ref_fn fn, void *arg)
 {
-	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
-	struct refs_each e = { fn, arg };
+	char key[REFKEY_MAX];
+	struct each e = { .fn.ref = fn, .arg = arg };
 	size_t base = 0;
 
 	if (repo != NULL) {
@@ -456,16 +431,10 @@ store_repo_type(struct store *st, const char *repo, const char **type)
 	return store_fail(STORE_ENOTFOUND, "%s: no such repository", repo);
 }
 
-struct reflog_each {
-	store_reflog_fn	 fn;
-	void		*arg;
-	size_t		 base;
-};
-
 static int
 reflog_one(void *arg, const MDB_val *k, const MDB_val *d)
 {
-	struct reflog_each *e = arg;
+	const struct each *e = arg;
 	char ref[BOUND_REVISION + 1];
 	size_t nlen;
 	json_t *entry;
@@ -479,7 +448,7 @@ reflog_one(void *arg, const MDB_val *k, const MDB_val *d)
 		nlen = BOUND_REVISION;
 	memcpy(ref, (const char *)k->mv_data + e->base, nlen);
 	ref[nlen] = '\0';
-	rc = e->fn(e->arg, ref, entry);
+	rc = e->fn.reflog(e->arg, ref, entry);
 	json_decref(entry);
 	return rc;
 }
@@ -489,7 +458,7 @@ store_reflog(struct store *st, const char *type, const char *repo,
     store_reflog_fn fn, void *arg)
 {
 	char key[BOUND_REPO_ID + 32];
-	struct reflog_each e = { fn, arg, 0 };
+	struct each e = { .fn.reflog = fn, .arg = arg };
 
 	if ((e.base = refkey(key, sizeof(key), type, repo, NULL)) == 0)
 		return STORE_EINVAL;

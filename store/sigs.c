@@ -39,39 +39,23 @@ store_sig_put(struct store *st, const uint8_t digest[STORE_HASH_LEN],
     const uint8_t keyid[8], const char *text, size_t len)
 {
 	MDB_txn *txn;
-	MDB_val k = { STORE_HASH_LEN, (void *)digest }, d;
 	int rc;
 
 	if ((rc = txn_write(st, &txn)) != 0)
 		return rc;
-	if ((rc = mdb_get(txn, st->manifest, &k, &d)) != 0) {
-		mdb_txn_abort(txn);
-		if (rc == MDB_NOTFOUND)
-			return store_fail(STORE_ENOTFOUND, "no such manifest");
-		return store_mdb_fail(rc, "manifest");
-	}
-	if ((rc = sig_write(st, txn, digest, keyid, text, len)) != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return store_mdb_fail(rc, "commit");
-	return 0;
+	if ((rc = manifest_present(st, txn, digest)) == 0)
+		rc = sig_write(st, txn, digest, keyid, text, len);
+	return txn_finish(txn, rc);
 }
-
-struct sigs_each {
-	store_sig_fn	 fn;
-	void		*arg;
-};
 
 static int
 sig_one(void *arg, const MDB_val *k, const MDB_val *d)
 {
-	struct sigs_each *e = arg;
+	const struct each *e = arg;
 
 	if (k->mv_size != STORE_HASH_LEN + 8)
 		return 0;
-	return e->fn(e->arg, (const uint8_t *)k->mv_data + STORE_HASH_LEN,
+	return e->fn.sig(e->arg, (const uint8_t *)k->mv_data + STORE_HASH_LEN,
 	    d->mv_data, d->mv_size);
 }
 
@@ -79,7 +63,7 @@ int
 store_sigs(struct store *st, const uint8_t digest[STORE_HASH_LEN],
     store_sig_fn fn, void *arg)
 {
-	struct sigs_each e = { fn, arg };
+	struct each e = { .fn.sig = fn, .arg = arg };
 
 	return db_each(st, st->sig, digest, STORE_HASH_LEN, sig_one, &e);
 }

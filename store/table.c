@@ -52,17 +52,10 @@ kv_write(struct store *st, enum store_table t, const void *key, size_t klen,
 		return rc;
 	rc = del ? mdb_del(txn, st->kv[t], &k, NULL) :
 	    mdb_put(txn, st->kv[t], &k, &v, 0);
-	if (rc == MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		return STORE_ENOTFOUND;
-	}
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return store_mdb_fail(rc, "write");
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return store_mdb_fail(rc, "commit");
-	return 0;
+	if (rc != 0)
+		rc = rc == MDB_NOTFOUND ? STORE_ENOTFOUND :
+		    store_mdb_fail(rc, "write");
+	return txn_finish(txn, rc);
 }
 
 int
@@ -119,30 +112,20 @@ store_kv_txn(struct store *st, store_kvtxn_fn fn, void *arg)
 
 	if ((rc = txn_write(st, &kt.txn)) != 0)
 		return rc;
-	if ((rc = fn(arg, &kt)) != 0) {
-		mdb_txn_abort(kt.txn);
-		return rc;
-	}
-	if ((rc = mdb_txn_commit(kt.txn)) != 0)
-		return store_mdb_fail(rc, "commit");
-	return 0;
+	return txn_finish(kt.txn, fn(arg, &kt));
 }
 
 int
-db_each(struct store *st, MDB_dbi dbi, const void *prefix, size_t plen,
-    db_fn fn, void *arg)
+txn_each(struct store *st, MDB_txn *txn, MDB_dbi dbi, const void *prefix,
+    size_t plen, db_fn fn, void *arg)
 {
-	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k = { plen, (void *)prefix }, d;
 	int rc;
 
-	if ((rc = txn_read(st, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
-		mdb_txn_abort(txn);
+	(void)st;
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
 		return store_mdb_fail(rc, "cursor");
-	}
 	for (rc = mdb_cursor_get(cur, &k, &d, plen != 0 ? MDB_SET_RANGE :
 	    MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
 		if (plen != 0 && (k.mv_size < plen ||
@@ -151,30 +134,52 @@ db_each(struct store *st, MDB_dbi dbi, const void *prefix, size_t plen,
 		if ((rc = fn(arg, &k, &d)) != 0)
 			break;
 	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
 	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+db_each(struct store *st, MDB_dbi dbi, const void *prefix, size_t plen,
+    db_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	rc = txn_each(st, txn, dbi, prefix, plen, fn, arg);
 	mdb_txn_abort(txn);
 	return rc;
 }
 
-struct kv_each {
-	store_kv_fn	 fn;
-	void		*arg;
-};
+int
+db_has(struct store *st, MDB_dbi dbi, const void *key, size_t klen)
+{
+	MDB_txn *txn;
+	MDB_val k = { klen, (void *)key }, d;
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, dbi, &k, &d);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return STORE_ENOTFOUND;
+	return rc != 0 ? store_mdb_fail(rc, "read") : 0;
+}
 
 static int
 kv_one(void *arg, const MDB_val *k, const MDB_val *d)
 {
-	struct kv_each *e = arg;
+	const struct each *e = arg;
 
-	return e->fn(e->arg, k->mv_data, k->mv_size, d->mv_data, d->mv_size);
+	return e->fn.kv(e->arg, k->mv_data, k->mv_size, d->mv_data, d->mv_size);
 }
 
 int
 store_kv_each(struct store *st, enum store_table t, store_kv_fn fn, void *arg)
 {
-	struct kv_each e = { fn, arg };
+	struct each e = { .fn.kv = fn, .arg = arg };
 
 	return db_each(st, st->kv[t], NULL, 0, kv_one, &e);
 }
