@@ -35,6 +35,13 @@
 #define BOUND_SIGFILE		(16 << 10)
 /* A pin's or a reflog entry's free text. */
 #define BOUND_NOTE		1024
+/* A pin's name. */
+#define BOUND_PIN_NAME		255
+/* A key in the store's small tables (LMDB's largest key). */
+#define BOUND_TABLE_KEY		511
+/* AIRLOCK_MAPSIZE: the address space first mapped for a store. */
+#define BOUND_MAPSIZE_MIN	(1ULL << 16)
+#define BOUND_MAPSIZE_MAX	(1ULL << 50)
 
 /*
  * airlockd's HTTP server.  Headers and bodies are refused past these

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "internal.h"
 
 const char *
@@ -86,9 +87,11 @@ initial_mapsize(uint64_t *size)
 		return 0;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (*end != '\0' || errno != 0 || v < (1u << 16) || v > 1ULL << 50)
+	if (*end != '\0' || errno != 0 || v < BOUND_MAPSIZE_MIN ||
+	    v > BOUND_MAPSIZE_MAX)
 		return store_fail(STORE_EINVAL, "AIRLOCK_MAPSIZE=%s: not a "
-		    "number of bytes from 65536 to 2^50", s);
+		    "number of bytes from %llu to %llu", s, BOUND_MAPSIZE_MIN,
+		    BOUND_MAPSIZE_MAX);
 	*size = v;
 	return 0;
 }

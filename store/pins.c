@@ -16,7 +16,7 @@ pin_name_valid(const char *name)
 {
 	size_t len;
 
-	if (name == NULL || (len = strlen(name)) == 0 || len > 255)
+	if (name == NULL || (len = strlen(name)) == 0 || len > BOUND_PIN_NAME)
 		return 0;
 	for (; *name != '\0'; name++)
 		if ((unsigned char)*name < ' ' || *name == 0x7f)
@@ -109,7 +109,7 @@ static int
 pin_one(void *arg, const MDB_val *k, const MDB_val *d)
 {
 	const struct each *e = arg;
-	char name[512];
+	char name[BOUND_PIN_NAME + 1];
 	struct store_pin p;
 	json_t *root;
 	int rc;
@@ -132,7 +132,7 @@ store_pins(struct store *st, store_pin_fn fn, void *arg)
 int
 store_pin_get(struct store *st, const char *name, uint8_t digest[STORE_HASH_LEN])
 {
-	char buf[512];
+	char buf[BOUND_PIN_NAME + 1];
 	struct store_pin p;
 	MDB_txn *txn;
 	MDB_val k = { strlen(name), (void *)name }, d;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "internal.h"
 
 /* Small tables: one transaction per call; values are copied out. */
@@ -46,7 +47,7 @@ kv_write(struct store *st, enum store_table t, const void *key, size_t klen,
 	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
 	int rc;
 
-	if (klen == 0 || klen > 511)
+	if (klen == 0 || klen > BOUND_TABLE_KEY)
 		return store_fail(STORE_EINVAL, "key of %zu bytes", klen);
 	if ((rc = txn_write(st, &txn)) != 0)
 		return rc;
@@ -97,7 +98,7 @@ store_kvtxn_put(struct store_kvtxn *kt, enum store_table t, const void *key,
 	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
 	int rc;
 
-	if (klen == 0 || klen > 511)
+	if (klen == 0 || klen > BOUND_TABLE_KEY)
 		return store_fail(STORE_EINVAL, "key of %zu bytes", klen);
 	if ((rc = mdb_put(kt->txn, kt->st->kv[t], &k, &v, 0)) != 0)
 		return store_mdb_fail(rc, "write");
