@@ -288,7 +288,7 @@ pool_map_init(struct store *st, size_t budget)
 	 * Reads of chunks are not sequential in the file: read-around on a
 	 * fault would map (and count) pages nobody asked for.
 	 */
-	if (store_map_random(st) == -1)
+	if (store_map_random(st) != 0)
 		return -1;
 	if ((map.statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
@@ -317,7 +317,7 @@ pool_trim_map(void)
 	if ((pages = mapped_pages() - map.base) >= 0 &&
 	    (unsigned long)pages * (unsigned long)map.pagesize >=
 	    __atomic_load_n(&map.budget, __ATOMIC_RELAXED) &&
-	    store_map_drop(map.st) == -1)
+	    store_map_drop(map.st) != 0)
 		log_warn("%s: dropping the store's map", __func__);
 	pthread_mutex_unlock(&map.mtx);
 }

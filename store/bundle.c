@@ -491,7 +491,7 @@ parse_chunks(struct store_bundle *b, json_t *chunks, json_t *omitted,
 	struct hashset carried = { 0 };
 	size_t n = json_array_size(chunks), i;
 	json_t *v;
-	int rc = 0;
+	int rc = 0, isnew;
 
 	if (!json_is_array(chunks) || !json_is_array(omitted) ||
 	    !json_is_array(blobs))
@@ -502,11 +502,12 @@ parse_chunks(struct store_bundle *b, json_t *chunks, json_t *omitted,
 	json_array_foreach(chunks, i, v) {
 		if ((rc = chunk_pair(v, b->chunks[i].sha, &b->chunks[i].len)) != 0)
 			goto out;
-		if ((rc = hs_add(&carried, b->chunks[i].sha)) <= 0) {
-			rc = rc < 0 ? ENOMEM : bad_index("a chunk listed twice");
+		if ((rc = hs_add(&carried, b->chunks[i].sha, &isnew)) != 0)
+			goto out;
+		if (!isnew) {
+			rc = bad_index("a chunk listed twice");
 			goto out;
 		}
-		rc = 0;
 	}
 	n = json_array_size(omitted);
 	if ((b->omitted = malloc((n + 1) * STORE_HASH_LEN)) == NULL) {

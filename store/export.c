@@ -50,7 +50,7 @@ plan_chunk(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
 	struct plan *p = arg;
 	struct store_export *x = p->x;
 	char hex[STORE_HEX_LEN + 1];
-	int isnew;
+	int isnew, rc;
 
 	(void)off;
 	store_hex(sha, STORE_HASH_LEN, hex);
@@ -58,11 +58,9 @@ plan_chunk(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
 	    (json_int_t)len)) != 0)
 		return ENOMEM;
 	if (inventory_has(p->have, sha))
-		return hs_add(&p->omitted, sha) < 0 ? ENOMEM : 0;
-	if ((isnew = hs_add(&p->carried, sha)) < 0)
-		return ENOMEM;
-	if (!isnew)
-		return 0;
+		return hs_add(&p->omitted, sha, &isnew);
+	if ((rc = hs_add(&p->carried, sha, &isnew)) != 0 || !isnew)
+		return rc;
 	if (x->nchunks == x->cap) {
 		size_t cap = x->cap != 0 ? x->cap * 2 : 1024;
 		void *v = realloc(x->chunks, cap * sizeof(*x->chunks));
@@ -177,12 +175,11 @@ store_export_plan(struct store *st, const struct store_bundle_rev *revs,
 			rc = ENOMEM;
 		for (size_t f = 0; f < m->nfiles && rc == 0; f++) {
 			struct store_blobinfo info;
-			int isnew = hs_add(&blobs, m->files[f].sha256);
+			int isnew;
 
-			if (isnew <= 0) {
-				rc = isnew < 0 ? ENOMEM : 0;
+			if ((rc = hs_add(&blobs, m->files[f].sha256,
+			    &isnew)) != 0 || !isnew)
 				continue;
-			}
 			if ((rc = store_blob_stat(st, m->files[f].sha256,
 			    &info)) != 0)
 				break;

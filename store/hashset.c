@@ -45,14 +45,14 @@ hs_grow(struct hashset *h)
 	return 0;
 }
 
-/* Adds sha; returns 1 if it was new, 0 if there, -1 out of memory. */
 int
-hs_add(struct hashset *h, const uint8_t sha[STORE_HASH_LEN])
+hs_add(struct hashset *h, const uint8_t sha[STORE_HASH_LEN], int *isnew)
 {
 	size_t j;
 
+	*isnew = 0;
 	if ((h->n + 1) * 2 > h->cap && hs_grow(h) != 0)
-		return -1;
+		return ENOMEM;
 	for (j = get_be64(sha) & (h->cap - 1); h->used[j];
 	    j = (j + 1) & (h->cap - 1))
 		if (memcmp(h->slot[j], sha, STORE_HASH_LEN) == 0)
@@ -60,7 +60,8 @@ hs_add(struct hashset *h, const uint8_t sha[STORE_HASH_LEN])
 	memcpy(h->slot[j], sha, STORE_HASH_LEN);
 	h->used[j] = 1;
 	h->n++;
-	return 1;
+	*isnew = 1;
+	return 0;
 }
 
 int

@@ -245,8 +245,8 @@ struct hashset {
 	size_t		  cap, n;
 };
 int	hash_cmp(const void *, const void *);
-/* Adds sha; returns 1 if it was new, 0 if there, -1 out of memory. */
-int	hs_add(struct hashset *, const uint8_t sha[STORE_HASH_LEN]);
+/* Adds sha: 0 (*isnew says whether it was new) or ENOMEM. */
+int	hs_add(struct hashset *, const uint8_t sha[STORE_HASH_LEN], int *isnew);
 int	hs_has(const struct hashset *, const uint8_t sha[STORE_HASH_LEN]);
 void	hs_free(struct hashset *);
 

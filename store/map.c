@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -69,25 +70,43 @@ map_release(struct store *st, const void *p, size_t len)
 	(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
+static int
+map_advise(struct store *st, int advice)
+{
+	if (madvise(st->map, st->maplen, advice) == -1)
+		return store_fail(errno, "%s/data.mdb: madvise: %s", st->dir,
+		    strerror(errno));
+	return 0;
+}
+
+static int
+map_missing(struct store *st)
+{
+	return store_fail(ENOTSUP, "%s/data.mdb: LMDB's map of it was not "
+	    "found", st->dir);
+}
+
 int
 store_map_drop(struct store *st)
 {
 	if (st->map == NULL)
-		return -1;
-	return madvise(st->map, st->maplen, MADV_DONTNEED);
+		return map_missing(st);
+	return map_advise(st, MADV_DONTNEED);
 }
 
 int
 store_map_random(struct store *st)
 {
+	int rc;
+
 	if (st->map == NULL)
-		return -1;
+		return map_missing(st);
 	/*
 	 * A fault maps no more than fault-around's few pages: not the whole
-	 * large folio the page cache may hold the page in.
+	 * large folio the page cache may hold the page in.  A kernel without
+	 * huge pages says EINVAL: nothing to turn off.
 	 */
-	if (madvise(st->map, st->maplen, MADV_NOHUGEPAGE) == -1 &&
-	    errno != EINVAL)
-		return -1;
-	return madvise(st->map, st->maplen, MADV_RANDOM);
+	if ((rc = map_advise(st, MADV_NOHUGEPAGE)) != 0 && rc != EINVAL)
+		return rc;
+	return map_advise(st, MADV_RANDOM);
 }

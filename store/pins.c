@@ -82,6 +82,7 @@ store_pin_delete(struct store *st, const char *name)
 	return txn_finish(txn, rc);
 }
 
+/* A stored pin read back: 0, or STORE_ECORRUPT for one that is not. */
 static int
 pin_decode(const MDB_val *k, const MDB_val *d, char *name, size_t size,
     struct store_pin *p, json_t **root)
@@ -89,18 +90,18 @@ pin_decode(const MDB_val *k, const MDB_val *d, char *name, size_t size,
 	const char *digest;
 
 	if (k->mv_size >= size)
-		return -1;
+		return STORE_ECORRUPT;
 	memcpy(name, k->mv_data, k->mv_size);
 	name[k->mv_size] = '\0';
 	if ((*root = json_loadb(d->mv_data, d->mv_size, 0, NULL)) == NULL)
-		return -1;
+		return STORE_ECORRUPT;
 	memset(p, 0, sizeof(*p));
 	p->name = name;
 	if (json_unpack(*root, "{s:s,s?s,s?s,s?I}", "digest", &digest,
 	    "target", &p->target, "note", &p->note, "time", &p->time) != 0 ||
 	    store_digest_parse(digest, p->digest) != 0) {
 		json_decref(*root);
-		return -1;
+		return STORE_ECORRUPT;
 	}
 	return 0;
 }

@@ -331,19 +331,20 @@ store_resolve(struct store *st, const char *type, const char *repo,
 	return rc;
 }
 
-/* Splits a ref key "type/repo\0name" into its parts, in buf. */
+/* Splits a ref key "type/repo\0name" into its parts, in buf: 0, or
+ * STORE_ECORRUPT for a key that is not one. */
 static int
 ref_split(const MDB_val *k, char *buf, size_t size, struct store_ref *r)
 {
 	char *nul, *slash;
 
 	if (k->mv_size + 1 > size)
-		return -1;
+		return STORE_ECORRUPT;
 	memcpy(buf, k->mv_data, k->mv_size);
 	buf[k->mv_size] = '\0';
 	if ((nul = memchr(buf, '\0', k->mv_size)) == NULL ||
 	    (slash = strchr(buf, '/')) == NULL)
-		return -1;
+		return STORE_ECORRUPT;
 	*slash = '\0';
 	r->type = buf;
 	r->repo = slash + 1;
