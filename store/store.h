@@ -7,11 +7,22 @@
  * pins, signatures and small tables for the keyring.  One write
  * transaction makes a revision appear whole or not at all.
  *
- * Errors: functions return 0 or an error code: a positive errno value, an
- * LMDB code, or one of the STORE_E* codes below.  store_strerror() gives
- * the generic text; store_lasterror() gives the last failure on the calling
- * thread in words that name the thing and the reason ("chunk 812 (offset
- * 53215232): sha256 mismatch").  The library never prints, logs or exits.
+ * Errors (error.c): functions return 0 or an error code: a positive errno
+ * value, an LMDB code, or one of the STORE_E* codes below; none returns
+ * -1.  A yes-or-no question is a predicate named for its answer
+ * (store_repo_valid: 1 or 0), or a lookup that answers 0 or
+ * STORE_ENOTFOUND.  store_strerror() gives the generic text;
+ * store_lasterror() gives the last failure on the calling thread in words
+ * that name the thing and the reason ("chunk 812 (offset 53215232): sha256
+ * mismatch").  The library never prints, logs or exits.
+ *
+ * Memory: what a function hands back through a pointer to a pointer is
+ * the caller's, freed with the *_free() function its section names (or
+ * free(3) where it says malloc'd).  What a callback is given lives until
+ * it returns: copy what you keep.  A callback's non-zero return stops the
+ * walk and is returned by the function that called it.
+ *
+ * Each section below says which file implements it.
  *
  * Threads: a struct store may be shared by threads (its read transactions
  * are MDB_NOTLS and short).  A struct store_ingest belongs to the thread
@@ -42,8 +53,10 @@
 #define STORE_ECANCELED		(-31008)	/* a callback asked to stop */
 #define STORE_EIMMUTABLE	(-31009)	/* a commit id or tag never moves */
 
+/* Static text; never NULL. */
 const char	*store_strerror(int);
-const char	*store_lasterror(void);	/* thread-local, valid until the next call */
+/* Thread-local, valid until the thread's next store call. */
+const char	*store_lasterror(void);
 
 /* Content-defined chunk sizes (FastCDC); part of the store format. */
 #define STORE_CHUNK_MIN		(64 * 1024)
@@ -51,8 +64,13 @@ const char	*store_lasterror(void);	/* thread-local, valid until the next call */
 #define STORE_CHUNK_MAX		(512 * 1024)
 
 /*
- * Opening.  dir is created with STORE_CREATE.  STORE_RDONLY opens for
- * reading only (no writes, no lock file needed to be writable).
+ * Opening (env.c; its locks, lock.c).  dir is created with STORE_CREATE.
+ * STORE_RDONLY opens for reading only (no writes, no lock file needed to
+ * be writable).  store_open fails with STORE_ENOSTORE (no store there),
+ * STORE_EVERSION (a newer schema), STORE_EBUSY (for a writer, while a
+ * reader that may not write lock.mdb reads), EACCES, or LMDB's error;
+ * *out is NULL then.  store_close frees it all
+ * (NULL is a no-op); no view or ingest of it may outlive it.
  */
 #define STORE_CREATE	0x01
 #define STORE_RDONLY	0x02
@@ -62,23 +80,23 @@ struct store;
 int		 store_open(const char *dir, unsigned flags, struct store **);
 void		 store_close(struct store *);
 /*
- * LMDB's map of the data file: pages a reader touched stay mapped and
- * count in its resident size.  store_map_drop unmaps them (the page cache
- * keeps them; the next read faults them back); store_map_random turns off
- * read-around and huge mappings on faults, for readers whose lookups jump
- * about the file.
- * Both return -1 if the map was not found.
+ * LMDB's map of the data file (map.c): pages a reader touched stay mapped
+ * and count in its resident size.  store_map_drop unmaps them (the page
+ * cache keeps them; the next read faults them back); store_map_random
+ * turns off read-around and huge mappings on faults, for readers whose
+ * lookups jump about the file.  Both fail with ENOTSUP when the map was
+ * not found, or madvise(2)'s errno.
  */
 int		 store_map_drop(struct store *);
 int		 store_map_random(struct store *);
-const char	*store_dir(const struct store *);
+const char	*store_dir(const struct store *);	/* lives as the store */
 /* The default store directory: $AIRLOCK_STORE, $XDG_DATA_HOME/airlock, or
  * ~/.local/share/airlock.  Returns a static buffer. */
 const char	*store_default_dir(void);
-/* 32 hex digits naming this store, fixed at creation. */
+/* 32 hex digits naming this store, fixed at creation; lives as the store. */
 const char	*store_id(const struct store *);
 
-/* Names. */
+/* Names (names.c; the rules are lib/names.c's): predicates, 1 or 0. */
 int	store_repo_valid(const char *repo);	/* ORG/NAME pattern of DESIGN.md */
 int	store_type_valid(const char *type);	/* "model" or "dataset" */
 int	store_revision_valid(const char *rev);	/* a branch, tag or commit name */
@@ -87,7 +105,11 @@ int	store_path_valid(const char *path);	/* relative, no ., .., empty parts */
  * when it is shown, as the Hub's URLs have it.  A static string. */
 const char *store_type_prefix(const char *type);
 
-/* Hashes, printed as lower-case hex; out must hold 2 * len + 1 bytes. */
+/*
+ * Hashes (hex.c; store_sha256, hash.c), printed as lower-case hex; out
+ * must hold 2 * len + 1 bytes.  store_unhex and store_digest_parse take
+ * either case and fail with STORE_EINVAL, writing part of bin.
+ */
 void	store_hex(const uint8_t *bin, size_t len, char *out);
 int	store_unhex(const char *hex, uint8_t *bin, size_t len);
 int	store_hexdigit(int c);	/* 0-15, or -1 if c is not a hex digit */
@@ -98,9 +120,10 @@ int	store_digest_parse(const char *, uint8_t digest[STORE_HASH_LEN]);
 void	store_sha256(const void *, size_t, uint8_t out[STORE_HASH_LEN]);
 
 /*
- * Files of a revision.  git_sha1 is what git stores for the path: the
- * blob's own sha1 for regular files, the sha1 of the LFS pointer text for
- * LFS files (which is what the Hub reports as their blob id).
+ * Files of a revision (manifest.c, with the manifests).  git_sha1 is what git
+ * stores for the path: the blob's own sha1 for regular files, the sha1 of the
+ * LFS pointer text for LFS files (which is what the Hub reports as their blob
+ * id).
  */
 struct store_file {
 	char		*path;
@@ -110,17 +133,19 @@ struct store_file {
 	int		 lfs;
 };
 
-/* The LFS pointer text for a file, and its git blob sha1. */
+/* The LFS pointer text for a file, and its git blob sha1.  Returns the
+ * text's length, as snprintf(3) does: bufsize or more means cut short. */
 int	store_lfs_pointer(const uint8_t sha256[STORE_HASH_LEN], uint64_t size,
 	    char *buf, size_t bufsize);
 void	store_lfs_pointer_sha1(const uint8_t sha256[STORE_HASH_LEN],
 	    uint64_t size, uint8_t out[STORE_SHA1_LEN]);
-/* Whether a local add makes a file LFS: binary by name, or > 10 MiB. */
+/* Predicate: a local add makes the file LFS (binary by name, > 10 MiB). */
 int	store_lfs_by_name(const char *path, uint64_t size);
 
 /*
- * A parsed manifest (airlock.manifest/v1).  Everything it points to is
- * owned by it and lives until store_manifest_free().
+ * A parsed manifest (airlock.manifest/v1; manifest.c, stored ones read.c).
+ * Everything it points to is owned by it and lives until
+ * store_manifest_free() (NULL is a no-op).
  */
 struct store_manifest {
 	uint8_t			 digest[STORE_HASH_LEN];
@@ -156,32 +181,40 @@ struct store_manifest_parts {
 };
 int	store_manifest_build(const struct store_manifest_parts *,
 	    struct store_manifest **out);
-/* Parses and checks untrusted manifest bytes. */
+/* Parses and checks untrusted manifest bytes; STORE_EINVAL names what is
+ * wrong.  *out is the caller's. */
 int	store_manifest_parse(const void *, size_t, struct store_manifest **);
 void	store_manifest_free(struct store_manifest *);
+/* The file at path, owned by the manifest; NULL if it has none. */
 const struct store_file *store_manifest_file(const struct store_manifest *,
 	    const char *path);
 
 /*
- * Model cards: the YAML front matter of README.md.  card gets the front
- * matter as JSON (an empty object when there is none); claims gets the
- * manifest's claims (license, license_name, license_link, base_model,
- * base_model_relation, datasets).  Either out pointer may be NULL.
+ * Model cards (card.c): the YAML front matter of README.md.  card gets the
+ * front matter as JSON (an empty object when there is none); claims gets
+ * the manifest's claims (license, license_name, license_link, base_model,
+ * base_model_relation, datasets).  Either out pointer may be NULL; what
+ * they get is the caller's (json_decref).  STORE_EINVAL for front matter
+ * that is not YAML or passes BOUND_YAML_*.
  */
 int	store_card_parse(const void *, size_t, json_t **card, json_t **claims);
 
 /*
- * Ingest: writing chunks, blobs and revisions.  An ingest holds the store's
- * shared write lock (gc waits for it) and a write transaction that is
+ * Ingest (ingest.c): writing chunks, blobs and revisions.  An ingest holds the
+ * store's shared write lock (gc waits for it) and a write transaction that is
  * committed every STORE_BATCH bytes of new chunks, so memory stays bounded.
  * Nothing is visible as a revision until store_ingest_revision() commits;
  * chunks of an ingest that never commits are removed by the next gc.
  */
 struct store_ingest;
 struct store_kvtxn;		/* store_kv_txn(), below */
+/* The handle lives until fn returns: it is the transaction's. */
 typedef int (*store_kvtxn_fn)(void *arg, struct store_kvtxn *);
 
+/* Fills buf with up to len bytes: their count, 0 at the end, -1 with
+ * errno set on a failure (read(2)'s contract). */
 typedef ssize_t (*store_read_fn)(void *arg, void *buf, size_t len);
+/* bytes: how many so far. */
 typedef void (*store_progress_fn)(void *arg, uint64_t bytes);
 
 struct store_blobinfo {
@@ -192,7 +225,8 @@ struct store_blobinfo {
 	uint64_t	new_bytes;	/* chunk bytes this store lacked */
 };
 
-/* One ingest per struct store at a time (the lock is per open file). */
+/* One ingest per struct store at a time (the lock is per open file);
+ * it waits for a gc to end.  *out is freed by store_ingest_free(). */
 int	store_ingest_begin(struct store *, struct store_ingest **);
 void	store_ingest_progress(struct store_ingest *, store_progress_fn, void *);
 /*
@@ -251,9 +285,9 @@ int	store_ingest_end(struct store_ingest *);	/* commit what is pending */
 void	store_ingest_free(struct store_ingest *);	/* abort what is pending */
 
 /*
- * Refs.  A revision string is a branch or tag name, a commit id (40 hex, or
- * a unique prefix of at least 7), "sha256:<manifest digest>", or NULL/""/
- * "HEAD" for "main".
+ * Refs (refs.c).  A revision string is a branch or tag name, a commit id (40
+ * hex, or a unique prefix of at least 7), "sha256:<manifest digest>", or
+ * NULL/""/ "HEAD" for "main".
  */
 struct store_ref {
 	const char	*type;
@@ -262,21 +296,30 @@ struct store_ref {
 	uint8_t		 digest[STORE_HASH_LEN];
 	int		 is_commit;	/* name is the revision's own commit id */
 };
+/* The ref and its strings live until fn returns. */
 typedef int (*store_ref_fn)(void *arg, const struct store_ref *);
 
+/*
+ * The manifest digest rev names.  STORE_EINVAL for a repository id that
+ * is not one or an ambiguous commit prefix, STORE_ENOTFOUND for no such
+ * revision, STORE_ECORRUPT for a damaged ref.
+ */
 int	store_resolve(struct store *, const char *type, const char *repo,
 	    const char *rev, uint8_t digest[STORE_HASH_LEN]);
-/* Every ref of one repository (type, repo), or of all (NULL, NULL). */
+/* Every ref of one repository (type, repo), of one type (type, NULL), or
+ * of all (NULL, NULL), in key order.  A damaged ref is skipped. */
 int	store_refs(struct store *, const char *type, const char *repo,
 	    store_ref_fn, void *);
 /* 1 if the repository has a ref, 0 if not (one seek), or an error. */
 int	store_repo_exists(struct store *, const char *type, const char *repo);
 /* Which type a repository has: "model" if it exists as one, else
- * "dataset", else STORE_ENOTFOUND. */
+ * "dataset", else STORE_ENOTFOUND.  *type is static. */
 int	store_repo_type(struct store *, const char *repo, const char **type);
 /*
- * store_ref_set points a branch at a stored manifest (STORE_EIMMUTABLE for
- * a commit id or tag that names another); store_ref_delete drops any ref.
+ * store_ref_set points a branch at a stored manifest (STORE_ENOTFOUND if it
+ * is not stored, STORE_EIMMUTABLE for a commit id or tag that names
+ * another, STORE_EINVAL for a name that is not a branch's);
+ * store_ref_delete drops any ref (STORE_ENOTFOUND if there is none).
  * Both write the reflog.
  */
 int	store_ref_set(struct store *, const char *type, const char *repo,
@@ -285,20 +328,32 @@ int	store_ref_delete(struct store *, const char *type, const char *repo,
 	    const char *name, const char *why);
 
 /*
- * Reflog entries of a repository's refs, oldest first for each ref (value:
- * {"old","new","why","time"}; "old" is absent for a ref made, "new" for one
- * deleted).
+ * Reflog entries of a repository's refs (refs.c), oldest first for each
+ * ref (value: {"old","new","why","time"}; "old" is absent for a ref made,
+ * "new" for one deleted).  ref and entry live until fn returns (json_incref
+ * to keep entry).  An entry that is not JSON is skipped.
  */
 typedef int (*store_reflog_fn)(void *arg, const char *ref, json_t *entry);
 int	store_reflog(struct store *, const char *type, const char *repo,
 	    store_reflog_fn, void *);
 
-/* The manifest with this digest, checked against it. */
+/*
+ * Stored manifests (read.c).  store_manifest_get: the manifest with this
+ * digest, checked against it; *out is the caller's (store_manifest_free);
+ * STORE_ENOTFOUND, or STORE_ECORRUPT for bytes that do not parse or hash
+ * to it.  store_manifest_has is a lookup, not a predicate: 0 when the
+ * store holds it, STORE_ENOTFOUND when not, or the read's error.
+ */
 int	store_manifest_get(struct store *, const uint8_t digest[STORE_HASH_LEN],
 	    struct store_manifest **);
 int	store_manifest_has(struct store *, const uint8_t digest[STORE_HASH_LEN]);
 
-/* Signatures kept for a manifest, by key id. */
+/*
+ * Signatures kept for a manifest, by key id (sigs.c).  store_sig_put fails
+ * with STORE_ENOTFOUND if the manifest is not stored, STORE_EINVAL for an
+ * empty one or one over BOUND_SIGFILE.  keyid and text (len bytes, not
+ * NUL-terminated) live until fn returns.
+ */
 typedef int (*store_sig_fn)(void *arg, const uint8_t keyid[8], const char *text,
 	    size_t len);
 int	store_sig_put(struct store *, const uint8_t digest[STORE_HASH_LEN],
@@ -307,7 +362,9 @@ int	store_sigs(struct store *, const uint8_t digest[STORE_HASH_LEN],
 	    store_sig_fn, void *);
 
 /*
- * Blobs and chunks.  store_blob_read copies up to len bytes of a blob from
+ * Blobs and chunks (read.c).  Each lookup fails with STORE_ENOTFOUND for a
+ * blob or chunk the store lacks and STORE_ECORRUPT for a damaged record.
+ * store_blob_read copies up to len bytes of a blob from
  * offset off into buf (*got is less than len only at the end), under one
  * short read transaction.  store_blob_chunks calls fn for each chunk in
  * order.
@@ -343,13 +400,15 @@ struct store_extent {
 	uint32_t	flags;
 };
 #define STORE_EXTENT_LEAF	0x1	/* in a leaf page: see above */
-/* ENOTSUP when the store's data file could not be found. */
+/* ENOTSUP when the store's data file could not be found.  *out is freed
+ * by store_view_close(), before the store closes. */
 int		 store_view_open(struct store *, struct store_view **);
 void		 store_view_close(struct store_view *);
 uint64_t	 store_view_generation(const struct store_view *);
 int		 store_view_fd(const struct store_view *);
 /*
- * Every chunk of a blob, in order, as an allocated array; the blob's pages
+ * Every chunk of a blob, in order, as an array the caller frees (free(3));
+ * the blob's pages
  * are not touched, and the tree's pages that were are unmapped as it goes,
  * so a blob of any size adds a bounded amount to the resident size.
  */
@@ -372,28 +431,40 @@ int		 store_view_prefetch(struct store_view *, uint64_t at,
  */
 int	store_blob_write(struct store *, const uint8_t sha[STORE_HASH_LEN],
 	    int fd, store_progress_fn, void *);
-typedef int (*store_chunk_fn)(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
-	    uint32_t len);
+/* sha lives until fn returns. */
+typedef int (*store_chunk_fn)(void *arg, uint64_t off,
+	    const uint8_t sha[STORE_HASH_LEN], uint32_t len);
 int	store_blob_chunks(struct store *, const uint8_t sha[STORE_HASH_LEN],
 	    store_chunk_fn, void *);
+/* A lookup, as store_manifest_has: 0 when the store holds the chunk,
+ * STORE_ENOTFOUND when not, or the read's error. */
 int	store_chunk_has(struct store *, const uint8_t sha[STORE_HASH_LEN]);
-/* Copies a chunk's bytes into buf (at least STORE_CHUNK_MAX bytes). */
+/* Copies a chunk's bytes into buf (at least STORE_CHUNK_MAX bytes);
+ * ENOBUFS if they do not fit. */
 int	store_chunk_get(struct store *, const uint8_t sha[STORE_HASH_LEN],
 	    void *buf, size_t bufsize, size_t *len);
-/* Calls fn for every chunk in the store, in hash order. */
+/* Calls fn for every chunk in the store, in hash order; sha lives until
+ * fn returns. */
 typedef int (*store_chunkid_fn)(void *arg, const uint8_t sha[STORE_HASH_LEN]);
 int	store_chunks_each(struct store *, store_chunkid_fn, void *);
 
 /*
- * Verification: rehashes every chunk of a blob and the blob as a whole,
- * and with STORE_VERIFY_SHA1 its git sha1 too (when one is recorded).
+ * Verification (verify.c): rehashes every chunk of a blob and the blob as a
+ * whole, and with STORE_VERIFY_SHA1 its git sha1 too (when one is recorded).
  * STORE_ECORRUPT names the chunk and offset in store_lasterror().
  */
 #define STORE_VERIFY_SHA1	0x1
 int	store_verify_blob(struct store *, const uint8_t sha[STORE_HASH_LEN],
 	    int flags, store_progress_fn, void *);
 
-/* Pins keep a revision through gc and name it for deployments. */
+/*
+ * Pins keep a revision through gc and name it for deployments (pins.c).
+ * A name is 1 to BOUND_PIN_NAME bytes without control characters
+ * (STORE_EINVAL), a note at most BOUND_NOTE; store_pin_put fails with
+ * STORE_ENOTFOUND if the manifest is not stored; store_pin_get and
+ * store_pin_delete with STORE_ENOTFOUND for no such pin, store_pin_get
+ * with STORE_ECORRUPT for a damaged one (store_pins skips those).
+ */
 struct store_pin {
 	const char	*name;
 	uint8_t		 digest[STORE_HASH_LEN];
@@ -412,11 +483,11 @@ int	store_pin_delete(struct store *, const char *name);
 int	store_pins(struct store *, store_pin_fn, void *);
 
 /*
- * Garbage collection: mark from refs (commit ids too) and pins, sweep
- * manifests, blobs and chunks nothing reaches.  Fails with STORE_EBUSY
- * while an ingest runs, and with STORE_ECORRUPT, sweeping nothing, when a
- * root, a manifest it reaches (checked against its digest) or a chunk map
- * entry cannot be read.
+ * Garbage collection (gc.c, with compaction and the stats): mark from refs
+ * (commit ids too) and pins, sweep manifests, blobs and chunks nothing
+ * reaches.  Fails with STORE_EBUSY while an ingest runs, and with
+ * STORE_ECORRUPT, sweeping nothing, when a root, a manifest it reaches (checked
+ * against its digest) or a chunk map entry cannot be read.
  */
 struct store_gc_result {
 	uint64_t	manifests;
@@ -451,8 +522,13 @@ struct store_stats {
 int	store_stats(struct store *, struct store_stats *);
 
 /*
- * Small tables for other parts (the keyring, releases, settings): opaque
- * values under byte keys, each put or delete its own transaction.
+ * Small tables for other parts (table.c; the keyring, releases, settings):
+ * opaque values under keys of 1 to BOUND_TABLE_KEY bytes (STORE_EINVAL),
+ * each put or delete its own transaction.  store_kv_get's *val is
+ * malloc'd, NUL-terminated past vlen, the caller's to free; it and
+ * store_kv_delete fail with STORE_ENOTFOUND for a key not there.  A new
+ * table is a name here, one in env.c's dbnames and dbslot, and a slot of
+ * struct store's kv[] (internal.h).
  */
 enum store_table {
 	STORE_TRUST,		/* key id -> trust record */
@@ -460,11 +536,12 @@ enum store_table {
 	STORE_SETTING,		/* name -> value */
 };
 int	store_kv_get(struct store *, enum store_table, const void *key,
-	    size_t klen, void **val, size_t *vlen);	/* *val: malloc'd */
+	    size_t klen, void **val, size_t *vlen);
 int	store_kv_put(struct store *, enum store_table, const void *key,
 	    size_t klen, const void *val, size_t vlen);
 int	store_kv_delete(struct store *, enum store_table, const void *key,
 	    size_t klen);
+/* key and val live until fn returns. */
 typedef int (*store_kv_fn)(void *arg, const void *key, size_t klen,
 	    const void *val, size_t vlen);
 int	store_kv_each(struct store *, enum store_table, store_kv_fn, void *);
@@ -475,7 +552,8 @@ int	store_kv_each(struct store *, enum store_table, store_kv_fn, void *);
  * committed when it returns 0, nothing when it returns an error (which is
  * returned).  Write transactions never interleave, so no other writer
  * comes between fn's reads and its writes.  A value got is valid until fn
- * returns.
+ * returns (or puts again) and is not NUL-terminated; a get of a key not
+ * there is STORE_ENOTFOUND.
  */
 int	store_kv_txn(struct store *, store_kvtxn_fn, void *);
 int	store_kvtxn_get(struct store_kvtxn *, enum store_table, const void *key,
@@ -484,11 +562,11 @@ int	store_kvtxn_put(struct store_kvtxn *, enum store_table, const void *key,
 	    size_t klen, const void *val, size_t vlen);
 
 /*
- * Sources for add: a folder or an archive (.tar, .tar.gz, .tar.xz, .zip)
- * of one.  Opening walks (or reads through) it all and refuses, before
- * anything is written, paths with "..", absolute paths, links that leave
- * it, devices, duplicate names and more than BOUND_FILES files.  An archive
- * whose entries all sit in one top folder is read as that folder.
+ * Sources for add (source.c): a folder or an archive (.tar, .tar.gz, .tar.xz,
+ * .zip) of one.  Opening walks (or reads through) it all and refuses, before
+ * anything is written, paths with "..", absolute paths, links that leave it,
+ * devices, duplicate names and more than BOUND_FILES files.  An archive whose
+ * entries all sit in one top folder is read as that folder.
  */
 struct store_source;
 struct store_entry {
@@ -496,6 +574,7 @@ struct store_entry {
 	uint64_t	 size;
 	const char	*target;	/* folders: where a link led, or NULL */
 };
+/* *out is freed by store_source_free() (NULL is a no-op). */
 int	store_source_open(const char *path, struct store_source **);
 /* A folder whose links may lead anywhere inside root (a HF cache's
  * snapshot, whose files are links into ../../blobs). */
@@ -504,12 +583,16 @@ int	store_source_open_within(const char *path, const char *root,
 /* For fuzzing and tests: an archive held in memory. */
 int	store_source_open_memory(const void *, size_t, struct store_source **);
 size_t	store_source_count(const struct store_source *);
-const struct store_entry *store_source_entry(const struct store_source *, size_t);
+/* The entry and its strings live as the source. */
+const struct store_entry *store_source_entry(const struct store_source *,
+	    size_t);
 uint64_t store_source_bytes(const struct store_source *);
-/* The entry's bytes, whole, for small files such as a model card. */
+/* The entry's bytes, whole, for small files such as a model card: *buf
+ * is malloc'd, the caller's; EFBIG past max. */
 int	store_source_slurp(struct store_source *, size_t idx, size_t max,
 	    char **buf, size_t *len);
-/* Visits every entry in order with a read function over its bytes. */
+/* Visits every entry in order with a read function over its bytes; the
+ * function and rarg serve only until fn returns. */
 typedef int (*store_entry_fn)(void *arg, size_t idx, store_read_fn, void *rarg);
 int	store_source_each(struct store_source *, store_entry_fn, void *);
 void	store_source_free(struct store_source *);
@@ -603,7 +686,8 @@ int	store_revision_add(struct store *, const struct store_revision_spec *,
 	    struct store_revision_result *res);
 
 /*
- * Bundles (airlock.bundle/v1): a pax tar, maybe split in volumes
+ * Bundles (airlock.bundle/v1; inventory.c, export.c writes, bundle.c
+ * reads): a pax tar, maybe split in volumes
  * NAME.001, NAME.002, ..., carrying revisions across the air gap.  The
  * index comes first and is signed; the store writes and reads the bytes,
  * the caller signs and judges (keys/), so that nothing in a bundle is
@@ -623,6 +707,8 @@ struct store_inventory {
 	uint8_t		(*chunks)[STORE_HASH_LEN];
 };
 int	store_inventory_write(struct store *, int fd);
+/* *out is freed by store_inventory_free(); STORE_EINVAL or
+ * STORE_EVERSION for bytes that are not an inventory. */
 int	store_inventory_parse(const void *, size_t, struct store_inventory **);
 void	store_inventory_free(struct store_inventory *);
 
@@ -632,7 +718,7 @@ struct store_export;
  * every chunk they need that have (may be NULL) lacks, in the order the
  * files need them.  release is the signed-for release document, carried
  * in the index.  *index is the index's canonical bytes, to be signed;
- * they live as long as the plan.
+ * they live as long as the plan, which store_export_free() frees.
  */
 int	store_export_plan(struct store *, const struct store_bundle_rev *,
 	    size_t nrevs, const char *release, size_t release_len,
@@ -650,7 +736,8 @@ struct store_bundle_stats {
 	uint64_t	volumes;
 	uint64_t	bytes;		/* of the bundle */
 };
-void	store_export_stats(const struct store_export *, struct store_bundle_stats *);
+void	store_export_stats(const struct store_export *,
+	    struct store_bundle_stats *);
 void	store_export_free(struct store_export *);
 
 struct store_bundle;
@@ -673,6 +760,8 @@ struct store_bundle_revinfo {
 /*
  * Opens a bundle (finding its volumes by name) and reads its first two
  * entries, the index and its signature, without interpreting either.
+ * *out is freed by store_bundle_free(); what the store_bundle_* getters
+ * return lives as the bundle.
  */
 int	store_bundle_open(const char *path, struct store_bundle **);
 void	store_bundle_header(const struct store_bundle *, const char **index,
