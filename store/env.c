@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,22 +97,99 @@ initial_mapsize(uint64_t *size)
 	return 0;
 }
 
-static const char *const dbnames[] = {
-	"chunk", "blob", "blobmap", "manifest", "sig", "ref", "reflog",
-	"pin", "meta", "trust", "release", "setting",
+/* The store's own tables, and where each one's handle goes. */
+static const struct {
+	const char	*name;
+	size_t		 slot;
+} tables[] = {
+	{ "chunk", offsetof(struct store, chunk) },
+	{ "blob", offsetof(struct store, blob) },
+	{ "blobmap", offsetof(struct store, blobmap) },
+	{ "manifest", offsetof(struct store, manifest) },
+	{ "sig", offsetof(struct store, sig) },
+	{ "ref", offsetof(struct store, ref) },
+	{ "reflog", offsetof(struct store, reflog) },
+	{ "pin", offsetof(struct store, pin) },
+	{ "meta", offsetof(struct store, meta) },
 };
 
-static MDB_dbi *
-dbslot(struct store *st, size_t i)
-{
-	MDB_dbi *slots[] = {
-		&st->chunk, &st->blob, &st->blobmap, &st->manifest, &st->sig,
-		&st->ref, &st->reflog, &st->pin, &st->meta,
-		&st->kv[STORE_TRUST], &st->kv[STORE_RELEASE],
-		&st->kv[STORE_SETTING],
-	};
+/* The small tables of enum store_table (store.h), by name. */
+static const char *const kvnames[STORE_NTABLES] = {
+	[STORE_TRUST] = "trust",
+	[STORE_RELEASE] = "release",
+	[STORE_SETTING] = "setting",
+};
 
-	return slots[i];
+static int
+table_open(struct store *st, MDB_txn *txn, const char *name, MDB_dbi *dbi)
+{
+	int rc;
+
+	rc = mdb_dbi_open(txn, name, st->rdonly ? 0 : MDB_CREATE, dbi);
+	if (rc == MDB_NOTFOUND)
+		return store_fail(STORE_ENOSTORE, "%s: not an airlock store "
+		    "(no %s table)", st->dir, name);
+	return rc != 0 ? store_mdb_fail(rc, st->dir) : 0;
+}
+
+static int
+tables_open(struct store *st, MDB_txn *txn)
+{
+	int rc;
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if ((rc = table_open(st, txn, tables[i].name,
+		    (MDB_dbi *)((char *)st + tables[i].slot))) != 0)
+			return rc;
+	for (size_t t = 0; t < STORE_NTABLES; t++)
+		if ((rc = table_open(st, txn, kvnames[t], &st->kv[t])) != 0)
+			return rc;
+	return 0;
+}
+
+/* A new store: its schema version and a random id, in txn. */
+static int
+schema_init(struct store *st, MDB_txn *txn)
+{
+	MDB_val k = { 6, "schema" }, v;
+	uint8_t id[16], ver[8];
+	int rc;
+
+	if (getrandom(id, sizeof(id), 0) != sizeof(id))
+		return store_fail(errno, "getrandom: %s", strerror(errno));
+	put_be64(ver, STORE_SCHEMA);
+	v.mv_data = ver;
+	v.mv_size = 8;
+	if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
+		return store_mdb_fail(rc, st->dir);
+	k.mv_data = "id";
+	k.mv_size = 2;
+	v.mv_data = id;
+	v.mv_size = sizeof(id);
+	if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
+		return store_mdb_fail(rc, st->dir);
+	store_hex(id, sizeof(id), st->id);
+	return 0;
+}
+
+/* An existing store: a schema this airlock knows, and its id. */
+static int
+schema_check(struct store *st, MDB_txn *txn, const MDB_val *ver)
+{
+	MDB_val k = { 2, "id" }, v;
+	int rc;
+
+	if (ver->mv_size != 8 || get_be64(ver->mv_data) > STORE_SCHEMA)
+		return store_fail(STORE_EVERSION, "%s: store schema %llu is "
+		    "newer than this airlock (%d)", st->dir, ver->mv_size == 8 ?
+		    (unsigned long long)get_be64(ver->mv_data) : 0ULL,
+		    STORE_SCHEMA);
+	if ((rc = mdb_get(txn, st->meta, &k, &v)) != 0)
+		return store_mdb_fail(rc, st->dir);
+	if (v.mv_size != 16)
+		return store_fail(STORE_ECORRUPT, "%s: bad store id", st->dir);
+	store_hex(v.mv_data, 16, st->id);
+	return 0;
 }
 
 /*
@@ -122,79 +200,31 @@ static int
 open_dbs(struct store *st, int create)
 {
 	MDB_txn *txn;
-	MDB_val k, v;
-	uint8_t id[16], ver[8];
+	MDB_val k = { 6, "schema" }, v;
 	int rc;
 
 	rc = mdb_txn_begin(st->env, NULL, st->rdonly ? MDB_RDONLY : 0, &txn);
 	if (rc != 0)
 		return store_mdb_fail(rc, st->dir);
-	for (size_t i = 0; i < sizeof(dbnames) / sizeof(dbnames[0]); i++) {
-		rc = mdb_dbi_open(txn, dbnames[i], st->rdonly ? 0 : MDB_CREATE,
-		    dbslot(st, i));
-		if (rc == MDB_NOTFOUND) {
-			rc = store_fail(STORE_ENOSTORE, "%s: not an airlock "
-			    "store (no %s table)", st->dir, dbnames[i]);
-			goto fail;
-		}
-		if (rc != 0) {
-			rc = store_mdb_fail(rc, st->dir);
-			goto fail;
-		}
-	}
-	k.mv_data = "schema";
-	k.mv_size = 6;
+	if ((rc = tables_open(st, txn)) != 0)
+		goto fail;
 	rc = mdb_get(txn, st->meta, &k, &v);
-	if (rc == MDB_NOTFOUND && create && !st->rdonly) {
-		if (getrandom(id, sizeof(id), 0) != sizeof(id)) {
-			rc = store_fail(errno, "getrandom: %s", strerror(errno));
-			goto fail;
-		}
-		put_be64(ver, STORE_SCHEMA);
-		v.mv_data = ver;
-		v.mv_size = 8;
-		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
-			goto mdbfail;
-		k.mv_data = "id";
-		k.mv_size = 2;
-		v.mv_data = id;
-		v.mv_size = sizeof(id);
-		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
-			goto mdbfail;
-		if ((rc = mdb_txn_commit(txn)) != 0)
-			return store_mdb_fail(rc, st->dir);
-		store_hex(id, sizeof(id), st->id);
-		return 0;
-	}
-	if (rc == MDB_NOTFOUND) {
+	if (rc == MDB_NOTFOUND && create && !st->rdonly)
+		rc = schema_init(st, txn);
+	else if (rc == MDB_NOTFOUND)
 		rc = store_fail(STORE_ENOSTORE, "%s: not an airlock store",
 		    st->dir);
-		goto fail;
-	}
+	else if (rc != 0)
+		rc = store_mdb_fail(rc, st->dir);
+	else
+		rc = schema_check(st, txn, &v);
 	if (rc != 0)
-		goto mdbfail;
-	if (v.mv_size != 8 || get_be64(v.mv_data) > STORE_SCHEMA) {
-		rc = store_fail(STORE_EVERSION, "%s: store schema %llu is newer "
-		    "than this airlock (%d)", st->dir, v.mv_size == 8 ?
-		    (unsigned long long)get_be64(v.mv_data) : 0ULL, STORE_SCHEMA);
 		goto fail;
-	}
-	k.mv_data = "id";
-	k.mv_size = 2;
-	if ((rc = mdb_get(txn, st->meta, &k, &v)) != 0)
-		goto mdbfail;
-	if (v.mv_size != 16) {
-		rc = store_fail(STORE_ECORRUPT, "%s: bad store id", st->dir);
-		goto fail;
-	}
-	store_hex(v.mv_data, 16, st->id);
 	/* Committed even when read-only: an aborted transaction would close
 	 * the table handles it opened. */
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		return store_mdb_fail(rc, st->dir);
 	return 0;
-mdbfail:
-	rc = store_mdb_fail(rc, st->dir);
 fail:
 	mdb_txn_abort(txn);
 	return rc;

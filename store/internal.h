@@ -36,7 +36,7 @@ struct store {
 	MDB_dbi		 reflog;	/* type/repo \0 name \0 time -> JSON */
 	MDB_dbi		 pin;		/* name -> JSON */
 	MDB_dbi		 meta;		/* name -> value */
-	MDB_dbi		 kv[3];		/* enum store_table */
+	MDB_dbi		 kv[STORE_NTABLES];	/* enum store_table */
 	uint8_t		*map;		/* LMDB's map of the data file */
 	size_t		 maplen;
 	int		 datafd;	/* the data file, LMDB's own fd */

@@ -527,13 +527,14 @@ int	store_stats(struct store *, struct store_stats *);
  * each put or delete its own transaction.  store_kv_get's *val is
  * malloc'd, NUL-terminated past vlen, the caller's to free; it and
  * store_kv_delete fail with STORE_ENOTFOUND for a key not there.  A new
- * table is a name here, one in env.c's dbnames and dbslot, and a slot of
- * struct store's kv[] (internal.h).
+ * table is a name here, before STORE_NTABLES, and its LMDB name in env.c's
+ * kvnames[]: nothing else.
  */
 enum store_table {
 	STORE_TRUST,		/* key id -> trust record */
 	STORE_RELEASE,		/* key id -> highest release seen */
 	STORE_SETTING,		/* name -> value */
+	STORE_NTABLES		/* not a table: how many there are */
 };
 int	store_kv_get(struct store *, enum store_table, const void *key,
 	    size_t klen, void **val, size_t *vlen);
