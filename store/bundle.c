@@ -484,96 +484,111 @@ parse_revs(struct store_bundle *b, json_t *revs)
 	return 0;
 }
 
+/* The chunks carried: pairs [sha256, length], none twice. */
 static int
-parse_chunks(struct store_bundle *b, json_t *chunks, json_t *omitted,
-    json_t *blobs)
+parse_carried(struct store_bundle *b, json_t *chunks, struct hashset *carried)
 {
-	struct hashset carried = { 0 };
 	size_t n = json_array_size(chunks), i;
 	json_t *v;
-	int rc = 0, isnew;
+	int rc, isnew;
 
-	if (!json_is_array(chunks) || !json_is_array(omitted) ||
-	    !json_is_array(blobs))
-		return bad_index("chunks, omitted or blobs is not a list");
 	if ((b->chunks = calloc(n + 1, sizeof(*b->chunks))) == NULL)
 		return ENOMEM;
 	b->nchunks = n;
 	json_array_foreach(chunks, i, v) {
 		if ((rc = chunk_pair(v, b->chunks[i].sha, &b->chunks[i].len)) != 0)
-			goto out;
-		if ((rc = hs_add(&carried, b->chunks[i].sha, &isnew)) != 0)
-			goto out;
-		if (!isnew) {
-			rc = bad_index("a chunk listed twice");
-			goto out;
-		}
+			return rc;
+		if ((rc = hs_add(carried, b->chunks[i].sha, &isnew)) != 0)
+			return rc;
+		if (!isnew)
+			return bad_index("a chunk listed twice");
 	}
-	n = json_array_size(omitted);
-	if ((b->omitted = malloc((n + 1) * STORE_HASH_LEN)) == NULL) {
-		rc = ENOMEM;
-		goto out;
-	}
+	return 0;
+}
+
+/* The chunks left out: sorted sha256s. */
+static int
+parse_omitted(struct store_bundle *b, json_t *omitted)
+{
+	size_t n = json_array_size(omitted), i;
+	json_t *v;
+
+	if ((b->omitted = malloc((n + 1) * STORE_HASH_LEN)) == NULL)
+		return ENOMEM;
 	b->nomitted = n;
 	json_array_foreach(omitted, i, v) {
-		if (!hex_valid(json_string_value(v), STORE_HEX_LEN)) {
-			rc = bad_index("omitted is not a list of sha256");
-			goto out;
-		}
+		if (!hex_valid(json_string_value(v), STORE_HEX_LEN))
+			return bad_index("omitted is not a list of sha256");
 		store_unhex(json_string_value(v), b->omitted[i], STORE_HASH_LEN);
 		if (i > 0 && memcmp(b->omitted[i - 1], b->omitted[i],
-		    STORE_HASH_LEN) >= 0) {
-			rc = bad_index("omitted is not sorted");
-			goto out;
-		}
+		    STORE_HASH_LEN) >= 0)
+			return bad_index("omitted is not sorted");
 	}
-	n = json_array_size(blobs);
+	return 0;
+}
+
+/* One blob: {sha256, size, chunks}, each chunk carried or left out. */
+static int
+parse_blob(struct store_bundle *b, json_t *v, struct bblob *bl,
+    const struct hashset *carried)
+{
+	const char *hex = json_string_value(json_object_get(v, "sha256"));
+	json_t *size = json_object_get(v, "size");
+	json_t *list = json_object_get(v, "chunks"), *c;
+	uint64_t total = 0;
+	size_t j;
+	int rc;
+
+	if (!hex_valid(hex, STORE_HEX_LEN) || !json_is_integer(size) ||
+	    json_integer_value(size) < 0 || !json_is_array(list))
+		return bad_index("a blob is not {sha256, size, chunks}");
+	store_unhex(hex, bl->sha, STORE_HASH_LEN);
+	bl->size = (uint64_t)json_integer_value(size);
+	bl->n = json_array_size(list);
+	if ((bl->chunks = calloc(bl->n + 1, sizeof(*bl->chunks))) == NULL)
+		return ENOMEM;
+	json_array_foreach(list, j, c) {
+		uint32_t len;
+
+		if ((rc = chunk_pair(c, bl->chunks[j].sha256, &len)) != 0)
+			return rc;
+		bl->chunks[j].len = len;
+		total += len;
+		/* Every chunk a file needs is carried or left out. */
+		if (!hs_has(carried, bl->chunks[j].sha256) &&
+		    bsearch(bl->chunks[j].sha256, b->omitted, b->nomitted,
+		    STORE_HASH_LEN, hash_cmp) == NULL)
+			return bad_index("a blob needs a chunk that is "
+			    "neither carried nor left out");
+	}
+	if (total != bl->size)
+		return bad_index("a blob's chunks do not add up to its size");
+	return 0;
+}
+
+static int
+parse_chunks(struct store_bundle *b, json_t *chunks, json_t *omitted,
+    json_t *blobs)
+{
+	struct hashset carried = { 0 };
+	size_t n = json_array_size(blobs), i;
+	json_t *v;
+	int rc;
+
+	if (!json_is_array(chunks) || !json_is_array(omitted) ||
+	    !json_is_array(blobs))
+		return bad_index("chunks, omitted or blobs is not a list");
+	if ((rc = parse_carried(b, chunks, &carried)) != 0 ||
+	    (rc = parse_omitted(b, omitted)) != 0)
+		goto out;
 	if ((b->blobs = calloc(n + 1, sizeof(*b->blobs))) == NULL) {
 		rc = ENOMEM;
 		goto out;
 	}
 	b->nblobs = n;
-	json_array_foreach(blobs, i, v) {
-		struct bblob *bl = &b->blobs[i];
-		const char *hex = json_string_value(json_object_get(v, "sha256"));
-		json_t *size = json_object_get(v, "size");
-		json_t *list = json_object_get(v, "chunks"), *c;
-		uint64_t total = 0;
-		size_t j;
-
-		if (!hex_valid(hex, STORE_HEX_LEN) || !json_is_integer(size) ||
-		    json_integer_value(size) < 0 || !json_is_array(list)) {
-			rc = bad_index("a blob is not {sha256, size, chunks}");
-			goto out;
-		}
-		store_unhex(hex, bl->sha, STORE_HASH_LEN);
-		bl->size = (uint64_t)json_integer_value(size);
-		bl->n = json_array_size(list);
-		if ((bl->chunks = calloc(bl->n + 1, sizeof(*bl->chunks))) == NULL) {
-			rc = ENOMEM;
-			goto out;
-		}
-		json_array_foreach(list, j, c) {
-			uint32_t len;
-
-			if ((rc = chunk_pair(c, bl->chunks[j].sha256, &len)) != 0)
-				goto out;
-			bl->chunks[j].len = len;
-			total += len;
-			/* Every chunk a file needs is carried or left out. */
-			if (!hs_has(&carried, bl->chunks[j].sha256) &&
-			    bsearch(bl->chunks[j].sha256, b->omitted, b->nomitted,
-			    STORE_HASH_LEN, hash_cmp) == NULL) {
-				rc = bad_index("a blob needs a chunk that is "
-				    "neither carried nor left out");
-				goto out;
-			}
-		}
-		if (total != bl->size) {
-			rc = bad_index("a blob's chunks do not add up to its size");
-			goto out;
-		}
-	}
+	json_array_foreach(blobs, i, v)
+		if ((rc = parse_blob(b, v, &b->blobs[i], &carried)) != 0)
+			break;
 out:
 	hs_free(&carried);
 	return rc;

@@ -123,6 +123,68 @@ sorted_hex(struct hashset *h, json_t **out)
 	return 0;
 }
 
+/* A blob the plan has not met: its entry in blobs, and its chunks. */
+static int
+plan_blob(struct store *st, struct plan *p, const uint8_t sha[STORE_HASH_LEN],
+    json_t *jblobs)
+{
+	struct store_blobinfo info;
+	char hex[STORE_HEX_LEN + 1];
+	int rc;
+
+	if ((rc = store_blob_stat(st, sha, &info)) != 0)
+		return rc;
+	p->chunklist = json_array();
+	store_hex(sha, STORE_HASH_LEN, hex);
+	if ((rc = store_blob_chunks(st, sha, plan_chunk, p)) != 0) {
+		json_decref(p->chunklist);
+		return rc;
+	}
+	if (json_array_append_new(jblobs, json_pack("{s:s,s:I,s:o}", "sha256",
+	    hex, "size", (json_int_t)info.size, "chunks", p->chunklist)) != 0)
+		return ENOMEM;
+	return 0;
+}
+
+/* One revision: its manifest and signatures, its entry in revisions, and
+ * the blobs of its files the plan has not met yet. */
+static int
+plan_rev(struct store *st, struct plan *p, struct hashset *blobs,
+    const struct store_bundle_rev *rev, json_t *jrevs, json_t *jblobs)
+{
+	struct store_export *x = p->x;
+	struct store_manifest *m;
+	char hex[STORE_HEX_LEN + 1];
+	struct sigs sg;
+	int rc, isnew;
+
+	if ((rc = store_manifest_get(st, rev->digest, &m)) != 0)
+		return rc;
+	store_hex(m->digest, STORE_HASH_LEN, hex);
+	sg.mhex = hex;
+	sg.list = json_array();
+	sg.files = x->sigs;
+	/* The revision's entry takes sg.list, even when it fails; until then
+	 * it is ours to free. */
+	if ((rc = store_sigs(st, m->digest, plan_sig, &sg)) != 0 ||
+	    json_array_append_new(x->manifests, json_pack("{s:s,s:s%}",
+	    "hex", hex, "bytes", m->bytes, m->len)) != 0) {
+		json_decref(sg.list);
+		if (rc == 0)
+			rc = ENOMEM;
+	} else if (json_array_append_new(jrevs, json_pack("{s:s,s:s,s:s,"
+	    "s:s,s:s,s:I,s:o}", "type", m->type, "repo", m->repo, "ref",
+	    rev->ref, "commit", m->commit, "manifest", hex, "size",
+	    (json_int_t)m->len, "signatures", sg.list)) != 0)
+		rc = ENOMEM;
+	for (size_t f = 0; f < m->nfiles && rc == 0; f++)
+		if ((rc = hs_add(blobs, m->files[f].sha256, &isnew)) == 0 &&
+		    isnew)
+			rc = plan_blob(st, p, m->files[f].sha256, jblobs);
+	store_manifest_free(m);
+	return rc;
+}
+
 int
 store_export_plan(struct store *st, const struct store_bundle_rev *revs,
     size_t nrevs, const char *release, size_t release_len,
@@ -150,53 +212,8 @@ store_export_plan(struct store *st, const struct store_bundle_rev *revs,
 	x->sigs = json_array();
 	jrevs = json_array();
 	jblobs = json_array();
-	for (size_t i = 0; i < nrevs && rc == 0; i++) {
-		struct store_manifest *m;
-		struct sigs sg;
-
-		if ((rc = store_manifest_get(st, revs[i].digest, &m)) != 0)
-			break;
-		store_hex(m->digest, STORE_HASH_LEN, hex);
-		sg.mhex = hex;
-		sg.list = json_array();
-		sg.files = x->sigs;
-		/* The revision's entry takes sg.list, even when it fails;
-		 * until then it is ours to free. */
-		if ((rc = store_sigs(st, m->digest, plan_sig, &sg)) != 0 ||
-		    json_array_append_new(x->manifests, json_pack("{s:s,s:s%}",
-		    "hex", hex, "bytes", m->bytes, m->len)) != 0) {
-			json_decref(sg.list);
-			if (rc == 0)
-				rc = ENOMEM;
-		} else if (json_array_append_new(jrevs, json_pack("{s:s,s:s,s:s,"
-		    "s:s,s:s,s:I,s:o}", "type", m->type, "repo", m->repo, "ref",
-		    revs[i].ref, "commit", m->commit, "manifest", hex, "size",
-		    (json_int_t)m->len, "signatures", sg.list)) != 0)
-			rc = ENOMEM;
-		for (size_t f = 0; f < m->nfiles && rc == 0; f++) {
-			struct store_blobinfo info;
-			int isnew;
-
-			if ((rc = hs_add(&blobs, m->files[f].sha256,
-			    &isnew)) != 0 || !isnew)
-				continue;
-			if ((rc = store_blob_stat(st, m->files[f].sha256,
-			    &info)) != 0)
-				break;
-			p.chunklist = json_array();
-			store_hex(m->files[f].sha256, STORE_HASH_LEN, hex);
-			if ((rc = store_blob_chunks(st, m->files[f].sha256,
-			    plan_chunk, &p)) == 0 &&
-			    json_array_append_new(jblobs, json_pack("{s:s,s:I,"
-			    "s:o}", "sha256", hex, "size", (json_int_t)info.size,
-			    "chunks", p.chunklist)) != 0)
-				rc = ENOMEM;
-			else if (rc != 0)
-				json_decref(p.chunklist);
-			store_hex(m->digest, STORE_HASH_LEN, hex);
-		}
-		store_manifest_free(m);
-	}
+	for (size_t i = 0; i < nrevs && rc == 0; i++)
+		rc = plan_rev(st, &p, &blobs, &revs[i], jrevs, jblobs);
 	if (rc != 0)
 		goto fail;
 	if ((jchunks = json_array()) == NULL) {

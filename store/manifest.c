@@ -300,14 +300,81 @@ parse_files(struct store_manifest *m, json_t *files)
 	return 0;
 }
 
+/* schema, repo {type, id}, created and claims. */
+static int
+parse_head(struct store_manifest *m)
+{
+	const char *schema;
+	json_t *repo;
+
+	if (!json_is_object(m->root))
+		return bad("not an object");
+	schema = json_string_value(json_object_get(m->root, "schema"));
+	if (schema == NULL || strcmp(schema, MANIFEST_SCHEMA) != 0)
+		return store_fail(STORE_EVERSION, "manifest: schema %s is not "
+		    "%s", schema != NULL ? schema : "(none)", MANIFEST_SCHEMA);
+	repo = json_object_get(m->root, "repo");
+	m->type = json_string_value(json_object_get(repo, "type"));
+	m->repo = json_string_value(json_object_get(repo, "id"));
+	if (!store_type_valid(m->type) || !store_repo_valid(m->repo) ||
+	    json_object_size(repo) != 2)
+		return bad("repo is not {type, id} with a valid id");
+	m->created = json_string_value(json_object_get(m->root, "created"));
+	m->claims = json_object_get(m->root, "claims");
+	if (m->created == NULL || !json_is_object(m->claims))
+		return bad("created or claims missing");
+	return 0;
+}
+
+/* source {upstream, revision, commit}, or none: then the commit id is the
+ * digest's first 40 hex digits. */
+static int
+parse_source(struct store_manifest *m)
+{
+	json_t *src = json_object_get(m->root, "source");
+	const char *commit;
+	char hex[STORE_HEX_LEN + 1];
+
+	if (src == NULL) {
+		store_hex(m->digest, STORE_HASH_LEN, hex);
+		memcpy(m->commit, hex, STORE_COMMIT_LEN);
+		m->commit[STORE_COMMIT_LEN] = '\0';
+		return 0;
+	}
+	commit = json_string_value(json_object_get(src, "commit"));
+	if (!json_is_object(src) || commit == NULL ||
+	    !json_is_string(json_object_get(src, "upstream")) ||
+	    !json_is_string(json_object_get(src, "revision")) ||
+	    !hex_valid(commit, STORE_COMMIT_LEN))
+		return bad("source is not {upstream, revision, commit} with a "
+		    "40-hex commit");
+	m->source = src;
+	memcpy(m->commit, commit, STORE_COMMIT_LEN + 1);
+	return 0;
+}
+
+/* One revision, one digest: only the canonical bytes are accepted. */
+static int
+check_canonical(const struct store_manifest *m)
+{
+	char *canon;
+	int rc = 0;
+
+	if (json_object_size(m->root) != (m->source != NULL ? 6u : 5u))
+		return bad("unknown fields");
+	if ((canon = json_dumps(m->root, DUMP_FLAGS)) == NULL)
+		return ENOMEM;
+	if (strlen(canon) != m->len || memcmp(canon, m->bytes, m->len) != 0)
+		rc = bad("not in canonical form (sorted keys, compact)");
+	free(canon);
+	return rc;
+}
+
 int
 store_manifest_parse(const void *buf, size_t len, struct store_manifest **out)
 {
 	struct store_manifest *m;
 	json_error_t jerr;
-	json_t *repo, *src;
-	const char *schema, *commit;
-	char *canon = NULL;
 	int rc;
 
 	*out = NULL;
@@ -323,81 +390,20 @@ store_manifest_parse(const void *buf, size_t len, struct store_manifest **out)
 	m->bytes[len] = '\0';
 	m->len = len;
 	store_sha256(buf, len, m->digest);
-
 	m->root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (m->root == NULL) {
+	if (m->root == NULL)
 		rc = store_fail(STORE_EINVAL, "manifest: offset %d: %s",
 		    jerr.position, jerr.text);
-		goto fail;
+	else if ((rc = parse_head(m)) == 0 &&
+	    (rc = parse_files(m, json_object_get(m->root, "files"))) == 0 &&
+	    (rc = parse_source(m)) == 0)
+		rc = check_canonical(m);
+	if (rc != 0) {
+		store_manifest_free(m);
+		return rc;
 	}
-	if (!json_is_object(m->root)) {
-		rc = bad("not an object");
-		goto fail;
-	}
-	schema = json_string_value(json_object_get(m->root, "schema"));
-	if (schema == NULL || strcmp(schema, MANIFEST_SCHEMA) != 0) {
-		rc = store_fail(STORE_EVERSION, "manifest: schema %s is not %s",
-		    schema != NULL ? schema : "(none)", MANIFEST_SCHEMA);
-		goto fail;
-	}
-	repo = json_object_get(m->root, "repo");
-	m->type = json_string_value(json_object_get(repo, "type"));
-	m->repo = json_string_value(json_object_get(repo, "id"));
-	if (!store_type_valid(m->type) || !store_repo_valid(m->repo) ||
-	    json_object_size(repo) != 2) {
-		rc = bad("repo is not {type, id} with a valid id");
-		goto fail;
-	}
-	m->created = json_string_value(json_object_get(m->root, "created"));
-	m->claims = json_object_get(m->root, "claims");
-	if (m->created == NULL || !json_is_object(m->claims)) {
-		rc = bad("created or claims missing");
-		goto fail;
-	}
-	if ((rc = parse_files(m, json_object_get(m->root, "files"))) != 0)
-		goto fail;
-	if ((src = json_object_get(m->root, "source")) != NULL) {
-		uint8_t bin[STORE_COMMIT_LEN / 2];
-
-		commit = json_string_value(json_object_get(src, "commit"));
-		if (!json_is_object(src) || commit == NULL ||
-		    !json_is_string(json_object_get(src, "upstream")) ||
-		    !json_is_string(json_object_get(src, "revision")) ||
-		    !hex_valid(commit, STORE_COMMIT_LEN) ||
-		    store_unhex(commit, bin, sizeof(bin)) != 0) {
-			rc = bad("source is not {upstream, revision, commit} "
-			    "with a 40-hex commit");
-			goto fail;
-		}
-		m->source = src;
-		memcpy(m->commit, commit, STORE_COMMIT_LEN + 1);
-	} else {
-		char hex[STORE_HEX_LEN + 1];
-
-		store_hex(m->digest, STORE_HASH_LEN, hex);
-		memcpy(m->commit, hex, STORE_COMMIT_LEN);
-		m->commit[STORE_COMMIT_LEN] = '\0';
-	}
-	if (json_object_size(m->root) != (m->source != NULL ? 6u : 5u)) {
-		rc = bad("unknown fields");
-		goto fail;
-	}
-	/* One revision, one digest: only the canonical bytes are accepted. */
-	if ((canon = json_dumps(m->root, DUMP_FLAGS)) == NULL) {
-		rc = ENOMEM;
-		goto fail;
-	}
-	if (strlen(canon) != len || memcmp(canon, buf, len) != 0) {
-		rc = bad("not in canonical form (sorted keys, compact)");
-		goto fail;
-	}
-	free(canon);
 	*out = m;
 	return 0;
-fail:
-	free(canon);
-	store_manifest_free(m);
-	return rc;
 }
 
 void
