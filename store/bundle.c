@@ -950,143 +950,172 @@ refs_allowed(struct store *st, struct store_bundle *b)
 	return rc;
 }
 
-int
-store_bundle_import(struct store *st, struct store_bundle *b,
-    store_kvtxn_fn kv, void *kvarg, store_progress_fn progress, void *parg,
-    struct store_bundle_stats *res)
-{
-	struct store_ingest *ing = NULL;
-	struct archive *a = NULL;
-	struct archive_entry *e;
-	uint8_t *buf = NULL;
-	size_t next = 0;
-	int rc, r, isnew;
+/* An import under way: what its steps share. */
+struct import {
+	struct store		*st;
+	struct store_bundle	*b;
+	struct store_ingest	*ing;
+	struct archive		*a;
+	uint8_t			*buf;		/* STORE_CHUNK_MAX bytes */
+	store_progress_fn	 progress;
+	void			*parg;
+	struct store_bundle_stats *res;
+};
 
-	memset(res, 0, sizeof(*res));
-	if (!b->checked)
-		return store_fail(STORE_EINVAL, "%s: not checked", b->path);
-	/* What the bundle leaves out, this store must have: before writing. */
+/* What the bundle leaves out, this store must have: before writing. */
+static int
+import_omitted(struct store *st, const struct store_bundle *b)
+{
+	char hex[STORE_HEX_LEN + 1];
+
 	for (size_t i = 0; i < b->nomitted; i++)
 		if (store_chunk_has(st, b->omitted[i]) != 0) {
-			char hex[STORE_HEX_LEN + 1];
-
 			store_hex(b->omitted[i], STORE_HASH_LEN, hex);
 			return store_fail(STORE_ENOTFOUND, "%s: the bundle leaves "
 			    "out chunk %s, which this store lacks (was it made "
 			    "for another store's inventory?)", b->path, hex);
 		}
-	if ((rc = refs_allowed(st, b)) != 0)
+	return 0;
+}
+
+/* A chunk entry, the next the index lists, at name: into the store unless
+ * a resumed import's last run committed it. */
+static int
+import_chunk(struct import *im, const char *name, const struct xchunk *c)
+{
+	int rc, isnew;
+
+	if (store_chunk_has(im->st, c->sha) == 0)
+		return archive_read_data_skip(im->a) != ARCHIVE_OK ?
+		    bundle_fail(im->b, im->a, name) : 0;
+	if ((rc = read_chunk(im->b, im->a, name, im->buf, c->len)) != 0)
 		return rc;
-	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL)
+	/* Hashed again: a medium may not answer twice alike. */
+	if ((rc = store_ingest_chunk(im->ing, c->sha, im->buf, c->len,
+	    &isnew)) != 0)
+		return rc;
+	if (isnew) {
+		im->res->chunks++;
+		im->res->chunk_bytes += c->len;
+	}
+	return 0;
+}
+
+/* The bundle read again after its header: every chunk in the index's
+ * order, manifests and signatures skipped (the first pass kept them). */
+static int
+import_entries(struct import *im)
+{
+	struct store_bundle *b = im->b;
+	struct archive_entry *e;
+	const char *name;
+	size_t next = 0;
+	int rc, r;
+
+	while ((r = archive_read_next_header(im->a, &e)) != ARCHIVE_EOF) {
+		if (r != ARCHIVE_OK)
+			return bundle_fail(b, im->a, "reading");
+		if ((rc = entry_plain(b, e)) != 0)
+			return rc;
+		name = archive_entry_pathname(e);
+		if (strncmp(name, "chunks/", 7) != 0) {
+			if (archive_read_data_skip(im->a) != ARCHIVE_OK)
+				return bundle_fail(b, im->a, name);
+			continue;
+		}
+		if ((rc = next_chunk(b, name, next, e)) != 0 ||
+		    (rc = import_chunk(im, name, &b->chunks[next])) != 0)
+			return rc;
+		next++;
+		if (im->progress != NULL)
+			im->progress(im->parg, b->vin->total);
+	}
+	return next != b->nchunks ? bundle_fail(b, NULL, "chunks") : 0;
+}
+
+/* One revision, committed with the signatures the caller kept. */
+static int
+import_revision(struct import *im, const struct brev *br)
+{
+	struct store_sig sigs[BOUND_BUNDLE_SIGS];
+	struct store_manifest *m;
+	char why[PATH_MAX + 16];
+	size_t nsigs = 0;
+	int rc, isnew;
+
+	if ((rc = store_manifest_parse(br->manifest, br->info.manifest_len,
+	    &m)) != 0)
+		return rc;
+	if (strcmp(m->type, br->info.type) != 0 ||
+	    strcmp(m->repo, br->info.repo) != 0 ||
+	    strcmp(m->commit, br->info.commit) != 0) {
+		store_manifest_free(m);
+		return store_fail(STORE_EINVAL, "%s: manifest %s is not the "
+		    "revision the index says", im->b->path, br->hex);
+	}
+	/* Under the key id that made it, not the one the index claims: a
+	 * bundle must not put junk where a good one is. */
+	for (size_t j = 0; j < br->info.nsigs; j++) {
+		if (!br->keep[j])
+			continue;
+		memcpy(sigs[nsigs].keyid, br->keepid[j], 8);
+		sigs[nsigs].text = br->info.sigs[j].text;
+		sigs[nsigs].len = br->info.sigs[j].len;
+		nsigs++;
+	}
+	snprintf(why, sizeof(why), "import %s", im->b->path);
+	isnew = store_manifest_has(im->st, m->digest) != 0;
+	/* Published by commit id, the ref is the commit's own. */
+	rc = store_ingest_revision(im->ing, m, br->info.ref, why, sigs, nsigs);
+	store_manifest_free(m);
+	if (rc == 0)
+		im->res->revisions += isnew;
+	return rc;
+}
+
+int
+store_bundle_import(struct store *st, struct store_bundle *b,
+    store_kvtxn_fn kv, void *kvarg, store_progress_fn progress, void *parg,
+    struct store_bundle_stats *res)
+{
+	struct import im = { st, b, NULL, NULL, NULL, progress, parg, res };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!b->checked)
+		return store_fail(STORE_EINVAL, "%s: not checked", b->path);
+	if ((rc = import_omitted(st, b)) != 0 ||
+	    (rc = refs_allowed(st, b)) != 0)
+		return rc;
+	if ((im.buf = malloc(STORE_CHUNK_MAX)) == NULL)
 		return ENOMEM;
-	if ((rc = store_ingest_begin(st, &ing)) != 0)
+	if ((rc = store_ingest_begin(st, &im.ing)) != 0)
 		goto out;
 	if (kv != NULL)
-		store_ingest_kv(ing, kv, kvarg);
-	if ((a = bundle_reader(b)) == NULL) {
+		store_ingest_kv(im.ing, kv, kvarg);
+	if ((im.a = bundle_reader(b)) == NULL) {
 		rc = STORE_EINVAL;
 		goto out;
 	}
-	if ((rc = reread_header(b, a)) != 0)
+	if ((rc = reread_header(b, im.a)) != 0 ||
+	    (rc = import_entries(&im)) != 0)
 		goto out;
-	while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
-		const char *name;
-
-		if (r != ARCHIVE_OK) {
-			rc = bundle_fail(b, a, "reading");
-			goto out;
-		}
-		if ((rc = entry_plain(b, e)) != 0)
-			goto out;
-		name = archive_entry_pathname(e);
-		if (strncmp(name, "chunks/", 7) != 0) {
-			/* Manifests and signatures: the first pass's copies,
-			 * checked against the index, are what is used. */
-			if (archive_read_data_skip(a) != ARCHIVE_OK) {
-				rc = bundle_fail(b, a, name);
-				goto out;
-			}
-			continue;
-		}
-		if ((rc = next_chunk(b, name, next, e)) != 0)
-			goto out;
-		/* A resumed import skips what the last run committed. */
-		if (store_chunk_has(st, b->chunks[next].sha) == 0) {
-			if (archive_read_data_skip(a) != ARCHIVE_OK) {
-				rc = bundle_fail(b, a, name);
-				goto out;
-			}
-		} else {
-			if ((rc = read_chunk(b, a, name, buf,
-			    b->chunks[next].len)) != 0)
-				goto out;
-			/* Hashed again: a medium may not answer twice alike. */
-			if ((rc = store_ingest_chunk(ing, b->chunks[next].sha,
-			    buf, b->chunks[next].len, &isnew)) != 0)
-				goto out;
-			if (isnew) {
-				res->chunks++;
-				res->chunk_bytes += b->chunks[next].len;
-			}
-		}
-		next++;
-		if (progress != NULL)
-			progress(parg, b->vin->total);
-	}
-	if (next != b->nchunks) {
-		rc = bundle_fail(b, NULL, "chunks");
-		goto out;
-	}
 	for (size_t i = 0; i < b->nblobs; i++)
-		if ((rc = store_ingest_blob(ing, b->blobs[i].sha,
+		if ((rc = store_ingest_blob(im.ing, b->blobs[i].sha,
 		    b->blobs[i].size, b->blobs[i].chunks, b->blobs[i].n)) != 0)
 			goto out;
 	for (size_t i = 0; i < b->nrevs; i++) {
-		struct brev *br = &b->revs[i];
-		struct store_manifest *m;
-		struct store_sig sigs[BOUND_BUNDLE_SIGS];
-		char why[PATH_MAX + 16];
-		size_t nsigs = 0;
-
-		if ((rc = store_manifest_parse(br->manifest,
-		    br->info.manifest_len, &m)) != 0)
+		if ((rc = import_revision(&im, &b->revs[i])) != 0)
 			goto out;
-		if (strcmp(m->type, br->info.type) != 0 ||
-		    strcmp(m->repo, br->info.repo) != 0 ||
-		    strcmp(m->commit, br->info.commit) != 0) {
-			store_manifest_free(m);
-			rc = store_fail(STORE_EINVAL, "%s: manifest %s is not the "
-			    "revision the index says", b->path, br->hex);
-			goto out;
-		}
-		/* Under the key id that made it, not the one the index
-		 * claims: a bundle must not put junk where a good one is. */
-		for (size_t j = 0; j < br->info.nsigs; j++) {
-			if (!br->keep[j])
-				continue;
-			memcpy(sigs[nsigs].keyid, br->keepid[j], 8);
-			sigs[nsigs].text = br->info.sigs[j].text;
-			sigs[nsigs].len = br->info.sigs[j].len;
-			nsigs++;
-		}
-		snprintf(why, sizeof(why), "import %s", b->path);
-		isnew = store_manifest_has(st, m->digest) != 0;
-		/* Published by commit id, the ref is the commit's own. */
-		rc = store_ingest_revision(ing, m, br->info.ref, why, sigs,
-		    nsigs);
-		store_manifest_free(m);
-		if (rc != 0)
-			goto out;
-		res->revisions += isnew;
 		CRASH_POINT("import-revision");
 	}
-	rc = store_ingest_end(ing);
+	rc = store_ingest_end(im.ing);
 	res->omitted = b->nomitted;
 	res->bytes = b->size;
 out:
-	archive_read_free(a);
-	store_ingest_free(ing);
-	free(buf);
+	archive_read_free(im.a);
+	store_ingest_free(im.ing);
+	free(im.buf);
 	return rc;
 }
 

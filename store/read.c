@@ -381,6 +381,79 @@ chunk_place(struct store *st, const MDB_val *cd, size_t own,
 	return 0;
 }
 
+/* A blob's map walked in order: each chunk's extent and lookup. */
+struct extent_walk {
+	struct store		*st;
+	struct store_extent	*ext;
+	struct lookup		*lk;
+	uint8_t			*keys;		/* or NULL */
+	size_t			 n, max, ops;
+	uint64_t		 next;
+};
+
+static int
+extent_map_one(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct extent_walk *w = arg;
+	uint64_t off = 0;
+	size_t n = w->n;
+
+	if (k->mv_size == MAPKEY_LEN)
+		off = get_be64((uint8_t *)k->mv_data + STORE_HASH_LEN);
+	if (k->mv_size != MAPKEY_LEN || d->mv_size != MAPVAL_LEN ||
+	    n == w->max)
+		return store_fail(STORE_ECORRUPT, "chunk %zu (offset %llu): bad "
+		    "map entry", n, (unsigned long long)off);
+	if (off != w->next)
+		return store_fail(STORE_ECORRUPT, "chunk %zu (offset %llu): the "
+		    "map has a gap or overlap (expected offset %llu)", n,
+		    (unsigned long long)off, (unsigned long long)w->next);
+	w->ext[n].off = w->next;
+	w->ext[n].len = get_be32((uint8_t *)d->mv_data + STORE_HASH_LEN);
+	memcpy(w->lk[n].sha, d->mv_data, STORE_HASH_LEN);
+	if (w->keys != NULL)
+		memcpy(w->keys + n * STORE_HASH_LEN, d->mv_data, STORE_HASH_LEN);
+	w->lk[n].index = n;
+	w->next += w->ext[n].len;
+	w->n++;
+	view_step(w->st, &w->ops);
+	return 0;
+}
+
+/* Where each chunk lies, looked up in hash order (one visit a leaf). */
+static int
+extents_place(struct extent_walk *w, MDB_txn *txn)
+{
+	size_t own = own_pages_min(w->st);
+	MDB_val ck, cd;
+	int rc;
+
+	if (w->n > 0)
+		qsort(w->lk, w->n, sizeof(*w->lk), lookup_cmp);
+	for (size_t i = 0; i < w->n; i++) {
+		struct store_extent *e = &w->ext[w->lk[i].index];
+		size_t idx = w->lk[i].index;
+
+		ck.mv_size = STORE_HASH_LEN;
+		ck.mv_data = w->lk[i].sha;
+		if ((rc = mdb_get(txn, w->st->chunk, &ck, &cd)) != 0)
+			return rc == MDB_NOTFOUND ? store_fail(STORE_ECORRUPT,
+			    "chunk %zu (offset %llu) is missing", idx,
+			    (unsigned long long)e->off) :
+			    store_mdb_fail(rc, "chunk");
+		if (cd.mv_size != e->len)
+			return store_fail(STORE_ECORRUPT, "chunk %zu (offset "
+			    "%llu) has %zu bytes, the map says %u", idx,
+			    (unsigned long long)e->off, cd.mv_size, e->len);
+		if ((rc = chunk_place(w->st, &cd, own, e)) != 0)
+			return store_fail(rc, "chunk %zu (offset %llu) is not "
+			    "in the data file's map", idx,
+			    (unsigned long long)e->off);
+		view_step(w->st, &w->ops);
+	}
+	return 0;
+}
+
 /*
  * The blob map gives each chunk's offset and hash in order; the chunks'
  * own entries are then looked up in hash order, so that each leaf of the
@@ -390,118 +463,46 @@ int
 blob_extents(struct store *st, MDB_txn *txn, const uint8_t *sha,
     struct store_extent **out, uint8_t **keysp, size_t *nout)
 {
-	struct store_extent *ext = NULL;
-	struct lookup *lk = NULL;
+	struct extent_walk w = { .st = st };
 	struct blobrec rec;
-	MDB_cursor *cur = NULL;
-	MDB_val k, d, ck, cd;
-	uint8_t key[MAPKEY_LEN], *keys = NULL;
-	uint64_t next = 0;
-	size_t i, n = 0, ops = 0, own = own_pages_min(st);
 	int rc;
 
 	*out = NULL;
 	*nout = 0;
 	if ((rc = blob_rec(st, txn, sha, &rec)) != 0)
 		return rc;
-	if (rec.nchunks > 0 && ((ext = calloc(rec.nchunks, sizeof(*ext))) ==
-	    NULL || (lk = calloc(rec.nchunks, sizeof(*lk))) == NULL ||
-	    (keysp != NULL && (keys = calloc(rec.nchunks,
-	    STORE_HASH_LEN)) == NULL))) {
+	w.max = rec.nchunks;
+	if (rec.nchunks > 0 && ((w.ext = calloc(rec.nchunks,
+	    sizeof(*w.ext))) == NULL || (w.lk = calloc(rec.nchunks,
+	    sizeof(*w.lk))) == NULL || (keysp != NULL && (w.keys =
+	    calloc(rec.nchunks, STORE_HASH_LEN)) == NULL))) {
 		rc = store_fail(ENOMEM, "%u chunks: out of memory",
 		    rec.nchunks);
 		goto out;
 	}
-	if ((rc = mdb_cursor_open(txn, st->blobmap, &cur)) != 0) {
-		rc = store_mdb_fail(rc, "cursor");
+	if ((rc = txn_each(st, txn, st->blobmap, sha, STORE_HASH_LEN,
+	    extent_map_one, &w)) != 0)
 		goto out;
-	}
-	memcpy(key, sha, STORE_HASH_LEN);
-	put_be64(key + STORE_HASH_LEN, 0);
-	k.mv_size = sizeof(key);
-	k.mv_data = key;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		uint64_t off;
-
-		if (k.mv_size != MAPKEY_LEN ||
-		    memcmp(k.mv_data, sha, STORE_HASH_LEN) != 0)
-			break;
-		off = get_be64((uint8_t *)k.mv_data + STORE_HASH_LEN);
-		if (d.mv_size != MAPVAL_LEN || n == rec.nchunks) {
-			rc = store_fail(STORE_ECORRUPT, "chunk %zu (offset "
-			    "%llu): bad map entry", n, (unsigned long long)off);
-			goto out;
-		}
-		if (off != next) {
-			rc = store_fail(STORE_ECORRUPT, "chunk %zu (offset %llu):"
-			    " the map has a gap or overlap (expected offset %llu)",
-			    n, (unsigned long long)off, (unsigned long long)next);
-			goto out;
-		}
-		ext[n].off = next;
-		ext[n].len = get_be32((uint8_t *)d.mv_data + STORE_HASH_LEN);
-		memcpy(lk[n].sha, d.mv_data, STORE_HASH_LEN);
-		if (keys != NULL)
-			memcpy(keys + n * STORE_HASH_LEN, d.mv_data,
-			    STORE_HASH_LEN);
-		lk[n].index = n;
-		next += ext[n].len;
-		n++;
-		view_step(st, &ops);
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		rc = store_mdb_fail(rc, "blob map");
-		goto out;
-	}
-	if (n != rec.nchunks || next != rec.size) {
+	if (w.n != rec.nchunks || w.next != rec.size) {
 		rc = store_fail(STORE_ECORRUPT, "%llu bytes in %zu chunks, the "
-		    "blob record says %llu in %u", (unsigned long long)next, n,
-		    (unsigned long long)rec.size, rec.nchunks);
+		    "blob record says %llu in %u", (unsigned long long)w.next,
+		    w.n, (unsigned long long)rec.size, rec.nchunks);
 		goto out;
 	}
-	if (n > 0)
-		qsort(lk, n, sizeof(*lk), lookup_cmp);
-	for (i = 0; i < n; i++) {
-		struct store_extent *e = &ext[lk[i].index];
-
-		ck.mv_size = STORE_HASH_LEN;
-		ck.mv_data = lk[i].sha;
-		if ((rc = mdb_get(txn, st->chunk, &ck, &cd)) != 0) {
-			rc = rc == MDB_NOTFOUND ? store_fail(STORE_ECORRUPT,
-			    "chunk %zu (offset %llu) is missing", lk[i].index,
-			    (unsigned long long)e->off) :
-			    store_mdb_fail(rc, "chunk");
-			goto out;
-		}
-		if (cd.mv_size != e->len) {
-			rc = store_fail(STORE_ECORRUPT, "chunk %zu (offset %llu)"
-			    " has %zu bytes, the map says %u", lk[i].index,
-			    (unsigned long long)e->off, cd.mv_size, e->len);
-			goto out;
-		}
-		if ((rc = chunk_place(st, &cd, own, e)) != 0) {
-			rc = store_fail(rc, "chunk %zu (offset %llu) is not in "
-			    "the data file's map", lk[i].index,
-			    (unsigned long long)e->off);
-			goto out;
-		}
-		view_step(st, &ops);
-	}
-	rc = 0;
-	*out = ext;
-	*nout = n;
-	ext = NULL;
+	if ((rc = extents_place(&w, txn)) != 0)
+		goto out;
+	*out = w.ext;
+	*nout = w.n;
+	w.ext = NULL;
 	if (keysp != NULL) {
-		*keysp = keys;
-		keys = NULL;
+		*keysp = w.keys;
+		w.keys = NULL;
 	}
 out:
-	mdb_cursor_close(cur);
 	(void)store_map_drop(st);
-	free(keys);
-	free(lk);
-	free(ext);
+	free(w.keys);
+	free(w.lk);
+	free(w.ext);
 	return rc;
 }
 
