@@ -22,7 +22,8 @@ store_type_valid(const char *type)
 const char *
 store_type_prefix(const char *type)
 {
-	return type != NULL && strcmp(type, "dataset") == 0 ? "datasets/" : "";
+	return type != NULL && strcmp(type, "dataset") == 0 ?
+	    NAME_DATASETS_PREFIX : "";
 }
 
 int

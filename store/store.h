@@ -598,19 +598,21 @@ typedef int (*store_entry_fn)(void *arg, size_t idx, store_read_fn, void *rarg);
 int	store_source_each(struct store_source *, store_entry_fn, void *);
 void	store_source_free(struct store_source *);
 /*
- * The manifest claims of a source's model card (README.md): *claims is a
- * new reference the caller owns, or NULL when there is no card.  A card
- * that does not parse is STORE_EINVAL, the detail naming README.md.
+ * The manifest claims of a source's model card (README.md; revision.c):
+ * *claims is a new reference the caller owns, or NULL when there is no
+ * card.  A card that does not parse is STORE_EINVAL, the detail naming
+ * README.md.
  */
 int	store_source_claims(struct store_source *, json_t **claims);
 
 /*
- * Revisions: the one pipeline from files to a signed revision, shared by
- * add, a HF cache's import, the mirror and uploads.  store_revision_add
- * takes the store's ingest, calls feed, which hands over every file with
- * store_revision_put (its bytes through a read function), builds the
- * manifest from parts and those files, has sign sign it (the store holds
- * no keys) and commits it with ref in one transaction.  Nothing becomes a
+ * Revisions (revision.c): the one pipeline from files to a signed
+ * revision, shared by add, a HF cache's import, the mirror and uploads.
+ * store_revision_add takes the store's ingest, calls feed, which hands
+ * over every file with store_revision_put (its bytes through a read
+ * function), builds the manifest from parts and those files, has sign
+ * sign it (the store holds no keys) and commits it with ref in one
+ * transaction.  Nothing becomes a
  * revision before that commit: an error at any step leaves none.
  *
  * A revision the store has already is the answer again (res->unchanged),
