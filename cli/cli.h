@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* Exit status, as DESIGN.md §7 promises. */
 #define EXIT_OK		0

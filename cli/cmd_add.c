@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 static void
 report(struct cli *cli, const struct store_manifest *m, const char *rev,

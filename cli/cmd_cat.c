@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 int
 cmd_cat(struct cmd_ctx *ctx)

@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bounds.h"
-#include "cli.h"
-#include "keys.h"
-#include "names.h"
+#include "lib/bounds.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
+#include "lib/names.h"
 
 /* "4G", "700M", "1048576": binary units, as split(1) takes them. */
 static int

@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 int
 cmd_gc(struct cmd_ctx *ctx)

@@ -21,12 +21,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "bounds.h"
-#include "crash.h"
-#include "cli.h"
-#include "keys.h"
-#include "names.h"
-#include "trust.h"
+#include "lib/bounds.h"
+#include "lib/crash.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
+#include "lib/names.h"
+#include "cli/trust.h"
 
 /* The index must carry a trusted, in-scope ("*") signature. */
 static int

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 int
 cmd_init(struct cmd_ctx *ctx)

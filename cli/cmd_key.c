@@ -21,10 +21,10 @@
 
 #include <sodium.h>
 
-#include "bounds.h"
-#include "cli.h"
-#include "keys.h"
-#include "trust.h"
+#include "lib/bounds.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
+#include "cli/trust.h"
 
 /* A key's name is part of two file names: keep it to a safe alphabet. */
 static int

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "keys.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
 
 static int
 put_out(const void *buf, size_t len)

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "trust.h"
+#include "cli/cli.h"
+#include "cli/trust.h"
 
 struct refs {
 	const uint8_t	*digest;

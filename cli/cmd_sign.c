@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounds.h"
-#include "cli.h"
-#include "keys.h"
-#include "trust.h"
+#include "lib/bounds.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
+#include "cli/trust.h"
 
 /* This key's signature among the revision's, as the policy judges it. */
 static json_t *

@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bounds.h"
-#include "cli.h"
-#include "keys.h"
-#include "trust.h"
+#include "lib/bounds.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
+#include "cli/trust.h"
 
 static const char *
 when(int64_t t, char buf[32])

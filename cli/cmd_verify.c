@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "trust.h"
+#include "cli/cli.h"
+#include "cli/trust.h"
 
 struct verify {
 	struct cli	*cli;

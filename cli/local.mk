@@ -23,7 +23,7 @@ tests_fuzz_fuzz_hfcache_SOURCES = tests/fuzz/fuzz_hfcache.c \
 	cli/cmd_checkout.c cli/cmd_verify.c cli/cmd_pin.c cli/cmd_gc.c \
 	cli/cmd_stats.c cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
-tests_fuzz_fuzz_hfcache_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli
+tests_fuzz_fuzz_hfcache_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_hfcache_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_fuzz_fuzz_hfcache_LDADD = $(STORE_LIBS) $(KEYS_LIBS)

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "keys.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
 
 #define OPTS(...)	((const struct option[]){ __VA_ARGS__, { 0 } })
 #define ARG(name, ch)	{ name, required_argument, NULL, ch }

@@ -15,8 +15,8 @@
 
 #include <sodium.h>
 
-#include "cli.h"
-#include "keys.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
 
 #define PASS_MAX	(BOUND_PASSPHRASE + 2)
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 /*
  * The crash tests' hook, in airlock-crashtest only (lib/crash.h): with

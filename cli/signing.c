@@ -14,9 +14,9 @@
 
 #include <sodium.h>
 
-#include "bounds.h"
-#include "cli.h"
-#include "keys.h"
+#include "lib/bounds.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
 
 struct signer {
 	struct keys_secret	*sk;

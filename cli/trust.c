@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "keys.h"
-#include "trust.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
+#include "cli/trust.h"
 
 struct ring {
 	struct keys_trust	*v;

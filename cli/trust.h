@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "store.h"
+#include "store/store.h"
 
 struct keys_trust;
 

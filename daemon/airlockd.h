@@ -23,9 +23,9 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
-#include "bounds.h"
-#include "route.h"
-#include "store.h"
+#include "lib/bounds.h"
+#include "daemon/route.h"
+#include "store/store.h"
 
 #define AIRLOCKD_CONF		"/etc/airlock/airlockd.conf"
 #define AIRLOCKD_LISTEN		"127.0.0.1:8080"

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "body.h"
-#include "route.h"
-#include "store.h"
+#include "daemon/body.h"
+#include "daemon/route.h"
+#include "store/store.h"
 
 struct form {
 	json_t	*paths;

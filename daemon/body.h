@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "bounds.h"
+#include "lib/bounds.h"
 
 #define BODY_WHY	256
 

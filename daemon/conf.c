@@ -19,7 +19,7 @@
 #include <ini.h>
 #include <sodium.h>
 
-#include "airlockd.h"
+#include "daemon/airlockd.h"
 
 struct parse {
 	struct conf	*cf;

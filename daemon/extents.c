@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "airlockd.h"
+#include "daemon/airlockd.h"
 
 
 static struct extents_lru lru = TAILQ_HEAD_INITIALIZER(lru);

@@ -17,8 +17,8 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "airlockd.h"
-#include "body.h"
+#include "daemon/airlockd.h"
+#include "daemon/body.h"
 
 
 static const char *

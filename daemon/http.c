@@ -26,7 +26,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
-#include "airlockd.h"
+#include "daemon/airlockd.h"
 
 #define EXPOSE_HEADERS	"X-Repo-Commit, X-Request-Id, X-Error-Code, " \
 	"X-Error-Message, X-Total-Count, ETag, Link, Accept-Ranges, " \

@@ -16,7 +16,7 @@ EXTRA_DIST += daemon/airlockd.service daemon/airlockd.conf
 check_PROGRAMS += tests/fuzz/fuzz_request
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c \
 	tests/fuzz/replay.c daemon/route.c daemon/route.h
-tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_fuzz_request_LDADD = $(STORE_LIBS)
 tests_fuzz_fuzz_request_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
@@ -29,19 +29,19 @@ FUZZ_TARGETS += tests/fuzz/fuzz_header tests/fuzz/fuzz_body \
 	tests/fuzz/fuzz_config
 tests_fuzz_fuzz_header_SOURCES = tests/fuzz/fuzz_header.c \
 	tests/fuzz/replay.c daemon/route.c daemon/route.h
-tests_fuzz_fuzz_header_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_header_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_header_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_fuzz_header_LDADD = $(STORE_LIBS)
 tests_fuzz_fuzz_header_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 tests_fuzz_fuzz_body_SOURCES = tests/fuzz/fuzz_body.c tests/fuzz/replay.c \
 	daemon/body.c daemon/body.h daemon/route.c daemon/route.h
-tests_fuzz_fuzz_body_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_body_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_body_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_fuzz_body_LDADD = $(STORE_LIBS)
 tests_fuzz_fuzz_body_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
 	tests/fuzz/replay.c daemon/conf.c
-tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
 tests_fuzz_fuzz_config_LDADD = $(STORE_LIBS) $(KEYS_LIBS) $(EVENT_LIBS) \

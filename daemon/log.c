@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "airlockd.h"
+#include "daemon/airlockd.h"
 
 static int	foreground = 1;
 static int	verbosity;

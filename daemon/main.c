@@ -21,8 +21,8 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "airlockd.h"
-#include "keys.h"
+#include "daemon/airlockd.h"
+#include "keys/keys.h"
 
 struct server	*server;
 

@@ -15,7 +15,7 @@
 
 #include <event2/buffer.h>
 
-#include "airlockd.h"
+#include "daemon/airlockd.h"
 
 
 static const int statuses[] = {

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "airlockd.h"
-#include "body.h"
-#include "keys.h"
+#include "daemon/airlockd.h"
+#include "daemon/body.h"
+#include "keys/keys.h"
 
 
 static void

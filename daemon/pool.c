@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "airlockd.h"
+#include "daemon/airlockd.h"
 
 TAILQ_HEAD(taskq, task);
 

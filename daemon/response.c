@@ -15,7 +15,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "airlockd.h"
+#include "daemon/airlockd.h"
 
 void
 resp_header(struct request *req, const char *name, const char *value)

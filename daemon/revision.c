@@ -18,7 +18,7 @@
 
 #include <openssl/evp.h>
 
-#include "airlockd.h"
+#include "daemon/airlockd.h"
 
 
 static struct {

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "route.h"
-#include "store.h"
+#include "daemon/route.h"
+#include "store/store.h"
 
 #define MAXSEGS		(BOUND_HTTP_PATH / 2)
 

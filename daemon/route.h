@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bounds.h"
+#include "lib/bounds.h"
 
 enum route_kind {
 	ROUTE_UNKNOWN = 0,

@@ -47,7 +47,7 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 
-#include "airlockd.h"
+#include "daemon/airlockd.h"
 
 #define WINDOW_EXTENTS	(BOUND_STREAM_WINDOW / STORE_CHUNK_MIN + 2)
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keys.h"
-#include "internal.h"
+#include "keys/keys.h"
+#include "keys/internal.h"
 
 /* Kinds and keys: [a-z0-9._-]+ */
 static int

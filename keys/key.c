@@ -9,8 +9,8 @@
 
 #include <sodium.h>
 
-#include "keys.h"
-#include "internal.h"
+#include "keys/keys.h"
+#include "keys/internal.h"
 
 /*
  * The decoded secret key line.  The last three fields are what scrypt's

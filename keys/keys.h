@@ -42,7 +42,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "bounds.h"	/* the limits on untrusted input, BOUND_* */
+#include "lib/bounds.h"	/* the limits on untrusted input, BOUND_* */
 
 /* Errors (util.c).  keys_strerror() never returns NULL. */
 #define KEYS_OK			  0

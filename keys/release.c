@@ -12,10 +12,10 @@
 
 #include <jansson.h>
 
-#include "bounds.h"
-#include "keys.h"
-#include "internal.h"
-#include "names.h"
+#include "lib/bounds.h"
+#include "keys/keys.h"
+#include "keys/internal.h"
+#include "lib/names.h"
 
 #define RFC3339_LEN	20	/* "2026-11-23T12:00:00Z" */
 #define DIGEST_PREFIX	"sha256:"

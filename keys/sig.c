@@ -13,8 +13,8 @@
 
 #include <sodium.h>
 
-#include "keys.h"
-#include "internal.h"
+#include "keys/keys.h"
+#include "keys/internal.h"
 
 #define DEFAULT_COMMENT	"signature from airlock secret key"
 

@@ -13,8 +13,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "keys.h"
-#include "internal.h"
+#include "keys/keys.h"
+#include "keys/internal.h"
 
 #define TRUST_SCHEMA	"airlock.trust/v1"
 

@@ -12,8 +12,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "keys.h"
-#include "internal.h"
+#include "keys/keys.h"
+#include "keys/internal.h"
 
 int
 keys_init(void)

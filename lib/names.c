@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bounds.h"
-#include "names.h"
+#include "lib/bounds.h"
+#include "lib/names.h"
 
 int
 name_type_valid(const char *type)

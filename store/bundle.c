@@ -32,10 +32,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "bounds.h"
-#include "crash.h"
-#include "internal.h"
-#include "names.h"
+#include "lib/bounds.h"
+#include "lib/crash.h"
+#include "store/internal.h"
+#include "lib/names.h"
 
 void
 volume_name(char *buf, size_t size, const char *base, int multi, int idx)

@@ -17,8 +17,8 @@
 
 #include <yaml.h>
 
-#include "bounds.h"
-#include "internal.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
 
 struct conv {
 	yaml_document_t	*doc;

@@ -17,7 +17,7 @@
 
 #include <pthread.h>
 
-#include "internal.h"
+#include "store/internal.h"
 
 /* Top bits: each depends on the most bytes of history. */
 #define MASK_STRICT	(~0ULL << (64 - 19))	/* before the average */

@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bounds.h"
-#include "internal.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
 
 const char *
 store_default_dir(void)

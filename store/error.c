@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "store/internal.h"
 
 static __thread char lasterror[1024];
 

@@ -18,8 +18,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "bounds.h"
-#include "internal.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
 
 struct store_export {
 	struct xchunk	*chunks;	/* carried, in the order files need them */

@@ -21,9 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bounds.h"
-#include "crash.h"
-#include "internal.h"
+#include "lib/bounds.h"
+#include "lib/crash.h"
+#include "store/internal.h"
 
 struct mark {
 	struct store	*st;

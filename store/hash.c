@@ -10,7 +10,7 @@
 
 #include <openssl/evp.h>
 
-#include "internal.h"
+#include "store/internal.h"
 
 struct hash {
 	EVP_MD_CTX	*ctx;

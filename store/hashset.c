@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "store/internal.h"
 
 int
 hash_cmp(const void *a, const void *b)

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "internal.h"
+#include "store/internal.h"
 
 void
 store_hex(const uint8_t *bin, size_t len, char *out)

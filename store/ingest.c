@@ -33,9 +33,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bounds.h"
-#include "crash.h"
-#include "internal.h"
+#include "lib/bounds.h"
+#include "lib/crash.h"
+#include "store/internal.h"
 
 #define SEG_DATA	(8u << 20)
 #define SEG_CAP		(SEG_DATA + STORE_CHUNK_MAX)

@@ -9,7 +9,7 @@
 
 #include <lmdb.h>
 
-#include "store.h"
+#include "store/store.h"
 
 #define STORE_SCHEMA		1
 /* New chunk bytes per write transaction: bounds the heap LMDB uses for

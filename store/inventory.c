@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "names.h"
+#include "store/internal.h"
+#include "lib/names.h"
 
 #define INVENTORY_SCHEMA "airlock.inventory/v1"
 

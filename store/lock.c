@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "store/internal.h"
 
 int
 store_lock(struct store *st, int which, int exclusive, int wait)

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bounds.h"
-#include "internal.h"
-#include "names.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
+#include "lib/names.h"
 
 #define MANIFEST_SCHEMA	"airlock.manifest/v1"
 #define DUMP_FLAGS	(JSON_SORT_KEYS | JSON_COMPACT)

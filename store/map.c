@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "store/internal.h"
 
 /*
  * LMDB does not say where it mapped the data file (me_mapaddr is only set

@@ -9,9 +9,9 @@
 
 #include <jansson.h>
 
-#include "bounds.h"
-#include "internal.h"
-#include "names.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
+#include "lib/names.h"
 
 int
 store_type_valid(const char *type)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "bounds.h"
-#include "internal.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
 
 static int
 pin_name_valid(const char *name)

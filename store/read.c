@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "store/internal.h"
 
 static const uint8_t nosha1[STORE_SHA1_LEN];
 

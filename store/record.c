@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "internal.h"
+#include "store/internal.h"
 
 void
 put_be64(uint8_t *p, uint64_t v)

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bounds.h"
-#include "internal.h"
-#include "names.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
+#include "lib/names.h"
 
 #define REFKEY_MAX	(BOUND_REPO_ID + BOUND_REVISION + 32)
 

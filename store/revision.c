@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounds.h"
-#include "internal.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
 
 int
 store_source_claims(struct store_source *src, json_t **claims)

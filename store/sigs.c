@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-#include "bounds.h"
-#include "internal.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
 
 int
 sig_write(struct store *st, MDB_txn *txn, const uint8_t digest[STORE_HASH_LEN],

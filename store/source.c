@@ -30,8 +30,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "bounds.h"
-#include "internal.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
 
 #define WALK_DEPTH	64
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounds.h"
-#include "internal.h"
+#include "lib/bounds.h"
+#include "store/internal.h"
 
 /* Small tables: one transaction per call; values are copied out. */
 

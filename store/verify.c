@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "store/internal.h"
 
 #define RING		8	/* slots of STORE_CHUNK_MAX bytes */
 

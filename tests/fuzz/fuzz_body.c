@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "body.h"
-#include "store.h"
+#include "daemon/body.h"
+#include "store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "airlockd.h"
+#include "daemon/airlockd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "route.h"
+#include "daemon/route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -43,7 +43,7 @@
 
 #include <openssl/sha.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 #define MAX_ENTRIES	64
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keys.h"
+#include "keys/keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "route.h"
-#include "store.h"
+#include "daemon/route.h"
+#include "store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -12,7 +12,7 @@
 
 #include <sodium.h>
 
-#include "keys.h"
+#include "keys/keys.h"
 
 #define CHEAP_OPSLIMIT	(1ULL << 19)
 #define CHEAP_MEMLIMIT	(16ULL << 20)

@@ -25,7 +25,7 @@
 
 #include <sodium.h>
 
-#include "keys.h"
+#include "keys/keys.h"
 #include "tests/unit/tap_main.h"
 
 extern char **environ;

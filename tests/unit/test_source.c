@@ -21,9 +21,9 @@
 #include <archive_entry.h>
 #include <cmocka.h>
 
-#include "bounds.h"
-#include "store.h"
-#include "tap_main.h"
+#include "lib/bounds.h"
+#include "store/store.h"
+#include "tests/unit/tap_main.h"
 
 struct entry {
 	const char	*path;

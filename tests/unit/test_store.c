@@ -22,8 +22,8 @@
 #include <lmdb.h>
 #include <openssl/evp.h>
 
-#include "store.h"
-#include "tap_main.h"
+#include "store/store.h"
+#include "tests/unit/tap_main.h"
 
 /* A deterministic byte stream (xorshift64*), so failures reproduce. */
 static void
