@@ -188,12 +188,7 @@ cmd_attach(struct cmd_ctx *ctx)
 		rc = cli_store_fail(rc, "keyring");
 		goto out;
 	}
-	store_digest_str(m->digest, digest);
-	subj.su_kind = KEYS_TC_MANIFEST;
-	subj.su_repo = m->repo;
-	subj.su_digest = digest;
-	subj.su_msg = m->bytes;
-	subj.su_len = m->len;
+	trust_subject(m, digest, &subj);
 	text_c = text;
 	rc = keys_policy_eval(ring, nring, 1, &subj, &text_c, &len, 1, &v,
 	    NULL);

@@ -213,6 +213,18 @@ trust_judge(struct store *st, const struct keys_subject *subj,
 	return out;
 }
 
+void
+trust_subject(const struct store_manifest *m,
+    char digest[STORE_DIGEST_STRLEN + 1], struct keys_subject *subj)
+{
+	store_digest_str(m->digest, digest);
+	subj->su_kind = KEYS_TC_MANIFEST;
+	subj->su_repo = m->repo;
+	subj->su_digest = digest;
+	subj->su_msg = m->bytes;
+	subj->su_len = m->len;
+}
+
 json_t *
 trust_check(struct store *st, const struct store_manifest *m, int *okp)
 {
@@ -221,12 +233,7 @@ trust_check(struct store *st, const struct store_manifest *m, int *okp)
 	char digest[STORE_DIGEST_STRLEN + 1];
 	json_t *out;
 
-	store_digest_str(m->digest, digest);
-	subj.su_kind = KEYS_TC_MANIFEST;
-	subj.su_repo = m->repo;
-	subj.su_digest = digest;
-	subj.su_msg = m->bytes;
-	subj.su_len = m->len;
+	trust_subject(m, digest, &subj);
 	if (store_sigs(st, m->digest, sig_add, &sigs) != 0) {
 		if (okp != NULL)
 			*okp = 0;

@@ -12,6 +12,7 @@
 #include "store/store.h"
 
 struct keys_trust;
+struct keys_subject;
 
 /* The most signatures a policy may ask for. */
 #define TRUST_THRESHOLD_MAX	100
@@ -26,6 +27,10 @@ struct keys_trust;
  * the policy's threshold is met; anything that keeps the signatures from
  * being judged counts as not met.
  */
+/* A manifest as what a signature must name; digest is its text, which
+ * subj points into. */
+void	 trust_subject(const struct store_manifest *,
+	    char digest[STORE_DIGEST_STRLEN + 1], struct keys_subject *subj);
 json_t	*trust_check(struct store *, const struct store_manifest *, int *ok);
 void	 trust_print(json_t *);
 /* A trusted comment on one line, its tabs as spaces. */
