@@ -305,6 +305,45 @@ check_policy(struct store *st, struct store_bundle *b, const char *path)
 	return 0;
 }
 
+/* What an import brought: a line a revision and a summary, or one JSON
+ * document. */
+static void
+import_report(struct cli *cli, struct store_bundle *b, const char *path,
+    const struct keys_release *rel, const struct store_bundle_stats *res)
+{
+	char bytes[32];
+	json_t *revs;
+
+	revs = json_array();
+	for (size_t i = 0; i < store_bundle_nrevs(b); i++) {
+		const struct store_bundle_revinfo *r = store_bundle_rev(b, i);
+		char digest[STORE_DIGEST_STRLEN + 1];
+
+		store_digest_str(r->digest, digest);
+		json_array_append_new(revs, json_pack("{s:s,s:s,s:s,s:s,s:s}",
+		    "type", r->type, "repo", r->repo, "ref", r->ref, "commit",
+		    r->commit, "digest", digest));
+		if (!cli->json)
+			printf("%s%s@%s %s\n", store_type_prefix(r->type),
+			    r->repo, r->commit, digest);
+	}
+	if (cli->json)
+		cli_json(json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:I}", "bundle",
+		    path, "release", (json_int_t)rel->rl_version, "revisions",
+		    revs, "revisions_added", (json_int_t)res->revisions,
+		    "chunks_new", (json_int_t)res->chunks, "bytes_new",
+		    (json_int_t)res->chunk_bytes, "chunks_omitted",
+		    (json_int_t)res->omitted, "bytes", (json_int_t)res->bytes));
+	else {
+		json_decref(revs);
+		printf("%s: release %llu: %llu new revision%s, %llu new chunks "
+		    "(%s)\n", path, (unsigned long long)rel->rl_version,
+		    (unsigned long long)res->revisions, res->revisions == 1 ?
+		    "" : "s", (unsigned long long)res->chunks,
+		    cli_bytes(res->chunk_bytes, bytes));
+	}
+}
+
 static int
 import_bundle(struct cli *cli, struct store *st, const char *path)
 {
@@ -315,9 +354,7 @@ import_bundle(struct cli *cli, struct store *st, const char *path)
 	struct progress *bar;
 	const char *index, *sig;
 	uint8_t publisher[8];
-	char bytes[32];
 	size_t ilen, slen;
-	json_t *revs;
 	int rc;
 
 	if ((rc = store_bundle_open(path, &b)) != 0) {
@@ -362,34 +399,7 @@ import_bundle(struct cli *cli, struct store *st, const char *path)
 		}
 		goto out;
 	}
-	revs = json_array();
-	for (size_t i = 0; i < store_bundle_nrevs(b); i++) {
-		const struct store_bundle_revinfo *r = store_bundle_rev(b, i);
-		char digest[STORE_DIGEST_STRLEN + 1];
-
-		store_digest_str(r->digest, digest);
-		json_array_append_new(revs, json_pack("{s:s,s:s,s:s,s:s,s:s}",
-		    "type", r->type, "repo", r->repo, "ref", r->ref, "commit",
-		    r->commit, "digest", digest));
-		if (!cli->json)
-			printf("%s%s@%s %s\n", store_type_prefix(r->type),
-			    r->repo, r->commit, digest);
-	}
-	if (cli->json)
-		cli_json(json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:I}", "bundle",
-		    path, "release", (json_int_t)rel->rl_version, "revisions",
-		    revs, "revisions_added", (json_int_t)res.revisions,
-		    "chunks_new", (json_int_t)res.chunks, "bytes_new",
-		    (json_int_t)res.chunk_bytes, "chunks_omitted",
-		    (json_int_t)res.omitted, "bytes", (json_int_t)res.bytes));
-	else {
-		json_decref(revs);
-		printf("%s: release %llu: %llu new revision%s, %llu new chunks "
-		    "(%s)\n", path, (unsigned long long)rel->rl_version,
-		    (unsigned long long)res.revisions, res.revisions == 1 ?
-		    "" : "s", (unsigned long long)res.chunks,
-		    cli_bytes(res.chunk_bytes, bytes));
-	}
+	import_report(cli, b, path, rel, &res);
 	rc = EXIT_OK;
 out:
 	keys_release_free(rel);
