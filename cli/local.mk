@@ -1,6 +1,6 @@
 # cli/: the airlock command, one file per command.
 bin_PROGRAMS += airlock
-airlock_SOURCES = cli/cli.h cli/trust.h cli/main.c cli/util.c \
+airlock_SOURCES = cli/cli.h cli/trust.h cli/main.c cli/util.c cli/revision.c \
 	cli/progress.c cli/passphrase.c cli/signing.c cli/trust.c \
 	cli/cmd_init.c cli/cmd_add.c cli/cmd_ls.c cli/cmd_show.c \
 	cli/cmd_cat.c cli/cmd_checkout.c cli/cmd_verify.c cli/cmd_pin.c \
@@ -17,7 +17,8 @@ EXTRA_DIST += tests/integration/keys.sh
 check_PROGRAMS += tests/fuzz/fuzz_hfcache
 FUZZ_TARGETS += tests/fuzz/fuzz_hfcache
 tests_fuzz_fuzz_hfcache_SOURCES = tests/fuzz/fuzz_hfcache.c \
-	tests/fuzz/replay.c cli/cli.h cli/trust.h cli/util.c cli/progress.c \
+	tests/fuzz/replay.c cli/cli.h cli/trust.h cli/util.c cli/revision.c \
+	cli/progress.c \
 	cli/passphrase.c cli/signing.c cli/trust.c cli/cmd_init.c \
 	cli/cmd_add.c cli/cmd_ls.c cli/cmd_show.c cli/cmd_cat.c \
 	cli/cmd_checkout.c cli/cmd_verify.c cli/cmd_pin.c cli/cmd_gc.c \
