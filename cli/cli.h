@@ -136,6 +136,8 @@ int	cmd_inventory_check(struct cmd_ctx *);
 int	cmd_inventory(struct cmd_ctx *);
 int	cmd_import_check(struct cmd_ctx *);
 int	cmd_import(struct cmd_ctx *);
+int	cmd_pull_check(struct cmd_ctx *);
+int	cmd_pull(struct cmd_ctx *);
 /* import of a HF cache folder or one snapshot of it (hfcache.c). */
 int	import_hfcache(struct cli *, struct store *, const char *dir);
 

@@ -7,8 +7,10 @@ airlock_SOURCES = cli/cli.h cli/trust.h cli/main.c cli/util.c cli/revision.c \
 	cli/cmd_gc.c cli/cmd_stats.c
 airlock_SOURCES += cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
-airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
-airlock_LDADD = $(STORE_LIBS) $(KEYS_LIBS)
+airlock_SOURCES += cli/cmd_pull.c
+airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
+	$(EVENT_CFLAGS) $(CURL_CFLAGS)
+airlock_LDADD = $(MIRROR_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
 
 TESTS += tests/integration/keys.sh
 EXTRA_DIST += tests/integration/keys.sh

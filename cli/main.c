@@ -114,6 +114,11 @@ const struct cmd cmd_table[] = {
 	{ .name = "import", .usage = "import FILE [FILE.002 ...] | "
 	  "HFCACHE_DIR", .min = 1, .max = -1, .store = CMD_STORE_RW,
 	  .check = cmd_import_check, .exec = cmd_import },
+	/* Its options repeat: its check parses them. */
+	{ .name = "pull", .usage = "pull REPO[@REV] [--from URL] "
+	  "[--type model|dataset] [--include GLOB]... [--exclude GLOB]... "
+	  "[--token-file FILE]", .min = 1, .max = -1, .store = CMD_STORE_RW,
+	  .check = cmd_pull_check, .exec = cmd_pull },
 	{ .name = NULL },
 };
 

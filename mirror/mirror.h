@@ -1,0 +1,107 @@
+/*
+ * mirror.h - fetching revisions from an upstream that speaks the Hugging
+ * Face Hub's API (the Hub, any HF-compatible server, another airlockd)
+ * into the store (MIRROR.md).
+ *
+ * The engine runs libcurl's multi-socket API on a libevent base that the
+ * caller owns: airlockd's loop, or one that `airlock pull` runs on a
+ * thread of its own (mirror_thread_start).  mirror_pull() runs on any
+ * other thread: it asks the loop for every request and feeds the store's
+ * revision pipeline from a bounded buffer that the loop fills, so memory
+ * stays bounded whatever the file's size, and nothing goes to a temporary
+ * file.  Redirects are followed here, hop by hop, so that the headers of
+ * each hop are kept and the token never leaves the upstream's host.
+ *
+ * Errors: functions return 0 or a MIRROR_E* code (or a store code from
+ * the pipeline); mirror_strerror() gives the generic text and
+ * mirror_lasterror() the last failure of the calling thread, naming the
+ * thing and what the upstream said.  The library never prints.
+ */
+#ifndef AIRLOCK_MIRROR_H
+#define AIRLOCK_MIRROR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define MIRROR_ENOTFOUND	(-32001)	/* repo, revision or file */
+#define MIRROR_EAUTH		(-32002)	/* needs a token, or no such repo */
+#define MIRROR_EGATED		(-32003)	/* gated: terms not accepted */
+#define MIRROR_EUPSTREAM	(-32004)	/* another answer of the upstream */
+#define MIRROR_ENET		(-32005)	/* transfer failed, retries spent */
+#define MIRROR_EPROTO		(-32006)	/* an answer we cannot read */
+#define MIRROR_ECORRUPT		(-32007)	/* bytes do not match their hash */
+#define MIRROR_EINVAL		(-32008)	/* bad argument */
+#define MIRROR_ENOMEM		(-32009)
+
+const char	*mirror_strerror(int);
+const char	*mirror_lasterror(void);	/* thread-local */
+
+struct event_base;
+struct mirror;
+
+struct mirror_opts {
+	int		 transfers;	/* at once; 0: 4 */
+	long		 connect_timeout; /* seconds; 0: 30 */
+	long		 stall_time;	/* seconds under 1 byte/s; 0: 60 */
+	int		 retries;	/* per request; 0: 5, -1: none */
+	long		 backoff_ms;	/* first back-off; 0: 1000 */
+	size_t		 buffer;	/* bytes between curl and the store;
+					 * 0: 4 MiB */
+	const char	*user_agent;	/* NULL: "airlock/VERSION" */
+};
+
+/*
+ * An engine on base.  mirror_new() calls curl_global_init and
+ * evthread_use_pthreads; base must have been made after that if it is to
+ * be used from other threads, so mirror_base_new() makes one that is.
+ */
+struct event_base *mirror_base_new(void);
+int	mirror_new(struct event_base *, const struct mirror_opts *,
+	    struct mirror **);
+void	mirror_free(struct mirror *);
+/* Runs base's loop on a thread of its own until mirror_thread_stop(). */
+int	mirror_thread_start(struct mirror *);
+void	mirror_thread_stop(struct mirror *);
+
+/* One revision to pull. */
+struct mirror_pull_spec {
+	const char	*upstream;	/* base URL, e.g. https://huggingface.co */
+	const char	*type;		/* "model" or "dataset" */
+	const char	*repo;		/* ORG/NAME */
+	const char	*revision;	/* branch, tag or commit; NULL: main */
+	const char	*token;		/* bearer token, or NULL */
+	const char *const *include;	/* fnmatch globs, NULL-terminated, */
+	const char *const *exclude;	/* or NULL */
+	const char	*why;		/* for the reflog */
+	store_sign_fn	 sign;		/* as store_revision_spec */
+	void		*sign_arg;
+	store_progress_fn progress;
+	void		*progress_arg;
+};
+
+struct mirror_pull_result {
+	struct store_manifest	*manifest;	/* caller's: store_manifest_free */
+	int			 unchanged;
+	uint64_t		 files;
+	uint64_t		 bytes;		/* of the files */
+	uint64_t		 fetched;	/* body bytes on the wire */
+	uint64_t		 held;		/* bytes the store had already */
+	uint64_t		 retries;
+	uint64_t		 requests;
+	const char		*failed;	/* the file it stopped on, or NULL */
+	char			 failed_buf[1025];
+};
+
+/*
+ * Resolves the revision to the upstream's commit, lists every file at that
+ * commit (all pages), fetches and checks each (README.md and licence files
+ * first) and commits the revision with ref = revision, keeping the
+ * upstream's commit id.  A branch whose upstream commit is the one the
+ * local ref came from costs one request and changes nothing.
+ */
+int	mirror_pull(struct mirror *, struct store *,
+	    const struct mirror_pull_spec *, struct mirror_pull_result *);
+
+#endif

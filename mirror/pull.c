@@ -1,0 +1,803 @@
+/*
+ * pull.c - one revision from a Hub-speaking upstream into the store
+ * (MIRROR.md's sequence): revision to commit, the whole tree, each file
+ * by commit through the hand-followed redirects, checked by the store's
+ * revision pipeline while it streams, committed whole or not at all.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "lib/bounds.h"
+#include "mirror/mirror.h"
+#include "mirror/mirror_int.h"
+
+#define MAX_HOPS	10
+
+struct rfile {
+	char		*path;
+	uint64_t	 size;
+	uint8_t		 sha1[STORE_SHA1_LEN];
+	uint8_t		 sha256[STORE_HASH_LEN];
+	int		 lfs;
+};
+
+struct pull {
+	struct mirror			*m;
+	struct store			*st;
+	const struct mirror_pull_spec	*spec;
+	struct mirror_pull_result	*res;
+	struct store_revision_spec	 rs;
+	char				 base[2048];	/* upstream, no '/' at end */
+	char				 api[2600];	/* base/api/models/ORG/NAME */
+	char				 files[2600];	/* base[/datasets]/ORG/NAME */
+	char				*host;		/* the token's only host */
+	char				 commit[STORE_COMMIT_LEN + 1];
+	struct rfile			*v;
+	size_t				 n, cap;
+	json_t				*claims;
+	int				 rc;		/* a reader's failure */
+	char				 err[1024];
+};
+
+static int
+is_hex(const char *s, size_t len)
+{
+	return s != NULL && strlen(s) == len && strspn(s,
+	    "0123456789abcdef") == len;
+}
+
+static int
+unhex(const char *s, uint8_t *out, size_t len)
+{
+	if (!is_hex(s, 2 * len))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* "scheme://host:port" of url, malloc'd, or NULL. */
+static char *
+origin(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK) {
+		size_t len = strlen(scheme) + strlen(host) + strlen(port) + 5;
+
+		if ((o = malloc(len)) != NULL)
+			snprintf(o, len, "%s://%s:%s", scheme, host, port);
+		for (char *p = o; p != NULL && *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p += 'a' - 'A';
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return o;
+}
+
+/* The token, if url is on the upstream's own host. */
+static const char *
+token_for(struct pull *p, const char *url)
+{
+	char *o;
+	int same;
+
+	if (p->spec->token == NULL || p->host == NULL)
+		return NULL;
+	o = origin(url);
+	same = o != NULL && strcmp(o, p->host) == 0;
+	free(o);
+	return same ? p->spec->token : NULL;
+}
+
+static void
+backoff(struct pull *p, int attempt, const struct xfer *x)
+{
+	long ms = p->m->opts.backoff_ms << (attempt < 6 ? attempt : 6);
+	struct timespec ts;
+
+	if (x != NULL && x->status == 429) {
+		long s = -1;
+		const char *t;
+
+		if (x->h[XH_RETRY_AFTER] != NULL)
+			s = strtol(x->h[XH_RETRY_AFTER], NULL, 10);
+		else if (x->h[XH_RATELIMIT] != NULL &&
+		    (t = strstr(x->h[XH_RATELIMIT], "t=")) != NULL)
+			s = strtol(t + 2, NULL, 10) + 1;
+		if (s >= 0)
+			ms = (s > 600 ? 600 : s) * 1000;
+	}
+	p->res->retries++;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static int
+transient_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+transient_status(long s)
+{
+	return s == 408 || s == 429 || (s >= 500 && s <= 599);
+}
+
+/* What the upstream said about a refusal, as the error of what. */
+static int
+upstream_fail(struct xfer *x, const char *what)
+{
+	const char *code = x->h[XH_ERROR_CODE], *msg = x->h[XH_ERROR_MESSAGE];
+	json_t *j = NULL;
+	char words[600] = "";
+	int rc;
+
+	if (msg == NULL && x->body != NULL &&
+	    (j = json_loadb(x->body, x->len, 0, NULL)) != NULL &&
+	    json_is_string(json_object_get(j, "error")))
+		msg = json_string_value(json_object_get(j, "error"));
+	snprintf(words, sizeof(words), "%s%s%s%s", code != NULL ? code : "",
+	    code != NULL && msg != NULL ? ": " : "", msg != NULL ? msg : "",
+	    code == NULL && msg == NULL ? "no reason given" : "");
+	if (code != NULL && strcmp(code, "GatedRepo") == 0)
+		rc = MIRROR_EGATED;
+	else if (x->status == 401 || (code != NULL &&
+	    strcmp(code, "RepoNotFound") == 0 && x->status != 404))
+		rc = MIRROR_EAUTH;
+	else if (x->status == 403)
+		rc = MIRROR_EAUTH;
+	else if (x->status == 404 || x->status == 410)
+		rc = MIRROR_ENOTFOUND;
+	else
+		rc = MIRROR_EUPSTREAM;
+	mirror_fail(rc, "%s: HTTP %ld (%s): %s", what, x->status, words,
+	    mirror_strerror(rc));
+	json_decref(j);
+	return rc;
+}
+
+/*
+ * GET url, retrying what is transient and following redirects by hand
+ * (the token only to the upstream's host).  With stream, returns as soon
+ * as the final 2xx's headers are in, the body still coming; else at its
+ * end.  hop0, if not NULL, gets the headers of the first answer (a
+ * resolve's 302 carries the LFS file's).
+ */
+static int
+get(struct pull *p, const char *what, const char *url0, uint64_t offset,
+    int stream, struct xfer **out)
+{
+	char *url = strdup(url0);
+	struct xfer *x = NULL;
+	int attempt = 0, hops = 0, rc;
+
+	*out = NULL;
+	if (url == NULL)
+		return mirror_fail(MIRROR_ENOMEM, "out of memory");
+	for (;;) {
+		if ((rc = xfer_new(p->m, url, token_for(p, url), offset,
+		    stream, &x)) != 0)
+			break;
+		p->res->requests++;
+		xfer_start(x);
+		if (stream)
+			xfer_wait_headers(x);
+		else
+			xfer_wait(x);
+		if (x->status >= 300 && x->status <= 399 && x->status != 304) {
+			xfer_wait(x);
+			if (x->location == NULL) {
+				rc = mirror_fail(MIRROR_EPROTO, "%s: HTTP %ld "
+				    "without a Location", what, x->status);
+				break;
+			}
+			if (++hops > MAX_HOPS) {
+				rc = mirror_fail(MIRROR_EPROTO, "%s: more "
+				    "than %d redirects", what, MAX_HOPS);
+				break;
+			}
+			free(url);
+			url = x->location;
+			x->location = NULL;
+			xfer_free(x);
+			x = NULL;
+			continue;
+		}
+		if (x->done && x->result != CURLE_OK && x->status < 300) {
+			if (transient_curl(x->result) &&
+			    attempt < p->m->opts.retries) {
+				backoff(p, attempt++, NULL);
+				xfer_free(x);
+				x = NULL;
+				continue;
+			}
+			rc = mirror_fail(MIRROR_ENET, "%s: %s", what,
+			    x->errbuf[0] != '\0' ? x->errbuf :
+			    curl_easy_strerror(x->result));
+			break;
+		}
+		if (x->status >= 200 && x->status <= 299) {
+			if (!stream && x->toolarge) {
+				rc = mirror_fail(MIRROR_EPROTO, "%s: answer "
+				    "larger than %zu bytes", what, x->body_max);
+				break;
+			}
+			*out = x;
+			free(url);
+			return 0;
+		}
+		xfer_wait(x);
+		/* A transient refusal, or a signed URL that expired (403
+		 * from a hop): start from the upstream again. */
+		if ((transient_status(x->status) || (x->status == 403 &&
+		    hops > 0)) && attempt < p->m->opts.retries) {
+			backoff(p, attempt++, x);
+			xfer_free(x);
+			x = NULL;
+			hops = 0;
+			free(url);
+			if ((url = strdup(url0)) == NULL) {
+				rc = mirror_fail(MIRROR_ENOMEM, "out of memory");
+				break;
+			}
+			continue;
+		}
+		rc = upstream_fail(x, what);
+		break;
+	}
+	xfer_free(x);
+	free(url);
+	return rc;
+}
+
+/* The path with each segment percent-encoded, '/' kept. */
+static int
+encode_path(const char *path, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	while (*path != '\0') {
+		size_t seg = strcspn(path, "/");
+		char *e = curl_easy_escape(NULL, path, (int)seg);
+		int k;
+
+		if (e == NULL)
+			return -1;
+		k = snprintf(out + used, size - used, "%s%s", e,
+		    path[seg] == '/' ? "/" : "");
+		curl_free(e);
+		if (k < 0 || (size_t)k >= size - used)
+			return -1;
+		used += (size_t)k;
+		path += seg + (path[seg] == '/');
+	}
+	return 0;
+}
+
+static int
+resolve_commit(struct pull *p)
+{
+	const char *rev = p->spec->revision;
+	struct xfer *x;
+	json_t *j;
+	char url[3000], *e;
+	const char *sha;
+	int rc;
+
+	if (is_hex(rev, STORE_COMMIT_LEN)) {
+		memcpy(p->commit, rev, sizeof(p->commit));
+		return 0;
+	}
+	if ((e = curl_easy_escape(NULL, rev, 0)) == NULL)
+		return mirror_fail(MIRROR_ENOMEM, "out of memory");
+	snprintf(url, sizeof(url), "%s/revision/%s", p->api, e);
+	curl_free(e);
+	if ((rc = get(p, p->spec->repo, url, 0, 0, &x)) != 0)
+		return rc;
+	j = json_loadb(x->body != NULL ? x->body : "", x->len, 0, NULL);
+	sha = json_string_value(json_object_get(j, "sha"));
+	if (!is_hex(sha, STORE_COMMIT_LEN))
+		rc = mirror_fail(MIRROR_EPROTO, "%s@%s: the revision's answer "
+		    "has no commit (\"sha\")", p->spec->repo, rev);
+	else
+		memcpy(p->commit, sha, sizeof(p->commit));
+	json_decref(j);
+	xfer_free(x);
+	return rc;
+}
+
+/* The URL of Link's rel="next", malloc'd, or NULL. */
+static char *
+link_next(const char *link)
+{
+	while (link != NULL && *link != '\0') {
+		const char *lt = strchr(link, '<'), *gt, *end;
+
+		if (lt == NULL || (gt = strchr(lt, '>')) == NULL)
+			return NULL;
+		end = strchr(gt, ',');
+		if (end == NULL)
+			end = gt + strlen(gt);
+		for (const char *q = gt; q + 10 <= end; q++)
+			if (strncasecmp(q, "rel=\"next\"", 10) == 0 ||
+			    strncasecmp(q, "rel=next", 8) == 0)
+				return strndup(lt + 1, (size_t)(gt - lt - 1));
+		link = *end == ',' ? end + 1 : end;
+	}
+	return NULL;
+}
+
+static int
+matches(const char *const *globs, const char *path)
+{
+	for (; globs != NULL && *globs != NULL; globs++)
+		if (fnmatch(*globs, path, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+wanted(const struct mirror_pull_spec *s, const char *path)
+{
+	if (s->include != NULL && s->include[0] != NULL &&
+	    !matches(s->include, path))
+		return 0;
+	return !matches(s->exclude, path);
+}
+
+static int
+tree_entry(struct pull *p, json_t *e)
+{
+	const char *path = json_string_value(json_object_get(e, "path"));
+	const char *type = json_string_value(json_object_get(e, "type"));
+	json_t *size = json_object_get(e, "size"), *lfs;
+	struct rfile *f;
+
+	if (type != NULL && strcmp(type, "file") != 0)
+		return 0;
+	if (path == NULL || !store_path_valid(path) ||
+	    !json_is_integer(size) || json_integer_value(size) < 0)
+		return mirror_fail(MIRROR_EPROTO, "%s: a tree entry without a "
+		    "valid path and size", path != NULL ? path : p->spec->repo);
+	if (!wanted(p->spec, path))
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap == 0 ? 64 : 2 * p->cap;
+
+		if (p->n >= BOUND_FILES)
+			return mirror_fail(MIRROR_EPROTO, "%s: more than %d "
+			    "files", p->spec->repo, BOUND_FILES);
+		if ((f = realloc(p->v, cap * sizeof(*f))) == NULL)
+			return mirror_fail(MIRROR_ENOMEM, "out of memory");
+		p->v = f;
+		p->cap = cap;
+	}
+	f = &p->v[p->n];
+	memset(f, 0, sizeof(*f));
+	f->size = (uint64_t)json_integer_value(size);
+	if (unhex(json_string_value(json_object_get(e, "oid")), f->sha1,
+	    STORE_SHA1_LEN) != 0)
+		return mirror_fail(MIRROR_EPROTO, "%s: a tree entry without a "
+		    "git blob id (\"oid\")", path);
+	if ((lfs = json_object_get(e, "lfs")) != NULL && !json_is_null(lfs)) {
+		if (unhex(json_string_value(json_object_get(lfs, "oid")),
+		    f->sha256, STORE_HASH_LEN) != 0)
+			return mirror_fail(MIRROR_EPROTO, "%s: an LFS entry "
+			    "without a sha256 (\"lfs.oid\")", path);
+		f->lfs = 1;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->v[i].path, path) == 0)
+			return mirror_fail(MIRROR_EPROTO, "%s: listed twice "
+			    "in the tree", path);
+	if ((f->path = strdup(path)) == NULL)
+		return mirror_fail(MIRROR_ENOMEM, "out of memory");
+	p->n++;
+	return 0;
+}
+
+static int
+list_tree(struct pull *p)
+{
+	char *url, first[3000];
+	int rc = 0, pages = 0;
+
+	snprintf(first, sizeof(first), "%s/tree/%s?recursive=true&expand=false",
+	    p->api, p->commit);
+	if ((url = strdup(first)) == NULL)
+		return mirror_fail(MIRROR_ENOMEM, "out of memory");
+	while (url != NULL && rc == 0) {
+		struct xfer *x;
+		json_t *j, *e;
+		size_t i;
+
+		if (++pages > BOUND_FILES) {
+			rc = mirror_fail(MIRROR_EPROTO, "%s: the tree's pages "
+			    "do not end", p->spec->repo);
+			break;
+		}
+		if ((rc = get(p, p->spec->repo, url, 0, 0, &x)) != 0)
+			break;
+		free(url);
+		url = link_next(x->h[XH_LINK]);
+		j = json_loadb(x->body != NULL ? x->body : "", x->len, 0, NULL);
+		if (!json_is_array(j))
+			rc = mirror_fail(MIRROR_EPROTO, "%s@%s: the tree is "
+			    "not a JSON array", p->spec->repo, p->commit);
+		json_array_foreach(j, i, e) {
+			if (rc == 0)
+				rc = tree_entry(p, e);
+		}
+		json_decref(j);
+		xfer_free(x);
+	}
+	free(url);
+	return rc;
+}
+
+/* The card and the licence first: what a policy reads before weights. */
+static int
+rank(const char *path)
+{
+	if (strcmp(path, "README.md") == 0)
+		return 0;
+	if (strchr(path, '/') == NULL && (strncasecmp(path, "LICENSE", 7) ==
+	    0 || strncasecmp(path, "LICENCE", 7) == 0 ||
+	    strncasecmp(path, "COPYING", 7) == 0 ||
+	    strncasecmp(path, "NOTICE", 6) == 0))
+		return 1;
+	return 2;
+}
+
+static int
+file_cmp(const void *a, const void *b)
+{
+	const struct rfile *x = a, *y = b;
+	int rx = rank(x->path), ry = rank(y->path);
+
+	return rx != ry ? rx - ry : strcmp(x->path, y->path);
+}
+
+/* One file's bytes for the pipeline, resumed across drops. */
+struct fstream {
+	struct pull		*p;
+	const struct rfile	*f;
+	char			 url[BOUND_PATH * 3 + 3000];
+	struct xfer		*x;
+	uint64_t		 offset;	/* bytes given to the pipeline */
+	uint64_t		 skip;		/* of a 200 to a ranged GET */
+	int			 attempt;
+	char			*card;		/* README.md's bytes */
+	size_t			 card_len;
+};
+
+static int
+fs_open(struct fstream *fs)
+{
+	struct xfer *x;
+	const char *cr;
+	unsigned long long a, b, total;
+	int rc;
+
+	fs->skip = 0;
+	if ((rc = get(fs->p, fs->f->path, fs->url, fs->offset, 1, &x)) != 0)
+		return rc;
+	if (fs->offset > 0 && x->status == 200)
+		fs->skip = fs->offset;	/* the range was ignored */
+	else if (fs->offset > 0) {
+		if (x->status != 206 || (cr = x->h[XH_CONTENT_RANGE]) == NULL ||
+		    sscanf(cr, "bytes %llu-%llu/%llu", &a, &b, &total) != 3 ||
+		    a != fs->offset || total != fs->f->size) {
+			rc = mirror_fail(MIRROR_EPROTO, "%s: asked for bytes "
+			    "from %llu, answered HTTP %ld with Content-Range "
+			    "\"%s\"", fs->f->path,
+			    (unsigned long long)fs->offset, x->status,
+			    x->h[XH_CONTENT_RANGE] != NULL ?
+			    x->h[XH_CONTENT_RANGE] : "");
+			xfer_free(x);
+			return rc;
+		}
+	}
+	fs->x = x;
+	return 0;
+}
+
+static ssize_t
+fs_read(void *arg, void *buf, size_t len)
+{
+	struct fstream *fs = arg;
+	struct pull *p = fs->p;
+	int rc;
+
+	if (fs->offset >= fs->f->size)
+		return 0;
+	if (len > fs->f->size - fs->offset)
+		len = (size_t)(fs->f->size - fs->offset);
+	for (;;) {
+		size_t n;
+
+		if (fs->x == NULL && (rc = fs_open(fs)) != 0)
+			goto fail;
+		n = xfer_read(fs->x, buf, len);
+		if (n > 0 && fs->skip > 0) {
+			size_t k = fs->skip < n ? (size_t)fs->skip : n;
+
+			memmove(buf, (char *)buf + k, n - k);
+			n -= k;
+			fs->skip -= k;
+		}
+		if (n > 0) {
+			fs->offset += n;
+			p->res->fetched += n;
+			if (fs->card != NULL || (strcmp(fs->f->path,
+			    "README.md") == 0 && fs->offset == n)) {
+				if (fs->card == NULL &&
+				    (fs->card = malloc(BOUND_CARD)) == NULL) {
+					rc = mirror_fail(MIRROR_ENOMEM,
+					    "out of memory");
+					goto fail;
+				}
+				if (fs->card_len + n <= BOUND_CARD) {
+					memcpy(fs->card + fs->card_len, buf, n);
+					fs->card_len += n;
+				}
+			}
+			return (ssize_t)n;
+		}
+		if (fs->skip > 0 && !fs->x->done)
+			continue;
+		/* The stream ended before the file did: complete as the
+		 * server framed it (the file is short), or dropped. */
+		if (fs->x->result == CURLE_OK) {
+			rc = mirror_fail(MIRROR_EPROTO, "%s: %llu bytes, the "
+			    "tree said %llu", fs->f->path,
+			    (unsigned long long)fs->offset,
+			    (unsigned long long)fs->f->size);
+			goto fail;
+		}
+		if (fs->attempt >= p->m->opts.retries) {
+			rc = mirror_fail(MIRROR_ENET, "%s: %s at byte %llu",
+			    fs->f->path, fs->x->errbuf[0] != '\0' ?
+			    fs->x->errbuf : curl_easy_strerror(fs->x->result),
+			    (unsigned long long)fs->offset);
+			goto fail;
+		}
+		xfer_free(fs->x);
+		fs->x = NULL;
+		backoff(p, fs->attempt++, NULL);
+	}
+fail:
+	p->rc = rc;
+	snprintf(p->err, sizeof(p->err), "%s", mirror_lasterror());
+	errno = EIO;
+	return -1;
+}
+
+/* Puts one file, fetched again once if its bytes fail their hash. */
+static int
+put_file(struct pull *p, struct store_revision *rev, const struct rfile *f)
+{
+	struct store_revision_file in = { 0 };
+	struct fstream fs;
+	char enc[BOUND_PATH * 3 + 1];
+	int rc = 0;
+
+	if (encode_path(f->path, enc, sizeof(enc)) != 0)
+		return mirror_fail(MIRROR_EINVAL, "%s: path too long", f->path);
+	in.path = f->path;
+	in.size = (int64_t)f->size;
+	in.lfs = f->lfs;
+	in.sha256 = f->lfs ? f->sha256 : NULL;
+	in.git_sha1 = f->sha1;
+	for (int tries = 0; tries < 2; tries++) {
+		memset(&fs, 0, sizeof(fs));
+		fs.p = p;
+		fs.f = f;
+		snprintf(fs.url, sizeof(fs.url), "%s/resolve/%s/%s", p->files,
+		    p->commit, enc);
+		p->rc = 0;
+		rc = store_revision_put(rev, &in, fs_read, &fs);
+		xfer_free(fs.x);
+		if (rc == 0 && strcmp(f->path, "README.md") == 0 &&
+		    fs.card != NULL) {
+			json_decref(p->claims);
+			p->claims = NULL;
+			if ((rc = store_card_parse(fs.card, fs.card_len, NULL,
+			    &p->claims)) != 0)
+				rc = mirror_fail(rc, "README.md: %s",
+				    store_lasterror());
+			p->rs.parts.claims = p->claims;
+		}
+		free(fs.card);
+		if (p->rc != 0)
+			return mirror_fail(p->rc, "%s", p->err);
+		if (rc != STORE_ECORRUPT)
+			break;
+	}
+	if (rc == STORE_ECORRUPT)
+		return mirror_fail(MIRROR_ECORRUPT, "%s (fetched twice)",
+		    store_lasterror());
+	if (rc != 0 && rc > -32000)
+		return mirror_fail(rc, "%s", store_lasterror());
+	return rc;
+}
+
+static int
+feed(void *arg, struct store_revision *rev)
+{
+	struct pull *p = arg;
+	int rc;
+
+	for (size_t i = 0; i < p->n; i++) {
+		p->res->failed = p->v[i].path;
+		if ((rc = put_file(p, rev, &p->v[i])) != 0)
+			return rc;
+	}
+	p->res->failed = NULL;
+	return 0;
+}
+
+/* Whether the local ref came from this upstream commit already. */
+static int
+unchanged(struct pull *p)
+{
+	const struct mirror_pull_spec *s = p->spec;
+	struct store_manifest *cur;
+	uint8_t digest[STORE_HASH_LEN];
+	const char *up, *c;
+
+	if (store_resolve(p->st, s->type, s->repo, s->revision, digest) != 0 ||
+	    store_manifest_get(p->st, digest, &cur) != 0)
+		return 0;
+	up = json_string_value(json_object_get(cur->source, "upstream"));
+	c = json_string_value(json_object_get(cur->source, "commit"));
+	if (up != NULL && c != NULL && strcmp(up, p->base) == 0 &&
+	    strcmp(c, p->commit) == 0) {
+		p->res->manifest = cur;
+		p->res->unchanged = 1;
+		p->res->files = cur->nfiles;
+		for (size_t i = 0; i < cur->nfiles; i++)
+			p->res->bytes += cur->files[i].size;
+		p->res->held = p->res->bytes;
+		return 1;
+	}
+	store_manifest_free(cur);
+	return 0;
+}
+
+int
+mirror_pull(struct mirror *m, struct store *st,
+    const struct mirror_pull_spec *spec, struct mirror_pull_result *res)
+{
+	struct store_revision_result rr = { 0 };
+	struct pull p;
+	const char *type = spec->type != NULL ? spec->type : "model";
+	const char *rev = spec->revision != NULL ? spec->revision : "main";
+	struct mirror_pull_spec s = *spec;
+	size_t blen;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&p, 0, sizeof(p));
+	s.type = type;
+	s.revision = rev;
+	p.m = m;
+	p.st = st;
+	p.spec = &s;
+	p.res = res;
+	if (spec->upstream == NULL || spec->repo == NULL ||
+	    !store_repo_valid(spec->repo) || !store_type_valid(type) ||
+	    !store_revision_valid(rev))
+		return mirror_fail(MIRROR_EINVAL, "%s: not a repository and "
+		    "revision to pull", spec->repo != NULL ? spec->repo : "");
+	blen = strlen(spec->upstream);
+	while (blen > 0 && spec->upstream[blen - 1] == '/')
+		blen--;
+	if (blen == 0 || blen >= sizeof(p.base))
+		return mirror_fail(MIRROR_EINVAL, "%s: not an upstream URL",
+		    spec->upstream);
+	memcpy(p.base, spec->upstream, blen);
+	p.base[blen] = '\0';
+	if ((p.host = origin(p.base)) == NULL ||
+	    (strncasecmp(p.base, "http://", 7) != 0 &&
+	    strncasecmp(p.base, "https://", 8) != 0)) {
+		free(p.host);
+		return mirror_fail(MIRROR_EINVAL, "%s: not an http(s) URL",
+		    p.base);
+	}
+	snprintf(p.api, sizeof(p.api), "%s/api/%s/%s", p.base,
+	    strcmp(type, "dataset") == 0 ? "datasets" : "models", spec->repo);
+	snprintf(p.files, sizeof(p.files), "%s/%s%s", p.base,
+	    strcmp(type, "dataset") == 0 ? "datasets/" : "", spec->repo);
+
+	if ((rc = resolve_commit(&p)) != 0)
+		goto out;
+	if (unchanged(&p))
+		goto out;
+	if ((rc = list_tree(&p)) != 0)
+		goto out;
+	qsort(p.v, p.n, sizeof(*p.v), file_cmp);
+	res->files = p.n;
+
+	p.rs.parts.type = type;
+	p.rs.parts.repo = spec->repo;
+	p.rs.parts.upstream = p.base;
+	p.rs.parts.revision = rev;
+	p.rs.parts.commit = p.commit;
+	p.rs.parts.created = (int64_t)time(NULL);
+	p.rs.ref = is_hex(rev, STORE_COMMIT_LEN) ? NULL : rev;
+	p.rs.why = spec->why;
+	p.rs.flags = STORE_REVISION_KEEP_COMMIT;
+	p.rs.feed = feed;
+	p.rs.feed_arg = &p;
+	p.rs.sign = spec->sign;
+	p.rs.sign_arg = spec->sign_arg;
+	p.rs.progress = spec->progress;
+	p.rs.progress_arg = spec->progress_arg;
+	rc = store_revision_add(st, &p.rs, &rr);
+	if (rc != 0) {
+		if (rr.step != STORE_REVISION_FILES && rc > -32000)
+			mirror_fail(rc, "%s@%s: %s", spec->repo, p.commit,
+			    store_lasterror());
+		if (res->failed != NULL) {
+			snprintf(res->failed_buf, sizeof(res->failed_buf), "%s",
+			    res->failed);
+			res->failed = res->failed_buf;
+		}
+		goto out;
+	}
+	res->failed = NULL;
+	res->manifest = rr.manifest;
+	res->unchanged = rr.unchanged;
+	res->bytes = rr.bytes;
+	res->held = rr.bytes > rr.new_bytes ? rr.bytes - rr.new_bytes : 0;
+out:
+	for (size_t i = 0; i < p.n; i++)
+		free(p.v[i].path);
+	free(p.v);
+	free(p.host);
+	json_decref(p.claims);
+	return rc;
+}
