@@ -22,6 +22,7 @@ INTEGRATION_TESTS += tests/integration/crash_points.sh
 INTEGRATION_TESTS += tests/integration/store_env.sh
 INTEGRATION_TESTS += tests/integration/refs.sh
 INTEGRATION_TESTS += tests/integration/anchors.sh
+INTEGRATION_TESTS += tests/integration/pull.sh
 INTEGRATION_TESTS += tests/integration/documented.sh
 INTEGRATION_TESTS += tests/integration/synopsis.sh
 INTEGRATION_TESTS += tests/integration/bundle_dataset.sh
@@ -36,7 +37,8 @@ airlock_crashtest_SOURCES = $(airlock_SOURCES) $(store_libstore_a_SOURCES) \
 	lib/crash.h
 airlock_crashtest_CPPFLAGS = $(AM_CPPFLAGS) -DAIRLOCK_CRASH_POINTS
 airlock_crashtest_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
-	$(LMDB_CFLAGS) $(CRYPTO_CFLAGS) $(YAML_CFLAGS) $(ARCHIVE_CFLAGS)
-airlock_crashtest_LDADD = $(KEYS_LIBS) $(LMDB_LIBS) $(CRYPTO_LIBS) \
+	$(LMDB_CFLAGS) $(CRYPTO_CFLAGS) $(YAML_CFLAGS) $(ARCHIVE_CFLAGS) \
+	$(EVENT_CFLAGS) $(CURL_CFLAGS)
+airlock_crashtest_LDADD = $(MIRROR_LIBS) $(KEYS_LIBS) $(LMDB_LIBS) $(CRYPTO_LIBS) \
 	$(JANSSON_LIBS) $(YAML_LIBS) $(ARCHIVE_LIBS) -lm
 AM_TESTS_ENVIRONMENT += AIRLOCK_CRASHTEST='$(abs_top_builddir)/airlock-crashtest'; export AIRLOCK_CRASHTEST;

@@ -1,0 +1,50 @@
+#!/bin/sh
+# airlock pull with an airlockd as the upstream: the revision arrives whole
+# (every page of a small-paged tree), verifies, checks out byte for byte as
+# the folder that was added upstream, keeps the upstream's commit id (as
+# curl reads X-Repo-Commit), and a second pull changes nothing.
+. "$top_srcdir/tests/lib/tap.sh"
+
+command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
+
+plan 9
+
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+HF_HOME=$T/hf; export HF_HOME
+unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
+
+sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 3000000 >/dev/null
+mkdir -p "$T/model/a/b c"
+printf 'deep\n' >"$T/model/a/b c/deep file.txt"
+: >"$T/model/empty.txt"
+"$AIRLOCK" --store "$T/up" init >/dev/null &&
+"$AIRLOCK" --store "$T/up" add "$T/model" --repo org/tiny >/dev/null
+check "the upstream store has org/tiny" test $? -eq 0
+
+printf 'tree-page-size = 2\n' >"$T/airlockd.conf"
+check "airlockd starts on the upstream store" \
+    start_daemon "$T/up" -c "$T/airlockd.conf"
+
+"$AIRLOCK" --store "$T/down" init >/dev/null
+check "pull from airlockd" "$AIRLOCK" --store "$T/down" pull org/tiny \
+    --from "$URL"
+printed=$(last_output)
+commit=$(curl -sS -o /dev/null -D - "$URL/org/tiny/resolve/main/config.json" |
+    tr -d '\r' | sed -n 's/^[Xx]-[Rr]epo-[Cc]ommit: //p')
+check "it prints ORG/NAME@COMMIT sha256:DIGEST with the upstream's commit" \
+    sh -c "echo '$printed' | grep -Eq '^org/tiny@$commit sha256:[0-9a-f]{64}\$'"
+check "verify --all passes" "$AIRLOCK" --store "$T/down" verify --all
+check "the checkout is the folder added upstream" sh -c \
+    "'$AIRLOCK' --store '$T/down' checkout org/tiny '$T/out' && diff -r '$T/model' '$T/out'"
+want=$(cd "$T/model" && find . -type f | wc -l)
+got=$("$AIRLOCK" --store "$T/down" manifest org/tiny |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["files"]))')
+check "every file of every tree page came ($want)" test "$got" -eq "$want"
+
+cp "$T/down/data.mdb" "$T/before.mdb" 2>/dev/null || true
+"$AIRLOCK" --store "$T/down" --json pull org/tiny --from "$URL" >"$T/again.json"
+check "a second pull is unchanged, in one request" sh -c \
+    "grep -q '\"unchanged\": true' '$T/again.json' && grep -q '\"requests\": 1,' '$T/again.json'"
+check "and it printed the same digest" sh -c \
+    "grep -q \"\$(echo '$printed' | cut -d' ' -f2)\" '$T/again.json'"
+stop_daemon
