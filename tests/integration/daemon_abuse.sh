@@ -8,7 +8,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v bash >/dev/null 2>&1 || skip_all "bash is needed for raw sockets"
 
-plan 64
+plan 65
 
 S=$T/store
 # 16 MB of weights: more than loopback's socket buffers hold.
@@ -152,16 +152,27 @@ check "clients that hang up mid-download are let go" wait_for streams0
 check "and airlockd still answers" alive
 
 # --- too many connections ----------------------------------------------------
-# Eight connections that made a request and stay open (keep-alive).
+# Eight connections that made a request, were served, and stay open
+# (keep-alive).  Each writes its status line once it was served; one that
+# lost a race with a connection not yet seen closed asks again.
 pids=
 for i in 1 2 3 4 5 6 7 8; do
-	bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
-	    printf "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" >&3; exec sleep 30' \
-	    _ "$port" &
+	bash -c 'while :; do
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" >&3
+		IFS= read -r line <&3
+		case $line in "HTTP/1.1 200"*) break;; esac
+		exec 3<&-
+		sleep 0.05
+	done
+	echo "$line" >"$2"
+	exec sleep 30' _ "$port" "$T/held.$i" &
 	pids="$pids $!"
 done
-full() { [ "$(code /v1/refs)" = 503 ]; }
-check "a ninth connection: 503" wait_for full
+held() { [ "$(cat "$T"/held.* 2>/dev/null | grep -c '^HTTP/1.1 200')" = 8 ]; }
+check "  precondition: eight connections were served and stay open" \
+    wait_for held
+check "a ninth connection: 503" test "$(code /v1/refs)" = 503
 kill $pids 2>/dev/null
 wait $pids 2>/dev/null
 check "with them closed, a connection is served again" wait_for alive
