@@ -75,6 +75,17 @@
 #define BOUND_STATS_TTL		30	/* seconds /metrics keeps figures */
 #define BOUND_ERROR_MESSAGE	512	/* an API error's message, at most */
 
+/*
+ * What the mirror takes from an upstream (mirror/upstream.c): a size or a
+ * range it names, a URL in a Link or Location, a wait it asks for, a JSON
+ * answer it keeps whole (a tree's page, a revision's info).
+ */
+#define BOUND_UPSTREAM_SIZE	(1ULL << 50)	/* bytes in one file */
+#define BOUND_UPSTREAM_URL	8192
+#define BOUND_UPSTREAM_WAIT	3600	/* seconds of a Retry-After */
+#define BOUND_UPSTREAM_JSON	(64 << 20)
+#define BOUND_UPSTREAM_HOPS	10	/* redirects of one request */
+
 /* A bundle's index (it lists every chunk), revisions in one bundle, and
  * signatures per revision. */
 #define BOUND_BUNDLE_INDEX	(512 << 20)

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "lib/bounds.h"
 #include "mirror/mirror.h"
 #include "mirror/mirror_int.h"
 
@@ -497,7 +498,7 @@ xfer_new(struct mirror *m, const char *url, const char *token,
 	}
 	x->m = m;
 	x->stream = stream;
-	x->body_max = 64u << 20;
+	x->body_max = BOUND_UPSTREAM_JSON;
 	if (stream) {
 		x->rsize = m->opts.buffer;
 		if ((x->ring = malloc(x->rsize)) == NULL) {

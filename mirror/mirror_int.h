@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -75,5 +76,59 @@ void	xfer_wait(struct xfer *);
 size_t	xfer_read(struct xfer *, void *, size_t);
 void	xfer_free(struct xfer *);
 void	xfer_reset_headers(struct xfer *);
+
+/*
+ * Reading the upstream's answers (upstream.c): pure functions of untrusted
+ * bytes, each with a fuzz target.  Those returning int give 0 or a
+ * MIRROR_E* code with mirror_lasterror() set (-1 for the header readers,
+ * which set nothing).
+ */
+/* The 40-hex commit ("sha") of a revision's JSON, into commit[41]. */
+int	upstream_revision(const char *body, size_t len, char *commit);
+
+/* A file of the tree, as the upstream lists it. */
+struct upstream_file {
+	char		*path;
+	uint64_t	 size;
+	uint8_t		 sha1[STORE_SHA1_LEN];	/* git blob id ("oid") */
+	uint8_t		 sha256[STORE_HASH_LEN];	/* "lfs.oid", if lfs */
+	int		 lfs;
+};
+/* The files of every page read so far; wanted (may be NULL) filters. */
+struct upstream_tree {
+	struct upstream_file	*v;
+	size_t			 n, cap;
+	int			(*wanted)(void *, const char *path);
+	void			*wanted_arg;
+	uint64_t		 skipped;	/* files wanted said no to */
+};
+/* Adds one page (a JSON array) of the tree to t. */
+int	upstream_tree_page(struct upstream_tree *, const char *, size_t);
+/* After the last page: refuses a path listed twice, and orders the files
+ * as they are fetched (upstream_rank, then by path). */
+int	upstream_tree_finish(struct upstream_tree *);
+void	upstream_tree_free(struct upstream_tree *);
+/* 0 the model card, 1 a licence or notice at the top, 2 the rest. */
+int	upstream_rank(const char *path);
+
+/* The URL of a Link header's rel="next", malloc'd, or NULL. */
+char	*upstream_link_next(const char *link);
+/* A decimal size (Content-Length, X-Linked-Size), at most
+ * BOUND_UPSTREAM_SIZE. */
+int	upstream_size(const char *, uint64_t *);
+/* "bytes FIRST-LAST/TOTAL", FIRST <= LAST < TOTAL. */
+int	upstream_content_range(const char *, uint64_t *first, uint64_t *last,
+	    uint64_t *total);
+/* An ETag's value without W/ and quotes, lower-cased, into out. */
+int	upstream_etag(const char *, char *out, size_t size);
+/* Seconds to wait: RateLimit's (0 if nothing is spent), Retry-After's
+ * (seconds or a date, against now); -1 when absent or unreadable; at most
+ * BOUND_UPSTREAM_WAIT. */
+long	upstream_ratelimit(const char *);
+long	upstream_retry_after(const char *, time_t now);
+/* "CODE: MESSAGE" from X-Error-Code, X-Error-Message or the body's JSON
+ * "error", on one line, into out. */
+void	upstream_words(const char *code, const char *msg, const char *body,
+	    size_t len, char *out, size_t size);
 
 #endif

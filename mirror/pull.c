@@ -18,18 +18,9 @@
 #include <jansson.h>
 
 #include "lib/bounds.h"
+#include "lib/names.h"
 #include "mirror/mirror.h"
 #include "mirror/mirror_int.h"
-
-#define MAX_HOPS	10
-
-struct rfile {
-	char		*path;
-	uint64_t	 size;
-	uint8_t		 sha1[STORE_SHA1_LEN];
-	uint8_t		 sha256[STORE_HASH_LEN];
-	int		 lfs;
-};
 
 struct pull {
 	struct mirror			*m;
@@ -42,34 +33,11 @@ struct pull {
 	char				 files[2600];	/* base[/datasets]/ORG/NAME */
 	char				*host;		/* the token's only host */
 	char				 commit[STORE_COMMIT_LEN + 1];
-	struct rfile			*v;
-	size_t				 n, cap;
+	struct upstream_tree		 tree;
 	json_t				*claims;
 	int				 rc;		/* a reader's failure */
 	char				 err[1024];
 };
-
-static int
-is_hex(const char *s, size_t len)
-{
-	return s != NULL && strlen(s) == len && strspn(s,
-	    "0123456789abcdef") == len;
-}
-
-static int
-unhex(const char *s, uint8_t *out, size_t len)
-{
-	if (!is_hex(s, 2 * len))
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
 
 /* "scheme://host:port" of url, malloc'd, or NULL. */
 static char *
@@ -122,16 +90,13 @@ backoff(struct pull *p, int attempt, const struct xfer *x)
 	struct timespec ts;
 
 	if (x != NULL && x->status == 429) {
-		long s = -1;
-		const char *t;
+		long s = upstream_retry_after(x->h[XH_RETRY_AFTER],
+		    time(NULL));
 
-		if (x->h[XH_RETRY_AFTER] != NULL)
-			s = strtol(x->h[XH_RETRY_AFTER], NULL, 10);
-		else if (x->h[XH_RATELIMIT] != NULL &&
-		    (t = strstr(x->h[XH_RATELIMIT], "t=")) != NULL)
-			s = strtol(t + 2, NULL, 10) + 1;
+		if (s < 0 && (s = upstream_ratelimit(x->h[XH_RATELIMIT])) >= 0)
+			s++;
 		if (s >= 0)
-			ms = (s > 600 ? 600 : s) * 1000;
+			ms = s * 1000;
 	}
 	p->res->retries++;
 	ts.tv_sec = ms / 1000;
@@ -168,18 +133,12 @@ transient_status(long s)
 static int
 upstream_fail(struct xfer *x, const char *what)
 {
-	const char *code = x->h[XH_ERROR_CODE], *msg = x->h[XH_ERROR_MESSAGE];
-	json_t *j = NULL;
-	char words[600] = "";
+	const char *code = x->h[XH_ERROR_CODE];
+	char words[600];
 	int rc;
 
-	if (msg == NULL && x->body != NULL &&
-	    (j = json_loadb(x->body, x->len, 0, NULL)) != NULL &&
-	    json_is_string(json_object_get(j, "error")))
-		msg = json_string_value(json_object_get(j, "error"));
-	snprintf(words, sizeof(words), "%s%s%s%s", code != NULL ? code : "",
-	    code != NULL && msg != NULL ? ": " : "", msg != NULL ? msg : "",
-	    code == NULL && msg == NULL ? "no reason given" : "");
+	upstream_words(code, x->h[XH_ERROR_MESSAGE], x->body, x->len, words,
+	    sizeof(words));
 	if (code != NULL && strcmp(code, "GatedRepo") == 0)
 		rc = MIRROR_EGATED;
 	else if (x->status == 401 || (code != NULL &&
@@ -191,10 +150,8 @@ upstream_fail(struct xfer *x, const char *what)
 		rc = MIRROR_ENOTFOUND;
 	else
 		rc = MIRROR_EUPSTREAM;
-	mirror_fail(rc, "%s: HTTP %ld (%s): %s", what, x->status, words,
-	    mirror_strerror(rc));
-	json_decref(j);
-	return rc;
+	return mirror_fail(rc, "%s: HTTP %ld (%s): %s", what, x->status,
+	    words, mirror_strerror(rc));
 }
 
 /*
@@ -232,9 +189,9 @@ get(struct pull *p, const char *what, const char *url0, uint64_t offset,
 				    "without a Location", what, x->status);
 				break;
 			}
-			if (++hops > MAX_HOPS) {
+			if (++hops > BOUND_UPSTREAM_HOPS) {
 				rc = mirror_fail(MIRROR_EPROTO, "%s: more "
-				    "than %d redirects", what, MAX_HOPS);
+				    "than %d redirects", what, BOUND_UPSTREAM_HOPS);
 				break;
 			}
 			free(url);
@@ -321,12 +278,10 @@ resolve_commit(struct pull *p)
 {
 	const char *rev = p->spec->revision;
 	struct xfer *x;
-	json_t *j;
 	char url[3000], *e;
-	const char *sha;
 	int rc;
 
-	if (is_hex(rev, STORE_COMMIT_LEN)) {
+	if (hex_valid(rev, STORE_COMMIT_LEN)) {
 		memcpy(p->commit, rev, sizeof(p->commit));
 		return 0;
 	}
@@ -336,37 +291,11 @@ resolve_commit(struct pull *p)
 	curl_free(e);
 	if ((rc = get(p, p->spec->repo, url, 0, 0, &x)) != 0)
 		return rc;
-	j = json_loadb(x->body != NULL ? x->body : "", x->len, 0, NULL);
-	sha = json_string_value(json_object_get(j, "sha"));
-	if (!is_hex(sha, STORE_COMMIT_LEN))
-		rc = mirror_fail(MIRROR_EPROTO, "%s@%s: the revision's answer "
-		    "has no commit (\"sha\")", p->spec->repo, rev);
-	else
-		memcpy(p->commit, sha, sizeof(p->commit));
-	json_decref(j);
+	if ((rc = upstream_revision(x->body, x->len, p->commit)) != 0)
+		rc = mirror_fail(rc, "%s@%s: %s", p->spec->repo, rev,
+		    mirror_lasterror());
 	xfer_free(x);
 	return rc;
-}
-
-/* The URL of Link's rel="next", malloc'd, or NULL. */
-static char *
-link_next(const char *link)
-{
-	while (link != NULL && *link != '\0') {
-		const char *lt = strchr(link, '<'), *gt, *end;
-
-		if (lt == NULL || (gt = strchr(lt, '>')) == NULL)
-			return NULL;
-		end = strchr(gt, ',');
-		if (end == NULL)
-			end = gt + strlen(gt);
-		for (const char *q = gt; q + 10 <= end; q++)
-			if (strncasecmp(q, "rel=\"next\"", 10) == 0 ||
-			    strncasecmp(q, "rel=next", 8) == 0)
-				return strndup(lt + 1, (size_t)(gt - lt - 1));
-		link = *end == ',' ? end + 1 : end;
-	}
-	return NULL;
 }
 
 static int
@@ -379,63 +308,14 @@ matches(const char *const *globs, const char *path)
 }
 
 static int
-wanted(const struct mirror_pull_spec *s, const char *path)
+wanted(void *arg, const char *path)
 {
+	const struct mirror_pull_spec *s = arg;
+
 	if (s->include != NULL && s->include[0] != NULL &&
 	    !matches(s->include, path))
 		return 0;
 	return !matches(s->exclude, path);
-}
-
-static int
-tree_entry(struct pull *p, json_t *e)
-{
-	const char *path = json_string_value(json_object_get(e, "path"));
-	const char *type = json_string_value(json_object_get(e, "type"));
-	json_t *size = json_object_get(e, "size"), *lfs;
-	struct rfile *f;
-
-	if (type != NULL && strcmp(type, "file") != 0)
-		return 0;
-	if (path == NULL || !store_path_valid(path) ||
-	    !json_is_integer(size) || json_integer_value(size) < 0)
-		return mirror_fail(MIRROR_EPROTO, "%s: a tree entry without a "
-		    "valid path and size", path != NULL ? path : p->spec->repo);
-	if (!wanted(p->spec, path))
-		return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap == 0 ? 64 : 2 * p->cap;
-
-		if (p->n >= BOUND_FILES)
-			return mirror_fail(MIRROR_EPROTO, "%s: more than %d "
-			    "files", p->spec->repo, BOUND_FILES);
-		if ((f = realloc(p->v, cap * sizeof(*f))) == NULL)
-			return mirror_fail(MIRROR_ENOMEM, "out of memory");
-		p->v = f;
-		p->cap = cap;
-	}
-	f = &p->v[p->n];
-	memset(f, 0, sizeof(*f));
-	f->size = (uint64_t)json_integer_value(size);
-	if (unhex(json_string_value(json_object_get(e, "oid")), f->sha1,
-	    STORE_SHA1_LEN) != 0)
-		return mirror_fail(MIRROR_EPROTO, "%s: a tree entry without a "
-		    "git blob id (\"oid\")", path);
-	if ((lfs = json_object_get(e, "lfs")) != NULL && !json_is_null(lfs)) {
-		if (unhex(json_string_value(json_object_get(lfs, "oid")),
-		    f->sha256, STORE_HASH_LEN) != 0)
-			return mirror_fail(MIRROR_EPROTO, "%s: an LFS entry "
-			    "without a sha256 (\"lfs.oid\")", path);
-		f->lfs = 1;
-	}
-	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->v[i].path, path) == 0)
-			return mirror_fail(MIRROR_EPROTO, "%s: listed twice "
-			    "in the tree", path);
-	if ((f->path = strdup(path)) == NULL)
-		return mirror_fail(MIRROR_ENOMEM, "out of memory");
-	p->n++;
-	return 0;
 }
 
 static int
@@ -450,8 +330,6 @@ list_tree(struct pull *p)
 		return mirror_fail(MIRROR_ENOMEM, "out of memory");
 	while (url != NULL && rc == 0) {
 		struct xfer *x;
-		json_t *j, *e;
-		size_t i;
 
 		if (++pages > BOUND_FILES) {
 			rc = mirror_fail(MIRROR_EPROTO, "%s: the tree's pages "
@@ -461,49 +339,24 @@ list_tree(struct pull *p)
 		if ((rc = get(p, p->spec->repo, url, 0, 0, &x)) != 0)
 			break;
 		free(url);
-		url = link_next(x->h[XH_LINK]);
-		j = json_loadb(x->body != NULL ? x->body : "", x->len, 0, NULL);
-		if (!json_is_array(j))
-			rc = mirror_fail(MIRROR_EPROTO, "%s@%s: the tree is "
-			    "not a JSON array", p->spec->repo, p->commit);
-		json_array_foreach(j, i, e) {
-			if (rc == 0)
-				rc = tree_entry(p, e);
-		}
-		json_decref(j);
+		url = upstream_link_next(x->h[XH_LINK]);
+		if ((rc = upstream_tree_page(&p->tree, x->body, x->len)) != 0)
+			rc = mirror_fail(rc, "%s@%s: page %d of the tree: %s",
+			    p->spec->repo, p->commit, pages,
+			    mirror_lasterror());
 		xfer_free(x);
 	}
 	free(url);
+	if (rc == 0 && (rc = upstream_tree_finish(&p->tree)) != 0)
+		rc = mirror_fail(rc, "%s@%s: %s", p->spec->repo, p->commit,
+		    mirror_lasterror());
 	return rc;
-}
-
-/* The card and the licence first: what a policy reads before weights. */
-static int
-rank(const char *path)
-{
-	if (strcmp(path, "README.md") == 0)
-		return 0;
-	if (strchr(path, '/') == NULL && (strncasecmp(path, "LICENSE", 7) ==
-	    0 || strncasecmp(path, "LICENCE", 7) == 0 ||
-	    strncasecmp(path, "COPYING", 7) == 0 ||
-	    strncasecmp(path, "NOTICE", 6) == 0))
-		return 1;
-	return 2;
-}
-
-static int
-file_cmp(const void *a, const void *b)
-{
-	const struct rfile *x = a, *y = b;
-	int rx = rank(x->path), ry = rank(y->path);
-
-	return rx != ry ? rx - ry : strcmp(x->path, y->path);
 }
 
 /* One file's bytes for the pipeline, resumed across drops. */
 struct fstream {
 	struct pull		*p;
-	const struct rfile	*f;
+	const struct upstream_file	*f;
 	char			 url[BOUND_PATH * 3 + 3000];
 	struct xfer		*x;
 	uint64_t		 offset;	/* bytes given to the pipeline */
@@ -517,8 +370,7 @@ static int
 fs_open(struct fstream *fs)
 {
 	struct xfer *x;
-	const char *cr;
-	unsigned long long a, b, total;
+	uint64_t a, b, total;
 	int rc;
 
 	fs->skip = 0;
@@ -527,9 +379,10 @@ fs_open(struct fstream *fs)
 	if (fs->offset > 0 && x->status == 200)
 		fs->skip = fs->offset;	/* the range was ignored */
 	else if (fs->offset > 0) {
-		if (x->status != 206 || (cr = x->h[XH_CONTENT_RANGE]) == NULL ||
-		    sscanf(cr, "bytes %llu-%llu/%llu", &a, &b, &total) != 3 ||
-		    a != fs->offset || total != fs->f->size) {
+		if (x->status != 206 || upstream_content_range(
+		    x->h[XH_CONTENT_RANGE], &a, &b, &total) != 0 ||
+		    a != fs->offset || b + 1 != total ||
+		    total != fs->f->size) {
 			rc = mirror_fail(MIRROR_EPROTO, "%s: asked for bytes "
 			    "from %llu, answered HTTP %ld with Content-Range "
 			    "\"%s\"", fs->f->path,
@@ -617,7 +470,7 @@ fail:
 
 /* Puts one file, fetched again once if its bytes fail their hash. */
 static int
-put_file(struct pull *p, struct store_revision *rev, const struct rfile *f)
+put_file(struct pull *p, struct store_revision *rev, const struct upstream_file *f)
 {
 	struct store_revision_file in = { 0 };
 	struct fstream fs;
@@ -670,9 +523,9 @@ feed(void *arg, struct store_revision *rev)
 	struct pull *p = arg;
 	int rc;
 
-	for (size_t i = 0; i < p->n; i++) {
-		p->res->failed = p->v[i].path;
-		if ((rc = put_file(p, rev, &p->v[i])) != 0)
+	for (size_t i = 0; i < p->tree.n; i++) {
+		p->res->failed = p->tree.v[i].path;
+		if ((rc = put_file(p, rev, &p->tree.v[i])) != 0)
 			return rc;
 	}
 	p->res->failed = NULL;
@@ -727,6 +580,8 @@ mirror_pull(struct mirror *m, struct store *st,
 	p.st = st;
 	p.spec = &s;
 	p.res = res;
+	p.tree.wanted = wanted;
+	p.tree.wanted_arg = &s;
 	if (spec->upstream == NULL || spec->repo == NULL ||
 	    !store_repo_valid(spec->repo) || !store_type_valid(type) ||
 	    !store_revision_valid(rev))
@@ -758,8 +613,7 @@ mirror_pull(struct mirror *m, struct store *st,
 		goto out;
 	if ((rc = list_tree(&p)) != 0)
 		goto out;
-	qsort(p.v, p.n, sizeof(*p.v), file_cmp);
-	res->files = p.n;
+	res->files = p.tree.n;
 
 	p.rs.parts.type = type;
 	p.rs.parts.repo = spec->repo;
@@ -767,7 +621,7 @@ mirror_pull(struct mirror *m, struct store *st,
 	p.rs.parts.revision = rev;
 	p.rs.parts.commit = p.commit;
 	p.rs.parts.created = (int64_t)time(NULL);
-	p.rs.ref = is_hex(rev, STORE_COMMIT_LEN) ? NULL : rev;
+	p.rs.ref = hex_valid(rev, STORE_COMMIT_LEN) ? NULL : rev;
 	p.rs.why = spec->why;
 	p.rs.flags = STORE_REVISION_KEEP_COMMIT;
 	p.rs.feed = feed;
@@ -794,9 +648,7 @@ mirror_pull(struct mirror *m, struct store *st,
 	res->bytes = rr.bytes;
 	res->held = rr.bytes > rr.new_bytes ? rr.bytes - rr.new_bytes : 0;
 out:
-	for (size_t i = 0; i < p.n; i++)
-		free(p.v[i].path);
-	free(p.v);
+	upstream_tree_free(&p.tree);
 	free(p.host);
 	json_decref(p.claims);
 	return rc;
