@@ -308,6 +308,7 @@ void	hf_discussions(struct request *);
 void	hf_resolve(struct request *);
 void	hf_raw(struct request *);
 /* native_api.c: airlock's own, under /v1/. */
+void	v1_index(struct request *);
 void	v1_refs(struct request *);
 void	v1_manifest(struct request *);
 void	v1_signatures(struct request *);
@@ -323,5 +324,6 @@ void	metrics_handle(struct request *);
 /* metrics.c: counters, bumped on the loop, read anywhere. */
 void	metrics_request(enum route_kind, int status);
 void	metrics_bytes(uint64_t);
+void	metrics_body(uint64_t);
 
 #endif

@@ -198,6 +198,7 @@ reply_now(struct server *srv, struct evhttp_request *ev,
 	if (evhttp_request_get_command(ev) == EVHTTP_REQ_HEAD)
 		evbuffer_drain(out, evbuffer_get_length(out));
 	metrics_request(kind, status);
+	metrics_body(evbuffer_get_length(out));
 	conn_track_flush(conn_find(evhttp_request_get_connection(ev)), ev);
 	evhttp_send_reply(ev, status, NULL, out);
 	evbuffer_free(out);
@@ -354,6 +355,8 @@ request_done(struct task *tk)
 		evhttp_add_header(out, "Connection", "close");
 		req->r_status = 500;
 	}
+	if (!req->r_head && req->r_out != NULL)
+		metrics_body(evbuffer_get_length(req->r_out));
 	conn_track_flush(req->r_conn, req->r_ev);
 	evhttp_send_reply(req->r_ev, req->r_status, NULL,
 	    req->r_head ? NULL : req->r_out);

@@ -1,6 +1,6 @@
 /*
  * metrics.c - /metrics in Prometheus' text format: requests by route and
- * status, bytes sent, the store's size and chunk count, and what the
+ * status, bytes sent (of files, and of every body), the store's size and chunk count, and what the
  * daemon holds (connections, streams, buffers).
  *
  * Counters are bumped on the loop and read by a worker, atomically.  The
@@ -25,6 +25,7 @@ static const int statuses[] = {
 
 static uint64_t	requests[ROUTE_NKINDS][NSTATUS + 1];	/* last: other */
 static uint64_t	sent_bytes;
+static uint64_t	body_bytes;	/* of every answer, streams included */
 
 static struct {
 	pthread_mutex_t		mtx;
@@ -50,6 +51,14 @@ void
 metrics_bytes(uint64_t n)
 {
 	__atomic_add_fetch(&sent_bytes, n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&body_bytes, n, __ATOMIC_RELAXED);
+}
+
+/* A body sent whole (JSON, a chunk, an error), not streamed. */
+void
+metrics_body(uint64_t n)
+{
+	__atomic_add_fetch(&body_bytes, n, __ATOMIC_RELAXED);
 }
 
 static int
@@ -114,6 +123,13 @@ metrics_handle(struct request *req)
 	    "blob bytes sent.\n# TYPE airlockd_sent_bytes_total counter\n"
 	    "airlockd_sent_bytes_total %llu\n", (unsigned long long)
 	    __atomic_load_n(&sent_bytes, __ATOMIC_RELAXED));
+	/* What a chained mirror costs on the wire: chunks and manifests
+	 * are answered whole, not streamed. */
+	evbuffer_add_printf(b, "# HELP airlockd_body_bytes_total Response "
+	    "body bytes sent, of every route.\n"
+	    "# TYPE airlockd_body_bytes_total counter\n"
+	    "airlockd_body_bytes_total %llu\n", (unsigned long long)
+	    __atomic_load_n(&body_bytes, __ATOMIC_RELAXED));
 	gauge(b, "airlockd_connections", "Open client connections.",
 	    (double)req->r_gauge[0]);
 	gauge(b, "airlockd_requests_in_progress", "Requests at a worker.",

@@ -22,6 +22,9 @@
 #include "daemon/body.h"
 #include "keys/keys.h"
 
+/* The version of this API, in /v1/'s answer; a client refuses another. */
+#define V1_API	1
+
 
 static void
 immutable(struct request *req, const uint8_t sha[STORE_HASH_LEN])
@@ -44,6 +47,39 @@ store_error(struct request *req, int rc, const char *what)
 	log_warnx("%s: %s: %s", __func__, what, store_lasterror());
 	resp_fail(req, API_STORE, what, NULL);
 	return -1;
+}
+
+/*
+ * GET /v1/: what this server is, so that a mirror pointed at it knows to
+ * fetch manifests and chunks rather than files:
+ * {"airlock": {"version", "api", "store", "offers": [...]}}.  A store
+ * that never published a release is still an airlockd; "release" is
+ * offered only once there is one.
+ */
+void
+v1_index(struct request *req)
+{
+	struct store *st = req->r_srv->srv_store;
+	json_t *offers, *doc;
+	void *val;
+	size_t len;
+	int rc;
+
+	offers = json_pack("[s,s,s,s,s,s]", "refs", "manifests", "signatures",
+	    "blobs", "chunks", "missing");
+	rc = store_kv_get(st, STORE_SETTING, "release", 7, &val, &len);
+	if (rc == 0) {
+		free(val);
+		json_array_append_new(offers, json_string("release"));
+	} else if (rc != STORE_ENOTFOUND) {
+		json_decref(offers);
+		store_error(req, rc, "release");
+		return;
+	}
+	doc = json_pack("{s:{s:s,s:i,s:s,s:o}}", "airlock", "version",
+	    PACKAGE_VERSION, "api", V1_API, "store", store_id(st), "offers",
+	    offers);
+	resp_json(req, 200, doc);
 }
 
 struct v1refs {

@@ -356,8 +356,10 @@ v1_parse(struct parse *ps, size_t i)
 	size_t n = ps->n;
 	struct route *r = ps->r;
 
-	if (i >= n)
-		return bad(ps, 404, "no such route");
+	if (i == n) {
+		r->kind = ROUTE_V1_INDEX;
+		return 0;
+	}
 	if (seg_is(&g[i], "refs")) {
 		r->kind = ROUTE_V1_REFS;
 		if (i + 1 == n)

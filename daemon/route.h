@@ -25,6 +25,7 @@ enum route_kind {
 	ROUTE_DISCUSSIONS,	/* /api/.../REPO/discussions */
 	ROUTE_RESOLVE,		/* /[datasets/]REPO/resolve/REV/PATH */
 	ROUTE_RAW,		/* /[datasets/]REPO/raw/REV/PATH */
+	ROUTE_V1_INDEX,		/* /v1/ */
 	ROUTE_V1_REFS,		/* /v1/refs[/TYPE/REPO] */
 	ROUTE_V1_MANIFEST,	/* /v1/manifests/sha256:HEX */
 	ROUTE_V1_SIGNATURES,	/* /v1/signatures/sha256:HEX */
@@ -70,6 +71,7 @@ enum route_kind {
 	    ROUTE_REPO)							\
 	R(ROUTE_RESOLVE, "resolve", ROUTE_READ, hf_resolve, ROUTE_REPO)	\
 	R(ROUTE_RAW, "raw", ROUTE_READ, hf_raw, ROUTE_REPO)		\
+	R(ROUTE_V1_INDEX, "v1_index", ROUTE_READ, v1_index, 0)		\
 	R(ROUTE_V1_REFS, "v1_refs", ROUTE_READ, v1_refs, ROUTE_REPO)	\
 	R(ROUTE_V1_MANIFEST, "v1_manifest", ROUTE_READ, v1_manifest, 0)	\
 	R(ROUTE_V1_SIGNATURES, "v1_signatures", ROUTE_READ,		\
