@@ -1102,7 +1102,8 @@ store_bundle_import(struct store *st, struct store_bundle *b,
 		goto out;
 	for (size_t i = 0; i < b->nblobs; i++)
 		if ((rc = store_ingest_blob(im.ing, b->blobs[i].sha,
-		    b->blobs[i].size, b->blobs[i].chunks, b->blobs[i].n)) != 0)
+		    b->blobs[i].size, b->blobs[i].chunks, b->blobs[i].n,
+		    NULL)) != 0)
 			goto out;
 	for (size_t i = 0; i < b->nrevs; i++) {
 		if ((rc = import_revision(&im, &b->revs[i])) != 0)

@@ -728,9 +728,11 @@ store_ingest_chunk(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
 
 int
 store_ingest_blob(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
-    uint64_t size, const struct store_chunkref *v, size_t n)
+    uint64_t size, const struct store_chunkref *v, size_t n,
+    struct store_blobinfo *info)
 {
 	struct store *st = ing->st;
+	struct blobrec rec;
 	struct hash *h;
 	uint8_t got[STORE_HASH_LEN], sha1[STORE_SHA1_LEN] = { 0 };
 	char hex[STORE_HEX_LEN + 1];
@@ -738,13 +740,31 @@ store_ingest_blob(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
 	uint64_t total = 0;
 	int rc;
 
+	if (info != NULL) {
+		memset(info, 0, sizeof(*info));
+		memcpy(info->sha256, sha, STORE_HASH_LEN);
+		info->size = size;
+		info->nchunks = (uint32_t)n;
+	}
 	if ((rc = ing_txn(ing)) != 0)
 		return rc;
 	store_hex(sha, STORE_HASH_LEN, hex);
 	k.mv_size = STORE_HASH_LEN;
 	k.mv_data = (void *)sha;
-	if (mdb_get(ing->txn, st->blob, &k, &d) == 0)
+	if (mdb_get(ing->txn, st->blob, &k, &d) == 0) {
+		if ((rc = blobrec_unpack(&d, &rec)) != 0)
+			return rc;
+		if (rec.size != size)
+			return store_fail(STORE_ECORRUPT, "blob %s: %llu bytes "
+			    "stored, not %llu", hex,
+			    (unsigned long long)rec.size,
+			    (unsigned long long)size);
+		if (info != NULL) {
+			memcpy(info->git_sha1, rec.sha1, STORE_SHA1_LEN);
+			info->nchunks = rec.nchunks;
+		}
 		return 0;
+	}
 	if ((h = hash_new_sha256()) == NULL)
 		return ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -775,7 +795,12 @@ store_ingest_blob(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
 		return store_fail(STORE_ECORRUPT, "blob %s: sha256 mismatch",
 		    hex);
 	/* Small files may be served as regular git files: keep their sha1. */
-	return blob_put(ing, sha, size, sha1, size <= (10u << 20), v, n);
+	if ((rc = blob_put(ing, sha, size, sha1, size <= (10u << 20), v,
+	    n)) != 0)
+		return rc;
+	if (info != NULL)
+		memcpy(info->git_sha1, sha1, STORE_SHA1_LEN);
+	return 0;
 }
 
 int

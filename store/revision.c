@@ -120,6 +120,70 @@ store_revision_put(struct store_revision *r,
 	return 0;
 }
 
+int
+store_revision_chunk(struct store_revision *r,
+    const uint8_t sha[STORE_HASH_LEN], const void *data, size_t len,
+    int *isnew)
+{
+	int rc;
+
+	if ((rc = store_ingest_chunk(r->ing, sha, data, len, isnew)) != 0)
+		return rc;
+	if (*isnew)
+		r->new_bytes += len;
+	return 0;
+}
+
+int
+store_revision_blob(struct store_revision *r,
+    const struct store_revision_file *in, const struct store_chunkref *v,
+    size_t n)
+{
+	static const uint8_t none[STORE_SHA1_LEN];
+	struct store_blobinfo info;
+	struct store_file *f;
+	uint8_t sha1[STORE_SHA1_LEN];
+	int rc;
+
+	r->failed = in->path;
+	if (in->sha256 == NULL || in->size < 0)
+		return store_fail(STORE_EINVAL, "%s: a file given as chunks "
+		    "needs its sha256 and size", in->path);
+	if ((rc = revision_grow(r)) != 0)
+		return rc;
+	if ((rc = store_ingest_blob(r->ing, in->sha256, (uint64_t)in->size, v,
+	    n, &info)) != 0) {
+		char why[1024];
+
+		snprintf(why, sizeof(why), "%s", store_lasterror());
+		return store_fail(rc, "%s: %s", in->path, why);
+	}
+	if (in->lfs)
+		store_lfs_pointer_sha1(in->sha256, info.size, sha1);
+	else
+		memcpy(sha1, info.git_sha1, STORE_SHA1_LEN);
+	/* A large file that is not LFS has no git sha1 kept: its sha256,
+	 * checked whole, is the check. */
+	if (!in->lfs && memcmp(sha1, none, STORE_SHA1_LEN) == 0 &&
+	    in->git_sha1 != NULL)
+		memcpy(sha1, in->git_sha1, STORE_SHA1_LEN);
+	if ((rc = revision_check(in->path, "git blob id", in->git_sha1, sha1,
+	    STORE_SHA1_LEN)) != 0)
+		return rc;
+	f = &r->files[r->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->size = info.size;
+	memcpy(f->sha256, in->sha256, STORE_HASH_LEN);
+	memcpy(f->git_sha1, sha1, STORE_SHA1_LEN);
+	f->lfs = in->lfs;
+	if ((f->path = strdup(in->path)) == NULL)
+		return store_fail(ENOMEM, "%s: out of memory", in->path);
+	r->nfiles++;
+	r->bytes += info.size;
+	r->failed = NULL;
+	return 0;
+}
+
 struct source_feed {
 	struct store_source	*src;
 	struct store_revision	*rev;
@@ -205,20 +269,65 @@ revision_keep(struct store *st, const struct store_revision_spec *spec,
 	    0);
 }
 
-/* Builds, signs and commits the revision of the files r holds. */
+static int
+file_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct store_file *)a)->path,
+	    ((const struct store_file *)b)->path);
+}
+
+/*
+ * A manifest made elsewhere, to be committed as it is: the files put
+ * must be its files.  *out is a copy of it, read again from its bytes.
+ */
+static int
+revision_given(const struct store_manifest *given, struct store_revision *r,
+    struct store_manifest **out)
+{
+	const struct store_file *a, *b;
+	size_t i;
+
+	*out = NULL;
+	qsort(r->files, r->nfiles, sizeof(*r->files), file_cmp);
+	for (i = 0; i < r->nfiles && i < given->nfiles; i++) {
+		a = &r->files[i];
+		b = &given->files[i];
+		if (strcmp(a->path, b->path) != 0)
+			break;
+		if (a->size != b->size || a->lfs != b->lfs ||
+		    memcmp(a->sha256, b->sha256, STORE_HASH_LEN) != 0 ||
+		    memcmp(a->git_sha1, b->git_sha1, STORE_SHA1_LEN) != 0)
+			return store_fail(STORE_EINVAL, "%s: not the file the "
+			    "manifest names", a->path);
+	}
+	if (i < given->nfiles)
+		return store_fail(STORE_EINVAL, "%s: the manifest's file was "
+		    "not put", given->files[i].path);
+	if (i < r->nfiles)
+		return store_fail(STORE_EINVAL, "%s: not in the manifest",
+		    r->files[i].path);
+	return store_manifest_parse(given->bytes, given->len, out);
+}
+
+/* Builds (or takes), signs and commits the revision of the files r holds. */
 static int
 revision_commit(struct store *st, const struct store_revision_spec *spec,
     struct store_revision *r, struct store_revision_result *res)
 {
 	struct store_manifest_parts parts = spec->parts;
 	struct store_manifest *m, *cur;
-	struct store_sig sig = { 0 };
+	struct store_sig sig = { 0 }, *sigs = NULL;
+	size_t nsigs;
 	int rc;
 
 	res->step = STORE_REVISION_MANIFEST;
 	parts.files = r->files;
 	parts.nfiles = r->nfiles;
-	if ((rc = store_manifest_build(&parts, &m)) != 0)
+	if (spec->manifest != NULL)
+		rc = revision_given(spec->manifest, r, &m);
+	else
+		rc = store_manifest_build(&parts, &m);
+	if (rc != 0)
 		return rc;
 	if ((cur = revision_same(st, spec, m)) != NULL) {
 		store_manifest_free(m);
@@ -236,12 +345,22 @@ revision_commit(struct store *st, const struct store_revision_spec *spec,
 	    (rc = spec->sign(spec->sign_arg, m, &sig)) != 0)
 		goto out;
 	res->step = STORE_REVISION_COMMIT;
-	if ((rc = store_ingest_revision(r->ing, m, spec->ref, spec->why, &sig,
-	    spec->sign != NULL)) != 0)
+	nsigs = spec->nsigs + (spec->sign != NULL);
+	if (nsigs > 0 && (sigs = calloc(nsigs, sizeof(*sigs))) == NULL) {
+		rc = store_fail(ENOMEM, "signatures: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < spec->nsigs; i++)
+		sigs[i] = spec->sigs[i];
+	if (spec->sign != NULL)
+		sigs[spec->nsigs] = sig;
+	if ((rc = store_ingest_revision(r->ing, m, spec->ref, spec->why, sigs,
+	    nsigs)) != 0)
 		goto out;
 	res->manifest = m;
 	m = NULL;
 out:
+	free(sigs);
 	free((char *)sig.text);
 	store_manifest_free(m);
 	return rc;
@@ -261,6 +380,8 @@ store_revision_add(struct store *st, const struct store_revision_spec *spec,
 	if (spec->progress != NULL)
 		store_ingest_progress(r.ing, spec->progress,
 		    spec->progress_arg);
+	if (spec->kv != NULL)
+		store_ingest_kv(r.ing, spec->kv, spec->kv_arg);
 	res->step = STORE_REVISION_FILES;
 	if ((rc = spec->feed(spec->feed_arg, &r)) != 0) {
 		res->failed = r.failed;

@@ -247,14 +247,17 @@ int	store_ingest_chunk(struct store_ingest *, const uint8_t sha[STORE_HASH_LEN],
 	    const void *, size_t, int *isnew);
 /*
  * Adds a blob made of chunks already in the store (or added by this
- * ingest): they are read back, the whole is hashed and must match.
+ * ingest): they are read back, the whole is hashed and must match.  info
+ * (may be NULL) gets its size, chunk count and git sha1 (all zeroes when
+ * the store does not keep it: files over 10 MiB); new_bytes stays 0.
  */
 struct store_chunkref {
 	uint8_t		sha256[STORE_HASH_LEN];
 	uint32_t	len;
 };
 int	store_ingest_blob(struct store_ingest *, const uint8_t sha[STORE_HASH_LEN],
-	    uint64_t size, const struct store_chunkref *, size_t nchunks);
+	    uint64_t size, const struct store_chunkref *, size_t nchunks,
+	    struct store_blobinfo *info);
 
 /* A signature to store with a revision. */
 struct store_sig {
@@ -649,6 +652,22 @@ struct store_revision_file {
  * STORE_ECORRUPT. */
 int	store_revision_put(struct store_revision *,
 	    const struct store_revision_file *, store_read_fn rd, void *rarg);
+/*
+ * From feed, for a file whose bytes arrive as chunks (a chained pull):
+ * each chunk the store lacks with store_revision_chunk (hashed first:
+ * STORE_ECORRUPT names the chunk when its bytes are not its hash's; *isnew
+ * says whether the store lacked it), then the file with
+ * store_revision_blob from its chunk list, read back from the store and
+ * checked whole against in->sha256 (required) and in->git_sha1 where the
+ * store knows the content's (STORE_ECORRUPT).  in->size must be the
+ * chunks' sum.
+ */
+int	store_revision_chunk(struct store_revision *,
+	    const uint8_t sha[STORE_HASH_LEN], const void *, size_t,
+	    int *isnew);
+int	store_revision_blob(struct store_revision *,
+	    const struct store_revision_file *, const struct store_chunkref *,
+	    size_t nchunks);
 typedef int (*store_revision_feed_fn)(void *arg, struct store_revision *);
 /* A feed for a store_source (arg): every entry, LFS by store_lfs_by_name,
  * as a local add has them. */
@@ -658,8 +677,20 @@ typedef int (*store_sign_fn)(void *arg, const struct store_manifest *,
 
 #define STORE_REVISION_KEEP		0x01	/* ref's, if the same */
 #define STORE_REVISION_KEEP_COMMIT	0x02	/* the commit id's, if the same */
+/*
+ * A revision made elsewhere (a chained pull) is committed as it is: with
+ * manifest set, parts are not used, feed must put exactly the manifest's
+ * files (path, size, sha256, git blob id, LFS or not; else STORE_EINVAL
+ * naming the first that differs), and the manifest's own bytes are
+ * committed, so that the signatures made of them elsewhere (sigs) hold;
+ * they are kept with sign's.  kv, if set, runs in the commit's write
+ * transaction, as store_ingest_kv() says.
+ */
 struct store_revision_spec {
 	struct store_manifest_parts	 parts;	/* files, nfiles: from feed */
+	const struct store_manifest	*manifest;	/* or NULL: from parts */
+	const struct store_sig		*sigs;	/* kept besides sign's */
+	size_t				 nsigs;
 	const char			*ref;	/* branch or tag to move, or NULL */
 	const char			*why;	/* for the reflog */
 	unsigned			 flags;
@@ -667,6 +698,8 @@ struct store_revision_spec {
 	void				*feed_arg;
 	store_sign_fn			 sign;	/* NULL: unsigned */
 	void				*sign_arg;
+	store_kvtxn_fn			 kv;	/* NULL: none */
+	void				*kv_arg;
 	store_progress_fn		 progress;	/* may be NULL */
 	void				*progress_arg;
 };
