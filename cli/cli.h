@@ -205,6 +205,28 @@ int	signer_sign_release(struct signer *, const void *msg, size_t len,
 	    uint64_t version, const char *what, char **text);
 void	signer_free(struct signer *);
 
+/*
+ * Releases (release.c).  release_vs_record: rel (doc, len bytes, by its
+ * publisher) against old, the record this store keeps of the highest
+ * release taken from that publisher (NULL: none); EXIT_CHECK, with the
+ * reason printed naming path, for an older release (a rollback), a same
+ * version that differs, or a record that cannot be read.
+ * release_record is a store_kvtxn_fn for the commit that takes a release
+ * (arg a struct release_rec): the check again, under the write
+ * transaction, then the record; refused sets ->refused.
+ */
+struct keys_release;
+struct release_rec {
+	const char			*path;
+	const struct keys_release	*rel;
+	const char			*doc;
+	size_t				 len;
+	int				 refused;
+};
+int	release_vs_record(const char *path, const struct keys_release *rel,
+	    const char *doc, size_t len, const void *old, size_t oldlen);
+int	release_record(void *arg, struct store_kvtxn *);
+
 /* A passphrase from $AIRLOCK_PASSPHRASE_FILE or the terminal, in guarded
  * memory (free with passphrase_free).  confirm asks twice. */
 char	*passphrase_get(const char *prompt, int confirm);

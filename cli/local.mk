@@ -7,7 +7,7 @@ airlock_SOURCES = cli/cli.h cli/trust.h cli/main.c cli/util.c cli/revision.c \
 	cli/cmd_gc.c cli/cmd_stats.c
 airlock_SOURCES += cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
-airlock_SOURCES += cli/cmd_pull.c
+airlock_SOURCES += cli/cmd_pull.c cli/release.c
 airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	$(EVENT_CFLAGS) $(CURL_CFLAGS)
 airlock_LDADD = $(MIRROR_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
@@ -25,7 +25,8 @@ tests_fuzz_fuzz_hfcache_SOURCES = tests/fuzz/fuzz_hfcache.c \
 	cli/cmd_add.c cli/cmd_ls.c cli/cmd_show.c cli/cmd_cat.c \
 	cli/cmd_checkout.c cli/cmd_verify.c cli/cmd_pin.c cli/cmd_gc.c \
 	cli/cmd_stats.c cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
-	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
+	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c \
+	cli/release.c
 tests_fuzz_fuzz_hfcache_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_hfcache_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
