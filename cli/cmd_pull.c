@@ -21,6 +21,8 @@
 
 #include "lib/bounds.h"
 #include "cli/cli.h"
+#include "cli/trust.h"
+#include "keys/keys.h"
 #include "mirror/mirror.h"
 
 #define PULL_GLOBS	64
@@ -154,6 +156,171 @@ pull_sign(void *signer, const struct store_manifest *m, struct store_sig *sig)
 	return signer_sign(signer, m, sig);
 }
 
+/*
+ * A chained pull's judge (mirror.h): the upstream's signatures over the
+ * manifest, and its release against rollback, before any chunk moves.
+ */
+struct pull_judge {
+	struct store		*st;
+	struct keys_release	*rel;
+	struct release_rec	 rec;
+	int			 status;	/* the exit status of a refusal */
+};
+
+/*
+ * Each signature is kept under the key id that it carries, once it
+ * parses; one by a key in the keyring must verify over the manifest and
+ * name it, or the pull is refused (the upstream, or what stands between,
+ * is not telling the truth).  One by a key the keyring lacks is kept as
+ * it came, for show and verify to judge once that key is trusted.
+ */
+static int
+judge_sigs(struct pull_judge *j, struct mirror_chain_vouch *v,
+    const struct keys_trust *ring, size_t nring)
+{
+	struct keys_sig_verdict verdicts[BOUND_BUNDLE_SIGS];
+	const char *texts[BOUND_BUNDLE_SIGS];
+	size_t lens[BOUND_BUNDLE_SIGS];
+	char digest[STORE_DIGEST_STRLEN + 1], hex[KEYS_KEYID_HEXLEN + 1];
+	struct keys_subject subj;
+	int rc;
+
+	(void)j;
+	if (v->nsigs == 0)
+		return 0;
+	for (size_t i = 0; i < v->nsigs; i++) {
+		texts[i] = v->sigs[i].text;
+		lens[i] = v->sigs[i].len;
+	}
+	trust_subject(v->manifest, digest, &subj);
+	memset(verdicts, 0, sizeof(verdicts));
+	rc = keys_policy_eval(ring, nring, 1, &subj, texts, lens, v->nsigs,
+	    verdicts, NULL);
+	if (rc != 0 && rc != KEYS_ETHRESHOLD)
+		return cli_fail(EXIT_USAGE, "the upstream's signatures: %s",
+		    keys_strerror(rc));
+	for (size_t i = 0; i < v->nsigs; i++) {
+		keys_keyid_hex(verdicts[i].vd_keyid, hex);
+		switch (verdicts[i].vd_verdict) {
+		case KEYS_V_TRUSTED:
+		case KEYS_V_UNKNOWN_KEY:
+		case KEYS_V_OUT_OF_SCOPE:
+			v->sigs[i].keep = 1;
+			memcpy(v->sigs[i].keyid, verdicts[i].vd_keyid, 8);
+			break;
+		case KEYS_V_REVOKED:
+			break;	/* it never counts again: not worth keeping */
+		case KEYS_V_MALFORMED:
+			return cli_fail(EXIT_CHECK, "%s: the upstream's "
+			    "signature %zu of manifest %s is not a signature: "
+			    "%s", v->upstream, i, digest,
+			    keys_strerror(verdicts[i].vd_error));
+		default:
+			return cli_fail(EXIT_CHECK, "%s: the upstream's "
+			    "signature by key %s does not verify over manifest "
+			    "%s: %s", v->upstream, hex, digest,
+			    verdicts[i].vd_verdict == KEYS_V_COMMENT_MISMATCH ?
+			    "it names another manifest" :
+			    keys_strerror(verdicts[i].vd_error));
+		}
+	}
+	return 0;
+}
+
+/*
+ * The upstream's release, signed by a key of scope "*" in the keyring,
+ * not expired and not older than the highest taken from that key: else
+ * refused.  Taken, it is recorded in the revision's commit.  A release by
+ * a key the keyring lacks tells nothing that can be checked: said, and
+ * not recorded.
+ */
+static int
+judge_release(struct pull_judge *j, struct mirror_chain_vouch *v,
+    const struct keys_trust *ring, size_t nring)
+{
+	struct keys_sig_verdict vd;
+	struct keys_subject subj;
+	char digest[STORE_DIGEST_STRLEN + 1], hex[KEYS_KEYID_HEXLEN + 1];
+	const char *texts[1] = { v->release_sig };
+	uint8_t d[STORE_HASH_LEN];
+	void *old = NULL;
+	size_t oldlen;
+	int rc;
+
+	store_sha256(v->release, v->release_len, d);
+	store_digest_str(d, digest);
+	subj.su_kind = KEYS_TC_RELEASE;
+	subj.su_repo = NULL;
+	subj.su_digest = digest;
+	subj.su_msg = v->release;
+	subj.su_len = v->release_len;
+	memset(&vd, 0, sizeof(vd));
+	rc = keys_policy_eval(ring, nring, 1, &subj, texts,
+	    &v->release_sig_len, 1, &vd, NULL);
+	keys_keyid_hex(vd.vd_keyid, hex);
+	if (rc != 0 && vd.vd_verdict == KEYS_V_UNKNOWN_KEY) {
+		cli_warnx("%s: its release is signed by key %s, which this "
+		    "store does not trust: not checked for rollback",
+		    v->upstream, hex);
+		return 0;
+	}
+	if (rc != 0)
+		return cli_fail(EXIT_CHECK, "%s: refused: its release does not "
+		    "hold: %s (key %s)", v->upstream,
+		    vd.vd_verdict == KEYS_V_OUT_OF_SCOPE ? "the key's scope "
+		    "does not cover publishing (it needs \"*\")" :
+		    keys_verdict_name(vd.vd_verdict), hex);
+	if ((rc = keys_release_parse(v->release, v->release_len, &j->rel))
+	    != 0)
+		return cli_fail(EXIT_CHECK, "%s: release: %s", v->upstream,
+		    keys_strerror(rc));
+	if (memcmp(j->rel->rl_publisher, vd.vd_keyid, 8) != 0)
+		return cli_fail(EXIT_CHECK, "%s: the release names another "
+		    "publisher than the key that signed it", v->upstream);
+	if (keys_release_check_expiry(j->rel, time(NULL)) != 0)
+		return cli_fail(EXIT_CHECK, "%s: refused: its release %llu "
+		    "expired at %s", v->upstream,
+		    (unsigned long long)j->rel->rl_version,
+		    j->rel->rl_expires);
+	rc = store_kv_get(j->st, STORE_RELEASE, vd.vd_keyid, 8, &old, &oldlen);
+	if (rc != 0 && rc != STORE_ENOTFOUND)
+		return cli_store_fail(rc, "the release records");
+	rc = release_vs_record(v->upstream, j->rel, v->release,
+	    v->release_len, old, oldlen);
+	free(old);
+	if (rc != 0)
+		return rc;
+	j->rec.path = v->upstream;
+	j->rec.rel = j->rel;
+	j->rec.doc = v->release;
+	j->rec.len = v->release_len;
+	v->kv = release_record;
+	v->kv_arg = &j->rec;
+	return 0;
+}
+
+static int
+pull_judge(void *arg, struct mirror_chain_vouch *v)
+{
+	struct pull_judge *j = arg;
+	struct keys_trust *ring = NULL;
+	size_t nring = 0;
+	int rc;
+
+	keys_init();
+	if (trust_ring(j->st, &ring, &nring) != 0) {
+		j->status = cli_fail(EXIT_USAGE, "the keyring cannot be read");
+		return MIRROR_EREFUSED;
+	}
+	if ((rc = judge_sigs(j, v, ring, nring)) == 0 && v->release != NULL)
+		rc = judge_release(j, v, ring, nring);
+	free(ring);
+	if (rc == 0)
+		return 0;
+	j->status = rc;
+	return MIRROR_EREFUSED;
+}
+
 static int
 pull_status(int rc)
 {
@@ -198,6 +365,7 @@ cmd_pull(struct cmd_ctx *ctx)
 	struct mirror_pull_spec spec = { 0 };
 	struct mirror_pull_result res = { 0 };
 	struct signer *signer = NULL;
+	struct pull_judge judge = { 0 };
 	struct event_base *base = NULL;
 	struct mirror *m = NULL;
 	struct timespec t0, t1;
@@ -227,6 +395,9 @@ cmd_pull(struct cmd_ctx *ctx)
 	spec.why = why;
 	spec.sign = signer != NULL ? pull_sign : NULL;
 	spec.sign_arg = signer;
+	judge.st = ctx->st;
+	spec.judge = pull_judge;
+	spec.judge_arg = &judge;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((base = mirror_base_new()) == NULL) {
 		rc = cli_fail(EXIT_USAGE, "event_base_new failed");
@@ -240,6 +411,14 @@ cmd_pull(struct cmd_ctx *ctx)
 	rc = mirror_pull(m, ctx->st, &spec, &res);
 	mirror_thread_stop(m);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == MIRROR_EREFUSED || (rc == STORE_ECANCELED &&
+	    judge.rec.refused)) {
+		/* The judge said why. */
+		cli_warnx("%s%s@%s: no revision was added",
+		    store_type_prefix(a->t.type), a->t.repo, rev);
+		rc = rc == MIRROR_EREFUSED ? judge.status : EXIT_CHECK;
+		goto out;
+	}
 	if (rc != 0) {
 		const char *e = mirror_lasterror();
 
@@ -253,6 +432,7 @@ cmd_pull(struct cmd_ctx *ctx)
 	report(ctx->cli, &res, rev, (double)(t1.tv_sec - t0.tv_sec) +
 	    (t1.tv_nsec - t0.tv_nsec) / 1e9);
 out:
+	keys_release_free(judge.rel);
 	store_manifest_free(res.manifest);
 	mirror_free(m);
 	if (base != NULL)

@@ -60,6 +60,7 @@ mirror_strerror(int code)
 	case MIRROR_ECORRUPT:	return "bytes do not match their hash";
 	case MIRROR_EINVAL:	return "invalid argument";
 	case MIRROR_ENOMEM:	return "out of memory";
+	case MIRROR_EREFUSED:	return "refused by this store's policy";
 	}
 	return store_strerror(code);
 }

@@ -2,7 +2,7 @@
 # header): libcurl's multi-socket API on a libevent base.
 noinst_LIBRARIES += mirror/libmirror.a
 mirror_libmirror_a_SOURCES = mirror/mirror.h mirror/mirror_int.h \
-	mirror/engine.c mirror/pull.c mirror/upstream.c
+	mirror/engine.c mirror/pull.c mirror/upstream.c mirror/chain.c
 mirror_libmirror_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(EVENT_CFLAGS) \
 	$(JANSSON_CFLAGS)
 MIRROR_LIBS = mirror/libmirror.a $(CURL_LIBS) $(EVENT_LIBS)

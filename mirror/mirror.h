@@ -34,6 +34,7 @@
 #define MIRROR_ECORRUPT		(-32007)	/* bytes do not match their hash */
 #define MIRROR_EINVAL		(-32008)	/* bad argument */
 #define MIRROR_ENOMEM		(-32009)
+#define MIRROR_EREFUSED		(-32010)	/* a judge refused (it said why) */
 
 const char	*mirror_strerror(int);
 const char	*mirror_lasterror(void);	/* thread-local */
@@ -65,6 +66,37 @@ void	mirror_free(struct mirror *);
 int	mirror_thread_start(struct mirror *);
 void	mirror_thread_stop(struct mirror *);
 
+/*
+ * A chained pull (the upstream is an airlockd, MIRROR.md): what the
+ * upstream vouches for, given to the caller's judge once the manifest is
+ * in and checked against its digest, before any chunk moves.  The judge
+ * sets keep and keyid (the key that made it, read from the signature,
+ * not from what the upstream claims) of each signature to keep with the
+ * manifest (none is kept otherwise), and may set kv to run in the
+ * revision's commit (a release record); a nonzero return stops the pull
+ * and is returned as it is.  Everything here lives until the pull
+ * returns.
+ */
+struct mirror_upstream_sig {
+	const char	*text;		/* a minisign file, NUL-terminated */
+	size_t		 len;
+	int		 keep;		/* the judge's */
+	uint8_t		 keyid[8];	/* the judge's */
+};
+struct mirror_chain_vouch {
+	const char			*upstream;
+	const struct store_manifest	*manifest;
+	struct mirror_upstream_sig	*sigs;
+	size_t				 nsigs;
+	char				*release;	/* NULL: none published */
+	size_t				 release_len;
+	char				*release_sig;
+	size_t				 release_sig_len;
+	store_kvtxn_fn			 kv;		/* the judge's */
+	void				*kv_arg;
+};
+typedef int (*mirror_judge_fn)(void *arg, struct mirror_chain_vouch *);
+
 /* One revision to pull. */
 struct mirror_pull_spec {
 	const char	*upstream;	/* base URL, e.g. https://huggingface.co */
@@ -77,6 +109,8 @@ struct mirror_pull_spec {
 	const char	*why;		/* for the reflog */
 	store_sign_fn	 sign;		/* as store_revision_spec */
 	void		*sign_arg;
+	mirror_judge_fn	 judge;		/* a chained pull's; may be NULL */
+	void		*judge_arg;
 	store_progress_fn progress;
 	void		*progress_arg;
 };
@@ -84,6 +118,7 @@ struct mirror_pull_spec {
 struct mirror_pull_result {
 	struct store_manifest	*manifest;	/* caller's: store_manifest_free */
 	int			 unchanged;
+	int			 chained;	/* from an airlockd's /v1/ */
 	uint64_t		 files;
 	uint64_t		 bytes;		/* of the files */
 	uint64_t		 fetched;	/* body bytes on the wire */
@@ -99,7 +134,10 @@ struct mirror_pull_result {
  * commit (all pages), fetches and checks each (README.md and licence files
  * first) and commits the revision with ref = revision, keeping the
  * upstream's commit id.  A branch whose upstream commit is the one the
- * local ref came from costs one request and changes nothing.
+ * local ref came from costs one request and changes nothing.  From an
+ * airlockd (it answers GET /v1/) the pull is chained instead: the
+ * manifest, committed as its own bytes with the upstream's signatures,
+ * then only the chunks the store lacks, each checked.
  */
 int	mirror_pull(struct mirror *, struct store *,
 	    const struct mirror_pull_spec *, struct mirror_pull_result *);

@@ -131,4 +131,21 @@ long	upstream_retry_after(const char *, time_t now);
 void	upstream_words(const char *code, const char *msg, const char *body,
 	    size_t len, char *out, size_t size);
 
+/*
+ * chain.c: a pull from an airlockd.  *chained is 0 when the upstream is
+ * not one (nothing was done; the Hub's sequence follows).  The parsers
+ * take the upstream's bytes; fuzz_chain.c calls them.
+ */
+int	chain_pull(struct mirror *, struct store *,
+	    const struct mirror_pull_spec *, const char *base,
+	    struct mirror_pull_result *, int *chained);
+int	chain_parse_index(const char *, size_t, int *api);
+int	chain_parse_refs(const char *, size_t, const char *type,
+	    const char *repo, const char *name, uint8_t digest[32]);
+int	chain_parse_sigs(const char *, size_t, char **texts, size_t *lens,
+	    size_t max, size_t *n);
+struct store_chunkref;
+int	chain_parse_chunks(const char *, size_t, uint64_t size, uint64_t *off,
+	    struct store_chunkref **, size_t *n, size_t *cap);
+
 #endif

@@ -570,7 +570,7 @@ mirror_pull(struct mirror *m, struct store *st,
 	const char *rev = spec->revision != NULL ? spec->revision : "main";
 	struct mirror_pull_spec s = *spec;
 	size_t blen;
-	int rc;
+	int rc, chained;
 
 	memset(res, 0, sizeof(*res));
 	memset(&p, 0, sizeof(p));
@@ -607,6 +607,10 @@ mirror_pull(struct mirror *m, struct store *st,
 	snprintf(p.files, sizeof(p.files), "%s/%s%s", p.base,
 	    strcmp(type, "dataset") == 0 ? "datasets/" : "", spec->repo);
 
+	/* An airlockd upstream: its manifest and the chunks we lack. */
+	if ((rc = chain_pull(m, st, &s, p.base, res, &chained)) != 0 ||
+	    chained)
+		goto out;
 	if ((rc = resolve_commit(&p)) != 0)
 		goto out;
 	if (unchanged(&p))

@@ -1,0 +1,734 @@
+/*
+ * chain.c - pulling from another airlockd by its own API (MIRROR.md,
+ * "Chaining"): the manifest and its signatures, then only the chunks the
+ * store lacks, each checked against its hash, each file checked whole,
+ * committed through the one revision pipeline with the manifest's own
+ * bytes, so that the upstream's signatures hold, and its commit id.
+ *
+ * An upstream is an airlockd when GET /v1/ answers its discovery
+ * document; anything else (the Hub's 404, a page that is not JSON) is
+ * left to the Hub's sequence in pull.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "lib/bounds.h"
+#include "mirror/mirror.h"
+#include "mirror/mirror_int.h"
+
+#define CHAIN_API	1		/* the /v1/ API this client speaks */
+#define CHAIN_META_MAX	(1u << 20)	/* index, refs, a page of sigs */
+#define CHAIN_PAGE_MAX	(4u << 20)	/* a page of a blob's chunks */
+
+struct chain {
+	struct mirror			*m;
+	struct store			*st;
+	const struct mirror_pull_spec	*spec;
+	struct mirror_pull_result	*res;
+	const char			*base;
+	struct store_manifest		*manifest;
+	struct store_chunkref		*refs;	/* the file being put */
+	size_t				 nrefs, cap;
+};
+
+static void
+chain_backoff(struct chain *c, int attempt)
+{
+	long ms = c->m->opts.backoff_ms << (attempt < 6 ? attempt : 6);
+	struct timespec ts;
+
+	c->res->retries++;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* What the upstream said about a refusal of what. */
+static int
+chain_refused(const struct xfer *x, const char *what)
+{
+	char words[600];
+	int rc;
+
+	if (x->status == 401 || x->status == 403)
+		rc = MIRROR_EAUTH;
+	else if (x->status == 404 || x->status == 410)
+		rc = MIRROR_ENOTFOUND;
+	else
+		rc = MIRROR_EUPSTREAM;
+	upstream_words(x->h[XH_ERROR_CODE], x->h[XH_ERROR_MESSAGE], x->body,
+	    x->len, words, sizeof(words));
+	return mirror_fail(rc, "%s: HTTP %ld (%s): %s", what, x->status, words,
+	    mirror_strerror(rc));
+}
+
+/*
+ * GET a body of at most max bytes, whole, from the upstream; transient
+ * failures are retried with back-off.  *out is the caller's (xfer_free).
+ */
+static int
+chain_get(struct chain *c, const char *what, const char *url, size_t max,
+    struct xfer **out)
+{
+	struct xfer *x;
+	int attempt = 0, rc;
+
+	*out = NULL;
+	for (;;) {
+		if ((rc = xfer_new(c->m, url, c->spec->token, 0, 0, &x)) != 0)
+			return rc;
+		x->body_max = max;
+		c->res->requests++;
+		xfer_start(x);
+		xfer_wait(x);
+		c->res->fetched += x->received;
+		if (x->toolarge) {
+			xfer_free(x);
+			return mirror_fail(MIRROR_EPROTO, "%s: answer larger "
+			    "than %zu bytes", what, max);
+		}
+		if (x->result != CURLE_OK) {
+			if (attempt < c->m->opts.retries) {
+				xfer_free(x);
+				chain_backoff(c, attempt++);
+				continue;
+			}
+			rc = mirror_fail(MIRROR_ENET, "%s: %s", what,
+			    x->errbuf[0] != '\0' ? x->errbuf :
+			    curl_easy_strerror(x->result));
+			xfer_free(x);
+			return rc;
+		}
+		if (x->status >= 200 && x->status <= 299) {
+			*out = x;
+			return 0;
+		}
+		if ((x->status == 408 || x->status == 429 ||
+		    x->status >= 500) && attempt < c->m->opts.retries) {
+			xfer_free(x);
+			chain_backoff(c, attempt++);
+			continue;
+		}
+		rc = chain_refused(x, what);
+		xfer_free(x);
+		return rc;
+	}
+}
+
+/*
+ * The parsers of what an airlockd answers: pure functions of the bytes,
+ * so that tests/fuzz/fuzz_chain.c reaches each.
+ */
+
+/* 1 if the bytes are an airlockd's /v1/ document (*api its version), 0 if
+ * they are not. */
+int
+chain_parse_index(const char *buf, size_t len, int *api)
+{
+	json_t *j, *a, *v;
+	int yes = 0;
+
+	*api = 0;
+	if ((j = json_loadb(buf, len, 0, NULL)) == NULL)
+		return 0;
+	a = json_object_get(j, "airlock");
+	v = json_object_get(a, "api");
+	if (json_is_object(a) && json_is_integer(v) &&
+	    json_integer_value(v) > 0 && json_integer_value(v) < 1000) {
+		*api = (int)json_integer_value(v);
+		yes = 1;
+	}
+	json_decref(j);
+	return yes;
+}
+
+/* The manifest digest that /v1/refs/TYPE/REPO's answer gives name. */
+int
+chain_parse_refs(const char *buf, size_t len, const char *type,
+    const char *repo, const char *name, uint8_t digest[STORE_HASH_LEN])
+{
+	json_t *j, *e;
+	size_t i;
+	int rc = MIRROR_ENOTFOUND;
+
+	if ((j = json_loadb(buf, len, 0, NULL)) == NULL || !json_is_array(j)) {
+		json_decref(j);
+		return mirror_fail(MIRROR_EPROTO, "%s: the refs are not a "
+		    "JSON array", repo);
+	}
+	json_array_foreach(j, i, e) {
+		const char *t = json_string_value(json_object_get(e, "type"));
+		const char *r = json_string_value(json_object_get(e, "repo"));
+		const char *n = json_string_value(json_object_get(e, "name"));
+		const char *d = json_string_value(json_object_get(e,
+		    "manifest"));
+
+		if (t == NULL || r == NULL || n == NULL ||
+		    strcmp(t, type) != 0 || strcmp(r, repo) != 0 ||
+		    strcmp(n, name) != 0)
+			continue;
+		if (d == NULL || strncmp(d, "sha256:", 7) != 0 ||
+		    store_digest_parse(d, digest) != 0)
+			rc = mirror_fail(MIRROR_EPROTO, "%s@%s: the ref names "
+			    "no manifest digest", repo, name);
+		else
+			rc = 0;
+		break;
+	}
+	if (rc == MIRROR_ENOTFOUND)
+		mirror_fail(rc, "%s@%s: no such revision upstream", repo, name);
+	json_decref(j);
+	return rc;
+}
+
+/*
+ * The signatures of /v1/signatures/...: *sigs gets up to max texts
+ * (malloc'd, each NUL-terminated) and *n their count.
+ */
+int
+chain_parse_sigs(const char *buf, size_t len, char **texts, size_t *lens,
+    size_t max, size_t *n)
+{
+	json_t *j, *e, *s;
+	size_t i;
+
+	*n = 0;
+	if ((j = json_loadb(buf, len, 0, NULL)) == NULL || !json_is_array(j)) {
+		json_decref(j);
+		return mirror_fail(MIRROR_EPROTO, "the signatures are not a "
+		    "JSON array");
+	}
+	if (json_array_size(j) > max) {
+		json_decref(j);
+		return mirror_fail(MIRROR_EPROTO, "more than %zu signatures",
+		    max);
+	}
+	json_array_foreach(j, i, e) {
+		s = json_object_get(e, "signature");
+		if (!json_is_string(s) || json_string_length(s) == 0 ||
+		    json_string_length(s) > BOUND_SIGFILE) {
+			json_decref(j);
+			return mirror_fail(MIRROR_EPROTO, "signature %zu is not "
+			    "a signature file's text", i);
+		}
+		lens[*n] = json_string_length(s);
+		if ((texts[*n] = strndup(json_string_value(s), lens[*n])) ==
+		    NULL) {
+			json_decref(j);
+			return mirror_fail(MIRROR_ENOMEM, "out of memory");
+		}
+		(*n)++;
+	}
+	json_decref(j);
+	return 0;
+}
+
+/*
+ * A page of a blob's chunk list, appended to *v (*n of *cap): offsets
+ * must follow on from *off, sizes be chunk sizes, and the whole no
+ * larger than size.
+ */
+int
+chain_parse_chunks(const char *buf, size_t len, uint64_t size, uint64_t *off,
+    struct store_chunkref **v, size_t *n, size_t *cap)
+{
+	json_t *j, *e;
+	size_t i;
+	int rc = 0;
+
+	if ((j = json_loadb(buf, len, 0, NULL)) == NULL || !json_is_array(j)) {
+		json_decref(j);
+		return mirror_fail(MIRROR_EPROTO, "the chunk list is not a "
+		    "JSON array");
+	}
+	json_array_foreach(j, i, e) {
+		json_t *o = json_object_get(e, "offset");
+		json_t *z = json_object_get(e, "size");
+		const char *h = json_string_value(json_object_get(e, "sha256"));
+		struct store_chunkref *r;
+
+		if (!json_is_integer(o) || !json_is_integer(z) || h == NULL ||
+		    strlen(h) != STORE_HEX_LEN ||
+		    json_integer_value(o) != (json_int_t)*off ||
+		    json_integer_value(z) <= 0 ||
+		    json_integer_value(z) > STORE_CHUNK_MAX ||
+		    (uint64_t)json_integer_value(z) > size - *off) {
+			rc = mirror_fail(MIRROR_EPROTO, "chunk %zu at byte "
+			    "%llu: not a chunk of this file", *n,
+			    (unsigned long long)*off);
+			break;
+		}
+		if (*n == *cap) {
+			size_t c = *cap == 0 ? 64 : *cap * 2;
+
+			if ((r = realloc(*v, c * sizeof(*r))) == NULL) {
+				rc = mirror_fail(MIRROR_ENOMEM, "out of memory");
+				break;
+			}
+			*v = r;
+			*cap = c;
+		}
+		r = &(*v)[*n];
+		if (store_unhex(h, r->sha256, STORE_HASH_LEN) != 0) {
+			rc = mirror_fail(MIRROR_EPROTO, "chunk %zu: not a "
+			    "sha256", *n);
+			break;
+		}
+		r->len = (uint32_t)json_integer_value(z);
+		*off += r->len;
+		(*n)++;
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* Whether the upstream is an airlockd: 1 yes, 0 no, or an error. */
+static int
+chain_probe(struct chain *c)
+{
+	char url[2100];
+	struct xfer *x;
+	int api, rc;
+
+	snprintf(url, sizeof(url), "%s/v1/", c->base);
+	if ((rc = xfer_new(c->m, url, c->spec->token, 0, 0, &x)) != 0)
+		return rc;
+	x->body_max = CHAIN_META_MAX;
+	c->res->requests++;
+	xfer_start(x);
+	xfer_wait(x);
+	/* One try: a Hub, or a server that is down, is for pull.c's
+	 * sequence to find out and say. */
+	rc = x->result == CURLE_OK && x->status == 200 &&
+	    chain_parse_index(x->body != NULL ? x->body : "", x->len, &api);
+	if (rc)
+		c->res->fetched += x->received;
+	xfer_free(x);
+	if (rc && api != CHAIN_API)
+		return mirror_fail(MIRROR_EPROTO, "%s: an airlockd whose API is "
+		    "version %d; this airlock speaks version %d", c->base, api,
+		    CHAIN_API);
+	return rc;
+}
+
+/*
+ * Whether the local ref came from this upstream by the Hub's sequence
+ * (its manifest names it as the source): the pull stays on that
+ * sequence, so that an unchanged branch costs one request, not a probe
+ * as well.
+ */
+static int
+chain_hub_before(struct chain *c)
+{
+	const struct mirror_pull_spec *s = c->spec;
+	struct store_manifest *cur;
+	uint8_t digest[STORE_HASH_LEN];
+	const char *up;
+	int yes;
+
+	if (store_resolve(c->st, s->type, s->repo, s->revision, digest) != 0 ||
+	    store_manifest_get(c->st, digest, &cur) != 0)
+		return 0;
+	up = json_string_value(json_object_get(cur->source, "upstream"));
+	yes = up != NULL && strcmp(up, c->base) == 0;
+	store_manifest_free(cur);
+	return yes;
+}
+
+/* Its chunk list, all pages, into c->refs. */
+static int
+chain_chunk_list(struct chain *c, const struct store_file *f)
+{
+	char hex[STORE_HEX_LEN + 1], prefix[2200], *url, *next;
+	struct xfer *x;
+	uint64_t off = 0;
+	int rc = 0, pages = 0;
+
+	c->nrefs = 0;
+	store_hex(f->sha256, STORE_HASH_LEN, hex);
+	snprintf(prefix, sizeof(prefix), "%s/v1/blobs/sha256:%s/chunks",
+	    c->base, hex);
+	if ((url = strdup(prefix)) == NULL)
+		return mirror_fail(MIRROR_ENOMEM, "out of memory");
+	while (url != NULL) {
+		if (++pages > BOUND_FILES) {
+			rc = mirror_fail(MIRROR_EPROTO, "%s: the chunk list's "
+			    "pages do not end", f->path);
+			break;
+		}
+		if ((rc = chain_get(c, f->path, url, CHAIN_PAGE_MAX, &x)) != 0)
+			break;
+		rc = chain_parse_chunks(x->body != NULL ? x->body : "", x->len,
+		    f->size, &off, &c->refs, &c->nrefs, &c->cap);
+		next = rc == 0 ? upstream_link_next(x->h[XH_LINK]) : NULL;
+		xfer_free(x);
+		free(url);
+		url = NULL;
+		if (rc != 0) {
+			rc = mirror_fail(rc, "%s: %s", f->path,
+			    mirror_lasterror());
+			break;
+		}
+		/* The next page only from the same list on the same host:
+		 * the token goes nowhere else. */
+		if (next != NULL && strncmp(next, prefix, strlen(prefix)) != 0) {
+			rc = mirror_fail(MIRROR_EPROTO, "%s: the chunk list's "
+			    "next page is elsewhere (%s)", f->path, next);
+			free(next);
+			break;
+		}
+		url = next;
+	}
+	free(url);
+	if (rc == 0 && off != f->size)
+		rc = mirror_fail(MIRROR_EPROTO, "%s: the chunks add up to %llu "
+		    "bytes, the manifest says %llu", f->path,
+		    (unsigned long long)off, (unsigned long long)f->size);
+	return rc;
+}
+
+/* The chunks of a blob this store holds already. */
+static int
+local_chunk(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
+    uint32_t len)
+{
+	struct chain *c = arg;
+	struct store_chunkref *r;
+
+	(void)off;
+	if (c->nrefs == c->cap) {
+		size_t cap = c->cap == 0 ? 64 : c->cap * 2;
+
+		if ((r = realloc(c->refs, cap * sizeof(*r))) == NULL)
+			return ENOMEM;
+		c->refs = r;
+		c->cap = cap;
+	}
+	memcpy(c->refs[c->nrefs].sha256, sha, STORE_HASH_LEN);
+	c->refs[c->nrefs++].len = len;
+	return 0;
+}
+
+/* One chunk from the upstream, checked, fetched again once if not. */
+static int
+chain_chunk(struct chain *c, struct store_revision *rev,
+    const struct store_file *f, size_t i, uint64_t off)
+{
+	const struct store_chunkref *r = &c->refs[i];
+	char hex[STORE_HEX_LEN + 1], url[2200], what[BOUND_PATH + 200];
+	uint8_t got[STORE_HASH_LEN];
+	struct xfer *x;
+	int isnew, rc;
+
+	store_hex(r->sha256, STORE_HASH_LEN, hex);
+	snprintf(url, sizeof(url), "%s/v1/chunks/sha256:%s", c->base, hex);
+	snprintf(what, sizeof(what), "%s: chunk %zu (sha256:%s, offset %llu)",
+	    f->path, i, hex, (unsigned long long)off);
+	for (int tries = 0;; tries++) {
+		if ((rc = chain_get(c, what, url, STORE_CHUNK_MAX, &x)) != 0)
+			return rc;
+		if (x->len == r->len) {
+			store_sha256(x->body, x->len, got);
+			if (memcmp(got, r->sha256, STORE_HASH_LEN) == 0)
+				break;
+		}
+		xfer_free(x);
+		if (tries == 1)
+			return mirror_fail(MIRROR_ECORRUPT, "%s: the upstream's "
+			    "bytes do not match the chunk's hash (fetched "
+			    "twice)", what);
+		c->res->retries++;
+	}
+	rc = store_revision_chunk(rev, r->sha256, x->body, x->len, &isnew);
+	xfer_free(x);
+	if (rc != 0)
+		return mirror_fail(rc, "%s: %s", what, store_lasterror());
+	return 0;
+}
+
+/* One file: its chunks, those the store lacks fetched, then checked whole. */
+static int
+chain_file(struct chain *c, struct store_revision *rev,
+    const struct store_file *f)
+{
+	struct store_revision_file in = { 0 };
+	uint64_t off = 0;
+	int rc;
+
+	c->nrefs = 0;
+	if (store_blob_chunks(c->st, f->sha256, local_chunk, c) == 0 &&
+	    c->nrefs > 0)
+		;	/* held already: nothing to fetch */
+	else if (f->size > 0 && (rc = chain_chunk_list(c, f)) != 0)
+		return rc;
+	else if (f->size == 0)
+		c->nrefs = 0;
+	else {
+		for (size_t i = 0; i < c->nrefs; i++) {
+			rc = store_chunk_has(c->st, c->refs[i].sha256);
+			if (rc == STORE_ENOTFOUND)
+				rc = chain_chunk(c, rev, f, i, off);
+			else if (rc != 0)
+				rc = mirror_fail(rc, "%s: %s", f->path,
+				    store_lasterror());
+			if (rc != 0)
+				return rc;
+			off += c->refs[i].len;
+		}
+	}
+	in.path = f->path;
+	in.size = (int64_t)f->size;
+	in.lfs = f->lfs;
+	in.sha256 = f->sha256;
+	in.git_sha1 = f->git_sha1;
+	if ((rc = store_revision_blob(rev, &in, c->refs, c->nrefs)) != 0)
+		return mirror_fail(rc == STORE_ECORRUPT ? MIRROR_ECORRUPT : rc,
+		    "%s", store_lasterror());
+	return 0;
+}
+
+static int
+chain_feed(void *arg, struct store_revision *rev)
+{
+	struct chain *c = arg;
+	const struct store_manifest *m = c->manifest;
+	int rc;
+
+	for (size_t i = 0; i < m->nfiles; i++) {
+		c->res->failed = m->files[i].path;
+		if ((rc = chain_file(c, rev, &m->files[i])) != 0)
+			return rc;
+	}
+	c->res->failed = NULL;
+	return 0;
+}
+
+/* The manifest rev names upstream, its bytes checked against its digest. */
+static int
+chain_manifest(struct chain *c, const uint8_t digest[STORE_HASH_LEN])
+{
+	const struct mirror_pull_spec *s = c->spec;
+	char d[STORE_DIGEST_STRLEN + 1], url[2200];
+	uint8_t got[STORE_HASH_LEN];
+	struct xfer *x;
+	int rc;
+
+	store_digest_str(digest, d);
+	snprintf(url, sizeof(url), "%s/v1/manifests/%s", c->base, d);
+	if ((rc = chain_get(c, d, url, BOUND_MANIFEST, &x)) != 0)
+		return rc;
+	store_sha256(x->body != NULL ? x->body : "", x->len, got);
+	if (memcmp(got, digest, STORE_HASH_LEN) != 0)
+		rc = mirror_fail(MIRROR_ECORRUPT, "manifest %s: the upstream's "
+		    "bytes do not hash to it", d);
+	else if ((rc = store_manifest_parse(x->body, x->len, &c->manifest))
+	    != 0)
+		rc = mirror_fail(MIRROR_EPROTO, "manifest %s: %s", d,
+		    store_lasterror());
+	else if (strcmp(c->manifest->type, s->type) != 0 ||
+	    strcmp(c->manifest->repo, s->repo) != 0)
+		rc = mirror_fail(MIRROR_EPROTO, "manifest %s is of %s %s, not "
+		    "of %s %s", d, c->manifest->type, c->manifest->repo,
+		    s->type, s->repo);
+	else if (strlen(s->revision) == STORE_COMMIT_LEN &&
+	    strspn(s->revision, "0123456789abcdef") == STORE_COMMIT_LEN &&
+	    strcmp(c->manifest->commit, s->revision) != 0)
+		rc = mirror_fail(MIRROR_EPROTO, "manifest %s has commit %s, "
+		    "not %s", d, c->manifest->commit, s->revision);
+	xfer_free(x);
+	return rc;
+}
+
+/* A document the upstream may not publish (404): *buf NULL then. */
+static int
+chain_optional(struct chain *c, const char *path, size_t max, char **buf,
+    size_t *len)
+{
+	char url[2200];
+	struct xfer *x;
+	int rc;
+
+	*buf = NULL;
+	*len = 0;
+	snprintf(url, sizeof(url), "%s%s", c->base, path);
+	rc = chain_get(c, path, url, max, &x);
+	if (rc == MIRROR_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if ((*buf = malloc(x->len + 1)) == NULL) {
+		xfer_free(x);
+		return mirror_fail(MIRROR_ENOMEM, "out of memory");
+	}
+	memcpy(*buf, x->body != NULL ? x->body : "", x->len);
+	(*buf)[x->len] = '\0';
+	*len = x->len;
+	xfer_free(x);
+	return 0;
+}
+
+/* What the upstream vouches for, judged by the caller before any chunk. */
+static int
+chain_vouch(struct chain *c, struct mirror_chain_vouch *v, char **texts,
+    size_t *lens)
+{
+	char d[STORE_DIGEST_STRLEN + 1], url[2200];
+	struct xfer *x;
+	int rc;
+
+	store_digest_str(c->manifest->digest, d);
+	snprintf(url, sizeof(url), "%s/v1/signatures/%s", c->base, d);
+	if ((rc = chain_get(c, "signatures", url, CHAIN_META_MAX, &x)) != 0)
+		return rc;
+	rc = chain_parse_sigs(x->body != NULL ? x->body : "", x->len, texts,
+	    lens, BOUND_BUNDLE_SIGS, &v->nsigs);
+	xfer_free(x);
+	if (rc != 0)
+		return mirror_fail(rc, "manifest %s: %s", d,
+		    mirror_lasterror());
+	for (size_t i = 0; i < v->nsigs; i++) {
+		v->sigs[i].text = texts[i];
+		v->sigs[i].len = lens[i];
+	}
+	if ((rc = chain_optional(c, "/v1/release", BOUND_RELEASE,
+	    &v->release, &v->release_len)) != 0 || v->release == NULL)
+		return rc;
+	if ((rc = chain_optional(c, "/v1/release.minisig", BOUND_SIGFILE,
+	    &v->release_sig, &v->release_sig_len)) != 0)
+		return rc;
+	if (v->release_sig == NULL)
+		return mirror_fail(MIRROR_EPROTO, "%s: publishes a release "
+		    "without its signature", c->base);
+	return 0;
+}
+
+/* The local ref already names the upstream's manifest: nothing to do. */
+static int
+chain_unchanged(struct chain *c, const uint8_t digest[STORE_HASH_LEN])
+{
+	const struct mirror_pull_spec *s = c->spec;
+	struct store_manifest *cur;
+	uint8_t have[STORE_HASH_LEN];
+
+	if (store_resolve(c->st, s->type, s->repo, s->revision, have) != 0 ||
+	    memcmp(have, digest, STORE_HASH_LEN) != 0 ||
+	    store_manifest_get(c->st, have, &cur) != 0)
+		return 0;
+	c->res->manifest = cur;
+	c->res->unchanged = 1;
+	c->res->files = cur->nfiles;
+	for (size_t i = 0; i < cur->nfiles; i++)
+		c->res->bytes += cur->files[i].size;
+	c->res->held = c->res->bytes;
+	return 1;
+}
+
+static int
+chain_commit(struct chain *c, struct mirror_chain_vouch *v)
+{
+	const struct mirror_pull_spec *s = c->spec;
+	struct store_revision_spec rs = { 0 };
+	struct store_revision_result rr = { 0 };
+	struct store_sig keep[BOUND_BUNDLE_SIGS];
+	size_t nkeep = 0;
+	int rc;
+
+	for (size_t i = 0; i < v->nsigs; i++)
+		if (v->sigs[i].keep) {
+			memcpy(keep[nkeep].keyid, v->sigs[i].keyid, 8);
+			keep[nkeep].text = v->sigs[i].text;
+			keep[nkeep++].len = v->sigs[i].len;
+		}
+	rs.manifest = c->manifest;
+	rs.sigs = keep;
+	rs.nsigs = nkeep;
+	rs.ref = strcmp(s->revision, c->manifest->commit) == 0 ? NULL :
+	    s->revision;
+	rs.why = s->why;
+	rs.flags = STORE_REVISION_KEEP_COMMIT;
+	rs.feed = chain_feed;
+	rs.feed_arg = c;
+	rs.sign = s->sign;
+	rs.sign_arg = s->sign_arg;
+	rs.kv = v->kv;
+	rs.kv_arg = v->kv_arg;
+	rs.progress = s->progress;
+	rs.progress_arg = s->progress_arg;
+	c->res->files = c->manifest->nfiles;
+	rc = store_revision_add(c->st, &rs, &rr);
+	if (rc != 0) {
+		if (rr.step != STORE_REVISION_FILES && rc > -32000)
+			mirror_fail(rc, "%s@%s: %s", s->repo,
+			    c->manifest->commit, store_lasterror());
+		if (c->res->failed != NULL) {
+			snprintf(c->res->failed_buf,
+			    sizeof(c->res->failed_buf), "%s", c->res->failed);
+			c->res->failed = c->res->failed_buf;
+		}
+		return rc;
+	}
+	c->res->manifest = rr.manifest;
+	c->res->unchanged = rr.unchanged;
+	c->res->bytes = rr.bytes;
+	c->res->held = rr.bytes > rr.new_bytes ? rr.bytes - rr.new_bytes : 0;
+	return 0;
+}
+
+int
+chain_pull(struct mirror *m, struct store *st,
+    const struct mirror_pull_spec *s, const char *base,
+    struct mirror_pull_result *res, int *chained)
+{
+	struct chain c = { m, st, s, res, base, NULL, NULL, 0, 0 };
+	struct mirror_chain_vouch v;
+	struct mirror_upstream_sig sigs[BOUND_BUNDLE_SIGS];
+	char *texts[BOUND_BUNDLE_SIGS], url[2600];
+	size_t lens[BOUND_BUNDLE_SIGS];
+	uint8_t digest[STORE_HASH_LEN];
+	struct xfer *x;
+	int rc = 0;
+
+	*chained = 0;
+	memset(&v, 0, sizeof(v));
+	memset(sigs, 0, sizeof(sigs));
+	v.sigs = sigs;
+	if (chain_hub_before(&c) || (rc = chain_probe(&c)) != 1)
+		return rc;
+	*chained = 1;
+	res->chained = 1;
+	snprintf(url, sizeof(url), "%s/v1/refs/%s/%s", base, s->type, s->repo);
+	if ((rc = chain_get(&c, s->repo, url, BOUND_MANIFEST, &x)) != 0)
+		return rc;
+	rc = chain_parse_refs(x->body != NULL ? x->body : "", x->len, s->type,
+	    s->repo, s->revision, digest);
+	xfer_free(x);
+	if (rc != 0 || chain_unchanged(&c, digest))
+		return rc;
+	if ((rc = chain_manifest(&c, digest)) != 0)
+		goto out;
+	if ((rc = chain_vouch(&c, &v, texts, lens)) != 0)
+		goto out;
+	v.manifest = c.manifest;
+	v.upstream = base;
+	if (s->judge != NULL && (rc = s->judge(s->judge_arg, &v)) != 0)
+		goto out;
+	rc = chain_commit(&c, &v);
+out:
+	for (size_t i = 0; i < v.nsigs; i++)
+		free(texts[i]);
+	free(v.release);
+	free(v.release_sig);
+	free(c.refs);
+	store_manifest_free(c.manifest);
+	return rc;
+}
