@@ -23,11 +23,13 @@ INTEGRATION_TESTS += tests/integration/store_env.sh
 INTEGRATION_TESTS += tests/integration/refs.sh
 INTEGRATION_TESTS += tests/integration/anchors.sh
 INTEGRATION_TESTS += tests/integration/pull.sh
+INTEGRATION_TESTS += tests/integration/pull_chain.sh
 INTEGRATION_TESTS += tests/integration/documented.sh
 INTEGRATION_TESTS += tests/integration/synopsis.sh
 INTEGRATION_TESTS += tests/integration/bundle_dataset.sh
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk \
+	tests/lib/flipproxy.py
 
 # airlock-crashtest: the airlock command built from the same sources with
 # the crash points of lib/crash.h compiled in, for the crash tests only;

@@ -1,8 +1,10 @@
 #!/bin/sh
-# airlock pull with an airlockd as the upstream: the revision arrives whole
-# (every page of a small-paged tree), verifies, checks out byte for byte as
-# the folder that was added upstream, keeps the upstream's commit id (as
-# curl reads X-Repo-Commit), and a second pull changes nothing.
+# airlock pull with an airlockd as the upstream, its /v1/ hidden by a proxy
+# so that the Hub's sequence runs (pull_chain.sh has the chained pull): the
+# revision arrives whole (every page of a small-paged tree), verifies,
+# checks out byte for byte as the folder that was added upstream, keeps the
+# upstream's commit id (as curl reads X-Repo-Commit), and a second pull
+# changes nothing.
 . "$top_srcdir/tests/lib/tap.sh"
 
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
@@ -25,9 +27,16 @@ printf 'tree-page-size = 2\n' >"$T/airlockd.conf"
 check "airlockd starts on the upstream store" \
     start_daemon "$T/up" -c "$T/airlockd.conf"
 
+python3 "$top_srcdir/tests/lib/flipproxy.py" "$URL" "$T/proxy.port" hide &
+proxy=$!
+stop_proxy() { kill "$proxy" 2>/dev/null; wait "$proxy" 2>/dev/null; }
+at_exit stop_proxy
+wait_for test -s "$T/proxy.port"
+HUB=http://127.0.0.1:$(cat "$T/proxy.port")
+
 "$AIRLOCK" --store "$T/down" init >/dev/null
 check "pull from airlockd" "$AIRLOCK" --store "$T/down" pull org/tiny \
-    --from "$URL"
+    --from "$HUB"
 printed=$(last_output)
 commit=$(curl -sS -o /dev/null -D - "$URL/org/tiny/resolve/main/config.json" |
     tr -d '\r' | sed -n 's/^[Xx]-[Rr]epo-[Cc]ommit: //p')
@@ -42,9 +51,10 @@ got=$("$AIRLOCK" --store "$T/down" manifest org/tiny |
 check "every file of every tree page came ($want)" test "$got" -eq "$want"
 
 cp "$T/down/data.mdb" "$T/before.mdb" 2>/dev/null || true
-"$AIRLOCK" --store "$T/down" --json pull org/tiny --from "$URL" >"$T/again.json"
+"$AIRLOCK" --store "$T/down" --json pull org/tiny --from "$HUB" >"$T/again.json"
 check "a second pull is unchanged, in one request" sh -c \
     "grep -q '\"unchanged\": true' '$T/again.json' && grep -q '\"requests\": 1,' '$T/again.json'"
 check "and it printed the same digest" sh -c \
     "grep -q \"\$(echo '$printed' | cut -d' ' -f2)\" '$T/again.json'"
+stop_proxy
 stop_daemon
