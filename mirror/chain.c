@@ -702,6 +702,11 @@ chain_pull(struct mirror *m, struct store *st,
 	memset(&v, 0, sizeof(v));
 	memset(sigs, 0, sizeof(sigs));
 	v.sigs = sigs;
+	/* A partial revision is a manifest of its own, which no upstream
+	 * signature covers: the Hub's sequence makes it. */
+	if ((s->include != NULL && s->include[0] != NULL) ||
+	    (s->exclude != NULL && s->exclude[0] != NULL))
+		return 0;
 	if (chain_hub_before(&c) || (rc = chain_probe(&c)) != 1)
 		return rc;
 	*chained = 1;
