@@ -463,17 +463,14 @@ chain_file(struct chain *c, struct store_revision *rev,
 {
 	struct store_revision_file in = { 0 };
 	uint64_t off = 0;
-	int rc;
+	int held, rc;
 
 	c->nrefs = 0;
-	if (store_blob_chunks(c->st, f->sha256, local_chunk, c) == 0 &&
-	    c->nrefs > 0)
-		;	/* held already: nothing to fetch */
-	else if (f->size > 0 && (rc = chain_chunk_list(c, f)) != 0)
-		return rc;
-	else if (f->size == 0)
-		c->nrefs = 0;
-	else {
+	held = store_blob_chunks(c->st, f->sha256, local_chunk, c) == 0 &&
+	    c->nrefs > 0;
+	if (!held && f->size > 0) {
+		if ((rc = chain_chunk_list(c, f)) != 0)
+			return rc;
 		for (size_t i = 0; i < c->nrefs; i++) {
 			rc = store_chunk_has(c->st, c->refs[i].sha256);
 			if (rc == STORE_ENOTFOUND)

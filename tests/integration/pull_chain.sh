@@ -13,7 +13,7 @@ command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 command -v minisign >/dev/null 2>&1 || skip_all "minisign is not installed"
 
-plan 23
+plan 26
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -129,6 +129,28 @@ last_output | grep -Eq 'model.safetensors: chunk [0-9]+ \(sha256:[0-9a-f]{64}, o
 [ "$(main_of)" = "$good" ] && ok "  nothing committed: main is where it was" ||
     not_ok "  main moved to $(main_of)"
 stop_proxy
+python3 "$top_srcdir/tests/lib/flipproxy.py" "$URL" "$T/proxy2.port" flip \
+    /v1/manifests/ &
+proxy=$!
+wait_for test -s "$T/proxy2.port"
+fails "a tampered manifest: the pull is refused" 1 b pull org/m \
+    --from "http://127.0.0.1:$(cat "$T/proxy2.port")"
+last_output | grep -Eq 'manifest sha256:[0-9a-f]{64}: .*do not hash to it' &&
+    [ "$(main_of)" = "$good" ] && ok "  naming it; nothing committed" ||
+    { diag "$(last_output)"; not_ok "  naming it; nothing committed"; }
+stop_proxy
+
+# --- a partial pull: a manifest of its own, by the Hub's sequence ----------------
+resolves=$(requests resolve)
+"$AIRLOCK" --store "$T/C" init >/dev/null
+check "a pull with --include from an airlockd" "$AIRLOCK" --store "$T/C" \
+    pull org/m --from "$URL" --include '*.json'
+got=$("$AIRLOCK" --store "$T/C" manifest org/m | python3 -c \
+    'import json, sys; print(" ".join(f["path"] for f in json.load(sys.stdin)["files"]))')
+[ "$got" = "config.json generation_config.json tokenizer.json tokenizer_config.json" ] &&
+    [ "$(requests resolve)" -gt "$resolves" ] &&
+    ok "  only those files, by the Hub's sequence" ||
+    not_ok "  files: $got; resolve requests $resolves -> $(requests resolve)"
 
 # --- a rollback of the upstream's release -----------------------------------------
 check "B trusts alice" b trust add "$T/alice.pub"
