@@ -1086,6 +1086,128 @@ test_revision_pipeline(void **state)
 	    now), STORE_ENOTFOUND);
 }
 
+/*
+ * A revision made elsewhere, as a chained pull brings it: each file as
+ * its chunks, then from its chunk list; the manifest committed as its own
+ * bytes, with the signatures that came with it and the local one.  A
+ * chunk or a file that is not its hash, and files that are not the
+ * manifest's, commit nothing.
+ */
+struct chained {
+	const struct store_manifest	*m;
+	int				 bad_chunk;	/* a wrong chunk hash */
+	int				 bad_blob;	/* a wrong file hash */
+	int				 skip;		/* leave a file out */
+};
+
+static int
+feed_chunks(void *arg, struct store_revision *rev)
+{
+	struct chained *c = arg;
+	static const char *const bytes[] = { "hello\n", "weights" };
+
+	for (size_t i = 0; i < c->m->nfiles; i++) {
+		const struct store_file *f = &c->m->files[i];
+		struct store_revision_file in = { f->path, (int64_t)f->size,
+		    f->lfs, f->sha256, f->git_sha1 };
+		struct store_chunkref ref;
+		uint8_t wrong[STORE_HASH_LEN];
+		int isnew, rc;
+
+		if (c->skip && i == 1)
+			break;
+		/* A file this small is one chunk: its hash is the file's. */
+		memcpy(ref.sha256, f->sha256, STORE_HASH_LEN);
+		ref.len = (uint32_t)f->size;
+		if (c->bad_chunk) {
+			memcpy(wrong, f->sha256, STORE_HASH_LEN);
+			wrong[0] ^= 1;
+			return store_revision_chunk(rev, wrong, bytes[i],
+			    f->size, &isnew);
+		}
+		if ((rc = store_revision_chunk(rev, ref.sha256, bytes[i],
+		    f->size, &isnew)) != 0)
+			return rc;
+		assert_true(isnew);
+		if (c->bad_blob) {
+			memcpy(wrong, f->sha256, STORE_HASH_LEN);
+			wrong[0] ^= 1;
+			in.sha256 = wrong;
+		}
+		if ((rc = store_revision_blob(rev, &in, &ref, 1)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+chained(struct store *st, struct chained *c, struct feed *fd,
+    struct store_revision_result *res)
+{
+	struct store_sig up = { { 0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd, 0xcd,
+	    0xcd }, "the upstream's", 14 };
+	struct store_revision_spec spec = {
+		.manifest = c->m, .sigs = &up, .nsigs = 1,
+		.ref = "main", .why = "test", .flags = STORE_REVISION_KEEP_COMMIT,
+		.feed = feed_chunks, .feed_arg = c, .sign = sign_test,
+		.sign_arg = fd,
+	};
+
+	return store_revision_add(st, &spec, res);
+}
+
+static void
+test_revision_chunks(void **state)
+{
+	struct fixture *f = *state;
+	struct feed fd = { "9a129038d9a00aed0cf6a7ea059ca50a813449061ab87848"
+	    "cf1a13eafdf33b2c", 0, 0 };
+	struct store_revision_result res, got;
+	struct chained c = { NULL, 0, 0, 0 };
+	struct store *st2;
+	char dir[128];
+	uint8_t digest[STORE_HASH_LEN];
+	int nsigs = 0;
+
+	assert_int_equal(revision(f->st, &fd, 1763900000, &res), 0);
+	c.m = res.manifest;
+	snprintf(dir, sizeof(dir), "%s/second", f->dir);
+	assert_int_equal(store_open(dir, STORE_CREATE, &st2), 0);
+
+	c.bad_chunk = 1;
+	assert_int_equal(chained(st2, &c, &fd, &got), STORE_ECORRUPT);
+	assert_null(got.manifest);
+	c.bad_chunk = 0;
+	c.bad_blob = 1;
+	assert_int_equal(chained(st2, &c, &fd, &got), STORE_ECORRUPT);
+	assert_string_equal(got.failed, "hello.txt");
+	c.bad_blob = 0;
+	c.skip = 1;
+	assert_int_equal(chained(st2, &c, &fd, &got), STORE_EINVAL);
+	assert_int_equal(got.step, STORE_REVISION_MANIFEST);
+	assert_int_equal(store_resolve(st2, "model", "acme/rev", "main",
+	    digest), STORE_ENOTFOUND);
+	c.skip = 0;
+
+	assert_int_equal(chained(st2, &c, &fd, &got), 0);
+	assert_false(got.unchanged);
+	assert_int_equal(got.new_bytes, 13);
+	assert_int_equal(got.manifest->len, c.m->len);
+	assert_memory_equal(got.manifest->bytes, c.m->bytes, c.m->len);
+	assert_int_equal(store_resolve(st2, "model", "acme/rev", "main",
+	    digest), 0);
+	assert_memory_equal(digest, c.m->digest, STORE_HASH_LEN);
+	assert_int_equal(store_resolve(st2, "model", "acme/rev", c.m->commit,
+	    digest), 0);
+	assert_int_equal(store_sigs(st2, digest, count_sig, &nsigs), 0);
+	assert_int_equal(nsigs, 2);
+	assert_int_equal(store_verify_blob(st2, c.m->files[0].sha256,
+	    STORE_VERIFY_SHA1, NULL, NULL), 0);
+	store_manifest_free(got.manifest);
+	store_manifest_free(res.manifest);
+	store_close(st2);
+}
+
 int
 main(void)
 {
@@ -1113,6 +1235,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_view_extents, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_revision_pipeline, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_revision_chunks, setup,
 		    teardown),
 	};
 
