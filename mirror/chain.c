@@ -419,41 +419,157 @@ local_chunk(void *arg, uint64_t off, const uint8_t sha[STORE_HASH_LEN],
 	return 0;
 }
 
-/* One chunk from the upstream, checked, fetched again once if not. */
-static int
-chain_chunk(struct chain *c, struct store_revision *rev,
-    const struct store_file *f, size_t i, uint64_t off)
+static void
+chunk_url(const struct chain *c, size_t i, char *url, size_t size)
 {
-	const struct store_chunkref *r = &c->refs[i];
-	char hex[STORE_HEX_LEN + 1], url[2200], what[BOUND_PATH + 200];
+	char hex[STORE_HEX_LEN + 1];
+
+	store_hex(c->refs[i].sha256, STORE_HASH_LEN, hex);
+	snprintf(url, size, "%s/v1/chunks/sha256:%s", c->base, hex);
+}
+
+static void
+chunk_what(const struct chain *c, const struct store_file *f, size_t i,
+    uint64_t off, char *what, size_t size)
+{
+	char hex[STORE_HEX_LEN + 1];
+
+	store_hex(c->refs[i].sha256, STORE_HASH_LEN, hex);
+	snprintf(what, size, "%s: chunk %zu (sha256:%s, offset %llu)",
+	    f->path, i, hex, (unsigned long long)off);
+}
+
+/* Whether a transfer's body is chunk i's bytes. */
+static int
+chunk_matches(const struct chain *c, size_t i, const struct xfer *x)
+{
 	uint8_t got[STORE_HASH_LEN];
-	struct xfer *x;
+
+	if (x->len != c->refs[i].len || x->body == NULL)
+		return 0;
+	store_sha256(x->body, x->len, got);
+	return memcmp(got, c->refs[i].sha256, STORE_HASH_LEN) == 0;
+}
+
+static int
+chunk_keep(struct chain *c, struct store_revision *rev,
+    const struct store_file *f, size_t i, uint64_t off, struct xfer *x)
+{
+	char what[BOUND_PATH + 200];
 	int isnew, rc;
 
-	store_hex(r->sha256, STORE_HASH_LEN, hex);
-	snprintf(url, sizeof(url), "%s/v1/chunks/sha256:%s", c->base, hex);
-	snprintf(what, sizeof(what), "%s: chunk %zu (sha256:%s, offset %llu)",
-	    f->path, i, hex, (unsigned long long)off);
-	for (int tries = 0;; tries++) {
+	if ((rc = store_revision_chunk(rev, c->refs[i].sha256, x->body, x->len,
+	    &isnew)) != 0) {
+		chunk_what(c, f, i, off, what, sizeof(what));
+		return mirror_fail(rc, "%s: %s", what, store_lasterror());
+	}
+	return 0;
+}
+
+/*
+ * Chunk i alone, with the retries of chain_get, until it has been fetched
+ * twice (fetched: times so far); bytes that are not its hash twice are
+ * refused, naming it.
+ */
+static int
+chain_chunk(struct chain *c, struct store_revision *rev,
+    const struct store_file *f, size_t i, uint64_t off, int fetched)
+{
+	char url[2200], what[BOUND_PATH + 200];
+	struct xfer *x;
+	int rc;
+
+	chunk_url(c, i, url, sizeof(url));
+	chunk_what(c, f, i, off, what, sizeof(what));
+	for (;; fetched++) {
 		if ((rc = chain_get(c, what, url, STORE_CHUNK_MAX, &x)) != 0)
 			return rc;
-		if (x->len == r->len) {
-			store_sha256(x->body, x->len, got);
-			if (memcmp(got, r->sha256, STORE_HASH_LEN) == 0)
-				break;
-		}
+		if (chunk_matches(c, i, x))
+			break;
 		xfer_free(x);
-		if (tries == 1)
+		if (fetched >= 1)
 			return mirror_fail(MIRROR_ECORRUPT, "%s: the upstream's "
 			    "bytes do not match the chunk's hash (fetched "
 			    "twice)", what);
 		c->res->retries++;
 	}
-	rc = store_revision_chunk(rev, r->sha256, x->body, x->len, &isnew);
+	rc = chunk_keep(c, rev, f, i, off, x);
 	xfer_free(x);
-	if (rc != 0)
-		return mirror_fail(rc, "%s: %s", what, store_lasterror());
-	return 0;
+	return rc;
+}
+
+#define CHAIN_WINDOW	16	/* chunks in flight at most */
+
+/*
+ * The chunks of f that the store lacks, as many in flight as the engine
+ * runs transfers (the bodies are at most a chunk each), each checked and
+ * stored as it lands, in order.  One that does not come whole and right
+ * is fetched again alone.
+ */
+static int
+chain_chunks(struct chain *c, struct store_revision *rev,
+    const struct store_file *f)
+{
+	struct xfer *win[CHAIN_WINDOW], *x;
+	size_t idx[CHAIN_WINDOW], head = 0, n = 0, next = 0, window;
+	uint64_t offs[CHAIN_WINDOW], off = 0;
+	char url[2200];
+	int rc = 0;
+
+	window = (size_t)c->m->opts.transfers;
+	if (window > CHAIN_WINDOW)
+		window = CHAIN_WINDOW;
+	while (rc == 0 && (next < c->nrefs || n > 0)) {
+		if (n < window && next < c->nrefs) {
+			size_t i = next++, slot;
+			uint64_t o = off;
+
+			off += c->refs[i].len;
+			if ((rc = store_chunk_has(c->st, c->refs[i].sha256)) ==
+			    0)
+				continue;
+			if (rc != STORE_ENOTFOUND) {
+				rc = mirror_fail(rc, "%s: %s", f->path,
+				    store_lasterror());
+				break;
+			}
+			chunk_url(c, i, url, sizeof(url));
+			if ((rc = xfer_new(c->m, url, c->spec->token, 0, 0,
+			    &x)) != 0)
+				break;
+			x->body_max = STORE_CHUNK_MAX;
+			c->res->requests++;
+			xfer_start(x);
+			slot = (head + n++) % CHAIN_WINDOW;
+			win[slot] = x;
+			idx[slot] = i;
+			offs[slot] = o;
+			continue;
+		}
+		x = win[head];
+		n--;
+		xfer_wait(x);
+		c->res->fetched += x->received;
+		if (x->result == CURLE_OK && x->status == 200 &&
+		    chunk_matches(c, idx[head], x))
+			rc = chunk_keep(c, rev, f, idx[head], offs[head], x);
+		else {
+			int fetched = x->result == CURLE_OK &&
+			    x->status == 200 && !x->toolarge;
+
+			xfer_free(x);
+			x = NULL;
+			if (fetched)
+				c->res->retries++;
+			rc = chain_chunk(c, rev, f, idx[head], offs[head],
+			    fetched);
+		}
+		xfer_free(x);
+		head = (head + 1) % CHAIN_WINDOW;
+	}
+	for (; n > 0; n--, head = (head + 1) % CHAIN_WINDOW)
+		xfer_free(win[head]);
+	return rc;
 }
 
 /* One file: its chunks, those the store lacks fetched, then checked whole. */
@@ -462,27 +578,14 @@ chain_file(struct chain *c, struct store_revision *rev,
     const struct store_file *f)
 {
 	struct store_revision_file in = { 0 };
-	uint64_t off = 0;
 	int held, rc;
 
 	c->nrefs = 0;
 	held = store_blob_chunks(c->st, f->sha256, local_chunk, c) == 0 &&
 	    c->nrefs > 0;
-	if (!held && f->size > 0) {
-		if ((rc = chain_chunk_list(c, f)) != 0)
-			return rc;
-		for (size_t i = 0; i < c->nrefs; i++) {
-			rc = store_chunk_has(c->st, c->refs[i].sha256);
-			if (rc == STORE_ENOTFOUND)
-				rc = chain_chunk(c, rev, f, i, off);
-			else if (rc != 0)
-				rc = mirror_fail(rc, "%s: %s", f->path,
-				    store_lasterror());
-			if (rc != 0)
-				return rc;
-			off += c->refs[i].len;
-		}
-	}
+	if (!held && f->size > 0 && ((rc = chain_chunk_list(c, f)) != 0 ||
+	    (rc = chain_chunks(c, rev, f)) != 0))
+		return rc;
 	in.path = f->path;
 	in.size = (int64_t)f->size;
 	in.lfs = f->lfs;
