@@ -40,6 +40,16 @@ struct chain {
 	size_t				 nrefs, cap;
 };
 
+/* The last error again, prefixed with what it was about. */
+static int
+chain_prefix(int rc, const char *what)
+{
+	char why[1024];
+
+	snprintf(why, sizeof(why), "%s", mirror_lasterror());
+	return mirror_fail(rc, "%s: %s", what, why);
+}
+
 static void
 chain_backoff(struct chain *c, int attempt)
 {
@@ -375,8 +385,7 @@ chain_chunk_list(struct chain *c, const struct store_file *f)
 		free(url);
 		url = NULL;
 		if (rc != 0) {
-			rc = mirror_fail(rc, "%s: %s", f->path,
-			    mirror_lasterror());
+			rc = chain_prefix(rc, f->path);
 			break;
 		}
 		/* The next page only from the same list on the same host:
@@ -694,8 +703,7 @@ chain_vouch(struct chain *c, struct mirror_chain_vouch *v, char **texts,
 	    lens, BOUND_BUNDLE_SIGS, &v->nsigs);
 	xfer_free(x);
 	if (rc != 0)
-		return mirror_fail(rc, "manifest %s: %s", d,
-		    mirror_lasterror());
+		return chain_prefix(rc, d);
 	for (size_t i = 0; i < v->nsigs; i++) {
 		v->sigs[i].text = texts[i];
 		v->sigs[i].len = lens[i];
