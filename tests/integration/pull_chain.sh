@@ -13,7 +13,7 @@ command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 command -v minisign >/dev/null 2>&1 || skip_all "minisign is not installed"
 
-plan 26
+plan 27
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
