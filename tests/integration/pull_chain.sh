@@ -13,7 +13,7 @@ command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 command -v minisign >/dev/null 2>&1 || skip_all "minisign is not installed"
 
-plan 27
+plan 30
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -154,7 +154,24 @@ got=$("$AIRLOCK" --store "$T/C" manifest org/m | python3 -c \
 
 # --- a rollback of the upstream's release -----------------------------------------
 check "B trusts alice" b trust add "$T/alice.pub"
+mk 5 250
+a add "$T/m5" --repo org/m >/dev/null
+python3 "$top_srcdir/tests/lib/flipproxy.py" "$URL" "$T/proxy3.port" replace \
+    /v1/signatures/ 'repo=org/m' 'repo=org/x' &
+proxy=$!
+wait_for test -s "$T/proxy3.port"
+fails "alice's signature altered on the way: the pull is refused" 1 b pull \
+    org/m --from "http://127.0.0.1:$(cat "$T/proxy3.port")"
+last_output | grep -q "signature by key $alice does not verify" &&
+    [ "$(main_of)" = "$good" ] && ok "  naming her key; nothing committed" ||
+    { diag "$(last_output)"; not_ok "  naming her key; nothing committed"; }
+stop_proxy
 a export org/m -o "$T/r1.bundle" >/dev/null
+curl -sS "$URL/v1/" | python3 -c '
+import json, sys
+assert "release" in json.load(sys.stdin)["airlock"]["offers"]' &&
+    ok "GET /v1/ offers the release once one is published" ||
+    not_ok "GET /v1/ does not offer the release published"
 stop_daemon
 cp -a "$A" "$T/A-old"	# the upstream as it was at release 1
 start_daemon "$A"

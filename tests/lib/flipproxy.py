@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""flipproxy.py UPSTREAM PORTFILE [flip|hide] [PREFIX]
+"""flipproxy.py UPSTREAM PORTFILE [flip|hide|replace] [PREFIX [OLD NEW]]
 
 A tiny HTTP proxy on loopback for tests: forwards GET and HEAD to the
 UPSTREAM base URL as they came (Host included).  With flip (the default)
 it flips one bit of the first byte of every 2xx body whose path starts
 with PREFIX (default /v1/chunks/), as a tampering upstream or a man in the
 middle would; with hide it answers 404 for those paths instead (an
-airlockd with /v1/ hidden speaks only the Hub's API).  Writes the port it
+airlockd with /v1/ hidden speaks only the Hub's API); with replace it
+replaces the bytes OLD with NEW in those bodies.  Writes the port it
 listens on to PORTFILE once it listens.
 """
 import http.client
@@ -20,6 +21,8 @@ PORTFILE = sys.argv[2]
 MODE = sys.argv[3] if len(sys.argv) > 3 else "flip"
 PREFIX = sys.argv[4] if len(sys.argv) > 4 else (
     "/v1/chunks/" if MODE == "flip" else "/v1")
+OLD = sys.argv[5].encode() if len(sys.argv) > 6 else b""
+NEW = sys.argv[6].encode() if len(sys.argv) > 6 else b""
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
@@ -41,7 +44,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         conn.close()
         if (self.path.startswith(PREFIX) and 200 <= r.status < 300
                 and body):
-            body = bytes([body[0] ^ 1]) + body[1:]
+            if MODE == "replace":
+                body = body.replace(OLD, NEW)
+            else:
+                body = bytes([body[0] ^ 1]) + body[1:]
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in HOP:
