@@ -36,6 +36,7 @@ struct chain {
 	struct mirror_pull_result	*res;
 	const char			*base;
 	struct store_manifest		*manifest;
+	int				 by_commit;	/* rev is a commit id */
 	struct store_chunkref		*refs;	/* the file being put */
 	size_t				 nrefs, cap;
 };
@@ -162,15 +163,64 @@ chain_parse_index(const char *buf, size_t len, int *api)
 	return yes;
 }
 
+/* Whether rev is a commit id or a short one (7 hex digits or more). */
+static int
+commit_prefix(const char *rev)
+{
+	size_t len = strlen(rev);
+
+	return len >= 7 && len <= STORE_COMMIT_LEN &&
+	    strspn(rev, "0123456789abcdef") == len;
+}
+
+/* The one commit ref that a short commit id names, as the store resolves
+ * one; none or two is MIRROR_ENOTFOUND. */
+static int
+refs_prefix(json_t *j, const char *type, const char *repo, const char *name,
+    uint8_t digest[STORE_HASH_LEN])
+{
+	size_t len = strlen(name), i, found = 0;
+	const char *d = NULL;
+	json_t *e;
+
+	if (commit_prefix(name) && len < STORE_COMMIT_LEN) {
+		json_array_foreach(j, i, e) {
+			const char *t = json_string_value(json_object_get(e,
+			    "type"));
+			const char *r = json_string_value(json_object_get(e,
+			    "repo"));
+			const char *n = json_string_value(json_object_get(e,
+			    "name"));
+
+			if (t != NULL && r != NULL && n != NULL &&
+			    json_is_true(json_object_get(e, "commit")) &&
+			    strcmp(t, type) == 0 && strcmp(r, repo) == 0 &&
+			    strncmp(n, name, len) == 0) {
+				found++;
+				d = json_string_value(json_object_get(e,
+				    "manifest"));
+			}
+		}
+	}
+	if (found == 1 && d != NULL && strncmp(d, "sha256:", 7) == 0 &&
+	    store_digest_parse(d, digest) == 0)
+		return 0;
+	return mirror_fail(MIRROR_ENOTFOUND, "%s@%s: %s upstream", repo, name,
+	    found > 1 ? "more than one commit starts so" :
+	    "no such revision");
+}
+
 /* The manifest digest that /v1/refs/TYPE/REPO's answer gives name. */
 int
 chain_parse_refs(const char *buf, size_t len, const char *type,
-    const char *repo, const char *name, uint8_t digest[STORE_HASH_LEN])
+    const char *repo, const char *name, uint8_t digest[STORE_HASH_LEN],
+    int *is_commit)
 {
 	json_t *j, *e;
 	size_t i;
 	int rc = MIRROR_ENOTFOUND;
 
+	*is_commit = 0;
 	if ((j = json_loadb(buf, len, 0, NULL)) == NULL || !json_is_array(j)) {
 		json_decref(j);
 		return mirror_fail(MIRROR_EPROTO, "%s: the refs are not a "
@@ -193,10 +243,12 @@ chain_parse_refs(const char *buf, size_t len, const char *type,
 			    "no manifest digest", repo, name);
 		else
 			rc = 0;
+		*is_commit = json_is_true(json_object_get(e, "commit"));
 		break;
 	}
-	if (rc == MIRROR_ENOTFOUND)
-		mirror_fail(rc, "%s@%s: no such revision upstream", repo, name);
+	if (rc == MIRROR_ENOTFOUND &&
+	    (rc = refs_prefix(j, type, repo, name, digest)) == 0)
+		*is_commit = 1;
 	json_decref(j);
 	return rc;
 }
@@ -649,9 +701,9 @@ chain_manifest(struct chain *c, const uint8_t digest[STORE_HASH_LEN])
 		rc = mirror_fail(MIRROR_EPROTO, "manifest %s is of %s %s, not "
 		    "of %s %s", d, c->manifest->type, c->manifest->repo,
 		    s->type, s->repo);
-	else if (strlen(s->revision) == STORE_COMMIT_LEN &&
-	    strspn(s->revision, "0123456789abcdef") == STORE_COMMIT_LEN &&
-	    strcmp(c->manifest->commit, s->revision) != 0)
+	else if (c->by_commit &&
+	    strncmp(c->manifest->commit, s->revision,
+	    strlen(s->revision)) != 0)
 		rc = mirror_fail(MIRROR_EPROTO, "manifest %s has commit %s, "
 		    "not %s", d, c->manifest->commit, s->revision);
 	xfer_free(x);
@@ -760,8 +812,8 @@ chain_commit(struct chain *c, struct mirror_chain_vouch *v)
 	rs.manifest = c->manifest;
 	rs.sigs = keep;
 	rs.nsigs = nkeep;
-	rs.ref = strcmp(s->revision, c->manifest->commit) == 0 ? NULL :
-	    s->revision;
+	/* A commit id, or a short one, names the revision: no ref moves. */
+	rs.ref = c->by_commit ? NULL : s->revision;
 	rs.why = s->why;
 	rs.flags = STORE_REVISION_KEEP_COMMIT;
 	rs.feed = chain_feed;
@@ -797,7 +849,7 @@ chain_pull(struct mirror *m, struct store *st,
     const struct mirror_pull_spec *s, const char *base,
     struct mirror_pull_result *res, int *chained)
 {
-	struct chain c = { m, st, s, res, base, NULL, NULL, 0, 0 };
+	struct chain c = { m, st, s, res, base, NULL, 0, NULL, 0, 0 };
 	struct mirror_chain_vouch v;
 	struct mirror_upstream_sig sigs[BOUND_BUNDLE_SIGS];
 	char *texts[BOUND_BUNDLE_SIGS], url[2600];
@@ -823,7 +875,7 @@ chain_pull(struct mirror *m, struct store *st,
 	if ((rc = chain_get(&c, s->repo, url, BOUND_MANIFEST, &x)) != 0)
 		return rc;
 	rc = chain_parse_refs(x->body != NULL ? x->body : "", x->len, s->type,
-	    s->repo, s->revision, digest);
+	    s->repo, s->revision, digest, &c.by_commit);
 	xfer_free(x);
 	if (rc != 0 || chain_unchanged(&c, digest))
 		return rc;

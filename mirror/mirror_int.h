@@ -141,7 +141,8 @@ int	chain_pull(struct mirror *, struct store *,
 	    struct mirror_pull_result *, int *chained);
 int	chain_parse_index(const char *, size_t, int *api);
 int	chain_parse_refs(const char *, size_t, const char *type,
-	    const char *repo, const char *name, uint8_t digest[32]);
+	    const char *repo, const char *name, uint8_t digest[32],
+	    int *is_commit);
 int	chain_parse_sigs(const char *, size_t, char **texts, size_t *lens,
 	    size_t max, size_t *n);
 struct store_chunkref;

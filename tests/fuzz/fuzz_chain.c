@@ -60,7 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data + 1;
 	uint8_t digest[STORE_HASH_LEN];
-	int api;
+	int api, is_commit;
 
 	if (size == 0)
 		return 0;
@@ -72,7 +72,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 1:
 		(void)chain_parse_refs(s, size - 1, "model", "org/m", "main",
-		    digest);
+		    digest, &is_commit);
+		(void)chain_parse_refs(s, size - 1, "model", "org/m", "e7fd854",
+		    digest, &is_commit);
 		break;
 	case 2:
 		sigs(s, size - 1);

@@ -13,7 +13,7 @@ command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 command -v minisign >/dev/null 2>&1 || skip_all "minisign is not installed"
 
-plan 30
+plan 32
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -151,6 +151,18 @@ got=$("$AIRLOCK" --store "$T/C" manifest org/m | python3 -c \
     [ "$(requests resolve)" -gt "$resolves" ] &&
     ok "  only those files, by the Hub's sequence" ||
     not_ok "  files: $got; resolve requests $resolves -> $(requests resolve)"
+
+# --- by a short commit id: that revision, and no branch named after it --------
+short=$(echo "$commit" | cut -c1-7)
+"$AIRLOCK" --store "$T/D" init >/dev/null
+check "a pull of org/m@$short, the first revision's short commit id" \
+    "$AIRLOCK" --store "$T/D" pull "org/m@$short" --from "$URL"
+"$AIRLOCK" --store "$T/D" --json show "org/m@$commit" >"$T/short.json"
+check "  it is that commit, and no ref moved" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["commit"] == sys.argv[2] and d["refs"] == [], d
+' "$T/short.json" "$commit"
 
 # --- a rollback of the upstream's release -----------------------------------------
 check "B trusts alice" b trust add "$T/alice.pub"
