@@ -13,7 +13,7 @@ command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 command -v minisign >/dev/null 2>&1 || skip_all "minisign is not installed"
 
-plan 32
+plan 34
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -138,6 +138,17 @@ fails "a tampered manifest: the pull is refused" 1 b pull org/m \
 last_output | grep -Eq 'manifest sha256:[0-9a-f]{64}: .*do not hash to it' &&
     [ "$(main_of)" = "$good" ] && ok "  naming it; nothing committed" ||
     { diag "$(last_output)"; not_ok "  naming it; nothing committed"; }
+stop_proxy
+
+python3 "$top_srcdir/tests/lib/flipproxy.py" "$URL" "$T/proxy4.port" replace \
+    /v1/ '"api":1' '"api":2' &
+proxy=$!
+wait_for test -s "$T/proxy4.port"
+fails "an airlockd of another API version: refused (exit 2)" 2 b pull org/m \
+    --from "http://127.0.0.1:$(cat "$T/proxy4.port")"
+last_output | grep -q 'API is version 2; this airlock speaks version 1' &&
+    [ "$(main_of)" = "$good" ] && ok "  saying so; nothing committed" ||
+    { diag "$(last_output)"; not_ok "  saying so; nothing committed"; }
 stop_proxy
 
 # --- a partial pull: a manifest of its own, by the Hub's sequence ----------------
