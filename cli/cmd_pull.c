@@ -175,8 +175,8 @@ struct pull_judge {
  * it came, for show and verify to judge once that key is trusted.
  */
 static int
-judge_sigs(struct pull_judge *j, struct mirror_chain_vouch *v,
-    const struct keys_trust *ring, size_t nring)
+judge_sigs(struct mirror_chain_vouch *v, const struct keys_trust *ring,
+    size_t nring)
 {
 	struct keys_sig_verdict verdicts[BOUND_BUNDLE_SIGS];
 	const char *texts[BOUND_BUNDLE_SIGS];
@@ -185,7 +185,6 @@ judge_sigs(struct pull_judge *j, struct mirror_chain_vouch *v,
 	struct keys_subject subj;
 	int rc;
 
-	(void)j;
 	if (v->nsigs == 0)
 		return 0;
 	for (size_t i = 0; i < v->nsigs; i++) {
@@ -312,7 +311,7 @@ pull_judge(void *arg, struct mirror_chain_vouch *v)
 		j->status = cli_fail(EXIT_USAGE, "the keyring cannot be read");
 		return MIRROR_EREFUSED;
 	}
-	if ((rc = judge_sigs(j, v, ring, nring)) == 0 && v->release != NULL)
+	if ((rc = judge_sigs(v, ring, nring)) == 0 && v->release != NULL)
 		rc = judge_release(j, v, ring, nring);
 	free(ring);
 	if (rc == 0)
