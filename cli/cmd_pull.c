@@ -164,8 +164,61 @@ struct pull_judge {
 	struct store		*st;
 	struct keys_release	*rel;
 	struct release_rec	 rec;
+	char			 setting[100];	/* "publisher sha256:HEX" */
+	uint8_t			 publisher[8];	/* its value */
+	int			 known;		/* there is one */
 	int			 status;	/* the exit status of a refusal */
 };
+
+/*
+ * The publisher whose releases this store took from an upstream, by its
+ * URL: the setting "publisher sha256:HEX" (HEX the URL's sha256) holds
+ * its key id.  Once there is one, the upstream must go on publishing
+ * releases by that key: one that stops (the release stripped, so that
+ * an older state passes unchecked) or signs with another is refused.
+ */
+static int
+publisher_get(struct pull_judge *j, const char *upstream)
+{
+	char hex[STORE_HEX_LEN + 1];
+	uint8_t d[STORE_HASH_LEN];
+	void *val;
+	size_t len;
+	int rc;
+
+	store_sha256(upstream, strlen(upstream), d);
+	store_hex(d, STORE_HASH_LEN, hex);
+	snprintf(j->setting, sizeof(j->setting), "publisher sha256:%s", hex);
+	rc = store_kv_get(j->st, STORE_SETTING, j->setting, strlen(j->setting),
+	    &val, &len);
+	if (rc == STORE_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return cli_store_fail(rc, "the upstream's publisher record");
+	if (len != 8) {
+		free(val);
+		return cli_fail(EXIT_CHECK, "%s: refused: this store's record "
+		    "of its publisher (setting \"%s\") cannot be read",
+		    upstream, j->setting);
+	}
+	memcpy(j->publisher, val, 8);
+	free(val);
+	j->known = 1;
+	return 0;
+}
+
+/* In the revision's commit: the release record, then the publisher's. */
+static int
+publisher_record(void *arg, struct store_kvtxn *kt)
+{
+	struct pull_judge *j = arg;
+	int rc;
+
+	if ((rc = release_record(&j->rec, kt)) != 0)
+		return rc;
+	return store_kvtxn_put(kt, STORE_SETTING, j->setting,
+	    strlen(j->setting), j->rel->rl_publisher, 8);
+}
 
 /*
  * Each signature is kept under the key id that it carries, once it
@@ -257,6 +310,14 @@ judge_release(struct pull_judge *j, struct mirror_chain_vouch *v,
 	rc = keys_policy_eval(ring, nring, 1, &subj, texts,
 	    &v->release_sig_len, 1, &vd, NULL);
 	keys_keyid_hex(vd.vd_keyid, hex);
+	if (j->known && memcmp(vd.vd_keyid, j->publisher, 8) != 0) {
+		char was[KEYS_KEYID_HEXLEN + 1];
+
+		keys_keyid_hex(j->publisher, was);
+		return cli_fail(EXIT_CHECK, "%s: refused: its release is "
+		    "signed by key %s, its releases taken before by key %s",
+		    v->upstream, hex, was);
+	}
 	if (rc != 0 && vd.vd_verdict == KEYS_V_UNKNOWN_KEY) {
 		cli_warnx("%s: its release is signed by key %s, which this "
 		    "store does not trust: not checked for rollback",
@@ -293,8 +354,8 @@ judge_release(struct pull_judge *j, struct mirror_chain_vouch *v,
 	j->rec.rel = j->rel;
 	j->rec.doc = v->release;
 	j->rec.len = v->release_len;
-	v->kv = release_record;
-	v->kv_arg = &j->rec;
+	v->kv = publisher_record;
+	v->kv_arg = j;
 	return 0;
 }
 
@@ -311,8 +372,20 @@ pull_judge(void *arg, struct mirror_chain_vouch *v)
 		j->status = cli_fail(EXIT_USAGE, "the keyring cannot be read");
 		return MIRROR_EREFUSED;
 	}
-	if ((rc = judge_sigs(v, ring, nring)) == 0 && v->release != NULL)
-		rc = judge_release(j, v, ring, nring);
+	if ((rc = publisher_get(j, v->upstream)) == 0 &&
+	    (rc = judge_sigs(v, ring, nring)) == 0) {
+		if (v->release != NULL)
+			rc = judge_release(j, v, ring, nring);
+		else if (j->known) {
+			char was[KEYS_KEYID_HEXLEN + 1];
+
+			keys_keyid_hex(j->publisher, was);
+			rc = cli_fail(EXIT_CHECK, "%s: refused: it publishes no "
+			    "release, and this store took releases by key %s "
+			    "from it (a rollback that hides the release?)",
+			    v->upstream, was);
+		}
+	}
 	free(ring);
 	if (rc == 0)
 		return 0;

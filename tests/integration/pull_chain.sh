@@ -13,7 +13,7 @@ command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 command -v minisign >/dev/null 2>&1 || skip_all "minisign is not installed"
 
-plan 34
+plan 37
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -212,4 +212,31 @@ last_output | grep -q 'rollback' && ok "  as a rollback" ||
     { diag "$(last_output)"; not_ok "  as a rollback"; }
 [ "$(main_of)" = "$before" ] && ok "  nothing committed" ||
     not_ok "  main moved to $(main_of)"
+stop_daemon
+
+# --- an upstream that hides its release, once one was taken from it ----------
+start_daemon "$A"
+mk 6 350
+a add "$T/m6" --repo org/m >/dev/null && a export org/m -o "$T/r3.bundle" >/dev/null
+port=$(free_port)
+FLIPPROXY_PORT=$port python3 "$top_srcdir/tests/lib/flipproxy.py" "$URL" \
+    "$T/proxy5.port" hide /nothing &
+proxy=$!
+wait_for test -s "$T/proxy5.port"
+check "B: pull release 3 through http://127.0.0.1:$port" b pull org/m \
+    --from "http://127.0.0.1:$port"
+stop_proxy
+mk 7 400
+a add "$T/m7" --repo org/m >/dev/null
+FLIPPROXY_PORT=$port python3 "$top_srcdir/tests/lib/flipproxy.py" "$URL" \
+    "$T/proxy6.port" hide /v1/release &
+proxy=$!
+wait_for test -s "$T/proxy6.port"
+before=$(main_of)
+fails "the same upstream without its release: refused" 1 b pull org/m \
+    --from "http://127.0.0.1:$port"
+last_output | grep -q "publishes no release, and this store took releases by key $alice" &&
+    [ "$(main_of)" = "$before" ] && ok "  naming the key; nothing committed" ||
+    { diag "$(last_output)"; not_ok "  naming the key; nothing committed"; }
+stop_proxy
 stop_daemon

@@ -8,7 +8,8 @@ with PREFIX (default /v1/chunks/), as a tampering upstream or a man in the
 middle would; with hide it answers 404 for those paths instead (an
 airlockd with /v1/ hidden speaks only the Hub's API); with replace it
 replaces the bytes OLD with NEW in those bodies.  Writes the port it
-listens on to PORTFILE once it listens.
+listens on to PORTFILE once it listens: $FLIPPROXY_PORT, or one the
+kernel picks.
 """
 import http.client
 import os
@@ -64,7 +65,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+srv = http.server.ThreadingHTTPServer(
+    ("127.0.0.1", int(os.environ.get("FLIPPROXY_PORT", "0"))), Proxy)
 with open(PORTFILE + ".tmp", "w") as f:
     f.write("%d\n" % srv.server_address[1])
 os.rename(PORTFILE + ".tmp", PORTFILE)
