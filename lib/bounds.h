@@ -111,4 +111,22 @@
 #define BOUND_RELEASE		(16 << 20)	/* a release document */
 #define BOUND_RELEASE_REFS	100000	/* refs in one release */
 
+/*
+ * Licence and provenance (policy/): the licence table file, the bytes of
+ * a card, licence or config file read as evidence, the head of a GGUF
+ * file read for its metadata, its keys and strings, and the lineage a
+ * conclusion walks.
+ */
+#define BOUND_LICENCE_TABLE	(8 << 20)
+#define BOUND_EVIDENCE_FILE	(1 << 20)	/* a card, licence, config */
+#define BOUND_EVIDENCE_FILES	32	/* licence and notice files kept */
+#define BOUND_GGUF_PREFIX	(8u << 20)	/* read of a .gguf's head */
+#define BOUND_GGUF_FILES	4	/* .gguf files of a revision read */
+#define BOUND_GGUF_KEYS		65536	/* metadata pairs */
+#define BOUND_GGUF_STRING	(1 << 20)	/* a key or a string value */
+#define BOUND_GGUF_DEPTH	4	/* arrays of arrays */
+#define BOUND_LINEAGE_BASES	64	/* bases one revision names */
+#define BOUND_LINEAGE_DEPTH	64	/* generations followed */
+#define BOUND_LINEAGE_NODES	1024	/* revisions in one lineage */
+
 #endif

@@ -1,0 +1,14 @@
+# policy/: licence and provenance (libpolicy.a, one public header), and
+# the licence table it reads, installed as data.
+noinst_LIBRARIES += policy/libpolicy.a
+policy_libpolicy_a_SOURCES = policy/policy.h policy/internal.h \
+	policy/error.c policy/text.c policy/table.c policy/gguf.c \
+	policy/recipe.c policy/evidence.c policy/lineage.c policy/conclude.c
+policy_libpolicy_a_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DPOLICY_LICENCES_FILE='"$(pkgdatadir)/licences.json"'
+policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+POLICY_LIBS = policy/libpolicy.a
+
+dist_pkgdata_DATA = policy/licences.json
+AM_TESTS_ENVIRONMENT += AIRLOCK_LICENCES='$(abs_top_srcdir)/policy/licences.json'; export AIRLOCK_LICENCES;
+
