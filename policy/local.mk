@@ -12,3 +12,10 @@ POLICY_LIBS = policy/libpolicy.a
 dist_pkgdata_DATA = policy/licences.json
 AM_TESTS_ENVIRONMENT += AIRLOCK_LICENCES='$(abs_top_srcdir)/policy/licences.json'; export AIRLOCK_LICENCES;
 
+# Unit tests: the table, the readers and the corpus, without a store.
+check_PROGRAMS += tests/unit/test_policy
+TESTS += tests/unit/test_policy
+tests_unit_test_policy_SOURCES = tests/unit/test_policy.c tests/unit/tap_main.h
+tests_unit_test_policy_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_policy_LDADD = $(POLICY_LIBS) $(STORE_LIBS) $(CMOCKA_LIBS)
+EXTRA_DIST += tests/policy
