@@ -138,8 +138,24 @@ int	cmd_import_check(struct cmd_ctx *);
 int	cmd_import(struct cmd_ctx *);
 int	cmd_pull_check(struct cmd_ctx *);
 int	cmd_pull(struct cmd_ctx *);
+int	cmd_licence(struct cmd_ctx *);
 /* import of a HF cache folder or one snapshot of it (hfcache.c). */
 int	import_hfcache(struct cli *, struct store *, const char *dir);
+
+/*
+ * Licences (licence.c, over policy/): licence_table loads the licence
+ * table, printing why not (the exit status); licence_conclude gives the
+ * conclusion of a stored revision as policy_conclude's JSON (*out the
+ * caller's), its bases resolved to the main branch of each model the
+ * store holds and its repo's other revisions taken as history; a store
+ * or policy code on failure.  The printers write it for people.
+ */
+struct policy_table;
+int	licence_table(struct policy_table **);
+int	licence_conclude(struct store *, struct policy_table *,
+	    const struct store_manifest *, json_t **out);
+void	licence_print(json_t *);
+void	licence_print_summary(json_t *);
 
 /* Messages: "airlock: what: why", then the exit status. */
 void	cli_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -1,6 +1,8 @@
 /*
- * airlock ls [PATTERN]: every branch and tag of every repository, or of
- * those whose id matches the shell pattern.
+ * airlock ls [PATTERN] [--licence ID] [--flag NAME]: every branch and tag
+ * of every repository, or of those whose id matches the shell pattern,
+ * whose concluded licence has the term ID, or whose conclusion raises
+ * the flag NAME.
  */
 #include "config.h"
 
@@ -9,14 +11,61 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "policy/policy.h"
 
 struct ls {
 	struct cli	*cli;
 	struct store	*st;
 	const char	*pattern;
+	const char	*licence;	/* --licence, as the table spells it */
+	const char	*flag;		/* --flag */
+	struct policy_table *table;
 	json_t		*out;
 	int		 count;
 };
+
+static int
+has_term(const char *concluded, const char *term)
+{
+	size_t n = strlen(term);
+	const char *p = concluded;
+
+	while (p != NULL && (p = strstr(p, term)) != NULL) {
+		if ((p == concluded || strncmp(p - 5, " AND ", 5) == 0) &&
+		    (p[n] == '\0' || strncmp(p + n, " AND ", 5) == 0))
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/* Whether the revision's conclusion has the licence and the flag asked
+ * for; a revision whose conclusion fails is named and left out. */
+static int
+wanted(struct ls *l, const struct store_manifest *m)
+{
+	json_t *c, *f;
+	size_t i;
+	int hit = 1;
+
+	if (licence_conclude(l->st, l->table, m, &c) != 0) {
+		cli_warnx("%s@%s: no conclusion: %s", m->repo, m->commit,
+		    policy_lasterror());
+		return 0;
+	}
+	if (l->licence != NULL)
+		hit = has_term(json_string_value(json_object_get(c,
+		    "concluded")), l->licence);
+	if (hit && l->flag != NULL) {
+		hit = 0;
+		json_array_foreach(json_object_get(c, "flags"), i, f)
+			if (strcmp(json_string_value(json_object_get(f, "flag")),
+			    l->flag) == 0)
+				hit = 1;
+	}
+	json_decref(c);
+	return hit;
+}
 
 static int
 ls_ref(void *arg, const struct store_ref *r)
@@ -36,6 +85,10 @@ ls_ref(void *arg, const struct store_ref *r)
 		cli_warnx("%s@%s: %s", r->repo, r->name, store_lasterror());
 		return 0;
 	}
+	if ((l->licence != NULL || l->flag != NULL) && !wanted(l, m)) {
+		store_manifest_free(m);
+		return 0;
+	}
 	for (size_t i = 0; i < m->nfiles; i++)
 		bytes += m->files[i].size;
 	store_digest_str(r->digest, digest);
@@ -53,13 +106,31 @@ ls_ref(void *arg, const struct store_ref *r)
 	return 0;
 }
 
-/* ls takes no options: an operand like one is a mistake. */
+/* The flag names policy/ raises, so that a typo is not an empty list. */
+static const char *const flag_names[] = {
+	POLICY_FLAG_DIFFERS, POLICY_FLAG_MISSING, POLICY_FLAG_UNNAMED,
+	POLICY_FLAG_UNKNOWN, POLICY_FLAG_NAMING, POLICY_FLAG_MERGE,
+	POLICY_FLAG_CHANGED, POLICY_FLAG_NOFILE, POLICY_FLAG_NONOTICE,
+	POLICY_FLAG_ANCESTOR,
+};
+
 int
 cmd_ls_check(struct cmd_ctx *ctx)
 {
+	const char *f = ctx->opt['f'];
+	size_t i;
+
 	if (ctx->argc == 1 && ctx->argv[0][0] == '-')
 		return cli_usage(ctx->cli);
-	return 0;
+	if (f == NULL)
+		return 0;
+	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if (strcmp(f, flag_names[i]) == 0)
+			return 0;
+	return cli_fail(EXIT_USAGE, "--flag %s: no such flag (%s, %s, %s, %s, "
+	    "%s, %s, %s, %s, %s, %s)", f, flag_names[0], flag_names[1],
+	    flag_names[2], flag_names[3], flag_names[4], flag_names[5],
+	    flag_names[6], flag_names[7], flag_names[8], flag_names[9]);
 }
 
 int
@@ -69,6 +140,17 @@ cmd_ls(struct cmd_ctx *ctx)
 	int rc;
 
 	l.pattern = ctx->argc == 1 ? ctx->argv[0] : NULL;
+	l.flag = ctx->opt['f'];
+	if (ctx->opt['l'] != NULL || l.flag != NULL) {
+		const struct policy_licence *lic;
+
+		if ((rc = licence_table(&l.table)) != 0)
+			return rc;
+		l.licence = ctx->opt['l'];
+		if (l.licence != NULL &&
+		    (lic = policy_licence_find(l.table, l.licence)) != NULL)
+			l.licence = lic->id;
+	}
 	l.out = json_array();
 	rc = store_refs(l.st, NULL, NULL, ls_ref, &l);
 	if (rc != 0)
@@ -76,5 +158,6 @@ cmd_ls(struct cmd_ctx *ctx)
 	else if (l.cli->json)
 		cli_json(json_incref(l.out));
 	json_decref(l.out);
+	policy_table_free(l.table);
 	return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/trust.h"
+#include "policy/policy.h"
 
 struct refs {
 	const uint8_t	*digest;
@@ -39,8 +40,30 @@ print_list(const char *label, json_t *list)
 	printf("\n");
 }
 
+/*
+ * The conclusion of policy/, or why there is none: show still shows the
+ * revision when the licence table cannot be read.
+ */
+static json_t *
+licence_of(struct store *st, const struct store_manifest *m)
+{
+	struct policy_table *t;
+	json_t *c = NULL;
+	int rc;
+
+	if ((rc = policy_table_load(NULL, &t)) == 0) {
+		rc = licence_conclude(st, t, m, &c);
+		policy_table_free(t);
+	}
+	if (rc != 0)
+		return json_pack("{s:s}", "error", rc < -32000 && rc > -32100 ?
+		    policy_lasterror() : store_lasterror());
+	return c;
+}
+
 static void
-print_text(const struct store_manifest *m, json_t *refs, json_t *sigs)
+print_text(const struct store_manifest *m, json_t *refs, json_t *sigs,
+    json_t *licence)
 {
 	char digest[STORE_DIGEST_STRLEN + 1], size[32], hex[STORE_HEX_LEN + 1];
 	json_t *c = m->claims, *v;
@@ -70,6 +93,11 @@ print_text(const struct store_manifest *m, json_t *refs, json_t *sigs)
 		printf("%-9s %s sha256:%s\n", "", json_string_value(
 		    json_object_get(v, "path")), json_string_value(
 		    json_object_get(v, "sha256")));
+	if (json_object_get(licence, "error") != NULL)
+		printf("%-9s (%s)\n", "concluded", json_string_value(
+		    json_object_get(licence, "error")));
+	else
+		licence_print_summary(licence);
 	print_list("base", json_object_get(c, "base_model"));
 	if ((s = json_string_value(json_object_get(c,
 	    "base_model_relation"))) != NULL)
@@ -94,19 +122,20 @@ cmd_show(struct cmd_ctx *ctx)
 	struct store *st = ctx->st;
 	struct store_manifest *m = ctx->m;
 	struct refs rf;
-	json_t *sigs = NULL;
+	json_t *sigs = NULL, *licence;
 
 	rf.digest = m->digest;
 	rf.names = json_array();
 	store_refs(st, m->type, m->repo, collect_ref, &rf);
 	sigs = trust_check(st, m, NULL);
+	licence = licence_of(st, m);
 	if (ctx->cli->json) {
 		char digest[STORE_DIGEST_STRLEN + 1];
 		json_t *files = json_deep_copy(json_object_get(m->root, "files"));
 
 		store_digest_str(m->digest, digest);
 		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:O?,s:O,s:o,s:o,"
-		    "s:O,s:{s:O,s:O,s:O,s:O,s:O}}", "type", m->type, "repo",
+		    "s:O,s:{s:O,s:O,s:O,s:O,s:O},s:O}", "type", m->type, "repo",
 		    m->repo, "commit", m->commit, "digest", digest, "created",
 		    m->created, "source", m->source, "claims", m->claims,
 		    "refs", rf.names, "files", files, "signatures",
@@ -115,11 +144,13 @@ cmd_show(struct cmd_ctx *ctx)
 		    "trusted", json_object_get(sigs, "trusted"),
 		    "ok", json_object_get(sigs, "ok"),
 		    "reason", json_object_get(sigs, "reason"),
-		    "problems", json_object_get(sigs, "problems")));
+		    "problems", json_object_get(sigs, "problems"), "licence",
+		    licence));
 	} else {
-		print_text(m, rf.names, sigs);
+		print_text(m, rf.names, sigs, licence);
 		json_decref(rf.names);
 	}
 	json_decref(sigs);
+	json_decref(licence);
 	return EXIT_OK;
 }

@@ -8,9 +8,10 @@ airlock_SOURCES = cli/cli.h cli/trust.h cli/main.c cli/util.c cli/revision.c \
 airlock_SOURCES += cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
 airlock_SOURCES += cli/cmd_pull.c cli/release.c
+airlock_SOURCES += cli/licence.c cli/cmd_licence.c
 airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	$(EVENT_CFLAGS) $(CURL_CFLAGS)
-airlock_LDADD = $(MIRROR_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
+airlock_LDADD = $(MIRROR_LIBS) $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
 
 TESTS += tests/integration/keys.sh
 EXTRA_DIST += tests/integration/keys.sh
@@ -26,9 +27,9 @@ tests_fuzz_fuzz_hfcache_SOURCES = tests/fuzz/fuzz_hfcache.c \
 	cli/cmd_checkout.c cli/cmd_verify.c cli/cmd_pin.c cli/cmd_gc.c \
 	cli/cmd_stats.c cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c \
-	cli/release.c
+	cli/release.c cli/licence.c
 tests_fuzz_fuzz_hfcache_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_hfcache_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
-tests_fuzz_fuzz_hfcache_LDADD = $(STORE_LIBS) $(KEYS_LIBS)
+tests_fuzz_fuzz_hfcache_LDADD = $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
 tests_fuzz_fuzz_hfcache_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)

@@ -59,8 +59,10 @@ const struct cmd cmd_table[] = {
 	  .opts = "r:R:t:", .longopts = OPTS(ARG("repo", 'r'),
 	  ARG("revision", 'R'), ARG("type", 't')), .min = 1, .max = 1,
 	  .store = CMD_STORE_RW, .check = cmd_add_check, .exec = cmd_add },
-	{ .name = "ls", .usage = "ls [PATTERN]", .max = 1,
-	  .store = CMD_STORE_RO, .check = cmd_ls_check, .exec = cmd_ls },
+	{ .name = "ls", .usage = "ls [PATTERN] [--licence ID] [--flag NAME]",
+	  .opts = "l:f:", .longopts = OPTS(ARG("licence", 'l'),
+	  ARG("flag", 'f')), .max = 1, .store = CMD_STORE_RO,
+	  .check = cmd_ls_check, .exec = cmd_ls },
 	{ .name = "show", .usage = "show REPO[@REV]", .min = 1, .max = 1,
 	  .store = CMD_STORE_RO, .flags = CMD_MANIFEST, .exec = cmd_show },
 	{ .name = "cat", .usage = "cat REPO[@REV] PATH", .min = 2, .max = 2,
@@ -119,6 +121,9 @@ const struct cmd cmd_table[] = {
 	  "[--type model|dataset] [--include GLOB]... [--exclude GLOB]... "
 	  "[--token-file FILE]", .min = 1, .max = -1, .store = CMD_STORE_RW,
 	  .check = cmd_pull_check, .exec = cmd_pull },
+	{ .name = "licence", .usage = "licence REPO[@REV]", .min = 1,
+	  .max = 1, .store = CMD_STORE_RO, .flags = CMD_MANIFEST,
+	  .exec = cmd_licence },
 	{ .name = NULL },
 };
 
