@@ -264,6 +264,10 @@ read_licence_file(struct policy_evidence *ev, const char *path,
 		store_hex(sha256, 32, f->sha256);
 	f->notice = strncasecmp(path, "NOTICE", 6) == 0;
 	if (buf != NULL) {
+		uint8_t fp[POLICY_FINGERPRINT_LEN];
+
+		policy_fingerprint(buf, len, fp);
+		store_hex(fp, sizeof(fp), f->fingerprint);
 		f->licence = policy_licence_by_text(ev->table, buf, len);
 		if (policy_normalise(buf, len, &f->text, NULL) != 0)
 			f->text = NULL;
@@ -663,8 +667,9 @@ policy_evidence_json(const struct policy_evidence *cev)
 	for (size_t i = 0; i < ev->nfiles; i++) {
 		const struct policy_file *f = &ev->files[i];
 
-		json_array_append_new(files, json_pack("{s:s,s:s?,s:s?,s:b}",
+		json_array_append_new(files, json_pack("{s:s,s:s?,s:s?,s:s?,s:b}",
 		    "path", f->path, "sha256", f->sha256[0] ? f->sha256 : NULL,
+		    "fingerprint", f->fingerprint[0] ? f->fingerprint : NULL,
 		    "fingerprint_of", f->licence != NULL ? f->licence->id : NULL,
 		    "notice", f->notice));
 	}

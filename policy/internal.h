@@ -24,6 +24,7 @@ int	policy_text_contains(const char *haystack, const char *needle);
 struct policy_file {
 	char				*path;
 	char				 sha256[65];
+	char				 fingerprint[65];	/* hex */
 	int				 notice;	/* NOTICE*, not LICENSE* */
 	const struct policy_licence	*licence;
 	char				*text;		/* normalised */

@@ -27,6 +27,7 @@ INTEGRATION_TESTS += tests/integration/pull_chain.sh
 INTEGRATION_TESTS += tests/integration/documented.sh
 INTEGRATION_TESTS += tests/integration/synopsis.sh
 INTEGRATION_TESTS += tests/integration/bundle_dataset.sh
+INTEGRATION_TESTS += tests/integration/licence.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk \
 	tests/lib/flipproxy.py
