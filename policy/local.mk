@@ -19,3 +19,22 @@ tests_unit_test_policy_SOURCES = tests/unit/test_policy.c tests/unit/tap_main.h
 tests_unit_test_policy_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_policy_LDADD = $(POLICY_LIBS) $(STORE_LIBS) $(CMOCKA_LIBS)
 EXTRA_DIST += tests/policy
+
+# Fuzz targets: the licence table, GGUF metadata and mergekit readers.
+check_PROGRAMS += tests/fuzz/fuzz_licences tests/fuzz/fuzz_gguf \
+	tests/fuzz/fuzz_recipe
+FUZZ_TARGETS += tests/fuzz/fuzz_licences tests/fuzz/fuzz_gguf \
+	tests/fuzz/fuzz_recipe
+tests_fuzz_fuzz_licences_SOURCES = tests/fuzz/fuzz_licences.c \
+	tests/fuzz/replay.c
+tests_fuzz_fuzz_licences_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_licences_LDADD = $(POLICY_LIBS) $(STORE_LIBS)
+tests_fuzz_fuzz_licences_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+tests_fuzz_fuzz_gguf_SOURCES = tests/fuzz/fuzz_gguf.c tests/fuzz/replay.c
+tests_fuzz_fuzz_gguf_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_gguf_LDADD = $(POLICY_LIBS) $(STORE_LIBS)
+tests_fuzz_fuzz_gguf_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+tests_fuzz_fuzz_recipe_SOURCES = tests/fuzz/fuzz_recipe.c tests/fuzz/replay.c
+tests_fuzz_fuzz_recipe_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_recipe_LDADD = $(POLICY_LIBS) $(STORE_LIBS)
+tests_fuzz_fuzz_recipe_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
