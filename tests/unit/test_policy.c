@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -395,6 +396,205 @@ recipe_names_every_model(void **state)
 	assert_non_null(strstr(policy_lasterror(), "more than one"));
 }
 
+/* --- lineage and obligations, by hand-made evidence ---------------------------- */
+
+/* Evidence of a model card alone. */
+static struct policy_evidence *
+card_only(const char *repo, const char *front)
+{
+	struct policy_evidence *ev;
+	char md[2048];
+
+	assert_int_equal(policy_evidence_new(table, repo, NULL, &ev), 0);
+	snprintf(md, sizeof(md), "---\n%s---\n", front);
+	assert_int_equal(policy_evidence_file(ev, "README.md", strlen(md),
+	    NULL, md, strlen(md)), 0);
+	return ev;
+}
+
+/* A resolver over a fixed list of cards; counts what it was asked. */
+struct cards {
+	const char	*const (*cards)[2];
+	size_t		 n;
+	int		 asked;
+	int		 fail;		/* answer this error for every base */
+};
+
+static int
+resolve_cards(void *arg, const char *repo, struct policy_evidence **out)
+{
+	struct cards *c = arg;
+
+	c->asked++;
+	if (c->fail != 0)
+		return c->fail;
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->cards[i][0], repo) == 0) {
+			*out = card_only(repo, c->cards[i][1]);
+			return 0;
+		}
+	return POLICY_ENOTFOUND;
+}
+
+static json_t *
+conclude(struct policy_evidence *root, struct cards *c)
+{
+	struct policy_lineage *lin;
+	json_t *out;
+
+	assert_int_equal(policy_lineage_build(table, root, resolve_cards, c,
+	    &lin), 0);
+	assert_int_equal(policy_conclude(table, lin, &out), 0);
+	policy_lineage_free(lin);
+	return out;
+}
+
+static int
+has_obligation(json_t *c, const char *kind, const char *licence)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(json_object_get(c, "obligations"), i, o)
+		if (strcmp(json_string_value(json_object_get(o, "obligation")),
+		    kind) == 0 && (licence == NULL || (json_is_string(
+		    json_object_get(o, "licence")) && strcmp(json_string_value(
+		    json_object_get(o, "licence")), licence) == 0)))
+			return 1;
+	return 0;
+}
+
+static void
+obligations_follow_the_terms(void **state)
+{
+	static const char *const cards[][2] = {
+		{ "meta-llama/Llama-3.2-11B-Vision-Instruct",
+		  "license: llama3.2\npipeline_tag: image-text-to-text\n" },
+		{ "Qwen/Qwen2.5-3B", "license: other\nlicense_name: "
+		  "qwen-research\n" },
+		{ "Qwen/Qwen2.5-7B", "license: apache-2.0\n" },
+	};
+	struct cards c = { .cards = cards, .n = 3 };
+	json_t *out;
+
+	(void)state;
+	/* A fine-tune of the vision model: Llama's duties and the EU
+	 * restriction of its use policy for multimodal models. */
+	out = conclude(card_only("acme/Llama-3.2-vision-ft", "license: "
+	    "llama3.2\nbase_model: meta-llama/Llama-3.2-11B-Vision-Instruct\n"),
+	    &c);
+	assert_true(has_obligation(out, "eu-restriction", "llama3.2"));
+	assert_true(has_obligation(out, "built-with", "llama3.2"));
+	assert_true(has_obligation(out, "user-threshold", "llama3.2"));
+	assert_true(has_obligation(out, "notice", "llama3.2"));
+	assert_true(has_obligation(out, "naming", "llama3.2"));
+	assert_false(has_obligation(out, "non-commercial", NULL));
+	json_decref(out);
+	/* A text-only Llama 3.2 model has no EU restriction. */
+	out = conclude(card_only("meta-llama/Llama-3.2-1B", "license: "
+	    "llama3.2\npipeline_tag: text-generation\n"), &c);
+	assert_false(has_obligation(out, "eu-restriction", NULL));
+	json_decref(out);
+	/* A repository gated away from the EU says so whatever its terms. */
+	out = conclude(card_only("acme/gated", "license: mit\n"
+	    "extra_gated_eu_disallowed: true\n"), &c);
+	assert_true(has_obligation(out, "eu-restriction", NULL));
+	json_decref(out);
+	/* The research licence: non-commercial, Built with Qwen. */
+	out = conclude(card_only("acme/qwen-3b-ft", "license: apache-2.0\n"
+	    "base_model: Qwen/Qwen2.5-3B\n"), &c);
+	assert_true(has_obligation(out, "non-commercial", "other:qwen-research"));
+	assert_true(has_obligation(out, "built-with", "other:qwen-research"));
+	json_decref(out);
+	/* Apache all the way: no duties listed. */
+	out = conclude(card_only("acme/qwen-7b-ft", "license: apache-2.0\n"
+	    "base_model: Qwen/Qwen2.5-7B\n"), &c);
+	assert_string_equal(json_string_value(json_object_get(out,
+	    "concluded")), "apache-2.0");
+	assert_int_equal(json_array_size(json_object_get(out, "obligations")), 0);
+	assert_int_equal(json_array_size(json_object_get(out, "flags")), 0);
+	json_decref(out);
+}
+
+static void
+lineage_cycles_bounds_and_errors(void **state)
+{
+	static const char *const loop[][2] = {
+		{ "a/one", "license: llama3.1\nbase_model: a/two\n" },
+		{ "a/two", "license: llama3.1\nbase_model: a/one\n" },
+	};
+	struct cards c = { .cards = loop, .n = 2 };
+	struct policy_lineage *lin;
+	json_t *out;
+
+	(void)state;
+	/* A cycle ends at the repository seen again, each asked once. */
+	out = conclude(card_only("a/zero", "license: mit\nbase_model: a/one\n"),
+	    &c);
+	assert_int_equal(c.asked, 2);
+	assert_int_equal(json_array_size(json_object_get(out, "chain")), 3);
+	assert_non_null(strstr(json_string_value(json_object_get(out,
+	    "concluded")), "llama3.1"));
+	json_decref(out);
+	/* A base named twice (card list) is one link. */
+	c.asked = 0;
+	out = conclude(card_only("a/merge", "license: llama3.1\nbase_model: "
+	    "[a/one, a/one, https://huggingface.co/a/one]\n"), &c);
+	assert_int_equal(c.asked, 2);
+	json_decref(out);
+	/* The resolver's error stops the build and is returned. */
+	c.fail = EIO;
+	assert_int_equal(policy_lineage_build(table, card_only("a/x",
+	    "base_model: a/one\n"), resolve_cards, &c, &lin), EIO);
+	assert_null(lin);
+	c.fail = 0;
+	/* Not a repository id: not a base. */
+	out = conclude(card_only("a/y", "license: mit\nbase_model: [\"../..\", "
+	    "\"/abs/path\", \"\"]\n"), &c);
+	assert_int_equal(json_array_size(json_object_get(out, "chain")), 1);
+	json_decref(out);
+}
+
+/* A chain deeper than BOUND_LINEAGE_DEPTH: cut, with a note, not a hang. */
+static int
+resolve_deep(void *arg, const char *repo, struct policy_evidence **out)
+{
+	char next[64], front[128];
+	int n;
+
+	(void)arg;
+	n = atoi(strchr(repo, '/') + 2);
+	snprintf(next, sizeof(next), "deep/m%d", n + 1);
+	snprintf(front, sizeof(front), "license: llama3.1\nbase_model: %s\n",
+	    next);
+	*out = card_only(repo, front);
+	return 0;
+}
+
+static void
+lineage_depth_is_bounded(void **state)
+{
+	struct policy_lineage *lin;
+	json_t *out, *notes;
+	size_t i;
+	json_t *m;
+	int cut = 0;
+
+	(void)state;
+	assert_int_equal(policy_lineage_build(table, card_only("deep/m0",
+	    "license: llama3.1\nbase_model: deep/m1\n"), resolve_deep, NULL,
+	    &lin), 0);
+	assert_int_equal(policy_conclude(table, lin, &out), 0);
+	notes = json_object_get(out, "notes");
+	json_array_foreach(notes, i, m)
+		cut |= strstr(json_string_value(m), "cut there") != NULL;
+	assert_true(cut);
+	assert_int_equal(json_array_size(json_object_get(out, "chain")),
+	    BOUND_LINEAGE_DEPTH + 2);
+	json_decref(out);
+	policy_lineage_free(lin);
+}
+
 /* --- the corpus --------------------------------------------------------------- */
 
 struct corpus {
@@ -621,6 +821,9 @@ main(void)
 		cmocka_unit_test(fingerprint_is_sha256_of_the_normal_form),
 		cmocka_unit_test(gguf_reads_general_keys),
 		cmocka_unit_test(recipe_names_every_model),
+		cmocka_unit_test(obligations_follow_the_terms),
+		cmocka_unit_test(lineage_cycles_bounds_and_errors),
+		cmocka_unit_test(lineage_depth_is_bounded),
 		cmocka_unit_test(corpus_conclusions_match),
 	};
 
