@@ -206,13 +206,16 @@ void	policy_lineage_free(struct policy_lineage *);
 /*
  * The conclusion (conclude.c), as the JSON of `airlock licence --json`
  * (DESIGN.md §7):
- *   {"repo","commit","declared","concluded","unknown_beyond":[...],
+ *   {"repo","commit","declared","declared_source","concluded",
+ *    "unknown_beyond":[...],
  *    "chain":[{"repo","commit","declared","relation","source","depth",
  *              "base_of","held"}...],
  *    "flags":[{"flag","detail","licence","ancestor"}...],
  *    "obligations":[{"obligation","licence","text"}...],
  *    "notes":[...]}
- * declared is the card's terms ("A AND B" for several, null for none);
+ * declared is the revision's own terms ("A AND B" for several, null for
+ * none) and declared_source where they were read: "card", "gguf"
+ * (general.license) or "licence-file" (a fingerprint);
  * concluded the terms that govern: its own and every ancestor's that
  * flows down ("unknown beyond ORG/NAME" for a base not held).  Flag names
  * are POLICY_FLAG_* below.  *out is the caller's.
