@@ -106,31 +106,21 @@ ls_ref(void *arg, const struct store_ref *r)
 	return 0;
 }
 
-/* The flag names policy/ raises, so that a typo is not an empty list. */
-static const char *const flag_names[] = {
-	POLICY_FLAG_DIFFERS, POLICY_FLAG_MISSING, POLICY_FLAG_UNNAMED,
-	POLICY_FLAG_UNKNOWN, POLICY_FLAG_NAMING, POLICY_FLAG_MERGE,
-	POLICY_FLAG_CHANGED, POLICY_FLAG_NOFILE, POLICY_FLAG_NONOTICE,
-	POLICY_FLAG_ANCESTOR,
-};
-
 int
 cmd_ls_check(struct cmd_ctx *ctx)
 {
 	const char *f = ctx->opt['f'];
-	size_t i;
 
 	if (ctx->argc == 1 && ctx->argv[0][0] == '-')
 		return cli_usage(ctx->cli);
-	if (f == NULL)
+	/* A typo must not look like an empty list. */
+	if (f == NULL || policy_flag_valid(f))
 		return 0;
-	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
-		if (strcmp(f, flag_names[i]) == 0)
-			return 0;
 	return cli_fail(EXIT_USAGE, "--flag %s: no such flag (%s, %s, %s, %s, "
-	    "%s, %s, %s, %s, %s, %s)", f, flag_names[0], flag_names[1],
-	    flag_names[2], flag_names[3], flag_names[4], flag_names[5],
-	    flag_names[6], flag_names[7], flag_names[8], flag_names[9]);
+	    "%s, %s, %s, %s, %s, %s)", f, POLICY_FLAG_DIFFERS,
+	    POLICY_FLAG_MISSING, POLICY_FLAG_UNNAMED, POLICY_FLAG_UNKNOWN,
+	    POLICY_FLAG_NAMING, POLICY_FLAG_MERGE, POLICY_FLAG_CHANGED,
+	    POLICY_FLAG_NOFILE, POLICY_FLAG_NONOTICE, POLICY_FLAG_ANCESTOR);
 }
 
 int

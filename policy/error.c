@@ -24,6 +24,8 @@ policy_strerror(int code)
 		return "not found";
 	case POLICY_ENOTABLE:
 		return "the licence table cannot be read";
+	case POLICY_EDENIED:
+		return "refused by the policy";
 	}
 	if (code < 0)
 		return store_strerror(code);

@@ -13,6 +13,13 @@
 int	policy_fail(int code, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/*
+ * Reads YAML (a recipe, a policy file) with the store's card reader,
+ * bounded as cards are: *out is its root mapping.  POLICY_EINVAL, with
+ * what names the file and the line counted in the caller's text.
+ */
+int	policy_yaml_read(const char *what, const void *, size_t, json_t **out);
+
 /* Whether normalised haystack holds normalised needle as whole words. */
 int	policy_text_contains(const char *haystack, const char *needle);
 

@@ -3,7 +3,8 @@
 noinst_LIBRARIES += policy/libpolicy.a
 policy_libpolicy_a_SOURCES = policy/policy.h policy/internal.h \
 	policy/error.c policy/text.c policy/table.c policy/gguf.c \
-	policy/recipe.c policy/evidence.c policy/lineage.c policy/conclude.c
+	policy/recipe.c policy/evidence.c policy/lineage.c policy/conclude.c \
+	policy/rules.c
 policy_libpolicy_a_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DPOLICY_LICENCES_FILE='"$(pkgdatadir)/licences.json"'
 policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -20,11 +21,12 @@ tests_unit_test_policy_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_policy_LDADD = $(POLICY_LIBS) $(STORE_LIBS) $(CMOCKA_LIBS)
 EXTRA_DIST += tests/policy
 
-# Fuzz targets: the licence table, GGUF metadata and mergekit readers.
+# Fuzz targets: the licence table, GGUF metadata, mergekit and policy
+# file readers.
 check_PROGRAMS += tests/fuzz/fuzz_licences tests/fuzz/fuzz_gguf \
-	tests/fuzz/fuzz_recipe
+	tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy
 FUZZ_TARGETS += tests/fuzz/fuzz_licences tests/fuzz/fuzz_gguf \
-	tests/fuzz/fuzz_recipe
+	tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy
 tests_fuzz_fuzz_licences_SOURCES = tests/fuzz/fuzz_licences.c \
 	tests/fuzz/replay.c
 tests_fuzz_fuzz_licences_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -38,3 +40,7 @@ tests_fuzz_fuzz_recipe_SOURCES = tests/fuzz/fuzz_recipe.c tests/fuzz/replay.c
 tests_fuzz_fuzz_recipe_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_fuzz_recipe_LDADD = $(POLICY_LIBS) $(STORE_LIBS)
 tests_fuzz_fuzz_recipe_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+tests_fuzz_fuzz_policy_SOURCES = tests/fuzz/fuzz_policy.c tests/fuzz/replay.c
+tests_fuzz_fuzz_policy_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_policy_LDADD = $(POLICY_LIBS) $(STORE_LIBS)
+tests_fuzz_fuzz_policy_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)

@@ -16,7 +16,9 @@
  *      through a caller's resolve function (the store's revisions, and
  *      later the upstream's cards fetched as metadata while pulling);
  *   4. the conclusion (conclude.c): declared and concluded licence,
- *      flags and obligations, as JSON.
+ *      flags and obligations, as JSON;
+ *   5. the gate's rules (rules.c): a policy file read, and a conclusion
+ *      judged by it.
  *
  * Errors: functions return 0 or an error code: a positive errno value, a
  * store code (store/store.h) or one of the POLICY_E* codes below.
@@ -43,6 +45,7 @@
 #define POLICY_EINVAL		(-32001)	/* bad input: table, GGUF, recipe */
 #define POLICY_ENOTFOUND	(-32002)	/* no such licence or base */
 #define POLICY_ENOTABLE		(-32003)	/* the licence table cannot be read */
+#define POLICY_EDENIED		(-32004)	/* the gate refuses a revision */
 
 /* Static text; never NULL. */
 const char	*policy_strerror(int);
@@ -232,5 +235,35 @@ void	policy_lineage_free(struct policy_lineage *);
 #define POLICY_FLAG_ANCESTOR	"ancestor-unknown"
 int	policy_conclude(const struct policy_table *,
 	    const struct policy_lineage *, json_t **out);
+/* Predicate: name is one of the POLICY_FLAG_* names. */
+int	policy_flag_valid(const char *name);
+
+/*
+ * The gate's rules (rules.c).  A policy file is YAML or JSON (JSON read
+ * as YAML's flow style), a mapping of at most these keys, any other
+ * refused:
+ *   allow: [ID...]            concluded terms that may pass (absent: any)
+ *   deny: [ID...]             a concluded term listed refuses
+ *   refuse_flags: [FLAG...]   a flag listed refuses
+ *   min_signatures: N         trusted signatures a revision needs
+ *   allow_unknown_lineage: B  whether "unknown beyond X" may pass
+ *                             (default true)
+ * Ids are checked against the table and kept as it spells them
+ * ("Apache 2.0" is apache-2.0); "other:NAME" names one it lacks.
+ * POLICY_EINVAL names the key and the value.  policy_rules_json is the
+ * canonical form (borrowed; lives as the rules), to store and show.
+ *
+ * policy_gate judges a conclusion (policy_conclude's JSON) and the count
+ * of trusted signatures: 0 to let it pass, POLICY_EDENIED with the
+ * reason in reason (always written, "allowed" when it passes).  Flags are
+ * judged first, then signatures, then each concluded term.
+ */
+struct policy_rules;
+int	policy_rules_parse(const struct policy_table *, const void *, size_t,
+	    struct policy_rules **);
+void	policy_rules_free(struct policy_rules *);
+json_t	*policy_rules_json(const struct policy_rules *);
+int	policy_gate(const struct policy_rules *, json_t *conclusion,
+	    unsigned signatures, char *reason, size_t size);
 
 #endif

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,31 +83,50 @@ walk(json_t *v, int named, json_t *out)
 }
 
 int
-policy_recipe_read(const void *buf, size_t len, json_t **out)
+policy_yaml_read(const char *what, const void *buf, size_t len, json_t **out)
 {
-	json_t *doc = NULL, *models;
+	const char *err, *p;
 	char *wrapped;
+	size_t line;
 	int rc;
 
 	*out = NULL;
 	if (len > BOUND_EVIDENCE_FILE)
-		return policy_fail(POLICY_EINVAL, "mergekit recipe: larger than "
-		    "%d bytes", BOUND_EVIDENCE_FILE);
+		return policy_fail(POLICY_EINVAL, "%s: larger than %d bytes",
+		    what, BOUND_EVIDENCE_FILE);
 	if (memchr(buf, 0, len) != NULL)
-		return policy_fail(POLICY_EINVAL, "mergekit recipe: a NUL byte");
+		return policy_fail(POLICY_EINVAL, "%s: a NUL byte", what);
 	if (several_documents(buf, len))
-		return policy_fail(POLICY_EINVAL, "mergekit recipe: more than "
-		    "one YAML document");
+		return policy_fail(POLICY_EINVAL, "%s: more than one YAML "
+		    "document", what);
 	if ((wrapped = malloc(len + 10)) == NULL)
 		return ENOMEM;
 	memcpy(wrapped, "---\n", 4);
 	memcpy(wrapped + 4, buf, len);
 	memcpy(wrapped + 4 + len, "\n---\n", 5);
-	rc = store_card_parse(wrapped, len + 9, &doc, NULL);
+	rc = store_card_parse(wrapped, len + 9, out, NULL);
 	free(wrapped);
-	if (rc != 0)
-		return policy_fail(POLICY_EINVAL, "mergekit recipe: %s",
-		    store_lasterror());
+	if (rc == 0)
+		return 0;
+	/* The card reader counts the "---" line this added as line 1. */
+	err = store_lasterror();
+	if ((p = strstr(err, "front matter line ")) != NULL &&
+	    sscanf(p, "front matter line %zu:", &line) == 1 &&
+	    (p = strchr(p, ':')) != NULL)
+		return policy_fail(POLICY_EINVAL, "%s: line %zu:%s", what,
+		    line > 1 ? line - 1 : line, p + 1);
+	return policy_fail(POLICY_EINVAL, "%s: %s", what, err);
+}
+
+int
+policy_recipe_read(const void *buf, size_t len, json_t **out)
+{
+	json_t *doc, *models;
+	int rc;
+
+	*out = NULL;
+	if ((rc = policy_yaml_read("mergekit recipe", buf, len, &doc)) != 0)
+		return rc;
 	if ((models = json_array()) == NULL) {
 		json_decref(doc);
 		return ENOMEM;

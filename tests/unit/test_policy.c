@@ -595,6 +595,141 @@ lineage_depth_is_bounded(void **state)
 	policy_lineage_free(lin);
 }
 
+/* --- the gate's rules ------------------------------------------------------- */
+
+static struct policy_rules *
+rules(const char *text)
+{
+	struct policy_rules *r;
+
+	if (policy_rules_parse(table, text, strlen(text), &r) != 0)
+		fail_msg("%s: %s", text, policy_lasterror());
+	return r;
+}
+
+static void
+rules_read_yaml_and_json_alike(void **state)
+{
+	static const char yaml[] =
+	    "# what production may run\n"
+	    "allow: [apache-2.0, MIT, Llama 3.1]\n"
+	    "deny:\n  - cc-by-nc-4.0\n  - other:seallms\n"
+	    "refuse_flags: [declared-differs]\n"
+	    "min_signatures: 1\n"
+	    "allow_unknown_lineage: false\n";
+	static const char json[] =
+	    "{\"allow\": [\"apache-2.0\", \"mit\", \"llama3.1\"], \"deny\": "
+	    "[\"cc-by-nc-4.0\", \"other:seallms\"], \"refuse_flags\": "
+	    "[\"declared-differs\"], \"min_signatures\": 1, "
+	    "\"allow_unknown_lineage\": false}";
+	struct policy_rules *a = rules(yaml), *b = rules(json), *e = rules("");
+
+	(void)state;
+	assert_true(json_equal(policy_rules_json(a), policy_rules_json(b)));
+	/* Spellings become the table's ids. */
+	assert_string_equal(json_string_value(json_array_get(json_object_get(
+	    policy_rules_json(a), "allow"), 2)), "llama3.1");
+	/* An empty policy lets everything through. */
+	assert_null(json_object_get(policy_rules_json(e), "allow"));
+	assert_true(json_is_true(json_object_get(policy_rules_json(e),
+	    "allow_unknown_lineage")));
+	policy_rules_free(a);
+	policy_rules_free(b);
+	policy_rules_free(e);
+}
+
+static void
+rules_refuse_what_they_cannot_mean(void **state)
+{
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+		{ "alow: [mit]\n", "unknown key \"alow\"" },
+		{ "deny: [llama3.9]\n", "llama3.9 is not in the licence table" },
+		{ "deny: mit\n", "deny is not a list" },
+		{ "refuse_flags: [laundered]\n", "laundered is not a flag" },
+		{ "min_signatures: -1\n", "min_signatures" },
+		{ "min_signatures: two\n", "min_signatures" },
+		{ "allow_unknown_lineage: maybe\n", "allow_unknown_lineage" },
+		{ "allow: [\"other:\"]\n", "other:" },
+		{ "- a list\n", "policy: line 1: front matter is not a mapping" },
+		{ "# a comment\n{\"deny\": [\n", "policy: line " },
+	};
+	struct policy_rules *r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(policy_rules_parse(table, bad[i].text,
+		    strlen(bad[i].text), &r), POLICY_EINVAL);
+		assert_null(r);
+		if (strstr(policy_lasterror(), bad[i].says) == NULL)
+			fail_msg("%s: \"%s\" does not say %s", bad[i].text,
+			    policy_lasterror(), bad[i].says);
+	}
+}
+
+static void
+gate_judges_a_conclusion(void **state)
+{
+	static const char *const cards[][2] = {
+		{ "meta-llama/Llama-3.1-8B", "license: llama3.1\n" },
+		{ "upstage/SOLAR-10.7B-Instruct-v1.0", "license: cc-by-nc-4.0\n" },
+	};
+	struct cards c = { .cards = cards, .n = 2 };
+	struct policy_rules *r;
+	json_t *launder, *clean, *nc, *lost;
+	char why[512];
+
+	(void)state;
+	launder = conclude(card_only("acme/Llama-ft", "license: apache-2.0\n"
+	    "base_model: meta-llama/Llama-3.1-8B\n"), &c);
+	clean = conclude(card_only("acme/plain", "license: mit\n"), &c);
+	nc = conclude(card_only("acme/nc-ft", "license: mit\nbase_model: "
+	    "upstage/SOLAR-10.7B-Instruct-v1.0\n"), &c);
+	lost = conclude(card_only("acme/orphan", "license: mit\nbase_model: "
+	    "nowhere/base\n"), &c);
+
+	r = rules("refuse_flags: [declared-differs]\n");
+	assert_int_equal(policy_gate(r, launder, 0, why, sizeof(why)),
+	    POLICY_EDENIED);
+	assert_non_null(strstr(why, "declared-differs"));
+	assert_int_equal(policy_gate(r, clean, 0, why, sizeof(why)), 0);
+	assert_string_equal(why, "allowed");
+	policy_rules_free(r);
+
+	r = rules("deny: [cc-by-nc-4.0]\n");
+	assert_int_equal(policy_gate(r, nc, 0, why, sizeof(why)),
+	    POLICY_EDENIED);
+	assert_non_null(strstr(why, "cc-by-nc-4.0 is denied"));
+	assert_int_equal(policy_gate(r, launder, 0, why, sizeof(why)), 0);
+	policy_rules_free(r);
+
+	r = rules("allow: [apache-2.0, mit]\n");
+	assert_int_equal(policy_gate(r, launder, 0, why, sizeof(why)),
+	    POLICY_EDENIED);
+	assert_non_null(strstr(why, "llama3.1 is not among those allowed"));
+	assert_int_equal(policy_gate(r, clean, 0, why, sizeof(why)), 0);
+	/* Unknown lineage passes unless refused. */
+	assert_int_equal(policy_gate(r, lost, 0, why, sizeof(why)), 0);
+	policy_rules_free(r);
+	r = rules("allow_unknown_lineage: false\n");
+	assert_int_equal(policy_gate(r, lost, 0, why, sizeof(why)),
+	    POLICY_EDENIED);
+	assert_non_null(strstr(why, "unknown beyond nowhere/base"));
+	policy_rules_free(r);
+
+	r = rules("min_signatures: 2\n");
+	assert_int_equal(policy_gate(r, clean, 1, why, sizeof(why)),
+	    POLICY_EDENIED);
+	assert_non_null(strstr(why, "1 trusted signatures"));
+	assert_int_equal(policy_gate(r, clean, 2, why, sizeof(why)), 0);
+	policy_rules_free(r);
+	json_decref(launder);
+	json_decref(clean);
+	json_decref(nc);
+	json_decref(lost);
+}
+
 /* --- the corpus --------------------------------------------------------------- */
 
 struct corpus {
@@ -824,6 +959,9 @@ main(void)
 		cmocka_unit_test(obligations_follow_the_terms),
 		cmocka_unit_test(lineage_cycles_bounds_and_errors),
 		cmocka_unit_test(lineage_depth_is_bounded),
+		cmocka_unit_test(rules_read_yaml_and_json_alike),
+		cmocka_unit_test(rules_refuse_what_they_cannot_mean),
+		cmocka_unit_test(gate_judges_a_conclusion),
 		cmocka_unit_test(corpus_conclusions_match),
 	};
 
