@@ -114,14 +114,15 @@
 /*
  * Licence and provenance (policy/): the licence table file, the bytes of
  * a card, licence or config file read as evidence, the head of a GGUF
- * file read for its metadata, its keys and strings, and the lineage a
- * conclusion walks.
+ * file read for its metadata (llama.cpp writes the general.* keys first,
+ * before the tokenizer's arrays; a head cut short still gives what it
+ * holds), its keys and strings, and the lineage a conclusion walks.
  */
 #define BOUND_LICENCE_TABLE	(8 << 20)
 #define BOUND_EVIDENCE_FILE	(1 << 20)	/* a card, licence, config */
 #define BOUND_EVIDENCE_FILES	32	/* licence and notice files kept */
-#define BOUND_GGUF_PREFIX	(8u << 20)	/* read of a .gguf's head */
-#define BOUND_GGUF_FILES	4	/* .gguf files of a revision read */
+#define BOUND_GGUF_PREFIX	(2u << 20)	/* read of a .gguf's head */
+#define BOUND_GGUF_FILES	2	/* .gguf files of a revision read */
 #define BOUND_GGUF_KEYS		65536	/* metadata pairs */
 #define BOUND_GGUF_STRING	(1 << 20)	/* a key or a string value */
 #define BOUND_GGUF_DEPTH	4	/* arrays of arrays */

@@ -22,11 +22,11 @@ tests_unit_test_policy_LDADD = $(POLICY_LIBS) $(STORE_LIBS) $(CMOCKA_LIBS)
 EXTRA_DIST += tests/policy
 
 # Fuzz targets: the licence table, GGUF metadata, mergekit and policy
-# file readers.
+# file readers, and every evidence reader of a revision at once.
 check_PROGRAMS += tests/fuzz/fuzz_licences tests/fuzz/fuzz_gguf \
-	tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy
+	tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy tests/fuzz/fuzz_evidence
 FUZZ_TARGETS += tests/fuzz/fuzz_licences tests/fuzz/fuzz_gguf \
-	tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy
+	tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy tests/fuzz/fuzz_evidence
 tests_fuzz_fuzz_licences_SOURCES = tests/fuzz/fuzz_licences.c \
 	tests/fuzz/replay.c
 tests_fuzz_fuzz_licences_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -44,3 +44,8 @@ tests_fuzz_fuzz_policy_SOURCES = tests/fuzz/fuzz_policy.c tests/fuzz/replay.c
 tests_fuzz_fuzz_policy_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_fuzz_policy_LDADD = $(POLICY_LIBS) $(STORE_LIBS)
 tests_fuzz_fuzz_policy_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+tests_fuzz_fuzz_evidence_SOURCES = tests/fuzz/fuzz_evidence.c \
+	tests/fuzz/replay.c
+tests_fuzz_fuzz_evidence_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_evidence_LDADD = $(POLICY_LIBS) $(STORE_LIBS)
+tests_fuzz_fuzz_evidence_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
