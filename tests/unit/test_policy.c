@@ -555,6 +555,31 @@ lineage_cycles_bounds_and_errors(void **state)
 	json_decref(out);
 }
 
+/* The licensor may relicense its own: Meta's Llama 3.3 over its Llama 3.1
+ * is Llama 3.3 alone; anyone else's is bound by both. */
+static void
+licensor_relicenses_its_own(void **state)
+{
+	static const char *const cards[][2] = {
+		{ "meta-llama/Llama-3.1-70B", "license: llama3.1\n" },
+	};
+	struct cards c = { .cards = cards, .n = 1 };
+	json_t *out;
+
+	(void)state;
+	out = conclude(card_only("meta-llama/Llama-3.3-70B-Instruct",
+	    "license: llama3.3\nbase_model: meta-llama/Llama-3.1-70B\n"), &c);
+	assert_string_equal(json_string_value(json_object_get(out,
+	    "concluded")), "llama3.3");
+	assert_int_equal(json_array_size(json_object_get(out, "flags")), 0);
+	json_decref(out);
+	out = conclude(card_only("acme/Llama-3.3-70B-remix", "license: "
+	    "llama3.3\nbase_model: meta-llama/Llama-3.1-70B\n"), &c);
+	assert_string_equal(json_string_value(json_object_get(out,
+	    "concluded")), "llama3.3 AND llama3.1");
+	json_decref(out);
+}
+
 /* A chain deeper than BOUND_LINEAGE_DEPTH: cut, with a note, not a hang. */
 static int
 resolve_deep(void *arg, const char *repo, struct policy_evidence **out)
@@ -958,6 +983,7 @@ main(void)
 		cmocka_unit_test(recipe_names_every_model),
 		cmocka_unit_test(obligations_follow_the_terms),
 		cmocka_unit_test(lineage_cycles_bounds_and_errors),
+		cmocka_unit_test(licensor_relicenses_its_own),
 		cmocka_unit_test(lineage_depth_is_bounded),
 		cmocka_unit_test(rules_read_yaml_and_json_alike),
 		cmocka_unit_test(rules_refuse_what_they_cannot_mean),
