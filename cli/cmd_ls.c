@@ -46,11 +46,12 @@ wanted(struct ls *l, const struct store_manifest *m)
 {
 	json_t *c, *f;
 	size_t i;
-	int hit = 1;
+	int hit = 1, rc;
 
-	if (licence_conclude(l->st, l->table, m, &c) != 0) {
+	if ((rc = licence_conclude(l->st, l->table, m, &c)) != 0) {
 		cli_warnx("%s@%s: no conclusion: %s", m->repo, m->commit,
-		    policy_lasterror());
+		    rc < -32000 && rc > -32100 ? policy_lasterror() :
+		    store_lasterror());
 		return 0;
 	}
 	if (l->licence != NULL)
