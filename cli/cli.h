@@ -136,6 +136,8 @@ int	cmd_inventory_check(struct cmd_ctx *);
 int	cmd_inventory(struct cmd_ctx *);
 int	cmd_import_check(struct cmd_ctx *);
 int	cmd_import(struct cmd_ctx *);
+int	cmd_tag(struct cmd_ctx *);
+int	cmd_rm(struct cmd_ctx *);
 int	cmd_pull_check(struct cmd_ctx *);
 int	cmd_pull(struct cmd_ctx *);
 int	cmd_licence(struct cmd_ctx *);

@@ -1,8 +1,8 @@
 /*
  * airlock ls [PATTERN] [--licence ID] [--flag NAME]: every branch and tag
- * of every repository, or of those whose id matches the shell pattern,
- * whose concluded licence has the term ID, or whose conclusion raises
- * the flag NAME.
+ * of every repository (each said to be which), or of those whose id
+ * matches the shell pattern, whose concluded licence has the term ID, or
+ * whose conclusion raises the flag NAME.
  */
 #include "config.h"
 
@@ -96,13 +96,14 @@ ls_ref(void *arg, const struct store_ref *r)
 	l->count++;
 	if (l->cli->json)
 		json_array_append_new(l->out, json_pack("{s:s,s:s,s:s,s:s,s:s,"
-		    "s:I,s:I,s:s}", "type", r->type, "repo", r->repo, "ref",
-		    r->name, "commit", m->commit, "digest", digest, "files",
-		    (json_int_t)m->nfiles, "bytes", (json_int_t)bytes,
+		    "s:s,s:I,s:I,s:s}", "type", r->type, "repo", r->repo, "ref",
+		    r->name, "kind", r->is_tag ? "tag" : "branch", "commit",
+		    m->commit, "digest", digest, "files", (json_int_t)m->nfiles, "bytes", (json_int_t)bytes,
 		    "created", m->created));
 	else
-		printf("%-7s  %-40s  %-12s  %.12s  %10s  %s\n", r->type, r->repo,
-		    r->name, m->commit, cli_bytes(bytes, size), m->created);
+		printf("%-7s  %-40s  %-12s  %-6s  %.12s  %10s  %s\n", r->type,
+		    r->repo, r->name, r->is_tag ? "tag" : "branch", m->commit,
+		    cli_bytes(bytes, size), m->created);
 	store_manifest_free(m);
 	return 0;
 }

@@ -9,6 +9,7 @@ airlock_SOURCES += cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
 airlock_SOURCES += cli/cmd_pull.c cli/release.c
 airlock_SOURCES += cli/licence.c cli/cmd_licence.c
+airlock_SOURCES += cli/cmd_tag.c cli/cmd_rm.c
 airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	$(EVENT_CFLAGS) $(CURL_CFLAGS)
 airlock_LDADD = $(MIRROR_LIBS) $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS)

@@ -96,9 +96,10 @@ v1_ref(void *arg, const struct store_ref *ref)
 	if (!conf_may_read(w->req->r_conf, ref->repo, w->req->r_token))
 		return 0;
 	store_digest_str(ref->digest, digest);
-	json_array_append_new(w->list, json_pack("{s:s,s:s,s:s,s:s,s:b}",
+	json_array_append_new(w->list, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}",
 	    "type", ref->type, "repo", ref->repo, "name", ref->name,
-	    "manifest", digest, "commit", ref->is_commit));
+	    "manifest", digest, "commit", ref->is_commit, "kind",
+	    ref->is_commit ? "commit" : ref->is_tag ? "tag" : "branch"));
 	return 0;
 }
 

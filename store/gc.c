@@ -23,12 +23,28 @@
 
 #include "lib/bounds.h"
 #include "lib/crash.h"
+#include "lib/names.h"
 #include "store/internal.h"
 
+/*
+ * With a retention (keep_last >= 0), commit ids are roots only when no
+ * branch let their revision go: keep holds what names, pins and the last
+ * keep_last revisions of each branch keep; letgo what branches pointed at
+ * before those; drop the keys of the commit ids to delete.
+ */
 struct mark {
 	struct store	*st;
 	MDB_txn		*txn;
 	struct hset	 manifests, blobs, chunks;
+	int		 keep_last;
+	struct hset	 keep, letgo;
+	uint8_t		(*group)[STORE_HASH_LEN];	/* one ref's reflog */
+	size_t		 ngroup, groupcap;
+	char		 groupkey[BOUND_REPO_ID + BOUND_REVISION + 32];
+	size_t		 groupklen;
+	MDB_val		*drop;
+	size_t		 ndrop, dropcap;
+	uint64_t	 dropped;
 };
 
 /* Names a root that reaches digest, for the message, in buf. */
@@ -57,6 +73,29 @@ root_of(struct mark *mk, const uint8_t *digest, char *buf, size_t size)
 	mdb_cursor_close(cur);
 }
 
+/* A commit id to delete: its key is kept for after the walk. */
+static int
+drop_later(struct mark *mk, const MDB_val *k)
+{
+	void *copy;
+
+	if (mk->ndrop == mk->dropcap) {
+		size_t cap = mk->dropcap ? 2 * mk->dropcap : 64;
+		MDB_val *v = realloc(mk->drop, cap * sizeof(*v));
+
+		if (v == NULL)
+			return ENOMEM;
+		mk->drop = v;
+		mk->dropcap = cap;
+	}
+	if ((copy = malloc(k->mv_size)) == NULL)
+		return ENOMEM;
+	memcpy(copy, k->mv_data, k->mv_size);
+	mk->drop[mk->ndrop].mv_size = k->mv_size;
+	mk->drop[mk->ndrop++].mv_data = copy;
+	return 0;
+}
+
 /* A ref's digest is a root; a value of another size is a damaged ref. */
 static int
 root_ref(void *arg, const MDB_val *k, const MDB_val *d)
@@ -64,6 +103,11 @@ root_ref(void *arg, const MDB_val *k, const MDB_val *d)
 	struct mark *mk = arg;
 	const char *key = k->mv_data, *nul;
 
+	if (d->mv_size == REFVAL_LEN && mk->keep_last >= 0 &&
+	    ((uint8_t *)d->mv_data)[STORE_HASH_LEN] == REF_COMMIT &&
+	    hset_has(&mk->letgo, d->mv_data) && !hset_has(&mk->keep,
+	    d->mv_data))
+		return drop_later(mk, k);
 	if (d->mv_size == REFVAL_LEN)
 		return hset_add(&mk->manifests, d->mv_data) != 0 ? ENOMEM : 0;
 	nul = memchr(key, '\0', k->mv_size);
@@ -93,13 +137,170 @@ root_pin(void *arg, const MDB_val *k, const MDB_val *d)
 	return rc;
 }
 
-/* Roots: every ref and every pin. */
+/* What names keep: branches, tags (all but commit ids). */
+static int
+keep_named(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct mark *mk = arg;
+
+	(void)k;
+	if (d->mv_size != REFVAL_LEN ||
+	    ((uint8_t *)d->mv_data)[STORE_HASH_LEN] == REF_COMMIT)
+		return 0;
+	return hset_add(&mk->keep, d->mv_data) != 0 ? ENOMEM : 0;
+}
+
+/* A pin keeps what it pins, commit id and all. */
+static int
+keep_pin(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct mark *mk = arg;
+	uint8_t digest[STORE_HASH_LEN];
+	json_t *v = json_loadb(d->mv_data, d->mv_size, 0, NULL);
+	const char *s = json_string_value(json_object_get(v, "digest"));
+	int rc = 0;
+
+	(void)k;
+	if (s != NULL && store_digest_parse(s, digest) == 0 &&
+	    hset_add(&mk->keep, digest) != 0)
+		rc = ENOMEM;
+	json_decref(v);
+	return rc;
+}
+
+/*
+ * The end of one ref's reflog: a branch keeps the last keep_last distinct
+ * revisions it pointed at and lets the older ones go; a branch deleted
+ * keeps none.  Tags keep theirs anyway; commit ids are not branches.
+ */
+static int
+group_end(struct mark *mk)
+{
+	const char *nul = memchr(mk->groupkey, '\0', mk->groupklen);
+	MDB_val k = { mk->groupklen, mk->groupkey }, d;
+	size_t kept = 0;
+	int rc, live;
+
+	if (mk->ngroup == 0 || nul == NULL)
+		return 0;
+	if (mk->groupklen - (size_t)(nul - mk->groupkey) - 1 ==
+	    STORE_COMMIT_LEN && hex_valid(nul + 1, STORE_COMMIT_LEN))
+		return 0;
+	rc = mdb_get(mk->txn, mk->st->ref, &k, &d);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_mdb_fail(rc, "ref");
+	live = rc == 0 && d.mv_size == REFVAL_LEN &&
+	    ((uint8_t *)d.mv_data)[STORE_HASH_LEN] == REF_BRANCH;
+	if (rc == 0 && !live)
+		return 0;
+	for (size_t i = mk->ngroup; i-- > 0;) {
+		int seen = 0;
+
+		for (size_t j = i + 1; j < mk->ngroup && !seen; j++)
+			seen = memcmp(mk->group[i], mk->group[j],
+			    STORE_HASH_LEN) == 0;
+		if (seen)
+			continue;
+		if (live && kept < (size_t)mk->keep_last) {
+			kept++;
+			rc = hset_add(&mk->keep, mk->group[i]);
+		} else
+			rc = hset_add(&mk->letgo, mk->group[i]);
+		if (rc != 0)
+			return ENOMEM;
+	}
+	return 0;
+}
+
+/* Reflog keys are the ref's key, a NUL and a time: grouped by ref. */
+static int
+retain_entry(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct mark *mk = arg;
+	uint8_t digest[STORE_HASH_LEN];
+	size_t klen;
+	json_t *v;
+	const char *s;
+	int rc = 0;
+
+	if (k->mv_size < 9 || (klen = k->mv_size - 9) >
+	    sizeof(mk->groupkey))
+		return 0;
+	if (klen != mk->groupklen || memcmp(k->mv_data, mk->groupkey,
+	    klen) != 0) {
+		if ((rc = group_end(mk)) != 0)
+			return rc;
+		memcpy(mk->groupkey, k->mv_data, klen);
+		mk->groupklen = klen;
+		mk->ngroup = 0;
+	}
+	v = json_loadb(d->mv_data, d->mv_size, 0, NULL);
+	s = json_string_value(json_object_get(v, "new"));
+	if (s != NULL && store_digest_parse(s, digest) == 0) {
+		if (mk->ngroup == mk->groupcap) {
+			size_t cap = mk->groupcap ? 2 * mk->groupcap : 16;
+			void *g = realloc(mk->group, cap * STORE_HASH_LEN);
+
+			if (g == NULL)
+				rc = ENOMEM;
+			else {
+				mk->group = g;
+				mk->groupcap = cap;
+			}
+		}
+		if (rc == 0)
+			memcpy(mk->group[mk->ngroup++], digest, STORE_HASH_LEN);
+	}
+	json_decref(v);
+	return rc;
+}
+
+/* With a retention: what is kept and what branches let go. */
+static int
+mark_retention(struct mark *mk)
+{
+	int rc;
+
+	if (mk->keep_last < 0)
+		return 0;
+	if ((rc = txn_each(mk->st, mk->txn, mk->st->ref, NULL, 0, keep_named,
+	    mk)) != 0 ||
+	    (rc = txn_each(mk->st, mk->txn, mk->st->pin, NULL, 0, keep_pin,
+	    mk)) != 0 ||
+	    (rc = txn_each(mk->st, mk->txn, mk->st->reflog, NULL, 0,
+	    retain_entry, mk)) != 0 || (rc = group_end(mk)) != 0)
+		return rc;
+	hset_sort(&mk->keep);
+	hset_sort(&mk->letgo);
+	return 0;
+}
+
+/* The commit ids a retention let go, deleted with a reflog entry. */
+static int
+drop_commits(struct mark *mk, int dry_run)
+{
+	char why[64];
+	int rc;
+
+	mk->dropped = mk->ndrop;
+	if (dry_run)
+		return 0;
+	snprintf(why, sizeof(why), "gc --keep-last %d", mk->keep_last);
+	for (size_t i = 0; i < mk->ndrop; i++)
+		if ((rc = ref_drop(mk->st, mk->txn, mk->drop[i].mv_data,
+		    mk->drop[i].mv_size, NULL, why)) != 0)
+			return rc;
+	return 0;
+}
+
+/* Roots: every ref (but commit ids a retention let go) and every pin. */
 static int
 mark_roots(struct mark *mk)
 {
 	int rc;
 
-	if ((rc = txn_each(mk->st, mk->txn, mk->st->ref, NULL, 0, root_ref,
+	if ((rc = mark_retention(mk)) != 0 ||
+	    (rc = txn_each(mk->st, mk->txn, mk->st->ref, NULL, 0, root_ref,
 	    mk)) != 0)
 		return rc;
 	return txn_each(mk->st, mk->txn, mk->st->pin, NULL, 0, root_pin, mk);
@@ -213,7 +414,14 @@ sweep(struct mark *mk, MDB_dbi dbi, const struct hset *keep, int dry_run,
 int
 store_gc(struct store *st, int dry_run, struct store_gc_result *res)
 {
-	struct mark mk = { .st = st };
+	return store_gc_keep(st, dry_run, -1, res);
+}
+
+int
+store_gc_keep(struct store *st, int dry_run, int keep_last,
+    struct store_gc_result *res)
+{
+	struct mark mk = { .st = st, .keep_last = keep_last };
 	uint64_t chunks = 0, bytes = 0;
 	int rc;
 
@@ -227,7 +435,8 @@ store_gc(struct store *st, int dry_run, struct store_gc_result *res)
 	    &mk.txn)) != 0)
 		goto out;
 	if ((rc = mark_roots(&mk)) != 0 || (rc = mark_blobs(&mk)) != 0 ||
-	    (rc = mark_chunks(&mk)) != 0)
+	    (rc = mark_chunks(&mk)) != 0 ||
+	    (rc = drop_commits(&mk, dry_run)) != 0)
 		goto fail;
 	if ((rc = sweep(&mk, st->manifest, &mk.manifests, dry_run,
 	    &res->manifests, NULL)) != 0 ||
@@ -240,6 +449,7 @@ store_gc(struct store *st, int dry_run, struct store_gc_result *res)
 		goto fail;
 	res->chunks = chunks;
 	res->chunk_bytes = bytes;
+	res->commits = mk.dropped;
 	if (dry_run) {
 		mdb_txn_abort(mk.txn);
 		goto out;
@@ -263,6 +473,12 @@ out:
 	free(mk.manifests.v);
 	free(mk.blobs.v);
 	free(mk.chunks.v);
+	free(mk.keep.v);
+	free(mk.letgo.v);
+	free(mk.group);
+	for (size_t i = 0; i < mk.ndrop; i++)
+		free(mk.drop[i].mv_data);
+	free(mk.drop);
 	return rc;
 }
 

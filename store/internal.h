@@ -211,6 +211,10 @@ int	ref_check(struct store *, MDB_txn *, const char *type, const char *repo,
 int	ref_write(struct store *, MDB_txn *, const char *type, const char *repo,
 	    const char *name, const uint8_t digest[STORE_HASH_LEN], int kind,
 	    const char *why);
+/* Deletes the ref whose key is key (none there is no error), with its
+ * reflog entry. */
+int	ref_drop(struct store *, MDB_txn *, const void *key, size_t klen,
+	    const char *who, const char *why);
 int	sig_write(struct store *, MDB_txn *, const uint8_t digest[STORE_HASH_LEN],
 	    const uint8_t keyid[8], const char *text, size_t len);
 #define REFVAL_LEN	(STORE_HASH_LEN + 1)

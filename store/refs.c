@@ -53,11 +53,11 @@ kind_name(int kind)
 
 /*
  * Appends a reflog entry for the ref whose key is key (klen bytes): old or
- * new may be NULL (a ref made, a ref deleted).
+ * new may be NULL (a ref made, a ref deleted), who too (not recorded).
  */
 static int
 reflog_put(struct store *st, MDB_txn *txn, const char *key, size_t klen,
-    const uint8_t *old, const uint8_t *new, const char *why)
+    const uint8_t *old, const uint8_t *new, const char *who, const char *why)
 {
 	char oldhex[STORE_DIGEST_STRLEN + 1], newhex[STORE_DIGEST_STRLEN + 1];
 	uint8_t logkey[BOUND_REPO_ID + BOUND_REVISION + 32 + 9];
@@ -74,9 +74,9 @@ reflog_put(struct store *st, MDB_txn *txn, const char *key, size_t klen,
 	if (new != NULL)
 		store_digest_str(new, newhex);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	entry = json_pack("{s:s?,s:s?,s:s,s:I}", "old", old != NULL ? oldhex :
-	    NULL, "new", new != NULL ? newhex : NULL, "why", why != NULL ? why :
-	    "", "time", (json_int_t)ts.tv_sec);
+	entry = json_pack("{s:s?,s:s?,s:s*,s:s,s:I}", "old", old != NULL ?
+	    oldhex : NULL, "new", new != NULL ? newhex : NULL, "who", who,
+	    "why", why != NULL ? why : "", "time", (json_int_t)ts.tv_sec);
 	if (entry == NULL)
 		return ENOMEM;
 	text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
@@ -177,7 +177,7 @@ ref_write(struct store *st, MDB_txn *txn, const char *type, const char *repo,
 	if ((rc = mdb_put(txn, st->ref, &k, &d, 0)) != 0)
 		return store_mdb_fail(rc, "ref");
 	return reflog_put(st, txn, key, k.mv_size, had ? old : NULL, digest,
-	    why);
+	    NULL, why);
 }
 
 int
@@ -221,7 +221,7 @@ store_ref_delete(struct store *st, const char *type, const char *repo,
 	if ((rc = mdb_del(txn, st->ref, &k, NULL)) != 0)
 		rc = store_mdb_fail(rc, "ref");
 	else
-		rc = reflog_put(st, txn, key, k.mv_size, old, NULL, why);
+		rc = reflog_put(st, txn, key, k.mv_size, old, NULL, NULL, why);
 	return txn_finish(txn, rc);
 }
 
@@ -363,6 +363,7 @@ ref_one(void *arg, const MDB_val *k, const MDB_val *d)
 		return 0;
 	memcpy(r.digest, d->mv_data, STORE_HASH_LEN);
 	r.is_commit = ((uint8_t *)d->mv_data)[STORE_HASH_LEN] == REF_COMMIT;
+	r.is_tag = ((uint8_t *)d->mv_data)[STORE_HASH_LEN] == REF_TAG;
 	return e->fn.ref(e->arg, &r);
 }
 
@@ -464,4 +465,181 @@ store_reflog(struct store *st, const char *type, const char *repo,
 	if ((e.base = refkey(key, sizeof(key), type, repo, NULL)) == 0)
 		return STORE_EINVAL;
 	return db_each(st, st->reflog, key, e.base, reflog_one, &e);
+}
+
+int
+store_tag(struct store *st, const char *type, const char *repo,
+    const char *name, const uint8_t digest[STORE_HASH_LEN], const char *why,
+    int *made)
+{
+	char key[REFKEY_MAX], hex[STORE_DIGEST_STRLEN + 1];
+	MDB_txn *txn;
+	MDB_val k, d;
+	int rc, same;
+
+	*made = 0;
+	if (!store_type_valid(type) || !store_repo_valid(repo))
+		return store_fail(STORE_EINVAL, "%s: not a valid repository id",
+		    repo != NULL ? repo : "(null)");
+	if (name == NULL || !ref_val(&k, key, type, repo, name))
+		return store_fail(STORE_EINVAL, "%s: not a valid tag name",
+		    name != NULL ? name : "(null)");
+	if ((rc = txn_write(st, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, st->ref, &k, &d);
+	if (rc == 0 && d.mv_size == REFVAL_LEN &&
+	    ((uint8_t *)d.mv_data)[STORE_HASH_LEN] == REF_BRANCH) {
+		store_digest_str(d.mv_data, hex);
+		rc = store_fail(STORE_EEXIST, "%s/%s@%s: a branch of that name "
+		    "names %s; a tag may not share its name", type, repo, name,
+		    hex);
+	} else if (rc != 0 && rc != MDB_NOTFOUND)
+		rc = store_mdb_fail(rc, "ref");
+	else if ((rc = manifest_present(st, txn, digest)) == 0 &&
+	    (rc = ref_check(st, txn, type, repo, name, digest, REF_TAG,
+	    &same)) == 0 && !same) {
+		rc = ref_write(st, txn, type, repo, name, digest, REF_TAG, why);
+		*made = rc == 0;
+	}
+	if (rc == 0 && !*made) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	return txn_finish(txn, rc);
+}
+
+/* Deletes the ref at the cursor, with its reflog entry. */
+static int
+rm_one(struct store *st, MDB_txn *txn, MDB_cursor *cur, const MDB_val *k,
+    const MDB_val *d, const char *who, const char *why)
+{
+	char key[REFKEY_MAX];
+	uint8_t old[STORE_HASH_LEN];
+	size_t klen = k->mv_size;
+	int rc;
+
+	if (klen > sizeof(key))
+		return store_fail(STORE_ECORRUPT, "ref: a key of %zu bytes",
+		    klen);
+	memcpy(key, k->mv_data, klen);
+	memset(old, 0, sizeof(old));
+	if (d->mv_size == REFVAL_LEN)
+		memcpy(old, d->mv_data, STORE_HASH_LEN);
+	if ((rc = mdb_cursor_del(cur, 0)) != 0)
+		return store_mdb_fail(rc, "ref");
+	return reflog_put(st, txn, key, klen, old, NULL, who, why);
+}
+
+static int
+rm_kind(const MDB_val *d)
+{
+	return d->mv_size == REFVAL_LEN ?
+	    ((const uint8_t *)d->mv_data)[STORE_HASH_LEN] : REF_BRANCH;
+}
+
+/* Every ref of the repository whose key starts with key[0..base). */
+static int
+rm_walk(struct store *st, MDB_txn *txn, const char *key, size_t base,
+    const char *name, unsigned flags, const char *who, const char *why,
+    struct store_rm_result *res)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc, kind;
+
+	if ((rc = mdb_cursor_open(txn, st->ref, &cur)) != 0)
+		return store_mdb_fail(rc, "cursor");
+	k.mv_size = base;
+	k.mv_data = (void *)key;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	while (rc == 0) {
+		if (k.mv_size < base || memcmp(k.mv_data, key, base) != 0) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		if (name != NULL && (k.mv_size != base + strlen(name) ||
+		    memcmp((char *)k.mv_data + base, name, strlen(name)) != 0)) {
+			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+			continue;
+		}
+		kind = rm_kind(&d);
+		if (kind != REF_BRANCH && !(flags & STORE_RM_FORCE)) {
+			if (kind == REF_TAG)
+				res->kept_tags++;
+			else
+				res->kept_commits++;
+			rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+			continue;
+		}
+		if ((rc = rm_one(st, txn, cur, &k, &d, who, why)) != 0) {
+			mdb_cursor_close(cur);
+			return rc;
+		}
+		if (kind == REF_TAG)
+			res->tags++;
+		else if (kind == REF_COMMIT)
+			res->commits++;
+		else
+			res->branches++;
+		/* After a delete, LMDB's next is the entry that followed. */
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_fail(rc, "ref");
+}
+
+int
+store_rm(struct store *st, const char *type, const char *repo,
+    const char *name, unsigned flags, const char *who, const char *why,
+    struct store_rm_result *res)
+{
+	char key[REFKEY_MAX];
+	MDB_txn *txn;
+	size_t base;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!store_type_valid(type) || !store_repo_valid(repo))
+		return store_fail(STORE_EINVAL, "%s: not a valid repository id",
+		    repo != NULL ? repo : "(null)");
+	if ((base = refkey(key, sizeof(key), type, repo, NULL)) == 0 ||
+	    (name != NULL && !store_revision_valid(name)))
+		return store_fail(STORE_EINVAL, "%s: not a ref name",
+		    name != NULL ? name : repo);
+	if ((rc = txn_write(st, &txn)) != 0)
+		return rc;
+	rc = rm_walk(st, txn, key, base, name, flags, who, why, res);
+	if (rc == 0 && res->branches + res->tags + res->commits == 0) {
+		if (name == NULL && res->kept_tags + res->kept_commits == 0)
+			rc = store_fail(STORE_ENOTFOUND, "%s%s: no such "
+			    "repository", store_type_prefix(type), repo);
+		else if (name == NULL)
+			rc = 0;
+		else if (res->kept_tags + res->kept_commits != 0)
+			rc = store_fail(STORE_EIMMUTABLE, "%s%s@%s: a %s is "
+			    "deleted only when forced", store_type_prefix(type),
+			    repo, name, res->kept_tags ? "tag" : "commit id");
+		else
+			rc = store_fail(STORE_ENOTFOUND, "%s%s@%s: no such ref",
+			    store_type_prefix(type), repo, name);
+	}
+	return txn_finish(txn, rc);
+}
+
+int
+ref_drop(struct store *st, MDB_txn *txn, const void *key, size_t klen,
+    const char *who, const char *why)
+{
+	uint8_t old[STORE_HASH_LEN];
+	MDB_val k = { klen, (void *)key }, d;
+	int rc;
+
+	if ((rc = mdb_get(txn, st->ref, &k, &d)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : store_mdb_fail(rc, "ref");
+	memset(old, 0, sizeof(old));
+	if (d.mv_size == REFVAL_LEN)
+		memcpy(old, d.mv_data, STORE_HASH_LEN);
+	if ((rc = mdb_del(txn, st->ref, &k, NULL)) != 0)
+		return store_mdb_fail(rc, "ref");
+	return reflog_put(st, txn, key, klen, old, NULL, who, why);
 }

@@ -298,6 +298,7 @@ struct store_ref {
 	const char	*name;		/* "main", "v1.0", or a 40-hex commit */
 	uint8_t		 digest[STORE_HASH_LEN];
 	int		 is_commit;	/* name is the revision's own commit id */
+	int		 is_tag;	/* a tag (store_tag): it never moves */
 };
 /* The ref and its strings live until fn returns. */
 typedef int (*store_ref_fn)(void *arg, const struct store_ref *);
@@ -331,10 +332,37 @@ int	store_ref_delete(struct store *, const char *type, const char *repo,
 	    const char *name, const char *why);
 
 /*
+ * Tags and removal (refs.c).  store_tag names a stored manifest by a tag,
+ * a name that never moves: *made is 1 when it was made, 0 when it named
+ * the same already (nothing is written).  STORE_EIMMUTABLE (naming both
+ * digests) when it names another, STORE_EEXIST when name is a branch's,
+ * STORE_ENOTFOUND for a manifest not stored, STORE_EINVAL for a name that
+ * is not a tag's (one shaped like a commit id).
+ *
+ * store_rm deletes the ref name of a repository, or (name NULL) every
+ * branch of it, in one transaction, each with a reflog entry of who and
+ * why.  Tags and commit ids go only with STORE_RM_FORCE: without it a
+ * named one is STORE_EIMMUTABLE and the whole repository's are kept and
+ * counted.  STORE_ENOTFOUND for no such ref or repository.  What no ref
+ * and no pin names any more is gc's to reclaim.
+ */
+int	store_tag(struct store *, const char *type, const char *repo,
+	    const char *name, const uint8_t digest[STORE_HASH_LEN],
+	    const char *why, int *made);
+#define STORE_RM_FORCE	0x01
+struct store_rm_result {
+	uint64_t	branches, tags, commits;	/* deleted */
+	uint64_t	kept_tags, kept_commits;	/* not forced */
+};
+int	store_rm(struct store *, const char *type, const char *repo,
+	    const char *name, unsigned flags, const char *who, const char *why,
+	    struct store_rm_result *);
+
+/*
  * Reflog entries of a repository's refs (refs.c), oldest first for each
- * ref (value: {"old","new","why","time"}; "old" is absent for a ref made,
- * "new" for one deleted).  ref and entry live until fn returns (json_incref
- * to keep entry).  An entry that is not JSON is skipped.
+ * ref (value: {"old","new","who","why","time"}; "old" is absent for a ref
+ * made, "new" for one deleted, "who" unless a person asked, as rm does).
+ * ref and entry live until fn returns (json_incref to keep entry).  An entry that is not JSON is skipped.
  */
 typedef int (*store_reflog_fn)(void *arg, const char *ref, json_t *entry);
 int	store_reflog(struct store *, const char *type, const char *repo,
@@ -487,7 +515,7 @@ int	store_pins(struct store *, store_pin_fn, void *);
 
 /*
  * Garbage collection (gc.c, with compaction and the stats): mark from refs
- * (commit ids too) and pins, sweep manifests, blobs and chunks nothing
+ * (commit ids too, unless a retention lets them go) and pins, sweep manifests, blobs and chunks nothing
  * reaches.  Fails with STORE_EBUSY while an ingest runs, and with
  * STORE_ECORRUPT, sweeping nothing, when a root, a manifest it reaches (checked
  * against its digest) or a chunk map entry cannot be read.
@@ -497,10 +525,22 @@ struct store_gc_result {
 	uint64_t	blobs;
 	uint64_t	chunks;
 	uint64_t	chunk_bytes;
+	uint64_t	commits;	/* commit ids a retention let go */
 	uint64_t	file_before;	/* data file size, for --compact */
 	uint64_t	file_after;
 };
 int	store_gc(struct store *, int dry_run, struct store_gc_result *);
+/*
+ * The same with a retention, when keep_last >= 0: each branch keeps the
+ * last keep_last distinct revisions it pointed at (its reflog says which;
+ * the one it names now is the first), a deleted branch none, and the
+ * commit ids of the revisions branches let go before those are deleted
+ * (with a reflog entry) and swept, unless a tag, a branch, a pin or the
+ * retention of another branch keeps the revision.  keep_last -1 is
+ * store_gc: every commit id is a root.
+ */
+int	store_gc_keep(struct store *, int dry_run, int keep_last,
+	    struct store_gc_result *);
 /* Rewrites the data file without free pages; no other process may have
  * the store open (STORE_EBUSY). */
 int	store_compact(struct store *, struct store_gc_result *);
