@@ -1,5 +1,10 @@
 /*
- * airlock checkout REPO[@REV] DIR: the revision's files, byte for byte.
+ * airlock checkout REPO[@REV] DIR [--hf-cache]
+ * airlock checkout --lock FILE DIR [--hf-cache]
+ *
+ * The revision's files, byte for byte; with --lock, exactly the revisions
+ * a lockfile names (by manifest digest, its signatures judged first);
+ * with --hf-cache, into the HF cache at DIR (checkout_hf.c).
  *
  * Files are written into a temporary folder beside DIR, which is renamed
  * to DIR at the end: DIR holds all of the revision or none of it.
@@ -19,6 +24,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/deploy.h"
+#include "cli/lockfile.h"
 
 static int
 mkparents(int dirfd, const char *path)
@@ -27,6 +34,8 @@ mkparents(int dirfd, const char *path)
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (char *p = buf; (p = strchr(p, '/')) != NULL; p++) {
+		if (p == buf)
+			continue;	/* an absolute path's root */
 		*p = '\0';
 		if (mkdirat(dirfd, buf, 0755) == -1 && errno != EEXIST)
 			return -1;
@@ -61,13 +70,10 @@ dir_usable(const char *dir)
 }
 
 int
-cmd_checkout(struct cmd_ctx *ctx)
+checkout_dir(struct cli *cli, struct store *st, const struct store_manifest *m,
+    const char *dir)
 {
 	char tmp[PATH_MAX], parent[PATH_MAX], size[32];
-	const struct store_manifest *m = ctx->m;
-	const char *dir = ctx->argv[1];
-	struct cli *cli = ctx->cli;
-	struct store *st = ctx->st;
 	struct progress *bar;
 	uint64_t total = 0, done = 0;
 	int rc = 0, dirfd = -1, emptied;
@@ -128,5 +134,75 @@ cmd_checkout(struct cmd_ctx *ctx)
 out:
 	if (dirfd != -1)
 		close(dirfd);
+	return rc;
+}
+
+/* Operands: DIR with --lock, else REPO[@REV] DIR. */
+int
+cmd_checkout_check(struct cmd_ctx *ctx)
+{
+	if (ctx->argc != (ctx->opt['l'] != NULL ? 1 : 2))
+		return cli_usage(ctx->cli);
+	return 0;
+}
+
+static int
+checkout_lock(struct cmd_ctx *ctx, const char *path, const char *dir,
+    int hf)
+{
+	struct lockfile *lf;
+	char where[PATH_MAX];
+	int rc;
+
+	if ((rc = deploy_load(ctx->st, path, ctx->opt['T'], &lf)) != 0)
+		return rc;
+	for (size_t i = 0; i < lf->n && rc == 0; i++) {
+		const struct lock_model *lm = &lf->models[i];
+		struct store_manifest *m;
+
+		/* By digest: exactly what was locked, whatever names say. */
+		if ((rc = store_manifest_get(ctx->st, lm->m->digest, &m)) != 0) {
+			rc = cli_store_fail(rc, lm->repo);
+			if (rc == EXIT_CHECK)
+				cli_warnx("%s%s@%s: the store lacks revision %s "
+				    "(airlock pull --lock %s fetches it)",
+				    store_type_prefix(lm->type), lm->repo,
+				    lm->revision, lm->m->commit, path);
+			break;
+		}
+		if (hf)
+			rc = checkout_hfcache(ctx->cli, ctx->st, m,
+			    lm->revision, dir);
+		else {
+			deploy_model_dir(lf, i, dir, where, sizeof(where));
+			if (lf->n > 1 && mkparents(AT_FDCWD, where) == -1)
+				rc = cli_fail(EXIT_USAGE, "%s: %s", where,
+				    strerror(errno));
+			else
+				rc = checkout_dir(ctx->cli, ctx->st, m, where);
+		}
+		store_manifest_free(m);
+	}
+	lock_free(lf);
+	return rc;
+}
+
+int
+cmd_checkout(struct cmd_ctx *ctx)
+{
+	int hf = ctx->opt['H'] != NULL, rc;
+	struct store_manifest *m;
+	struct target t;
+
+	if (ctx->opt['l'] != NULL)
+		return checkout_lock(ctx, ctx->opt['l'], ctx->argv[0], hf);
+	if ((rc = cli_target(ctx->st, ctx->argv[0], NULL, &t)) != 0)
+		return rc;
+	if ((rc = store_manifest_get(ctx->st, t.digest, &m)) != 0)
+		return cli_store_fail(rc, ctx->argv[0]);
+	rc = hf ? checkout_hfcache(ctx->cli, ctx->st, m, t.rev != NULL ?
+	    t.rev : "main", ctx->argv[1]) : checkout_dir(ctx->cli, ctx->st, m,
+	    ctx->argv[1]);
+	store_manifest_free(m);
 	return rc;
 }

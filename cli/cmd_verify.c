@@ -6,6 +6,9 @@
  * (each blob once, however many revisions share it), and its signatures
  * against the trust policy.  Exit 1 when anything fails, naming the file
  * and the offset.  With no revision, verifies everything.
+ *
+ * airlock verify --lock FILE [--hf-cache] DIR [--trust FILE.pub] checks a
+ * deployment against a lockfile instead, with no store (verify_lock).
  */
 #include "config.h"
 
@@ -14,6 +17,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/deploy.h"
+#include "cli/lockfile.h"
 #include "cli/trust.h"
 
 struct verify {
@@ -163,13 +168,73 @@ revision_bytes(struct store *st, const uint8_t *digest)
 	return n;
 }
 
-/* --all or revisions, not both. */
+/* --all or revisions, not both; --lock FILE and one folder, no store. */
 int
 cmd_verify_check(struct cmd_ctx *ctx)
 {
+	if (ctx->opt['l'] != NULL) {
+		if (ctx->argc != 1 || ctx->opt['a'] != NULL)
+			return cli_usage(ctx->cli);
+		ctx->store = CMD_STORE_NONE;
+		return 0;
+	}
 	if (ctx->opt['a'] != NULL && ctx->argc > 0)
 		return cli_usage(ctx->cli);
+	if (ctx->opt['H'] != NULL || ctx->opt['T'] != NULL)
+		return cli_usage(ctx->cli);
 	return 0;
+}
+
+/*
+ * verify --lock FILE [--hf-cache] DIR: every file hashed against the
+ * lockfile, one line for each that drifted, exit 1 if any did.  The
+ * signatures are judged by --trust's key, else by the keyring of a store
+ * if there is one (opened read-only); nothing else of a store is read.
+ */
+static int
+verify_lock(struct cmd_ctx *ctx)
+{
+	const char *path = ctx->opt['l'], *dir = ctx->argv[0];
+	int hf = ctx->opt['H'] != NULL, rc;
+	struct store *st = NULL;
+	struct lockfile *lf;
+	char where[4096];
+	long drift = 0;
+
+	if (ctx->opt['T'] == NULL && (rc = store_open(ctx->cli->store_dir,
+	    STORE_RDONLY, &st)) != 0 && rc != STORE_ENOSTORE)
+		return cli_store_fail(rc, NULL);
+	rc = deploy_load(st, path, ctx->opt['T'], &lf);
+	store_close(st);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < lf->n; i++) {
+		const struct lock_model *lm = &lf->models[i];
+		long n;
+
+		if (hf)
+			n = deploy_verify_hfcache(lm, dir);
+		else {
+			deploy_model_dir(lf, i, dir, where, sizeof(where));
+			n = deploy_verify_dir(lm, where);
+		}
+		if (n < 0) {
+			lock_free(lf);
+			return EXIT_CHECK;
+		}
+		if (n == 0 && !ctx->cli->json)
+			printf("ok %s%s@%s %s: %zu files\n",
+			    store_type_prefix(lm->type), lm->repo, lm->revision,
+			    lm->m->commit, lm->m->nfiles);
+		drift += n;
+	}
+	if (ctx->cli->json)
+		cli_json(json_pack("{s:b,s:I}", "ok", drift == 0, "drifted",
+		    (json_int_t)drift));
+	else if (drift != 0)
+		cli_warnx("%s: %ld files drifted from %s", dir, drift, path);
+	lock_free(lf);
+	return drift != 0 ? EXIT_CHECK : EXIT_OK;
 }
 
 int
@@ -182,6 +247,8 @@ cmd_verify(struct cmd_ctx *ctx)
 	json_t *results, *name;
 	int failed = 0, rc;
 
+	if (ctx->opt['l'] != NULL)
+		return verify_lock(ctx);
 	v.done = json_object();
 	v.digests = json_object();
 	results = json_array();

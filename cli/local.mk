@@ -9,7 +9,8 @@ airlock_SOURCES += cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
 airlock_SOURCES += cli/cmd_pull.c cli/release.c
 airlock_SOURCES += cli/licence.c cli/cmd_licence.c
-airlock_SOURCES += cli/cmd_tag.c cli/cmd_rm.c
+airlock_SOURCES += cli/cmd_tag.c cli/cmd_rm.c cli/cmd_lock.c cli/lockfile.h \
+	cli/lockfile.c cli/deploy.h cli/deploy.c cli/checkout_hf.c
 airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	$(EVENT_CFLAGS) $(CURL_CFLAGS)
 airlock_LDADD = $(MIRROR_LIBS) $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
@@ -28,7 +29,8 @@ tests_fuzz_fuzz_hfcache_SOURCES = tests/fuzz/fuzz_hfcache.c \
 	cli/cmd_checkout.c cli/cmd_verify.c cli/cmd_pin.c cli/cmd_gc.c \
 	cli/cmd_stats.c cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c \
-	cli/release.c cli/licence.c
+	cli/release.c cli/licence.c cli/lockfile.c cli/deploy.c \
+	cli/checkout_hf.c
 tests_fuzz_fuzz_hfcache_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_hfcache_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)

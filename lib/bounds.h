@@ -110,6 +110,8 @@
 #define BOUND_TRUST_ENTRY	4096	/* a keyring entry, as JSON */
 #define BOUND_RELEASE		(16 << 20)	/* a release document */
 #define BOUND_RELEASE_REFS	100000	/* refs in one release */
+#define BOUND_LOCKFILE		(64u << 20)	/* a deployment lockfile */
+#define BOUND_LOCK_MODELS	1000	/* models one lockfile names */
 
 /*
  * Licence and provenance (policy/): the licence table file, the bytes of

@@ -113,6 +113,15 @@ struct mirror_pull_spec {
 	void		*judge_arg;
 	store_progress_fn progress;
 	void		*progress_arg;
+	/*
+	 * Not NULL: pull exactly this manifest (a lockfile's) by its commit:
+	 * revision is its commit, the upstream's files at that commit must
+	 * be exactly its files, and it is committed as it is, with sigs and
+	 * no ref but its commit id, so its digest is the one asked for.
+	 */
+	const struct store_manifest	*exact;
+	const struct store_sig		*sigs;
+	size_t				 nsigs;
 };
 
 struct mirror_pull_result {

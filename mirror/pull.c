@@ -582,6 +582,10 @@ mirror_pull(struct mirror *m, struct store *st,
 	p.res = res;
 	p.tree.wanted = wanted;
 	p.tree.wanted_arg = &s;
+	if (spec->exact != NULL) {
+		s.revision = rev = spec->exact->commit;
+		s.type = type = spec->exact->type;
+	}
 	if (spec->upstream == NULL || spec->repo == NULL ||
 	    !store_repo_valid(spec->repo) || !store_type_valid(type) ||
 	    !store_revision_valid(rev))
@@ -613,7 +617,7 @@ mirror_pull(struct mirror *m, struct store *st,
 		goto out;
 	if ((rc = resolve_commit(&p)) != 0)
 		goto out;
-	if (unchanged(&p))
+	if (spec->exact == NULL && unchanged(&p))
 		goto out;
 	if ((rc = list_tree(&p)) != 0)
 		goto out;
@@ -634,6 +638,13 @@ mirror_pull(struct mirror *m, struct store *st,
 	p.rs.sign_arg = spec->sign_arg;
 	p.rs.progress = spec->progress;
 	p.rs.progress_arg = spec->progress_arg;
+	if (spec->exact != NULL) {
+		p.rs.manifest = spec->exact;
+		p.rs.sigs = spec->sigs;
+		p.rs.nsigs = spec->nsigs;
+		p.rs.ref = NULL;
+		p.rs.flags = 0;
+	}
 	rc = store_revision_add(st, &p.rs, &rr);
 	if (rc != 0) {
 		if (rr.step != STORE_REVISION_FILES && rc > -32000)
