@@ -1,6 +1,7 @@
 /*
  * airlock pull REPO[@REV] [--from URL] [--type model|dataset]
  *     [--include GLOB]... [--exclude GLOB]... [--token-file FILE]
+ * airlock pull --lock FILE [--from URL] [--token-file FILE]
  *
  * Mirrors one revision from an upstream that speaks the Hub's API into
  * the store (mirror/): the engine's loop runs on a thread of its own, the
@@ -21,6 +22,8 @@
 
 #include "lib/bounds.h"
 #include "cli/cli.h"
+#include "cli/deploy.h"
+#include "cli/lockfile.h"
 #include "cli/trust.h"
 #include "keys/keys.h"
 #include "mirror/mirror.h"
@@ -29,6 +32,7 @@
 
 struct pull_args {
 	struct target	 t;
+	const char	*lock;		/* --lock FILE: exactly what it names */
 	const char	*from;
 	const char	*token_file;
 	const char	*include[PULL_GLOBS + 1];
@@ -42,8 +46,19 @@ static const struct option pull_longopts[] = {
 	{ "include", required_argument, NULL, 'i' },
 	{ "exclude", required_argument, NULL, 'x' },
 	{ "token-file", required_argument, NULL, 'T' },
+	{ "lock", required_argument, NULL, 'l' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static int
+pull_from_check(const char *from)
+{
+	if (from != NULL && strncmp(from, "http://", 7) != 0 &&
+	    strncmp(from, "https://", 8) != 0)
+		return cli_fail(EXIT_USAGE, "%s: the upstream is an http:// or "
+		    "https:// URL", from);
+	return 0;
+}
 
 /* The options are parsed here: --include and --exclude repeat. */
 int
@@ -64,9 +79,12 @@ cmd_pull_check(struct cmd_ctx *ctx)
 		return cli_fail(EXIT_USAGE, "out of memory");
 	ctx->data = a;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "f:t:i:x:T:", pull_longopts,
+	while ((ch = getopt_long(argc, argv, "f:t:i:x:T:l:", pull_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'l':
+			a->lock = optarg;
+			break;
 		case 'f':
 			a->from = optarg;
 			break;
@@ -91,6 +109,13 @@ cmd_pull_check(struct cmd_ctx *ctx)
 			return cli_usage(ctx->cli);
 		}
 	}
+	if (a->lock != NULL) {
+		/* The lockfile says what: no repository, type or globs. */
+		if (argc - optind != 0 || type != NULL || a->ninclude != 0 ||
+		    a->nexclude != 0)
+			return cli_usage(ctx->cli);
+		return pull_from_check(a->from);
+	}
 	if (argc - optind != 1)
 		return cli_usage(ctx->cli);
 	if (type != NULL && !store_type_valid(type))
@@ -102,11 +127,7 @@ cmd_pull_check(struct cmd_ctx *ctx)
 	    strncmp(a->t.rev, "sha256:", 7) == 0))
 		return cli_fail(EXIT_USAGE, "%s: not a branch, tag or commit "
 		    "id upstream", a->t.rev);
-	if (a->from != NULL && strncmp(a->from, "http://", 7) != 0 &&
-	    strncmp(a->from, "https://", 8) != 0)
-		return cli_fail(EXIT_USAGE, "%s: the upstream is an http:// or "
-		    "https:// URL", a->from);
-	return 0;
+	return pull_from_check(a->from);
 }
 
 /* The token: --token-file, $HF_TOKEN, or what `hf auth login` wrote. */
@@ -430,6 +451,68 @@ report(struct cli *cli, const struct mirror_pull_result *r, const char *rev,
 		    m->commit, digest);
 }
 
+/*
+ * pull --lock: each model by its commit, its files exactly the locked
+ * manifest's, committed as that manifest with the lockfile's signatures,
+ * once the store's keyring has judged them.  What the store has already
+ * costs nothing.
+ */
+static int
+pull_lock(struct cmd_ctx *ctx, struct mirror *m, struct mirror_pull_spec *spec)
+{
+	struct pull_args *a = ctx->data;
+	struct lockfile *lf;
+	int rc;
+
+	if ((rc = deploy_load(ctx->st, a->lock, NULL, &lf)) != 0)
+		return rc;
+	for (size_t i = 0; i < lf->n && rc == 0; i++) {
+		const struct lock_model *lm = &lf->models[i];
+		struct store_sig sigs[BOUND_BUNDLE_SIGS];
+		struct mirror_pull_result res = { 0 };
+		char digest[STORE_DIGEST_STRLEN + 1];
+		size_t n = 0;
+
+		store_digest_str(lm->m->digest, digest);
+		if (store_manifest_has(ctx->st, lm->m->digest) == 0) {
+			if (!ctx->cli->json)
+				printf("%s%s@%s %s (had it)\n",
+				    store_type_prefix(lm->type), lm->repo,
+				    lm->m->commit, digest);
+			continue;
+		}
+		for (size_t j = 0; j < lm->nsigs && n < BOUND_BUNDLE_SIGS; j++)
+			if (keys_keyid_parse(lm->sigs[j].keyid,
+			    sigs[n].keyid) == 0) {
+				sigs[n].text = lm->sigs[j].minisig;
+				sigs[n++].len = lm->sigs[j].len;
+			}
+		spec->type = lm->type;
+		spec->repo = lm->repo;
+		spec->revision = lm->m->commit;
+		spec->exact = lm->m;
+		spec->sigs = sigs;
+		spec->nsigs = n;
+		spec->sign = NULL;
+		if ((rc = mirror_pull(m, ctx->st, spec, &res)) != 0) {
+			const char *e = mirror_lasterror();
+
+			cli_warnx("%s%s@%s: %s", store_type_prefix(lm->type),
+			    lm->repo, lm->m->commit, *e != '\0' ? e :
+			    mirror_strerror(rc));
+			cli_warnx("%s%s@%s: the upstream does not serve the "
+			    "locked revision %s; nothing was added",
+			    store_type_prefix(lm->type), lm->repo,
+			    lm->revision, digest);
+			rc = pull_status(rc);
+		} else
+			report(ctx->cli, &res, lm->revision, 0);
+		store_manifest_free(res.manifest);
+	}
+	lock_free(lf);
+	return rc;
+}
+
 int
 cmd_pull(struct cmd_ctx *ctx)
 {
@@ -455,9 +538,12 @@ cmd_pull(struct cmd_ctx *ctx)
 	if ((rc = pull_token(a, &token)) != 0)
 		return rc;
 	/* The key is unlocked before any transfer. */
-	if ((rc = signer_open(ctx->cli, ctx->st, NULL, 0, &signer)) != 0)
+	/* A locked revision keeps the signatures it came with. */
+	if (a->lock == NULL &&
+	    (rc = signer_open(ctx->cli, ctx->st, NULL, 0, &signer)) != 0)
 		goto out;
-	snprintf(why, sizeof(why), "pull from %s", spec.upstream);
+	snprintf(why, sizeof(why), "pull%s%s from %s", a->lock != NULL ?
+	    " --lock " : "", a->lock != NULL ? a->lock : "", spec.upstream);
 	spec.type = a->t.type;
 	spec.repo = a->t.repo;
 	spec.revision = rev;
@@ -480,8 +566,13 @@ cmd_pull(struct cmd_ctx *ctx)
 		rc = cli_fail(EXIT_USAGE, "%s", mirror_lasterror());
 		goto out;
 	}
-	rc = mirror_pull(m, ctx->st, &spec, &res);
+	if (a->lock != NULL)
+		rc = pull_lock(ctx, m, &spec);
+	else
+		rc = mirror_pull(m, ctx->st, &spec, &res);
 	mirror_thread_stop(m);
+	if (a->lock != NULL)
+		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc == MIRROR_EREFUSED || (rc == STORE_ECANCELED &&
 	    judge.rec.refused)) {

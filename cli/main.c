@@ -132,10 +132,10 @@ const struct cmd cmd_table[] = {
 	  "HFCACHE_DIR", .min = 1, .max = -1, .store = CMD_STORE_RW,
 	  .check = cmd_import_check, .exec = cmd_import },
 	/* Its options repeat: its check parses them. */
-	{ .name = "pull", .usage = "pull REPO[@REV] [--from URL] "
+	{ .name = "pull", .usage = "pull REPO[@REV] | --lock FILE [--from URL] "
 	  "[--type model|dataset] [--include GLOB]... [--exclude GLOB]... "
 	  "[--token-file FILE]", .min = 1, .max = -1, .store = CMD_STORE_RW,
-	  .check = cmd_pull_check, .exec = cmd_pull },
+	  .flags = CMD_KEYS, .check = cmd_pull_check, .exec = cmd_pull },
 	{ .name = "licence", .usage = "licence REPO[@REV]", .min = 1,
 	  .max = 1, .store = CMD_STORE_RO, .flags = CMD_MANIFEST,
 	  .exec = cmd_licence },
