@@ -28,6 +28,7 @@ INTEGRATION_TESTS += tests/integration/documented.sh
 INTEGRATION_TESTS += tests/integration/synopsis.sh
 INTEGRATION_TESTS += tests/integration/bundle_dataset.sh
 INTEGRATION_TESTS += tests/integration/licence.sh
+INTEGRATION_TESTS += tests/integration/retention.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk \
 	tests/lib/flipproxy.py
