@@ -29,9 +29,11 @@ INTEGRATION_TESTS += tests/integration/synopsis.sh
 INTEGRATION_TESTS += tests/integration/bundle_dataset.sh
 INTEGRATION_TESTS += tests/integration/licence.sh
 INTEGRATION_TESTS += tests/integration/retention.sh
+INTEGRATION_TESTS += tests/integration/deploy.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk \
 	tests/lib/flipproxy.py
+EXTRA_DIST += tests/integration/hfcache.mjs
 
 # airlock-crashtest: the airlock command built from the same sources with
 # the crash points of lib/crash.h compiled in, for the crash tests only;
