@@ -36,3 +36,13 @@ tests_fuzz_fuzz_hfcache_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_fuzz_fuzz_hfcache_LDADD = $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
 tests_fuzz_fuzz_hfcache_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+
+# The lockfile reader's fuzz target.
+check_PROGRAMS += tests/fuzz/fuzz_lockfile
+FUZZ_TARGETS += tests/fuzz/fuzz_lockfile
+tests_fuzz_fuzz_lockfile_SOURCES = tests/fuzz/fuzz_lockfile.c \
+	tests/fuzz/replay.c cli/lockfile.h cli/lockfile.c
+tests_fuzz_fuzz_lockfile_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(SODIUM_CFLAGS)
+tests_fuzz_fuzz_lockfile_LDADD = $(STORE_LIBS) $(KEYS_LIBS)
+tests_fuzz_fuzz_lockfile_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
