@@ -154,7 +154,7 @@ checkout_lock(struct cmd_ctx *ctx, const char *path, const char *dir,
 	char where[PATH_MAX];
 	int rc;
 
-	if ((rc = deploy_load(ctx->st, path, ctx->opt['T'], &lf)) != 0)
+	if ((rc = deploy_load(ctx->st, path, NULL, &lf)) != 0)
 		return rc;
 	for (size_t i = 0; i < lf->n && rc == 0; i++) {
 		const struct lock_model *lm = &lf->models[i];
