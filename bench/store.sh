@@ -70,8 +70,9 @@ done
 rm -rf "$W/store" "$W/m1" "$W/m2" "$W/weights"
 al init >/dev/null
 al add "$W/ha" --repo bench/h >/dev/null
-al add "$W/hb" --repo bench/h >/dev/null	# main moves: ha is unreferenced
-al gc >/dev/null
+al add "$W/hb" --repo bench/h >/dev/null	# main moves: only ha's commit id names it
+# Commit ids are roots: only a retention lets ha go.
+freed=$(al --json gc --keep-last 1 | sed -n 's/.*"bytes": \([0-9]*\).*/\1/p')
 sync
 t=$(now); al add "$W/hc" --repo bench/after-gc >/dev/null; aftergc_s=$(since "$t")
 rm -rf "$W/store"; al init >/dev/null; sync
@@ -89,3 +90,5 @@ printf '%-34s %8s %%  (%s bytes; target <= 1)\n' "header +100 B: new bytes store
     "$(pct "$new" "$bytes")" "$new"
 printf '%-34s %8.2f s   fresh %6.2f s   throughput ratio %s (target >= 0.8)\n' \
     "add after gc freed half" "$aftergc_s" "$fresh_s" "$(ratio "$fresh_s" "$aftergc_s")"
+printf '%-34s %8s MiB (gc --keep-last 1 after main moved)\n' "  of which gc freed" \
+    "$(echo "scale=1; ${freed:-0} / 1048576" | bc -l)"

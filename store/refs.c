@@ -484,6 +484,9 @@ store_tag(struct store *st, const char *type, const char *repo,
 	if (name == NULL || !ref_val(&k, key, type, repo, name))
 		return store_fail(STORE_EINVAL, "%s: not a valid tag name",
 		    name != NULL ? name : "(null)");
+	if (is_commit_id(name))
+		return store_fail(STORE_EINVAL, "%s/%s@%s: a tag may not look "
+		    "like a commit id", type, repo, name);
 	if ((rc = txn_write(st, &txn)) != 0)
 		return rc;
 	rc = mdb_get(txn, st->ref, &k, &d);

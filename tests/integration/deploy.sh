@@ -14,7 +14,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
 HF_HOME=$T/hfhome; export HF_HOME
 
-plan 47
+plan 54
 
 a() { "$AIRLOCK" --store "$T/a" "$@"; }
 b() { "$AIRLOCK" --store "$T/b" "$@"; }
@@ -95,6 +95,32 @@ check "  snapshot links are relative, into ../../blobs (one ../ more a level)" s
     test \"\$(readlink '$T/hf/models--acme--tiny/snapshots/$C/model.safetensors')\" = \
         \"../../blobs/\$(sha256sum <'$T/model/model.safetensors' | cut -d' ' -f1)\""
 stop_daemon
+
+# An upstream that serves the locked commit with other bytes: a HF cache
+# of it whose config.json was changed (its blob renamed to its new git
+# id), imported into store E, which keeps the commit id.
+cp -r "$T/hf" "$T/hf-evil"
+E=$T/hf-evil/models--acme--tiny
+printf '{"evil": true}\n' >"$T/evil.json"
+cp "$T/evil.json" "$E/blobs/$(git hash-object "$T/evil.json")"
+ln -sf "../../blobs/$(git hash-object "$T/evil.json")" "$E/snapshots/$C/config.json"
+"$AIRLOCK" --store "$T/e" init >/dev/null
+"$AIRLOCK" --store "$T/e" import "$E" >/dev/null
+check "store E has acme/tiny@$C with another config.json" sh -c \
+    "'$AIRLOCK' --store '$T/e' cat acme/tiny@$C config.json | cmp -s - '$T/evil.json'"
+check "airlockd serves store E" start_daemon "$T/e"
+"$AIRLOCK" --store "$T/c" init >/dev/null
+"$AIRLOCK" --store "$T/c" trust add "$T/alice.pub" >/dev/null
+fails "pull --lock from it is refused" 1 \
+    "$AIRLOCK" --store "$T/c" pull --lock "$T/lock.json" --from "$URL"
+last_output | grep -q 'config.json' && ok "  naming config.json" ||
+    { diag "$(last_output)"; not_ok "  naming config.json"; }
+fails "  and store C has no such revision" 1 "$AIRLOCK" --store "$T/c" show "acme/tiny@$C"
+stop_daemon
+fails "checkout --lock of a revision the store lacks says so" 1 \
+    "$AIRLOCK" --store "$T/c" checkout --lock "$T/lock.json" "$T/none"
+last_output | grep -q 'pull --lock' && ok "  and what fetches it" ||
+    { diag "$(last_output)"; not_ok "  and what fetches it"; }
 
 # --- verify --lock, with no store and no daemon -------------------------
 check "verify --lock of the folder, no store, --trust alice.pub" \

@@ -12,7 +12,7 @@ command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v mdb_dump >/dev/null 2>&1 || skip_all "mdb_dump (lmdb-utils) is not installed"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-plan 33
+plan 41
 
 S=$T/store
 al() { "$AIRLOCK" --store "$S" "$@"; }
@@ -104,3 +104,13 @@ fails "  whose commit id is gone" 1 al show "acme/ret@$K3"
 check "  the pinned, the tagged and the head remain" sh -c \
     "'$AIRLOCK' --store '$S' show acme/ret@$K1 >/dev/null && '$AIRLOCK' --store '$S' show acme/ret@kept >/dev/null && '$AIRLOCK' --store '$S' show acme/ret@main | grep -q $K4"
 check "verify --all passes after it" al verify --all
+
+# --- bad input ----------------------------------------------------------
+fails "rm of a repository that is not there" 1 al rm acme/nothing
+fails "rm of a branch that is not there" 1 al rm acme/ret@nope
+fails "rm of a digest is a usage error" 2 al rm "acme/ret@sha256:$(printf %064d 0)"
+fails "gc --keep-last -1 is a usage error" 2 al gc --keep-last -1
+fails "gc --keep-last x is a usage error" 2 al gc --keep-last x
+fails "a tag shaped like a commit id is refused" 2 al tag acme/ret@main "$K1"
+fails "tag without @REV is a usage error" 2 al tag acme/ret v9
+fails "tag of a revision that is not there" 1 al tag acme/ret@nope v9
