@@ -200,6 +200,7 @@ verify_lock(struct cmd_ctx *ctx)
 	struct lockfile *lf;
 	char where[4096];
 	long drift = 0;
+	json_t *lines = NULL;
 
 	if (ctx->opt['T'] == NULL && (rc = store_open(ctx->cli->store_dir,
 	    STORE_RDONLY, &st)) != 0 && rc != STORE_ENOSTORE)
@@ -208,6 +209,8 @@ verify_lock(struct cmd_ctx *ctx)
 	store_close(st);
 	if (rc != 0)
 		return rc;
+	if (ctx->cli->json && (lines = json_array()) != NULL)
+		deploy_drift_json(lines);
 	for (size_t i = 0; i < lf->n; i++) {
 		const struct lock_model *lm = &lf->models[i];
 		long n;
@@ -219,6 +222,8 @@ verify_lock(struct cmd_ctx *ctx)
 			n = deploy_verify_dir(lm, where);
 		}
 		if (n < 0) {
+			deploy_drift_json(NULL);
+			json_decref(lines);
 			lock_free(lf);
 			return EXIT_CHECK;
 		}
@@ -228,9 +233,11 @@ verify_lock(struct cmd_ctx *ctx)
 			    lm->m->commit, lm->m->nfiles);
 		drift += n;
 	}
+	deploy_drift_json(NULL);
 	if (ctx->cli->json)
-		cli_json(json_pack("{s:b,s:I}", "ok", drift == 0, "drifted",
-		    (json_int_t)drift));
+		cli_json(json_pack("{s:b,s:I,s:o}", "ok", drift == 0, "drifted",
+		    (json_int_t)drift, "lines", lines != NULL ? lines :
+		    json_array()));
 	else if (drift != 0)
 		cli_warnx("%s: %ld files drifted from %s", dir, drift, path);
 	lock_free(lf);

@@ -189,20 +189,46 @@ struct found {
 	int		 links;		/* HF cache: files are links */
 };
 
+/* Where drift lines go: standard output, or this array (--json). */
+static json_t *drift_json;
+
+void
+deploy_drift_json(json_t *lines)
+{
+	drift_json = lines;
+}
+
+static void drift_line(const char *, ...)
+    __attribute__((format(printf, 1, 2)));
 static void drifted(struct found *, const char *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+
+static void
+drift_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (drift_json != NULL)
+		json_array_append_new(drift_json, json_vsprintf(fmt, ap));
+	else {
+		vprintf(fmt, ap);
+		putchar('\n');
+	}
+	va_end(ap);
+}
 
 /* One line for a file that drifted: where it is, then why. */
 static void
 drifted(struct found *fd, const char *path, const char *fmt, ...)
 {
+	char why[2 * PATH_MAX];
 	va_list ap;
 
-	printf("%s/%s: ", fd->top, path);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	drift_line("%s/%s: %s", fd->top, path, why);
 	fd->drift++;
 }
 
@@ -371,7 +397,7 @@ deploy_verify_hfcache(const struct lock_model *lm, const char *root)
 		return drift;
 	snprintf(ref, sizeof(ref), "%s/%s/refs/%s", root, repo, lm->revision);
 	if ((fd = open(ref, O_RDONLY | O_CLOEXEC)) == -1) {
-		printf("%s: missing (the lockfile's %s is %s)\n", ref,
+		drift_line("%s: missing (the lockfile's %s is %s)", ref,
 		    lm->revision, lm->m->commit);
 		return drift + 1;
 	}
@@ -379,7 +405,7 @@ deploy_verify_hfcache(const struct lock_model *lm, const char *root)
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
 	if (strcmp(buf, lm->m->commit) != 0) {
-		printf("%s: names %.*s, the lockfile says %s\n", ref,
+		drift_line("%s: names %.*s, the lockfile says %s", ref,
 		    STORE_COMMIT_LEN + 1, buf, lm->m->commit);
 		drift++;
 	}

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "store/store.h"
 
 struct cli;
@@ -37,6 +39,8 @@ void	deploy_model_dir(const struct lockfile *, size_t i, const char *dir,
  * drifted, or -1 (said why) when dir cannot be read at all.
  */
 long	deploy_verify_dir(const struct lock_model *, const char *dir);
+/* Drift lines into this JSON array instead (NULL: standard output). */
+void	deploy_drift_json(json_t *lines);
 long	deploy_verify_hfcache(const struct lock_model *, const char *root);
 /* Writes a revision into the HF cache at root, merging (checkout_hf.c):
  * blobs by ETag, a snapshot of relative links, refs/rev when rev is a

@@ -14,7 +14,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
 HF_HOME=$T/hfhome; export HF_HOME
 
-plan 54
+plan 55
 
 a() { "$AIRLOCK" --store "$T/a" "$@"; }
 b() { "$AIRLOCK" --store "$T/b" "$@"; }
@@ -170,6 +170,12 @@ check "  the changed byte: config.json, sha256 named" \
     grep -q "^$T/deploy/config.json: sha256 [0-9a-f]\{64\}, the lockfile says $(grep ' config.json$' "$T/want.sha" | cut -c1-64)\$" "$T/drift"
 check "  the extra: nested/extra.bin" grep -q "^$T/deploy/nested/extra.bin: extra" "$T/drift"
 check "  the missing: tokenizer.json" grep -q "^$T/deploy/tokenizer.json: missing" "$T/drift"
+nostore --json verify --lock "$T/lock.json" "$T/deploy" --trust "$T/alice.pub" >"$T/drift.json"
+check "  --json: one document, the same three lines" python3 -c "
+import json, sys
+d = json.load(open('$T/drift.json'))
+sys.exit(not (d['ok'] is False and d['drifted'] == 3 and
+    d['lines'] == open('$T/drift').read().splitlines()))"
 
 S=$T/hf/models--acme--tiny/snapshots/$C
 blob=$(readlink -f "$S/README.md")
