@@ -1208,6 +1208,78 @@ test_revision_chunks(void **state)
 	store_close(st2);
 }
 
+/*
+ * Tags never move; rm deletes branches, and tags and commit ids only when
+ * forced, all in one transaction; a retention lets a branch's older
+ * revisions go unless a tag keeps them.
+ */
+static void
+test_tags_rm_retention(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[3][1000], d[3][32], got[32], none[32];
+	struct store_gc_result r;
+	struct store_rm_result rm;
+	char c[3][41];
+	int made;
+
+	for (int i = 0; i < 3; i++) {
+		fill_random(data[i], sizeof(data[i]), 40 + 2 * i);
+		add_rev(f->st, "acme/t", "w.bin", data[i], sizeof(data[i]),
+		    "main", d[i]);
+		store_hex(d[i], 20, c[i]);
+	}
+	assert_int_equal(store_tag(f->st, "model", "acme/t", "t1", d[0], "t",
+	    &made), 0);
+	assert_int_equal(made, 1);
+	assert_int_equal(store_tag(f->st, "model", "acme/t", "t1", d[0], "t",
+	    &made), 0);
+	assert_int_equal(made, 0);
+	assert_int_equal(store_tag(f->st, "model", "acme/t", "t1", d[1], "t",
+	    &made), STORE_EIMMUTABLE);
+	assert_int_equal(store_tag(f->st, "model", "acme/t", "main", d[0], "t",
+	    &made), STORE_EEXIST);
+	assert_int_equal(store_tag(f->st, "model", "acme/t", c[1], d[0], "t",
+	    &made), STORE_EINVAL);
+	memset(none, 7, sizeof(none));
+	assert_int_equal(store_tag(f->st, "model", "acme/t", "t2", none, "t",
+	    &made), STORE_ENOTFOUND);
+	assert_int_equal(store_resolve(f->st, "model", "acme/t", "t1", got), 0);
+	assert_memory_equal(got, d[0], 32);
+
+	/* A tag goes only when forced; refused, nothing changes. */
+	assert_int_equal(store_rm(f->st, "model", "acme/t", "t1", 0, "me",
+	    "no", &rm), STORE_EIMMUTABLE);
+	assert_int_equal(store_resolve(f->st, "model", "acme/t", "t1", got), 0);
+
+	/* main keeps its last one; t1 keeps the first; the second goes. */
+	assert_int_equal(store_gc_keep(f->st, 0, 1, &r), 0);
+	assert_int_equal(r.manifests, 1);
+	assert_int_equal(r.commits, 1);
+	assert_int_equal(store_resolve(f->st, "model", "acme/t", c[1], got),
+	    STORE_ENOTFOUND);
+	assert_int_equal(store_manifest_has(f->st, d[1]), STORE_ENOTFOUND);
+	assert_int_equal(store_resolve(f->st, "model", "acme/t", c[0], got), 0);
+
+	/* The repository: its branch, then with force the rest. */
+	assert_int_equal(store_rm(f->st, "model", "acme/t", NULL, 0, "me",
+	    "soft", &rm), 0);
+	assert_int_equal(rm.branches, 1);
+	assert_int_equal(rm.kept_tags, 1);
+	assert_int_equal(rm.kept_commits, 2);
+	assert_int_equal(store_resolve(f->st, "model", "acme/t", "main", got),
+	    STORE_ENOTFOUND);
+	assert_int_equal(store_rm(f->st, "model", "acme/t", NULL,
+	    STORE_RM_FORCE, "me", "hard", &rm), 0);
+	assert_int_equal(rm.tags, 1);
+	assert_int_equal(rm.commits, 2);
+	assert_int_equal(store_repo_exists(f->st, "model", "acme/t"), 0);
+	assert_int_equal(store_rm(f->st, "model", "acme/t", NULL,
+	    STORE_RM_FORCE, "me", "again", &rm), STORE_ENOTFOUND);
+	assert_int_equal(store_gc(f->st, 0, &r), 0);
+	assert_int_equal(r.manifests, 2);
+}
+
 int
 main(void)
 {
@@ -1237,6 +1309,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_revision_pipeline, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_revision_chunks, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_tags_rm_retention, setup,
 		    teardown),
 	};
 
