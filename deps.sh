@@ -6,7 +6,8 @@ pkgs="build-essential autoconf automake pkg-config
 	liblmdb-dev lmdb-utils libsodium-dev libarchive-dev libevent-dev
 	libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
 	libcmocka-dev libinih-dev
-	minisign curl nginx-light ca-certificates tar gzip xz-utils zip python3 bc time"
+	minisign curl nginx-light ca-certificates tar gzip xz-utils zip python3 bc time
+	git"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086

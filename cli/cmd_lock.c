@@ -126,7 +126,9 @@ cmd_lock(struct cmd_ctx *ctx)
 	}
 	if ((rc = deploy_write_file(out, text, len)) != 0)
 		goto out;
-	if (ctx->cli->json)
+	if (strcmp(out, "-") == 0)
+		;	/* standard output holds the lockfile alone */
+	else if (ctx->cli->json)
 		cli_json(json_pack("{s:s,s:I}", "lockfile", out, "models",
 		    (json_int_t)check->n));
 	else
