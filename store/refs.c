@@ -467,6 +467,19 @@ store_reflog(struct store *st, const char *type, const char *repo,
 	return db_each(st, st->reflog, key, e.base, reflog_one, &e);
 }
 
+/*
+ * Refs of the repository were deleted in txn (rm, a retention): the one
+ * place where what the store keeps per repository beside its refs is
+ * brought in step, in the same transaction.  Nothing is kept today.
+ */
+static int
+repo_refs_deleted(struct store *st, MDB_txn *txn, const char *type,
+    const char *repo)
+{
+	(void)st, (void)txn, (void)type, (void)repo;
+	return 0;
+}
+
 int
 store_tag(struct store *st, const char *type, const char *repo,
     const char *name, const uint8_t digest[STORE_HASH_LEN], const char *why,
@@ -612,6 +625,8 @@ store_rm(struct store *st, const char *type, const char *repo,
 	if ((rc = txn_write(st, &txn)) != 0)
 		return rc;
 	rc = rm_walk(st, txn, key, base, name, flags, who, why, res);
+	if (rc == 0 && res->branches + res->tags + res->commits != 0)
+		rc = repo_refs_deleted(st, txn, type, repo);
 	if (rc == 0 && res->branches + res->tags + res->commits == 0) {
 		if (name == NULL && res->kept_tags + res->kept_commits == 0)
 			rc = store_fail(STORE_ENOTFOUND, "%s%s: no such "
@@ -633,6 +648,8 @@ int
 ref_drop(struct store *st, MDB_txn *txn, const void *key, size_t klen,
     const char *who, const char *why)
 {
+	char buf[REFKEY_MAX];
+	struct store_ref r;
 	uint8_t old[STORE_HASH_LEN];
 	MDB_val k = { klen, (void *)key }, d;
 	int rc;
@@ -644,5 +661,9 @@ ref_drop(struct store *st, MDB_txn *txn, const void *key, size_t klen,
 		memcpy(old, d.mv_data, STORE_HASH_LEN);
 	if ((rc = mdb_del(txn, st->ref, &k, NULL)) != 0)
 		return store_mdb_fail(rc, "ref");
-	return reflog_put(st, txn, key, klen, old, NULL, who, why);
+	if ((rc = reflog_put(st, txn, key, klen, old, NULL, who, why)) != 0)
+		return rc;
+	if (ref_split(&k, buf, sizeof(buf), &r) != 0)
+		return 0;
+	return repo_refs_deleted(st, txn, r.type, r.repo);
 }
