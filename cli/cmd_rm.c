@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/bounds.h"
 #include "cli/cli.h"
 
 /* The user running us: the login name, or the uid. */
@@ -41,6 +42,9 @@ cmd_rm(struct cmd_ctx *ctx)
 	unsigned flags = ctx->opt['f'] != NULL ? STORE_RM_FORCE : 0;
 	int rc;
 
+	if (reason != NULL && strlen(reason) > BOUND_NOTE)
+		return cli_fail(EXIT_USAGE, "--reason: longer than %d bytes",
+		    BOUND_NOTE);
 	if ((rc = cli_target(NULL, ctx->argv[0], NULL, &t)) != 0)
 		return rc;
 	/* Without a prefix the store says which type the repository is. */
