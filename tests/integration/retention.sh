@@ -12,7 +12,7 @@ command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v mdb_dump >/dev/null 2>&1 || skip_all "mdb_dump (lmdb-utils) is not installed"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-plan 41
+plan 43
 
 S=$T/store
 al() { "$AIRLOCK" --store "$S" "$@"; }
@@ -114,3 +114,6 @@ fails "gc --keep-last x is a usage error" 2 al gc --keep-last x
 fails "a tag shaped like a commit id is refused" 2 al tag acme/ret@main "$K1"
 fails "tag without @REV is a usage error" 2 al tag acme/ret v9
 fails "tag of a revision that is not there" 1 al tag acme/ret@nope v9
+fails "rm --reason of more than 1024 bytes is a usage error" 2 \
+    al rm acme/ret --reason "$(printf '%01100d' 0)"
+check "  and main is still there" al show acme/ret@main
