@@ -13,7 +13,9 @@
 
 struct refs {
 	const uint8_t	*digest;
-	json_t		*names;
+	json_t		*names;		/* branches and tags */
+	json_t		*tags;		/* of them, the tags */
+	json_t		*shown;		/* as text: a tag says so */
 };
 
 static int
@@ -21,8 +23,13 @@ collect_ref(void *arg, const struct store_ref *r)
 {
 	struct refs *rf = arg;
 
-	if (!r->is_commit && memcmp(r->digest, rf->digest, STORE_HASH_LEN) == 0)
-		json_array_append_new(rf->names, json_string(r->name));
+	if (r->is_commit || memcmp(r->digest, rf->digest, STORE_HASH_LEN) != 0)
+		return 0;
+	json_array_append_new(rf->names, json_string(r->name));
+	json_array_append_new(rf->shown, r->is_tag ?
+	    json_sprintf("%s (tag)", r->name) : json_string(r->name));
+	if (r->is_tag)
+		json_array_append_new(rf->tags, json_string(r->name));
 	return 0;
 }
 
@@ -126,6 +133,8 @@ cmd_show(struct cmd_ctx *ctx)
 
 	rf.digest = m->digest;
 	rf.names = json_array();
+	rf.tags = json_array();
+	rf.shown = json_array();
 	store_refs(st, m->type, m->repo, collect_ref, &rf);
 	sigs = trust_check(st, m, NULL);
 	licence = licence_of(st, m);
@@ -134,11 +143,12 @@ cmd_show(struct cmd_ctx *ctx)
 		json_t *files = json_deep_copy(json_object_get(m->root, "files"));
 
 		store_digest_str(m->digest, digest);
-		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:O?,s:O,s:o,s:o,"
+		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:O?,s:O,s:o,s:O,s:o,"
 		    "s:O,s:{s:O,s:O,s:O,s:O,s:O},s:O}", "type", m->type, "repo",
 		    m->repo, "commit", m->commit, "digest", digest, "created",
 		    m->created, "source", m->source, "claims", m->claims,
-		    "refs", rf.names, "files", files, "signatures",
+		    "refs", rf.names, "tags", rf.tags, "files", files,
+		    "signatures",
 		    json_object_get(sigs, "signatures"), "policy",
 		    "threshold", json_object_get(sigs, "threshold"),
 		    "trusted", json_object_get(sigs, "trusted"),
@@ -147,9 +157,11 @@ cmd_show(struct cmd_ctx *ctx)
 		    "problems", json_object_get(sigs, "problems"), "licence",
 		    licence));
 	} else {
-		print_text(m, rf.names, sigs, licence);
+		print_text(m, rf.shown, sigs, licence);
 		json_decref(rf.names);
 	}
+	json_decref(rf.tags);
+	json_decref(rf.shown);
 	json_decref(sigs);
 	json_decref(licence);
 	return EXIT_OK;

@@ -12,7 +12,7 @@ command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v mdb_dump >/dev/null 2>&1 || skip_all "mdb_dump (lmdb-utils) is not installed"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-plan 43
+plan 44
 
 S=$T/store
 al() { "$AIRLOCK" --store "$S" "$@"; }
@@ -45,6 +45,7 @@ fails "a tag may not take a branch's name" 2 al tag "acme/ret@$C1" main
 al ls >"$T/ls"
 check "ls lists v1 as a tag and main as a branch" sh -c \
     "grep -Eq '^model +acme/ret +v1 +tag ' '$T/ls' && grep -Eq '^model +acme/ret +main +branch ' '$T/ls'"
+check "show says v1 is a tag" sh -c "'$AIRLOCK' --store '$S' show acme/ret@v1 | grep -q '^refs *v1 (tag)\$'"
 al --json ls >"$T/ls.json"
 check "ls --json says kind tag" python3 -c "
 import json, sys
