@@ -844,6 +844,19 @@ chain_commit(struct chain *c, struct mirror_chain_vouch *v)
 	return 0;
 }
 
+/* A pull --lock whose commit the upstream has as another manifest. */
+static int
+chain_not_locked(const struct mirror_pull_spec *s,
+    const uint8_t digest[STORE_HASH_LEN])
+{
+	char got[STORE_DIGEST_STRLEN + 1], want[STORE_DIGEST_STRLEN + 1];
+
+	store_digest_str(digest, got);
+	store_digest_str(s->exact->digest, want);
+	return mirror_fail(MIRROR_ECORRUPT, "%s@%s: the upstream's manifest is "
+	    "%s, the lockfile's %s", s->repo, s->revision, got, want);
+}
+
 int
 chain_pull(struct mirror *m, struct store *st,
     const struct mirror_pull_spec *s, const char *base,
@@ -877,6 +890,9 @@ chain_pull(struct mirror *m, struct store *st,
 	rc = chain_parse_refs(x->body != NULL ? x->body : "", x->len, s->type,
 	    s->repo, s->revision, digest, &c.by_commit);
 	xfer_free(x);
+	if (rc == 0 && s->exact != NULL &&
+	    memcmp(digest, s->exact->digest, STORE_HASH_LEN) != 0)
+		return chain_not_locked(s, digest);
 	if (rc != 0 || chain_unchanged(&c, digest))
 		return rc;
 	if ((rc = chain_manifest(&c, digest)) != 0)
