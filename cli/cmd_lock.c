@@ -76,6 +76,16 @@ lock_one(struct cmd_ctx *ctx, const char *arg, struct keys_trust *ring,
 
 	if ((rc = cli_target(ctx->st, arg, NULL, &t)) != 0)
 		return rc;
+	for (size_t i = 0; i < json_array_size(models); i++) {
+		json_t *e = json_array_get(models, i);
+
+		if (strcmp(json_string_value(json_object_get(e, "type")),
+		    t.type) == 0 && strcmp(json_string_value(json_object_get(e,
+		    "repo")), t.repo) == 0)
+			return cli_fail(EXIT_USAGE, "%s%s: named twice (a "
+			    "lockfile holds one revision of a repository)",
+			    store_type_prefix(t.type), t.repo);
+	}
 	if ((rc = store_manifest_get(ctx->st, t.digest, &m)) != 0)
 		return cli_store_fail(rc, arg);
 	if ((rc = store_sigs(ctx->st, m->digest, locksig, &s)) != 0) {

@@ -392,8 +392,9 @@ deploy_verify_hfcache(const struct lock_model *lm, const char *root)
 		return drift;
 	/* A name asked for is what offline clients resolve: it must name
 	 * the locked commit.  A commit id asked for has no ref. */
-	if (strlen(lm->revision) == STORE_COMMIT_LEN &&
-	    strcmp(lm->revision, lm->m->commit) == 0)
+	if (strncmp(lm->revision, "sha256:", 7) == 0 ||
+	    (strlen(lm->revision) >= 7 && strncmp(lm->m->commit, lm->revision,
+	    strlen(lm->revision)) == 0))
 		return drift;
 	snprintf(ref, sizeof(ref), "%s/%s/refs/%s", root, repo, lm->revision);
 	if ((fd = open(ref, O_RDONLY | O_CLOEXEC)) == -1) {

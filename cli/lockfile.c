@@ -177,7 +177,9 @@ parse_model(json_t *o, size_t idx, struct lock_model *lm, char *err,
 	    commit == NULL || digest == NULL || bytes == NULL)
 		return lfail(err, errlen, "%s: a field is not a string", what);
 	if (!store_type_valid(lm->type) || !store_repo_valid(lm->repo) ||
-	    !store_revision_valid(lm->revision))
+	    (!store_revision_valid(lm->revision) &&
+	    !(strncmp(lm->revision, "sha256:", 7) == 0 &&
+	    store_digest_parse(lm->revision, want) == 0)))
 		return lfail(err, errlen, "%s: not a type, repository and "
 		    "revision", what);
 	snprintf(what, sizeof(what), "%s%s@%s", store_type_prefix(lm->type),

@@ -14,7 +14,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
 HF_HOME=$T/hfhome; export HF_HOME
 
-plan 55
+plan 64
 
 a() { "$AIRLOCK" --store "$T/a" "$@"; }
 b() { "$AIRLOCK" --store "$T/b" "$@"; }
@@ -239,3 +239,18 @@ check "lock of a model and a dataset" a lock acme/tiny@v1 datasets/acme/data -o 
 check "checkout --lock of both, from A" a checkout --lock "$T/two.json" "$T/two"
 check "  each in its folder" sh -c "diff -r '$T/model' '$T/two/acme/tiny' && diff -r '$T/data' '$T/two/datasets/acme/data'"
 check "  and they verify" nostore verify --lock "$T/two.json" "$T/two" --trust "$T/alice.pub"
+
+# --- revisions asked by digest and by commit prefix; bad input ----------
+check "lock by manifest digest" a lock "acme/tiny@$want" -o "$T/bydigest.json"
+check "  checkout --lock --hf-cache of it writes no ref" sh -c \
+    "'$AIRLOCK' --store '$T/a' checkout --lock '$T/bydigest.json' '$T/hfd' --hf-cache >/dev/null &&
+    test ! -e '$T/hfd/models--acme--tiny/refs/$want' && test -z \"\$(ls '$T/hfd/models--acme--tiny/refs')\""
+check "  and it verifies" nostore verify --lock "$T/bydigest.json" --hf-cache "$T/hfd" --trust "$T/alice.pub"
+check "lock by commit prefix" a lock "acme/tiny@$(echo "$C" | cut -c1-12)" -o "$T/byprefix.json"
+fails "a repository named twice is a usage error" 2 a lock acme/tiny acme/tiny@v1 -o "$T/twice.json"
+test -e "$T/twice.json" && not_ok "  and no lockfile is written" || ok "  and no lockfile is written"
+fails "lock of a repository that is not there" 1 a lock acme/nothing -o "$T/none.json"
+fails "verify --lock of a lockfile that is not there is a usage error" 2 \
+    nostore verify --lock "$T/absent.json" "$T/deploy" --trust "$T/alice.pub"
+fails "--trust of a file that is not a public key is a usage error" 2 \
+    nostore verify --lock "$T/lock.json" "$T/deploy" --trust "$T/lock.json"
