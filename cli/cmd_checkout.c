@@ -156,6 +156,20 @@ checkout_lock(struct cmd_ctx *ctx, const char *path, const char *dir,
 
 	if ((rc = deploy_load(ctx->st, path, NULL, &lf)) != 0)
 		return rc;
+	/* Every model is in the store before any is written. */
+	for (size_t i = 0; i < lf->n && rc == 0; i++) {
+		const struct lock_model *lm = &lf->models[i];
+
+		if ((rc = store_manifest_has(ctx->st, lm->m->digest)) == 0)
+			continue;
+		if (rc != STORE_ENOTFOUND)
+			rc = cli_store_fail(rc, lm->repo);
+		else
+			rc = cli_fail(EXIT_CHECK, "%s%s@%s: the store lacks "
+			    "revision %s (airlock pull --lock %s fetches it)",
+			    store_type_prefix(lm->type), lm->repo, lm->revision,
+			    lm->m->commit, path);
+	}
 	for (size_t i = 0; i < lf->n && rc == 0; i++) {
 		const struct lock_model *lm = &lf->models[i];
 		struct store_manifest *m;
@@ -163,11 +177,6 @@ checkout_lock(struct cmd_ctx *ctx, const char *path, const char *dir,
 		/* By digest: exactly what was locked, whatever names say. */
 		if ((rc = store_manifest_get(ctx->st, lm->m->digest, &m)) != 0) {
 			rc = cli_store_fail(rc, lm->repo);
-			if (rc == EXIT_CHECK)
-				cli_warnx("%s%s@%s: the store lacks revision %s "
-				    "(airlock pull --lock %s fetches it)",
-				    store_type_prefix(lm->type), lm->repo,
-				    lm->revision, lm->m->commit, path);
 			break;
 		}
 		if (hf)
