@@ -497,14 +497,19 @@ pull_lock(struct cmd_ctx *ctx, struct mirror *m, struct mirror_pull_spec *spec)
 		if ((rc = mirror_pull(m, ctx->st, spec, &res)) != 0) {
 			const char *e = mirror_lasterror();
 
-			cli_warnx("%s%s@%s: %s", store_type_prefix(lm->type),
-			    lm->repo, lm->m->commit, *e != '\0' ? e :
-			    mirror_strerror(rc));
+			/* The engine's words name the repository. */
+			if (*e != '\0')
+				cli_warnx("%s", e);
+			else
+				cli_warnx("%s%s@%s: %s",
+				    store_type_prefix(lm->type), lm->repo,
+				    lm->m->commit, mirror_strerror(rc));
 			cli_warnx("%s%s@%s: the upstream does not serve the "
 			    "locked revision %s; nothing was added",
 			    store_type_prefix(lm->type), lm->repo,
 			    lm->revision, digest);
-			rc = pull_status(rc);
+			/* Files that are not the locked ones: a check failed. */
+			rc = rc == STORE_EINVAL ? EXIT_CHECK : pull_status(rc);
 		} else
 			report(ctx->cli, &res, lm->revision, 0);
 		store_manifest_free(res.manifest);

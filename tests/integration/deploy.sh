@@ -14,7 +14,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
 HF_HOME=$T/hfhome; export HF_HOME
 
-plan 64
+plan 70
 
 a() { "$AIRLOCK" --store "$T/a" "$@"; }
 b() { "$AIRLOCK" --store "$T/b" "$@"; }
@@ -82,6 +82,24 @@ check "a second pull --lock has it already" b pull --lock "$T/lock.json" --from 
 last_output | grep -q 'had it' && ok "  and fetches nothing" || not_ok "  and fetches nothing"
 
 # --- checkout --lock ----------------------------------------------------
+# The Hub's sequence (an airlockd whose /v1/ a proxy hides): the files by
+# commit, each checked, and the lockfile's own manifest committed.
+python3 "$top_srcdir/tests/lib/flipproxy.py" "$URL" "$T/hide.port" hide /v1 &
+hide=$!
+stop_hide() { kill "$hide" 2>/dev/null; wait "$hide" 2>/dev/null; }
+at_exit stop_hide
+wait_for test -s "$T/hide.port"
+"$AIRLOCK" --store "$T/d" init >/dev/null
+"$AIRLOCK" --store "$T/d" trust add "$T/alice.pub" >/dev/null
+check "pull --lock by the Hub's API alone" "$AIRLOCK" --store "$T/d" --json \
+    pull --lock "$T/lock.json" --from "http://127.0.0.1:$(cat "$T/hide.port")"
+grep -q '"chained": true' "$T/.out" && not_ok "  not chained" || ok "  not chained"
+check "  the locked manifest, with alice's signature" sh -c \
+    "'$AIRLOCK' --store '$T/d' manifest acme/tiny@$C | sha256sum | grep -q '^${want#sha256:} ' &&
+    '$AIRLOCK' --store '$T/d' sig acme/tiny@$C >'$T/d.minisig' &&
+    minisign -V -q -p '$T/alice.pub' -m '$T/manifest.bin' -x '$T/d.minisig'"
+stop_hide
+
 check "checkout --lock into a folder" b checkout --lock "$T/lock.json" "$T/deploy"
 check "  byte for byte the folder added on A" diff -r "$T/model" "$T/deploy"
 check "checkout --lock --hf-cache" b checkout --lock "$T/lock.json" "$T/hf" --hf-cache
@@ -116,6 +134,15 @@ fails "pull --lock from it is refused" 1 \
 last_output | grep -q "the upstream.s manifest is sha256:[0-9a-f]*, the lockfile.s $want" && ok "  naming both digests" ||
     { diag "$(last_output)"; not_ok "  naming both digests"; }
 fails "  and store C has no such revision" 1 "$AIRLOCK" --store "$T/c" show "acme/tiny@$C"
+python3 "$top_srcdir/tests/lib/flipproxy.py" "$URL" "$T/hide2.port" hide /v1 &
+hide=$!
+wait_for test -s "$T/hide2.port"
+fails "by the Hub's API alone, too" 1 \
+    "$AIRLOCK" --store "$T/c" pull --lock "$T/lock.json" --from "http://127.0.0.1:$(cat "$T/hide2.port")"
+last_output | grep -q 'config.json: not the file the manifest names' && ok "  naming config.json" ||
+    { diag "$(last_output)"; not_ok "  naming config.json"; }
+fails "  and store C still has no such revision" 1 "$AIRLOCK" --store "$T/c" show "acme/tiny@$C"
+stop_hide
 stop_daemon
 fails "checkout --lock of a revision the store lacks says so" 1 \
     "$AIRLOCK" --store "$T/c" checkout --lock "$T/lock.json" "$T/none"
