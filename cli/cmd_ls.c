@@ -98,7 +98,8 @@ ls_ref(void *arg, const struct store_ref *r)
 		json_array_append_new(l->out, json_pack("{s:s,s:s,s:s,s:s,s:s,"
 		    "s:s,s:I,s:I,s:s}", "type", r->type, "repo", r->repo, "ref",
 		    r->name, "kind", r->is_tag ? "tag" : "branch", "commit",
-		    m->commit, "digest", digest, "files", (json_int_t)m->nfiles, "bytes", (json_int_t)bytes,
+		    m->commit, "digest", digest, "files", (json_int_t)m->nfiles,
+		    "bytes", (json_int_t)bytes,
 		    "created", m->created));
 	else
 		printf("%-7s  %-40s  %-12s  %-6s  %.12s  %10s  %s\n", r->type,

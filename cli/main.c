@@ -69,8 +69,9 @@ const struct cmd cmd_table[] = {
 	  .store = CMD_STORE_RO, .flags = CMD_MANIFEST, .exec = cmd_cat },
 	{ .name = "checkout", .usage = "checkout REPO[@REV] DIR [--hf-cache] | "
 	  "--lock FILE DIR [--hf-cache]", .opts = "l:H",
-	  .longopts = OPTS(ARG("lock", 'l'), FLAG("hf-cache", 'H')), .min = 1, .max = 2, .store = CMD_STORE_RO,
-	  .flags = CMD_KEYS, .check = cmd_checkout_check,
+	  .longopts = OPTS(ARG("lock", 'l'), FLAG("hf-cache", 'H')),
+	  .min = 1, .max = 2, .store = CMD_STORE_RO, .flags = CMD_KEYS,
+	  .check = cmd_checkout_check,
 	  .exec = cmd_checkout },
 	{ .name = "verify", .usage = "verify [REPO[@REV]... | --all] | "
 	  "--lock FILE [--hf-cache] DIR [--trust FILE.pub]", .opts = "al:HT:",
