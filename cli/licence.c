@@ -13,12 +13,8 @@
 
 #include "cli/cli.h"
 #include "lib/bounds.h"
+#include "gate/gate.h"
 #include "policy/policy.h"
-
-struct resolver {
-	struct store		*st;
-	struct policy_table	*table;
-};
 
 int
 licence_table(struct policy_table **t)
@@ -30,132 +26,11 @@ licence_table(struct policy_table **t)
 	return 0;
 }
 
-/* Hands every file of m to ev, with the bytes it asks for. */
-static int
-feed(struct store *st, const struct store_manifest *m,
-    struct policy_evidence *ev)
-{
-	for (size_t i = 0; i < m->nfiles; i++) {
-		const struct store_file *f = &m->files[i];
-		size_t want = policy_evidence_wants(f->path, f->size), got = 0;
-		char *buf = NULL;
-		int rc;
-
-		if (want > 0) {
-			if ((buf = malloc(want)) == NULL)
-				return ENOMEM;
-			if ((rc = store_blob_read(st, f->sha256, 0, buf, want,
-			    &got)) != 0) {
-				free(buf);
-				return rc;
-			}
-		}
-		rc = policy_evidence_file(ev, f->path, f->size, f->sha256, buf,
-		    got);
-		free(buf);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
-struct history {
-	struct policy_evidence	*ev;
-	struct store		*st;
-	const uint8_t		*digest;
-	uint8_t			 seen[64][STORE_HASH_LEN];
-	size_t			 nseen;
-};
-
-static int
-history_ref(void *arg, const struct store_ref *r)
-{
-	struct history *h = arg;
-	struct store_manifest *m;
-
-	if (memcmp(r->digest, h->digest, STORE_HASH_LEN) == 0)
-		return 0;
-	for (size_t i = 0; i < h->nseen; i++)
-		if (memcmp(h->seen[i], r->digest, STORE_HASH_LEN) == 0)
-			return 0;
-	if (h->nseen == sizeof(h->seen) / sizeof(h->seen[0]))
-		return 0;
-	memcpy(h->seen[h->nseen++], r->digest, STORE_HASH_LEN);
-	if (store_manifest_get(h->st, r->digest, &m) != 0)
-		return 0;
-	policy_evidence_history(h->ev, m->commit, m->claims);
-	store_manifest_free(m);
-	return 0;
-}
-
-static int
-evidence(struct store *st, struct policy_table *t,
-    const struct store_manifest *m, int history,
-    struct policy_evidence **out)
-{
-	struct history h = { .st = st, .digest = m->digest };
-	int rc;
-
-	if ((rc = policy_evidence_new(t, m->repo, m->commit, out)) != 0)
-		return rc;
-	if ((rc = feed(st, m, *out)) != 0) {
-		policy_evidence_free(*out);
-		*out = NULL;
-		return rc;
-	}
-	h.ev = *out;
-	if (history)
-		store_refs(st, m->type, m->repo, history_ref, &h);
-	return 0;
-}
-
-/* A base is the main branch of the model with that id, if the store has
- * it: the hook a mirror's resolver will extend to the upstream. */
-static int
-resolve(void *arg, const char *repo, struct policy_evidence **out)
-{
-	struct resolver *r = arg;
-	struct store_manifest *m;
-	uint8_t digest[STORE_HASH_LEN];
-	int rc;
-
-	*out = NULL;
-	if ((rc = store_resolve(r->st, "model", repo, NULL, digest)) != 0)
-		return rc == STORE_ENOTFOUND || rc == STORE_EINVAL ?
-		    POLICY_ENOTFOUND : rc;
-	if ((rc = store_manifest_get(r->st, digest, &m)) != 0)
-		return rc;
-	rc = evidence(r->st, r->table, m, 0, out);
-	store_manifest_free(m);
-	return rc;
-}
-
 int
 licence_conclude(struct store *st, struct policy_table *t,
     const struct store_manifest *m, json_t **out)
 {
-	struct resolver r = { .st = st, .table = t };
-	struct policy_evidence *ev;
-	struct policy_lineage *lin;
-	json_t *files;
-	int rc;
-
-	*out = NULL;
-	if ((rc = evidence(st, t, m, 1, &ev)) != 0)
-		return rc;
-	files = json_incref(json_object_get(policy_evidence_json(ev),
-	    "licence_files"));
-	if ((rc = policy_lineage_build(t, ev, resolve, &r, &lin)) != 0) {
-		json_decref(files);
-		return rc;
-	}
-	rc = policy_conclude(t, lin, out);
-	policy_lineage_free(lin);
-	if (rc == 0)
-		json_object_set_new(*out, "licence_files", files);
-	else
-		json_decref(files);
-	return rc;
+	return gate_conclude(st, t, m, out);
 }
 
 static const char *

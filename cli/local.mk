@@ -13,7 +13,7 @@ airlock_SOURCES += cli/cmd_tag.c cli/cmd_rm.c cli/cmd_lock.c cli/lockfile.h \
 	cli/lockfile.c cli/deploy.h cli/deploy.c cli/checkout_hf.c
 airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	$(EVENT_CFLAGS) $(CURL_CFLAGS)
-airlock_LDADD = $(MIRROR_LIBS) $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
+airlock_LDADD = $(MIRROR_LIBS) $(GATE_LIBS) $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
 
 TESTS += tests/integration/keys.sh
 EXTRA_DIST += tests/integration/keys.sh

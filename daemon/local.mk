@@ -8,7 +8,7 @@ airlockd_SOURCES = daemon/airlockd.h daemon/route.h daemon/main.c \
 	daemon/metrics.c
 airlockd_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
-airlockd_LDADD = $(STORE_LIBS) $(KEYS_LIBS) $(EVENT_LIBS) $(INIH_LIBS)
+airlockd_LDADD = $(GATE_LIBS) $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS) $(EVENT_LIBS) $(INIH_LIBS)
 
 EXTRA_DIST += daemon/airlockd.service daemon/airlockd.conf
 
