@@ -143,6 +143,21 @@ int	cmd_lock(struct cmd_ctx *);
 int	cmd_pull_check(struct cmd_ctx *);
 int	cmd_pull(struct cmd_ctx *);
 int	cmd_licence(struct cmd_ctx *);
+int	cmd_policy_show(struct cmd_ctx *);
+int	cmd_policy_set(struct cmd_ctx *);
+int	cmd_review_check(struct cmd_ctx *);
+int	cmd_review(struct cmd_ctx *);
+/*
+ * The gate (gate/) for a command: gate_load gives the store's rules and
+ * the licence table (*rules NULL: no policy set), printing why not (the
+ * exit status); gate_refuse prints a refusal of what and returns
+ * EXIT_CHECK.
+ */
+struct policy_table;
+struct policy_rules;
+int	gate_load(struct store *, struct policy_table **,
+	    struct policy_rules **);
+int	gate_refuse(const char *what, const char *reason);
 /* import of a HF cache folder or one snapshot of it (hfcache.c). */
 int	import_hfcache(struct cli *, struct store *, const char *dir);
 
@@ -217,6 +232,10 @@ int	signer_open(struct cli *, struct store *, const char *keyfile,
 int	signer_sign(struct signer *, const struct store_manifest *,
 	    struct store_sig *);
 void	signer_sig_free(struct store_sig *);
+/* A review: a manifest signature whose trusted comment carries the
+ * statement as its review= field (gate/gate.h). */
+int	signer_sign_review(struct signer *, const struct store_manifest *,
+	    const char *statement, struct store_sig *);
 /* The signer's key id; and a signature of a release document, or of a
  * bundle index that carries one, of `version`: what (the untrusted
  * comment) says which (text malloc'd). */

@@ -8,7 +8,7 @@ airlock_SOURCES = cli/cli.h cli/trust.h cli/main.c cli/util.c cli/revision.c \
 airlock_SOURCES += cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
 airlock_SOURCES += cli/cmd_pull.c cli/release.c
-airlock_SOURCES += cli/licence.c cli/cmd_licence.c
+airlock_SOURCES += cli/licence.c cli/cmd_licence.c cli/cmd_policy.c cli/cmd_review.c
 airlock_SOURCES += cli/cmd_tag.c cli/cmd_rm.c cli/cmd_lock.c cli/lockfile.h \
 	cli/lockfile.c cli/deploy.h cli/deploy.c cli/checkout_hf.c
 airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \

@@ -51,13 +51,22 @@ static const struct cmd trust_table[] = {
 	{ .name = NULL },
 };
 
+static const struct cmd policy_table_cmds[] = {
+	{ .name = "show", .usage = "policy show", .store = CMD_STORE_RO,
+	  .exec = cmd_policy_show },
+	{ .name = "set", .usage = "policy set FILE", .min = 1, .max = 1,
+	  .store = CMD_STORE_RW, .exec = cmd_policy_set },
+	{ .name = NULL },
+};
+
 const struct cmd cmd_table[] = {
 	{ .name = "init", .usage = "init", .store = CMD_STORE_CREATE,
 	  .exec = cmd_init },
 	{ .name = "add", .usage = "add DIR|ARCHIVE --repo ORG/NAME "
-	  "[--revision REV] [--type model|dataset]",
-	  .opts = "r:R:t:", .longopts = OPTS(ARG("repo", 'r'),
-	  ARG("revision", 'R'), ARG("type", 't')), .min = 1, .max = 1,
+	  "[--revision REV] [--type model|dataset] [--force --reason TEXT]",
+	  .opts = "r:R:t:fw:", .longopts = OPTS(ARG("repo", 'r'),
+	  ARG("revision", 'R'), ARG("type", 't'), FLAG("force", 'f'),
+	  ARG("reason", 'w')), .min = 1, .max = 1,
 	  .store = CMD_STORE_RW, .check = cmd_add_check, .exec = cmd_add },
 	{ .name = "ls", .usage = "ls [PATTERN] [--licence ID] [--flag NAME]",
 	  .opts = "l:f:", .longopts = OPTS(ARG("licence", 'l'),
@@ -139,6 +148,14 @@ const struct cmd cmd_table[] = {
 	{ .name = "lock", .usage = "lock REPO[@REV]... [-o FILE]", .opts = "o:",
 	  .longopts = OPTS(ARG("output", 'o')), .min = 1, .max = -1,
 	  .store = CMD_STORE_RO, .flags = CMD_KEYS, .exec = cmd_lock },
+	{ .name = "policy", .sub = policy_table_cmds },
+	/* The revision is loaded first: a typo must not cost a passphrase. */
+	{ .name = "review", .usage = "review REPO[@REV] --licence ID "
+	  "[--note TEXT] [--key FILE]", .opts = "l:m:k:",
+	  .longopts = OPTS(ARG("licence", 'l'), ARG("note", 'm'),
+	  ARG("key", 'k')), .min = 1, .max = 1, .store = CMD_STORE_RW,
+	  .flags = CMD_KEYS | CMD_MANIFEST, .check = cmd_review_check,
+	  .exec = cmd_review },
 	{ .name = NULL },
 };
 

@@ -141,6 +141,41 @@ signer_sign(struct signer *s, const struct store_manifest *m,
 	return 0;
 }
 
+int
+signer_sign_review(struct signer *s, const struct store_manifest *m,
+    const char *statement, struct store_sig *sig)
+{
+	char digest[STORE_DIGEST_STRLEN + 1], *tc = NULL, *text = NULL;
+	char untrusted[BOUND_KEY_NAME + 64], hex[KEYS_KEYID_HEXLEN + 1];
+	char timebuf[32];
+	struct keys_tc_field f[5];
+	int rc;
+
+	memset(sig, 0, sizeof(*sig));
+	store_digest_str(m->digest, digest);
+	keys_keyid_hex(s->pub.kp_keyid, hex);
+	snprintf(untrusted, sizeof(untrusted), "review from airlock key %s",
+	    hex);
+	snprintf(timebuf, sizeof(timebuf), "%lld", (long long)time(NULL));
+	f[0] = (struct keys_tc_field){ "repo", m->repo };
+	f[1] = (struct keys_tc_field){ "commit", m->commit };
+	f[2] = (struct keys_tc_field){ "digest", digest };
+	f[3] = (struct keys_tc_field){ "time", timebuf };
+	f[4] = (struct keys_tc_field){ "review", statement };
+	if ((rc = keys_tc_format(KEYS_TC_MANIFEST, f, 5, &tc)) != 0 ||
+	    (rc = keys_sign(s->sk, m->bytes, m->len, tc, untrusted,
+	    &text)) != 0) {
+		free(tc);
+		return cli_fail(EXIT_USAGE, "signing the review of %s: %s",
+		    m->repo, keys_strerror(rc));
+	}
+	free(tc);
+	memcpy(sig->keyid, s->pub.kp_keyid, sizeof(sig->keyid));
+	sig->text = text;
+	sig->len = strlen(text);
+	return 0;
+}
+
 const uint8_t *
 signer_keyid(const struct signer *s)
 {
