@@ -24,6 +24,8 @@
 #include "cli/cli.h"
 #include "cli/deploy.h"
 #include "cli/lockfile.h"
+#include "gate/gate.h"
+#include "policy/policy.h"
 #include "cli/trust.h"
 #include "keys/keys.h"
 #include "mirror/mirror.h"
@@ -38,6 +40,8 @@ struct pull_args {
 	const char	*include[PULL_GLOBS + 1];
 	const char	*exclude[PULL_GLOBS + 1];
 	size_t		 ninclude, nexclude;
+	int		 force;
+	const char	*reason;
 };
 
 static const struct option pull_longopts[] = {
@@ -47,6 +51,8 @@ static const struct option pull_longopts[] = {
 	{ "exclude", required_argument, NULL, 'x' },
 	{ "token-file", required_argument, NULL, 'T' },
 	{ "lock", required_argument, NULL, 'l' },
+	{ "force", no_argument, NULL, 'F' },
+	{ "reason", required_argument, NULL, 'w' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -79,7 +85,7 @@ cmd_pull_check(struct cmd_ctx *ctx)
 		return cli_fail(EXIT_USAGE, "out of memory");
 	ctx->data = a;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "f:t:i:x:T:l:", pull_longopts,
+	while ((ch = getopt_long(argc, argv, "f:t:i:x:T:l:Fw:", pull_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'l':
@@ -105,6 +111,12 @@ cmd_pull_check(struct cmd_ctx *ctx)
 		case 'T':
 			a->token_file = optarg;
 			break;
+		case 'F':
+			a->force = 1;
+			break;
+		case 'w':
+			a->reason = optarg;
+			break;
 		default:
 			return cli_usage(ctx->cli);
 		}
@@ -118,6 +130,10 @@ cmd_pull_check(struct cmd_ctx *ctx)
 	}
 	if (argc - optind != 1)
 		return cli_usage(ctx->cli);
+	if (a->force != (a->reason != NULL) || (a->reason != NULL &&
+	    (a->reason[0] == '\0' || strlen(a->reason) > 400)))
+		return cli_fail(EXIT_USAGE, "--force needs --reason TEXT (1 to "
+		    "400 bytes), and --reason --force");
 	if (type != NULL && !store_type_valid(type))
 		return cli_fail(EXIT_USAGE, "%s: the type is model or dataset",
 		    type);
@@ -518,9 +534,68 @@ pull_lock(struct cmd_ctx *ctx, struct mirror *m, struct mirror_pull_spec *spec)
 	return rc;
 }
 
+/*
+ * The gate, on the card and licence files the pull fetched first, before
+ * any weight moves (mirror.h, mirror_gate_fn).
+ */
+struct pull_gate {
+	struct store			*st;
+	const struct mirror_pull_spec	*spec;	/* its repo, as it pulls */
+	const char			*reason;	/* --force's, or NULL */
+	struct policy_table	*table;
+	struct policy_rules	*rules;
+	int			 status;
+};
+
+static int
+pull_gate(void *arg, const char *commit, const struct mirror_meta_file *mf,
+    size_t n)
+{
+	struct pull_gate *g = arg;
+	struct gate_file files[16];
+	char reason[1024];
+	json_t *c;
+	int rc;
+
+	for (size_t i = 0; i < n && i < 16; i++) {
+		files[i].path = mf[i].path;
+		files[i].size = mf[i].size;
+		files[i].sha256 = mf[i].sha256;
+		files[i].buf = mf[i].buf;
+		files[i].len = mf[i].len;
+	}
+	if ((rc = gate_conclude_files(g->st, g->table, g->spec->repo, commit, files,
+	    n < 16 ? n : 16, &c)) != 0) {
+		g->status = cli_fail(EXIT_USAGE, "%s@%s: %s", g->spec->repo, commit,
+		    gate_lasterror());
+		return MIRROR_EREFUSED;
+	}
+	rc = gate_judge(g->rules, c, NULL, GATE_NO_SIGNATURES, reason,
+	    sizeof(reason));
+	json_decref(c);
+	if (rc == 0)
+		return 0;
+	if (rc == POLICY_EDENIED && g->reason != NULL) {
+		cli_warnx("%s@%s: the policy refuses it (%s); pulled by "
+		    "--force: %s", g->spec->repo, commit, reason, g->reason);
+		return 0;
+	}
+	if (rc == POLICY_EDENIED) {
+		char what[600];
+
+		snprintf(what, sizeof(what), "%s@%s", g->spec->repo, commit);
+		g->status = gate_refuse(what, reason);
+		cli_warnx("%s: refused before any weight was fetched", what);
+	} else
+		g->status = cli_fail(EXIT_USAGE, "%s: %s", g->spec->repo,
+		    gate_lasterror());
+	return MIRROR_EREFUSED;
+}
+
 int
 cmd_pull(struct cmd_ctx *ctx)
 {
+	struct pull_gate pg = { 0 };
 	struct pull_args *a = ctx->data;
 	struct mirror_pull_spec spec = { 0 };
 	struct mirror_pull_result res = { 0 };
@@ -547,8 +622,19 @@ cmd_pull(struct cmd_ctx *ctx)
 	if (a->lock == NULL &&
 	    (rc = signer_open(ctx->cli, ctx->st, NULL, 0, &signer)) != 0)
 		goto out;
-	snprintf(why, sizeof(why), "pull%s%s from %s", a->lock != NULL ?
-	    " --lock " : "", a->lock != NULL ? a->lock : "", spec.upstream);
+	if ((rc = gate_load(ctx->st, &pg.table, &pg.rules)) != 0)
+		goto out;
+	snprintf(why, sizeof(why), "pull%s%s from %s%s%s%s", a->lock != NULL ?
+	    " --lock " : "", a->lock != NULL ? a->lock : "", spec.upstream,
+	    a->reason != NULL ? " (forced past the policy: " : "",
+	    a->reason != NULL ? a->reason : "", a->reason != NULL ? ")" : "");
+	if (pg.rules != NULL) {
+		pg.st = ctx->st;
+		pg.spec = &spec;
+		pg.reason = a->reason;
+		spec.gate = pull_gate;
+		spec.gate_arg = &pg;
+	}
 	spec.type = a->t.type;
 	spec.repo = a->t.repo;
 	spec.revision = rev;
@@ -584,7 +670,8 @@ cmd_pull(struct cmd_ctx *ctx)
 		/* The judge said why. */
 		cli_warnx("%s%s@%s: no revision was added",
 		    store_type_prefix(a->t.type), a->t.repo, rev);
-		rc = rc == MIRROR_EREFUSED ? judge.status : EXIT_CHECK;
+		rc = rc != MIRROR_EREFUSED ? EXIT_CHECK : pg.status != 0 ?
+		    pg.status : judge.status;
 		goto out;
 	}
 	if (rc != 0) {
@@ -600,6 +687,8 @@ cmd_pull(struct cmd_ctx *ctx)
 	report(ctx->cli, &res, rev, (double)(t1.tv_sec - t0.tv_sec) +
 	    (t1.tv_nsec - t0.tv_nsec) / 1e9);
 out:
+	policy_rules_free(pg.rules);
+	policy_table_free(pg.table);
 	keys_release_free(judge.rel);
 	store_manifest_free(res.manifest);
 	mirror_free(m);

@@ -140,7 +140,7 @@ const struct cmd cmd_table[] = {
 	/* Its options repeat: its check parses them. */
 	{ .name = "pull", .usage = "pull REPO[@REV] | --lock FILE [--from URL] "
 	  "[--type model|dataset] [--include GLOB]... [--exclude GLOB]... "
-	  "[--token-file FILE]", .min = 1, .max = -1, .store = CMD_STORE_RW,
+	  "[--token-file FILE] [--force --reason TEXT]", .min = 1, .max = -1, .store = CMD_STORE_RW,
 	  .flags = CMD_KEYS, .check = cmd_pull_check, .exec = cmd_pull },
 	{ .name = "licence", .usage = "licence REPO[@REV]", .min = 1,
 	  .max = 1, .store = CMD_STORE_RO, .flags = CMD_MANIFEST,

@@ -97,6 +97,23 @@ struct mirror_chain_vouch {
 };
 typedef int (*mirror_judge_fn)(void *arg, struct mirror_chain_vouch *);
 
+/*
+ * The gate of a pull from the Hub's API: called once, after the card,
+ * licence and notice files (fetched first) and before any other file
+ * moves, with those files' bytes (each at most BOUND_CARD); a nonzero
+ * return stops the pull before any weight is fetched and is returned as
+ * it is.  Everything lives until the call returns.
+ */
+struct mirror_meta_file {
+	const char	*path;
+	uint64_t	 size;
+	const uint8_t	*sha256;	/* LFS files', or NULL */
+	const char	*buf;
+	size_t		 len;
+};
+typedef int (*mirror_gate_fn)(void *arg, const char *commit,
+	    const struct mirror_meta_file *, size_t n);
+
 /* One revision to pull. */
 struct mirror_pull_spec {
 	const char	*upstream;	/* base URL, e.g. https://huggingface.co */
@@ -110,6 +127,8 @@ struct mirror_pull_spec {
 	store_sign_fn	 sign;		/* as store_revision_spec */
 	void		*sign_arg;
 	mirror_judge_fn	 judge;		/* a chained pull's; may be NULL */
+	mirror_gate_fn	 gate;		/* before weights; may be NULL */
+	void		*gate_arg;
 	void		*judge_arg;
 	store_progress_fn progress;
 	void		*progress_arg;

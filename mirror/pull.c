@@ -35,6 +35,9 @@ struct pull {
 	char				 commit[STORE_COMMIT_LEN + 1];
 	struct upstream_tree		 tree;
 	json_t				*claims;
+	struct mirror_meta_file		 meta[16];	/* for the gate */
+	size_t				 nmeta;
+	int				 gated;
 	int				 rc;		/* a reader's failure */
 	char				 err[1024];
 };
@@ -364,6 +367,7 @@ struct fstream {
 	int			 attempt;
 	char			*card;		/* README.md's bytes */
 	size_t			 card_len;
+	int			 capture;	/* keep them (card, licence) */
 };
 
 static int
@@ -424,8 +428,8 @@ fs_read(void *arg, void *buf, size_t len)
 		if (n > 0) {
 			fs->offset += n;
 			p->res->fetched += n;
-			if (fs->card != NULL || (strcmp(fs->f->path,
-			    "README.md") == 0 && fs->offset == n)) {
+			if (fs->card != NULL || (fs->capture &&
+			    fs->offset == n)) {
 				if (fs->card == NULL &&
 				    (fs->card = malloc(BOUND_CARD)) == NULL) {
 					rc = mirror_fail(MIRROR_ENOMEM,
@@ -488,6 +492,8 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 		memset(&fs, 0, sizeof(fs));
 		fs.p = p;
 		fs.f = f;
+		fs.capture = strcmp(f->path, "README.md") == 0 ||
+		    (p->spec->gate != NULL && upstream_rank(f->path) < 2);
 		snprintf(fs.url, sizeof(fs.url), "%s/resolve/%s/%s", p->files,
 		    p->commit, enc);
 		p->rc = 0;
@@ -503,6 +509,17 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 				    store_lasterror());
 			p->rs.parts.claims = p->claims;
 		}
+		if (rc == 0 && fs.capture && p->spec->gate != NULL &&
+		    p->nmeta < sizeof(p->meta) / sizeof(p->meta[0])) {
+			struct mirror_meta_file *mf = &p->meta[p->nmeta++];
+
+			mf->path = f->path;
+			mf->size = f->size;
+			mf->sha256 = f->lfs ? f->sha256 : NULL;
+			mf->buf = fs.card;
+			mf->len = fs.card != NULL ? fs.card_len : 0;
+			fs.card = NULL;
+		}
 		free(fs.card);
 		if (p->rc != 0)
 			return mirror_fail(p->rc, "%s", p->err);
@@ -517,6 +534,16 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 	return rc;
 }
 
+/* Once, before the first file that is not the card's or a licence's. */
+static int
+gate(struct pull *p)
+{
+	if (p->spec->gate == NULL || p->gated)
+		return 0;
+	p->gated = 1;
+	return p->spec->gate(p->spec->gate_arg, p->commit, p->meta, p->nmeta);
+}
+
 static int
 feed(void *arg, struct store_revision *rev)
 {
@@ -524,12 +551,15 @@ feed(void *arg, struct store_revision *rev)
 	int rc;
 
 	for (size_t i = 0; i < p->tree.n; i++) {
+		if (upstream_rank(p->tree.v[i].path) >= 2 &&
+		    (rc = gate(p)) != 0)
+			return rc;
 		p->res->failed = p->tree.v[i].path;
 		if ((rc = put_file(p, rev, &p->tree.v[i])) != 0)
 			return rc;
 	}
 	p->res->failed = NULL;
-	return 0;
+	return gate(p);
 }
 
 /* Whether the local ref came from this upstream commit already. */
@@ -664,6 +694,8 @@ mirror_pull(struct mirror *m, struct store *st,
 	res->held = rr.bytes > rr.new_bytes ? rr.bytes - rr.new_bytes : 0;
 out:
 	upstream_tree_free(&p.tree);
+	for (size_t i = 0; i < p.nmeta; i++)
+		free((void *)p.meta[i].buf);
 	free(p.host);
 	json_decref(p.claims);
 	return rc;
