@@ -209,6 +209,7 @@ enum api_error {
 	API_NOMEM,
 	API_STORE,
 	API_UNAVAILABLE,
+	API_POLICY_DENIED,	/* the gate refuses the revision: 403 */
 	API_NERRORS
 };
 struct api_error_def {

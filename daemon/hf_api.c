@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include <event2/http.h>
 
 #include "daemon/airlockd.h"
+#include "gate/gate.h"
+#include "policy/policy.h"
 #include "daemon/body.h"
 
 
@@ -579,6 +582,62 @@ hf_discussions(struct request *req)
  * redirect), with the headers clients check (HF-API.md).  /raw of an LFS
  * file is its pointer text.
  */
+/*
+ * The gate (gate/gate.h) for the bytes of a revision: the store's policy,
+ * judged on the stored revision, its reviews and signatures.  Metadata
+ * (repo info, tree, refs) still answers, so that a client and a person
+ * can see what was refused and why; only the files are refused.  The
+ * licence table is read once.
+ */
+static struct policy_table *gate_table;
+static int gate_table_rc;
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
+
+static void
+gate_table_load(void)
+{
+	gate_table_rc = policy_table_load(NULL, &gate_table);
+	if (gate_table_rc != 0)
+		log_warnx("%s: %s", __func__, policy_lasterror());
+}
+
+static int
+gate_denied(struct request *req, const struct snapshot *sn)
+{
+	struct store *st = req->r_srv->srv_store;
+	struct policy_rules *rules = NULL;
+	char reason[1024];
+	int rc;
+
+	pthread_once(&gate_once, gate_table_load);
+	if (gate_table_rc != 0) {
+		resp_fail(req, API_INTERNAL, "the licence table cannot be read",
+		    NULL);
+		return 1;
+	}
+	if ((rc = gate_rules_get(st, gate_table, &rules)) != 0) {
+		log_warnx("%s: %s", __func__, gate_lasterror());
+		resp_fail(req, API_INTERNAL, "the policy cannot be read", NULL);
+		return 1;
+	}
+	if (rules == NULL)
+		return 0;
+	rc = gate_check_stored(st, gate_table, rules, sn->sn_m, reason,
+	    sizeof(reason));
+	policy_rules_free(rules);
+	if (rc == 0)
+		return 0;
+	if (rc == POLICY_EDENIED)
+		resp_fail(req, API_POLICY_DENIED, sn->sn_m->repo, reason);
+	else {
+		log_warnx("%s: %s: %s", __func__, sn->sn_m->repo,
+		    gate_lasterror());
+		resp_fail(req, API_INTERNAL, "the policy cannot be judged",
+		    NULL);
+	}
+	return 1;
+}
+
 static void
 file_bytes(struct request *req, int raw)
 {
@@ -592,6 +651,10 @@ file_bytes(struct request *req, int raw)
 	if (revision_get(req, &sn) != 0)
 		return;
 	commit_headers(req, sn);
+	if (gate_denied(req, sn)) {
+		snapshot_put(sn);
+		return;
+	}
 	if ((f = store_manifest_file(sn->sn_m, r->path)) == NULL) {
 		resp_fail(req, API_ENTRY_NOT_FOUND, r->path, r->rev);
 		snapshot_put(sn);

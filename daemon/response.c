@@ -96,6 +96,8 @@ static const struct api_error_def api_errors[API_NERRORS] = {
 	[API_INTERNAL] =	{ 500, "InternalError", "%s" },
 	[API_NOMEM] =		{ 500, "InternalError", "out of memory" },
 	[API_STORE] =		{ 500, "InternalError", "%s: store error" },
+	[API_POLICY_DENIED] =	{ 403, "PolicyDenied",
+				  "%s: refused by the policy: %s" },
 	[API_UNAVAILABLE] =	{ 503, "ServiceUnavailable",
 				  "too many connections" },
 };
