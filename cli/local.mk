@@ -30,11 +30,11 @@ tests_fuzz_fuzz_hfcache_SOURCES = tests/fuzz/fuzz_hfcache.c \
 	cli/cmd_stats.c cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c \
 	cli/release.c cli/licence.c cli/lockfile.c cli/deploy.c \
-	cli/checkout_hf.c
+	cli/checkout_hf.c cli/cmd_policy.c
 tests_fuzz_fuzz_hfcache_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_hfcache_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
-tests_fuzz_fuzz_hfcache_LDADD = $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
+tests_fuzz_fuzz_hfcache_LDADD = $(GATE_LIBS) $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
 tests_fuzz_fuzz_hfcache_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 
 # The lockfile reader's fuzz target.

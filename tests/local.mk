@@ -30,6 +30,7 @@ INTEGRATION_TESTS += tests/integration/bundle_dataset.sh
 INTEGRATION_TESTS += tests/integration/licence.sh
 INTEGRATION_TESTS += tests/integration/retention.sh
 INTEGRATION_TESTS += tests/integration/deploy.sh
+INTEGRATION_TESTS += tests/integration/gate.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk \
 	tests/lib/flipproxy.py
@@ -45,6 +46,6 @@ airlock_crashtest_CPPFLAGS = $(AM_CPPFLAGS) -DAIRLOCK_CRASH_POINTS
 airlock_crashtest_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
 	$(LMDB_CFLAGS) $(CRYPTO_CFLAGS) $(YAML_CFLAGS) $(ARCHIVE_CFLAGS) \
 	$(EVENT_CFLAGS) $(CURL_CFLAGS)
-airlock_crashtest_LDADD = $(MIRROR_LIBS) $(POLICY_LIBS) $(KEYS_LIBS) $(LMDB_LIBS) $(CRYPTO_LIBS) \
+airlock_crashtest_LDADD = $(MIRROR_LIBS) $(GATE_LIBS) $(POLICY_LIBS) $(KEYS_LIBS) $(LMDB_LIBS) $(CRYPTO_LIBS) \
 	$(JANSSON_LIBS) $(YAML_LIBS) $(ARCHIVE_LIBS) -lm
 AM_TESTS_ENVIRONMENT += AIRLOCK_CRASHTEST='$(abs_top_builddir)/airlock-crashtest'; export AIRLOCK_CRASHTEST;

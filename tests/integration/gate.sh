@@ -1,0 +1,114 @@
+#!/bin/sh
+# The licence gate (airlock policy): a policy set from YAML is shown back
+# canonically and a bad one changes nothing; a denied licence stops an add
+# (the store unchanged) and a pull before any weight is fetched (the
+# upstream airlockd's own body byte counter says how much it sent);
+# --force --reason passes and the reflog (read with lmdb's mdb_dump) has
+# the reason; airlockd answers 403 PolicyDenied for the files of the
+# refused revision (headers and JSON body, read by curl and python); a
+# trusted review (review.sh tests the statement itself) lets it through.
+. "$top_srcdir/tests/lib/tap.sh"
+
+command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
+command -v mdb_dump >/dev/null 2>&1 || skip_all "mdb_dump (lmdb-utils) is not installed"
+
+plan 18
+
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+HF_HOME=$T/hf; export HF_HOME
+unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
+
+weights=3000000
+sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" $weights >/dev/null
+# A fine-tune of Llama 3.1 that says so: its terms govern it.
+python3 - "$T/model/README.md" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read().replace("license: apache-2.0", "license: llama3.1")
+open(p, "w").write(s)
+PY
+"$AIRLOCK" --store "$T/up" init >/dev/null &&
+"$AIRLOCK" --store "$T/up" add "$T/model" --repo org/llamaft >/dev/null
+check "the upstream store has org/llamaft" test $? -eq 0
+
+"$AIRLOCK" --store "$T/down" init >/dev/null
+printf 'deny: [llama3.1]\nrefuse_flags: [incompatible-merge]\n' >"$T/policy.yaml"
+check "policy set takes a YAML policy" \
+    "$AIRLOCK" --store "$T/down" policy set "$T/policy.yaml"
+"$AIRLOCK" --store "$T/down" --json policy show >"$T/shown.json"
+check "policy show gives it back canonically" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["deny"] == ["llama3.1"], d
+assert d["refuse_flags"] == ["incompatible-merge"], d
+assert d["allow_unknown_lineage"] is True, d' "$T/shown.json"
+printf '{"deny": ["llama3.1"], "refuse_flags": ["no-such-flag"]}\n' >"$T/bad.json"
+fails "a bad policy file is refused" 2 \
+    "$AIRLOCK" --store "$T/down" policy set "$T/bad.json"
+cp "$T/.out" "$T/bad.err"
+check "naming the file, the key and the value" sh -c \
+    "grep -q 'bad.json' '$T/bad.err' && grep -q 'refuse_flags' '$T/bad.err' && grep -q 'no-such-flag' '$T/bad.err'"
+"$AIRLOCK" --store "$T/down" --json policy show >"$T/shown2.json"
+check "and the old policy stays" cmp "$T/shown.json" "$T/shown2.json"
+
+# add: refused before a byte is stored.
+"$AIRLOCK" --store "$T/down" --json stats >"$T/stats.before"
+fails "add of a denied licence exits 1" 1 \
+    "$AIRLOCK" --store "$T/down" add "$T/model" --repo org/llamaft
+cp "$T/.out" "$T/add.err"
+check "saying why" grep -q "llama3.1 is denied" "$T/add.err"
+"$AIRLOCK" --store "$T/down" --json stats >"$T/stats.after"
+check "the store is unchanged (stats)" cmp "$T/stats.before" "$T/stats.after"
+
+# pull: refused on the card, before the weights.
+check "airlockd starts on the upstream store" start_daemon "$T/up"
+UP=$URL
+python3 "$top_srcdir/tests/lib/flipproxy.py" "$UP" "$T/proxy.port" hide &
+proxy=$!
+stop_proxy() { kill "$proxy" 2>/dev/null; wait "$proxy" 2>/dev/null; }
+at_exit stop_proxy
+wait_for test -s "$T/proxy.port"
+HUB=http://127.0.0.1:$(cat "$T/proxy.port")
+body_bytes() {
+	curl -sf "$UP/metrics" | sed -n 's/^airlockd_body_bytes_total //p'
+}
+b0=$(body_bytes)
+fails "pull of a denied licence exits 1" 1 \
+    "$AIRLOCK" --store "$T/down" pull org/llamaft --from "$HUB"
+b1=$(body_bytes)
+diag "the upstream sent $((b1 - b0)) body bytes for the refused pull"
+check "before any weight was fetched ($((b1 - b0)) < $weights bytes sent)" \
+    test $((b1 - b0)) -lt $weights
+check "and no revision is in the store" sh -c \
+    "test -z \"\$('$AIRLOCK' --store '$T/down' ls)\""
+
+check "pull --force --reason passes" "$AIRLOCK" --store "$T/down" pull \
+    org/llamaft --from "$HUB" --force --reason "legal approved, ticket 4711"
+check "and the reflog has the reason" sh -c \
+    "mdb_dump -p -s refs '$T/down' 2>/dev/null | grep -q 'ticket 4711' ||
+     mdb_dump -p -a '$T/down' | grep -q 'ticket 4711'"
+stop_proxy
+stop_daemon
+
+# serving: 403 PolicyDenied for the files, the reason said.
+start_daemon "$T/down"
+curl -s -D "$T/h" -o "$T/body" "$URL/org/llamaft/resolve/main/config.json"
+tr -d '\r' <"$T/h" >"$T/headers"
+check "airlockd answers 403 with X-Error-Code: PolicyDenied" sh -c \
+    "head -n 1 '$T/headers' | grep -q ' 403' && grep -qi '^x-error-code: PolicyDenied\$' '$T/headers'"
+check "the reason in X-Error-Message and the JSON body" sh -c \
+    "grep -i '^x-error-message:' '$T/headers' | grep -q 'llama3.1 is denied' &&
+     python3 -c 'import json,sys; assert \"llama3.1 is denied\" in json.load(open(sys.argv[1]))[\"error\"]' '$T/body'"
+
+# A trusted review lets it through.
+"$AIRLOCK" --store "$T/down" key gen --name reviewer --no-password >/dev/null
+"$AIRLOCK" --store "$T/down" key pub >"$T/reviewer.pub"
+"$AIRLOCK" --store "$T/down" trust add "$T/reviewer.pub" --name reviewer \
+    --scope '*' >/dev/null
+"$AIRLOCK" --store "$T/down" review org/llamaft --licence apache-2.0 \
+    --note "relicensed by the licensor, mail of 2026-11-30" >/dev/null
+code=$(curl -s -o "$T/config.json" -w '%{http_code}' \
+    "$URL/org/llamaft/resolve/main/config.json")
+check "after a trusted review the file is served (HTTP $code)" sh -c \
+    "test '$code' = 200 && cmp '$T/config.json' '$T/model/config.json'"
+stop_daemon
