@@ -26,6 +26,8 @@
 #include "keys/keys.h"
 #include "lib/names.h"
 #include "cli/trust.h"
+#include "gate/gate.h"
+#include "policy/policy.h"
 
 /* The index must carry a trusted, in-scope ("*") signature. */
 static int
@@ -232,6 +234,118 @@ check_policy(struct store *st, struct store_bundle *b, const char *path)
 	return 0;
 }
 
+/*
+ * The gate, before anything is written: each revision's conclusion from
+ * the card, licence and config files the bundle carries (kept by the
+ * check) or the store holds, and its trusted signatures and reviews
+ * among those the import keeps.  No --force here: what crosses the air
+ * gap passes the policy or stays out.
+ */
+static int
+gate_one(struct store *st, struct policy_table *t, struct policy_rules *r,
+    struct store_bundle *b, size_t i, const char *path)
+{
+	const struct store_bundle_revinfo *ri = store_bundle_rev(b, i);
+	struct keys_trust *ring = NULL;
+	struct store_manifest *m = NULL;
+	struct gate_file *files = NULL;
+	json_t *c = NULL, *reviews = NULL;
+	char reason[1024], what[600];
+	unsigned ntrusted = 0;
+	size_t nring = 0;
+	int rc;
+
+	snprintf(what, sizeof(what), "%s: %s@%s", path, ri->repo, ri->commit);
+	if ((rc = store_manifest_parse(ri->manifest, ri->manifest_len,
+	    &m)) != 0) {
+		rc = cli_store_fail(rc, what);
+		goto out;
+	}
+	if ((files = calloc(m->nfiles + 1, sizeof(*files))) == NULL) {
+		rc = cli_fail(EXIT_USAGE, "out of memory");
+		goto out;
+	}
+	for (size_t j = 0; j < m->nfiles; j++) {
+		const struct store_file *f = &m->files[j];
+		size_t want = policy_evidence_wants(f->path, f->size), got = 0;
+		char *buf = NULL;
+
+		files[j].path = f->path;
+		files[j].size = f->size;
+		files[j].sha256 = f->sha256;
+		if (want == 0 || want < f->size)
+			continue;
+		if (store_bundle_blob(b, f->sha256, &buf, &got) != 0) {
+			/* Left out of the bundle: the store has it. */
+			if ((buf = malloc(want)) == NULL ||
+			    store_blob_read(st, f->sha256, 0, buf, want,
+			    &got) != 0) {
+				free(buf);
+				continue;
+			}
+		}
+		files[j].buf = buf;
+		files[j].len = got;
+	}
+	if ((rc = gate_conclude_files(st, t, m->repo, m->commit, files,
+	    m->nfiles, &c)) != 0) {
+		rc = cli_fail(EXIT_USAGE, "%s: %s", what, gate_lasterror());
+		goto out;
+	}
+	/* The signatures the import keeps, judged as the store will. */
+	if ((rc = gate_ring(st, &ring, &nring)) != 0) {
+		rc = cli_store_fail(rc, "the keyring");
+		goto out;
+	}
+	{
+		const char *texts[BOUND_BUNDLE_SIGS];
+		size_t lens[BOUND_BUNDLE_SIGS], n = 0;
+
+		for (size_t j = 0; j < ri->nsigs && n < BOUND_BUNDLE_SIGS; j++) {
+			texts[n] = ri->sigs[j].text;
+			lens[n++] = ri->sigs[j].len;
+		}
+		if ((rc = gate_reviews_of(ring, nring, m, texts, lens, n,
+		    &reviews, &ntrusted)) != 0) {
+			rc = cli_fail(EXIT_USAGE, "out of memory");
+			goto out;
+		}
+	}
+	rc = gate_judge(r, c, reviews, ntrusted, reason, sizeof(reason));
+	if (rc == POLICY_EDENIED) {
+		rc = gate_refuse(what, reason);
+		cli_warnx("%s: nothing was imported", path);
+	} else if (rc != 0)
+		rc = cli_fail(EXIT_USAGE, "%s: %s", what, gate_lasterror());
+out:
+	for (size_t j = 0; files != NULL && j < m->nfiles; j++)
+		free((void *)files[j].buf);
+	free(files);
+	free(ring);
+	json_decref(c);
+	json_decref(reviews);
+	store_manifest_free(m);
+	return rc;
+}
+
+static int
+check_gate(struct store *st, struct store_bundle *b, const char *path)
+{
+	struct policy_table *t;
+	struct policy_rules *r;
+	int rc;
+
+	if ((rc = gate_load(st, &t, &r)) != 0 || r == NULL) {
+		policy_table_free(t);
+		return rc;
+	}
+	for (size_t i = 0; i < store_bundle_nrevs(b) && rc == 0; i++)
+		rc = gate_one(st, t, r, b, i, path);
+	policy_rules_free(r);
+	policy_table_free(t);
+	return rc;
+}
+
 /* What an import brought: a line a revision and a summary, or one JSON
  * document. */
 static void
@@ -304,7 +418,8 @@ import_bundle(struct cli *cli, struct store *st, const char *path)
 		goto out;
 	}
 	if ((rc = check_release(st, b, path, publisher, &rel)) != 0 ||
-	    (rc = check_policy(st, b, path)) != 0)
+	    (rc = check_policy(st, b, path)) != 0 ||
+	    (rc = check_gate(st, b, path)) != 0)
 		goto out;
 	/* Taken: the release is recorded, so that an older one is refused
 	 * from now on, in the commit of each revision it vouches for. */

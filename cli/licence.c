@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "lib/bounds.h"
 #include "gate/gate.h"
+#include "keys/keys.h"
 #include "policy/policy.h"
 
 int
@@ -30,7 +31,44 @@ int
 licence_conclude(struct store *st, struct policy_table *t,
     const struct store_manifest *m, json_t **out)
 {
-	return gate_conclude(st, t, m, out);
+	struct keys_trust *ring = NULL;
+	json_t *reviews = NULL;
+	unsigned ntrusted;
+	size_t nring = 0;
+	int rc;
+
+	if ((rc = gate_conclude(st, t, m, out)) != 0)
+		return rc;
+	/* The reviews signed for it, as the keyring judges them. */
+	if ((rc = gate_ring(st, &ring, &nring)) == 0 &&
+	    (rc = gate_reviews(st, ring, nring, m, &reviews, &ntrusted)) == 0)
+		json_object_set_new(*out, "reviews", reviews);
+	free(ring);
+	if (rc != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static void
+reviews_print(json_t *c, int width)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(c, "reviews"), i, v) {
+		const char *note = json_string_value(json_object_get(v, "note"));
+
+		printf("%-*s %s by %s (%s, %s)%s%s\n", width, i == 0 ? "reviews" :
+		    "", json_string_value(json_object_get(v, "licence")),
+		    json_string_value(json_object_get(v, "name"))[0] != '\0' ?
+		    json_string_value(json_object_get(v, "name")) : "?",
+		    json_string_value(json_object_get(v, "keyid")),
+		    json_string_value(json_object_get(v, "verdict")),
+		    note != NULL && *note != '\0' ? ": " : "",
+		    note != NULL ? note : "");
+	}
 }
 
 static const char *
@@ -49,6 +87,7 @@ licence_print_summary(json_t *c)
 	json_array_foreach(json_object_get(c, "flags"), i, f)
 		printf("%-9s %s: %s\n", i == 0 ? "flags" : "", str(f, "flag"),
 		    str(f, "detail"));
+	reviews_print(c, 9);
 }
 
 void
@@ -104,4 +143,5 @@ licence_print(json_t *c)
 		    str(v, "licence") != NULL ? ")" : "", str(v, "text"));
 	json_array_foreach(json_object_get(c, "notes"), i, m)
 		printf("%-11s %s\n", i == 0 ? "notes" : "", json_string_value(m));
+	reviews_print(c, 11);
 }

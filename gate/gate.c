@@ -278,20 +278,18 @@ review_add(json_t *list, const struct store_manifest *m, const char *text,
 }
 
 int
-gate_reviews(struct store *st, const struct keys_trust *ring, size_t nring,
-    const struct store_manifest *m, json_t **out, unsigned *ntrusted)
+gate_reviews_of(const struct keys_trust *ring, size_t nring,
+    const struct store_manifest *m, const char *const *texts,
+    const size_t *lens, size_t n, json_t **out, unsigned *ntrusted)
 {
 	struct keys_sig_verdict v[BOUND_BUNDLE_SIGS];
 	char digest[STORE_DIGEST_STRLEN + 1];
 	struct keys_subject su;
-	struct sigs s = { 0 };
 	size_t count = 0;
-	int rc;
 
-	*out = NULL;
 	*ntrusted = 0;
-	if ((rc = store_sigs(st, m->digest, sig_add, &s)) != 0)
-		goto out;
+	if (n > BOUND_BUNDLE_SIGS)
+		n = BOUND_BUNDLE_SIGS;
 	store_digest_str(m->digest, digest);
 	su.su_kind = KEYS_TC_MANIFEST;
 	su.su_repo = m->repo;
@@ -299,13 +297,27 @@ gate_reviews(struct store *st, const struct keys_trust *ring, size_t nring,
 	su.su_msg = m->bytes;
 	su.su_len = m->len;
 	memset(v, 0, sizeof(v));
-	keys_policy_eval(ring, nring, 0, &su, (const char *const *)s.text,
-	    s.len, s.n, v, &count);
-	*out = json_array();
-	for (size_t i = 0; i < s.n; i++)
-		review_add(*out, m, s.text[i], s.len[i], &v[i]);
+	keys_policy_eval(ring, nring, 0, &su, texts, lens, n, v, &count);
+	if ((*out = json_array()) == NULL)
+		return ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		review_add(*out, m, texts[i], lens[i], &v[i]);
 	*ntrusted = (unsigned)count;
-out:
+	return 0;
+}
+
+int
+gate_reviews(struct store *st, const struct keys_trust *ring, size_t nring,
+    const struct store_manifest *m, json_t **out, unsigned *ntrusted)
+{
+	struct sigs s = { 0 };
+	int rc;
+
+	*out = NULL;
+	*ntrusted = 0;
+	if ((rc = store_sigs(st, m->digest, sig_add, &s)) == 0)
+		rc = gate_reviews_of(ring, nring, m, (const char *const *)s.text,
+		    s.len, s.n, out, ntrusted);
 	for (size_t i = 0; i < s.n; i++)
 		free(s.text[i]);
 	return rc;

@@ -99,6 +99,10 @@ int	gate_review_parse(const char *json, size_t len, const char *repo,
 int	gate_reviews(struct store *, const struct keys_trust *ring,
 	    size_t nring, const struct store_manifest *, json_t **out,
 	    unsigned *ntrusted);
+/* The same for signature texts not stored yet (a bundle's). */
+int	gate_reviews_of(const struct keys_trust *ring, size_t nring,
+	    const struct store_manifest *, const char *const *texts,
+	    const size_t *lens, size_t n, json_t **out, unsigned *ntrusted);
 /* The store's keyring (*ring for free(3)). */
 int	gate_ring(struct store *, struct keys_trust **ring, size_t *n);
 

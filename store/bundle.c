@@ -175,7 +175,15 @@ struct store_bundle {
 	size_t			 nomitted;
 	int			 checked;
 	uint64_t		 size;
+	struct hashset		 small;		/* chunks of small blobs */
+	char			**kept;		/* their bytes, by chunk */
+	uint64_t		 kept_bytes;
 };
+
+/* What a check keeps of small blobs (cards, licences, configs), so that
+ * the gate may judge before anything is written. */
+#define BUNDLE_KEEP_BLOB	BOUND_CARD
+#define BUNDLE_KEEP_TOTAL	(32u << 20)
 
 static struct archive *
 bundle_reader(struct store_bundle *b)
@@ -382,6 +390,10 @@ store_bundle_free(struct store_bundle *b)
 	for (size_t i = 0; i < b->nblobs; i++)
 		free(b->blobs[i].chunks);
 	free(b->blobs);
+	for (size_t i = 0; b->kept != NULL && i < b->nchunks; i++)
+		free(b->kept[i]);
+	free(b->kept);
+	hs_free(&b->small);
 	free(b->chunks);
 	free(b->omitted);
 	json_decref(b->root);
@@ -843,6 +855,82 @@ check_sig(struct store_bundle *b, struct archive *a, struct archive_entry *e,
 	return 0;
 }
 
+/* The chunks of every blob small enough to be a card or a licence. */
+static int
+keep_plan(struct store_bundle *b)
+{
+	int rc, isnew;
+
+	if ((b->kept = calloc(b->nchunks + 1, sizeof(*b->kept))) == NULL)
+		return ENOMEM;
+	for (size_t i = 0; i < b->nblobs; i++) {
+		if (b->blobs[i].size > BUNDLE_KEEP_BLOB)
+			continue;
+		for (size_t j = 0; j < b->blobs[i].n; j++)
+			if ((rc = hs_add(&b->small, b->blobs[i].chunks[j].sha256,
+			    &isnew)) != 0)
+				return rc;
+	}
+	return 0;
+}
+
+static int
+keep_chunk(struct store_bundle *b, size_t i, const uint8_t *buf)
+{
+	uint32_t len = b->chunks[i].len;
+
+	if (!hs_has(&b->small, b->chunks[i].sha) ||
+	    b->kept_bytes + len > BUNDLE_KEEP_TOTAL)
+		return 0;
+	if ((b->kept[i] = malloc(len + 1)) == NULL)
+		return ENOMEM;
+	memcpy(b->kept[i], buf, len);
+	b->kept_bytes += len;
+	return 0;
+}
+
+int
+store_bundle_blob(const struct store_bundle *b,
+    const uint8_t sha[STORE_HASH_LEN], char **out, size_t *outlen)
+{
+	const struct bblob *bl = NULL;
+	char *buf;
+	size_t off = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	for (size_t i = 0; i < b->nblobs && bl == NULL; i++)
+		if (memcmp(b->blobs[i].sha, sha, STORE_HASH_LEN) == 0)
+			bl = &b->blobs[i];
+	if (bl == NULL || !b->checked || b->kept == NULL ||
+	    bl->size > BUNDLE_KEEP_BLOB)
+		return STORE_ENOTFOUND;
+	if ((buf = malloc(bl->size + 1)) == NULL)
+		return ENOMEM;
+	for (size_t j = 0; j < bl->n; j++) {
+		size_t k;
+
+		for (k = 0; k < b->nchunks; k++)
+			if (b->kept[k] != NULL && memcmp(b->chunks[k].sha,
+			    bl->chunks[j].sha256, STORE_HASH_LEN) == 0)
+				break;
+		if (k == b->nchunks || off + b->chunks[k].len > bl->size) {
+			free(buf);
+			return STORE_ENOTFOUND;
+		}
+		memcpy(buf + off, b->kept[k], b->chunks[k].len);
+		off += b->chunks[k].len;
+	}
+	if (off != bl->size) {
+		free(buf);
+		return STORE_ENOTFOUND;
+	}
+	buf[off] = '\0';
+	*out = buf;
+	*outlen = off;
+	return 0;
+}
+
 int
 store_bundle_check(struct store_bundle *b, store_progress_fn progress,
     void *parg)
@@ -854,6 +942,8 @@ store_bundle_check(struct store_bundle *b, store_progress_fn progress,
 	int rc, r;
 
 	if ((rc = parse_index(b)) != 0)
+		return rc;
+	if ((rc = keep_plan(b)) != 0)
 		return rc;
 	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL)
 		return ENOMEM;
@@ -889,6 +979,8 @@ store_bundle_check(struct store_bundle *b, store_progress_fn progress,
 				    "hash", b->path, name + 7, next);
 				goto out;
 			}
+			if ((rc = keep_chunk(b, next, buf)) != 0)
+				goto out;
 			next++;
 		} else
 			rc = store_fail(STORE_EINVAL, "%s: entry %s is not in "

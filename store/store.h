@@ -855,6 +855,15 @@ const struct store_bundle_revinfo *store_bundle_rev(const struct store_bundle *,
 	    size_t);
 uint64_t store_bundle_size(const struct store_bundle *);
 /*
+ * After check: the bytes of a blob of at most 1 MiB (BOUND_CARD: a card,
+ * a licence file, a config) that the bundle carries whole, kept by the
+ * check (up to 32 MiB in all), so that the licence gate can judge a
+ * revision before anything is written.  *buf is malloc'd, the caller's;
+ * STORE_ENOTFOUND for a blob not kept (larger, left out, or past that).
+ */
+int	store_bundle_blob(const struct store_bundle *,
+	    const uint8_t sha[STORE_HASH_LEN], char **buf, size_t *len);
+/*
  * Keeps signature sig of revision rev under keyid: the caller has verified
  * it (the store knows no keys) and names the key that made it, whatever
  * the index claims.  The import stores only the signatures kept.
