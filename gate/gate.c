@@ -286,6 +286,7 @@ gate_reviews_of(const struct keys_trust *ring, size_t nring,
 	char digest[STORE_DIGEST_STRLEN + 1];
 	struct keys_subject su;
 	size_t count = 0;
+	int rc;
 
 	*ntrusted = 0;
 	if (n > BOUND_BUNDLE_SIGS)
@@ -296,8 +297,18 @@ gate_reviews_of(const struct keys_trust *ring, size_t nring,
 	su.su_digest = digest;
 	su.su_msg = m->bytes;
 	su.su_len = m->len;
-	memset(v, 0, sizeof(v));
-	keys_policy_eval(ring, nring, 0, &su, texts, lens, n, v, &count);
+	/* Threshold 1: only the verdicts count here, not whether it is met;
+	 * a failure to judge leaves every verdict "malformed". */
+	for (size_t i = 0; i < n; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].vd_verdict = KEYS_V_MALFORMED;
+	}
+	rc = keys_policy_eval(ring, nring, 1, &su, texts, lens, n, v, &count);
+	if (rc != KEYS_OK && rc != KEYS_ETHRESHOLD) {
+		for (size_t i = 0; i < n; i++)
+			v[i].vd_verdict = KEYS_V_MALFORMED;
+		count = 0;
+	}
 	if ((*out = json_array()) == NULL)
 		return ENOMEM;
 	for (size_t i = 0; i < n; i++)

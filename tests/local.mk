@@ -31,6 +31,7 @@ INTEGRATION_TESTS += tests/integration/licence.sh
 INTEGRATION_TESTS += tests/integration/retention.sh
 INTEGRATION_TESTS += tests/integration/deploy.sh
 INTEGRATION_TESTS += tests/integration/gate.sh
+INTEGRATION_TESTS += tests/integration/review.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk \
 	tests/lib/flipproxy.py

@@ -12,7 +12,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v mdb_dump >/dev/null 2>&1 || skip_all "mdb_dump (lmdb-utils) is not installed"
 
-plan 18
+plan 19
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -84,6 +84,9 @@ check "and no revision is in the store" sh -c \
 
 check "pull --force --reason passes" "$AIRLOCK" --store "$T/down" pull \
     org/llamaft --from "$HUB" --force --reason "legal approved, ticket 4711"
+b2=$(body_bytes)
+check "and it fetched the weights (the counter counts them: $((b2 - b1)) bytes)" \
+    test $((b2 - b1)) -ge $weights
 check "and the reflog has the reason" sh -c \
     "mdb_dump -p -s refs '$T/down' 2>/dev/null | grep -q 'ticket 4711' ||
      mdb_dump -p -a '$T/down' | grep -q 'ticket 4711'"
