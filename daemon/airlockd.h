@@ -51,6 +51,8 @@ struct private_ns {
 	size_t	  pn_ntokens;
 };
 
+struct policy_rules;
+
 struct conf {
 	int			 cf_refs;
 	char			*cf_file;	/* NULL: built-in defaults */
@@ -72,6 +74,9 @@ struct conf {
 	int			 cf_windows;	/* views held by senders */
 	struct private_ns	*cf_private;
 	size_t			 cf_nprivate;
+	json_t			*cf_policy_doc;	/* [policy], as a policy file */
+	int			 cf_policy_line;
+	struct policy_rules	*cf_policy;	/* or NULL: the store's */
 };
 
 /* Called once per problem with "FILE:LINE: what is wrong". */

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "daemon/airlockd.h"
+#include "policy/policy.h"
 
 struct parse {
 	struct conf	*cf;
@@ -106,6 +107,8 @@ conf_unref(struct conf *cf)
 		free(pn->pn_name);
 	}
 	free(cf->cf_private);
+	json_decref(cf->cf_policy_doc);
+	policy_rules_free(cf->cf_policy);
 	free(cf->cf_file);
 	free(cf->cf_listen);
 	free(cf->cf_store);
@@ -361,6 +364,86 @@ private_option(struct parse *p, const char *ns, const char *name,
 	return 1;
 }
 
+/*
+ * [policy]: the keys of a policy file (airlock policy set), lists as
+ * words separated by spaces or commas, yes or no for the boolean.  The
+ * section is read into the same document and checked whole by the same
+ * reader once the file is read.
+ */
+static int
+policy_option(struct parse *p, const char *name, const char *value)
+{
+	struct conf *cf = p->cf;
+	json_t *v = NULL;
+	long long n;
+
+	if (cf->cf_policy_doc == NULL) {
+		if ((cf->cf_policy_doc = json_object()) == NULL) {
+			perror_at(p, "out of memory");
+			return 0;
+		}
+		cf->cf_policy_line = p->line;
+	}
+	if (strcmp(name, "allow") == 0 || strcmp(name, "deny") == 0 ||
+	    strcmp(name, "refuse_flags") == 0) {
+		char *copy, *w, *save = NULL;
+
+		if ((v = json_array()) == NULL || (copy = strdup(value)) == NULL) {
+			json_decref(v);
+			perror_at(p, "out of memory");
+			return 0;
+		}
+		for (w = strtok_r(copy, " \t,", &save); w != NULL;
+		    w = strtok_r(NULL, " \t,", &save))
+			json_array_append_new(v, json_string(w));
+		free(copy);
+	} else if (strcmp(name, "min_signatures") == 0) {
+		if (!set_number(p, name, value, 0, 100, &n))
+			return 0;
+		v = json_integer(n);
+	} else if (strcmp(name, "allow_unknown_lineage") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			perror_at(p, "[policy] %s: \"%s\" is not yes or no",
+			    name, value);
+			return 0;
+		}
+		v = json_boolean(strcmp(value, "yes") == 0);
+	} else {
+		perror_at(p, "[policy]: unknown option \"%s\"", name);
+		return 0;
+	}
+	if (json_object_get(cf->cf_policy_doc, name) != NULL) {
+		json_decref(v);
+		perror_at(p, "[policy] %s: given twice", name);
+		return 0;
+	}
+	json_object_set_new(cf->cf_policy_doc, name, v);
+	return 1;
+}
+
+/* The [policy] section through policy_rules_parse, as a policy file. */
+static void
+policy_check(struct parse *p)
+{
+	struct conf *cf = p->cf;
+	struct policy_table *t = NULL;
+	char *doc;
+
+	if (cf->cf_policy_doc == NULL)
+		return;
+	p->line = cf->cf_policy_line;
+	if (policy_table_load(NULL, &t) != 0) {
+		perror_at(p, "[policy]: %s", policy_lasterror());
+		return;
+	}
+	if ((doc = json_dumps(cf->cf_policy_doc, JSON_COMPACT)) == NULL)
+		perror_at(p, "out of memory");
+	else if (policy_rules_parse(t, doc, strlen(doc), &cf->cf_policy) != 0)
+		perror_at(p, "[policy]: %s", policy_lasterror());
+	free(doc);
+	policy_table_free(t);
+}
+
 static int
 handler(void *arg, const char *section, const char *name, const char *value)
 {
@@ -368,6 +451,8 @@ handler(void *arg, const char *section, const char *name, const char *value)
 
 	if (section[0] == '\0')
 		return global_option(p, name, value);
+	if (strcmp(section, "policy") == 0)
+		return policy_option(p, name, value);
 	if (strncmp(section, "private ", 8) == 0)
 		return private_option(p, section + 8, name, value);
 	perror_at(p, "unknown section [%s]", section);
@@ -460,6 +545,8 @@ conf_load(const char *file, int must_exist, conf_err_fn err)
 		p.line = rc;
 		perror_at(&p, "syntax error");
 	}
+	if (p.errors == 0)
+		policy_check(&p);
 	for (i = 0; i < cf->cf_nprivate; i++)
 		if (cf->cf_private[i].pn_ntokens == 0) {
 			p.line = 0;

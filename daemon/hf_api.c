@@ -615,15 +615,17 @@ gate_denied(struct request *req, const struct snapshot *sn)
 		    NULL);
 		return 1;
 	}
-	if ((rc = gate_rules_get(st, gate_table, &rules)) != 0) {
+	/* airlockd.conf's [policy], else the store's. */
+	if (req->r_conf->cf_policy == NULL &&
+	    (rc = gate_rules_get(st, gate_table, &rules)) != 0) {
 		log_warnx("%s: %s", __func__, gate_lasterror());
 		resp_fail(req, API_INTERNAL, "the policy cannot be read", NULL);
 		return 1;
 	}
-	if (rules == NULL)
+	if (req->r_conf->cf_policy == NULL && rules == NULL)
 		return 0;
-	rc = gate_check_stored(st, gate_table, rules, sn->sn_m, reason,
-	    sizeof(reason));
+	rc = gate_check_stored(st, gate_table, rules != NULL ? rules :
+	    req->r_conf->cf_policy, sn->sn_m, reason, sizeof(reason));
 	policy_rules_free(rules);
 	if (rc == 0)
 		return 0;

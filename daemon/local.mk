@@ -44,7 +44,7 @@ tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
 tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS)
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
-tests_fuzz_fuzz_config_LDADD = $(STORE_LIBS) $(KEYS_LIBS) $(EVENT_LIBS) \
+tests_fuzz_fuzz_config_LDADD = $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS) $(EVENT_LIBS) \
 	$(INIH_LIBS)
 tests_fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 

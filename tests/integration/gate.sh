@@ -12,7 +12,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v mdb_dump >/dev/null 2>&1 || skip_all "mdb_dump (lmdb-utils) is not installed"
 
-plan 19
+plan 24
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -114,4 +114,22 @@ code=$(curl -s -o "$T/config.json" -w '%{http_code}' \
     "$URL/org/llamaft/resolve/main/config.json")
 check "after a trusted review the file is served (HTTP $code)" sh -c \
     "test '$code' = 200 && cmp '$T/config.json' '$T/model/config.json'"
+stop_daemon
+
+# The same keys in airlockd.conf's [policy]: checked whole by -n, naming
+# the file, the line and the key; they govern a store with no policy.
+printf '[policy]\ndeny = llama3.1\nrefuse_flags = no-such-flag\n' >"$T/bad.conf"
+fails "airlockd -n refuses a bad [policy]" 1 "$AIRLOCKD" -n -c "$T/bad.conf"
+cp "$T/.out" "$T/conf.err"
+check "naming the file, the line and the value" sh -c \
+    "grep -q 'bad.conf:2:.*refuse_flags.*no-such-flag' '$T/conf.err'"
+printf '[policy]\ndeny = llama3.1, gemma\nallow_unknown_lineage = yes\n' >"$T/policy.conf"
+check "airlockd -n takes a good one" "$AIRLOCKD" -n -c "$T/policy.conf"
+start_daemon "$T/up" -c "$T/policy.conf"
+code=$(curl -s -o /dev/null -D "$T/h2" -w '%{http_code}' \
+    "$URL/org/llamaft/resolve/main/config.json")
+check "airlockd.conf's policy refuses the file (HTTP $code, PolicyDenied)" sh -c \
+    "test '$code' = 403 && tr -d '\r' <'$T/h2' | grep -qi '^x-error-code: PolicyDenied\$'"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/models/org/llamaft")
+check "while its metadata still answers (HTTP $code)" test "$code" = 200
 stop_daemon
