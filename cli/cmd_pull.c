@@ -549,10 +549,11 @@ struct pull_gate {
 
 static int
 pull_gate(void *arg, const char *commit, const struct mirror_meta_file *mf,
-    size_t n)
+    size_t n, const struct mirror_chain_vouch *v)
 {
 	struct pull_gate *g = arg;
 	struct gate_file files[16];
+	json_t *reviews = NULL;
 	char reason[1024];
 	json_t *c;
 	int rc;
@@ -570,8 +571,25 @@ pull_gate(void *arg, const char *commit, const struct mirror_meta_file *mf,
 		    gate_lasterror());
 		return MIRROR_EREFUSED;
 	}
-	rc = gate_judge(g->rules, c, NULL, GATE_NO_SIGNATURES, reason,
+	/* From an airlockd, the reviews that came with the manifest count. */
+	if (v != NULL) {
+		const char *texts[BOUND_BUNDLE_SIGS];
+		size_t lens[BOUND_BUNDLE_SIGS], ns = 0, nring = 0;
+		struct keys_trust *ring = NULL;
+		unsigned ntrusted;
+
+		for (size_t i = 0; i < v->nsigs && ns < BOUND_BUNDLE_SIGS; i++) {
+			texts[ns] = v->sigs[i].text;
+			lens[ns++] = v->sigs[i].len;
+		}
+		if (gate_ring(g->st, &ring, &nring) == 0)
+			gate_reviews_of(ring, nring, v->manifest, texts, lens, ns,
+			    &reviews, &ntrusted);
+		free(ring);
+	}
+	rc = gate_judge(g->rules, c, reviews, GATE_NO_SIGNATURES, reason,
 	    sizeof(reason));
+	json_decref(reviews);
 	json_decref(c);
 	if (rc == 0)
 		return 0;

@@ -857,6 +857,60 @@ chain_not_locked(const struct mirror_pull_spec *s,
 	    "%s, the lockfile's %s", s->repo, s->revision, got, want);
 }
 
+/*
+ * The gate (mirror.h, mirror_gate_fn) on the card and licence files,
+ * fetched as blobs by their sha256 and checked, before any chunk moves.
+ */
+static int
+chain_gate(struct chain *c, struct mirror_chain_vouch *v)
+{
+	const struct store_manifest *m = c->manifest;
+	struct mirror_meta_file meta[16];
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < m->nfiles && n < 16 && rc == 0; i++) {
+		const struct store_file *f = &m->files[i];
+		char hex[STORE_HEX_LEN + 1], url[2200];
+		uint8_t sha[STORE_HASH_LEN];
+		struct xfer *x;
+
+		if (upstream_rank(f->path) >= 2 || f->size > BOUND_CARD)
+			continue;
+		store_hex(f->sha256, STORE_HASH_LEN, hex);
+		snprintf(url, sizeof(url), "%s/v1/blobs/sha256:%s", c->base,
+		    hex);
+		if ((rc = chain_get(c, f->path, url, BOUND_CARD, &x)) != 0)
+			break;
+		store_sha256(x->body != NULL ? x->body : "", x->len, sha);
+		if (x->len != f->size ||
+		    memcmp(sha, f->sha256, STORE_HASH_LEN) != 0) {
+			xfer_free(x);
+			rc = mirror_fail(MIRROR_ECORRUPT, "%s: the blob's bytes "
+			    "do not match its sha256", f->path);
+			break;
+		}
+		meta[n].path = f->path;
+		meta[n].size = f->size;
+		meta[n].sha256 = f->sha256;
+		meta[n].len = x->len;
+		if ((meta[n].buf = malloc(x->len + 1)) == NULL) {
+			xfer_free(x);
+			rc = mirror_fail(MIRROR_ENOMEM, "out of memory");
+			break;
+		}
+		memcpy((char *)meta[n].buf, x->body != NULL ? x->body : "",
+		    x->len);
+		n++;
+		xfer_free(x);
+	}
+	if (rc == 0)
+		rc = c->spec->gate(c->spec->gate_arg, m->commit, meta, n, v);
+	for (size_t i = 0; i < n; i++)
+		free((char *)meta[i].buf);
+	return rc;
+}
+
 int
 chain_pull(struct mirror *m, struct store *st,
     const struct mirror_pull_spec *s, const char *base,
@@ -902,6 +956,8 @@ chain_pull(struct mirror *m, struct store *st,
 	v.manifest = c.manifest;
 	v.upstream = base;
 	if (s->judge != NULL && (rc = s->judge(s->judge_arg, &v)) != 0)
+		goto out;
+	if (s->gate != NULL && (rc = chain_gate(&c, &v)) != 0)
 		goto out;
 	rc = chain_commit(&c, &v);
 out:

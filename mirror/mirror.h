@@ -98,11 +98,13 @@ struct mirror_chain_vouch {
 typedef int (*mirror_judge_fn)(void *arg, struct mirror_chain_vouch *);
 
 /*
- * The gate of a pull from the Hub's API: called once, after the card,
- * licence and notice files (fetched first) and before any other file
- * moves, with those files' bytes (each at most BOUND_CARD); a nonzero
- * return stops the pull before any weight is fetched and is returned as
- * it is.  Everything lives until the call returns.
+ * The gate of a pull: called once, after the card, licence and notice
+ * files (fetched first) and before any other file moves, with those
+ * files' bytes (each at most BOUND_CARD); a nonzero return stops the pull
+ * before any weight is fetched and is returned as it is.  A chained pull
+ * fetches them as blobs (checked against their sha256) after the judge,
+ * before any chunk, and gives what the upstream vouches for too (v, else
+ * NULL).  Everything lives until the call returns.
  */
 struct mirror_meta_file {
 	const char	*path;
@@ -112,7 +114,8 @@ struct mirror_meta_file {
 	size_t		 len;
 };
 typedef int (*mirror_gate_fn)(void *arg, const char *commit,
-	    const struct mirror_meta_file *, size_t n);
+	    const struct mirror_meta_file *, size_t n,
+	    const struct mirror_chain_vouch *);
 
 /* One revision to pull. */
 struct mirror_pull_spec {

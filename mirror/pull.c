@@ -541,7 +541,8 @@ gate(struct pull *p)
 	if (p->spec->gate == NULL || p->gated)
 		return 0;
 	p->gated = 1;
-	return p->spec->gate(p->spec->gate_arg, p->commit, p->meta, p->nmeta);
+	return p->spec->gate(p->spec->gate_arg, p->commit, p->meta, p->nmeta,
+	    NULL);
 }
 
 static int

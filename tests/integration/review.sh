@@ -3,16 +3,18 @@
 # key made by Debian's minisign) over the manifest, the statement in the
 # trusted comment.  Stock minisign -V verifies it and refuses it once
 # tampered, as airlock attach does; licence and show list it; it travels in
-# a bundle, and at the receiving store's gate a trusted review lets a
-# revision through that the policy refuses without it, while a bundle
-# without one is refused with the store unchanged (ls, stats, data file).
+# a bundle and through a mirror chain, and at the receiving store's gate a
+# trusted review lets a revision through that the policy refuses without
+# it, while a bundle without one is refused with the store unchanged (ls,
+# stats, data file) and a chained pull before its weights move.
 . "$top_srcdir/tests/lib/tap.sh"
 
 MINISIGN=${MINISIGN:-minisign}
 command -v "$MINISIGN" >/dev/null 2>&1 ||
     skip_all "minisign not found (apt-get install minisign)"
+command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 
-plan 18
+plan 22
 
 A=$T/A
 B=$T/B
@@ -117,3 +119,32 @@ c = json.load(open(sys.argv[1]))
 r = [r for r in c["reviews"] if r["keyid"] == sys.argv[2]]
 assert len(r) == 1 and r[0]["trusted"] is True and r[0]["licence"] == "apache-2.0", c["reviews"]
 ' "$T/licence.B.json" "$kid"
+
+# Through a mirror chain: an airlockd upstream (store A), store C pulls.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
+HF_HOME=$T/hf; export HF_HOME
+C=$T/C
+c() { "$AIRLOCK" --store "$C" "$@"; }
+c init >/dev/null
+c trust add "$T/rev.pub" --name reviewer --scope '*' >/dev/null
+c policy set "$T/policy.yaml" >/dev/null
+start_daemon "$A"
+body_bytes() {
+	curl -sf "$URL/metrics" | sed -n 's/^airlockd_body_bytes_total //p'
+}
+b0=$(body_bytes)
+fails "a chained pull of the unreviewed one is refused" 1 \
+    c pull acme/other --from "$URL"
+b1=$(body_bytes)
+check "before its weights moved ($((b1 - b0)) body bytes < 200000)" \
+    test $((b1 - b0)) -lt 200000
+check "the reviewed one pulls through the chain" c pull acme/llamaft --from "$URL"
+c --json licence acme/llamaft >"$T/licence.C.json"
+check "with its review, trusted in C" python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+r = [r for r in c["reviews"] if r["keyid"] == sys.argv[2]]
+assert len(r) == 1 and r[0]["trusted"] is True and r[0]["licence"] == "apache-2.0", c["reviews"]
+' "$T/licence.C.json" "$kid"
+stop_daemon
