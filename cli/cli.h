@@ -158,6 +158,15 @@ struct policy_rules;
 int	gate_load(struct store *, struct policy_table **,
 	    struct policy_rules **);
 int	gate_refuse(const char *what, const char *reason);
+/*
+ * The gate for a source about to be added (add, a HF cache's import): its
+ * card, licence and config files read and judged before a byte is
+ * stored.  0 to go on (said so when force_reason passed a refusal), else
+ * the exit status, having printed why (what names the source).
+ */
+struct store_source;
+int	gate_source(struct store *, struct store_source *, const char *what,
+	    const char *repo, const char *force_reason);
 /* import of a HF cache folder or one snapshot of it (hfcache.c). */
 int	import_hfcache(struct cli *, struct store *, const char *dir);
 

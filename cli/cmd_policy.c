@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "gate/gate.h"
@@ -39,6 +40,81 @@ gate_refuse(const char *what, const char *reason)
 {
 	return cli_fail(EXIT_CHECK, "%s: refused by the policy: %s (airlock "
 	    "policy show)", what, reason);
+}
+
+/*
+ * The gate, before a byte is stored: the source's card, licence and
+ * config files read for the conclusion.  0 to go on (having said so when
+ * forced), else the exit status, having printed why.
+ */
+int
+gate_source(struct store *st, struct store_source *src, const char *path,
+    const char *repo, const char *force_reason)
+{
+	struct policy_table *t;
+	struct policy_rules *r;
+	struct gate_file *files;
+	uint8_t (*sha)[STORE_HASH_LEN];
+	size_t n = store_source_count(src);
+	json_t *c = NULL;
+	char reason[1024];
+	int rc;
+
+	if ((rc = gate_load(st, &t, &r)) != 0 || r == NULL) {
+		policy_table_free(t);
+		return rc;
+	}
+	files = calloc(n + 1, sizeof(*files));
+	sha = calloc(n + 1, sizeof(*sha));
+	if (files == NULL || sha == NULL) {
+		rc = cli_fail(EXIT_USAGE, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct store_entry *e = store_source_entry(src, i);
+		size_t want = policy_evidence_wants(e->path, e->size);
+		char *buf;
+		size_t len;
+
+		files[i].path = e->path;
+		files[i].size = e->size;
+		/* A part of a file (a GGUF's head) is not read here. */
+		if (want == 0 || want < e->size)
+			continue;
+		if ((rc = store_source_slurp(src, i, want, &buf, &len)) != 0) {
+			rc = cli_store_fail(rc, e->path);
+			goto out;
+		}
+		store_sha256(buf, len, sha[i]);
+		files[i].sha256 = sha[i];
+		files[i].buf = buf;
+		files[i].len = len;
+	}
+	if ((rc = gate_conclude_files(st, t, repo, NULL, files, n, &c)) != 0) {
+		rc = rc < -32000 && rc > -32100 ? cli_fail(EXIT_USAGE, "%s: %s",
+		    path, gate_lasterror()) : cli_store_fail(rc, path);
+		goto out;
+	}
+	rc = gate_judge(r, c, NULL, GATE_NO_SIGNATURES, reason, sizeof(reason));
+	if (rc == POLICY_EDENIED && force_reason != NULL) {
+		cli_warnx("%s: the policy refuses it (%s); added by --force: %s",
+		    path, reason, force_reason);
+		rc = 0;
+	} else if (rc == POLICY_EDENIED) {
+		gate_refuse(path, reason);
+		cli_warnx("%s: no revision was added", path);
+		rc = EXIT_CHECK;
+	} else if (rc != 0)
+		rc = cli_fail(EXIT_USAGE, "%s: %s", path, gate_lasterror());
+out:
+	for (size_t i = 0; files != NULL && i < n; i++)
+		free((void *)files[i].buf);
+	free(files);
+	free(sha);
+	json_decref(c);
+	policy_rules_free(r);
+	policy_table_free(t);
+	return rc;
 }
 
 static void

@@ -138,6 +138,10 @@ import_snapshot(struct cli *cli, struct store *st, const char *repodir,
 	snprintf(snapdir, sizeof(snapdir), "%s/snapshots/%s", repodir, commit);
 	if ((rc = store_source_open_within(snapdir, repodir, &s.src)) != 0)
 		return cli_store_fail(rc, NULL);
+	if ((rc = gate_source(st, s.src, snapdir, repo, NULL)) != 0) {
+		store_source_free(s.src);
+		return rc;
+	}
 	ref = ref_of(repodir, commit);
 	snprintf(why, sizeof(why), "import %s", snapdir);
 	spec.parts.type = type;

@@ -12,7 +12,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v mdb_dump >/dev/null 2>&1 || skip_all "mdb_dump (lmdb-utils) is not installed"
 
-plan 24
+plan 27
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -59,6 +59,23 @@ cp "$T/.out" "$T/add.err"
 check "saying why" grep -q "llama3.1 is denied" "$T/add.err"
 "$AIRLOCK" --store "$T/down" --json stats >"$T/stats.after"
 check "the store is unchanged (stats)" cmp "$T/stats.before" "$T/stats.after"
+
+# A HF cache folder (as huggingface_hub lays it out) is imported through
+# the same gate.
+hub=$T/hub/models--org--cached
+hcommit=0123456789abcdef0123456789abcdef01234567
+mkdir -p "$hub/blobs" "$hub/refs" "$hub/snapshots/$hcommit"
+for f in README.md config.json; do
+	cp "$T/model/$f" "$hub/blobs/$f.blob"
+	ln -s "../../blobs/$f.blob" "$hub/snapshots/$hcommit/$f"
+done
+printf %s "$hcommit" >"$hub/refs/main"
+fails "import of a HF cache folder of a denied licence exits 1" 1 \
+    "$AIRLOCK" --store "$T/down" import "$hub"
+cp "$T/.out" "$T/hub.err"
+check "refused by the policy" grep -q "llama3.1 is denied" "$T/hub.err"
+"$AIRLOCK" --store "$T/down" --json stats >"$T/stats.after2"
+check "the store is unchanged (stats)" cmp "$T/stats.before" "$T/stats.after2"
 
 # pull: refused on the card, before the weights.
 check "airlockd starts on the upstream store" start_daemon "$T/up"
