@@ -187,6 +187,43 @@ pull_token(const struct pull_args *a, char **token)
 	return 0;
 }
 
+/* A whole number in [min, max] from the environment, or 0 if unset. */
+static int
+env_number(const char *name, long min, long max, long *out)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	*out = 0;
+	if (v == NULL || *v == '\0')
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return cli_fail(EXIT_USAGE, "%s: \"%s\" is not a whole number "
+		    "from %ld to %ld", name, v, min, max);
+	*out = n;
+	return 0;
+}
+
+/* The engine's time-outs from the environment (airlock(1)): a stall of
+ * AIRLOCK_STALL_TIME seconds is cut, and the first back-off is
+ * AIRLOCK_RETRY_BACKOFF milliseconds; for slow links, and for tests. */
+static int
+pull_opts(struct mirror_opts *o)
+{
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	if ((rc = env_number("AIRLOCK_STALL_TIME", 1, 3600,
+	    &o->stall_time)) != 0 ||
+	    (rc = env_number("AIRLOCK_RETRY_BACKOFF", 1, 600000,
+	    &o->backoff_ms)) != 0)
+		return rc;
+	return 0;
+}
+
 static int
 pull_sign(void *signer, const struct store_manifest *m, struct store_sig *sig)
 {
@@ -617,6 +654,7 @@ cmd_pull(struct cmd_ctx *ctx)
 	struct pull_args *a = ctx->data;
 	struct mirror_pull_spec spec = { 0 };
 	struct mirror_pull_result res = { 0 };
+	struct mirror_opts opts;
 	struct signer *signer = NULL;
 	struct pull_judge judge = { 0 };
 	struct event_base *base = NULL;
@@ -633,7 +671,7 @@ cmd_pull(struct cmd_ctx *ctx)
 		spec.upstream = getenv("HF_ENDPOINT");
 	if (spec.upstream == NULL || *spec.upstream == '\0')
 		spec.upstream = "https://huggingface.co";
-	if ((rc = pull_token(a, &token)) != 0)
+	if ((rc = pull_opts(&opts)) != 0 || (rc = pull_token(a, &token)) != 0)
 		return rc;
 	/* The key is unlocked before any transfer. */
 	/* A locked revision keeps the signatures it came with. */
@@ -670,7 +708,7 @@ cmd_pull(struct cmd_ctx *ctx)
 		rc = cli_fail(EXIT_USAGE, "event_base_new failed");
 		goto out;
 	}
-	if ((rc = mirror_new(base, NULL, &m)) != 0 ||
+	if ((rc = mirror_new(base, &opts, &m)) != 0 ||
 	    (rc = mirror_thread_start(m)) != 0) {
 		rc = cli_fail(EXIT_USAGE, "%s", mirror_lasterror());
 		goto out;
