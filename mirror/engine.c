@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -43,6 +44,26 @@ mirror_fail(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(lasterr, sizeof(lasterr), fmt, ap);
 	va_end(ap);
+	return code;
+}
+
+int
+mirror_failwrap(int code, const char *fmt, ...)
+{
+	char prev[sizeof(lasterr)];
+	size_t n, k;
+	va_list ap;
+
+	memcpy(prev, lasterr, sizeof(prev));
+	va_start(ap, fmt);
+	vsnprintf(lasterr, sizeof(lasterr) - 2, fmt, ap);
+	va_end(ap);
+	n = strlen(lasterr);
+	memcpy(lasterr + n, ": ", 2);
+	n += 2;
+	k = strnlen(prev, sizeof(lasterr) - n - 1);
+	memcpy(lasterr + n, prev, k);
+	lasterr[n + k] = '\0';
 	return code;
 }
 
@@ -187,16 +208,74 @@ check_done(struct mirror *m)
 	}
 }
 
-/* The loop's thread: new transfers, unpauses, cancels, the stop. */
-static void
-wake_cb(evutil_socket_t fd, short what, void *arg)
+/* Under m->mu: whether the limiter holds new requests, and for how long. */
+static int
+held(struct mirror *m, struct timeval *left)
 {
-	struct mirror *m = arg;
-	struct xfer *x, *next;
+	struct timespec now;
+	long long ns;
 
-	(void)fd;
-	(void)what;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long long)(m->hold_until.tv_sec - now.tv_sec) * 1000000000LL +
+	    (m->hold_until.tv_nsec - now.tv_nsec);
+	if (ns <= 0)
+		return 0;
+	left->tv_sec = (time_t)(ns / 1000000000LL);
+	left->tv_usec = (suseconds_t)(ns % 1000000000LL / 1000 + 1);
+	return 1;
+}
+
+void
+mirror_hold(struct mirror *m, long ms)
+{
+	struct timespec until;
+	int later;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&m->mu);
+	later = until.tv_sec > m->hold_until.tv_sec ||
+	    (until.tv_sec == m->hold_until.tv_sec &&
+	    until.tv_nsec > m->hold_until.tv_nsec);
+	if (later)
+		m->hold_until = until;
+	pthread_mutex_unlock(&m->mu);
+}
+
+/*
+ * Under m->mu, on the loop: what the final answer of x says about the
+ * pace of every transfer.  A 429 waits Retry-After, else RateLimit's t + 1
+ * (MIRROR.md); any other answer whose RateLimit says the window is spent
+ * waits t + 1 before the next request, so it is never refused.
+ */
+static void
+limit_answer(struct mirror *m, struct xfer *x)
+{
+	long s = -1, t = upstream_ratelimit(x->h[XH_RATELIMIT]);
+
+	if (x->status == 429)
+		s = upstream_retry_after(x->h[XH_RETRY_AFTER], time(NULL));
+	if (s < 0 && t > 0)
+		s = t + 1;
+	if (s <= 0)
+		return;
+	x->held = 1;
+	pthread_mutex_unlock(&m->mu);
+	mirror_hold(m, s * 1000);
+	pthread_mutex_lock(&m->mu);
+}
+
+/* Under m->mu, on the loop: the queued transfers into the multi handle. */
+static void
+add_queued(struct mirror *m)
+{
+	struct xfer *x;
+
 	while ((x = TAILQ_FIRST(&m->queue)) != NULL) {
 		TAILQ_REMOVE(&m->queue, x, link);
 		TAILQ_INSERT_TAIL(&m->active, x, link);
@@ -211,6 +290,33 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		pthread_mutex_lock(&m->mu);
 	}
+}
+
+/* The loop's thread: new transfers (unless the limiter holds them),
+ * unpauses, cancels, the stop. */
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mirror *m = arg;
+	struct xfer *x, *next;
+	struct timeval left;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&m->mu);
+	for (x = TAILQ_FIRST(&m->queue); x != NULL; x = next) {
+		next = TAILQ_NEXT(x, link);
+		if (x->cancel) {
+			TAILQ_REMOVE(&m->queue, x, link);
+			x->result = CURLE_ABORTED_BY_CALLBACK;
+			x->done = x->headers_done = 1;
+			pthread_cond_broadcast(&m->cv);
+		}
+	}
+	if (TAILQ_FIRST(&m->queue) != NULL && held(m, &left))
+		evtimer_add(m->hold, &left);
+	else
+		add_queued(m);
 	for (x = TAILQ_FIRST(&m->active); x != NULL; x = next) {
 		next = TAILQ_NEXT(x, link);
 		if (x->cancel) {
@@ -275,7 +381,9 @@ mirror_new(struct event_base *base, const struct mirror_opts *o,
 	m->multi = curl_multi_init();
 	m->timer = evtimer_new(base, timer_cb, m);
 	m->wake = event_new(base, -1, 0, wake_cb, m);
-	if (m->multi == NULL || m->timer == NULL || m->wake == NULL) {
+	m->hold = evtimer_new(base, wake_cb, m);
+	if (m->multi == NULL || m->timer == NULL || m->wake == NULL ||
+	    m->hold == NULL) {
 		mirror_free(m);
 		return mirror_fail(MIRROR_ENOMEM, "out of memory");
 	}
@@ -300,6 +408,8 @@ mirror_free(struct mirror *m)
 		event_free(m->timer);
 	if (m->wake != NULL)
 		event_free(m->wake);
+	if (m->hold != NULL)
+		event_free(m->hold);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);
 	free(m);
@@ -367,6 +477,7 @@ header_cb(char *buf, size_t size, size_t n, void *arg)
 			x->status = code;
 	} else if (len == 0) {
 		if (x->status >= 200) {
+			limit_answer(m, x);
 			x->headers_done = 1;
 			pthread_cond_broadcast(&m->cv);
 		}

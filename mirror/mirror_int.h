@@ -22,6 +22,13 @@ struct mirror {
 	CURLM			*multi;
 	struct event		*timer;
 	struct event		*wake;		/* made active by other threads */
+	/*
+	 * The one limiter of all transfers (MIRROR.md): an answer that says
+	 * the upstream's window is spent (429, RateLimit r=0) holds every
+	 * new request until then.  hold_until is CLOCK_MONOTONIC, under mu.
+	 */
+	struct event		*hold;
+	struct timespec		 hold_until;
 	pthread_mutex_t		 mu;		/* guards the lists and xfers */
 	pthread_cond_t		 cv;
 	TAILQ_HEAD(, xfer)	 queue;		/* handed over, not yet added */
@@ -54,6 +61,7 @@ struct xfer {
 	int			 done;
 	int			 cancel;
 	int			 toolarge;
+	int			 held;		/* its answer set the limiter */
 	CURLcode		 result;
 	char			 errbuf[CURL_ERROR_SIZE];
 	char			*location;	/* CURLINFO_REDIRECT_URL */
@@ -67,6 +75,9 @@ struct xfer {
 
 int	mirror_fail(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* As mirror_fail, the last error after the words: "WORDS: LAST". */
+int	mirror_failwrap(int code, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 int	xfer_new(struct mirror *, const char *url, const char *token,
 	    uint64_t offset, int stream, struct xfer **);
@@ -76,6 +87,8 @@ void	xfer_wait(struct xfer *);
 size_t	xfer_read(struct xfer *, void *, size_t);
 void	xfer_free(struct xfer *);
 void	xfer_reset_headers(struct xfer *);
+/* No new request of m before ms milliseconds from now (or later). */
+void	mirror_hold(struct mirror *, long ms);
 
 /*
  * Reading the upstream's answers (upstream.c): pure functions of untrusted

@@ -86,22 +86,24 @@ token_for(struct pull *p, const char *url)
 	return same ? p->spec->token : NULL;
 }
 
+/*
+ * Waits before attempt + 1 of a request: 1, 2, 4... times the first
+ * back-off.  A 429 holds every transfer instead, through the engine's one
+ * limiter: for as long as the answer said (the engine read it), else for
+ * the back-off.
+ */
 static void
 backoff(struct pull *p, int attempt, const struct xfer *x)
 {
 	long ms = p->m->opts.backoff_ms << (attempt < 6 ? attempt : 6);
 	struct timespec ts;
 
-	if (x != NULL && x->status == 429) {
-		long s = upstream_retry_after(x->h[XH_RETRY_AFTER],
-		    time(NULL));
-
-		if (s < 0 && (s = upstream_ratelimit(x->h[XH_RATELIMIT])) >= 0)
-			s++;
-		if (s >= 0)
-			ms = s * 1000;
-	}
 	p->res->retries++;
+	if (x != NULL && x->status == 429) {
+		if (!x->held)
+			mirror_hold(p->m, ms);
+		return;
+	}
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
