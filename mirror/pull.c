@@ -297,8 +297,7 @@ resolve_commit(struct pull *p)
 	if ((rc = get(p, p->spec->repo, url, 0, 0, &x)) != 0)
 		return rc;
 	if ((rc = upstream_revision(x->body, x->len, p->commit)) != 0)
-		rc = mirror_fail(rc, "%s@%s: %s", p->spec->repo, rev,
-		    mirror_lasterror());
+		rc = mirror_failwrap(rc, "%s@%s", p->spec->repo, rev);
 	xfer_free(x);
 	return rc;
 }
@@ -326,7 +325,7 @@ wanted(void *arg, const char *path)
 static int
 list_tree(struct pull *p)
 {
-	char *url, first[3000];
+	char *url, first[3000], what[BOUND_REPO_ID + 64];
 	int rc = 0, pages = 0;
 
 	snprintf(first, sizeof(first), "%s/tree/%s?recursive=true&expand=false",
@@ -341,20 +340,19 @@ list_tree(struct pull *p)
 			    "do not end", p->spec->repo);
 			break;
 		}
-		if ((rc = get(p, p->spec->repo, url, 0, 0, &x)) != 0)
+		snprintf(what, sizeof(what), "%s@%.12s: the tree's page %d",
+		    p->spec->repo, p->commit, pages);
+		if ((rc = get(p, what, url, 0, 0, &x)) != 0)
 			break;
 		free(url);
 		url = upstream_link_next(x->h[XH_LINK]);
 		if ((rc = upstream_tree_page(&p->tree, x->body, x->len)) != 0)
-			rc = mirror_fail(rc, "%s@%s: page %d of the tree: %s",
-			    p->spec->repo, p->commit, pages,
-			    mirror_lasterror());
+			rc = mirror_failwrap(rc, "%s", what);
 		xfer_free(x);
 	}
 	free(url);
 	if (rc == 0 && (rc = upstream_tree_finish(&p->tree)) != 0)
-		rc = mirror_fail(rc, "%s@%s: %s", p->spec->repo, p->commit,
-		    mirror_lasterror());
+		rc = mirror_failwrap(rc, "%s@%s", p->spec->repo, p->commit);
 	return rc;
 }
 
@@ -376,7 +374,8 @@ static int
 fs_open(struct fstream *fs)
 {
 	struct xfer *x;
-	uint64_t a, b, total;
+	uint64_t a, b, total, want, len;
+	const char *cl;
 	int rc;
 
 	fs->skip = 0;
@@ -399,8 +398,33 @@ fs_open(struct fstream *fs)
 			return rc;
 		}
 	}
+	/* The length the answer announces is the rest of the file, as the
+	 * tree gave it, or the answer is not that file. */
+	want = fs->f->size - (fs->skip > 0 ? 0 : fs->offset);
+	if ((cl = x->h[XH_CONTENT_LENGTH]) != NULL &&
+	    (upstream_size(cl, &len) != 0 || len != want)) {
+		rc = mirror_fail(MIRROR_ECORRUPT, "%s: Content-Length %.40s%s "
+		    "from byte %llu, the tree said %llu bytes in all",
+		    fs->f->path, cl, strlen(cl) > 40 ? "..." : "",
+		    (unsigned long long)(fs->skip > 0 ? 0 : fs->offset),
+		    (unsigned long long)fs->f->size);
+		xfer_free(x);
+		return rc;
+	}
 	fs->x = x;
 	return 0;
+}
+
+/* All the file's bytes are in: the answer must end there. */
+static int
+fs_end(struct fstream *fs)
+{
+	char c;
+
+	if (fs->x == NULL || xfer_read(fs->x, &c, 1) == 0)
+		return 0;
+	return mirror_fail(MIRROR_ECORRUPT, "%s: more than the %llu bytes the "
+	    "tree said", fs->f->path, (unsigned long long)fs->f->size);
 }
 
 static ssize_t
@@ -410,8 +434,11 @@ fs_read(void *arg, void *buf, size_t len)
 	struct pull *p = fs->p;
 	int rc;
 
-	if (fs->offset >= fs->f->size)
+	if (fs->offset >= fs->f->size) {
+		if ((rc = fs_end(fs)) != 0)
+			goto fail;
 		return 0;
+	}
 	if (len > fs->f->size - fs->offset)
 		len = (size_t)(fs->f->size - fs->offset);
 	for (;;) {
@@ -450,7 +477,7 @@ fs_read(void *arg, void *buf, size_t len)
 		/* The stream ended before the file did: complete as the
 		 * server framed it (the file is short), or dropped. */
 		if (fs->x->result == CURLE_OK) {
-			rc = mirror_fail(MIRROR_EPROTO, "%s: %llu bytes, the "
+			rc = mirror_fail(MIRROR_ECORRUPT, "%s: %llu bytes, the "
 			    "tree said %llu", fs->f->path,
 			    (unsigned long long)fs->offset,
 			    (unsigned long long)fs->f->size);
