@@ -30,7 +30,7 @@
 #include "keys/keys.h"
 #include "mirror/mirror.h"
 
-#define PULL_GLOBS	64
+#define PULL_GLOBS	BOUND_GLOBS
 
 struct pull_args {
 	struct target	 t;

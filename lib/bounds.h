@@ -85,6 +85,7 @@
 #define BOUND_UPSTREAM_WAIT	3600	/* seconds of a Retry-After */
 #define BOUND_UPSTREAM_JSON	(64 << 20)
 #define BOUND_UPSTREAM_HOPS	10	/* redirects of one request */
+#define BOUND_GLOBS		64	/* --include or --exclude of a pull */
 
 /* A bundle's index (it lists every chunk), revisions in one bundle, and
  * signatures per revision. */

@@ -311,11 +311,15 @@ matches(const char *const *globs, const char *path)
 	return 0;
 }
 
+/* What --include and --exclude choose; the card and the licences are
+ * always fetched, since a policy reads them before any weights. */
 static int
 wanted(void *arg, const char *path)
 {
 	const struct mirror_pull_spec *s = arg;
 
+	if (upstream_rank(path) < 2)
+		return 1;
 	if (s->include != NULL && s->include[0] != NULL &&
 	    !matches(s->include, path))
 		return 0;
@@ -592,7 +596,21 @@ feed(void *arg, struct store_revision *rev)
 	return gate(p);
 }
 
-/* Whether the local ref came from this upstream commit already. */
+/* Whether a manifest's list of globs (or none) is globs. */
+static int
+same_globs(json_t *a, const char *const *globs)
+{
+	size_t n = 0;
+
+	for (; globs != NULL && globs[n] != NULL; n++)
+		if (!json_is_string(json_array_get(a, n)) || strcmp(globs[n],
+		    json_string_value(json_array_get(a, n))) != 0)
+			return 0;
+	return json_array_size(a) == n;
+}
+
+/* Whether the local ref came from this upstream commit already, with the
+ * same filters. */
 static int
 unchanged(struct pull *p)
 {
@@ -607,7 +625,9 @@ unchanged(struct pull *p)
 	up = json_string_value(json_object_get(cur->source, "upstream"));
 	c = json_string_value(json_object_get(cur->source, "commit"));
 	if (up != NULL && c != NULL && strcmp(up, p->base) == 0 &&
-	    strcmp(c, p->commit) == 0) {
+	    strcmp(c, p->commit) == 0 &&
+	    same_globs(json_object_get(cur->source, "include"), s->include) &&
+	    same_globs(json_object_get(cur->source, "exclude"), s->exclude)) {
 		p->res->manifest = cur;
 		p->res->unchanged = 1;
 		p->res->files = cur->nfiles;
@@ -688,6 +708,8 @@ mirror_pull(struct mirror *m, struct store *st,
 	p.rs.parts.upstream = p.base;
 	p.rs.parts.revision = rev;
 	p.rs.parts.commit = p.commit;
+	p.rs.parts.include = spec->include;
+	p.rs.parts.exclude = spec->exclude;
 	p.rs.parts.created = (int64_t)time(NULL);
 	p.rs.ref = hex_valid(rev, STORE_COMMIT_LEN) ? NULL : rev;
 	p.rs.why = spec->why;

@@ -154,12 +154,50 @@ rfc3339(int64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* source's name: the globs of a partial pull, if there are any. */
+static int
+globs_set(json_t *src, const char *name, const char *const *globs)
+{
+	json_t *a;
+
+	if (globs == NULL || globs[0] == NULL)
+		return 0;
+	if ((a = json_array()) == NULL)
+		return -1;
+	for (; *globs != NULL; globs++)
+		if (json_array_append_new(a, json_string(*globs)) != 0) {
+			json_decref(a);
+			return -1;
+		}
+	return json_object_set_new(src, name, a);
+}
+
+/* source's name, if there: a partial pull's globs, strings. */
+static int
+globs_valid(json_t *src, const char *name)
+{
+	json_t *a = json_object_get(src, name), *g;
+	size_t i;
+
+	if (a == NULL)
+		return 1;
+	if (!json_is_array(a) || json_array_size(a) == 0 ||
+	    json_array_size(a) > BOUND_GLOBS)
+		return 0;
+	json_array_foreach(a, i, g) {
+		if (!json_is_string(g) || json_string_length(g) == 0 ||
+		    json_string_length(g) > BOUND_PATH)
+			return 0;
+	}
+	return 1;
+}
+
 int
 store_manifest_build(const struct store_manifest_parts *p,
     struct store_manifest **out)
 {
 	char sha[STORE_HEX_LEN + 1], sha1[2 * STORE_SHA1_LEN + 1], when[32];
-	json_t *root = NULL, *files, *claims;
+	json_t *root = NULL, *files, *claims, *src;
 	char *text = NULL;
 	int rc;
 
@@ -197,10 +235,12 @@ store_manifest_build(const struct store_manifest_parts *p,
 	    "files", files, "claims", claims, "created", when);
 	if (root == NULL)
 		return ENOMEM;
-	if (p->commit != NULL && json_object_set_new(root, "source",
-	    json_pack("{s:s,s:s,s:s}", "upstream", p->upstream != NULL ?
-	    p->upstream : "", "revision", p->revision != NULL ? p->revision :
-	    "", "commit", p->commit)) != 0) {
+	if (p->commit != NULL && ((src = json_pack("{s:s,s:s,s:s}",
+	    "upstream", p->upstream != NULL ? p->upstream : "", "revision",
+	    p->revision != NULL ? p->revision : "", "commit", p->commit)) ==
+	    NULL || json_object_set_new(root, "source", src) != 0 ||
+	    globs_set(src, "include", p->include) != 0 ||
+	    globs_set(src, "exclude", p->exclude) != 0)) {
 		rc = store_fail(STORE_EINVAL, "source: not a valid string");
 		goto fail;
 	}
@@ -327,7 +367,10 @@ parse_head(struct store_manifest *m)
 }
 
 /* source {upstream, revision, commit}, or none: then the commit id is the
- * digest's first 40 hex digits. */
+ * digest's first 40 hex digits.  A partial pull's source (with include or
+ * exclude) has the upstream's commit, but the revision is not that
+ * commit's files: its commit id is the digest's too, so that the
+ * upstream's id names only the whole revision. */
 static int
 parse_source(struct store_manifest *m)
 {
@@ -348,8 +391,16 @@ parse_source(struct store_manifest *m)
 	    !hex_valid(commit, STORE_COMMIT_LEN))
 		return bad("source is not {upstream, revision, commit} with a "
 		    "40-hex commit");
+	if (!globs_valid(src, "include") || !globs_valid(src, "exclude"))
+		return bad("source's include or exclude is not a list of globs");
 	m->source = src;
-	memcpy(m->commit, commit, STORE_COMMIT_LEN + 1);
+	if (json_object_get(src, "include") != NULL ||
+	    json_object_get(src, "exclude") != NULL) {
+		store_hex(m->digest, STORE_HASH_LEN, hex);
+		commit = hex;
+	}
+	memcpy(m->commit, commit, STORE_COMMIT_LEN);
+	m->commit[STORE_COMMIT_LEN] = '\0';
 	return 0;
 }
 

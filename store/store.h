@@ -174,6 +174,11 @@ struct store_manifest_parts {
 	const char		*upstream;	/* these three, or all NULL */
 	const char		*revision;
 	const char		*commit;
+	/* A partial pull's globs, NULL-terminated, or NULL: kept in source
+	 * as "include" and "exclude" (when not empty), so that the manifest
+	 * says it holds only the files they chose. */
+	const char *const	*include;
+	const char *const	*exclude;
 	json_t			*claims;
 	struct store_file	*files;
 	size_t			 nfiles;
