@@ -84,6 +84,16 @@ served=$(hub_stats 'sum(r["bytes"] for r in reqs("vocab.txt") if r["status"] in 
 check "  bytes sent again ($((served - vsize))) < the file ($vsize)" \
     test $((served - vsize)) -lt "$vsize"
 
+fresh
+hub_fault '{"kind": "reset", "path": "model.safetensors", "after": 1000000}'
+hub_fault '{"kind": "norange", "path": "model.safetensors"}'
+pull_ok "a reset, then a server that ignores the Range (200): the pull succeeds" \
+    al pull org/tiny --from "$HUB"
+check "  whole" pulled norange
+check "  the second answer was the whole file again" test "$(hub_stats \
+    '[(r["status"], r["bytes"]) for r in reqs("model.safetensors") if r["host"] == "cdn"][-1]')" = \
+    "(200, $size)"
+
 # --- a stall ------------------------------------------------------------------
 fresh
 hub_fault '{"kind": "stall", "path": "model.safetensors", "after": 500000}'
@@ -141,6 +151,20 @@ check "  and the sha256 expected (${want256%"${want256#????????????}"})" \
     said "${want256%"${want256#????????????}"}"
 check "  and the sha256 got (${bad256%"${bad256#????????????}"})" \
     said "${bad256%"${bad256#????????????}"}"
+check "  nothing was committed" nothing
+
+fresh
+hub_fault '{"kind": "wrong", "path": "config.json", "offset": 3, "count": 1}'
+pull_ok "wrong bytes of a non-LFS file once (its git sha1 fails): refetched" \
+    al pull org/tiny --from "$HUB"
+check "  whole" pulled wrong2
+fresh
+hub_fault '{"kind": "wrong", "path": "config.json", "offset": 3, "count": -1}'
+pull_fails "wrong bytes of a non-LFS file every time: refused, exit 1" 1 \
+    al pull org/tiny --from "$HUB"
+gitsha=$(git hash-object "$M/config.json")
+check "  naming the file and the git sha1 expected (${gitsha%"${gitsha#????????????}"})" \
+    sh -c "grep -q config.json '$T/pull.out' && grep -q '${gitsha%"${gitsha#????????????}"}' '$T/pull.out'"
 check "  nothing was committed" nothing
 
 # --- a file shorter or longer than the tree said ------------------------------

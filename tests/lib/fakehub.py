@@ -39,6 +39,7 @@ Faults (in the spec's "faults" or POST /_fault, a JSON object or list):
   loop                   the resolve redirects to itself, forever
   length     value=V     the body's Content-Length is V (then the bytes)
   expire                 the resolve's signed URL has expired already
+  norange                the body is the whole file, whatever the Range
 P is a file's path (or "*"); for "tree" and "revision" the repo id.
 
 Control: GET /_stats (JSON: "requests" in order, each with host, method,
@@ -539,6 +540,8 @@ class Handler(BaseHTTPRequestHandler):
                 else data + b"\0" * n
         start, end, status = 0, len(data) - 1, 200
         rng = self.headers.get("Range")
+        if rng and take_fault(("norange",), path) is not None:
+            rng = None
         if rng and rng.startswith("bytes=") and "," not in rng:
             a, _, b = rng[6:].partition("-")
             if a.isdigit():
