@@ -159,20 +159,66 @@ upstream_fail(struct xfer *x, const char *what)
 	    words, mirror_strerror(rc));
 }
 
+/* What the redirects of a resolve said about the file (MIRROR.md: an LFS
+ * file's 302 carries them; its own Content-Length is its tiny body's). */
+struct hops {
+	char		*linked_etag;	/* X-Linked-Etag, or NULL */
+	char		*linked_size;	/* X-Linked-Size */
+	char		*commit;	/* X-Repo-Commit */
+	/* Called after each redirect: nonzero stops before the next hop. */
+	int		(*check)(void *, const struct hops *);
+	void		*check_arg;
+};
+
+static void
+hops_keep(struct hops *h, struct xfer *x)
+{
+	if (h == NULL)
+		return;
+	if (h->linked_etag == NULL && x->h[XH_LINKED_ETAG] != NULL)
+		h->linked_etag = strdup(x->h[XH_LINKED_ETAG]);
+	if (h->linked_size == NULL && x->h[XH_LINKED_SIZE] != NULL)
+		h->linked_size = strdup(x->h[XH_LINKED_SIZE]);
+	if (h->commit == NULL && x->h[XH_COMMIT] != NULL)
+		h->commit = strdup(x->h[XH_COMMIT]);
+}
+
+static void
+hops_clear(struct hops *h)
+{
+	if (h == NULL)
+		return;
+	free(h->linked_etag);
+	free(h->linked_size);
+	free(h->commit);
+	h->linked_etag = h->linked_size = h->commit = NULL;
+}
+
+static int	get_hops(struct pull *, const char *, const char *, uint64_t,
+		    int, struct hops *, struct xfer **);
+
 /*
  * GET url, retrying what is transient and following redirects by hand
  * (the token only to the upstream's host).  With stream, returns as soon
  * as the final 2xx's headers are in, the body still coming; else at its
- * end.  hop0, if not NULL, gets the headers of the first answer (a
- * resolve's 302 carries the LFS file's).
+ * end.
  */
 static int
 get(struct pull *p, const char *what, const char *url0, uint64_t offset,
     int stream, struct xfer **out)
 {
+	return get_hops(p, what, url0, offset, stream, NULL, out);
+}
+
+/* As get; hops, if not NULL, gets what the redirects of the last
+ * attempt said (hops_keep). */
+static int
+get_hops(struct pull *p, const char *what, const char *url0,
+    uint64_t offset, int stream, struct hops *hops, struct xfer **out)
+{
 	char *url = strdup(url0);
 	struct xfer *x = NULL;
-	int attempt = 0, hops = 0, rc;
+	int attempt = 0, nhops = 0, rc;
 
 	*out = NULL;
 	if (url == NULL)
@@ -194,7 +240,11 @@ get(struct pull *p, const char *what, const char *url0, uint64_t offset,
 				    "without a Location", what, x->status);
 				break;
 			}
-			if (++hops > BOUND_UPSTREAM_HOPS) {
+			hops_keep(hops, x);
+			if (hops != NULL && hops->check != NULL &&
+			    (rc = hops->check(hops->check_arg, hops)) != 0)
+				break;
+			if (++nhops > BOUND_UPSTREAM_HOPS) {
 				rc = mirror_fail(MIRROR_EPROTO, "%s: more "
 				    "than %d redirects", what, BOUND_UPSTREAM_HOPS);
 				break;
@@ -233,11 +283,12 @@ get(struct pull *p, const char *what, const char *url0, uint64_t offset,
 		/* A transient refusal, or a signed URL that expired (403
 		 * from a hop): start from the upstream again. */
 		if ((transient_status(x->status) || (x->status == 403 &&
-		    hops > 0)) && attempt < p->m->opts.retries) {
+		    nhops > 0)) && attempt < p->m->opts.retries) {
 			backoff(p, attempt++, x);
 			xfer_free(x);
 			x = NULL;
-			hops = 0;
+			nhops = 0;
+			hops_clear(hops);
 			free(url);
 			if ((url = strdup(url0)) == NULL) {
 				rc = mirror_fail(MIRROR_ENOMEM, "out of memory");
@@ -374,16 +425,51 @@ struct fstream {
 	int			 capture;	/* keep them (card, licence) */
 };
 
+/* What the resolve's redirects said must be what the tree said, before
+ * any byte is taken: the file's size and sha256, and the commit. */
+static int
+hops_check(void *arg, const struct hops *h)
+{
+	struct fstream *fs = arg;
+	const struct upstream_file *f = fs->f;
+	char tag[2 * STORE_HASH_LEN + 1], want[2 * STORE_HASH_LEN + 1];
+	uint64_t size;
+
+	if (h->linked_size != NULL && (upstream_size(h->linked_size,
+	    &size) != 0 || size != f->size))
+		return mirror_fail(MIRROR_ECORRUPT, "%s: the resolve says "
+		    "X-Linked-Size %.40s, the tree said %llu bytes", f->path,
+		    h->linked_size, (unsigned long long)f->size);
+	if (h->linked_etag != NULL && f->lfs) {
+		store_hex(f->sha256, STORE_HASH_LEN, want);
+		if (upstream_etag(h->linked_etag, tag, sizeof(tag)) != 0 ||
+		    strcmp(tag, want) != 0)
+			return mirror_fail(MIRROR_ECORRUPT, "%s: the resolve "
+			    "says X-Linked-Etag %.70s, the tree said sha256 %s",
+			    f->path, h->linked_etag, want);
+	}
+	if (h->commit != NULL && strcmp(h->commit, fs->p->commit) != 0)
+		return mirror_fail(MIRROR_EPROTO, "%s: the resolve answered "
+		    "for commit %.40s, not %s", f->path, h->commit,
+		    fs->p->commit);
+	return 0;
+}
+
 static int
 fs_open(struct fstream *fs)
 {
+	struct hops hops = { 0 };
 	struct xfer *x;
 	uint64_t a, b, total, want, len;
 	const char *cl;
 	int rc;
 
 	fs->skip = 0;
-	if ((rc = get(fs->p, fs->f->path, fs->url, fs->offset, 1, &x)) != 0)
+	hops.check = hops_check;
+	hops.check_arg = fs;
+	rc = get_hops(fs->p, fs->f->path, fs->url, fs->offset, 1, &hops, &x);
+	hops_clear(&hops);
+	if (rc != 0)
 		return rc;
 	if (fs->offset > 0 && x->status == 200)
 		fs->skip = fs->offset;	/* the range was ignored */
@@ -455,8 +541,9 @@ fs_read(void *arg, void *buf, size_t len)
 			size_t k = fs->skip < n ? (size_t)fs->skip : n;
 
 			memmove(buf, (char *)buf + k, n - k);
-			n -= k;
 			fs->skip -= k;
+			if ((n -= k) == 0)
+				continue;	/* all skipped: not the end */
 		}
 		if (n > 0) {
 			fs->offset += n;
@@ -476,8 +563,6 @@ fs_read(void *arg, void *buf, size_t len)
 			}
 			return (ssize_t)n;
 		}
-		if (fs->skip > 0 && !fs->x->done)
-			continue;
 		/* The stream ended before the file did: complete as the
 		 * server framed it (the file is short), or dropped. */
 		if (fs->x->result == CURLE_OK) {

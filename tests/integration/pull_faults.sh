@@ -183,6 +183,29 @@ check "  naming the file and the sizes" sh -c \
     "grep -q 'model.safetensors' '$T/pull.out' && grep -q '$((size + 100))' '$T/pull.out'"
 check "  nothing was committed" nothing
 
+# --- the 302 says another file -------------------------------------------------
+fresh
+hub_fault '{"kind": "linked", "path": "model.safetensors", "size": "12", "count": -1}'
+pull_fails "the LFS 302 says X-Linked-Size: 12: refused, exit 1" 1 \
+    al pull org/tiny --from "$HUB"
+check "  naming the file and the header" said "model.safetensors: .*X-Linked-Size 12"
+check "  before any request to the CDN" test "$(hub_stats \
+    'len([r for r in reqs("model.safetensors") if r["host"] == "cdn"])')" -eq 0
+check "  nothing was committed" nothing
+fresh
+hub_fault "{\"kind\": \"linked\", \"path\": \"model.safetensors\", \"etag\": \"\\\"$bad256\\\"\", \"count\": -1}"
+pull_fails "the LFS 302 says another sha256 (X-Linked-Etag): refused, exit 1" 1 \
+    al pull org/tiny --from "$HUB"
+check "  naming both hashes" sh -c "grep -q '$bad256' '$T/pull.out' && grep -q '$want256' '$T/pull.out'"
+check "  before any request to the CDN" test "$(hub_stats \
+    'len([r for r in reqs("model.safetensors") if r["host"] == "cdn"])')" -eq 0
+fresh
+hub_fault '{"kind": "linked", "path": "model.safetensors", "commit": "0123456789abcdef0123456789abcdef01234567", "count": -1}'
+pull_fails "the LFS 302 answers for another commit (X-Repo-Commit): refused" 2 \
+    al pull org/tiny --from "$HUB"
+check "  naming both commits" sh -c "grep -q 0123456789abcdef0123456789abcdef01234567 '$T/pull.out' && grep -q '$commit' '$T/pull.out'"
+check "  nothing was committed" nothing
+
 # --- a tree page that fails ---------------------------------------------------
 fresh
 hub_fault '{"kind": "tree", "path": "org/tiny", "page": 1, "status": 500, "count": 1}'

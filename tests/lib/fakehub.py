@@ -40,6 +40,7 @@ Faults (in the spec's "faults" or POST /_fault, a JSON object or list):
   length     value=V     the body's Content-Length is V (then the bytes)
   expire                 the resolve's signed URL has expired already
   norange                the body is the whole file, whatever the Range
+  linked     size=S etag=E commit=C   the LFS 302 says these instead
 P is a file's path (or "*"); for "tree" and "revision" the repo id.
 
 Control: GET /_stats (JSON: "requests" in order, each with host, method,
@@ -517,6 +518,12 @@ class Handler(BaseHTTPRequestHandler):
                         STATE["hub_port"], repo.type, repo.id, repo.sha,
                         STATE["hub_port"]),
         })
+        f = take_fault(("linked",), path)
+        if f is not None:
+            for k, h in (("size", "X-Linked-Size"), ("etag", "X-Linked-Etag"),
+                         ("commit", "X-Repo-Commit")):
+                if k in f:
+                    common[h] = f[k]
         self.send(302, "Found. Redirecting to " + loc, "text/plain",
                   headers=common, key=path, head=head)
 
