@@ -212,21 +212,32 @@ class Handler(BaseHTTPRequestHandler):
     # --- bookkeeping -------------------------------------------------------
 
     def record(self, status, nbytes, key=None):
+        """Records the answer before it is sent (the client may act on it
+        at once), so that the requests are in the order they happened;
+        more() adds the body bytes sent afterwards."""
         u = urllib.parse.urlsplit(self.path)
         with LOCK:
-            STATE["requests"].append({
+            self.entry = {
                 "t": time.time(), "host": self.host_kind,
                 "method": self.command, "path": urllib.parse.unquote(u.path),
                 "query": u.query, "range": self.headers.get("Range"),
                 "auth": self.headers.get("Authorization") is not None,
                 "accept_encoding": self.headers.get("Accept-Encoding"),
                 "user_agent": self.headers.get("User-Agent"),
-                "status": status, "bytes": nbytes, "file": key})
+                "status": status, "bytes": 0, "file": key}
+            STATE["requests"].append(self.entry)
             if key is not None:
                 s = STATE["files"].setdefault(key, {"requests": 0,
                                                     "bytes": 0})
                 s["requests"] += 1
-                s["bytes"] += nbytes
+        self.more(nbytes)
+
+    def more(self, nbytes):
+        with LOCK:
+            self.entry["bytes"] += nbytes
+            key = self.entry["file"]
+            if key is not None:
+                STATE["files"][key]["bytes"] += nbytes
 
     def token(self):
         a = self.headers.get("Authorization")
@@ -238,6 +249,7 @@ class Handler(BaseHTTPRequestHandler):
              headers=None, key=None, head=False):
         if isinstance(body, str):
             body = body.encode()
+        self.record(status, 0 if head else len(body), key)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -246,7 +258,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head and body:
             self.wfile.write(body)
-        self.record(status, 0 if head else len(body), key)
 
     def error(self, status, code, message, key=None, headers=None):
         h = {"X-Error-Code": code, "X-Error-Message": message}
@@ -573,6 +584,7 @@ class Handler(BaseHTTPRequestHandler):
             length = str(lf.get("value", 10 ** 17))
         reset = take_fault(("reset",), path)
         stall = take_fault(("stall",), path) if reset is None else None
+        self.record(status, 0, path)
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", length)
@@ -580,7 +592,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         if head:
-            return self.record(status, 0, path)
+            return
         cut = None
         if reset is not None:
             cut = int(reset.get("after", len(part) // 2))
@@ -596,10 +608,10 @@ class Handler(BaseHTTPRequestHandler):
                 sent += n if n else 0
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            self.record(status, sent, path)
+            self.more(sent)
             self.close_connection = True
             return
-        self.record(status, sent, path)
+        self.more(sent)
         if reset is not None or lf is not None:
             self.abort()
         elif stall is not None:
