@@ -20,7 +20,7 @@ unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
 HF_HOME=$T/hf; export HF_HOME
 # Short stalls and back-offs, so that each retry costs a fraction of a
 # second (airlock(1), ENVIRONMENT).
-AIRLOCK_STALL_TIME=2; export AIRLOCK_STALL_TIME
+AIRLOCK_STALL_TIME=3; export AIRLOCK_STALL_TIME
 AIRLOCK_RETRY_BACKOFF=100; export AIRLOCK_RETRY_BACKOFF
 
 M=$T/model
@@ -97,7 +97,7 @@ check "  the second answer was the whole file again" test "$(hub_stats \
 # --- a stall ------------------------------------------------------------------
 fresh
 hub_fault '{"kind": "stall", "path": "model.safetensors", "after": 500000}'
-pull_ok "a stall after 500 kB (AIRLOCK_STALL_TIME=2): cut and resumed" \
+pull_ok "a stall after 500 kB (AIRLOCK_STALL_TIME=3): cut and resumed" \
     al pull org/tiny --from "$HUB"
 check "  whole" pulled stall
 served=$(hub_stats 'sum(r["bytes"] for r in reqs("model.safetensors") if r["host"] == "cdn")')
@@ -126,6 +126,12 @@ check "  whole" pulled 429
 check "  no request inside the window" test "$(hub_stats 'd["early"]')" -eq 0
 check "  one 429 in all" test "$(hub_stats \
     'len([r for r in d["requests"] if r["status"] == 429])')" -eq 1
+
+fresh
+hub_fault '{"kind": "ratelimit", "path": "model.safetensors", "hop": "resolve", "window": 1, "retry_after": false}'
+pull_ok "429 with RateLimit t=1 and no Retry-After: waits t + 1, succeeds" \
+    al pull org/tiny --from "$HUB"
+check "  no request inside the window" test "$(hub_stats 'd["early"]')" -eq 0
 
 fresh
 hub_fault '{"kind": "pace", "path": "org/tiny", "hop": "tree", "window": 2}'

@@ -26,7 +26,8 @@ Faults (in the spec's "faults" or POST /_fault, a JSON object or list):
                          until the client goes (or seconds=S)
   status     status=C hop=resolve|body|cdn|api|tree|revision
   ratelimit  window=W hop=...   429 with RateLimit "api";r=0;t=W,
-                         RateLimit-Policy and Retry-After: W; any request
+                         RateLimit-Policy and Retry-After: W (unless
+                         retry_after is false); any request
                          in the next W seconds is refused 429 as well and
                          counted as "early" in /_stats
   pace       window=W    the answer is served but says RateLimit r=0;t=W;
@@ -288,13 +289,13 @@ class Handler(BaseHTTPRequestHandler):
             w = int(f.get("window", 2))
             with LOCK:
                 STATE["windows"].append(time.time() + w)
+            h = {"RateLimit": '"api";r=0;t=%d' % w,
+                 "RateLimit-Policy": '"fixed window";"api";q=500;w=%d' % w}
+            if f.get("retry_after", True):
+                h["Retry-After"] = str(w)
             self.error(429, "RateLimited", "You have been rate-limited; "
                        "you can retry this action in %d seconds." % w,
-                       key=key, headers={
-                           "RateLimit": '"api";r=0;t=%d' % w,
-                           "RateLimit-Policy":
-                           '"fixed window";"api";q=500;w=%d' % w,
-                           "Retry-After": str(w)})
+                       key=key, headers=h)
             return True, {}
         f = take_fault(("pace",), key, hop)
         if f is not None:
@@ -447,7 +448,7 @@ class Handler(BaseHTTPRequestHandler):
         if f is not None:
             return self.error(int(f.get("status", 500)), "Error",
                               "injected failure of the tree's page %d"
-                              % page_index, key="tree:%d" % page_index)
+                              % (page_index + 1), key="tree:%d" % page_index)
         page = entries[start:start + size]
         headers = dict(rl)
         if start + size < len(entries):
