@@ -22,6 +22,8 @@ ones answer everything 401 RepoNotFound without their token.
 Faults (in the spec's "faults" or POST /_fault, a JSON object or list):
   {"kind": K, "path": P, "count": N (default 1; -1 always), ...}
   reset      after=B     the body stops after B bytes, the socket reset
+                         (what the client had not read yet is lost)
+  close      after=B     the body stops after B bytes, the socket closed
   stall      after=B     the body stops after B bytes, nothing more sent
                          until the client goes (or seconds=S)
   status     status=C hop=resolve|body|cdn|api|tree|revision
@@ -583,7 +585,7 @@ class Handler(BaseHTTPRequestHandler):
         lf = take_fault(("length",), path)
         if lf is not None:
             length = str(lf.get("value", 10 ** 17))
-        reset = take_fault(("reset",), path)
+        reset = take_fault(("reset", "close"), path)
         stall = take_fault(("stall",), path) if reset is None else None
         self.record(status, 0, path)
         self.send_response(status)
@@ -613,7 +615,13 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.more(sent)
-        if reset is not None or lf is not None:
+        if reset is not None and reset["kind"] == "close":
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        elif reset is not None or lf is not None:
             self.abort()
         elif stall is not None:
             # Nothing more: wait until the client gives up and closes.
