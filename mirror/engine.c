@@ -225,11 +225,11 @@ held(struct mirror *m, struct timeval *left)
 	return 1;
 }
 
-void
-mirror_hold(struct mirror *m, long ms)
+/* Under m->mu: no new request before ms milliseconds from now. */
+static void
+hold_locked(struct mirror *m, long ms)
 {
 	struct timespec until;
-	int later;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += ms / 1000;
@@ -238,12 +238,17 @@ mirror_hold(struct mirror *m, long ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&m->mu);
-	later = until.tv_sec > m->hold_until.tv_sec ||
+	if (until.tv_sec > m->hold_until.tv_sec ||
 	    (until.tv_sec == m->hold_until.tv_sec &&
-	    until.tv_nsec > m->hold_until.tv_nsec);
-	if (later)
+	    until.tv_nsec > m->hold_until.tv_nsec))
 		m->hold_until = until;
+}
+
+void
+mirror_hold(struct mirror *m, long ms)
+{
+	pthread_mutex_lock(&m->mu);
+	hold_locked(m, ms);
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -265,9 +270,7 @@ limit_answer(struct mirror *m, struct xfer *x)
 	if (s <= 0)
 		return;
 	x->held = 1;
-	pthread_mutex_unlock(&m->mu);
-	mirror_hold(m, s * 1000);
-	pthread_mutex_lock(&m->mu);
+	hold_locked(m, s * 1000);
 }
 
 /* Under m->mu, on the loop: the queued transfers into the multi handle. */
