@@ -37,7 +37,7 @@ licence_conclude(struct store *st, struct policy_table *t,
 	size_t nring = 0;
 	int rc;
 
-	if ((rc = gate_conclude(st, t, m, out)) != 0)
+	if ((rc = policy_store_conclude(st, t, m, NULL, NULL, out)) != 0)
 		return rc;
 	/* The reviews signed for it, as the keyring judges them. */
 	if ((rc = gate_ring(st, &ring, &nring)) == 0 &&
@@ -77,6 +77,24 @@ str(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/* The datasets the card claims, held or not, with their licence. */
+static void
+print_datasets(json_t *c, int width)
+{
+	json_t *d;
+	size_t i;
+
+	json_array_foreach(json_object_get(c, "datasets"), i, d) {
+		printf("%-*s %s  ", width, i == 0 ? "datasets" : "",
+		    str(d, "repo"));
+		if (!json_is_true(json_object_get(d, "held")))
+			printf("not held\n");
+		else
+			printf("held  %s\n", str(d, "licence") != NULL ?
+			    str(d, "licence") : "(none declared)");
+	}
+}
+
 void
 licence_print_summary(json_t *c)
 {
@@ -87,6 +105,7 @@ licence_print_summary(json_t *c)
 	json_array_foreach(json_object_get(c, "flags"), i, f)
 		printf("%-9s %s: %s\n", i == 0 ? "flags" : "", str(f, "flag"),
 		    str(f, "detail"));
+	print_datasets(c, 9);
 	reviews_print(c, 9);
 }
 
@@ -141,6 +160,7 @@ licence_print(json_t *c)
 		    str(v, "obligation"), str(v, "licence") != NULL ? " (" : "",
 		    str(v, "licence") != NULL ? str(v, "licence") : "",
 		    str(v, "licence") != NULL ? ")" : "", str(v, "text"));
+	print_datasets(c, 11);
 	json_array_foreach(json_object_get(c, "notes"), i, m)
 		printf("%-11s %s\n", i == 0 ? "notes" : "", json_string_value(m));
 	reviews_print(c, 11);

@@ -189,14 +189,6 @@ int
 gate_conclude(struct store *st, const struct policy_table *t,
     const struct store_manifest *m, json_t **out)
 {
-	struct gate_file *files;
-	int rc;
-
-	*out = NULL;
-	if ((rc = stored_files(st, m, &files)) != 0)
-		return rc;
-	rc = gate_conclude_files(st, t, m->repo, m->commit, files, m->nfiles,
-	    out);
-	files_free(files, m->nfiles);
-	return rc;
+	/* A stored revision: the one conclusion over the store. */
+	return policy_store_conclude(st, t, m, NULL, NULL, out);
 }

@@ -4,7 +4,7 @@ noinst_LIBRARIES += policy/libpolicy.a
 policy_libpolicy_a_SOURCES = policy/policy.h policy/internal.h \
 	policy/error.c policy/text.c policy/table.c policy/gguf.c \
 	policy/recipe.c policy/evidence.c policy/lineage.c policy/conclude.c \
-	policy/rules.c
+	policy/rules.c policy/stored.c
 policy_libpolicy_a_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DPOLICY_LICENCES_FILE='"$(pkgdatadir)/licences.json"'
 policy_libpolicy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

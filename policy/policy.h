@@ -266,4 +266,25 @@ json_t	*policy_rules_json(const struct policy_rules *);
 int	policy_gate(const struct policy_rules *, json_t *conclusion,
 	    unsigned signatures, char *reason, size_t size);
 
+/*
+ * Over the store (stored.c; the one part that reads a store): the
+ * conclusion of a stored revision as policy_conclude's JSON, with its
+ * licence files ("licence_files") and the datasets its card claims
+ * ("datasets": [{"repo","held","licence"}], licence what the held
+ * dataset's card declares).  Each base is the main branch of the model
+ * with that id, else its metadata-only revision (the ref
+ * POLICY_METADATA_REF: a base's card, licence and config files with no
+ * weights, kept by a pull so that a conclusion is possible inside the
+ * air gap); else fetch, when not NULL, is asked to bring one (0, then the
+ * store is looked at again; POLICY_ENOTFOUND: neither held nor reachable;
+ * another code stops).  The repo's other revisions are its history.
+ */
+#define POLICY_METADATA_REF	"metadata-only"
+struct store;
+struct store_manifest;
+typedef int (*policy_fetch_fn)(void *arg, const char *type, const char *repo);
+int	policy_store_conclude(struct store *, const struct policy_table *,
+	    const struct store_manifest *, policy_fetch_fn, void *,
+	    json_t **out);
+
 #endif
