@@ -183,6 +183,21 @@ int	licence_table(struct policy_table **);
 int	licence_conclude(struct store *, struct policy_table *,
 	    const struct store_manifest *, json_t **out);
 void	licence_print(json_t *);
+/*
+ * What a pull brings besides the revision (pull_bases.c): pull_bases
+ * the metadata of every base its lineage names that the store lacks,
+ * from spec's upstream, kept as metadata-only revisions (*out lists
+ * them); pull_datasets the dataset repos its card claims, appended to
+ * out.  An exit status.
+ */
+struct mirror;
+struct mirror_pull_spec;
+int	pull_bases(struct mirror *, struct store *,
+	    const struct mirror_pull_spec *, const struct store_manifest *,
+	    json_t **out);
+int	pull_datasets(struct mirror *, struct store *,
+	    const struct mirror_pull_spec *, const struct store_manifest *,
+	    json_t *out);
 void	licence_print_summary(json_t *);
 
 /* Messages: "airlock: what: why", then the exit status. */

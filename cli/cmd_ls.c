@@ -74,6 +74,7 @@ ls_ref(void *arg, const struct store_ref *r)
 	struct ls *l = arg;
 	struct store_manifest *m;
 	char digest[STORE_DIGEST_STRLEN + 1], size[32];
+	const char *kind;
 	uint64_t bytes = 0;
 
 	if (r->is_commit)
@@ -93,17 +94,20 @@ ls_ref(void *arg, const struct store_ref *r)
 	for (size_t i = 0; i < m->nfiles; i++)
 		bytes += m->files[i].size;
 	store_digest_str(r->digest, digest);
+	/* A base's metadata without its weights is not the model. */
+	kind = r->is_tag ? "tag" : strcmp(r->name, POLICY_METADATA_REF) == 0 ?
+	    "partial" : "branch";
 	l->count++;
 	if (l->cli->json)
 		json_array_append_new(l->out, json_pack("{s:s,s:s,s:s,s:s,s:s,"
 		    "s:s,s:I,s:I,s:s}", "type", r->type, "repo", r->repo, "ref",
-		    r->name, "kind", r->is_tag ? "tag" : "branch", "commit",
+		    r->name, "kind", kind, "commit",
 		    m->commit, "digest", digest, "files", (json_int_t)m->nfiles,
 		    "bytes", (json_int_t)bytes,
 		    "created", m->created));
 	else
 		printf("%-7s  %-40s  %-12s  %-6s  %.12s  %10s  %s\n", r->type,
-		    r->repo, r->name, r->is_tag ? "tag" : "branch", m->commit,
+		    r->repo, r->name, kind, m->commit,
 		    cli_bytes(bytes, size), m->created);
 	store_manifest_free(m);
 	return 0;

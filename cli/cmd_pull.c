@@ -1,6 +1,7 @@
 /*
  * airlock pull REPO[@REV] [--from URL] [--type model|dataset]
  *     [--include GLOB]... [--exclude GLOB]... [--token-file FILE]
+ *     [--no-bases] [--with-datasets]
  * airlock pull --lock FILE [--from URL] [--token-file FILE]
  *
  * Mirrors one revision from an upstream that speaks the Hub's API into
@@ -42,6 +43,8 @@ struct pull_args {
 	size_t		 ninclude, nexclude;
 	int		 force;
 	const char	*reason;
+	int		 no_bases;	/* not the bases' metadata */
+	int		 datasets;	/* --with-datasets */
 };
 
 static const struct option pull_longopts[] = {
@@ -53,6 +56,8 @@ static const struct option pull_longopts[] = {
 	{ "lock", required_argument, NULL, 'l' },
 	{ "force", no_argument, NULL, 'F' },
 	{ "reason", required_argument, NULL, 'w' },
+	{ "no-bases", no_argument, NULL, 'B' },
+	{ "with-datasets", no_argument, NULL, 'D' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -116,6 +121,11 @@ cmd_pull_check(struct cmd_ctx *ctx)
 			break;
 		case 'w':
 			a->reason = optarg;
+		case 'B':
+			a->no_bases = 1;
+			break;
+		case 'D':
+			a->datasets = 1;
 			break;
 		default:
 			return cli_usage(ctx->cli);
@@ -124,7 +134,7 @@ cmd_pull_check(struct cmd_ctx *ctx)
 	if (a->lock != NULL) {
 		/* The lockfile says what: no repository, type or globs. */
 		if (argc - optind != 0 || type != NULL || a->ninclude != 0 ||
-		    a->nexclude != 0)
+		    a->nexclude != 0 || a->no_bases || a->datasets)
 			return cli_usage(ctx->cli);
 		return pull_from_check(a->from);
 	}
@@ -483,13 +493,37 @@ pull_status(int rc)
 
 static void
 report(struct cli *cli, const struct mirror_pull_result *r, const char *rev,
-    double secs)
+    double secs, json_t *also)
 {
 	const struct store_manifest *m = r->manifest;
 	char digest[STORE_DIGEST_STRLEN + 1];
+	json_t *o;
+	size_t i;
 
 	store_digest_str(m->digest, digest);
-	if (cli->json)
+	if (!cli->json) {
+		printf("%s%s@%s %s\n", store_type_prefix(m->type), m->repo,
+		    m->commit, digest);
+		json_array_foreach(also, i, o)
+			printf("%s%s@%s %s (%s)\n", store_type_prefix(
+			    json_string_value(json_object_get(o, "type"))),
+			    json_string_value(json_object_get(o, "repo")),
+			    json_string_value(json_object_get(o, "commit")),
+			    json_string_value(json_object_get(o, "digest")),
+			    json_string_value(json_object_get(o, "kept_as")));
+		return;
+	}
+	if (also != NULL)
+		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,"
+		    "s:I,s:f,s:b,s:O}", "type", m->type, "repo", m->repo,
+		    "revision", rev, "commit", m->commit, "digest", digest,
+		    "files", (json_int_t)r->files, "bytes", (json_int_t)r->bytes,
+		    "fetched", (json_int_t)r->fetched,
+		    "held", (json_int_t)r->held,
+		    "requests", (json_int_t)r->requests,
+		    "retries", (json_int_t)r->retries, "seconds", secs,
+		    "unchanged", r->unchanged, "also", also));
+	else
 		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,"
 		    "s:I,s:f,s:b}", "type", m->type, "repo", m->repo,
 		    "revision", rev, "commit", m->commit, "digest", digest,
@@ -499,9 +533,6 @@ report(struct cli *cli, const struct mirror_pull_result *r, const char *rev,
 		    "requests", (json_int_t)r->requests,
 		    "retries", (json_int_t)r->retries, "seconds", secs,
 		    "unchanged", r->unchanged));
-	else
-		printf("%s%s@%s %s\n", store_type_prefix(m->type), m->repo,
-		    m->commit, digest);
 }
 
 /*
@@ -564,7 +595,7 @@ pull_lock(struct cmd_ctx *ctx, struct mirror *m, struct mirror_pull_spec *spec)
 			/* Files that are not the locked ones: a check failed. */
 			rc = rc == STORE_EINVAL ? EXIT_CHECK : pull_status(rc);
 		} else
-			report(ctx->cli, &res, lm->revision, 0);
+			report(ctx->cli, &res, lm->revision, 0, NULL);
 		store_manifest_free(res.manifest);
 	}
 	lock_free(lf);
@@ -647,6 +678,28 @@ pull_gate(void *arg, const char *commit, const struct mirror_meta_file *mf,
 	return MIRROR_EREFUSED;
 }
 
+/*
+ * Once the revision is in: the metadata of the bases its lineage names
+ * (unless --no-bases), then with --with-datasets the datasets its card
+ * claims.  The revision stays whatever these do; the status says.
+ */
+static int
+pull_also(const struct pull_args *a, struct mirror *m, struct store *st,
+    const struct mirror_pull_spec *spec, const struct store_manifest *man,
+    json_t **also)
+{
+	int rc = 0, rc2;
+
+	*also = json_array();
+	if (!a->no_bases) {
+		json_decref(*also);
+		rc = pull_bases(m, st, spec, man, also);
+	}
+	if (a->datasets && (rc2 = pull_datasets(m, st, spec, man, *also)) != 0)
+		rc = rc2;
+	return rc;
+}
+
 int
 cmd_pull(struct cmd_ctx *ctx)
 {
@@ -662,7 +715,8 @@ cmd_pull(struct cmd_ctx *ctx)
 	struct timespec t0, t1;
 	char *token = NULL, why[2300];
 	const char *rev = a->t.rev != NULL ? a->t.rev : "main";
-	int rc;
+	json_t *also = NULL;
+	int rc, status = 0;
 
 	spec.upstream = a->from;
 	if (spec.upstream == NULL)
@@ -715,8 +769,8 @@ cmd_pull(struct cmd_ctx *ctx)
 	}
 	if (a->lock != NULL)
 		rc = pull_lock(ctx, m, &spec);
-	else
-		rc = mirror_pull(m, ctx->st, &spec, &res);
+	else if ((rc = mirror_pull(m, ctx->st, &spec, &res)) == 0)
+		status = pull_also(a, m, ctx->st, &spec, res.manifest, &also);
 	mirror_thread_stop(m);
 	if (a->lock != NULL)
 		goto out;
@@ -741,10 +795,12 @@ cmd_pull(struct cmd_ctx *ctx)
 		goto out;
 	}
 	report(ctx->cli, &res, rev, (double)(t1.tv_sec - t0.tv_sec) +
-	    (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	    (t1.tv_nsec - t0.tv_nsec) / 1e9, also);
+	rc = status;
 out:
 	policy_rules_free(pg.rules);
 	policy_table_free(pg.table);
+	json_decref(also);
 	keys_release_free(judge.rel);
 	store_manifest_free(res.manifest);
 	mirror_free(m);

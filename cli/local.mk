@@ -7,7 +7,7 @@ airlock_SOURCES = cli/cli.h cli/trust.h cli/main.c cli/util.c cli/revision.c \
 	cli/cmd_gc.c cli/cmd_stats.c
 airlock_SOURCES += cli/cmd_key.c cli/cmd_trust.c cli/cmd_sign.c \
 	cli/cmd_manifest.c cli/cmd_export.c cli/cmd_import.c cli/hfcache.c
-airlock_SOURCES += cli/cmd_pull.c cli/release.c
+airlock_SOURCES += cli/cmd_pull.c cli/release.c cli/pull_bases.c
 airlock_SOURCES += cli/licence.c cli/cmd_licence.c cli/cmd_policy.c cli/cmd_review.c
 airlock_SOURCES += cli/cmd_tag.c cli/cmd_rm.c cli/cmd_lock.c cli/lockfile.h \
 	cli/lockfile.c cli/deploy.h cli/deploy.c cli/checkout_hf.c

@@ -123,6 +123,8 @@ struct mirror_pull_spec {
 	const char	*type;		/* "model" or "dataset" */
 	const char	*repo;		/* ORG/NAME */
 	const char	*revision;	/* branch, tag or commit; NULL: main */
+	const char	*ref;		/* the ref it is kept as; NULL:
+					 * revision (none for a commit id) */
 	const char	*token;		/* bearer token, or NULL */
 	const char *const *include;	/* fnmatch globs, NULL-terminated, */
 	const char *const *exclude;	/* or NULL */

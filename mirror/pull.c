@@ -796,7 +796,8 @@ mirror_pull(struct mirror *m, struct store *st,
 	p.rs.parts.include = spec->include;
 	p.rs.parts.exclude = spec->exclude;
 	p.rs.parts.created = (int64_t)time(NULL);
-	p.rs.ref = hex_valid(rev, STORE_COMMIT_LEN) ? NULL : rev;
+	p.rs.ref = spec->ref != NULL ? spec->ref :
+	    hex_valid(rev, STORE_COMMIT_LEN) ? NULL : rev;
 	p.rs.why = spec->why;
 	p.rs.flags = STORE_REVISION_KEEP_COMMIT;
 	p.rs.feed = feed;
