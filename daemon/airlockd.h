@@ -307,6 +307,10 @@ int	revision_immutable(const char *rev);
  * hf_api.c: the Hub's API.
  */
 void	hf_repo_info(struct request *);
+/* The "airlock" object of repo info (licence.c): declared, concluded,
+ * flags, reviews; NULL when it cannot be concluded.  A new reference. */
+json_t	*licence_info(struct store *, const struct store_manifest *);
+int	 licence_conflict(json_t *);
 void	hf_tree(struct request *);
 void	hf_paths_info(struct request *);
 void	hf_refs(struct request *);

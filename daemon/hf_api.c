@@ -283,6 +283,12 @@ hf_repo_info(struct request *req)
 	if (json_is_object(card) && json_object_size(card) > 0)
 		json_object_set(j, "cardData", card);
 	if (model) {
+		json_t *info = licence_info(req->r_srv->srv_store, m);
+
+		if (info != NULL && licence_conflict(info))
+			add_tag(json_object_get(j, "tags"), "license-conflict");
+		json_object_set_new(j, "airlock", info != NULL ? info :
+		    json_null());
 		json_object_set_new(j, "modelId", json_string(r->repo));
 		if ((v = json_object_get(card, "pipeline_tag")) != NULL &&
 		    json_is_string(v))
