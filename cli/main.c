@@ -140,8 +140,10 @@ const struct cmd cmd_table[] = {
 	/* Its options repeat: its check parses them. */
 	{ .name = "pull", .usage = "pull REPO[@REV] | --lock FILE [--from URL] "
 	  "[--type model|dataset] [--include GLOB]... [--exclude GLOB]... "
-	  "[--token-file FILE] [--force --reason TEXT]", .min = 1, .max = -1, .store = CMD_STORE_RW,
-	  .flags = CMD_KEYS, .check = cmd_pull_check, .exec = cmd_pull },
+	  "[--token-file FILE] [--force --reason TEXT] [--no-bases] "
+	  "[--with-datasets]", .min = 1,
+	  .max = -1, .store = CMD_STORE_RW, .flags = CMD_KEYS,
+	  .check = cmd_pull_check, .exec = cmd_pull },
 	{ .name = "licence", .usage = "licence REPO[@REV]", .min = 1,
 	  .max = 1, .store = CMD_STORE_RO, .flags = CMD_MANIFEST,
 	  .exec = cmd_licence },
