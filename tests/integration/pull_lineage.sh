@@ -21,7 +21,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 24
+plan 28
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -59,8 +59,16 @@ head -c 1024 /dev/urandom >"$T/orphan/model.safetensors"
 repo "$T/data" "license: cc-by-4.0"
 printf 'a,b\n1,2\n' >"$T/data/train.csv"
 
+# A chain of ten: org/l1 (llama3.1) <- org/l2 <- ... <- org/l10.
+repo "$T/l1" "license: llama3.1"
 a init >/dev/null && a key gen --no-password --name up >/dev/null &&
-    a add "$T/base" --repo meta-llama/Llama-3.1-8B >/dev/null &&
+    a add "$T/l1" --repo org/l1 >/dev/null
+for i in 2 3 4 5 6 7 8 9 10; do
+	repo "$T/l$i" "license: apache-2.0" "base_model: org/l$((i - 1))"
+	head -c 4096 /dev/urandom >"$T/l$i/model.safetensors"
+	a add "$T/l$i" --repo "org/l$i" >/dev/null
+done
+a add "$T/base" --repo meta-llama/Llama-3.1-8B >/dev/null &&
     a add "$T/ft" --repo org/ft >/dev/null &&
     a add "$T/ft" --repo org/ft2 >/dev/null &&
     a add "$T/orphan" --repo org/orphan >/dev/null &&
@@ -140,6 +148,22 @@ assert c["concluded"] == "apache-2.0 AND unknown beyond gone/missing", c["conclu
 assert [f["flag"] for f in c["flags"]] == ["ancestor-unknown"], c["flags"]
 ' "$T/orphan.json"
 
+b pull org/l10 --from "$URL" >/dev/null 2>&1
+check "a chain of ten: the pull succeeds" test $? -eq 0
+check "  and keeps the nine bases as metadata-only revisions" test "$(b ls |
+    grep -c '^model  *org/l[0-9]  *metadata-only  *partial ')" -eq 9
+b --json licence org/l10 >"$T/l10.json"
+check "  licence follows them to llama3.1" python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["concluded"] == "apache-2.0 AND llama3.1", c["concluded"]
+assert len(c["chain"]) == 10 and all(n["held"] for n in c["chain"]), c["chain"]
+' "$T/l10.json"
+t0=$(date +%s%N)
+b licence org/l10 >/dev/null
+t1=$(date +%s%N)
+diag "airlock licence on a 10-level chain: $(((t1 - t0) / 1000000)) ms"
+
 c init >/dev/null && c key gen --no-password --name c >/dev/null
 c pull org/ft2 --from "$URL" --no-bases >/dev/null 2>&1
 check "--no-bases: the pull succeeds" test $? -eq 0
@@ -164,6 +188,14 @@ assert "declared-differs" in a["flags"] and a["reviews"] == [], a
 assert "license-conflict" in j["tags"], j["tags"]
 assert j["cardData"]["license"] == "mit", j["cardData"]
 ' "$T/info.json"
+for i in 1 2 3; do
+	diag "repo info of org/l10 (10 levels), request $i: $(curl -sS -o "$T/l10info.json" -w '%{time_total}' "$URL/api/models/org/l10") s"
+done
+check "repo info of a 10-level chain concludes it" python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["airlock"]
+assert a["concluded"] == "apache-2.0 AND llama3.1", a
+' "$T/l10info.json"
 commit=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sha"])' "$T/info.json")
 curl -sS "$URL/api/models/org/ft/revision/$commit" >"$T/info2.json"
 check "  and by revision" python3 -c '
