@@ -21,7 +21,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 28
+plan 30
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -204,4 +204,33 @@ j = json.load(open(sys.argv[1]))
 assert j["airlock"]["concluded"] == "mit AND llama3.1", j
 assert "license-conflict" in j["tags"], j["tags"]
 ' "$T/info2.json"
+
+# The real @huggingface/hub, as daemon_hfhub.sh installs it: modelInfo's
+# additionalFields pass the airlock object and the tags through.
+npm=${NPM:-}
+[ -n "$npm" ] || npm=$(command -v npm 2>/dev/null) || npm=
+if [ -z "$npm" ] || ! command -v node >/dev/null 2>&1; then
+	ok "# SKIP npm is not installed"
+	ok "# SKIP npm is not installed"
+else
+	mkdir -p "$T/npm"
+	"$npm" install --prefix "$T/npm" --no-audit --no-fund --loglevel=error \
+	    "@huggingface/hub@${HFHUB_VERSION:-2}" >"$T/npm.log" 2>&1
+	check "npm installs @huggingface/hub" test $? -eq 0
+	cat >"$T/npm/info.mjs" <<'JS'
+import * as hub from "@huggingface/hub";
+const [hubUrl, name] = process.argv.slice(2);
+const i = await hub.modelInfo({ name, hubUrl,
+    additionalFields: ["airlock", "tags", "cardData"] });
+const a = i.airlock;
+if (!a || a.concluded !== "mit AND llama3.1" || a.declared !== "mit" ||
+    !a.flags.includes("declared-differs") || !Array.isArray(a.reviews) ||
+    !i.tags.includes("license-conflict") || i.cardData.license !== "mit") {
+	console.error(JSON.stringify(i));
+	process.exit(1);
+}
+JS
+	check "modelInfo (@huggingface/hub) gets the airlock object and license-conflict" \
+	    node "$T/npm/info.mjs" "$URL" org/ft
+fi
 stop_daemon
