@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/bounds.h"
 #include "mirror/mirror.h"
 #include "policy/policy.h"
 
@@ -59,6 +60,7 @@ fetch_base(void *arg, const char *type, const char *repo)
 	s.revision = "main";
 	s.ref = POLICY_METADATA_REF;
 	s.include = meta_globs;
+	s.max_file = BOUND_CARD;	/* metadata, not weights named so */
 	s.exclude = no_globs;
 	s.judge = NULL;
 	s.exact = NULL;

@@ -128,6 +128,8 @@ struct mirror_pull_spec {
 	const char	*token;		/* bearer token, or NULL */
 	const char *const *include;	/* fnmatch globs, NULL-terminated, */
 	const char *const *exclude;	/* or NULL */
+	uint64_t	 max_file;	/* larger files are left out; 0: none
+					 * (the Hub's sequence only) */
 	const char	*why;		/* for the reflog */
 	store_sign_fn	 sign;		/* as store_revision_spec */
 	void		*sign_arg;

@@ -113,6 +113,7 @@ struct upstream_tree {
 	size_t			 n, cap;
 	int			(*wanted)(void *, const char *path);
 	void			*wanted_arg;
+	uint64_t		 max_size;	/* larger files skipped; 0: none */
 	uint64_t		 skipped;	/* files wanted said no to */
 };
 /* Adds one page (a JSON array) of the tree to t. */

@@ -747,6 +747,7 @@ mirror_pull(struct mirror *m, struct store *st,
 	p.res = res;
 	p.tree.wanted = wanted;
 	p.tree.wanted_arg = &s;
+	p.tree.max_size = spec->max_file;
 	if (spec->exact != NULL) {
 		s.revision = rev = spec->exact->commit;
 		s.type = type = spec->exact->type;

@@ -95,7 +95,9 @@ tree_entry(struct upstream_tree *t, json_t *e)
 	    json_integer_value(size) < 0)
 		return mirror_fail(MIRROR_EPROTO, "%s: a tree entry without a "
 		    "valid path and size", path != NULL ? path : "(no path)");
-	if (t->wanted != NULL && !t->wanted(t->wanted_arg, path)) {
+	if ((t->wanted != NULL && !t->wanted(t->wanted_arg, path)) ||
+	    (t->max_size != 0 &&
+	    (uint64_t)json_integer_value(size) > t->max_size)) {
 		t->skipped++;
 		return 0;
 	}

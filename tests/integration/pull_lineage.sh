@@ -21,7 +21,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 30
+plan 31
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -59,6 +59,10 @@ head -c 1024 /dev/urandom >"$T/orphan/model.safetensors"
 repo "$T/data" "license: cc-by-4.0"
 printf 'a,b\n1,2\n' >"$T/data/train.csv"
 
+# A base whose "metadata" is a weight file in disguise: 2 MiB of NOTICE.
+repo "$T/big" "license: llama3.1"
+head -c 2097152 /dev/urandom >"$T/big/NOTICE"
+repo "$T/ft3" "license: mit" "base_model: org/big"
 # A chain of ten: org/l1 (llama3.1) <- org/l2 <- ... <- org/l10.
 repo "$T/l1" "license: llama3.1"
 a init >/dev/null && a key gen --no-password --name up >/dev/null &&
@@ -72,6 +76,8 @@ a add "$T/base" --repo meta-llama/Llama-3.1-8B >/dev/null &&
     a add "$T/ft" --repo org/ft >/dev/null &&
     a add "$T/ft" --repo org/ft2 >/dev/null &&
     a add "$T/orphan" --repo org/orphan >/dev/null &&
+    a add "$T/big" --repo org/big >/dev/null &&
+    a add "$T/ft3" --repo org/ft3 >/dev/null &&
     a add "$T/data" --repo org/data --type dataset >/dev/null
 check "A: the base, the fine-tune, an orphan and a dataset" test $? -eq 0
 check "airlockd serves A" start_daemon "$A"
@@ -163,6 +169,15 @@ t0=$(date +%s%N)
 b licence org/l10 >/dev/null
 t1=$(date +%s%N)
 diag "airlock licence on a 10-level chain: $(((t1 - t0) / 1000000)) ms"
+
+b pull org/ft3 --from "$URL" >/dev/null 2>&1 &&
+    b --json show org/big@metadata-only >"$T/big.json"
+check "a base's metadata file over 1 MiB (BOUND_CARD) is left out" \
+    python3 -c '
+import json, sys
+files = [f["path"] for f in json.load(open(sys.argv[1]))["files"]]
+assert files == ["README.md"], files
+' "$T/big.json"
 
 c init >/dev/null && c key gen --no-password --name c >/dev/null
 c pull org/ft2 --from "$URL" --no-bases >/dev/null 2>&1
