@@ -121,6 +121,7 @@ cmd_pull_check(struct cmd_ctx *ctx)
 			break;
 		case 'w':
 			a->reason = optarg;
+			break;
 		case 'B':
 			a->no_bases = 1;
 			break;
