@@ -167,6 +167,8 @@ int	gate_refuse(const char *what, const char *reason);
 struct store_source;
 int	gate_source(struct store *, struct store_source *, const char *what,
 	    const char *repo, const char *force_reason);
+int	cmd_bom_check(struct cmd_ctx *);
+int	cmd_bom(struct cmd_ctx *);
 /* import of a HF cache folder or one snapshot of it (hfcache.c). */
 int	import_hfcache(struct cli *, struct store *, const char *dir);
 

@@ -11,8 +11,10 @@ airlock_SOURCES += cli/cmd_pull.c cli/release.c cli/pull_bases.c
 airlock_SOURCES += cli/licence.c cli/cmd_licence.c cli/cmd_policy.c cli/cmd_review.c
 airlock_SOURCES += cli/cmd_tag.c cli/cmd_rm.c cli/cmd_lock.c cli/lockfile.h \
 	cli/lockfile.c cli/deploy.h cli/deploy.c cli/checkout_hf.c
+airlock_SOURCES += cli/bom.h cli/bom.c cli/bom_cyclonedx.c cli/bom_spdx.c \
+	cli/cmd_bom.c
 airlock_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS) \
-	$(EVENT_CFLAGS) $(CURL_CFLAGS)
+	$(EVENT_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 airlock_LDADD = $(MIRROR_LIBS) $(GATE_LIBS) $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS)
 
 TESTS += tests/integration/keys.sh

@@ -147,6 +147,10 @@ const struct cmd cmd_table[] = {
 	{ .name = "licence", .usage = "licence REPO[@REV]", .min = 1,
 	  .max = 1, .store = CMD_STORE_RO, .flags = CMD_MANIFEST,
 	  .exec = cmd_licence },
+	{ .name = "bom", .usage = "bom REPO[@REV] --format cyclonedx|spdx "
+	  "[-o FILE]", .opts = "f:o:", .longopts = OPTS(ARG("format", 'f'),
+	  ARG("output", 'o')), .min = 1, .max = 1, .store = CMD_STORE_RO,
+	  .flags = CMD_MANIFEST, .check = cmd_bom_check, .exec = cmd_bom },
 	{ .name = "lock", .usage = "lock REPO[@REV]... [-o FILE]", .opts = "o:",
 	  .longopts = OPTS(ARG("output", 'o')), .min = 1, .max = -1,
 	  .store = CMD_STORE_RO, .flags = CMD_KEYS, .exec = cmd_lock },
