@@ -35,10 +35,12 @@ INTEGRATION_TESTS += tests/integration/retention.sh
 INTEGRATION_TESTS += tests/integration/deploy.sh
 INTEGRATION_TESTS += tests/integration/gate.sh
 INTEGRATION_TESTS += tests/integration/review.sh
+INTEGRATION_TESTS += tests/integration/bom.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk \
 	tests/lib/flipproxy.py
 EXTRA_DIST += tests/integration/hfcache.mjs
+EXTRA_DIST += tests/integration/bom_validate.cjs
 
 # airlock-crashtest: the airlock command built from the same sources with
 # the crash points of lib/crash.h compiled in, for the crash tests only;
