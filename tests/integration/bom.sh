@@ -2,10 +2,11 @@
 # airlock bom over a real store: a Llama 3.1 base, an MIT fine-tune of it
 # that claims two datasets (one held), written as CycloneDX 1.6 and SPDX
 # 3.0.1.  The CycloneDX BOM is validated by the official schema through
-# @cyclonedx/cyclonedx-library's validator from npm; no npm package ships
-# the SPDX 3.0.1 JSON schema, so the SPDX document's licence ids are
-# checked against the SPDX licence list CycloneDX's schema carries and its
-# graph's shape here.  Hashes come from sha256sum, the concluded licence
+# @cyclonedx/cyclonedx-library's validator from npm.  No npm package ships
+# the SPDX 3.0.1 JSON schema: the SPDX document's licence ids are checked
+# against the SPDX licence list CycloneDX's schema carries, its graph's
+# shape here, and the whole against SPDX's schema when shared/ (or
+# $SPDX_SCHEMA) has a copy of it.  Hashes come from sha256sum, the concluded licence
 # from airlock licence --json, the serial number from Python's uuid5.
 . "$top_srcdir/tests/lib/tap.sh"
 
@@ -211,6 +212,23 @@ json.dump(c, open(sys.argv[2], "w"))' "$T/c.json" "$T/bad.json"
 	check "a dataset's BOM is valid too" v cyclonedx "$T/data.cdx"
 	check "the SPDX document's licence ids are on the SPDX list ($(cat "$T/spdx-ids"))" v spdx-ids $(cat "$T/spdx-ids")
 	fails "  and Llama-3.1 is not" 1 v spdx-ids Llama-3.1
+	# SPDX's own schema (https://spdx.org/schema/3.0.1/spdx-json-schema.json)
+	# is on no package registry: it is used where shared/ has a copy, the
+	# bytes pinned by their published sha256.
+	schema=${SPDX_SCHEMA:-$top_srcdir/../shared/schemas/spdx-json-schema-3.0.1.json}
+	if [ -f "$schema" ] && [ "$(sha256sum <"$schema" | cut -d' ' -f1)" = \
+	    582c64e809d5b3ef9bd0c4de13a32391b47b0284a3e8d199569fb96f649234b1 ]; then
+		check "the SPDX document is valid against SPDX 3.0.1's JSON schema" v spdx "$schema" "$T/s.json"
+		al bom datasets/acme/instructions --format spdx -o "$T/data.spdx"
+		check "  a dataset's too" v spdx "$schema" "$T/data.spdx"
+		python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+[e for e in d["@graph"] if e["type"] == "ai_AIPackage"][0]["software_primaryPurpose"] = "weights"
+json.dump(d, open(sys.argv[2], "w"))' "$T/s.json" "$T/bad.spdx"
+		fails "  and one with a purpose outside SPDX's vocabulary is not" 1 v spdx "$schema" "$T/bad.spdx"
+	else
+		ok "# SKIP no copy of SPDX 3.0.1's JSON schema at $schema"
+	fi
 else
 	diag "$(tail -n 5 "$T/npm.log" 2>/dev/null)"
 	ok "# SKIP npm cannot install @cyclonedx/cyclonedx-library"
