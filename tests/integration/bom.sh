@@ -40,6 +40,12 @@ card data 'license: cc-by-4.0
 printf 'id,text\n1,hello\n' >"$T/data/train.csv"
 check "add one of the datasets" al add "$T/data" --repo acme/instructions --type dataset
 
+# One that declares nothing, on a base the store lacks.
+card orphan 'base_model: elsewhere/never-pulled-model
+'
+head -c 100 /dev/urandom >"$T/orphan/model.safetensors"
+check "add a model declaring no licence on a base the store lacks" al add "$T/orphan" --repo acme/orphan
+
 al --json licence acme/Llama-3.1-ft >"$T/licence.json"
 al --json show acme/Llama-3.1-ft >"$T/show.json"
 al --json show meta-llama/Llama-3.1-8B >"$T/base.json"
@@ -174,6 +180,28 @@ PY
 	ok "spdx: AIPackage, files, licences, ancestorOf, trainedOn as the independent tools say; every reference resolves" ||
 	not_ok "spdx: AIPackage, files, licences, ancestorOf, trainedOn as the independent tools say; every reference resolves"
 
+check "bom of acme/orphan, both formats" sh -c '"$1" --store "$2" bom acme/orphan --format cyclonedx >"$3/o.cdx" &&
+    "$1" --store "$2" bom acme/orphan --format spdx >"$3/o.spdx"' sh "$AIRLOCK" "$S" "$T"
+al --json licence acme/orphan >"$T/orphan.json"
+python3 - "$T" <<'PY' &&
+import json, sys
+T = sys.argv[1]
+lic = json.load(open(T + "/orphan.json"))
+c = json.load(open(T + "/o.cdx"))
+s = json.load(open(T + "/o.spdx"))
+assert lic["declared"] is None and "unknown beyond elsewhere/never-pulled-model" in lic["concluded"], lic
+m = c["components"][0]
+assert [l for l in m["licenses"] if l["license"]["acknowledgement"] == "declared"] == []
+assert sorted(l["license"]["name"] for l in m["licenses"]) == sorted(lic["concluded"].split(" AND ")), m["licenses"]
+a = m["pedigree"]["ancestors"]
+assert [x["name"] for x in a] == ["elsewhere/never-pulled-model"] and "version" not in a[0]
+assert {"name": "airlock:held", "value": "false"} in a[0]["properties"]
+rels = [e["relationshipType"] for e in s["@graph"] if e["type"] == "Relationship"]
+assert "hasDeclaredLicense" not in rels and rels.count("hasConcludedLicense") == 1 and "ancestorOf" in rels, rels
+PY
+	ok "  nothing declared, concluded unknown beyond the base, the base listed as not held" ||
+	not_ok "  nothing declared, concluded unknown beyond the base, the base listed as not held"
+
 # Bad inputs: a clear error, the exit status of DESIGN.md §7, no output.
 fails "--format xml is a usage error" 2 al bom acme/Llama-3.1-ft --format xml
 last_output | grep -q 'format xml: no such format' && ok "  naming the format" || { diag "$(last_output)"; not_ok "  naming the format"; }
@@ -210,6 +238,7 @@ json.dump(c, open(sys.argv[2], "w"))' "$T/c.json" "$T/bad.json"
 	check "the base's BOM (no ancestors, no datasets) is valid too" v cyclonedx "$T/base.cdx"
 	al bom datasets/acme/instructions --format cyclonedx -o "$T/data.cdx"
 	check "a dataset's BOM is valid too" v cyclonedx "$T/data.cdx"
+	check "the orphan's BOM (unknown lineage, nothing declared) is valid too" v cyclonedx "$T/o.cdx"
 	check "the SPDX document's licence ids are on the SPDX list ($(cat "$T/spdx-ids"))" v spdx-ids $(cat "$T/spdx-ids")
 	fails "  and Llama-3.1 is not" 1 v spdx-ids Llama-3.1
 	# SPDX's own schema (https://spdx.org/schema/3.0.1/spdx-json-schema.json)
@@ -221,6 +250,7 @@ json.dump(c, open(sys.argv[2], "w"))' "$T/c.json" "$T/bad.json"
 		check "the SPDX document is valid against SPDX 3.0.1's JSON schema" v spdx "$schema" "$T/s.json"
 		al bom datasets/acme/instructions --format spdx -o "$T/data.spdx"
 		check "  a dataset's too" v spdx "$schema" "$T/data.spdx"
+		check "  the orphan's too" v spdx "$schema" "$T/o.spdx"
 		python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 [e for e in d["@graph"] if e["type"] == "ai_AIPackage"][0]["software_primaryPurpose"] = "weights"
