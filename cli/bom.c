@@ -87,6 +87,22 @@ dataset_of(struct store *st, const char *repo)
 	return d;
 }
 
+/* Predicate: list has a dataset called repo. */
+static int
+listed(json_t *list, const char *repo)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+		if (strcmp(json_string_value(json_object_get(v, "repo")),
+		    repo) == 0)
+			return 1;
+	return 0;
+}
+
+/* The datasets the card claims, each once (a BOM names each element by
+ * one reference), in the card's order. */
 static json_t *
 datasets_of(struct store *st, const struct store_manifest *m)
 {
@@ -96,7 +112,7 @@ datasets_of(struct store *st, const struct store_manifest *m)
 	if ((list = json_array()) == NULL)
 		return NULL;
 	json_array_foreach(json_object_get(m->claims, "datasets"), i, v) {
-		if (!json_is_string(v))
+		if (!json_is_string(v) || listed(list, json_string_value(v)))
 			continue;
 		if ((d = dataset_of(st, json_string_value(v))) == NULL ||
 		    json_array_append_new(list, d) != 0) {

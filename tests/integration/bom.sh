@@ -29,12 +29,13 @@ pipeline_tag: text-generation
 datasets:
   - acme/instructions
   - elsewhere/never-pulled
+  - acme/instructions
 '
 head -c 5000 /dev/urandom >"$T/ft/model.safetensors"
 printf '{"model_type": "llama"}\n' >"$T/ft/config.json"
 mkdir -p "$T/ft/nested"
 printf 'tokens\n' >"$T/ft/nested/tokenizer.txt"
-check "add an MIT fine-tune of it claiming two datasets" al add "$T/ft" --repo acme/Llama-3.1-ft
+check "add an MIT fine-tune of it claiming two datasets (one twice)" al add "$T/ft" --repo acme/Llama-3.1-ft
 card data 'license: cc-by-4.0
 '
 printf 'id,text\n1,hello\n' >"$T/data/train.csv"
