@@ -154,6 +154,40 @@ rfc3339(int64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* A partial mirror's filters, as an array of its globs, when it has any. */
+static int
+globs_set(json_t *src, const char *name, const char *const *globs)
+{
+	json_t *a;
+
+	if (globs == NULL || globs[0] == NULL)
+		return 0;
+	if ((a = json_array()) == NULL)
+		return -1;
+	for (; *globs != NULL; globs++)
+		if (json_array_append_new(a, json_string(*globs)) != 0) {
+			json_decref(a);
+			return -1;
+		}
+	return json_object_set_new(src, name, a);
+}
+
+/* source: where a mirrored revision came from; NULL on a bad string. */
+static json_t *
+source_build(const struct store_manifest_parts *p)
+{
+	json_t *src = json_pack("{s:s,s:s,s:s}", "upstream",
+	    p->upstream != NULL ? p->upstream : "", "revision",
+	    p->revision != NULL ? p->revision : "", "commit", p->commit);
+
+	if (src != NULL && (globs_set(src, "include", p->include) != 0 ||
+	    globs_set(src, "exclude", p->exclude) != 0)) {
+		json_decref(src);
+		return NULL;
+	}
+	return src;
+}
+
 int
 store_manifest_build(const struct store_manifest_parts *p,
     struct store_manifest **out)
@@ -198,9 +232,7 @@ store_manifest_build(const struct store_manifest_parts *p,
 	if (root == NULL)
 		return ENOMEM;
 	if (p->commit != NULL && json_object_set_new(root, "source",
-	    json_pack("{s:s,s:s,s:s}", "upstream", p->upstream != NULL ?
-	    p->upstream : "", "revision", p->revision != NULL ? p->revision :
-	    "", "commit", p->commit)) != 0) {
+	    source_build(p)) != 0) {
 		rc = store_fail(STORE_EINVAL, "source: not a valid string");
 		goto fail;
 	}
@@ -326,8 +358,34 @@ parse_head(struct store_manifest *m)
 	return 0;
 }
 
-/* source {upstream, revision, commit}, or none: then the commit id is the
- * digest's first 40 hex digits. */
+int
+store_manifest_partial(const struct store_manifest *m)
+{
+	return m->source != NULL &&
+	    (json_object_get(m->source, "include") != NULL ||
+	    json_object_get(m->source, "exclude") != NULL);
+}
+
+/* Absent, or a non-empty array of strings. */
+static int
+globs_valid(json_t *a)
+{
+	size_t i;
+	json_t *g;
+
+	if (a == NULL)
+		return 1;
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return 0;
+	json_array_foreach(a, i, g) {
+		if (!json_is_string(g) || json_string_length(g) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* source {upstream, revision, commit[, include, exclude]}, or none: then
+ * the commit id is the digest's first 40 hex digits. */
 static int
 parse_source(struct store_manifest *m)
 {
@@ -348,6 +406,10 @@ parse_source(struct store_manifest *m)
 	    !hex_valid(commit, STORE_COMMIT_LEN))
 		return bad("source is not {upstream, revision, commit} with a "
 		    "40-hex commit");
+	if (!globs_valid(json_object_get(src, "include")) ||
+	    !globs_valid(json_object_get(src, "exclude")))
+		return bad("source's include or exclude is not a non-empty "
+		    "array of strings");
 	m->source = src;
 	memcpy(m->commit, commit, STORE_COMMIT_LEN + 1);
 	return 0;
