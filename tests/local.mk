@@ -24,6 +24,7 @@ INTEGRATION_TESTS += tests/integration/refs.sh
 INTEGRATION_TESTS += tests/integration/anchors.sh
 INTEGRATION_TESTS += tests/integration/pull.sh
 INTEGRATION_TESTS += tests/integration/pull_chain.sh
+INTEGRATION_TESTS += tests/integration/pull_resume.sh
 INTEGRATION_TESTS += tests/integration/documented.sh
 INTEGRATION_TESTS += tests/integration/synopsis.sh
 INTEGRATION_TESTS += tests/integration/bundle_dataset.sh

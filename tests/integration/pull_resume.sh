@@ -1,0 +1,136 @@
+#!/bin/sh
+# airlock pull resumes after a kill -9: during a transfer (at a byte count
+# the test chooses, and just before a batch commit) and just before the
+# revision's commit.  After each kill the store verifies, no revision of
+# the repository is listed, and the same pull run again fetches only what
+# was missing: the files committed before the kill are not fetched, and
+# the stored part of the big file is not fetched again.  What was fetched
+# the second time is counted by the upstream (airlockd's
+# airlockd_sent_bytes_total), not by the pull.  gc keeps a partial file
+# (a pull after it still resumes; the finished files no revision names
+# yet are swept and fetched again); gc --partial drops it (the next pull
+# fetches the whole file).
+. "$top_srcdir/tests/lib/tap.sh"
+
+command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
+[ -x "$AIRLOCK_CRASHTEST" ] || skip_all "airlock-crashtest is not built"
+
+plan 38
+
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+HF_HOME=$T/hf; export HF_HOME
+unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
+
+# 150 MB of weights: the ingest commits every 64 MiB of new chunks, so a
+# kill after 120 MB has at least one batch committed.
+MIB64=67108864
+sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 150000000 >/dev/null
+big=$(stat -c %s "$T/model/model.safetensors")
+total=$(cat "$T"/model/* | wc -c)
+"$AIRLOCK" --store "$T/up" init >/dev/null &&
+"$AIRLOCK" --store "$T/up" add "$T/model" --repo org/big >/dev/null
+check "the upstream store has org/big" test $? -eq 0
+check "airlockd serves it" start_daemon "$T/up"
+
+sent() { curl -sS "$URL/metrics" | sed -n 's/^airlockd_sent_bytes_total //p'; }
+# kill_pull STORE WHAT ENV...: the pull under the crash hook, killed (137).
+kill_pull() {
+	_s=$1; _what=$2; shift 2
+	env "$@" "$AIRLOCK_CRASHTEST" --store "$_s" pull org/big --from "$URL" \
+	    >"$T/crash.out" 2>&1
+	_rc=$?
+	[ $_rc -eq 137 ] && ok "pull killed $_what" || {
+		diag "$(tail -n 5 "$T/crash.out")"
+		not_ok "pull killed $_what (exit $_rc)"; }
+}
+# after_kill STORE WHAT: the store verifies and lists no half revision.
+after_kill() {
+	check "after the kill $2: verify --all passes" \
+	    "$AIRLOCK" --store "$1" verify --all
+	"$AIRLOCK" --store "$1" ls >"$T/ls" 2>&1
+	grep -q 'org/big' "$T/ls" && not_ok "after the kill $2: no revision listed" ||
+	    ok "after the kill $2: no revision listed"
+}
+# rerun STORE: the same pull again; WIRE is what airlockd sent for it.
+rerun() {
+	_b=$(sent)
+	"$AIRLOCK" --store "$1" --json pull org/big --from "$URL" >"$T/again.json"
+	_rc=$?
+	_a=$(sent)
+	WIRE=$((_a - _b))
+	return $_rc
+}
+# A field of the last pull's --json summary.
+json() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$T/again.json" "$1"; }
+same_as_upstream() {
+	rm -rf "$T/out"
+	"$AIRLOCK" --store "$1" checkout org/big "$T/out" && diff -r "$T/model" "$T/out"
+}
+
+# --- killed during the transfer, at 120 MB ---------------------------------
+D=$T/d1
+"$AIRLOCK" --store "$D" init >/dev/null
+kill_pull "$D" "after 120 MB" AIRLOCK_CRASH_AFTER=120000000
+after_kill "$D" "after 120 MB"
+check "the pull run again succeeds" rerun "$D"
+diag "fetched again: $WIRE of $total bytes"
+check "  it fetched at least 64 MiB less than the revision (airlockd's count: $WIRE)" \
+    test "$WIRE" -le $((total - MIB64))
+check "  and what it says it fetched is what airlockd sent" \
+    test "$(json fetched)" -eq "$WIRE"
+check "  it read back a stored part of model.safetensors" \
+    test "$(json resumed)" -ge "$MIB64"
+check "  the files stored before the kill were not fetched (held)" \
+    test "$(json held)" -gt 0
+check "  fetched + resumed + held is the revision" \
+    test $(($(json fetched) + $(json resumed) + $(json held))) -eq "$total"
+check "  verify --all passes" "$AIRLOCK" --store "$D" verify --all
+check "  the checkout is the folder added upstream" same_as_upstream "$D"
+
+# --- killed just before the second batch commit ----------------------------
+D=$T/d2
+"$AIRLOCK" --store "$D" init >/dev/null
+kill_pull "$D" "before its second batch commit" AIRLOCK_CRASH_AT=batch-commit:2
+after_kill "$D" "before the second batch commit"
+# gc sweeps the files that no revision names, but keeps the partial one.
+check "a gc between the kill and the rerun" "$AIRLOCK" --store "$D" gc
+check "the pull run again succeeds" rerun "$D"
+check "  it fetched at least 64 MiB less than the revision (airlockd's count: $WIRE)" \
+    test "$WIRE" -le $((total - MIB64))
+check "  what it says it fetched is what airlockd sent" \
+    test "$(json fetched)" -eq "$WIRE"
+check "  it read back the stored part that gc kept" \
+    test "$(json resumed)" -ge "$MIB64"
+check "  the checkout is the folder added upstream" same_as_upstream "$D"
+
+# --- killed just before the revision's commit ------------------------------
+D=$T/d3
+"$AIRLOCK" --store "$D" init >/dev/null
+kill_pull "$D" "before the revision commit" AIRLOCK_CRASH_AT=revision-commit
+after_kill "$D" "before the revision commit"
+check "the pull run again succeeds" rerun "$D"
+check "  it fetched at least 128 MiB less than the revision (airlockd's count: $WIRE)" \
+    test "$WIRE" -le $((total - 2 * MIB64))
+check "  what it says it fetched is what airlockd sent" \
+    test "$(json fetched)" -eq "$WIRE"
+check "  verify --all passes" "$AIRLOCK" --store "$D" verify --all
+check "  the checkout is the folder added upstream" same_as_upstream "$D"
+"$AIRLOCK" --store "$D" --json pull org/big --from "$URL" >"$T/again.json"
+check "  and a third pull is unchanged" test "$(json unchanged)" = True
+
+# --- gc --partial drops the stored part --------------------------------------
+D=$T/d4
+"$AIRLOCK" --store "$D" init >/dev/null
+kill_pull "$D" "after 120 MB, then gc --partial" AIRLOCK_CRASH_AFTER=120000000
+"$AIRLOCK" --store "$D" --json gc --partial >"$T/gc.json"
+check "gc --partial drops one partial file" python3 -c '
+import json, sys
+g = json.load(open(sys.argv[1]))
+sys.exit(0 if g["partial_files"] == 1 and g["chunks"] > 0 else 1)' "$T/gc.json"
+check "  verify --all passes" "$AIRLOCK" --store "$D" verify --all
+check "the pull run again succeeds" rerun "$D"
+check "  it fetched all of model.safetensors again (airlockd's count: $WIRE)" \
+    test "$WIRE" -ge "$big"
+check "  nothing was read back" test "$(json resumed)" -eq 0
+check "  the checkout is the folder added upstream" same_as_upstream "$D"
+stop_daemon
