@@ -1,7 +1,7 @@
 #!/bin/sh
 # airlock pull resumes after a kill -9: during a transfer (at a byte count
 # the test chooses, and just before a batch commit) and just before the
-# revision's commit.  After each kill the store verifies, no revision of
+# revision's commit; and after a full disk (as root, on a tmpfs).  After each kill the store verifies, no revision of
 # the repository is listed, and the same pull run again fetches only what
 # was missing: the files committed before the kill are not fetched, and
 # the stored part of the big file is not fetched again.  What was fetched
@@ -15,7 +15,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 [ -x "$AIRLOCK_CRASHTEST" ] || skip_all "airlock-crashtest is not built"
 
-plan 38
+plan 45
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -45,11 +45,11 @@ kill_pull() {
 }
 # after_kill STORE WHAT: the store verifies and lists no half revision.
 after_kill() {
-	check "after the kill $2: verify --all passes" \
+	check "after $2: verify --all passes" \
 	    "$AIRLOCK" --store "$1" verify --all
 	"$AIRLOCK" --store "$1" ls >"$T/ls" 2>&1
-	grep -q 'org/big' "$T/ls" && not_ok "after the kill $2: no revision listed" ||
-	    ok "after the kill $2: no revision listed"
+	grep -q 'org/big' "$T/ls" && not_ok "after $2: no revision listed" ||
+	    ok "after $2: no revision listed"
 }
 # rerun STORE: the same pull again; WIRE is what airlockd sent for it.
 rerun() {
@@ -71,7 +71,7 @@ same_as_upstream() {
 D=$T/d1
 "$AIRLOCK" --store "$D" init >/dev/null
 kill_pull "$D" "after 120 MB" AIRLOCK_CRASH_AFTER=120000000
-after_kill "$D" "after 120 MB"
+after_kill "$D" "the kill after 120 MB"
 check "the pull run again succeeds" rerun "$D"
 diag "fetched again: $WIRE of $total bytes"
 check "  it fetched at least 64 MiB less than the revision (airlockd's count: $WIRE)" \
@@ -91,7 +91,7 @@ check "  the checkout is the folder added upstream" same_as_upstream "$D"
 D=$T/d2
 "$AIRLOCK" --store "$D" init >/dev/null
 kill_pull "$D" "before its second batch commit" AIRLOCK_CRASH_AT=batch-commit:2
-after_kill "$D" "before the second batch commit"
+after_kill "$D" "the kill before the second batch commit"
 # gc sweeps the files that no revision names, but keeps the partial one.
 check "a gc between the kill and the rerun" "$AIRLOCK" --store "$D" gc
 check "the pull run again succeeds" rerun "$D"
@@ -107,7 +107,7 @@ check "  the checkout is the folder added upstream" same_as_upstream "$D"
 D=$T/d3
 "$AIRLOCK" --store "$D" init >/dev/null
 kill_pull "$D" "before the revision commit" AIRLOCK_CRASH_AT=revision-commit
-after_kill "$D" "before the revision commit"
+after_kill "$D" "the kill before the revision commit"
 check "the pull run again succeeds" rerun "$D"
 check "  it fetched at least 128 MiB less than the revision (airlockd's count: $WIRE)" \
     test "$WIRE" -le $((total - 2 * MIB64))
@@ -132,5 +132,33 @@ check "the pull run again succeeds" rerun "$D"
 check "  it fetched all of model.safetensors again (airlockd's count: $WIRE)" \
     test "$WIRE" -ge "$big"
 check "  nothing was read back" test "$(json resumed)" -eq 0
+check "  the checkout is the folder added upstream" same_as_upstream "$D"
+
+# --- a full disk ---------------------------------------------------------------
+# A store on a 100 MiB tmpfs: the first batch commit fits, the second does
+# not.  With room again, the pull resumes after the batch it committed.
+mkdir -p "$T/mnt"
+if [ "$(id -u)" -ne 0 ] ||
+    ! mount -t tmpfs -o size=100m tmpfs "$T/mnt" 2>/dev/null; then
+	for _i in 1 2 3 4 5 6 7; do
+		ok "# SKIP the full disk tests: mount(8) needs root"
+	done
+	stop_daemon
+	exit 0
+fi
+unmount() { umount "$T/mnt" 2>/dev/null; }
+at_exit unmount
+D=$T/mnt/store
+"$AIRLOCK" --store "$D" init >/dev/null
+fails "a pull that fills the disk fails (exit 2)" 2 \
+    "$AIRLOCK" --store "$D" pull org/big --from "$URL"
+last_output >"$T/full.err"
+diag "$(cat "$T/full.err")"
+check "  it says the disk is full" grep -qi 'no space\|full' "$T/full.err"
+after_kill "$D" "the full disk"
+mount -o remount,size=400m "$T/mnt"
+check "with room again, the pull run again succeeds" rerun "$D"
+check "  it fetched at least 64 MiB less than the revision (airlockd's count: $WIRE)" \
+    test "$WIRE" -le $((total - MIB64))
 check "  the checkout is the folder added upstream" same_as_upstream "$D"
 stop_daemon
