@@ -15,7 +15,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 [ -x "$AIRLOCK_CRASHTEST" ] || skip_all "airlock-crashtest is not built"
 
-plan 45
+plan 48
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -133,6 +133,37 @@ check "  it fetched all of model.safetensors again (airlockd's count: $WIRE)" \
     test "$WIRE" -ge "$big"
 check "  nothing was read back" test "$(json resumed)" -eq 0
 check "  the checkout is the folder added upstream" same_as_upstream "$D"
+
+# --- the progress bar: on a terminal only ------------------------------------
+"$AIRLOCK" --store "$T/d5" init >/dev/null
+python3 - "$AIRLOCK" --store "$T/d5" pull org/big --from "$URL" >"$T/tty.out" <<'PY'
+import os, pty, subprocess, sys, threading
+master, slave = pty.openpty()
+got = []
+def drain():
+    while True:
+        try:
+            d = os.read(master, 65536)
+        except OSError:
+            return
+        if not d:
+            return
+        got.append(d)
+t = threading.Thread(target=drain)
+t.start()
+rc = subprocess.run(sys.argv[1:], stderr=slave, stdout=subprocess.DEVNULL).returncode
+os.close(slave)
+t.join()
+sys.stdout.write(b"".join(got).decode("utf-8", "replace"))
+sys.exit(rc)
+PY
+check "a pull with standard error on a terminal succeeds" test $? -eq 0
+check "  it draws the bar: bytes of the revision's, a rate, files" grep -Eq \
+    "pull .*/ +143\.1 MiB .*%.*/s [0-9]+/7 files" "$T/tty.out"
+rm -rf "$T/d5"
+"$AIRLOCK" --store "$T/d5" init >/dev/null
+"$AIRLOCK" --store "$T/d5" pull org/big --from "$URL" >/dev/null 2>"$T/pipe.err"
+check "  on a pipe it draws nothing" test ! -s "$T/pipe.err"
 
 # --- a full disk ---------------------------------------------------------------
 # A store on a 100 MiB tmpfs: the first batch commit fits, the second does
