@@ -152,7 +152,7 @@ bench airlockd "$A"
 
 # The fake Hub's redirect to nginx serving the same files, when it exists.
 if [ "$FAKEHUB" = 1 ] && [ -f "$top/tests/lib/fakehub.py" ] && [ -x "$NGINX" ]; then
-	echo "(fake Hub + nginx: see tests/lib/fakehub.py; not wired in this version)"
+	echo "(fake Hub + nginx: not measured: fakehub.py redirects to its own CDN port, not to nginx)"
 else
 	echo "(fake Hub + nginx: skipped, tests/lib/fakehub.py is not there)"
 fi
