@@ -82,6 +82,7 @@ struct job {
 	 * file's last segment. */
 	uint64_t	 total;
 	int		 err;		/* chunker: errno or STORE_EINVAL */
+	int		 read_failed;	/* err is the read's own */
 	char		 errmsg[256];
 	uint8_t		 sha256[STORE_HASH_LEN];
 	uint8_t		 git_sha1[STORE_SHA1_LEN];
@@ -181,6 +182,7 @@ fill(struct job *job, struct seg *s, size_t have, int *eof)
 
 		if (n < 0) {
 			job->err = errno != 0 ? errno : EIO;
+			job->read_failed = 1;
 			snprintf(job->errmsg, sizeof(job->errmsg), "read: %s",
 			    strerror(job->err));
 			*eof = 1;
@@ -802,6 +804,33 @@ replay(struct store_ingest *ing, struct job *job)
 	return 0;
 }
 
+/*
+ * Ends a file whose first segments went to the hasher but whose reading
+ * never began: an empty last segment, so the hasher lets the job go.
+ */
+static void
+job_abandon(struct store_ingest *ing, struct job *job)
+{
+	struct seg *s;
+
+	pthread_mutex_lock(&ing->mu);
+	s = q_wait(ing, &ing->freeq);
+	pthread_mutex_unlock(&ing->mu);
+	if (s == NULL)
+		return;
+	s->len = s->nchunks = 0;
+	s->last = 1;
+	s->job = job;
+	pthread_mutex_lock(&ing->mu);
+	ing->copying++;
+	pthread_mutex_unlock(&ing->mu);
+	q_give(ing, &ing->hashq, s);
+	pthread_mutex_lock(&ing->mu);
+	while (!job->hashed)
+		pthread_cond_wait(&ing->cv, &ing->mu);
+	pthread_mutex_unlock(&ing->mu);
+}
+
 static int
 ingest_file(struct store_ingest *ing, const uint8_t *known, uint64_t *from,
     store_read_fn fn, void *arg, int64_t size, unsigned flags,
@@ -830,8 +859,11 @@ ingest_file(struct store_ingest *ing, const uint8_t *known, uint64_t *from,
 			return rc;
 		ing->partial = 1;
 		ing->pdone = ing->list.n;
-		if (prefix > 0 && (rc = replay(ing, &job)) != 0)
+		if (prefix > 0 && (rc = replay(ing, &job)) != 0) {
+			ing->partial = 0;
+			job_abandon(ing, &job);
 			return rc;
+		}
 		job.size = size - (int64_t)prefix;
 		info->resumed = prefix;
 	}
@@ -885,8 +917,10 @@ ingest_file(struct store_ingest *ing, const uint8_t *known, uint64_t *from,
 		return rc;
 	}
 	if (job.err != 0) {
-		/* What was read is kept for the next attempt. */
-		if (ing->partial && (rc = ing_commit(ing, 0)) != 0)
+		/* What was read is kept for the next attempt, when the read
+		 * failed (a source that ended early ended on no cut). */
+		if (ing->partial && job.read_failed &&
+		    (rc = ing_commit(ing, 0)) != 0)
 			job.err = rc;
 		ing->partial = 0;
 		return store_fail(job.err, "%s", job.errmsg);
