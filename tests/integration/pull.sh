@@ -9,7 +9,7 @@
 
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 
-plan 17
+plan 19
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -82,15 +82,23 @@ check "  the same pull again is unchanged" test "$(field unchanged)" = True
 check "  with other filters it is not unchanged" sh -c \
     "test '$(field unchanged)' = False && test '$(field files)' -eq 4"
 sent() { curl -sS "$URL/metrics" | sed -n 's/^airlockd_sent_bytes_total //p'; }
+chunks() { "$AIRLOCK" --store "$F" --json stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["chunks"])'; }
 before=$(sent)
+c0=$(chunks)
 "$AIRLOCK" --store "$F" --json pull org/tiny --from "$HUB" >"$T/f.json"
 wire=$(($(sent) - before))
+c1=$(chunks)
 check "  without filters it is not unchanged: every file ($want)" sh -c \
     "test '$(field unchanged)' = False && test '$(field files)' -eq $want"
 # Every file but the .json ones it has: counted by airlockd, sized by find.
 rest=$(find "$T/model" -type f ! -name '*.json' -exec cat {} + | wc -c)
 check "  the files it had were not fetched again ($wire bytes sent, want $rest)" \
     test "$wire" -eq "$rest"
+check "  --json: chunks_new is what the store gained ($((c1 - c0)), by stats)" \
+    test "$(field chunks_new)" -eq $((c1 - c0))
+check "  --json: fetched is what airlockd sent, no retries, some seconds" sh -c \
+    "test '$(field fetched)' -eq $wire && test '$(field retries)' -eq 0 &&
+    python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' '$(field seconds)'"
 check "  the commit id names the whole revision" sh -c \
     "'$AIRLOCK' --store '$F' checkout 'org/tiny@$commit' '$T/fout' && diff -r '$T/model' '$T/fout'"
 check "  verify --all passes" "$AIRLOCK" --store "$F" verify --all
