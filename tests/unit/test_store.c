@@ -1370,6 +1370,40 @@ test_ingest_resume(void **state)
 	assert_int_equal(from, 0);
 	assert_int_equal(c.asked, n);
 	store_ingest_free(ing);
+
+	/* A record whose first chunk is not in the store (damaged, or a
+	 * chunk of another length) is not resumed from. */
+	uint8_t key[STORE_HASH_LEN + 12] = { 0 }, val[STORE_HASH_LEN + 4];
+	struct cut_read d = { p, n, 0, 17u << 20, &from, 0, 0 };
+	assert_int_equal(store_ingest_begin(f->st, &ing), 0);
+	assert_int_equal(store_ingest_file_known(ing, sha, &from, cut_read, &d,
+	    (int64_t)n, 0, &info), ECONNRESET);
+	store_ingest_free(ing);
+	memcpy(key, sha, STORE_HASH_LEN);
+	for (int i = 0; i < 8; i++)
+		key[STORE_HASH_LEN + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+	/* The failed read left a record: its first entry is there. */
+	void *had;
+	size_t hadlen;
+	assert_int_equal(store_kv_get(f->st, STORE_PARTIAL, key, sizeof(key),
+	    &had, &hadlen), 0);
+	assert_int_equal(hadlen, sizeof(val));
+	free(had);
+	memcpy(val, sha, STORE_HASH_LEN);	/* the file's hash: no chunk */
+	val[STORE_HASH_LEN] = 0;
+	val[STORE_HASH_LEN + 1] = 1;
+	val[STORE_HASH_LEN + 2] = 0;
+	val[STORE_HASH_LEN + 3] = 0;
+	assert_int_equal(store_kv_put(f->st, STORE_PARTIAL, key, sizeof(key),
+	    val, sizeof(val)), 0);
+	struct cut_read e = { p, n, 0, 0, &from, 0, 0 };
+	assert_int_equal(store_ingest_begin(f->st, &ing), 0);
+	assert_int_equal(store_ingest_file_known(ing, sha, &from, cut_read, &e,
+	    (int64_t)n, 0, &info), 0);
+	assert_int_equal(from, 0);
+	assert_int_equal(e.asked, n);
+	assert_memory_equal(info.sha256, sha, STORE_HASH_LEN);
+	store_ingest_free(ing);
 	free(p);
 	free(back);
 }
