@@ -21,8 +21,9 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
 
-# 150 MB of weights: the ingest commits every 64 MiB of new chunks, so a
-# kill after 120 MB has at least one batch committed.
+# 150 MB of weights: a pull commits every 32 MiB of new chunks, so a kill
+# after 120 MB has at least 64 MiB committed, and so does a kill before
+# the third commit.
 MIB64=67108864
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 150000000 >/dev/null
 big=$(stat -c %s "$T/model/model.safetensors")
@@ -87,11 +88,11 @@ check "  fetched + resumed + held is the revision" \
 check "  verify --all passes" "$AIRLOCK" --store "$D" verify --all
 check "  the checkout is the folder added upstream" same_as_upstream "$D"
 
-# --- killed just before the second batch commit ----------------------------
+# --- killed just before the third batch commit ------------------------------
 D=$T/d2
 "$AIRLOCK" --store "$D" init >/dev/null
-kill_pull "$D" "before its second batch commit" AIRLOCK_CRASH_AT=batch-commit:2
-after_kill "$D" "the kill before the second batch commit"
+kill_pull "$D" "before its third batch commit" AIRLOCK_CRASH_AT=batch-commit:3
+after_kill "$D" "the kill before the third batch commit"
 # gc sweeps the files that no revision names, but keeps the partial one.
 check "a gc between the kill and the rerun" "$AIRLOCK" --store "$D" gc
 check "the pull run again succeeds" rerun "$D"
@@ -166,11 +167,12 @@ rm -rf "$T/d5"
 check "  on a pipe it draws nothing" test ! -s "$T/pipe.err"
 
 # --- a full disk ---------------------------------------------------------------
-# A store on a 100 MiB tmpfs: the first batch commit fits, the second does
-# not.  With room again, the pull resumes after the batch it committed.
+# A store on a 120 MiB tmpfs: the first three batch commits fit, the
+# fourth does not.  With room again, the pull resumes after the batches it
+# committed.
 mkdir -p "$T/mnt"
 if [ "$(id -u)" -ne 0 ] ||
-    ! mount -t tmpfs -o size=100m tmpfs "$T/mnt" 2>/dev/null; then
+    ! mount -t tmpfs -o size=120m tmpfs "$T/mnt" 2>/dev/null; then
 	for _i in 1 2 3 4 5 6 7; do
 		ok "# SKIP the full disk tests: mount(8) needs root"
 	done
