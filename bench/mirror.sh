@@ -10,9 +10,10 @@
 #   - a pull killed (kill -9) once the upstream has sent half the big
 #     file, then run again: the bytes the upstream sent the second time ÷
 #     the file's size (target <= 0.55), counted by airlockd's /metrics.
-# Upstreams: airlockd serving a store over the Hub API; and, when the fake
-# Hub (tests/lib/fakehub.py) is there, nginx serving the same files behind
-# its redirects (FAKEHUB=0 skips it).  The upstream serves from the page
+# Upstreams: airlockd serving a store over the Hub API (behind nginx,
+# which hides its /v1/ so that the pull takes the Hub's sequence, not the
+# chained one); and, when the fake Hub (tests/lib/fakehub.py) is there,
+# nginx serving the same files behind its redirects (FAKEHUB=0 skips it).  The upstream serves from the page
 # cache (its files are read once first).  Not part of make check: a test
 # asserts behaviour, a benchmark measures time.
 #
@@ -88,8 +89,51 @@ while [ ! -s "$W/port" ]; do
 	n=$((n + 1)); [ $n -gt 200 ] && { echo "airlockd did not start" >&2; cat "$W/airlockd.log" >&2; exit 1; }
 	sleep 0.05
 done
-A=http://$(cat "$W/port")
-sent() { curl -sS "$A/metrics" | sed -n 's/^airlockd_sent_bytes_total //p'; }
+D=http://$(cat "$W/port")
+sent() { curl -sS "$D/metrics" | sed -n 's/^airlockd_sent_bytes_total //p'; }
+
+# An airlockd upstream is chained (its /v1/: bench/chain.sh measures
+# that); nginx in front of it hides /v1/, so that the Hub's sequence runs,
+# and streams the rest through.  The peer goes through it as well.
+[ -x "$NGINX" ] || { echo "mirror.sh: $NGINX: apt-get install nginx-light" >&2; exit 2; }
+nport=$(free_port)
+mkdir -p "$W/nginx/tmp"
+cat >"$W/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/error.log;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path $W/nginx/tmp;
+	proxy_temp_path $W/nginx/tmp;
+	fastcgi_temp_path $W/nginx/tmp;
+	uwsgi_temp_path $W/nginx/tmp;
+	scgi_temp_path $W/nginx/tmp;
+	server {
+		listen 127.0.0.1:$nport;
+		location /v1 { return 404; }
+		location / {
+			proxy_pass $D;
+			proxy_http_version 1.1;
+			proxy_buffering off;
+			proxy_redirect off;
+			proxy_set_header Host \$http_host;
+		}
+	}
+}
+EOF
+"$NGINX" -p "$W/nginx" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" &
+npid=$!
+A=http://127.0.0.1:$nport
+n=0
+until curl -sf -o /dev/null "$A/api/models/bench/model/revision/main"; do
+	n=$((n + 1)); [ $n -gt 200 ] && { echo "nginx did not start" >&2; cat "$W/nginx/error.log" >&2; exit 1; }
+	sleep 0.05
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$A/v1/")" = 404 ] ||
+    { echo "mirror.sh: nginx does not hide airlockd's /v1/" >&2; exit 1; }
 
 # The peer: what a script without airlock does, each file by curl -o, then
 # sha256sum over them.
