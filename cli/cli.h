@@ -242,6 +242,10 @@ struct progress;
 struct progress *progress_start(const struct cli *, const char *label,
 	    uint64_t total);
 void	progress_set(struct progress *, uint64_t done);
+/* The total, once it is known, and files done of files, drawn after the
+ * rate when files is not 0. */
+void	progress_total(struct progress *, uint64_t total);
+void	progress_files(struct progress *, uint64_t done, uint64_t files);
 void	progress_fn(void *, uint64_t);	/* a store_progress_fn */
 void	progress_end(struct progress *);
 

@@ -479,7 +479,7 @@ pull_judge(void *arg, struct mirror_chain_vouch *v)
 }
 
 static int
-pull_status(int rc)
+pull_exit(int rc)
 {
 	switch (rc) {
 	case MIRROR_ENOTFOUND:
@@ -490,6 +490,18 @@ pull_status(int rc)
 		return EXIT_CHECK;
 	}
 	return EXIT_USAGE;
+}
+
+/* The bar: bytes of the revision's files (fetched, held or resumed), the
+ * rate, files done. */
+static void
+pull_status(void *arg, const struct mirror_status *s)
+{
+	struct progress *p = arg;
+
+	progress_total(p, s->bytes);
+	progress_files(p, s->files_done, s->files);
+	progress_set(p, s->bytes_done);
 }
 
 static void
@@ -526,11 +538,15 @@ report(struct cli *cli, const struct mirror_pull_result *r, const char *rev,
 		    "unchanged", r->unchanged, "also", also));
 	else
 		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,"
-		    "s:I,s:f,s:b}", "type", m->type, "repo", m->repo,
-		    "revision", rev, "commit", m->commit, "digest", digest,
+		    "s:I,s:I,s:I,s:I,s:f,s:b}", "type", m->type,
+		    "repo", m->repo, "revision", rev, "commit", m->commit,
+		    "digest", digest,
 		    "files", (json_int_t)r->files, "bytes", (json_int_t)r->bytes,
 		    "fetched", (json_int_t)r->fetched,
 		    "held", (json_int_t)r->held,
+		    "resumed", (json_int_t)r->resumed,
+		    "chunks_new", (json_int_t)r->new_chunks,
+		    "bytes_new", (json_int_t)r->new_bytes,
 		    "requests", (json_int_t)r->requests,
 		    "retries", (json_int_t)r->retries, "seconds", secs,
 		    "unchanged", r->unchanged));
@@ -594,7 +610,7 @@ pull_lock(struct cmd_ctx *ctx, struct mirror *m, struct mirror_pull_spec *spec)
 			    store_type_prefix(lm->type), lm->repo,
 			    lm->revision, digest);
 			/* Files that are not the locked ones: a check failed. */
-			rc = rc == STORE_EINVAL ? EXIT_CHECK : pull_status(rc);
+			rc = rc == STORE_EINVAL ? EXIT_CHECK : pull_exit(rc);
 		} else
 			report(ctx->cli, &res, lm->revision, 0, NULL);
 		store_manifest_free(res.manifest);
@@ -711,6 +727,7 @@ cmd_pull(struct cmd_ctx *ctx)
 	struct mirror_opts opts;
 	struct signer *signer = NULL;
 	struct pull_judge judge = { 0 };
+	struct progress *bar = NULL;
 	struct event_base *base = NULL;
 	struct mirror *m = NULL;
 	struct timespec t0, t1;
@@ -768,9 +785,15 @@ cmd_pull(struct cmd_ctx *ctx)
 		rc = cli_fail(EXIT_USAGE, "%s", mirror_lasterror());
 		goto out;
 	}
+	bar = progress_start(ctx->cli, "pull", 0);
+	spec.status = bar != NULL ? pull_status : NULL;
+	spec.status_arg = bar;
 	if (a->lock != NULL)
 		rc = pull_lock(ctx, m, &spec);
-	else if ((rc = mirror_pull(m, ctx->st, &spec, &res)) == 0)
+	else
+		rc = mirror_pull(m, ctx->st, &spec, &res);
+	progress_end(bar);
+	if (a->lock == NULL && rc == 0)
 		status = pull_also(a, m, ctx->st, &spec, res.manifest, &also);
 	mirror_thread_stop(m);
 	if (a->lock != NULL)
@@ -792,7 +815,7 @@ cmd_pull(struct cmd_ctx *ctx)
 		    a->t.repo, rev, *e != '\0' ? e : mirror_strerror(rc));
 		if (res.failed != NULL)
 			cli_warnx("%s: no revision was added", res.failed);
-		rc = pull_status(rc);
+		rc = pull_exit(rc);
 		goto out;
 	}
 	report(ctx->cli, &res, rev, (double)(t1.tv_sec - t0.tv_sec) +

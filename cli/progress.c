@@ -15,7 +15,7 @@
 
 /*
  * The crash tests' hook, in airlock-crashtest only (lib/crash.h): with
- * AIRLOCK_CRASH_AFTER=N, the first add or import to pass N bytes kills its
+ * AIRLOCK_CRASH_AFTER=N, the first add, import or pull to pass N bytes kills its
  * process with SIGKILL, as kill -9 would, at a point the test chooses
  * rather than one a timer happens to hit.
  */
@@ -29,6 +29,7 @@ struct progress {
 	int		 tty;		/* draw: a terminal and no --json */
 	uint64_t	 total;
 	uint64_t	 done;
+	uint64_t	 files, files_done;
 	double		 start;
 	double		 last;
 };
@@ -53,7 +54,7 @@ progress_start(const struct cli *cli, const char *label, uint64_t total)
 	const char *crash = getenv("AIRLOCK_CRASH_AFTER");
 
 	hook = crash != NULL && (strcmp(label, "add") == 0 ||
-	    strcmp(label, "import") == 0);
+	    strcmp(label, "import") == 0 || strcmp(label, "pull") == 0);
 	if (hook)
 		crash_after = strtoull(crash, NULL, 10);
 #endif
@@ -86,6 +87,10 @@ draw(struct progress *p, double t)
 	fprintf(stderr, "\r%-9s %10s / %-10s [%.*s%*s] %3d%% %10s/s",
 	    p->label, cli_bytes(p->done, done), cli_bytes(p->total, total),
 	    fill, "########################", width - fill, "", pct, rate);
+	if (p->files != 0)
+		fprintf(stderr, " %llu/%llu files",
+		    (unsigned long long)p->files_done,
+		    (unsigned long long)p->files);
 	fflush(stderr);
 }
 
@@ -105,6 +110,22 @@ progress_set(struct progress *p, uint64_t done)
 		return;
 	p->last = t;
 	draw(p, t);
+}
+
+void
+progress_total(struct progress *p, uint64_t total)
+{
+	if (p != NULL)
+		p->total = total;
+}
+
+void
+progress_files(struct progress *p, uint64_t done, uint64_t files)
+{
+	if (p == NULL)
+		return;
+	p->files_done = done;
+	p->files = files;
 }
 
 void

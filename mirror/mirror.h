@@ -117,6 +117,19 @@ typedef int (*mirror_gate_fn)(void *arg, const char *commit,
 	    const struct mirror_meta_file *, size_t n,
 	    const struct mirror_chain_vouch *);
 
+/* Where a pull is, for a progress bar or a job's state. */
+struct mirror_status {
+	uint64_t	files;		/* in the revision (after the filters) */
+	uint64_t	files_done;
+	uint64_t	bytes;		/* of those files */
+	uint64_t	bytes_done;	/* fetched, held or resumed */
+	uint64_t	fetched;	/* body bytes on the wire */
+};
+/* Called from the tree's listing on, from mirror_pull's thread or the
+ * ingest's reading one, never two at once; status lives until it
+ * returns. */
+typedef void (*mirror_status_fn)(void *arg, const struct mirror_status *);
+
 /* One revision to pull. */
 struct mirror_pull_spec {
 	const char	*upstream;	/* base URL, e.g. https://huggingface.co */
@@ -148,6 +161,8 @@ struct mirror_pull_spec {
 	const struct store_manifest	*exact;
 	const struct store_sig		*sigs;
 	size_t				 nsigs;
+	mirror_status_fn status;	/* may be NULL */
+	void		*status_arg;
 };
 
 struct mirror_pull_result {
@@ -157,7 +172,12 @@ struct mirror_pull_result {
 	uint64_t		 files;
 	uint64_t		 bytes;		/* of the files */
 	uint64_t		 fetched;	/* body bytes on the wire */
-	uint64_t		 held;		/* bytes the store had already */
+	uint64_t		 held;		/* of files the store had already,
+						 * not fetched */
+	uint64_t		 resumed;	/* of partial files read back
+						 * from the store, not fetched */
+	uint64_t		 new_chunks;	/* chunks the store lacked */
+	uint64_t		 new_bytes;	/* and their bytes */
 	uint64_t		 retries;
 	uint64_t		 requests;
 	const char		*failed;	/* the file it stopped on, or NULL */
@@ -168,11 +188,15 @@ struct mirror_pull_result {
  * Resolves the revision to the upstream's commit, lists every file at that
  * commit (all pages), fetches and checks each (README.md and licence files
  * first) and commits the revision with ref = revision, keeping the
- * upstream's commit id.  A branch whose upstream commit is the one the
- * local ref came from costs one request and changes nothing.  From an
- * airlockd (it answers GET /v1/) the pull is chained instead: the
- * manifest, committed as its own bytes with the upstream's signatures,
- * then only the chunks the store lacks, each checked.
+ * upstream's commit id.  A branch whose upstream commit (and filters)
+ * are the ones the local ref came from costs one request and changes
+ * nothing.  A file whose bytes the store holds (by the tree's sha256, or
+ * the git blob id and size of one it stored) is not fetched; one that an
+ * earlier pull fetched part of is resumed where the stored part ends
+ * (store_ingest_file_known).  From an airlockd (it answers GET /v1/)
+ * the pull is chained instead: the manifest, committed as its own bytes
+ * with the upstream's signatures, then only the chunks the store lacks,
+ * each checked.
  */
 int	mirror_pull(struct mirror *, struct store *,
 	    const struct mirror_pull_spec *, struct mirror_pull_result *);

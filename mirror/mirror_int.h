@@ -104,8 +104,12 @@ struct upstream_file {
 	char		*path;
 	uint64_t	 size;
 	uint8_t		 sha1[STORE_SHA1_LEN];	/* git blob id ("oid") */
-	uint8_t		 sha256[STORE_HASH_LEN];	/* "lfs.oid", if lfs */
+	uint8_t		 sha256[STORE_HASH_LEN];	/* "lfs.oid", if lfs; or
+							 * held's */
 	int		 lfs;
+	int		 held;		/* not LFS, but the store holds a blob
+					 * of this git blob id and size (set
+					 * by pull.c) */
 };
 /* The files of every page read so far; wanted (may be NULL) filters. */
 struct upstream_tree {

@@ -38,6 +38,9 @@ struct pull {
 	struct mirror_meta_file		 meta[16];	/* for the gate */
 	size_t				 nmeta;
 	int				 gated;
+	struct mirror_status		 stat;
+	uint64_t			 done;		/* bytes_done before
+							 * the current file */
 	int				 rc;		/* a reader's failure */
 	char				 err[1024];
 };
@@ -411,12 +414,23 @@ list_tree(struct pull *p)
 	return rc;
 }
 
+static void
+status(struct pull *p, uint64_t done, uint64_t fetched)
+{
+	p->stat.bytes_done = done;
+	p->stat.fetched += fetched;
+	if (p->spec->status != NULL)
+		p->spec->status(p->spec->status_arg, &p->stat);
+}
+
 /* One file's bytes for the pipeline, resumed across drops. */
 struct fstream {
 	struct pull		*p;
 	const struct upstream_file	*f;
 	char			 url[BOUND_PATH * 3 + 3000];
 	struct xfer		*x;
+	uint64_t		 start;		/* where the store's part ends */
+	int			 begun;
 	uint64_t		 offset;	/* bytes given to the pipeline */
 	uint64_t		 skip;		/* of a 200 to a ranged GET */
 	int			 attempt;
@@ -524,6 +538,11 @@ fs_read(void *arg, void *buf, size_t len)
 	struct pull *p = fs->p;
 	int rc;
 
+	if (!fs->begun) {
+		/* The ingest has said where the stored part ends. */
+		fs->begun = 1;
+		fs->offset = fs->start;
+	}
 	if (fs->offset >= fs->f->size) {
 		if ((rc = fs_end(fs)) != 0)
 			goto fail;
@@ -548,6 +567,7 @@ fs_read(void *arg, void *buf, size_t len)
 		if (n > 0) {
 			fs->offset += n;
 			p->res->fetched += n;
+			status(p, p->done + fs->offset, n);
 			if (fs->card != NULL || (fs->capture &&
 			    fs->offset == n)) {
 				if (fs->card == NULL &&
@@ -604,14 +624,18 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 	in.path = f->path;
 	in.size = (int64_t)f->size;
 	in.lfs = f->lfs;
-	in.sha256 = f->lfs ? f->sha256 : NULL;
+	in.sha256 = f->lfs || f->held ? f->sha256 : NULL;
 	in.git_sha1 = f->sha1;
+	in.reuse = 1;
 	for (int tries = 0; tries < 2; tries++) {
 		memset(&fs, 0, sizeof(fs));
 		fs.p = p;
 		fs.f = f;
 		fs.capture = strcmp(f->path, "README.md") == 0 ||
 		    (p->spec->gate != NULL && upstream_rank(f->path) < 2);
+		in.resume_from = f->lfs ? &fs.start : NULL;
+		/* What the gate and the card read must flow. */
+		in.reuse = !fs.capture;
 		snprintf(fs.url, sizeof(fs.url), "%s/resolve/%s/%s", p->files,
 		    p->commit, enc);
 		p->rc = 0;
@@ -676,6 +700,9 @@ feed(void *arg, struct store_revision *rev)
 		p->res->failed = p->tree.v[i].path;
 		if ((rc = put_file(p, rev, &p->tree.v[i])) != 0)
 			return rc;
+		p->done += p->tree.v[i].size;
+		p->stat.files_done++;
+		status(p, p->done, 0);
 	}
 	p->res->failed = NULL;
 	return gate(p);
@@ -723,6 +750,72 @@ unchanged(struct pull *p)
 	}
 	store_manifest_free(cur);
 	return 0;
+}
+
+static int
+sha1_cmp(const void *a, const void *b)
+{
+	const struct upstream_file *const *x = a, *const *y = b;
+
+	return memcmp((*x)->sha1, (*y)->sha1, STORE_SHA1_LEN);
+}
+
+struct held {
+	struct upstream_file	**v;		/* not LFS, by git blob id */
+	size_t		  n;
+};
+
+static int
+held_one(void *arg, const struct store_blobinfo *b)
+{
+	struct held *h = arg;
+	size_t lo = 0, hi = h->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(h->v[mid]->sha1, b->git_sha1, STORE_SHA1_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* The same bytes may sit at several paths. */
+	for (; lo < h->n && memcmp(h->v[lo]->sha1, b->git_sha1,
+	    STORE_SHA1_LEN) == 0; lo++)
+		if (h->v[lo]->size == b->size) {
+			h->v[lo]->held = 1;
+			memcpy(h->v[lo]->sha256, b->sha256, STORE_HASH_LEN);
+		}
+	return 0;
+}
+
+/*
+ * Which files that are not in LFS the store holds already, found by git
+ * blob id and size in one walk of its blob records (the tree gives no
+ * sha256 for them): they are put without a fetch.
+ */
+static int
+find_held(struct pull *p)
+{
+	struct held h = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < p->tree.n; i++)
+		if (!p->tree.v[i].lfs)
+			h.n++;
+	if (h.n == 0)
+		return 0;
+	if ((h.v = calloc(h.n, sizeof(*h.v))) == NULL)
+		return mirror_fail(MIRROR_ENOMEM, "out of memory");
+	h.n = 0;
+	for (size_t i = 0; i < p->tree.n; i++)
+		if (!p->tree.v[i].lfs)
+			h.v[h.n++] = &p->tree.v[i];
+	qsort(h.v, h.n, sizeof(*h.v), sha1_cmp);
+	if ((rc = store_blobs_each(p->st, held_one, &h)) != 0)
+		rc = mirror_fail(rc, "%s", store_lasterror());
+	free(h.v);
+	return rc;
 }
 
 int
@@ -788,6 +881,12 @@ mirror_pull(struct mirror *m, struct store *st,
 	if ((rc = list_tree(&p)) != 0)
 		goto out;
 	res->files = p.tree.n;
+	if ((rc = find_held(&p)) != 0)
+		goto out;
+	p.stat.files = p.tree.n;
+	for (size_t i = 0; i < p.tree.n; i++)
+		p.stat.bytes += p.tree.v[i].size;
+	status(&p, 0, 0);
 
 	p.rs.parts.type = type;
 	p.rs.parts.repo = spec->repo;
@@ -830,7 +929,10 @@ mirror_pull(struct mirror *m, struct store *st,
 	res->manifest = rr.manifest;
 	res->unchanged = rr.unchanged;
 	res->bytes = rr.bytes;
-	res->held = rr.bytes > rr.new_bytes ? rr.bytes - rr.new_bytes : 0;
+	res->held = rr.held;
+	res->resumed = rr.resumed;
+	res->new_chunks = rr.new_chunks;
+	res->new_bytes = rr.new_bytes;
 out:
 	upstream_tree_free(&p.tree);
 	for (size_t i = 0; i < p.nmeta; i++)

@@ -118,6 +118,7 @@ static const char *const kvnames[STORE_NTABLES] = {
 	[STORE_TRUST] = "trust",
 	[STORE_RELEASE] = "release",
 	[STORE_SETTING] = "setting",
+	[STORE_PARTIAL] = "partial",
 };
 
 static int

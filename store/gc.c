@@ -6,7 +6,11 @@
  * pin, and sweeps the manifests, blobs and chunks that nothing reaches, in
  * one write transaction.  It holds the store's write lock alone, so an add
  * or import in progress, whose chunks no revision names yet, is never
- * swept.  What it cannot read it cannot mark: a root, manifest or chunk map
+ * swept.  The partial files that interrupted mirror transfers recorded
+ * (STORE_PARTIAL) are roots as well: a pull run again resumes them, and
+ * a kill -9 must not cost the bytes already fetched because a gc ran in
+ * between.  They are reclaimed when their file completes, or by a gc told
+ * to drop them (airlock gc --partial).  What it cannot read it cannot mark: a root, manifest or chunk map
  * that is damaged stops gc before it sweeps anything.
  */
 #include "config.h"
@@ -368,14 +372,60 @@ chunk_mark(void *arg, const MDB_val *k, const MDB_val *d)
 	return hset_add(&mk->chunks, d->mv_data) != 0 ? ENOMEM : 0;
 }
 
-/* The map is sorted by blob: walk it once, keep the marked ones. */
+/* A partial file's chunk is kept: the pull that wrote it resumes. */
 static int
-mark_chunks(struct mark *mk)
+partial_mark(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct mark *mk = arg;
+
+	(void)k;
+	if (d->mv_size < STORE_HASH_LEN)
+		return 0;	/* a damaged entry: a resume skips it */
+	return hset_add(&mk->chunks, d->mv_data) != 0 ? ENOMEM : 0;
+}
+
+/* The files of partial records (idx 0), dropped or not. */
+static int
+partial_count(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	uint64_t *n = arg;
+
+	(void)d;
+	if (k->mv_size >= 4 && get_be32((const uint8_t *)k->mv_data +
+	    k->mv_size - 4) == 0)
+		(*n)++;
+	return 0;
+}
+
+/* Counts the partial files and, unless dry_run, drops their records. */
+static int
+partials_drop(struct mark *mk, int dry_run, uint64_t *n)
+{
+	MDB_dbi dbi = mk->st->kv[STORE_PARTIAL];
+	int rc;
+
+	if ((rc = txn_each(mk->st, mk->txn, dbi, NULL, 0, partial_count,
+	    n)) != 0)
+		return rc;
+	if (!dry_run && (rc = mdb_drop(mk->txn, dbi, 0)) != 0)
+		return store_mdb_fail(rc, "partial files");
+	return 0;
+}
+
+/*
+ * The map is sorted by blob: walk it once, keep the marked ones.  The
+ * chunks of partial files are kept too, unless they are dropped.
+ */
+static int
+mark_chunks(struct mark *mk, int keep_partials)
 {
 	int rc;
 
 	if ((rc = txn_each(mk->st, mk->txn, mk->st->blobmap, NULL, 0,
 	    chunk_mark, mk)) != 0)
+		return rc;
+	if (keep_partials && (rc = txn_each(mk->st, mk->txn,
+	    mk->st->kv[STORE_PARTIAL], NULL, 0, partial_mark, mk)) != 0)
 		return rc;
 	hset_sort(&mk->chunks);
 	return 0;
@@ -412,17 +462,19 @@ sweep(struct mark *mk, MDB_dbi dbi, const struct hset *keep, int dry_run,
 }
 
 int
-store_gc(struct store *st, int dry_run, struct store_gc_result *res)
+store_gc(struct store *st, unsigned flags, struct store_gc_result *res)
 {
-	return store_gc_keep(st, dry_run, -1, res);
+	return store_gc_keep(st, flags, -1, res);
 }
 
 int
-store_gc_keep(struct store *st, int dry_run, int keep_last,
+store_gc_keep(struct store *st, unsigned flags, int keep_last,
     struct store_gc_result *res)
 {
 	struct mark mk = { .st = st, .keep_last = keep_last };
 	uint64_t chunks = 0, bytes = 0;
+	int dry_run = (flags & STORE_GC_DRY_RUN) != 0;
+	int partials = (flags & STORE_GC_PARTIALS) != 0;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -435,8 +487,11 @@ store_gc_keep(struct store *st, int dry_run, int keep_last,
 	    &mk.txn)) != 0)
 		goto out;
 	if ((rc = mark_roots(&mk)) != 0 || (rc = mark_blobs(&mk)) != 0 ||
-	    (rc = mark_chunks(&mk)) != 0 ||
+	    (rc = mark_chunks(&mk, !partials)) != 0 ||
 	    (rc = drop_commits(&mk, dry_run)) != 0)
+		goto fail;
+	if (partials && (rc = partials_drop(&mk, dry_run,
+	    &res->partials)) != 0)
 		goto fail;
 	if ((rc = sweep(&mk, st->manifest, &mk.manifests, dry_run,
 	    &res->manifests, NULL)) != 0 ||

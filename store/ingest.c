@@ -43,6 +43,20 @@
 #define SEG_COUNT	4
 #define RELEASE_SEGS	2
 
+/*
+ * A file that may be resumed commits its batches (and so its partial
+ * record) every PARTIAL_BATCH new bytes: what a kill costs it is what it
+ * had not committed, and the pipeline holds some 40 MiB more.  On a 2 GiB
+ * pull killed at half, 64 MiB batches refetched 0.526 and 0.558 of the
+ * file (bench/mirror.sh); halving them halves the commits' share.
+ */
+#define PARTIAL_BATCH	(32u << 20)
+
+/* A partial record's keys: sha256 ‖ size (be64) ‖ index (be32). */
+#define PARTIAL_ID	(STORE_HASH_LEN + 8)
+#define PARTIAL_KEY	(PARTIAL_ID + 4)
+#define PARTIAL_VAL	(STORE_HASH_LEN + 4)
+
 struct segchunk {
 	uint32_t	off;
 	uint32_t	len;
@@ -70,12 +84,14 @@ struct queue {
 struct job {
 	store_read_fn	 read;
 	void		*arg;
-	int64_t		 size;
+	int64_t		 size;		/* what read gives: after a prefix */
+	int64_t		 whole;		/* the file's, for git's header */
 	int		 sha1;
 	/* Results, each written by one worker before it publishes the
 	 * file's last segment. */
 	uint64_t	 total;
 	int		 err;		/* chunker: errno or STORE_EINVAL */
+	int		 read_failed;	/* err is the read's own */
 	char		 errmsg[256];
 	uint8_t		 sha256[STORE_HASH_LEN];
 	uint8_t		 git_sha1[STORE_SHA1_LEN];
@@ -109,6 +125,11 @@ struct store_ingest {
 	struct seg	 segs[SEG_COUNT];
 
 	struct chunklist list;		/* the current file's chunks */
+	/* The current file's partial record (store_ingest_file_known):
+	 * list entries from pdone on are not in it yet. */
+	int		 partial;
+	uint8_t		 pkey[PARTIAL_ID];
+	size_t		 pdone;
 	store_progress_fn progress;
 	void		*progress_arg;
 	uint64_t	 done;		/* bytes, for progress */
@@ -170,6 +191,7 @@ fill(struct job *job, struct seg *s, size_t have, int *eof)
 
 		if (n < 0) {
 			job->err = errno != 0 ? errno : EIO;
+			job->read_failed = 1;
 			snprintf(job->errmsg, sizeof(job->errmsg), "read: %s",
 			    strerror(job->err));
 			*eof = 1;
@@ -333,9 +355,9 @@ hasher_main(void *arg)
 		if (!infile) {
 			infile = 1;
 			/* git's header needs the size before the bytes. */
-			sha1 = job->sha1 && job->size >= 0;
+			sha1 = job->sha1 && job->whole >= 0;
 			if (sha1 && h1 != NULL)
-				git_blob_header(h1, (uint64_t)job->size);
+				git_blob_header(h1, (uint64_t)job->whole);
 		}
 		for (size_t i = 0; i < s->nchunks; i++)
 			if (s->chunks[i].dest != NULL)
@@ -443,6 +465,61 @@ ing_txn(struct store_ingest *ing)
 }
 
 /*
+ * Records the current file's chunks listed since the last commit, in the
+ * transaction that commits them, so a partial record names only chunks
+ * the store has.
+ */
+static int
+partial_flush(struct store_ingest *ing)
+{
+	uint8_t key[PARTIAL_KEY], val[PARTIAL_VAL];
+	MDB_val k = { sizeof(key), key }, v = { sizeof(val), val };
+	int rc;
+
+	if (!ing->partial || ing->txn == NULL)
+		return 0;
+	memcpy(key, ing->pkey, PARTIAL_ID);
+	for (; ing->pdone < ing->list.n; ing->pdone++) {
+		const struct store_chunkref *c = &ing->list.v[ing->pdone];
+
+		put_be32(key + PARTIAL_ID, (uint32_t)ing->pdone);
+		memcpy(val, c->sha256, STORE_HASH_LEN);
+		put_be32(val + STORE_HASH_LEN, c->len);
+		if ((rc = mdb_put(ing->txn, ing->st->kv[STORE_PARTIAL], &k, &v,
+		    0)) != 0)
+			return store_mdb_fail(rc, "partial file");
+	}
+	return 0;
+}
+
+/* Drops the partial record of id in txn. */
+static int
+partial_drop(struct store *st, MDB_txn *txn, const uint8_t id[PARTIAL_ID])
+{
+	uint8_t key[PARTIAL_KEY];
+	MDB_cursor *cur;
+	MDB_val k = { sizeof(key), key }, v;
+	int rc;
+
+	memcpy(key, id, PARTIAL_ID);
+	put_be32(key + PARTIAL_ID, 0);
+	if ((rc = mdb_cursor_open(txn, st->kv[STORE_PARTIAL], &cur)) != 0)
+		return store_mdb_fail(rc, "partial file");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != PARTIAL_KEY || memcmp(k.mv_data, id,
+		    PARTIAL_ID) != 0)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_mdb_fail(rc, "partial file");
+	return 0;
+}
+
+/*
  * Commits the pending batch.  A batch of chunks needs only to be consistent
  * (MDB_NOMETASYNC: its pages are synced, its meta page may lag); a revision
  * must be durable when we say it is there.
@@ -457,6 +534,8 @@ ing_commit(struct store_ingest *ing, int durable)
 		return ing->broken;
 	/* Every reserved chunk must be filled before its pages are written. */
 	copies_done(ing);
+	if ((rc = partial_flush(ing)) != 0)
+		return ing_fail(ing, rc);
 	if (ing->chunks_new != 0) {
 		if ((rc = meta_add(ing->st, ing->txn, "chunks",
 		    (int64_t)ing->chunks_new)) != 0 ||
@@ -536,6 +615,7 @@ write_seg(struct store_ingest *ing, struct seg *s, struct store_blobinfo *info)
 			return ing_fail(ing, rc);
 		if (c->dest != NULL) {
 			info->new_bytes += c->len;
+			info->new_chunks++;
 			ing->chunks_new++;
 			ing->bytes_new += c->len;
 			ing->batch += c->len;
@@ -632,12 +712,142 @@ blob_put(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
 	return 0;
 }
 
-int
-store_ingest_file(struct store_ingest *ing, store_read_fn fn, void *arg,
-    int64_t size, unsigned flags, struct store_blobinfo *info)
+/*
+ * The chunks of id's partial record that the store holds, in order, into
+ * ing->list, up to the first one missing; *bytes: how many they hold.
+ */
+static int
+partial_find(struct store_ingest *ing, const uint8_t id[PARTIAL_ID],
+    uint64_t size, uint64_t *bytes)
+{
+	struct store *st = ing->st;
+	uint8_t key[PARTIAL_KEY];
+	MDB_cursor *cur;
+	MDB_val k = { sizeof(key), key }, v, ck, cd;
+	uint64_t have = 0;
+	int rc;
+
+	*bytes = 0;
+	memcpy(key, id, PARTIAL_ID);
+	put_be32(key + PARTIAL_ID, 0);
+	if ((rc = mdb_cursor_open(ing->txn, st->kv[STORE_PARTIAL], &cur)) != 0)
+		return ing_fail(ing, store_mdb_fail(rc, "partial file"));
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint32_t len;
+
+		if (k.mv_size != PARTIAL_KEY || memcmp(k.mv_data, id,
+		    PARTIAL_ID) != 0 || v.mv_size != PARTIAL_VAL ||
+		    get_be32((uint8_t *)k.mv_data + PARTIAL_ID) != ing->list.n)
+			break;
+		len = get_be32((uint8_t *)v.mv_data + STORE_HASH_LEN);
+		ck.mv_size = STORE_HASH_LEN;
+		ck.mv_data = v.mv_data;
+		if (len == 0 || len > STORE_CHUNK_MAX || have + len > size ||
+		    mdb_get(ing->txn, st->chunk, &ck, &cd) != 0 ||
+		    cd.mv_size != len)
+			break;
+		if ((rc = list_add(&ing->list, v.mv_data, len)) != 0)
+			break;
+		have += len;
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return ing_fail(ing, rc == ENOMEM ? rc :
+		    store_mdb_fail(rc, "partial file"));
+	*bytes = have;
+	return 0;
+}
+
+/*
+ * Hands the chunks of ing->list, read back from the store, to the hasher
+ * as the first segments of job's file: rehashed with the rest, not read
+ * again from the source.  The chunker starts after them, on a cut.
+ */
+static int
+replay(struct store_ingest *ing, struct job *job)
+{
+	struct seg *s = NULL;
+	MDB_val k, d;
+	int rc;
+
+	for (size_t i = 0; i <= ing->list.n; i++) {
+		const struct store_chunkref *c = &ing->list.v[i];
+
+		if (s != NULL && (i == ing->list.n || s->len + c->len >
+		    SEG_CAP || s->nchunks == SEG_CHUNKS)) {
+			ing->done += s->len;
+			pthread_mutex_lock(&ing->mu);
+			ing->copying++;
+			pthread_mutex_unlock(&ing->mu);
+			q_give(ing, &ing->hashq, s);
+			s = NULL;
+			map_release(ing->st, NULL, 0);
+			if (ing->progress != NULL)
+				ing->progress(ing->progress_arg, ing->done);
+		}
+		if (i == ing->list.n)
+			break;
+		if (s == NULL) {
+			pthread_mutex_lock(&ing->mu);
+			s = q_wait(ing, &ing->freeq);
+			pthread_mutex_unlock(&ing->mu);
+			s->len = s->nchunks = 0;
+			s->last = 0;
+			s->job = job;
+		}
+		k.mv_size = STORE_HASH_LEN;
+		k.mv_data = (void *)c->sha256;
+		if ((rc = mdb_get(ing->txn, ing->st->chunk, &k, &d)) != 0) {
+			/* Found a moment ago under this transaction. */
+			q_give(ing, &ing->freeq, s);
+			return ing_fail(ing, store_mdb_fail(rc, "chunk"));
+		}
+		memcpy(s->buf + s->len, d.mv_data, c->len);
+		s->chunks[s->nchunks].off = (uint32_t)s->len;
+		s->chunks[s->nchunks].len = c->len;
+		memcpy(s->chunks[s->nchunks].sha, c->sha256, STORE_HASH_LEN);
+		s->chunks[s->nchunks++].dest = NULL;
+		s->len += c->len;
+	}
+	return 0;
+}
+
+/*
+ * Ends a file whose first segments went to the hasher but whose reading
+ * never began: an empty last segment, so the hasher lets the job go.
+ */
+static void
+job_abandon(struct store_ingest *ing, struct job *job)
+{
+	struct seg *s;
+
+	pthread_mutex_lock(&ing->mu);
+	s = q_wait(ing, &ing->freeq);
+	pthread_mutex_unlock(&ing->mu);
+	if (s == NULL)
+		return;
+	s->len = s->nchunks = 0;
+	s->last = 1;
+	s->job = job;
+	pthread_mutex_lock(&ing->mu);
+	ing->copying++;
+	pthread_mutex_unlock(&ing->mu);
+	q_give(ing, &ing->hashq, s);
+	pthread_mutex_lock(&ing->mu);
+	while (!job->hashed)
+		pthread_cond_wait(&ing->cv, &ing->mu);
+	pthread_mutex_unlock(&ing->mu);
+}
+
+static int
+ingest_file(struct store_ingest *ing, const uint8_t *known, uint64_t *from,
+    store_read_fn fn, void *arg, int64_t size, unsigned flags,
+    struct store_blobinfo *info)
 {
 	struct job job;
 	struct seg *s;
+	uint64_t prefix = 0;
 	int rc, last;
 
 	memset(info, 0, sizeof(*info));
@@ -646,9 +856,28 @@ store_ingest_file(struct store_ingest *ing, store_read_fn fn, void *arg,
 	memset(&job, 0, sizeof(job));
 	job.read = fn;
 	job.arg = arg;
-	job.size = size;
+	job.size = job.whole = size;
 	job.sha1 = (flags & STORE_INGEST_SHA1) != 0;
 	ing->list.n = 0;
+	ing->partial = 0;
+	if (known != NULL && size >= 0) {
+		memcpy(ing->pkey, known, STORE_HASH_LEN);
+		put_be64(ing->pkey + STORE_HASH_LEN, (uint64_t)size);
+		if ((rc = partial_find(ing, ing->pkey, (uint64_t)size,
+		    &prefix)) != 0)
+			return rc;
+		ing->partial = 1;
+		ing->pdone = ing->list.n;
+		if (prefix > 0 && (rc = replay(ing, &job)) != 0) {
+			ing->partial = 0;
+			job_abandon(ing, &job);
+			return rc;
+		}
+		job.size = size - (int64_t)prefix;
+		info->resumed = prefix;
+	}
+	if (from != NULL)
+		*from = prefix;
 
 	pthread_mutex_lock(&ing->mu);
 	ing->cancel = 0;
@@ -676,7 +905,8 @@ store_ingest_file(struct store_ingest *ing, store_read_fn fn, void *arg,
 		ing->copying++;
 		pthread_mutex_unlock(&ing->mu);
 		q_give(ing, &ing->hashq, s);
-		if (rc == 0 && ing->batch >= STORE_BATCH)
+		if (rc == 0 && ing->batch >= (ing->partial ? PARTIAL_BATCH :
+		    STORE_BATCH))
 			rc = ing_commit(ing, 0);
 		else if (++ing->since_release >= RELEASE_SEGS) {
 			/* Pages the tree lookups mapped, between commits. */
@@ -692,19 +922,78 @@ store_ingest_file(struct store_ingest *ing, store_read_fn fn, void *arg,
 		pthread_cond_wait(&ing->cv, &ing->mu);
 	pthread_mutex_unlock(&ing->mu);
 
-	if (rc != 0)
+	if (rc != 0) {
+		ing->partial = 0;
 		return rc;
-	if (job.err != 0)
+	}
+	if (job.err != 0) {
+		/* What was read is kept for the next attempt, when the read
+		 * failed (a source that ended early ended on no cut). */
+		if (ing->partial && job.read_failed &&
+		    (rc = ing_commit(ing, 0)) != 0)
+			job.err = rc;
+		ing->partial = 0;
 		return store_fail(job.err, "%s", job.errmsg);
+	}
+	ing->partial = 0;
 	if (job.hash_err != 0)
 		return store_fail(job.hash_err, "hash: %s",
 		    strerror(job.hash_err));
 	memcpy(info->sha256, job.sha256, STORE_HASH_LEN);
 	memcpy(info->git_sha1, job.git_sha1, STORE_SHA1_LEN);
-	info->size = job.total;
+	info->size = prefix + job.total;
 	info->nchunks = (uint32_t)ing->list.n;
-	return blob_put(ing, info->sha256, info->size, info->git_sha1,
-	    job.sha1, ing->list.v, ing->list.n);
+	if ((rc = blob_put(ing, info->sha256, info->size, info->git_sha1,
+	    job.sha1, ing->list.v, ing->list.n)) != 0)
+		return rc;
+	/* Read to its end: whatever its hash, the record has served. */
+	if (known != NULL && size >= 0 && (rc = partial_drop(ing->st,
+	    ing->txn, ing->pkey)) != 0)
+		return ing_fail(ing, rc);
+	return 0;
+}
+
+int
+store_ingest_file(struct store_ingest *ing, store_read_fn fn, void *arg,
+    int64_t size, unsigned flags, struct store_blobinfo *info)
+{
+	return ingest_file(ing, NULL, NULL, fn, arg, size, flags, info);
+}
+
+int
+store_ingest_file_known(struct store_ingest *ing,
+    const uint8_t sha[STORE_HASH_LEN], uint64_t *from, store_read_fn fn,
+    void *arg, int64_t size, unsigned flags, struct store_blobinfo *info)
+{
+	if (size < 0)
+		return store_fail(STORE_EINVAL, "a known file needs its size");
+	return ingest_file(ing, sha, from, fn, arg, size, flags, info);
+}
+
+int
+store_ingest_blob_held(struct store_ingest *ing,
+    const uint8_t sha[STORE_HASH_LEN], uint64_t size,
+    struct store_blobinfo *info)
+{
+	struct blobrec rec;
+	MDB_val k = { STORE_HASH_LEN, (void *)sha }, d;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	if ((rc = ing_txn(ing)) != 0)
+		return rc;
+	if ((rc = mdb_get(ing->txn, ing->st->blob, &k, &d)) != 0)
+		return rc == MDB_NOTFOUND ? STORE_ENOTFOUND :
+		    ing_fail(ing, store_mdb_fail(rc, "blob"));
+	if ((rc = blobrec_unpack(&d, &rec)) != 0)
+		return rc;
+	if (rec.size != size)
+		return STORE_ENOTFOUND;
+	memcpy(info->sha256, sha, STORE_HASH_LEN);
+	info->size = rec.size;
+	memcpy(info->git_sha1, rec.sha1, STORE_SHA1_LEN);
+	info->nchunks = rec.nchunks;
+	return 0;
 }
 
 int
@@ -841,9 +1130,13 @@ store_ingest_revision(struct store_ingest *ing, const struct store_manifest *m,
 	rc = mdb_put(ing->txn, st->manifest, &k, &d, MDB_NOOVERWRITE);
 	if (rc != 0 && rc != MDB_KEYEXIST)
 		return ing_fail(ing, store_mdb_fail(rc, "manifest"));
-	/* Refused refs abort the transaction: nothing of the revision stays. */
-	if ((rc = ref_write(st, ing->txn, m->type, m->repo, m->commit,
-	    m->digest, REF_COMMIT, why)) != 0)
+	/*
+	 * Refused refs abort the transaction: nothing of the revision stays.
+	 * A partial mirror (made with filters) does not take the commit id,
+	 * which names the whole revision that a pull without them brings.
+	 */
+	if (!store_manifest_partial(m) && (rc = ref_write(st, ing->txn,
+	    m->type, m->repo, m->commit, m->digest, REF_COMMIT, why)) != 0)
 		return ing_fail(ing, rc);
 	if (ref != NULL && strcmp(ref, m->commit) != 0 &&
 	    (rc = ref_write(st, ing->txn, m->type, m->repo, ref, m->digest,

@@ -366,6 +366,14 @@ parse_head(struct store_manifest *m)
 	return 0;
 }
 
+int
+store_manifest_partial(const struct store_manifest *m)
+{
+	return m->source != NULL &&
+	    (json_object_get(m->source, "include") != NULL ||
+	    json_object_get(m->source, "exclude") != NULL);
+}
+
 /* source {upstream, revision, commit}, or none: then the commit id is the
  * digest's first 40 hex digits.  A partial pull's source (with include or
  * exclude) has the upstream's commit, but the revision is not that

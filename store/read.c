@@ -113,6 +113,37 @@ store_blob_stat(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 	return 0;
 }
 
+struct blobs_each {
+	store_blob_fn	 fn;
+	void		*arg;
+};
+
+static int
+blob_each_one(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	struct blobs_each *be = arg;
+	struct store_blobinfo info;
+	struct blobrec rec;
+
+	/* A damaged record is none to find: verify reports it. */
+	if (k->mv_size != STORE_HASH_LEN || blobrec_unpack(d, &rec) != 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	memcpy(info.sha256, k->mv_data, STORE_HASH_LEN);
+	info.size = rec.size;
+	memcpy(info.git_sha1, rec.sha1, STORE_SHA1_LEN);
+	info.nchunks = rec.nchunks;
+	return be->fn(be->arg, &info);
+}
+
+int
+store_blobs_each(struct store *st, store_blob_fn fn, void *arg)
+{
+	struct blobs_each be = { fn, arg };
+
+	return db_each(st, st->blob, NULL, 0, blob_each_one, &be);
+}
+
 /* Positions cur on the map entry of the chunk that holds byte off. */
 static int
 map_seek(MDB_cursor *cur, const uint8_t sha[STORE_HASH_LEN], uint64_t off,

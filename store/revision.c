@@ -46,6 +46,9 @@ struct store_revision {
 	size_t			 cap;
 	uint64_t		 bytes;
 	uint64_t		 new_bytes;
+	uint64_t		 new_chunks;
+	uint64_t		 held;
+	uint64_t		 resumed;
 	const char		*failed;
 };
 
@@ -67,6 +70,8 @@ revision_grow(struct store_revision *r)
 	r->cap = cap;
 	return 0;
 }
+
+static const uint8_t nosha1[STORE_SHA1_LEN];
 
 /* Whether a hash of the bytes read is the one the feed said to expect. */
 static int
@@ -91,12 +96,32 @@ store_revision_put(struct store_revision *r,
 	struct store_file *f;
 	int rc;
 
+	int known = in->sha256 != NULL && in->size >= 0, held = 0;
+
 	r->failed = in->path;
 	if ((rc = revision_grow(r)) != 0)
 		return rc;
+	/* A blob held already needs no read, if its git sha1 is known
+	 * where the file needs one. */
+	if (known && in->reuse) {
+		rc = store_ingest_blob_held(r->ing, in->sha256,
+		    (uint64_t)in->size, &info);
+		if (rc != 0 && rc != STORE_ENOTFOUND)
+			return rc;
+		held = rc == 0 && (in->lfs || memcmp(info.git_sha1, nosha1,
+		    STORE_SHA1_LEN) != 0);
+	}
 	/* Only files that are not LFS need the content's git sha1. */
-	if ((rc = store_ingest_file(r->ing, rd, rarg, in->size,
-	    in->lfs ? 0 : STORE_INGEST_SHA1, &info)) != 0)
+	if (held)
+		r->held += info.size;
+	else if (known && in->resume_from != NULL)
+		rc = store_ingest_file_known(r->ing, in->sha256,
+		    in->resume_from, rd, rarg, in->size,
+		    in->lfs ? 0 : STORE_INGEST_SHA1, &info);
+	else
+		rc = store_ingest_file(r->ing, rd, rarg, in->size,
+		    in->lfs ? 0 : STORE_INGEST_SHA1, &info);
+	if (rc != 0)
 		return rc;
 	f = &r->files[r->nfiles];
 	memset(f, 0, sizeof(*f));
@@ -116,6 +141,8 @@ store_revision_put(struct store_revision *r,
 	r->nfiles++;
 	r->bytes += info.size;
 	r->new_bytes += info.new_bytes;
+	r->new_chunks += info.new_chunks;
+	r->resumed += info.resumed;
 	r->failed = NULL;
 	return 0;
 }
@@ -228,9 +255,12 @@ static struct store_manifest *
 revision_same(struct store *st, const struct store_revision_spec *spec,
     const struct store_manifest *m)
 {
-	int by_commit = (spec->flags & STORE_REVISION_KEEP_COMMIT) != 0;
+	/* A partial mirror has no commit id of its own: found by its ref. */
+	int by_commit = (spec->flags & STORE_REVISION_KEEP_COMMIT) != 0 &&
+	    !store_manifest_partial(m);
 	const char *name = by_commit ? m->commit :
-	    (spec->flags & STORE_REVISION_KEEP) ? spec->ref : NULL;
+	    (spec->flags & (STORE_REVISION_KEEP | STORE_REVISION_KEEP_COMMIT)) ?
+	    spec->ref : NULL;
 	struct store_manifest *cur;
 	uint8_t digest[STORE_HASH_LEN];
 
@@ -389,6 +419,9 @@ store_revision_add(struct store *st, const struct store_revision_spec *spec,
 	}
 	res->bytes = r.bytes;
 	res->new_bytes = r.new_bytes;
+	res->new_chunks = r.new_chunks;
+	res->held = r.held;
+	res->resumed = r.resumed;
 	rc = revision_commit(st, spec, &r, res);
 out:
 	store_ingest_free(r.ing);

@@ -190,6 +190,10 @@ int	store_manifest_build(const struct store_manifest_parts *,
  * wrong.  *out is the caller's. */
 int	store_manifest_parse(const void *, size_t, struct store_manifest **);
 void	store_manifest_free(struct store_manifest *);
+/* Predicate: a partial mirror, its source naming include or exclude
+ * filters.  It does not take its commit id as a ref (a whole revision
+ * of that commit would). */
+int	store_manifest_partial(const struct store_manifest *);
 /* The file at path, owned by the manifest; NULL if it has none. */
 const struct store_file *store_manifest_file(const struct store_manifest *,
 	    const char *path);
@@ -228,6 +232,8 @@ struct store_blobinfo {
 	uint8_t		git_sha1[STORE_SHA1_LEN];	/* of the content */
 	uint32_t	nchunks;
 	uint64_t	new_bytes;	/* chunk bytes this store lacked */
+	uint64_t	new_chunks;	/* and how many chunks they were */
+	uint64_t	resumed;	/* bytes read back from a partial */
 };
 
 /* One ingest per struct store at a time (the lock is per open file);
@@ -244,6 +250,29 @@ void	store_ingest_progress(struct store_ingest *, store_progress_fn, void *);
 #define STORE_INGEST_SHA1	0x01	/* also compute the git blob sha1 */
 int	store_ingest_file(struct store_ingest *, store_read_fn, void *arg,
 	    int64_t size, unsigned flags, struct store_blobinfo *);
+/*
+ * store_ingest_file for a file whose content is known before it is read:
+ * sha256 of size bytes (a mirror's LFS file).  Its chunks are recorded in
+ * the STORE_PARTIAL table as each batch commits, and committed when a read
+ * fails, so that a later ingest of the same content (after a kill -9, a
+ * dropped connection, a full disk) resumes: the chunks recorded that the
+ * store still holds are read back from the store and rehashed with the
+ * rest, *from is set to the byte where they end before fn is first
+ * called, and fn gives the bytes from there on.  The record goes in the
+ * transaction that writes the blob.  The content is not checked against
+ * sha256 here (the caller compares info->sha256).
+ */
+int	store_ingest_file_known(struct store_ingest *,
+	    const uint8_t sha[STORE_HASH_LEN], uint64_t *from, store_read_fn,
+	    void *arg, int64_t size, unsigned flags, struct store_blobinfo *);
+/*
+ * Whether the store holds the blob sha of size bytes, as the ingest sees
+ * it: 0 (info filled; its git_sha1 all zeroes when none was recorded),
+ * STORE_ENOTFOUND, or an error.
+ */
+int	store_ingest_blob_held(struct store_ingest *,
+	    const uint8_t sha[STORE_HASH_LEN], uint64_t size,
+	    struct store_blobinfo *);
 /*
  * Adds one chunk whose bytes arrived from elsewhere (a bundle, a peer): the
  * bytes are hashed and must match.  *isnew says whether it was missing.
@@ -410,6 +439,10 @@ int	store_blob_stat(struct store *, const uint8_t sha[STORE_HASH_LEN],
 /* The blob's git sha1, from its record or computed from its chunks. */
 int	store_blob_sha1(struct store *, const uint8_t sha[STORE_HASH_LEN],
 	    uint8_t out[STORE_SHA1_LEN]);
+/* Every blob record, in sha256 order: info's sha256, size and git_sha1
+ * (all zeroes when none was recorded); info lives until fn returns. */
+typedef int (*store_blob_fn)(void *arg, const struct store_blobinfo *);
+int	store_blobs_each(struct store *, store_blob_fn, void *);
 int	store_blob_read(struct store *, const uint8_t sha[STORE_HASH_LEN],
 	    uint64_t off, void *buf, size_t len, size_t *got);
 
@@ -520,8 +553,12 @@ int	store_pins(struct store *, store_pin_fn, void *);
 
 /*
  * Garbage collection (gc.c, with compaction and the stats): mark from refs
- * (commit ids too, unless a retention lets them go) and pins, sweep manifests, blobs and chunks nothing
- * reaches.  Fails with STORE_EBUSY while an ingest runs, and with
+ * (commit ids too, unless a retention lets them go), pins and the
+ * partial files of interrupted mirror transfers (STORE_PARTIAL, which a
+ * rerun resumes), sweep manifests, blobs and chunks nothing reaches.
+ * With STORE_GC_PARTIALS the partial files are dropped too, and their
+ * chunks swept with the rest.  Fails with STORE_EBUSY while an ingest
+ * runs, and with
  * STORE_ECORRUPT, sweeping nothing, when a root, a manifest it reaches (checked
  * against its digest) or a chunk map entry cannot be read.
  */
@@ -531,10 +568,13 @@ struct store_gc_result {
 	uint64_t	chunks;
 	uint64_t	chunk_bytes;
 	uint64_t	commits;	/* commit ids a retention let go */
+	uint64_t	partials;	/* partial files dropped */
 	uint64_t	file_before;	/* data file size, for --compact */
 	uint64_t	file_after;
 };
-int	store_gc(struct store *, int dry_run, struct store_gc_result *);
+#define STORE_GC_DRY_RUN	0x01	/* count, sweep nothing */
+#define STORE_GC_PARTIALS	0x02	/* drop the partial files too */
+int	store_gc(struct store *, unsigned flags, struct store_gc_result *);
 /*
  * The same with a retention, when keep_last >= 0: each branch keeps the
  * last keep_last distinct revisions it pointed at (its reflog says which;
@@ -544,7 +584,7 @@ int	store_gc(struct store *, int dry_run, struct store_gc_result *);
  * retention of another branch keeps the revision.  keep_last -1 is
  * store_gc: every commit id is a root.
  */
-int	store_gc_keep(struct store *, int dry_run, int keep_last,
+int	store_gc_keep(struct store *, unsigned flags, int keep_last,
 	    struct store_gc_result *);
 /* Rewrites the data file without free pages; no other process may have
  * the store open (STORE_EBUSY). */
@@ -582,6 +622,10 @@ enum store_table {
 	STORE_TRUST,		/* key id -> trust record */
 	STORE_RELEASE,		/* key id -> highest release seen */
 	STORE_SETTING,		/* name -> value */
+	STORE_PARTIAL,		/* sha256 ‖ size ‖ index (be) -> chunk sha256 ‖
+				 * length (be32): the chunks of a file that
+				 * an interrupted ingest wrote so far, in
+				 * order (store_ingest_file_known) */
 	STORE_NTABLES		/* not a table: how many there are */
 };
 int	store_kv_get(struct store *, enum store_table, const void *key,
@@ -691,6 +735,14 @@ struct store_revision_file {
 	const uint8_t	*sha256;	/* the content must have it, or NULL */
 	const uint8_t	*git_sha1;	/* its git blob id (of the pointer for
 					 * LFS, as the Hub has it), or NULL */
+	/*
+	 * With sha256 and a size: a blob the store holds with both is put
+	 * without a read (reuse), and a partial of it is resumed
+	 * (resume_from not NULL; see store_ingest_file_known, whose *from
+	 * it is).
+	 */
+	int		 reuse;
+	uint64_t	*resume_from;
 };
 /* From feed, any number of times: reads one file through rd until it
  * returns 0.  A file whose bytes do not match what was expected is
@@ -760,6 +812,10 @@ struct store_revision_result {
 	int				 unchanged;
 	uint64_t			 bytes;		/* of the files */
 	uint64_t			 new_bytes;	/* chunk bytes added */
+	uint64_t			 new_chunks;
+	uint64_t			 held;		/* of files put without a
+							 * read (reuse) */
+	uint64_t			 resumed;	/* read back from partials */
 	enum store_revision_step	 step;
 	const char			*failed;
 };

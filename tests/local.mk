@@ -27,6 +27,7 @@ INTEGRATION_TESTS += tests/integration/pull_chain.sh
 INTEGRATION_TESTS += tests/integration/pull_faults.sh
 INTEGRATION_TESTS += tests/integration/pull_hub.sh
 INTEGRATION_TESTS += tests/integration/pull_lineage.sh
+INTEGRATION_TESTS += tests/integration/pull_resume.sh
 INTEGRATION_TESTS += tests/integration/documented.sh
 INTEGRATION_TESTS += tests/integration/synopsis.sh
 INTEGRATION_TESTS += tests/integration/bundle_dataset.sh

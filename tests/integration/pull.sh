@@ -9,7 +9,7 @@
 
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 
-plan 9
+plan 19
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -56,5 +56,51 @@ check "a second pull is unchanged, in one request" sh -c \
     "grep -q '\"unchanged\": true' '$T/again.json' && grep -q '\"requests\": 1,' '$T/again.json'"
 check "and it printed the same digest" sh -c \
     "grep -q \"\$(echo '$printed' | cut -d' ' -f2)\" '$T/again.json'"
+
+# Filters make a partial revision that says so; a pull with other filters
+# (or none) is not the same pull, and is not "unchanged".
+F=$T/filtered
+field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$T/f.json" "$1"; }
+"$AIRLOCK" --store "$F" init >/dev/null
+"$AIRLOCK" --store "$F" --json pull org/tiny --from "$HUB" --include '*.json' \
+    --exclude 'tok*' >"$T/f.json"
+check "a pull with --include and --exclude" test "$(field files)" -eq 2
+"$AIRLOCK" --store "$F" manifest org/tiny >"$T/f.manifest"
+check "  its manifest has those files and names the filters in its source" \
+    python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))
+paths = sorted(f["path"] for f in m["files"])
+s = m["source"]
+sys.exit(0 if paths == ["config.json", "generation_config.json"] and
+    s["include"] == ["*.json"] and s["exclude"] == ["tok*"] else 1)' "$T/f.manifest"
+"$AIRLOCK" --store "$F" --json pull org/tiny --from "$HUB" --include '*.json' \
+    --exclude 'tok*' >"$T/f.json"
+check "  the same pull again is unchanged" test "$(field unchanged)" = True
+"$AIRLOCK" --store "$F" --json pull org/tiny --from "$HUB" --include '*.json' \
+    >"$T/f.json"
+check "  with other filters it is not unchanged" sh -c \
+    "test '$(field unchanged)' = False && test '$(field files)' -eq 4"
+sent() { curl -sS "$URL/metrics" | sed -n 's/^airlockd_sent_bytes_total //p'; }
+chunks() { "$AIRLOCK" --store "$F" --json stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["chunks"])'; }
+before=$(sent)
+c0=$(chunks)
+"$AIRLOCK" --store "$F" --json pull org/tiny --from "$HUB" >"$T/f.json"
+wire=$(($(sent) - before))
+c1=$(chunks)
+check "  without filters it is not unchanged: every file ($want)" sh -c \
+    "test '$(field unchanged)' = False && test '$(field files)' -eq $want"
+# Every file but the .json ones it has: counted by airlockd, sized by find.
+rest=$(find "$T/model" -type f ! -name '*.json' -exec cat {} + | wc -c)
+check "  the files it had were not fetched again ($wire bytes sent, want $rest)" \
+    test "$wire" -eq "$rest"
+check "  --json: chunks_new is what the store gained ($((c1 - c0)), by stats)" \
+    test "$(field chunks_new)" -eq $((c1 - c0))
+check "  --json: fetched is what airlockd sent, no retries, some seconds" sh -c \
+    "test '$(field fetched)' -eq $wire && test '$(field retries)' -eq 0 &&
+    python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' '$(field seconds)'"
+check "  the commit id names the whole revision" sh -c \
+    "'$AIRLOCK' --store '$F' checkout 'org/tiny@$commit' '$T/fout' && diff -r '$T/model' '$T/fout'"
+check "  verify --all passes" "$AIRLOCK" --store "$F" verify --all
 stop_proxy
 stop_daemon

@@ -1280,6 +1280,134 @@ test_tags_rm_retention(void **state)
 	assert_int_equal(r.manifests, 2);
 }
 
+/*
+ * A file whose read fails part way keeps the whole chunks read before the
+ * failing segment (STORE_PARTIAL); the next ingest of the same content
+ * reads them back from the store, asks the source only for the rest, and
+ * makes the file whose sha256 OpenSSL computes; the record then goes.
+ */
+struct cut_read {
+	const uint8_t	*p;
+	size_t		 len, off, fail_at;
+	const uint64_t	*from;		/* the ingest says where to start */
+	int		 begun;
+	size_t		 asked;		/* bytes handed over */
+};
+
+static ssize_t
+cut_read(void *arg, void *buf, size_t len)
+{
+	struct cut_read *c = arg;
+	size_t n;
+
+	if (!c->begun) {
+		c->begun = 1;
+		c->off = c->from != NULL ? (size_t)*c->from : 0;
+	}
+	if (c->fail_at != 0 && c->off >= c->fail_at) {
+		errno = ECONNRESET;
+		return -1;
+	}
+	n = c->len - c->off;
+	if (n > len)
+		n = len;
+	if (c->fail_at != 0 && n > c->fail_at - c->off)
+		n = c->fail_at - c->off;
+	memcpy(buf, c->p + c->off, n);
+	c->off += n;
+	c->asked += n;
+	return (ssize_t)n;
+}
+
+static void
+test_ingest_resume(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 20u << 20;
+	uint8_t *p = malloc(n), sha[STORE_HASH_LEN], *back = malloc(n);
+	unsigned int shalen;
+	struct store_ingest *ing;
+	struct store_blobinfo info;
+	uint64_t from = 99;
+	size_t got;
+
+	assert_non_null(p);
+	assert_non_null(back);
+	fill_random(p, n, 812);
+	EVP_Digest(p, n, sha, &shalen, EVP_sha256(), NULL);
+
+	/* The connection drops at 17 MiB. */
+	struct cut_read a = { p, n, 0, 17u << 20, &from, 0, 0 };
+	assert_int_equal(store_ingest_begin(f->st, &ing), 0);
+	assert_int_equal(store_ingest_file_known(ing, sha, &from, cut_read, &a,
+	    (int64_t)n, 0, &info), ECONNRESET);
+	assert_int_equal(from, 0);
+	store_ingest_free(ing);
+	assert_int_equal(store_blob_stat(f->st, sha, &info), STORE_ENOTFOUND);
+
+	/* Again: the stored part is not asked for. */
+	struct cut_read b = { p, n, 0, 0, &from, 0, 0 };
+	assert_int_equal(store_ingest_begin(f->st, &ing), 0);
+	assert_int_equal(store_ingest_file_known(ing, sha, &from, cut_read, &b,
+	    (int64_t)n, 0, &info), 0);
+	assert_int_equal(store_ingest_end(ing), 0);
+	store_ingest_free(ing);
+	assert_true(from >= (8u << 20));
+	assert_true(from <= (17u << 20));
+	assert_int_equal(info.resumed, from);
+	assert_int_equal(b.asked, n - from);
+	assert_int_equal(info.size, n);
+	assert_memory_equal(info.sha256, sha, STORE_HASH_LEN);
+	assert_int_equal(store_blob_read(f->st, sha, 0, back, n, &got), 0);
+	assert_int_equal(got, n);
+	assert_memory_equal(back, p, n);
+
+	/* The record went with the file. */
+	struct cut_read c = { p, n, 0, 0, &from, 0, 0 };
+	assert_int_equal(store_ingest_begin(f->st, &ing), 0);
+	assert_int_equal(store_ingest_file_known(ing, sha, &from, cut_read, &c,
+	    (int64_t)n, 0, &info), 0);
+	assert_int_equal(from, 0);
+	assert_int_equal(c.asked, n);
+	store_ingest_free(ing);
+
+	/* A record whose first chunk is not in the store (damaged, or a
+	 * chunk of another length) is not resumed from. */
+	uint8_t key[STORE_HASH_LEN + 12] = { 0 }, val[STORE_HASH_LEN + 4];
+	struct cut_read d = { p, n, 0, 17u << 20, &from, 0, 0 };
+	assert_int_equal(store_ingest_begin(f->st, &ing), 0);
+	assert_int_equal(store_ingest_file_known(ing, sha, &from, cut_read, &d,
+	    (int64_t)n, 0, &info), ECONNRESET);
+	store_ingest_free(ing);
+	memcpy(key, sha, STORE_HASH_LEN);
+	for (int i = 0; i < 8; i++)
+		key[STORE_HASH_LEN + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+	/* The failed read left a record: its first entry is there. */
+	void *had;
+	size_t hadlen;
+	assert_int_equal(store_kv_get(f->st, STORE_PARTIAL, key, sizeof(key),
+	    &had, &hadlen), 0);
+	assert_int_equal(hadlen, sizeof(val));
+	free(had);
+	memcpy(val, sha, STORE_HASH_LEN);	/* the file's hash: no chunk */
+	val[STORE_HASH_LEN] = 0;
+	val[STORE_HASH_LEN + 1] = 1;
+	val[STORE_HASH_LEN + 2] = 0;
+	val[STORE_HASH_LEN + 3] = 0;
+	assert_int_equal(store_kv_put(f->st, STORE_PARTIAL, key, sizeof(key),
+	    val, sizeof(val)), 0);
+	struct cut_read e = { p, n, 0, 0, &from, 0, 0 };
+	assert_int_equal(store_ingest_begin(f->st, &ing), 0);
+	assert_int_equal(store_ingest_file_known(ing, sha, &from, cut_read, &e,
+	    (int64_t)n, 0, &info), 0);
+	assert_int_equal(from, 0);
+	assert_int_equal(e.asked, n);
+	assert_memory_equal(info.sha256, sha, STORE_HASH_LEN);
+	store_ingest_free(ing);
+	free(p);
+	free(back);
+}
+
 int
 main(void)
 {
@@ -1305,6 +1433,8 @@ main(void)
 		cmocka_unit_test(test_card),
 		cmocka_unit_test(test_card_bomb),
 		cmocka_unit_test_setup_teardown(test_view_extents, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ingest_resume, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_revision_pipeline, setup,
 		    teardown),
