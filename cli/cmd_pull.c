@@ -510,7 +510,7 @@ report(struct cli *cli, const struct mirror_pull_result *r, const char *rev,
 {
 	const struct store_manifest *m = r->manifest;
 	char digest[STORE_DIGEST_STRLEN + 1];
-	json_t *o;
+	json_t *doc, *o;
 	size_t i;
 
 	store_digest_str(m->digest, digest);
@@ -526,30 +526,22 @@ report(struct cli *cli, const struct mirror_pull_result *r, const char *rev,
 			    json_string_value(json_object_get(o, "kept_as")));
 		return;
 	}
-	if (also != NULL)
-		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,"
-		    "s:I,s:f,s:b,s:O}", "type", m->type, "repo", m->repo,
-		    "revision", rev, "commit", m->commit, "digest", digest,
-		    "files", (json_int_t)r->files, "bytes", (json_int_t)r->bytes,
-		    "fetched", (json_int_t)r->fetched,
-		    "held", (json_int_t)r->held,
-		    "requests", (json_int_t)r->requests,
-		    "retries", (json_int_t)r->retries, "seconds", secs,
-		    "unchanged", r->unchanged, "also", also));
-	else
-		cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,"
-		    "s:I,s:I,s:I,s:I,s:f,s:b}", "type", m->type,
-		    "repo", m->repo, "revision", rev, "commit", m->commit,
-		    "digest", digest,
-		    "files", (json_int_t)r->files, "bytes", (json_int_t)r->bytes,
-		    "fetched", (json_int_t)r->fetched,
-		    "held", (json_int_t)r->held,
-		    "resumed", (json_int_t)r->resumed,
-		    "chunks_new", (json_int_t)r->new_chunks,
-		    "bytes_new", (json_int_t)r->new_bytes,
-		    "requests", (json_int_t)r->requests,
-		    "retries", (json_int_t)r->retries, "seconds", secs,
-		    "unchanged", r->unchanged));
+	doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,"
+	    "s:I,s:I,s:I,s:I,s:f,s:b}", "type", m->type,
+	    "repo", m->repo, "revision", rev, "commit", m->commit,
+	    "digest", digest,
+	    "files", (json_int_t)r->files, "bytes", (json_int_t)r->bytes,
+	    "fetched", (json_int_t)r->fetched,
+	    "held", (json_int_t)r->held,
+	    "resumed", (json_int_t)r->resumed,
+	    "chunks_new", (json_int_t)r->new_chunks,
+	    "bytes_new", (json_int_t)r->new_bytes,
+	    "requests", (json_int_t)r->requests,
+	    "retries", (json_int_t)r->retries, "seconds", secs,
+	    "unchanged", r->unchanged);
+	if (doc != NULL && also != NULL)
+		json_object_set(doc, "also", also);
+	cli_json(doc);
 }
 
 /*

@@ -171,7 +171,8 @@ check "  it draws the bar: bytes of the revision's, a rate, files" grep -Eq \
     "pull .*/ +143\.1 MiB .*%.*/s [0-9]+/7 files" "$T/tty.out"
 rm -rf "$T/d5"
 "$AIRLOCK" --store "$T/d5" init >/dev/null
-"$AIRLOCK" --store "$T/d5" pull org/big --from "$HUB" >/dev/null 2>"$T/pipe.err"
+"$AIRLOCK" --store "$T/d5" pull org/big --from "$HUB" --no-bases >/dev/null \
+    2>"$T/pipe.err"
 check "  on a pipe it draws nothing" test ! -s "$T/pipe.err"
 
 # --- a full disk ---------------------------------------------------------------
