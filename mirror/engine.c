@@ -61,6 +61,7 @@ mirror_strerror(int code)
 	case MIRROR_EINVAL:	return "invalid argument";
 	case MIRROR_ENOMEM:	return "out of memory";
 	case MIRROR_EREFUSED:	return "refused by this store's policy";
+	case MIRROR_ECANCELED:	return "cancelled";
 	}
 	return store_strerror(code);
 }
@@ -549,7 +550,33 @@ xfer_start(struct xfer *x)
 
 	pthread_mutex_lock(&m->mu);
 	x->started = 1;
+	if (x->cancelp != NULL && *x->cancelp) {
+		/* Cancelled before it began: it ends here, never sent. */
+		x->result = CURLE_ABORTED_BY_CALLBACK;
+		x->done = x->headers_done = 1;
+		pthread_mutex_unlock(&m->mu);
+		return;
+	}
 	TAILQ_INSERT_TAIL(&m->queue, x, link);
+	pthread_mutex_unlock(&m->mu);
+	event_active(m->wake, EV_READ, 0);
+}
+
+void
+mirror_cancel(struct mirror *m, int *flag)
+{
+	struct xfer *x;
+
+	pthread_mutex_lock(&m->mu);
+	*flag = 1;
+	TAILQ_FOREACH(x, &m->active, link)
+		if (x->cancelp == flag)
+			x->cancel = 1;
+	TAILQ_FOREACH(x, &m->queue, link)
+		if (x->cancelp == flag)
+			x->cancel = 1;
+	/* Wakes a back-off of the pull too (pull.c waits on cv). */
+	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	event_active(m->wake, EV_READ, 0);
 }

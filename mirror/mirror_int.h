@@ -53,6 +53,7 @@ struct xfer {
 	int			 headers_done;
 	int			 done;
 	int			 cancel;
+	const int		*cancelp;	/* the pull's flag, or NULL */
 	int			 toolarge;
 	CURLcode		 result;
 	char			 errbuf[CURL_ERROR_SIZE];

@@ -86,6 +86,20 @@ token_for(struct pull *p, const char *url)
 	return same ? p->spec->token : NULL;
 }
 
+static int
+cancelled(const struct pull *p)
+{
+	return p->spec->cancel != NULL &&
+	    __atomic_load_n(p->spec->cancel, __ATOMIC_ACQUIRE);
+}
+
+static int
+cancel_fail(const struct pull *p)
+{
+	return mirror_fail(MIRROR_ECANCELED, "%s: cancelled", p->spec->repo);
+}
+
+/* Waits before a retry; mirror_cancel() cuts the wait short. */
 static void
 backoff(struct pull *p, int attempt, const struct xfer *x)
 {
@@ -102,10 +116,15 @@ backoff(struct pull *p, int attempt, const struct xfer *x)
 			ms = s * 1000;
 	}
 	p->res->retries++;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000 + (ts.tv_nsec + (ms % 1000) * 1000000L) /
+	    1000000000L;
+	ts.tv_nsec = (ts.tv_nsec + (ms % 1000) * 1000000L) % 1000000000L;
+	pthread_mutex_lock(&p->m->mu);
+	while (!cancelled(p) &&
+	    pthread_cond_timedwait(&p->m->cv, &p->m->mu, &ts) != ETIMEDOUT)
 		;
+	pthread_mutex_unlock(&p->m->mu);
 }
 
 static int
@@ -176,15 +195,24 @@ get(struct pull *p, const char *what, const char *url0, uint64_t offset,
 	if (url == NULL)
 		return mirror_fail(MIRROR_ENOMEM, "out of memory");
 	for (;;) {
+		if (cancelled(p)) {
+			rc = cancel_fail(p);
+			break;
+		}
 		if ((rc = xfer_new(p->m, url, token_for(p, url), offset,
 		    stream, &x)) != 0)
 			break;
+		x->cancelp = p->spec->cancel;
 		p->res->requests++;
 		xfer_start(x);
 		if (stream)
 			xfer_wait_headers(x);
 		else
 			xfer_wait(x);
+		if (cancelled(p)) {
+			rc = cancel_fail(p);
+			break;
+		}
 		if (x->status >= 300 && x->status <= 399 && x->status != 304) {
 			xfer_wait(x);
 			if (x->location == NULL) {
@@ -415,6 +443,10 @@ fs_read(void *arg, void *buf, size_t len)
 	for (;;) {
 		size_t n;
 
+		if (cancelled(p)) {
+			rc = cancel_fail(p);
+			goto fail;
+		}
 		if (fs->x == NULL && (rc = fs_open(fs)) != 0)
 			goto fail;
 		n = xfer_read(fs->x, buf, len);
@@ -556,6 +588,8 @@ feed(void *arg, struct store_revision *rev)
 		    (rc = gate(p)) != 0)
 			return rc;
 		p->res->failed = p->tree.v[i].path;
+		if (cancelled(p))
+			return cancel_fail(p);
 		if ((rc = put_file(p, rev, &p->tree.v[i])) != 0)
 			return rc;
 	}
@@ -653,6 +687,8 @@ mirror_pull(struct mirror *m, struct store *st,
 	if ((rc = list_tree(&p)) != 0)
 		goto out;
 	res->files = p.tree.n;
+	for (size_t i = 0; i < p.tree.n; i++)
+		res->bytes += p.tree.v[i].size;
 
 	p.rs.parts.type = type;
 	p.rs.parts.repo = spec->repo;
