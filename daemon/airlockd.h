@@ -30,6 +30,7 @@
 #define AIRLOCKD_CONF		"/etc/airlock/airlockd.conf"
 #define AIRLOCKD_LISTEN		"127.0.0.1:8080"
 #define AIRLOCKD_STORE		"/var/lib/airlock"
+#define AIRLOCKD_UPSTREAM	"https://huggingface.co"
 
 #define IMMUTABLE		"public, max-age=31536000, immutable"
 
@@ -52,6 +53,23 @@ struct private_ns {
 };
 
 struct policy_rules;
+/* A [mirror "NAME"] section: repositories to keep mirrored from one
+ * upstream.  The lists end with a NULL. */
+struct mirror_conf {
+	char			*mc_name;
+	char			*mc_upstream;	/* NULL until the end: cf's */
+	char			*mc_token_file;
+	char			*mc_token;	/* its contents, or NULL */
+	const char		*mc_type;	/* "model" or "dataset" */
+	char			**mc_repos;	/* ORG/NAME[@REV] */
+	size_t			 mc_nrepos;
+	char			**mc_include;
+	size_t			 mc_ninclude;
+	char			**mc_exclude;
+	size_t			 mc_nexclude;
+	int			 mc_interval;	/* seconds; 0: at start and
+						 * SIGHUP only */
+};
 
 struct conf {
 	int			 cf_refs;
@@ -77,6 +95,17 @@ struct conf {
 	json_t			*cf_policy_doc;	/* [policy], as a policy file */
 	int			 cf_policy_line;
 	struct policy_rules	*cf_policy;	/* or NULL: the store's */
+	/* Mirroring: the upstream and token of jobs the admin API queues
+	 * without one, the key that signs what is mirrored, the tokens of
+	 * the admin role, and the [mirror] sections. */
+	char			*cf_upstream;
+	char			*cf_token_file;
+	char			*cf_token;
+	char			*cf_signing_key;	/* a file, or NULL */
+	char			**cf_admin_tokens;
+	size_t			 cf_nadmin;
+	struct mirror_conf	*cf_mirrors;
+	size_t			 cf_nmirrors;
 };
 
 /* Called once per problem with "FILE:LINE: what is wrong". */
@@ -91,6 +120,16 @@ int		 conf_private(const struct conf *, const char *repo);
 /* 1 if token may read repo (always for public repositories). */
 int		 conf_may_read(const struct conf *, const char *repo,
 		    const char *token);
+/* 1 if token has the admin role. */
+int		 conf_is_admin(const struct conf *, const char *token);
+/* 1 if the daemon writes the store: a mirror, or the admin API. */
+int		 conf_writes(const struct conf *);
+/* The token for jobs from upstream: the global token-file's for the
+ * global upstream, else the first [mirror] of that upstream's, or NULL. */
+const char	*conf_token_for(const struct conf *, const char *upstream);
+/* ORG/NAME[@REV] into repo and rev (rev "main" when absent); 0 or -1. */
+int		 conf_repo_rev(const char *spec, char *repo, size_t,
+		    char *rev, size_t);
 
 /*
  * pool.c: worker threads for store reads, and the read buffers.  A task
