@@ -254,6 +254,12 @@ enum api_error {
 	API_STORE,
 	API_UNAVAILABLE,
 	API_POLICY_DENIED,	/* the gate refuses the revision: 403 */
+	API_UNAUTHORIZED,	/* the admin API without a token */
+	API_FORBIDDEN,		/* with a token that is not an admin's */
+	API_JOB_NOT_FOUND,
+	API_JOB_ENDED,
+	API_TOO_MANY_JOBS,
+	API_READ_ONLY,		/* mirroring is not on: the store is read-only */
 	API_NERRORS
 };
 struct api_error_def {
@@ -363,6 +369,9 @@ void	v1_chunk(struct request *);
 void	v1_missing(struct request *);
 void	v1_release(struct request *);
 void	v1_release_sig(struct request *);
+/* jobs.c: mirror jobs and the admin API, under /v1/mirror/. */
+void	v1_jobs(struct request *);
+void	v1_job(struct request *);
 /* metrics.c */
 void	metrics_handle(struct request *);
 
@@ -370,5 +379,40 @@ void	metrics_handle(struct request *);
 void	metrics_request(enum route_kind, int status);
 void	metrics_bytes(uint64_t);
 void	metrics_body(uint64_t);
+
+/*
+ * writer.c: the store's one writer thread.  A task runs there, its
+ * tk_done on the loop afterwards.  writer_unqueue takes back one that
+ * has not begun (1; its tk_done will not run) or says it has (0).
+ */
+int	writer_start(struct event_base *);
+void	writer_submit(struct task *);
+int	writer_unqueue(struct task *);
+int	writer_busy(void);	/* something queued, running or ending */
+void	writer_stop(void);
+
+/* signer.c: the key that signs what airlockd mirrors (conf's
+ * signing-key, or the store's own); one without a passphrase. */
+struct signer;
+int	signer_load(struct store *, const char *file, struct signer **,
+	    char *err, size_t);
+void	signer_free(struct signer *);
+int	signer_sign(struct signer *, const struct store_manifest *,
+	    struct store_sig *);
+
+/*
+ * jobs.c: mirror jobs.  jobs_start (after http_start, on the loop's base)
+ * loads the key, starts the engine and the writer and queues the
+ * configured jobs; err says why not.  On SIGHUP, jobs_reload_check
+ * before the new configuration is put in use, jobs_configure after.
+ */
+struct evbuffer;
+int	jobs_start(struct server *, char *err, size_t);
+int	jobs_enabled(void);
+int	jobs_reload_check(const struct conf *, char *err, size_t);
+void	jobs_configure(const struct conf *);
+void	jobs_drain(void);
+void	jobs_stop(void);	/* after the loop; runs it while jobs end */
+void	jobs_metrics(struct evbuffer *);
 
 #endif
