@@ -31,6 +31,7 @@ struct parse {
 	int		 line;
 	int		 errors;
 	conf_err_fn	 err;
+	int		 bad_section;	/* its header's mistake is reported */
 };
 
 static void
@@ -840,9 +841,10 @@ mirror_option(struct parse *p, const char *section, const char *name,
 	struct mirror_conf *mc;
 
 	if (mirror_name(section, mname, sizeof(mname)) != 0) {
-		perror_at(p, "[mirror %.80s]: the name is 1 to %d letters, "
-		    "digits, '.', '_' or '-', in quotes", section,
-		    BOUND_MIRROR_NAME);
+		if (!p->bad_section)
+			perror_at(p, "[mirror %.80s]: the name is 1 to %d "
+			    "letters, digits, '.', '_' or '-', in quotes",
+			    section, BOUND_MIRROR_NAME);
 		return 0;
 	}
 	if ((mc = mirror_section(p, mname)) == NULL)
@@ -905,6 +907,32 @@ handler(void *arg, const char *section, const char *name, const char *value)
 }
 
 /*
+ * A section's header, seen before inih reads it: a [mirror] section is
+ * made here, so that one without options is still checked (inih calls
+ * the handler only for options).
+ */
+static void
+section_line(struct parse *p, const char *name, size_t len)
+{
+	char section[BOUND_MIRROR_NAME + 16], mname[BOUND_MIRROR_NAME + 1];
+
+	p->bad_section = 0;
+	if (len < 7 || strncmp(name, "mirror ", 7) != 0)
+		return;
+	if (len >= sizeof(section) ||
+	    (memcpy(section, name, len), section[len] = '\0',
+	    mirror_name(section + 7, mname, sizeof(mname)) != 0)) {
+		perror_at(p, "[mirror %.*s]: the name is 1 to %d letters, "
+		    "digits, '.', '_' or '-', in quotes",
+		    len - 7 > 80 ? 80 : (int)(len - 7), name + 7,
+		    BOUND_MIRROR_NAME);
+		p->bad_section = 1;
+		return;
+	}
+	(void)mirror_section(p, mname);
+}
+
+/*
  * Feeds inih one line at a time, counting lines so that the handler can
  * name them, and catching what inih would only count as "an error on
  * line N": lines too long and lines that are neither a section nor a
@@ -938,7 +966,8 @@ reader(char *str, int num, void *arg)
 		if (strchr(s, ']') == NULL) {
 			perror_at(p, "section name without a closing ]");
 			strcpy(str, "\n");
-		}
+		} else
+			section_line(p, s + 1, (size_t)(strchr(s, ']') - s - 1));
 		return str;
 	}
 	if (strchr(s, '=') == NULL && strchr(s, ':') == NULL) {

@@ -667,7 +667,8 @@ jobs_stop(void)
 		return;
 	jobs_drain();
 	while (writer_busy())
-		event_base_loop(jobs.base, EVLOOP_ONCE);
+		event_base_loop(jobs.base, EVLOOP_ONCE |
+		    EVLOOP_NO_EXIT_ON_EMPTY);
 	writer_stop();
 	pthread_mutex_lock(&jobs.mtx);
 	while ((j = TAILQ_FIRST(&jobs.list)) != NULL)

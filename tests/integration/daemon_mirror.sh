@@ -13,7 +13,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 46
+plan 52
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
@@ -60,6 +60,19 @@ EOF
 }
 conf_b 1 >"$T/b.conf"
 check "airlockd -n accepts the mirror configuration" "$AIRLOCKD" -n -c "$T/b.conf"
+{ conf_b 1; printf 'type = space\nrepos = org/tiny@sha256:00\n[mirror "b c"]\n'; } >"$T/bad.conf"
+fails "  and refuses bad values, at start too" 1 \
+    "$AIRLOCKD" -d -c "$T/bad.conf" --store "$B" --listen 127.0.0.1:0
+last_output >"$T/bad.err"
+check "  naming the section and the key of each" sh -c "
+    grep -q 'bad.conf:9: \\[mirror \"a\"\\] type: \"space\" is not model or dataset' '$T/bad.err' &&
+    grep -q 'bad.conf:10: \\[mirror \"a\"\\] repos: \"org/tiny@sha256:00\" is not ORG/NAME' '$T/bad.err' &&
+    grep -q 'bad.conf:11: \\[mirror \"b c\"\\]: the name is' '$T/bad.err'"
+"$AIRLOCK" --store "$T/nokey" init >/dev/null
+fails "airlockd will not mirror into a store without a signing key" 1 \
+    "$AIRLOCKD" -d -c "$T/b.conf" --store "$T/nokey" --listen 127.0.0.1:0
+last_output >"$T/nokey.err"
+check "  and says how to make one" grep -q 'no signing key.*airlock key gen --no-password' "$T/nokey.err"
 check "airlockd B starts with it" start_daemon "$B" -c "$T/b.conf"
 URL_B=$URL
 
@@ -243,8 +256,22 @@ check "/metrics: jobs by state, bytes fetched, failures by reason" sh -c "
     [ \"$(metric 'airlockd_mirror_failures_total{reason=\"not_found\"}')\" = 1 ] &&
     [ \"$(metric airlockd_mirror_fetched_bytes_total)\" -gt 152000000 ]"
 
-check "airlockd B stops cleanly" stop_daemon
+run=$(api -X POST -d "{\"repo\":\"org/stalled\",\"upstream\":\"$stall\"}" \
+    "$URL_B/v1/mirror/jobs" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+wait_for job_check "$run" 'j["state"] == "fetching"'
+check "SIGTERM while a job is fetching: airlockd B stops cleanly" stop_daemon
 check "store B verifies" "$AIRLOCK" --store "$B" verify --all
+"$AIRLOCK" --store "$B" manifest org/tiny >"$T/m" &&
+"$AIRLOCK" --store "$B" sig org/tiny >"$T/m.minisig" &&
+"$AIRLOCK" --store "$B" key pub >"$T/b.pub"
+check "  each mirrored revision carries a signature by B's key" test $? -eq 0
+[ -n "${MINISIGN:-}" ] || MINISIGN=$(command -v minisign) || MINISIGN=
+if [ -n "$MINISIGN" ]; then
+	check "  that minisign -V accepts" \
+	    "$MINISIGN" -V -q -p "$T/b.pub" -m "$T/m" -x "$T/m.minisig"
+else
+	ok "  that minisign -V accepts # SKIP minisign is not installed"
+fi
 "$AIRLOCK" --store "$B" ls >"$T/ls"
 check "  and lists only the revisions that were committed" sh -c \
     "grep -q org/tiny '$T/ls' && grep -q org/big '$T/ls' && grep -q org/second '$T/ls' && ! grep -q -e org/stalled -e org/nope '$T/ls'"
