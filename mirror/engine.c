@@ -568,7 +568,7 @@ mirror_cancel(struct mirror *m, int *flag)
 	struct xfer *x;
 
 	pthread_mutex_lock(&m->mu);
-	*flag = 1;
+	__atomic_store_n(flag, 1, __ATOMIC_RELEASE);
 	TAILQ_FOREACH(x, &m->active, link)
 		if (x->cancelp == flag)
 			x->cancel = 1;
