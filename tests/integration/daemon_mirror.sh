@@ -13,7 +13,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 52
+plan 53
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
@@ -32,8 +32,9 @@ sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/big" 150000000 >/dev/null
 "$AIRLOCK" --store "$A" init >/dev/null &&
 "$AIRLOCK" --store "$A" add "$T/tiny" --repo org/tiny >/dev/null &&
 "$AIRLOCK" --store "$A" add "$T/second" --repo org/second >/dev/null &&
+"$AIRLOCK" --store "$A" add "$T/second" --repo org/third --revision v1 >/dev/null &&
 "$AIRLOCK" --store "$A" add "$T/big" --repo org/big >/dev/null
-check "the upstream store has org/tiny, org/second and org/big" test $? -eq 0
+check "the upstream store has org/tiny, org/second, org/third@v1 and org/big" test $? -eq 0
 printf 'tree-page-size = 3\n' >"$T/a.conf"
 check "airlockd A serves it" start_daemon "$A" -c "$T/a.conf"
 URL_A=$URL
@@ -84,11 +85,11 @@ import json, sys
 j = json.load(sys.stdin)
 sys.exit(0 if eval(sys.argv[1]) else 1)' "$2"
 }
-# job_of REPO: the id of the configured job for REPO.
+# job_of REPO [SECTION]: the id of the job [mirror "SECTION"] (a) has for REPO.
 job_of() {
 	api "$URL_B/v1/mirror/jobs" | python3 -c '
 import json, sys
-print([j["id"] for j in json.load(sys.stdin) if j["repo"] == sys.argv[1] and j["mirror"]][0])' "$1"
+print([j["id"] for j in json.load(sys.stdin) if j["repo"] == sys.argv[1] and j["mirror"] == sys.argv[2]][0])' "$1" "${2:-a}"
 }
 hdr() { tr -d '\r' <"$2" | sed -n "s/^$1: //Ip" | head -n 1; }
 status() { sed -n '1s/^HTTP\/1\.[01] \([0-9]*\).*/\1/p' "$1"; }
@@ -96,8 +97,9 @@ status() { sed -n '1s/^HTTP\/1\.[01] \([0-9]*\).*/\1/p' "$1"; }
 tiny=$(job_of org/tiny)
 check "the configured job is listed" test -n "$tiny"
 check "  and runs to done" wait_for job_check "$tiny" 'j["state"] == "done"'
-check "  having fetched every byte of the revision" job_check "$tiny" \
-    'j["bytes_done"] == j["bytes_total"] > 2000000 and j["files"] == 8'
+# (interval = 1 runs it again meanwhile: each run, once done, says so)
+check "  having fetched every byte of the revision" wait_for job_check "$tiny" \
+    'j["state"] == "done" and j["bytes_done"] == j["bytes_total"] > 2000000 and j["files"] == 8'
 
 # The revision, as a client reads it from B.
 serves_tiny() {
@@ -114,7 +116,8 @@ curl -sS -o /dev/null -D "$T/b.h" "$URL_B/org/tiny/resolve/main/config.json"
 commit_a=$(hdr X-Repo-Commit "$T/a.h")
 check "  with A's commit id in X-Repo-Commit ($commit_a)" \
     sh -c "[ -n '$commit_a' ] && [ '$(hdr X-Repo-Commit "$T/b.h")' = '$commit_a' ]"
-check "  and the job says that commit" job_check "$tiny" "j['commit'] == '$commit_a'"
+check "  and the job says that commit" wait_for job_check "$tiny" \
+    "j['state'] == 'done' and j['commit'] == '$commit_a'"
 
 # --- the interval: a run whose upstream commit is the same ---------------------
 check "interval = 1 runs the job again, unchanged, in one request" \
@@ -194,13 +197,23 @@ check "  and none of them made a job" sh -c \
     "[ \$(curl -sS -H 'Authorization: Bearer $ADMIN' '$URL_B/v1/mirror/jobs' | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))') = 3 ]"
 
 # --- SIGHUP ----------------------------------------------------------------------
-conf_b 0 | sed 's|^repos = org/tiny$|repos = org/tiny org/second|' >"$T/b.conf"
+{ conf_b 0 | sed 's|^repos = org/tiny$|repos = org/tiny org/second|'
+  printf '[mirror "part"]\nrepo = org/third@v1\ninclude = *.json\n'; } >"$T/b.conf"
 kill -HUP "$AIRLOCKD_PID"
 check "SIGHUP adding org/second to the section makes a job" wait_for job_of org/second
 second=$(job_of org/second)
 check "  which runs to done" wait_for job_check "$second" 'j["state"] == "done"'
 check "  and B serves org/second's card" sh -c \
     "curl -sSf '$URL_B/org/second/resolve/main/README.md' | cmp -s - '$T/second/README.md'"
+jsons=$(cd "$T/second" && ls *.json | sort | tr '\n' ' ')
+tree_v1() {
+	wait_for job_of org/third part &&
+	wait_for job_check "$(job_of org/third part)" 'j["state"] == "done"' &&
+	[ "$(curl -sSf "$URL_B/api/models/org/third/tree/v1" | python3 -c '
+import json, sys
+print(" ".join(sorted(e["path"] for e in json.load(sys.stdin))) + " ")')" = "$jsons" ]
+}
+check "  and [mirror \"part\"], include = *.json, only the JSON files at v1" tree_v1
 check "  org/tiny's job was kept, not run again" job_check "$tiny" "j['runs'] == $tiny_runs"
 { conf_b 0; printf 'interval = soon\n'; } >"$T/b.conf"
 kill -HUP "$AIRLOCKD_PID"
