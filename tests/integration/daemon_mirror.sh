@@ -13,7 +13,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 53
+plan 54
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
@@ -128,6 +128,17 @@ kill -HUP "$AIRLOCKD_PID"
 check "  SIGHUP with interval = 0: no run is planned" \
     wait_for job_check "$tiny" 'j["interval"] == 0 and j["next"] is None and j["state"] == "done"'
 tiny_runs=$(api "$URL_B/v1/mirror/jobs/$tiny" | python3 -c 'import json, sys; print(json.load(sys.stdin)["runs"])')
+# What A answered, by its own count: requests but those for /metrics.
+served_a() {
+	curl -sS "$URL_A/metrics" |
+	    awk '/^airlockd_requests_total/ && !/route="metrics"/ { n += $2 } END { print n + 0 }'
+}
+before=$(served_a)
+again=$(api -X POST -d '{"repo":"org/tiny"}' "$URL_B/v1/mirror/jobs" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+wait_for job_check "$again" 'j["state"] == "done"'
+one_more() { [ $(($(served_a) - before)) -eq 1 ] && job_check "$again" 'j["unchanged"]'; }
+check "  a job for org/tiny again is unchanged, and A answered it one request" one_more
 
 # --- the admin API's tokens ----------------------------------------------------
 curl -sS -o /dev/null -D "$T/h" "$URL_B/v1/mirror/jobs"
@@ -194,7 +205,7 @@ api -D "$T/h" -o /dev/null "$URL_B/v1/mirror/jobs/999999"
 check "  GET of a job that does not exist: 404 JobNotFound" \
     sh -c "[ '$(status "$T/h")' = 404 ] && [ '$(hdr X-Error-Code "$T/h")' = JobNotFound ]"
 check "  and none of them made a job" sh -c \
-    "[ \$(curl -sS -H 'Authorization: Bearer $ADMIN' '$URL_B/v1/mirror/jobs' | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))') = 3 ]"
+    "[ \$(curl -sS -H 'Authorization: Bearer $ADMIN' '$URL_B/v1/mirror/jobs' | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))') = 4 ]"
 
 # --- SIGHUP ----------------------------------------------------------------------
 { conf_b 0 | sed 's|^repos = org/tiny$|repos = org/tiny org/second|'
