@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -560,6 +561,29 @@ xfer_start(struct xfer *x)
 	TAILQ_INSERT_TAIL(&m->queue, x, link);
 	pthread_mutex_unlock(&m->mu);
 	event_active(m->wake, EV_READ, 0);
+}
+
+int
+mirror_cancelled(const int *cancel)
+{
+	return cancel != NULL && __atomic_load_n(cancel, __ATOMIC_ACQUIRE);
+}
+
+void
+mirror_sleep(struct mirror *m, long ms, const int *cancel)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000 + (ts.tv_nsec + (ms % 1000) * 1000000L) /
+	    1000000000L;
+	ts.tv_nsec = (ts.tv_nsec + (ms % 1000) * 1000000L) % 1000000000L;
+	/* mirror_cancel() broadcasts cv, so a cancel ends the wait. */
+	pthread_mutex_lock(&m->mu);
+	while (!mirror_cancelled(cancel) &&
+	    pthread_cond_timedwait(&m->cv, &m->mu, &ts) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&m->mu);
 }
 
 void

@@ -66,6 +66,11 @@ struct xfer {
 	uint64_t		 received;
 };
 
+/* A pull's cancel flag (mirror_cancel): 1 once set.  mirror_sleep waits
+ * ms, less once cancel is set. */
+int	mirror_cancelled(const int *cancel);
+void	mirror_sleep(struct mirror *, long ms, const int *cancel);
+
 int	mirror_fail(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

@@ -89,8 +89,7 @@ token_for(struct pull *p, const char *url)
 static int
 cancelled(const struct pull *p)
 {
-	return p->spec->cancel != NULL &&
-	    __atomic_load_n(p->spec->cancel, __ATOMIC_ACQUIRE);
+	return mirror_cancelled(p->spec->cancel);
 }
 
 static int
@@ -104,7 +103,6 @@ static void
 backoff(struct pull *p, int attempt, const struct xfer *x)
 {
 	long ms = p->m->opts.backoff_ms << (attempt < 6 ? attempt : 6);
-	struct timespec ts;
 
 	if (x != NULL && x->status == 429) {
 		long s = upstream_retry_after(x->h[XH_RETRY_AFTER],
@@ -116,15 +114,7 @@ backoff(struct pull *p, int attempt, const struct xfer *x)
 			ms = s * 1000;
 	}
 	p->res->retries++;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000 + (ts.tv_nsec + (ms % 1000) * 1000000L) /
-	    1000000000L;
-	ts.tv_nsec = (ts.tv_nsec + (ms % 1000) * 1000000L) % 1000000000L;
-	pthread_mutex_lock(&p->m->mu);
-	while (!cancelled(p) &&
-	    pthread_cond_timedwait(&p->m->cv, &p->m->mu, &ts) != ETIMEDOUT)
-		;
-	pthread_mutex_unlock(&p->m->mu);
+	mirror_sleep(p->m, ms, p->spec->cancel);
 }
 
 static int
