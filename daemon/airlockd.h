@@ -30,6 +30,7 @@
 #define AIRLOCKD_CONF		"/etc/airlock/airlockd.conf"
 #define AIRLOCKD_LISTEN		"127.0.0.1:8080"
 #define AIRLOCKD_STORE		"/var/lib/airlock"
+#define AIRLOCKD_UPSTREAM	"https://huggingface.co"
 
 #define IMMUTABLE		"public, max-age=31536000, immutable"
 
@@ -52,6 +53,23 @@ struct private_ns {
 };
 
 struct policy_rules;
+/* A [mirror "NAME"] section: repositories to keep mirrored from one
+ * upstream.  The lists end with a NULL. */
+struct mirror_conf {
+	char			*mc_name;
+	char			*mc_upstream;	/* NULL until the end: cf's */
+	char			*mc_token_file;
+	char			*mc_token;	/* its contents, or NULL */
+	const char		*mc_type;	/* "model" or "dataset" */
+	char			**mc_repos;	/* ORG/NAME[@REV] */
+	size_t			 mc_nrepos;
+	char			**mc_include;
+	size_t			 mc_ninclude;
+	char			**mc_exclude;
+	size_t			 mc_nexclude;
+	int			 mc_interval;	/* seconds; 0: at start and
+						 * SIGHUP only */
+};
 
 struct conf {
 	int			 cf_refs;
@@ -77,6 +95,17 @@ struct conf {
 	json_t			*cf_policy_doc;	/* [policy], as a policy file */
 	int			 cf_policy_line;
 	struct policy_rules	*cf_policy;	/* or NULL: the store's */
+	/* Mirroring: the upstream and token of jobs the admin API queues
+	 * without one, the key that signs what is mirrored, the tokens of
+	 * the admin role, and the [mirror] sections. */
+	char			*cf_upstream;
+	char			*cf_token_file;
+	char			*cf_token;
+	char			*cf_signing_key;	/* a file, or NULL */
+	char			**cf_admin_tokens;
+	size_t			 cf_nadmin;
+	struct mirror_conf	*cf_mirrors;
+	size_t			 cf_nmirrors;
 };
 
 /* Called once per problem with "FILE:LINE: what is wrong". */
@@ -91,6 +120,16 @@ int		 conf_private(const struct conf *, const char *repo);
 /* 1 if token may read repo (always for public repositories). */
 int		 conf_may_read(const struct conf *, const char *repo,
 		    const char *token);
+/* 1 if token has the admin role. */
+int		 conf_is_admin(const struct conf *, const char *token);
+/* 1 if the daemon writes the store: a mirror, or the admin API. */
+int		 conf_writes(const struct conf *);
+/* The token for jobs from upstream: the global token-file's for the
+ * global upstream, else the first [mirror] of that upstream's, or NULL. */
+const char	*conf_token_for(const struct conf *, const char *upstream);
+/* ORG/NAME[@REV] into repo and rev (rev "main" when absent); 0 or -1. */
+int		 conf_repo_rev(const char *spec, char *repo, size_t,
+		    char *rev, size_t);
 
 /*
  * pool.c: worker threads for store reads, and the read buffers.  A task
@@ -215,6 +254,12 @@ enum api_error {
 	API_STORE,
 	API_UNAVAILABLE,
 	API_POLICY_DENIED,	/* the gate refuses the revision: 403 */
+	API_UNAUTHORIZED,	/* the admin API without a token */
+	API_FORBIDDEN,		/* with a token that is not an admin's */
+	API_JOB_NOT_FOUND,
+	API_JOB_ENDED,
+	API_TOO_MANY_JOBS,
+	API_READ_ONLY,		/* mirroring is not on: the store is read-only */
 	API_NERRORS
 };
 struct api_error_def {
@@ -328,6 +373,9 @@ void	v1_chunk(struct request *);
 void	v1_missing(struct request *);
 void	v1_release(struct request *);
 void	v1_release_sig(struct request *);
+/* jobs.c: mirror jobs and the admin API, under /v1/mirror/. */
+void	v1_jobs(struct request *);
+void	v1_job(struct request *);
 /* metrics.c */
 void	metrics_handle(struct request *);
 
@@ -335,5 +383,40 @@ void	metrics_handle(struct request *);
 void	metrics_request(enum route_kind, int status);
 void	metrics_bytes(uint64_t);
 void	metrics_body(uint64_t);
+
+/*
+ * writer.c: the store's one writer thread.  A task runs there, its
+ * tk_done on the loop afterwards.  writer_unqueue takes back one that
+ * has not begun (1; its tk_done will not run) or says it has (0).
+ */
+int	writer_start(struct event_base *);
+void	writer_submit(struct task *);
+int	writer_unqueue(struct task *);
+int	writer_busy(void);	/* something queued, running or ending */
+void	writer_stop(void);
+
+/* signer.c: the key that signs what airlockd mirrors (conf's
+ * signing-key, or the store's own); one without a passphrase. */
+struct signer;
+int	signer_load(struct store *, const char *file, struct signer **,
+	    char *err, size_t);
+void	signer_free(struct signer *);
+int	signer_sign(struct signer *, const struct store_manifest *,
+	    struct store_sig *);
+
+/*
+ * jobs.c: mirror jobs.  jobs_start (after http_start, on the loop's base)
+ * loads the key, starts the engine and the writer and queues the
+ * configured jobs; err says why not.  On SIGHUP, jobs_reload_check
+ * before the new configuration is put in use, jobs_configure after.
+ */
+struct evbuffer;
+int	jobs_start(struct server *, char *err, size_t);
+int	jobs_enabled(void);
+int	jobs_reload_check(const struct conf *, char *err, size_t);
+void	jobs_configure(const struct conf *);
+void	jobs_drain(void);
+void	jobs_stop(void);	/* after the loop; runs it while jobs end */
+void	jobs_metrics(struct evbuffer *);
 
 #endif

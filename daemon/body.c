@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,4 +166,109 @@ bad:
 	free(sha);
 	json_decref(root);
 	return 400;
+}
+
+int
+body_url_valid(const char *url)
+{
+	const char *p;
+	size_t len = strlen(url);
+
+	if (strncmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		p = url + 8;
+	else
+		return 0;
+	if (len > BODY_URL || *p == '\0' || *p == '/' || url[len - 1] == '/')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (!isgraph((unsigned char)*p) || *p == '"' || *p == '<' ||
+		    *p == '>' || *p == '\\')
+			return 0;
+	return 1;
+}
+
+/* A string member, or NULL when it is absent or null; -1 for another. */
+static int
+member_string(json_t *root, const char *name, const char **out)
+{
+	json_t *v = json_object_get(root, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return -1;
+	*out = json_string_value(v);
+	return strlen(*out) == json_string_length(v) ? 0 : -1;
+}
+
+int
+body_mirror_job(const char *body, size_t len, struct body_job *job,
+    char *why)
+{
+	static const char *const names[] = { "repo", "type", "revision",
+	    "upstream" };
+	const char *repo, *type, *rev, *up, *key;
+	json_error_t err;
+	json_t *root, *v;
+	int rc = 400;
+
+	memset(job, 0, sizeof(*job));
+	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES,
+	    &err)) == NULL) {
+		snprintf(why, BODY_WHY, "body: %s", err.text);
+		return 400;
+	}
+	if (!json_is_object(root)) {
+		snprintf(why, BODY_WHY, "body: not a JSON object");
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(key, names[i]) == 0)
+				break;
+		if (i == sizeof(names) / sizeof(names[0])) {
+			snprintf(why, BODY_WHY, "body: unknown member \"%.64s\"",
+			    key);
+			goto out;
+		}
+	}
+	if (member_string(root, "repo", &repo) != 0 || repo == NULL ||
+	    !store_repo_valid(repo)) {
+		snprintf(why, BODY_WHY, "body: \"repo\" must be ORG/NAME");
+		goto out;
+	}
+	if (member_string(root, "type", &type) != 0 ||
+	    (type != NULL && !store_type_valid(type))) {
+		snprintf(why, BODY_WHY, "body: \"type\" must be model or "
+		    "dataset");
+		goto out;
+	}
+	if (member_string(root, "revision", &rev) != 0 || (rev != NULL &&
+	    (!store_revision_valid(rev) || strncmp(rev, "sha256:", 7) == 0))) {
+		snprintf(why, BODY_WHY, "body: \"revision\" must be a branch, "
+		    "tag or commit id upstream");
+		goto out;
+	}
+	if (member_string(root, "upstream", &up) != 0 ||
+	    (up != NULL && !body_url_valid(up))) {
+		snprintf(why, BODY_WHY, "body: \"upstream\" must be an http(s) "
+		    "URL without a trailing slash");
+		goto out;
+	}
+	snprintf(job->repo, sizeof(job->repo), "%s", repo);
+	snprintf(job->type, sizeof(job->type), "%s", type != NULL ? type :
+	    "model");
+	snprintf(job->revision, sizeof(job->revision), "%s", rev != NULL ?
+	    rev : "main");
+	if (up != NULL)
+		snprintf(job->upstream, sizeof(job->upstream), "%s", up);
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
 }

@@ -39,4 +39,22 @@ int	body_paths_info(const char *body, size_t len, int json,
 int	body_chunks(const char *body, size_t len, json_t **list,
 	    uint8_t (**hashes)[32], char *why);
 
+/*
+ * A mirror job for the admin API: {"repo": "ORG/NAME", "type": "model"
+ * or "dataset" (default model), "revision": a branch, tag or commit
+ * (default main), "upstream": an http(s) URL or null (the default)}; no
+ * other member.  Fills in job; upstream[0] is '\0' when not given.
+ */
+#define BODY_URL	2000
+struct body_job {
+	char	repo[BOUND_REPO_ID + 1];
+	char	type[8];
+	char	revision[BOUND_REVISION + 1];
+	char	upstream[BODY_URL + 1];
+};
+int	body_mirror_job(const char *body, size_t len, struct body_job *job,
+	    char *why);
+/* 1 if url is http(s)://HOST[...] of printable bytes, no trailing '/'. */
+int	body_url_valid(const char *url);
+
 #endif

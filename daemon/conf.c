@@ -10,10 +10,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/util.h>
 #include <ini.h>
@@ -29,6 +31,7 @@ struct parse {
 	int		 line;
 	int		 errors;
 	conf_err_fn	 err;
+	int		 bad_section;	/* its header's mistake is reported */
 };
 
 static void
@@ -60,7 +63,9 @@ conf_defaults(void)
 	cf->cf_refs = 1;
 	cf->cf_listen = strdup(AIRLOCKD_LISTEN);
 	cf->cf_store = strdup(AIRLOCKD_STORE);
-	if (cf->cf_listen == NULL || cf->cf_store == NULL) {
+	cf->cf_upstream = strdup(AIRLOCKD_UPSTREAM);
+	if (cf->cf_listen == NULL || cf->cf_store == NULL ||
+	    cf->cf_upstream == NULL) {
 		conf_unref(cf);
 		return NULL;
 	}
@@ -87,6 +92,35 @@ conf_ref(struct conf *cf)
 	return cf;
 }
 
+static void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	sodium_memzero(s, strlen(s));
+	free(s);
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+mirror_conf_free(struct mirror_conf *mc)
+{
+	free(mc->mc_name);
+	free(mc->mc_upstream);
+	free(mc->mc_token_file);
+	secret_free(mc->mc_token);
+	strv_free(mc->mc_repos, mc->mc_nrepos);
+	strv_free(mc->mc_include, mc->mc_ninclude);
+	strv_free(mc->mc_exclude, mc->mc_nexclude);
+}
+
 void
 conf_unref(struct conf *cf)
 {
@@ -95,6 +129,16 @@ conf_unref(struct conf *cf)
 	if (cf == NULL || __atomic_sub_fetch(&cf->cf_refs, 1,
 	    __ATOMIC_ACQ_REL) != 0)
 		return;
+	for (i = 0; i < cf->cf_nmirrors; i++)
+		mirror_conf_free(&cf->cf_mirrors[i]);
+	free(cf->cf_mirrors);
+	for (i = 0; i < cf->cf_nadmin; i++)
+		secret_free(cf->cf_admin_tokens[i]);
+	free(cf->cf_admin_tokens);
+	free(cf->cf_upstream);
+	free(cf->cf_token_file);
+	secret_free(cf->cf_token);
+	free(cf->cf_signing_key);
 	for (i = 0; i < cf->cf_nprivate; i++) {
 		struct private_ns *pn = &cf->cf_private[i];
 
@@ -215,6 +259,170 @@ token_valid(const char *t)
 	return 1;
 }
 
+/* A path as written, or relative to the configuration file's directory. */
+static char *
+conf_path(struct parse *p, const char *value)
+{
+	const char *slash = strrchr(p->file, '/');
+	char *s;
+
+	if (value[0] == '/' || slash == NULL)
+		return strdup(value);
+	if (asprintf(&s, "%.*s/%s", (int)(slash - p->file), p->file,
+	    value) == -1)
+		return NULL;
+	return s;
+}
+
+/*
+ * A token file: one line, a token as clients send it (`hf auth login`
+ * writes such a file).  what names the option for the messages, which
+ * never show the token.
+ */
+static int
+read_token(struct parse *p, const char *what, const char *path, char **out)
+{
+	char buf[BOUND_TOKEN + 3];
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		perror_at(p, "%s: %s: %s", what, path, strerror(errno));
+		return 0;
+	}
+	while (len < sizeof(buf) - 1 &&
+	    (r = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			perror_at(p, "%s: %s: %s", what, path, strerror(errno));
+			close(fd);
+			return 0;
+		}
+		len += (size_t)r;
+	}
+	close(fd);
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		len--;
+	buf[len] = '\0';
+	if (len == 0 || len > BOUND_TOKEN || strlen(buf) != len ||
+	    strcspn(buf, " \t\r\n") != len) {
+		sodium_memzero(buf, sizeof(buf));
+		perror_at(p, "%s: %s: not a token (one line of 1 to %d "
+		    "characters, no spaces)", what, path, BOUND_TOKEN);
+		return 0;
+	}
+	secret_free(*out);
+	*out = strdup(buf);
+	sodium_memzero(buf, sizeof(buf));
+	if (*out == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	return 1;
+}
+
+static int
+token_file_option(struct parse *p, const char *what, const char *value,
+    char **file, char **token)
+{
+	char *path;
+	int ok;
+
+	if (*value == '\0') {
+		perror_at(p, "%s: empty value", what);
+		return 0;
+	}
+	if ((path = conf_path(p, value)) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	ok = read_token(p, what, path, token);
+	free(*file);
+	*file = path;
+	return ok;
+}
+
+/* Appends to a NULL-terminated list of at most max. */
+static int
+strv_add(struct parse *p, const char *what, char ***v, size_t *n,
+    size_t max, const char *value)
+{
+	char **nv;
+
+	if (*n >= max) {
+		perror_at(p, "%s: more than %zu", what, max);
+		return 0;
+	}
+	if ((nv = reallocarray(*v, *n + 2, sizeof(*nv))) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	*v = nv;
+	if ((nv[*n] = strdup(value)) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	nv[++*n] = NULL;
+	return 1;
+}
+
+/* Calls fn for each word of a list split on white space and commas. */
+static int
+each_word(struct parse *p, const char *what, const char *value,
+    int (*fn)(struct parse *, void *, const char *), void *arg)
+{
+	char word[BOUND_GLOB + 1];
+	const char *w = value;
+	int ok = 1, any = 0;
+
+	for (;;) {
+		size_t len;
+
+		w += strspn(w, " \t,");
+		if (*w == '\0')
+			break;
+		len = strcspn(w, " \t,");
+		any = 1;
+		if (len >= sizeof(word)) {
+			perror_at(p, "%s: \"%.40s...\": longer than %d bytes",
+			    what, w, BOUND_GLOB);
+			ok = 0;
+		} else {
+			memcpy(word, w, len);
+			word[len] = '\0';
+			if (!fn(p, arg, word))
+				ok = 0;
+		}
+		w += len;
+	}
+	if (!any) {
+		perror_at(p, "%s: empty list", what);
+		return 0;
+	}
+	return ok;
+}
+
+int
+conf_repo_rev(const char *spec, char *repo, size_t rsize, char *rev,
+    size_t vsize)
+{
+	const char *at = strchr(spec, '@');
+	size_t rlen = at != NULL ? (size_t)(at - spec) : strlen(spec);
+	const char *r = at != NULL ? at + 1 : "main";
+
+	if (rlen >= rsize || strlen(r) >= vsize)
+		return -1;
+	memcpy(repo, spec, rlen);
+	repo[rlen] = '\0';
+	strcpy(rev, r);
+	if (!store_repo_valid(repo) || !store_revision_valid(rev) ||
+	    strncmp(rev, "sha256:", 7) == 0)
+		return -1;
+	return 0;
+}
+
 static int
 global_option(struct parse *p, const char *name, const char *value)
 {
@@ -230,6 +438,32 @@ global_option(struct parse *p, const char *name, const char *value)
 	}
 	if (strcmp(name, "store") == 0)
 		return set_string(p, &cf->cf_store, value);
+	if (strcmp(name, "upstream") == 0) {
+		if (!url_valid(value)) {
+			perror_at(p, "upstream: \"%s\" is not an http(s) URL "
+			    "without a trailing slash", value);
+			return 0;
+		}
+		return set_string(p, &cf->cf_upstream, value);
+	}
+	if (strcmp(name, "token-file") == 0)
+		return token_file_option(p, "token-file", value,
+		    &cf->cf_token_file, &cf->cf_token);
+	if (strcmp(name, "signing-key") == 0) {
+		char *path;
+
+		if (*value == '\0') {
+			perror_at(p, "signing-key: empty value");
+			return 0;
+		}
+		if ((path = conf_path(p, value)) == NULL) {
+			perror_at(p, "out of memory");
+			return 0;
+		}
+		free(cf->cf_signing_key);
+		cf->cf_signing_key = path;
+		return 1;
+	}
 	if (strcmp(name, "public-url") == 0) {
 		if (!url_valid(value)) {
 			perror_at(p, "public-url: \"%s\" is not an http(s) URL "
@@ -445,6 +679,215 @@ policy_check(struct parse *p)
 }
 
 static int
+admin_option(struct parse *p, const char *name, const char *value)
+{
+	struct conf *cf = p->cf;
+	char **tokens;
+
+	if (strcmp(name, "token") != 0) {
+		perror_at(p, "[admin]: unknown option \"%s\"", name);
+		return 0;
+	}
+	if (!token_valid(value)) {
+		perror_at(p, "[admin] token: a token must start with \"hf_\" "
+		    "and be 8 to %d printable characters", BOUND_TOKEN);
+		return 0;
+	}
+	if (cf->cf_nadmin >= BOUND_ADMIN_TOKENS) {
+		perror_at(p, "[admin] token: more than %d", BOUND_ADMIN_TOKENS);
+		return 0;
+	}
+	tokens = reallocarray(cf->cf_admin_tokens, cf->cf_nadmin + 1,
+	    sizeof(*tokens));
+	if (tokens == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	cf->cf_admin_tokens = tokens;
+	if ((tokens[cf->cf_nadmin] = strdup(value)) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	cf->cf_nadmin++;
+	return 1;
+}
+
+/* The NAME of [mirror "NAME"] (quotes optional), or NULL. */
+static int
+mirror_name(const char *s, char *out, size_t size)
+{
+	size_t len = strlen(s);
+
+	if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
+		s++;
+		len -= 2;
+	}
+	if (len == 0 || len > BOUND_MIRROR_NAME || len >= size)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+			return -1;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static struct mirror_conf *
+mirror_section(struct parse *p, const char *name)
+{
+	struct conf *cf = p->cf;
+	struct mirror_conf *mc;
+
+	for (size_t i = 0; i < cf->cf_nmirrors; i++)
+		if (strcmp(cf->cf_mirrors[i].mc_name, name) == 0)
+			return &cf->cf_mirrors[i];
+	if (cf->cf_nmirrors >= BOUND_MIRRORS) {
+		perror_at(p, "more than %d [mirror] sections", BOUND_MIRRORS);
+		return NULL;
+	}
+	mc = reallocarray(cf->cf_mirrors, cf->cf_nmirrors + 1, sizeof(*mc));
+	if (mc == NULL) {
+		perror_at(p, "out of memory");
+		return NULL;
+	}
+	cf->cf_mirrors = mc;
+	mc = &cf->cf_mirrors[cf->cf_nmirrors];
+	memset(mc, 0, sizeof(*mc));
+	mc->mc_type = "model";
+	if ((mc->mc_name = strdup(name)) == NULL) {
+		perror_at(p, "out of memory");
+		return NULL;
+	}
+	cf->cf_nmirrors++;
+	return mc;
+}
+
+struct word_arg {
+	struct mirror_conf	*mc;
+	char			 what[BOUND_MIRROR_NAME + 32];
+	int			 globs;		/* 1 include, 2 exclude */
+};
+
+static int
+repo_word(struct parse *p, void *arg, const char *w)
+{
+	struct word_arg *wa = arg;
+	char repo[BOUND_REPO_ID + 1], rev[BOUND_REVISION + 1];
+
+	if (conf_repo_rev(w, repo, sizeof(repo), rev, sizeof(rev)) != 0) {
+		perror_at(p, "%s: \"%s\" is not ORG/NAME[@REVISION]",
+		    wa->what, w);
+		return 0;
+	}
+	for (size_t i = 0; i < wa->mc->mc_nrepos; i++)
+		if (strcmp(wa->mc->mc_repos[i], w) == 0) {
+			perror_at(p, "%s: %s is listed twice", wa->what, w);
+			return 0;
+		}
+	return strv_add(p, wa->what, &wa->mc->mc_repos, &wa->mc->mc_nrepos,
+	    BOUND_MIRROR_REPOS, w);
+}
+
+static int
+glob_word(struct parse *p, void *arg, const char *w)
+{
+	struct word_arg *wa = arg;
+	struct mirror_conf *mc = wa->mc;
+
+	if (wa->globs == 1)
+		return strv_add(p, wa->what, &mc->mc_include, &mc->mc_ninclude,
+		    BOUND_MIRROR_GLOBS, w);
+	return strv_add(p, wa->what, &mc->mc_exclude, &mc->mc_nexclude,
+	    BOUND_MIRROR_GLOBS, w);
+}
+
+/* "30", "30s", "10m", "6h", "1d": seconds, at most 30 days. */
+static int
+set_interval(struct parse *p, const char *what, const char *value, int *out)
+{
+	char *end;
+	long long v, unit = 1;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (end == value || errno != 0 || v < 0)
+		goto bad;
+	switch (*end) {
+	case 's':	unit = 1; end++; break;
+	case 'm':	unit = 60; end++; break;
+	case 'h':	unit = 3600; end++; break;
+	case 'd':	unit = 86400; end++; break;
+	}
+	if (*end != '\0')
+		goto bad;
+	if (v > 30LL * 86400 / unit) {
+		perror_at(p, "%s: %s is more than 30 days", what, value);
+		return 0;
+	}
+	*out = (int)(v * unit);
+	return 1;
+bad:
+	perror_at(p, "%s: \"%s\" is not a time (N, Ns, Nm, Nh or Nd)", what,
+	    value);
+	return 0;
+}
+
+static int
+mirror_option(struct parse *p, const char *section, const char *name,
+    const char *value)
+{
+	char mname[BOUND_MIRROR_NAME + 1];
+	struct word_arg wa;
+	struct mirror_conf *mc;
+
+	if (mirror_name(section, mname, sizeof(mname)) != 0) {
+		if (!p->bad_section)
+			perror_at(p, "[mirror %.80s]: the name is 1 to %d "
+			    "letters, digits, '.', '_' or '-', in quotes",
+			    section, BOUND_MIRROR_NAME);
+		return 0;
+	}
+	if ((mc = mirror_section(p, mname)) == NULL)
+		return 0;
+	memset(&wa, 0, sizeof(wa));
+	wa.mc = mc;
+	snprintf(wa.what, sizeof(wa.what), "[mirror \"%s\"] %s", mname, name);
+	if (strcmp(name, "upstream") == 0) {
+		if (!url_valid(value)) {
+			perror_at(p, "%s: \"%s\" is not an http(s) URL without "
+			    "a trailing slash", wa.what, value);
+			return 0;
+		}
+		return set_string(p, &mc->mc_upstream, value);
+	}
+	if (strcmp(name, "token-file") == 0)
+		return token_file_option(p, wa.what, value, &mc->mc_token_file,
+		    &mc->mc_token);
+	if (strcmp(name, "type") == 0) {
+		if (strcmp(value, "model") == 0)
+			mc->mc_type = "model";
+		else if (strcmp(value, "dataset") == 0)
+			mc->mc_type = "dataset";
+		else {
+			perror_at(p, "%s: \"%s\" is not model or dataset",
+			    wa.what, value);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(name, "repos") == 0 || strcmp(name, "repo") == 0)
+		return each_word(p, wa.what, value, repo_word, &wa);
+	if (strcmp(name, "include") == 0 || strcmp(name, "exclude") == 0) {
+		wa.globs = name[0] == 'i' ? 1 : 2;
+		return each_word(p, wa.what, value, glob_word, &wa);
+	}
+	if (strcmp(name, "interval") == 0)
+		return set_interval(p, wa.what, value, &mc->mc_interval);
+	perror_at(p, "[mirror \"%s\"]: unknown option \"%s\"", mname, name);
+	return 0;
+}
+
+static int
 handler(void *arg, const char *section, const char *name, const char *value)
 {
 	struct parse *p = arg;
@@ -455,8 +898,38 @@ handler(void *arg, const char *section, const char *name, const char *value)
 		return policy_option(p, name, value);
 	if (strncmp(section, "private ", 8) == 0)
 		return private_option(p, section + 8, name, value);
+	if (strcmp(section, "admin") == 0)
+		return admin_option(p, name, value);
+	if (strncmp(section, "mirror ", 7) == 0)
+		return mirror_option(p, section + 7, name, value);
 	perror_at(p, "unknown section [%s]", section);
 	return 0;
+}
+
+/*
+ * A section's header, seen before inih reads it: a [mirror] section is
+ * made here, so that one without options is still checked (inih calls
+ * the handler only for options).
+ */
+static void
+section_line(struct parse *p, const char *name, size_t len)
+{
+	char section[BOUND_MIRROR_NAME + 16], mname[BOUND_MIRROR_NAME + 1];
+
+	p->bad_section = 0;
+	if (len < 7 || strncmp(name, "mirror ", 7) != 0)
+		return;
+	if (len >= sizeof(section) ||
+	    (memcpy(section, name, len), section[len] = '\0',
+	    mirror_name(section + 7, mname, sizeof(mname)) != 0)) {
+		perror_at(p, "[mirror %.*s]: the name is 1 to %d letters, "
+		    "digits, '.', '_' or '-', in quotes",
+		    len - 7 > 80 ? 80 : (int)(len - 7), name + 7,
+		    BOUND_MIRROR_NAME);
+		p->bad_section = 1;
+		return;
+	}
+	(void)mirror_section(p, mname);
 }
 
 /*
@@ -493,7 +966,8 @@ reader(char *str, int num, void *arg)
 		if (strchr(s, ']') == NULL) {
 			perror_at(p, "section name without a closing ]");
 			strcpy(str, "\n");
-		}
+		} else
+			section_line(p, s + 1, (size_t)(strchr(s, ']') - s - 1));
 		return str;
 	}
 	if (strchr(s, '=') == NULL && strchr(s, ':') == NULL) {
@@ -501,6 +975,61 @@ reader(char *str, int num, void *arg)
 		strcpy(str, "\n");
 	}
 	return str;
+}
+
+/* "type/ORG/NAME@REV" of a section's repository, for comparing. */
+static void
+mirror_key(const struct mirror_conf *mc, const char *spec, char *out,
+    size_t size)
+{
+	snprintf(out, size, "%s/%s%s", mc->mc_type, spec,
+	    strchr(spec, '@') != NULL ? "" : "@main");
+}
+
+/*
+ * What only the whole file shows: a section without repositories, one
+ * repository mirrored by two sections (they would move one ref between
+ * two upstreams).  A section's upstream and token default to the global
+ * ones.
+ */
+static void
+mirrors_check(struct parse *p)
+{
+	struct conf *cf = p->cf;
+	char a[BOUND_REPO_ID + BOUND_REVISION + 16];
+	char b[BOUND_REPO_ID + BOUND_REVISION + 16];
+
+	for (size_t i = 0; i < cf->cf_nmirrors; i++) {
+		struct mirror_conf *mc = &cf->cf_mirrors[i];
+
+		if (mc->mc_nrepos == 0)
+			perror_at(p, "[mirror \"%s\"] has no repos",
+			    mc->mc_name);
+		if (mc->mc_upstream == NULL &&
+		    (mc->mc_upstream = strdup(cf->cf_upstream)) == NULL)
+			perror_at(p, "out of memory");
+		if (mc->mc_token_file == NULL && cf->cf_token != NULL &&
+		    strcmp(mc->mc_upstream, cf->cf_upstream) == 0 &&
+		    (mc->mc_token = strdup(cf->cf_token)) == NULL)
+			perror_at(p, "out of memory");
+		for (size_t r = 0; r < mc->mc_nrepos; r++) {
+			mirror_key(mc, mc->mc_repos[r], a, sizeof(a));
+			for (size_t j = 0; j < i; j++) {
+				const struct mirror_conf *o = &cf->cf_mirrors[j];
+
+				for (size_t k = 0; k < o->mc_nrepos; k++) {
+					mirror_key(o, o->mc_repos[k], b,
+					    sizeof(b));
+					if (strcmp(a, b) == 0)
+						perror_at(p, "[mirror \"%s\"] "
+						    "repos: %s is mirrored by "
+						    "[mirror \"%s\"] too",
+						    mc->mc_name, mc->mc_repos[r],
+						    o->mc_name);
+				}
+			}
+		}
+	}
 }
 
 struct conf *
@@ -553,6 +1082,8 @@ conf_load(const char *file, int must_exist, conf_err_fn err)
 			perror_at(&p, "[private %s] has no token",
 			    cf->cf_private[i].pn_name);
 		}
+	p.line = 0;
+	mirrors_check(&p);
 	if (p.errors != 0) {
 		conf_unref(cf);
 		return NULL;
@@ -608,4 +1139,37 @@ conf_may_read(const struct conf *cf, const char *repo, const char *token)
 				ok = 1;
 	}
 	return !found || ok;
+}
+
+int
+conf_is_admin(const struct conf *cf, const char *token)
+{
+	size_t tlen = token != NULL ? strlen(token) : 0;
+	int ok = 0;
+
+	if (tlen == 0)
+		return 0;
+	for (size_t i = 0; i < cf->cf_nadmin; i++)
+		if (strlen(cf->cf_admin_tokens[i]) == tlen &&
+		    sodium_memcmp(cf->cf_admin_tokens[i], token, tlen) == 0)
+			ok = 1;
+	return ok;
+}
+
+int
+conf_writes(const struct conf *cf)
+{
+	return cf->cf_nmirrors > 0 || cf->cf_nadmin > 0;
+}
+
+const char *
+conf_token_for(const struct conf *cf, const char *upstream)
+{
+	if (strcmp(upstream, cf->cf_upstream) == 0 && cf->cf_token != NULL)
+		return cf->cf_token;
+	for (size_t i = 0; i < cf->cf_nmirrors; i++)
+		if (strcmp(cf->cf_mirrors[i].mc_upstream, upstream) == 0 &&
+		    cf->cf_mirrors[i].mc_token != NULL)
+			return cf->cf_mirrors[i].mc_token;
+	return NULL;
 }

@@ -32,6 +32,7 @@
 	"X-Error-Message, X-Total-Count, ETag, Link, Accept-Ranges, " \
 	"Content-Range, X-Linked-Size, X-Linked-ETag"
 #define ALLOW_METHODS	"GET, HEAD, POST, OPTIONS"
+#define CORS_METHODS	"GET, HEAD, POST, DELETE, OPTIONS"
 #define ALLOW_HEADERS	"Authorization, Range, Content-Type, Accept, " \
 	"User-Agent, X-Requested-With"
 
@@ -223,10 +224,10 @@ reply_options(struct server *srv, struct evhttp_request *ev)
 	struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
 
 	add_common_headers(srv, h, ++request_ids);
-	evhttp_add_header(h, "Access-Control-Allow-Methods", ALLOW_METHODS);
+	evhttp_add_header(h, "Access-Control-Allow-Methods", CORS_METHODS);
 	evhttp_add_header(h, "Access-Control-Allow-Headers", ALLOW_HEADERS);
 	evhttp_add_header(h, "Access-Control-Max-Age", "86400");
-	evhttp_add_header(h, "Allow", ALLOW_METHODS);
+	evhttp_add_header(h, "Allow", CORS_METHODS);
 	evhttp_add_header(h, "Content-Length", "0");
 	metrics_request(ROUTE_UNKNOWN, 204);
 	conn_track_flush(conn_find(evhttp_request_get_connection(ev)), ev);
@@ -238,6 +239,8 @@ allow_header(unsigned methods)
 {
 	if (methods == ROUTE_POST)
 		return "POST, OPTIONS";
+	if (methods & ROUTE_DELETE)
+		return "GET, HEAD, DELETE, OPTIONS";
 	if (methods & ROUTE_POST)
 		return ALLOW_METHODS;
 	return "GET, HEAD, OPTIONS";
@@ -397,6 +400,8 @@ method_of(struct evhttp_request *ev)
 		return ROUTE_HEAD;
 	case EVHTTP_REQ_POST:
 		return ROUTE_POST;
+	case EVHTTP_REQ_DELETE:
+		return ROUTE_DELETE;
 	default:
 		return 0;
 	}
@@ -414,6 +419,8 @@ method_name(struct evhttp_request *ev)
 		return "POST";
 	case EVHTTP_REQ_OPTIONS:
 		return "OPTIONS";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
 	default:
 		return "OTHER";
 	}
@@ -516,6 +523,18 @@ request_check(struct server *srv, struct evhttp_request *ev,
 		return -1;
 	}
 	req->r_token = bearer_token(ev);
+	if (handlers[req->r_route.kind].needs & ROUTE_ADMIN) {
+		if (req->r_token == NULL) {
+			reply_error(srv, ev, req->r_route.kind,
+			    API_UNAUTHORIZED, NULL, NULL);
+			return -1;
+		}
+		if (!conf_is_admin(srv->srv_conf, req->r_token)) {
+			reply_error(srv, ev, req->r_route.kind, API_FORBIDDEN,
+			    NULL, NULL);
+			return -1;
+		}
+	}
 	/*
 	 * A private repository without a token is not found, as on the
 	 * Hub: its name is not confirmed to whoever asks.

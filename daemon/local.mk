@@ -5,10 +5,12 @@ airlockd_SOURCES = daemon/airlockd.h daemon/route.h daemon/main.c \
 	daemon/response.c daemon/stream.c \
 	daemon/extents.c daemon/route.c daemon/revision.c \
 	daemon/body.h daemon/body.c daemon/hf_api.c daemon/native_api.c \
-	daemon/metrics.c daemon/licence.c
+	daemon/metrics.c daemon/licence.c \
+	daemon/writer.c daemon/signer.c daemon/jobs.c
 airlockd_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
-	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)
-airlockd_LDADD = $(GATE_LIBS) $(POLICY_LIBS) $(STORE_LIBS) $(KEYS_LIBS) $(EVENT_LIBS) $(INIH_LIBS)
+	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS) $(CRYPTO_CFLAGS) $(CURL_CFLAGS)
+airlockd_LDADD = $(MIRROR_LIBS) $(GATE_LIBS) $(POLICY_LIBS) $(STORE_LIBS) \
+	$(KEYS_LIBS) $(EVENT_LIBS) $(INIH_LIBS)
 
 EXTRA_DIST += daemon/airlockd.service daemon/airlockd.conf
 
@@ -53,6 +55,8 @@ TESTS += tests/integration/daemon_http.sh tests/integration/daemon_abuse.sh \
 	tests/integration/daemon_config.sh tests/integration/daemon_hfhub.sh \
 	tests/integration/daemon_extents.sh \
 	tests/integration/bundle_release.sh
+TESTS += tests/integration/daemon_mirror.sh
+EXTRA_DIST += tests/integration/daemon_mirror.sh
 EXTRA_DIST += tests/integration/daemon_http.sh \
 	tests/integration/bundle_release.sh \
 	tests/integration/daemon_abuse.sh tests/integration/daemon_config.sh \

@@ -73,7 +73,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
 	struct conf *cf, *old = srv->srv_conf;
-	char *s;
+	char *s, err[1024];
 
 	(void)sig, (void)what;
 	log_info("reloading %s", srv->srv_conf_file);
@@ -84,6 +84,15 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		conf_unref(cf);
 		return;
 	}
+	if (jobs_reload_check(cf, err, sizeof(err)) != 0) {
+		log_warnx("%s: signing-key: %s", __func__, err);
+		log_warnx("%s: keeping the configuration in use", __func__);
+		conf_unref(cf);
+		return;
+	}
+	if (conf_writes(cf) && !jobs_enabled())
+		log_warnx("%s: [mirror] and [admin] need the store opened "
+		    "read-write: restart to apply", __func__);
 	/* What is bound or open stays: those need a restart. */
 	if (strcmp(cf->cf_listen, old->cf_listen) != 0) {
 		log_warnx("%s: listen %s: restart to apply", __func__,
@@ -102,6 +111,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	srv->srv_conf = cf;
 	conf_unref(old);
 	http_apply_limits(srv);
+	jobs_configure(cf);
 	log_info("configuration reloaded");
 }
 
@@ -133,6 +143,7 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	srv->srv_drain_ev = evtimer_new(srv->srv_base, on_drain_timeout, srv);
 	if (srv->srv_drain_ev != NULL)
 		evtimer_add(srv->srv_drain_ev, &tv);
+	jobs_drain();
 	http_drain(srv);
 }
 
@@ -279,6 +290,10 @@ signals_stop(void)
 static void
 start(struct server *srv, const struct options *o)
 {
+	/* Mirroring writes the store, from one thread of this process. */
+	int writes = conf_writes(srv->srv_conf);
+	char err[1024];
+
 	if (!o->debug) {
 		log_init(0, o->verbose);
 		if (daemon(0, 0) == -1)
@@ -289,7 +304,7 @@ start(struct server *srv, const struct options *o)
 	signal(SIGPIPE, SIG_IGN);
 	if (keys_init() != 0)
 		fatalx("keys_init failed");
-	if (store_open(srv->srv_conf->cf_store, STORE_RDONLY,
+	if (store_open(srv->srv_conf->cf_store, writes ? 0 : STORE_RDONLY,
 	    &srv->srv_store) != 0)
 		fatalx("store %s: %s", srv->srv_conf->cf_store,
 		    store_lasterror());
@@ -306,12 +321,15 @@ start(struct server *srv, const struct options *o)
 	if (pool_start(srv->srv_base, srv->srv_conf->cf_workers) != 0 ||
 	    stream_init(srv->srv_base) != 0)
 		fatalx("cannot start the workers");
+	if (writes && jobs_start(srv, err, sizeof(err)) != 0)
+		fatalx("mirroring: %s", err);
 	signals_start(srv);
 	if (o->port_file != NULL &&
 	    write_port_file(o->port_file, srv->srv_addr) != 0)
 		fatal("%s", o->port_file);
-	log_info("listening on %s, store %s, %d workers", srv->srv_addr,
-	    srv->srv_conf->cf_store, srv->srv_conf->cf_workers);
+	log_info("listening on %s, store %s%s, %d workers", srv->srv_addr,
+	    srv->srv_conf->cf_store, writes ? " (read-write: mirroring)" : "",
+	    srv->srv_conf->cf_workers);
 }
 
 static void
@@ -319,6 +337,7 @@ stop(struct server *srv)
 {
 	signals_stop();
 	log_info("stopping");
+	jobs_stop();
 	http_stop(srv);
 	pool_stop();
 	if (srv->srv_drain_ev != NULL)

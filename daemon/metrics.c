@@ -19,7 +19,8 @@
 
 
 static const int statuses[] = {
-	200, 204, 206, 304, 400, 401, 403, 404, 405, 413, 414, 416, 500, 503,
+	200, 202, 204, 206, 304, 400, 401, 403, 404, 405, 409, 413, 414, 416,
+	500, 503,
 };
 #define NSTATUS		(sizeof(statuses) / sizeof(statuses[0]))
 
@@ -157,6 +158,7 @@ metrics_handle(struct request *req)
 		gauge(b, "airlockd_store_repositories", "Repositories in the "
 		    "store.", (double)ss.repos);
 	}
+	jobs_metrics(b);
 	len = evbuffer_get_length(b);
 	if ((text = (char *)evbuffer_pullup(b, -1)) == NULL) {
 		evbuffer_free(b);

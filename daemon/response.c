@@ -100,6 +100,16 @@ static const struct api_error_def api_errors[API_NERRORS] = {
 				  "%s: refused by the policy: %s" },
 	[API_UNAVAILABLE] =	{ 503, "ServiceUnavailable",
 				  "too many connections" },
+	[API_UNAUTHORIZED] =	{ 401, "Unauthorized", "a bearer token with "
+				  "the admin role is needed" },
+	[API_FORBIDDEN] =	{ 403, "Forbidden", "this token does not have "
+				  "the admin role" },
+	[API_JOB_NOT_FOUND] =	{ 404, "JobNotFound", "no mirror job %s" },
+	[API_JOB_ENDED] =	{ 409, "JobEnded", "mirror job %s has ended: %s" },
+	[API_TOO_MANY_JOBS] =	{ 503, "TooManyJobs", "%s" },
+	[API_READ_ONLY] =	{ 503, "ReadOnly", "airlockd serves the store "
+				  "read-only: restart it with a [mirror] or "
+				  "[admin] section to mirror" },
 };
 
 const struct api_error_def *

@@ -348,6 +348,32 @@ hash_seg(struct parse *ps, const struct seg *g)
 	return 0;
 }
 
+/* /v1/mirror/jobs[/ID], from what follows "jobs" */
+static int
+jobs_parse(struct parse *ps, size_t i)
+{
+	const struct seg *g = ps->segs;
+	uint64_t id = 0;
+
+	if (i == ps->n) {
+		ps->r->kind = ROUTE_V1_MIRROR_JOBS;
+		return 0;
+	}
+	if (i + 1 != ps->n)
+		return bad(ps, 404, "no such route");
+	/* A job id: 1 to 19 digits, no leading zero. */
+	if (g[i].len == 0 || g[i].len > 19 || g[i].s[0] == '0')
+		return bad(ps, 404, "no such mirror job");
+	for (size_t k = 0; k < g[i].len; k++) {
+		if (g[i].s[k] < '0' || g[i].s[k] > '9')
+			return bad(ps, 404, "no such mirror job");
+		id = id * 10 + (uint64_t)(g[i].s[k] - '0');
+	}
+	ps->r->kind = ROUTE_V1_MIRROR_JOB;
+	ps->r->job = id;
+	return 0;
+}
+
 /* /v1/... from segment i */
 static int
 v1_parse(struct parse *ps, size_t i)
@@ -374,6 +400,9 @@ v1_parse(struct parse *ps, size_t i)
 			return bad(ps, 404, "no such route");
 		return take_repo(ps, i + 2, n - (i + 2));
 	}
+	if (seg_is(&g[i], "mirror") && i + 1 < n &&
+	    seg_is(&g[i + 1], "jobs"))
+		return jobs_parse(ps, i + 2);
 	if (seg_is(&g[i], "release") && i + 1 == n) {
 		r->kind = ROUTE_V1_RELEASE;
 		return 0;

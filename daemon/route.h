@@ -35,6 +35,8 @@ enum route_kind {
 	ROUTE_V1_MISSING,	/* /v1/chunks/missing */
 	ROUTE_V1_RELEASE,	/* /v1/release */
 	ROUTE_V1_RELEASE_SIG,	/* /v1/release.minisig */
+	ROUTE_V1_MIRROR_JOBS,	/* /v1/mirror/jobs */
+	ROUTE_V1_MIRROR_JOB,	/* /v1/mirror/jobs/ID */
 	ROUTE_NKINDS
 };
 
@@ -42,6 +44,7 @@ enum route_kind {
 #define ROUTE_GET	0x01
 #define ROUTE_HEAD	0x02
 #define ROUTE_POST	0x04
+#define ROUTE_DELETE	0x08
 
 #define ROUTE_READ	(ROUTE_GET | ROUTE_HEAD)
 
@@ -49,6 +52,7 @@ enum route_kind {
 #define ROUTE_ON_LOOP	0x01	/* answered on the loop, no worker */
 #define ROUTE_REPO	0x02	/* a private repository in the path: a token */
 #define ROUTE_GAUGES	0x04	/* the loop's gauges, taken as it starts */
+#define ROUTE_ADMIN	0x08	/* a token with the admin role */
 
 /*
  * Every route, once: its kind, its metrics label, the methods it takes,
@@ -83,7 +87,11 @@ enum route_kind {
 	R(ROUTE_V1_MISSING, "v1_missing", ROUTE_POST, v1_missing, 0)	\
 	R(ROUTE_V1_RELEASE, "v1_release", ROUTE_READ, v1_release, 0)	\
 	R(ROUTE_V1_RELEASE_SIG, "v1_release_sig", ROUTE_READ,		\
-	    v1_release_sig, 0)
+	    v1_release_sig, 0)						\
+	R(ROUTE_V1_MIRROR_JOBS, "v1_mirror_jobs", ROUTE_READ | ROUTE_POST, \
+	    v1_jobs, ROUTE_ADMIN)					\
+	R(ROUTE_V1_MIRROR_JOB, "v1_mirror_job", ROUTE_READ | ROUTE_DELETE, \
+	    v1_job, ROUTE_ADMIN)
 
 struct route {
 	enum route_kind	 kind;
@@ -94,6 +102,7 @@ struct route {
 	char		 rev[BOUND_REVISION + 1];	/* "" when absent */
 	char		 path[BOUND_PATH + 1];		/* "" when absent */
 	uint8_t		 hash[32];
+	uint64_t	 job;		/* a mirror job's id */
 };
 
 /*

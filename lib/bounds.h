@@ -87,6 +87,16 @@
 #define BOUND_UPSTREAM_HOPS	10	/* redirects of one request */
 #define BOUND_GLOBS		64	/* --include or --exclude of a pull */
 
+/* airlockd's mirror jobs: airlockd.conf's [mirror] sections and the
+ * jobs it keeps a record of (the oldest ended ones go first). */
+#define BOUND_MIRRORS		64	/* [mirror "NAME"] sections */
+#define BOUND_MIRROR_NAME	64	/* the NAME of one */
+#define BOUND_MIRROR_REPOS	1024	/* repositories one section lists */
+#define BOUND_MIRROR_GLOBS	64	/* include or exclude globs of one */
+#define BOUND_GLOB		1024	/* one glob */
+#define BOUND_JOBS		256	/* job records kept */
+#define BOUND_ADMIN_TOKENS	64	/* tokens with the admin role */
+
 /* A bundle's index (it lists every chunk), revisions in one bundle, and
  * signatures per revision. */
 #define BOUND_BUNDLE_INDEX	(512 << 20)

@@ -55,13 +55,15 @@ static void
 chain_backoff(struct chain *c, int attempt)
 {
 	long ms = c->m->opts.backoff_ms << (attempt < 6 ? attempt : 6);
-	struct timespec ts;
 
 	c->res->retries++;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	mirror_sleep(c->m, ms, c->spec->cancel);
+}
+
+static int
+chain_cancel_fail(const struct chain *c)
+{
+	return mirror_fail(MIRROR_ECANCELED, "%s: cancelled", c->spec->repo);
 }
 
 /* What the upstream said about a refusal of what. */
@@ -96,13 +98,20 @@ chain_get(struct chain *c, const char *what, const char *url, size_t max,
 
 	*out = NULL;
 	for (;;) {
+		if (mirror_cancelled(c->spec->cancel))
+			return chain_cancel_fail(c);
 		if ((rc = xfer_new(c->m, url, c->spec->token, 0, 0, &x)) != 0)
 			return rc;
+		x->cancelp = c->spec->cancel;
 		x->body_max = max;
 		c->res->requests++;
 		xfer_start(x);
 		xfer_wait(x);
 		c->res->fetched += x->received;
+		if (mirror_cancelled(c->spec->cancel)) {
+			xfer_free(x);
+			return chain_cancel_fail(c);
+		}
 		if (x->toolarge) {
 			xfer_free(x);
 			return mirror_fail(MIRROR_EPROTO, "%s: answer larger "
@@ -365,10 +374,15 @@ chain_probe(struct chain *c)
 	snprintf(url, sizeof(url), "%s/v1/", c->base);
 	if ((rc = xfer_new(c->m, url, c->spec->token, 0, 0, &x)) != 0)
 		return rc;
+	x->cancelp = c->spec->cancel;
 	x->body_max = CHAIN_META_MAX;
 	c->res->requests++;
 	xfer_start(x);
 	xfer_wait(x);
+	if (mirror_cancelled(c->spec->cancel)) {
+		xfer_free(x);
+		return chain_cancel_fail(c);
+	}
 	/* One try: a Hub, or a server that is down, is for pull.c's
 	 * sequence to find out and say. */
 	rc = x->result == CURLE_OK && x->status == 200 &&
@@ -581,6 +595,10 @@ chain_chunks(struct chain *c, struct store_revision *rev,
 	if (window > CHAIN_WINDOW)
 		window = CHAIN_WINDOW;
 	while (rc == 0 && (next < c->nrefs || n > 0)) {
+		if (mirror_cancelled(c->spec->cancel)) {
+			rc = chain_cancel_fail(c);
+			break;
+		}
 		if (n < window && next < c->nrefs) {
 			size_t i = next++, slot;
 			uint64_t o = off;
@@ -598,6 +616,7 @@ chain_chunks(struct chain *c, struct store_revision *rev,
 			if ((rc = xfer_new(c->m, url, c->spec->token, 0, 0,
 			    &x)) != 0)
 				break;
+			x->cancelp = c->spec->cancel;
 			x->body_max = STORE_CHUNK_MAX;
 			c->res->requests++;
 			xfer_start(x);

@@ -85,6 +85,7 @@ mirror_strerror(int code)
 	case MIRROR_EINVAL:	return "invalid argument";
 	case MIRROR_ENOMEM:	return "out of memory";
 	case MIRROR_EREFUSED:	return "refused by this store's policy";
+	case MIRROR_ECANCELED:	return "cancelled";
 	}
 	return store_strerror(code);
 }
@@ -669,7 +670,56 @@ xfer_start(struct xfer *x)
 
 	pthread_mutex_lock(&m->mu);
 	x->started = 1;
+	if (x->cancelp != NULL && *x->cancelp) {
+		/* Cancelled before it began: it ends here, never sent. */
+		x->result = CURLE_ABORTED_BY_CALLBACK;
+		x->done = x->headers_done = 1;
+		pthread_mutex_unlock(&m->mu);
+		return;
+	}
 	TAILQ_INSERT_TAIL(&m->queue, x, link);
+	pthread_mutex_unlock(&m->mu);
+	event_active(m->wake, EV_READ, 0);
+}
+
+int
+mirror_cancelled(const int *cancel)
+{
+	return cancel != NULL && __atomic_load_n(cancel, __ATOMIC_ACQUIRE);
+}
+
+void
+mirror_sleep(struct mirror *m, long ms, const int *cancel)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000 + (ts.tv_nsec + (ms % 1000) * 1000000L) /
+	    1000000000L;
+	ts.tv_nsec = (ts.tv_nsec + (ms % 1000) * 1000000L) % 1000000000L;
+	/* mirror_cancel() broadcasts cv, so a cancel ends the wait. */
+	pthread_mutex_lock(&m->mu);
+	while (!mirror_cancelled(cancel) &&
+	    pthread_cond_timedwait(&m->cv, &m->mu, &ts) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void
+mirror_cancel(struct mirror *m, int *flag)
+{
+	struct xfer *x;
+
+	pthread_mutex_lock(&m->mu);
+	__atomic_store_n(flag, 1, __ATOMIC_RELEASE);
+	TAILQ_FOREACH(x, &m->active, link)
+		if (x->cancelp == flag)
+			x->cancel = 1;
+	TAILQ_FOREACH(x, &m->queue, link)
+		if (x->cancelp == flag)
+			x->cancel = 1;
+	/* Wakes a back-off of the pull too (pull.c waits on cv). */
+	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	event_active(m->wake, EV_READ, 0);
 }

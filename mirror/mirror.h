@@ -35,6 +35,7 @@
 #define MIRROR_EINVAL		(-32008)	/* bad argument */
 #define MIRROR_ENOMEM		(-32009)
 #define MIRROR_EREFUSED		(-32010)	/* a judge refused (it said why) */
+#define MIRROR_ECANCELED	(-32011)	/* mirror_cancel() asked */
 
 const char	*mirror_strerror(int);
 const char	*mirror_lasterror(void);	/* thread-local */
@@ -163,6 +164,7 @@ struct mirror_pull_spec {
 	size_t				 nsigs;
 	mirror_status_fn status;	/* may be NULL */
 	void		*status_arg;
+	int		*cancel;	/* NULL, or the flag mirror_cancel sets */
 };
 
 struct mirror_pull_result {
@@ -170,7 +172,8 @@ struct mirror_pull_result {
 	int			 unchanged;
 	int			 chained;	/* from an airlockd's /v1/ */
 	uint64_t		 files;
-	uint64_t		 bytes;		/* of the files */
+	uint64_t		 bytes;		/* of the files, known once the
+						 * tree is listed (progress) */
 	uint64_t		 fetched;	/* body bytes on the wire */
 	uint64_t		 held;		/* of files the store had already,
 						 * not fetched */
@@ -200,5 +203,13 @@ struct mirror_pull_result {
  */
 int	mirror_pull(struct mirror *, struct store *,
 	    const struct mirror_pull_spec *, struct mirror_pull_result *);
+
+/*
+ * From any thread: sets *flag and cuts the transfers of the pull whose
+ * spec->cancel is flag, which then returns MIRROR_ECANCELED instead of
+ * starting another request, without waiting out a back-off.  A pull
+ * already committing its revision ends as it would have.
+ */
+void	mirror_cancel(struct mirror *, int *flag);
 
 #endif

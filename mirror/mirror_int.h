@@ -60,6 +60,7 @@ struct xfer {
 	int			 headers_done;
 	int			 done;
 	int			 cancel;
+	const int		*cancelp;	/* the pull's flag, or NULL */
 	int			 toolarge;
 	int			 held;		/* its answer set the limiter */
 	CURLcode		 result;
@@ -72,6 +73,11 @@ struct xfer {
 	int			 paused, want_unpause;
 	uint64_t		 received;
 };
+
+/* A pull's cancel flag (mirror_cancel): 1 once set.  mirror_sleep waits
+ * ms, less once cancel is set. */
+int	mirror_cancelled(const int *cancel);
+void	mirror_sleep(struct mirror *, long ms, const int *cancel);
 
 int	mirror_fail(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

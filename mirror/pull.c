@@ -89,6 +89,18 @@ token_for(struct pull *p, const char *url)
 	return same ? p->spec->token : NULL;
 }
 
+static int
+cancelled(const struct pull *p)
+{
+	return mirror_cancelled(p->spec->cancel);
+}
+
+static int
+cancel_fail(const struct pull *p)
+{
+	return mirror_fail(MIRROR_ECANCELED, "%s: cancelled", p->spec->repo);
+}
+
 /*
  * Waits before attempt + 1 of a request: 1, 2, 4... times the first
  * back-off.  A 429 holds every transfer instead, through the engine's one
@@ -99,7 +111,6 @@ static void
 backoff(struct pull *p, int attempt, const struct xfer *x)
 {
 	long ms = p->m->opts.backoff_ms << (attempt < 6 ? attempt : 6);
-	struct timespec ts;
 
 	p->res->retries++;
 	if (x != NULL && x->status == 429) {
@@ -107,10 +118,7 @@ backoff(struct pull *p, int attempt, const struct xfer *x)
 			mirror_hold(p->m, ms);
 		return;
 	}
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	mirror_sleep(p->m, ms, p->spec->cancel);
 }
 
 static int
@@ -227,15 +235,24 @@ get_hops(struct pull *p, const char *what, const char *url0,
 	if (url == NULL)
 		return mirror_fail(MIRROR_ENOMEM, "out of memory");
 	for (;;) {
+		if (cancelled(p)) {
+			rc = cancel_fail(p);
+			break;
+		}
 		if ((rc = xfer_new(p->m, url, token_for(p, url), offset,
 		    stream, &x)) != 0)
 			break;
+		x->cancelp = p->spec->cancel;
 		p->res->requests++;
 		xfer_start(x);
 		if (stream)
 			xfer_wait_headers(x);
 		else
 			xfer_wait(x);
+		if (cancelled(p)) {
+			rc = cancel_fail(p);
+			break;
+		}
 		if (x->status >= 300 && x->status <= 399 && x->status != 304) {
 			xfer_wait(x);
 			if (x->location == NULL) {
@@ -553,6 +570,10 @@ fs_read(void *arg, void *buf, size_t len)
 	for (;;) {
 		size_t n;
 
+		if (cancelled(p)) {
+			rc = cancel_fail(p);
+			goto fail;
+		}
 		if (fs->x == NULL && (rc = fs_open(fs)) != 0)
 			goto fail;
 		n = xfer_read(fs->x, buf, len);
@@ -698,6 +719,8 @@ feed(void *arg, struct store_revision *rev)
 		    (rc = gate(p)) != 0)
 			return rc;
 		p->res->failed = p->tree.v[i].path;
+		if (cancelled(p))
+			return cancel_fail(p);
 		if ((rc = put_file(p, rev, &p->tree.v[i])) != 0)
 			return rc;
 		p->done += p->tree.v[i].size;
@@ -886,6 +909,7 @@ mirror_pull(struct mirror *m, struct store *st,
 	p.stat.files = p.tree.n;
 	for (size_t i = 0; i < p.tree.n; i++)
 		p.stat.bytes += p.tree.v[i].size;
+	res->bytes = p.stat.bytes;
 	status(&p, 0, 0);
 
 	p.rs.parts.type = type;

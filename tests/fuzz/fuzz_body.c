@@ -1,10 +1,13 @@
 /*
- * airlockd's POST bodies: paths-info, as JSON and as a form, and
- * /v1/chunks/missing.  Each input is given to all three.  A body that
+ * airlockd's POST bodies: paths-info, as JSON and as a form,
+ * /v1/chunks/missing and /v1/mirror/jobs.  Each input is given to all
+ * four.  A body that
  * parses must give what the handlers rely on: at most BOUND_PATHS_INFO
  * strings; at most BOUND_CHUNKS_ASKED strings whose hashes are exactly
- * what store_digest_parse makes of them.  One that does not must say why
- * and give nothing back.
+ * what store_digest_parse makes of them; a mirror job whose repository,
+ * type, revision and upstream each pass the store's rules (a revision
+ * the upstream can name, never a manifest digest).  One that does not
+ * must say why and give nothing back.
  */
 #include "config.h"
 
@@ -80,6 +83,31 @@ check_chunks(const char *body, size_t len)
 	free(sha);
 }
 
+static void
+check_job(const char *body, size_t len)
+{
+	static const struct body_job zero;
+	struct body_job job;
+	char why[BODY_WHY] = "";
+	int rc;
+
+	rc = body_mirror_job(body, len, &job, why);
+	if (rc != 0) {
+		check_failed(rc, why);
+		if (memcmp(&job, &zero, sizeof(job)) != 0)
+			abort();
+		return;
+	}
+	if (!store_repo_valid(job.repo) || !store_type_valid(job.type) ||
+	    !store_revision_valid(job.revision) ||
+	    strncmp(job.revision, "sha256:", 7) == 0 ||
+	    (job.upstream[0] != '\0' && !body_url_valid(job.upstream)) ||
+	    (job.upstream[0] != '\0' && strncmp(job.upstream, "http://", 7) != 0 &&
+	    strncmp(job.upstream, "https://", 8) != 0) ||
+	    strpbrk(job.upstream, " \t\r\n\"<>") != NULL)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -93,6 +121,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_paths(buf, size, 1);
 	check_paths(buf, size, 0);
 	check_chunks(buf, size);
+	check_job(buf, size);
 	free(buf);
 	return 0;
 }

@@ -4,7 +4,10 @@
  * names the file and a line, and what a config holds is what the
  * manual allows: each number in its range, an ADDRESS:PORT, an http(s)
  * URL without a trailing slash, private namespaces that are repository
- * names, each once, each with tokens that then, and only then, read it.
+ * names, each once, each with tokens that then, and only then, read it;
+ * admin tokens that have the role, and [mirror] sections each with
+ * repositories that name a repository and a revision, globs, a type, an
+ * upstream URL and an interval in range, no repository in two sections.
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -105,6 +108,61 @@ check_config(const struct conf *cf)
 	}
 }
 
+static void
+check_url(const char *u)
+{
+	size_t ulen = strlen(u);
+
+	if ((strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) ||
+	    u[ulen - 1] == '/' || strpbrk(u, " \t\r\n\"<>") != NULL)
+		abort();
+}
+
+static void
+check_mirrors(const struct conf *cf)
+{
+	char repo[BOUND_REPO_ID + 1], rev[BOUND_REVISION + 1];
+	size_t i, j;
+
+	check_url(cf->cf_upstream);
+	if (conf_is_admin(cf, NULL) || conf_is_admin(cf, "") ||
+	    cf->cf_nadmin > BOUND_ADMIN_TOKENS ||
+	    cf->cf_nmirrors > BOUND_MIRRORS ||
+	    conf_writes(cf) != (cf->cf_nadmin > 0 || cf->cf_nmirrors > 0))
+		abort();
+	for (i = 0; i < cf->cf_nadmin; i++) {
+		check_token(cf->cf_admin_tokens[i]);
+		if (!conf_is_admin(cf, cf->cf_admin_tokens[i]))
+			abort();
+	}
+	for (i = 0; i < cf->cf_nmirrors; i++) {
+		const struct mirror_conf *mc = &cf->cf_mirrors[i];
+
+		if (mc->mc_name == NULL || mc->mc_name[0] == '\0' ||
+		    strlen(mc->mc_name) > BOUND_MIRROR_NAME ||
+		    mc->mc_nrepos == 0 || mc->mc_nrepos > BOUND_MIRROR_REPOS ||
+		    mc->mc_repos[mc->mc_nrepos] != NULL ||
+		    (strcmp(mc->mc_type, "model") != 0 &&
+		    strcmp(mc->mc_type, "dataset") != 0) ||
+		    !within(mc->mc_interval, 0, 30 * 86400) ||
+		    mc->mc_ninclude > BOUND_MIRROR_GLOBS ||
+		    mc->mc_nexclude > BOUND_MIRROR_GLOBS ||
+		    (mc->mc_ninclude > 0 &&
+		    mc->mc_include[mc->mc_ninclude] != NULL) ||
+		    (mc->mc_nexclude > 0 &&
+		    mc->mc_exclude[mc->mc_nexclude] != NULL))
+			abort();
+		check_url(mc->mc_upstream);
+		for (j = 0; j < i; j++)
+			if (strcmp(cf->cf_mirrors[j].mc_name, mc->mc_name) == 0)
+				abort();
+		for (j = 0; j < mc->mc_nrepos; j++)
+			if (conf_repo_rev(mc->mc_repos[j], repo, sizeof(repo),
+			    rev, sizeof(rev)) != 0)
+				abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -124,6 +182,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (cf != NULL) {
 		check_config(cf);
+		check_mirrors(cf);
 		conf_unref(cf);
 	}
 	close(fd);

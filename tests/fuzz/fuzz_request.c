@@ -77,6 +77,9 @@ check_route(const char *target, size_t len)
 		if ((r.kind == ROUTE_RESOLVE || r.kind == ROUTE_RAW) &&
 		    (r.path[0] == '\0' || !r.has_rev || r.type == NULL))
 			abort();
+		/* A mirror job's id is a number from 1; the list has none. */
+		if ((r.kind == ROUTE_V1_MIRROR_JOB) != (r.job != 0))
+			abort();
 	}
 	if (query != NULL && query_parse(query, qlen, &q) == 0) {
 		if (q.n > BOUND_QUERY_PARAMS)
