@@ -218,7 +218,8 @@ second=$(job_of org/second)
 check "  which runs to done" wait_for job_check "$second" 'j["state"] == "done"'
 check "  and B serves org/second's card" sh -c \
     "curl -sSf '$URL_B/org/second/resolve/main/README.md' | cmp -s - '$T/second/README.md'"
-jsons=$(cd "$T/second" && ls *.json | sort | tr '\n' ' ')
+# The card and the licence come whatever the globs (airlock(1), pull).
+jsons=$(cd "$T/second" && ls *.json README.md LICENSE | sort | tr '\n' ' ')
 tree_v1() {
 	wait_for job_of org/third part &&
 	wait_for job_check "$(job_of org/third part)" 'j["state"] == "done"' &&
@@ -226,7 +227,7 @@ tree_v1() {
 import json, sys
 print(" ".join(sorted(e["path"] for e in json.load(sys.stdin))) + " ")')" = "$jsons" ]
 }
-check "  and [mirror \"part\"], include = *.json, only the JSON files at v1" tree_v1
+check "  and [mirror \"part\"], include = *.json, only the JSON files (and card, licence) at v1" tree_v1
 check "  org/tiny's job was kept, not run again" job_check "$tiny" "j['runs'] == $tiny_runs"
 { conf_b 0; printf 'interval = soon\n'; } >"$T/b.conf"
 kill -HUP "$AIRLOCKD_PID"
