@@ -5,6 +5,7 @@ airlockd_SOURCES = daemon/airlockd.h daemon/route.h daemon/main.c \
 	daemon/response.c daemon/stream.c \
 	daemon/extents.c daemon/route.c daemon/revision.c \
 	daemon/body.h daemon/body.c daemon/hf_api.c daemon/native_api.c \
+	daemon/hf_list.c daemon/hf_history.c daemon/downloads.c \
 	daemon/metrics.c
 airlockd_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS) $(CRYPTO_CFLAGS)

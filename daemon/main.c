@@ -279,6 +279,8 @@ signals_stop(void)
 static void
 start(struct server *srv, const struct options *o)
 {
+	int rc, writable = 1;
+
 	if (!o->debug) {
 		log_init(0, o->verbose);
 		if (daemon(0, 0) == -1)
@@ -289,10 +291,25 @@ start(struct server *srv, const struct options *o)
 	signal(SIGPIPE, SIG_IGN);
 	if (keys_init() != 0)
 		fatalx("keys_init failed");
-	if (store_open(srv->srv_conf->cf_store, STORE_RDONLY,
-	    &srv->srv_store) != 0)
-		fatalx("store %s: %s", srv->srv_conf->cf_store,
-		    store_lasterror());
+	/*
+	 * Opened for writing when it may be: downloads are counted in it
+	 * and a store older than the repository index gets one.  A store
+	 * airlockd may only read is served all the same, uncounted.
+	 */
+	rc = srv->srv_conf->cf_downloads_flush > 0 ?
+	    store_open(srv->srv_conf->cf_store, STORE_NOGROW,
+	    &srv->srv_store) : -1;
+	if (rc != 0) {
+		if (rc != -1)
+			log_warnx("store %s: %s: serving it read-only, "
+			    "downloads not counted", srv->srv_conf->cf_store,
+			    store_lasterror());
+		if (store_open(srv->srv_conf->cf_store, STORE_RDONLY,
+		    &srv->srv_store) != 0)
+			fatalx("store %s: %s", srv->srv_conf->cf_store,
+			    store_lasterror());
+		writable = 0;
+	}
 	if (pool_map_init(srv->srv_store, srv->srv_conf->cf_map_budget) != 0)
 		log_warnx("%s: the store's mapping was not found: its pages "
 		    "will stay resident", srv->srv_conf->cf_store);
@@ -306,6 +323,9 @@ start(struct server *srv, const struct options *o)
 	if (pool_start(srv->srv_base, srv->srv_conf->cf_workers) != 0 ||
 	    stream_init(srv->srv_base) != 0)
 		fatalx("cannot start the workers");
+	if (writable && downloads_start(srv->srv_base, srv->srv_store,
+	    srv->srv_conf->cf_downloads_flush) != 0)
+		fatalx("cannot start counting downloads");
 	signals_start(srv);
 	if (o->port_file != NULL &&
 	    write_port_file(o->port_file, srv->srv_addr) != 0)
@@ -321,6 +341,7 @@ stop(struct server *srv)
 	log_info("stopping");
 	http_stop(srv);
 	pool_stop();
+	downloads_stop();
 	if (srv->srv_drain_ev != NULL)
 		event_free(srv->srv_drain_ev);
 	stream_cleanup();
