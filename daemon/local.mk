@@ -53,9 +53,12 @@ tests_fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 TESTS += tests/integration/daemon_http.sh tests/integration/daemon_abuse.sh \
 	tests/integration/daemon_config.sh tests/integration/daemon_hfhub.sh \
 	tests/integration/daemon_extents.sh \
-	tests/integration/bundle_release.sh
+	tests/integration/bundle_release.sh \
+	tests/integration/daemon_hublist.sh
 EXTRA_DIST += tests/integration/daemon_http.sh \
 	tests/integration/bundle_release.sh \
 	tests/integration/daemon_abuse.sh tests/integration/daemon_config.sh \
 	tests/integration/daemon_hfhub.sh tests/integration/hfhub.mjs \
-	tests/integration/daemon_extents.sh
+	tests/integration/daemon_extents.sh \
+	tests/integration/daemon_hublist.sh tests/integration/hublist.mjs \
+	tests/data/tiny-tokenizer
