@@ -14,7 +14,7 @@ npm=${NPM:-}
 command -v node >/dev/null 2>&1 || skip_all "node is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 43
+plan 44
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 2000 >/dev/null
@@ -71,7 +71,28 @@ fi
 cp "$top_srcdir/tests/integration/hublist.mjs" "$T/npm/hublist.mjs"
 js() { _s=$1; shift; node "$T/npm/hublist.mjs" "$_s" "$URL" "$@"; }
 
+# A tag, where the CLI can make one (airlock tag comes with the
+# deployment work); the refs API must list it as a tag, not a branch.
+have_tag=0
+if "$AIRLOCK" --help 2>&1 | grep -q '^ *airlock tag '; then
+	"$AIRLOCK" --store "$S" tag "demo/tiny@$c2" v1.0 >/dev/null && have_tag=1
+fi
+
 check "airlockd starts" start_daemon "$S" -c "$T/airlockd.conf"
+
+if [ "$have_tag" = 1 ]; then
+	check "refs: the tag under tags, with its commit, not under branches" \
+	    python3 - "$URL" "$c2" "$c3" <<'PY'
+import json, sys, urllib.request
+r = json.load(urllib.request.urlopen(sys.argv[1] + "/api/models/demo/tiny/refs"))
+assert r["tags"] == [{"name": "v1.0", "ref": "refs/tags/v1.0",
+                      "targetCommit": sys.argv[2]}], r
+assert [b["name"] for b in r["branches"]] == ["main"], r
+assert r["branches"][0]["targetCommit"] == sys.argv[3], r
+PY
+else
+	ok "refs: the tag under tags # SKIP no airlock tag in this build"
+fi
 
 cat >"$T/models.json" <<EOF2
 {"demo/tiny": {"private": false, "sha": "$tiny", "task": "text-generation",
