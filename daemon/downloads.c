@@ -1,11 +1,11 @@
 /*
  * downloads.c - downloads counted per repository, as the Hub counts them:
  * every GET or HEAD of a repository's query file (config.json and its
- * kin, at the top).  Workers count in memory; every few seconds the loop
- * hands the counts to a worker that adds them to the store in one short
- * write transaction, and what is left is written at exit.  Write
- * failures lose counts (they are statistics) and are logged.  The event
- * loop itself never writes.  A store airlockd may only read counts
+ * kin, at the top).  Workers count in memory; every few seconds the
+ * loop's timer wakes a writer thread, which adds the counts to the store
+ * in one short write transaction; what is left is written at exit.  The
+ * loop never writes.  A failed write loses its counts (they are
+ * statistics) and is logged.  A store airlockd may only read counts
  * nothing: downloads_start is not called then.
  */
 #include "config.h"
@@ -23,23 +23,40 @@ static const char *const query_files[] = {
 };
 
 struct tally {
-	char		*type;	/* static: "model" or "dataset" */
+	const char	*type;	/* static: "model" or "dataset" */
 	char		*repo;
 	uint64_t	 n;
 };
 
+/*
+ * The counts (mtx), and the writer thread that takes them to the store
+ * when the loop's timer says so (cv): a thread of its own, so that a
+ * write waiting behind another process's long transaction holds up no
+ * worker.
+ */
 static struct {
 	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
 	struct tally	*v;
 	size_t		 n, cap;
 	int		 on;
-	int		 flushing;	/* a worker is writing a batch */
+	int		 due;		/* the timer fired: write them */
+	int		 quit;
+	pthread_t	 writer;
+	int		 started;
 	struct store	*st;
 	struct event	*ev;
-	struct task	 task;
-	struct tally	*batch;		/* what the worker writes */
-	size_t		 nbatch;
-} dl = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+} dl = { .mtx = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+/* Takes what is counted: the caller's to write and free. */
+static void
+take(struct tally **v, size_t *n)
+{
+	*v = dl.v;
+	*n = dl.n;
+	dl.v = NULL;
+	dl.n = dl.cap = 0;
+}
 
 static int
 is_query_file(const char *path)
@@ -64,7 +81,8 @@ downloads_count(const char *type, const char *repo, const char *path)
 	if (!dl.on)
 		goto out;
 	for (i = 0; i < dl.n; i++)
-		if (dl.v[i].type == type && strcmp(dl.v[i].repo, repo) == 0) {
+		if (strcmp(dl.v[i].type, type) == 0 &&
+		    strcmp(dl.v[i].repo, repo) == 0) {
 			dl.v[i].n++;
 			goto out;
 		}
@@ -81,7 +99,8 @@ downloads_count(const char *type, const char *repo, const char *path)
 	}
 	if ((dl.v[dl.n].repo = strdup(repo)) == NULL)
 		goto out;
-	dl.v[dl.n].type = (char *)type;
+	/* The route's type is one of two static strings. */
+	dl.v[dl.n].type = strcmp(type, "dataset") == 0 ? "dataset" : "model";
 	dl.v[dl.n].n = 1;
 	dl.n++;
 out:
@@ -122,41 +141,40 @@ batch_write(struct tally *v, size_t n)
 	tally_free(v, n);
 }
 
-static void
-flush_run(struct task *tk)
+static void *
+writer_main(void *arg)
 {
-	(void)tk;
-	batch_write(dl.batch, dl.nbatch);
-	dl.batch = NULL;
-	dl.nbatch = 0;
+	struct tally *v;
+	size_t n;
+
+	(void)arg;
+	pthread_mutex_lock(&dl.mtx);
+	for (;;) {
+		while (!dl.due && !dl.quit)
+			pthread_cond_wait(&dl.cv, &dl.mtx);
+		if (dl.quit)
+			break;
+		dl.due = 0;
+		take(&v, &n);
+		pthread_mutex_unlock(&dl.mtx);
+		batch_write(v, n);
+		pthread_mutex_lock(&dl.mtx);
+	}
+	pthread_mutex_unlock(&dl.mtx);
+	return NULL;
 }
 
-static void
-flush_done(struct task *tk)
-{
-	(void)tk;
-	dl.flushing = 0;
-}
-
-/* The loop's timer: take what is counted and give it to a worker. */
+/* The loop's timer: the writer writes what is counted. */
 static void
 flush_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd, (void)what, (void)arg;
-	if (dl.flushing)
-		return;
 	pthread_mutex_lock(&dl.mtx);
-	dl.batch = dl.v;
-	dl.nbatch = dl.n;
-	dl.v = NULL;
-	dl.n = dl.cap = 0;
+	if (dl.n > 0) {
+		dl.due = 1;
+		pthread_cond_signal(&dl.cv);
+	}
 	pthread_mutex_unlock(&dl.mtx);
-	if (dl.nbatch == 0)
-		return;
-	dl.flushing = 1;
-	dl.task.tk_run = flush_run;
-	dl.task.tk_done = flush_done;
-	pool_submit(&dl.task);
 }
 
 int
@@ -167,6 +185,9 @@ downloads_start(struct event_base *base, struct store *st, int seconds)
 	if (seconds <= 0)
 		return 0;
 	dl.st = st;
+	if (pthread_create(&dl.writer, NULL, writer_main, NULL) != 0)
+		return -1;
+	dl.started = 1;
 	if ((dl.ev = event_new(base, -1, EV_PERSIST, flush_tick, NULL)) == NULL ||
 	    event_add(dl.ev, &tv) != 0)
 		return -1;
@@ -176,6 +197,8 @@ downloads_start(struct event_base *base, struct store *st, int seconds)
 	return 0;
 }
 
+/* After the workers stopped: the writer goes, and what is left is
+ * written here. */
 void
 downloads_stop(void)
 {
@@ -186,16 +209,18 @@ downloads_stop(void)
 		event_free(dl.ev);
 	dl.ev = NULL;
 	pthread_mutex_lock(&dl.mtx);
-	v = dl.v;
-	n = dl.n;
-	dl.v = NULL;
-	dl.n = dl.cap = 0;
+	dl.quit = 1;
+	dl.on = 0;
+	pthread_cond_signal(&dl.cv);
+	pthread_mutex_unlock(&dl.mtx);
+	if (dl.started)
+		pthread_join(dl.writer, NULL);
+	dl.started = 0;
+	pthread_mutex_lock(&dl.mtx);
+	take(&v, &n);
 	pthread_mutex_unlock(&dl.mtx);
 	if (dl.st != NULL)
 		batch_write(v, n);
 	else
 		tally_free(v, n);
-	pthread_mutex_lock(&dl.mtx);
-	dl.on = 0;
-	pthread_mutex_unlock(&dl.mtx);
 }
