@@ -157,26 +157,32 @@ ids_fix(struct scan *sc)
 		sc->v[i].id = sc->names + (uintptr_t)sc->v[i].id;
 }
 
+/*
+ * The listing's order: by the sort key in the direction asked, and
+ * repositories that tie by their id, from a to z, whatever the direction
+ * (for sort=id itself the direction is the id's).  A total order, so
+ * that a cursor names one place in it.
+ */
 static int
-hit_cmp(int64_t ka, const char *ia, int64_t kb, const char *ib)
+order_cmp(const struct list_query *lq, int64_t ka, const char *ia,
+    int64_t kb, const char *ib)
 {
-	if (ka != kb)
-		return ka < kb ? -1 : 1;
-	return strcmp(ia, ib);
+	int c;
+
+	if (ka != kb) {
+		c = ka < kb ? -1 : 1;
+		return lq->desc ? -c : c;
+	}
+	c = strcmp(ia, ib);
+	return lq->desc && lq->sort == LIST_SORT_ID ? -c : c;
 }
 
 static int
-hit_asc(const void *a, const void *b)
+hit_order(const void *a, const void *b, void *lq)
 {
 	const struct hit *x = a, *y = b;
 
-	return hit_cmp(x->key, x->id, y->key, y->id);
-}
-
-static int
-hit_desc(const void *a, const void *b)
-{
-	return hit_asc(b, a);
+	return order_cmp(lq, x->key, x->id, y->key, y->id);
 }
 
 void
@@ -393,10 +399,10 @@ hf_list(struct request *req)
 	if (sc.nomem)
 		goto nomem;
 	ids_fix(&sc);
-	qsort(sc.v, sc.n, sizeof(*sc.v), lq.desc ? hit_desc : hit_asc);
+	qsort_r(sc.v, sc.n, sizeof(*sc.v), hit_order, &lq);
 	/* The first repository after the cursor, in the listing's order. */
 	if (lq.has_cursor)
-		while (first < sc.n && (lq.desc ? -1 : 1) * hit_cmp(sc.v[first].key,
+		while (first < sc.n && order_cmp(&lq, sc.v[first].key,
 		    sc.v[first].id, lq.cursor_value, lq.cursor_id) <= 0)
 			first++;
 	end = first + lq.limit < sc.n ? first + lq.limit : sc.n;

@@ -14,7 +14,7 @@ npm=${NPM:-}
 command -v node >/dev/null 2>&1 || skip_all "node is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 44
+plan 45
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 2000 >/dev/null
@@ -201,6 +201,16 @@ assert "siblings" not in e
 j = json.load(urllib.request.urlopen(sys.argv[1] + "/api/models?search=demo/tiny-tok&full=true"))
 assert sorted(s["rfilename"] for s in j[0]["siblings"]) == ["README.md",
     "config.json", "tokenizer.json", "tokenizer_config.json"], j
+PY
+check "ties (likes are all 0) go by id from a to z; sort=id direction=-1 from z" \
+    python3 - "$URL" <<'PY'
+import json, sys, urllib.request
+def ids(q):
+    return [e["id"] for e in json.load(urllib.request.urlopen(sys.argv[1] + "/api/models?" + q))]
+assert ids("sort=likes") == ["demo/tiny", "demo/tiny-tok"], ids("sort=likes")
+assert ids("sort=likes&limit=1") == ["demo/tiny"]
+assert ids("sort=id&direction=-1") == ["demo/tiny-tok", "demo/tiny"]
+assert ids("sort=id") == ["demo/tiny", "demo/tiny-tok"]
 PY
 for q in "sort=stars" "direction=up" "cursor=garbage" "limit=-1"; do
 	check "a listing with $q: 400 BadRequest, naming it" sh -c '
