@@ -14,7 +14,7 @@ npm=${NPM:-}
 command -v node >/dev/null 2>&1 || skip_all "node is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 45
+plan 46
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 2000 >/dev/null
@@ -150,6 +150,12 @@ check "whoAmI: alice writes and reads acme" \
 check "whoAmI: bob reads, in no organisation" js whoami hf_bobsecrettoken bob read
 check "whoAmI: an admin reads every private namespace" \
     js whoami hf_rootsecrettoken root admin acme
+code() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$URL$1"; }
+check "acme/secret: alice (user = alice) and the admin read it, bob may not" sh -c '
+    test "$1" = 200 && test "$2" = 200 && test "$3" = 401' - \
+    "$(code /api/models/acme/secret hf_alicesecrettoken)" \
+    "$(code /api/models/acme/secret hf_rootsecrettoken)" \
+    "$(code /api/models/acme/secret hf_bobsecrettoken)"
 check "whoAmI with a token nobody configured: 401" js whoami-refused hf_nosuchtoken
 check "whoami-v2 without a token: 401" sh -c '
     test "$(curl -s -o /dev/null -w "%{http_code}" "$1/api/whoami-v2")" = 401' - "$URL"
