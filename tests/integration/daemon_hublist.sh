@@ -14,7 +14,7 @@ npm=${NPM:-}
 command -v node >/dev/null 2>&1 || skip_all "node is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 46
+plan 48
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 2000 >/dev/null
@@ -55,6 +55,16 @@ role = admin
 [private acme]
 user = alice
 EOF2
+
+printf '[token alice]\ntoken = hf_aaaaaaaaaaa\nrole = superuser\n[token ../x]\ntoken = hf_bbbbbbbbbbbb\n[private acme]\nuser = nobody\n[token carol]\nrole = read\n' >"$T/bad.conf"
+fails "airlockd -n: bad [token] sections and users, each named" 1 \
+    "$AIRLOCKD" -n -c "$T/bad.conf"
+last_output >"$T/bad.out"
+check "  the role, the name, the missing user, the missing token" sh -c '
+    grep -q "bad.conf:3: \[token alice\]: role \"superuser\" is not read, write or admin" "$1" &&
+    grep -q "bad.conf:5: \[token ../x\]: a name is" "$1" &&
+    grep -q "\[private acme\]: user nobody has no \[token nobody\] section" "$1" &&
+    grep -q "\[token carol\] has no token" "$1"' - "$T/bad.out"
 
 mkdir -p "$T/npm"
 # transformers.js's onnxruntime-node downloads CUDA parts in an install
