@@ -14,7 +14,7 @@ npm=${NPM:-}
 command -v node >/dev/null 2>&1 || skip_all "node is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 48
+plan 50
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 2000 >/dev/null
@@ -259,6 +259,16 @@ assert seen == ["demo/tiny", "demo/tiny-tok"], seen
 PY
 
 check "airlockd stops cleanly on SIGTERM" stop_daemon
+
+# More than the 500 a page @huggingface/hub asks for: it must follow the
+# Link from page to page.
+check "bench/mkrepos makes 1234 repositories" \
+    "$top_builddir/bench/mkrepos" "$T/many" 1234
+start_daemon "$T/many" &&
+check "listModels follows the Link over three pages: each of 1234 once" \
+    js many 1234
+stop_daemon
+
 python3 - "$T/models.json" "$(sha aaa/first)" >"$T/models-after.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))

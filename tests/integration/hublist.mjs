@@ -6,6 +6,8 @@
 //
 //   models EXPECT.json [TOKEN]   listModels: every model, once, with the
 //                                fields EXPECT.json gives ({name: {...}})
+//   many N                       listModels over more than one page of
+//                                500: bench/mkrepos's N repositories once
 //   datasets EXPECT.json         listDatasets, likewise
 //   query OWNER TAG TASK WANT... listModels with search.owner, .tags and
 //                                .task: exactly the names WANT
@@ -75,6 +77,18 @@ case "models": {
 	await checkList(await collect(hub.listModels({ hubUrl,
 	    additionalFields: ["sha", "tags", "author", "createdAt"],
 	    ...credentials(token) })), expectFile);
+	break;
+}
+case "many": {
+	// bench/mkrepos's repositories: orgK/model-I, ten to an org.
+	const n = Number(args[0]);
+	const names = (await collect(hub.listModels({ hubUrl }))).map((m) => m.name);
+	same(names.length, n, "how many");
+	const want = new Set(Array.from({ length: n },
+	    (_, i) => `org${Math.floor(i / 10)}/model-${i}`));
+	for (const name of names)
+		if (!want.delete(name))
+			fail(`${name}: not made, or listed twice`);
 	break;
 }
 case "datasets": {
