@@ -399,7 +399,8 @@ hf_list(struct request *req)
 	if (sc.nomem)
 		goto nomem;
 	ids_fix(&sc);
-	qsort_r(sc.v, sc.n, sizeof(*sc.v), hit_order, &lq);
+	if (sc.n > 0)	/* qsort_r's array must not be NULL, even empty */
+		qsort_r(sc.v, sc.n, sizeof(*sc.v), hit_order, &lq);
 	/* The first repository after the cursor, in the listing's order. */
 	if (lq.has_cursor)
 		while (first < sc.n && order_cmp(&lq, sc.v[first].key,

@@ -41,7 +41,7 @@ rb_add(struct rbuf *b, const void *p, size_t n)
 	uint8_t *np;
 	size_t cap;
 
-	if (b->nomem)
+	if (b->nomem || n == 0)
 		return;
 	if (b->len + n > b->cap) {
 		for (cap = b->cap ? b->cap : 256; cap < b->len + n; cap *= 2)
