@@ -14,7 +14,7 @@ npm=${NPM:-}
 command -v node >/dev/null 2>&1 || skip_all "node is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 50
+plan 52
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 2000 >/dev/null
@@ -309,3 +309,19 @@ check "  its listing has every model, with what their cards say" \
 stop_daemon
 check "  and the store is marked as indexed" sh -c '
     mdb_dump -s meta "$1" | grep -qx " 7265706f696e646578"' - "$O"
+
+# airlock rm: the repository leaves the listing at once, in the same
+# transaction as its refs.
+if "$AIRLOCK" --help 2>&1 | grep -q '^ *airlock rm '; then
+	check "airlock rm --force removes demo/tiny-tok" \
+	    "$AIRLOCK" --store "$O" rm demo/tiny-tok --force --reason test
+	start_daemon "$O" -c "$T/airlockd.conf" &&
+	check "  the listing no longer has it" sh -c '
+	    curl -sf "$1/api/models?expand=sha" | python3 -c "import json,sys
+ids = [e[\"id\"] for e in json.load(sys.stdin)]
+assert \"demo/tiny-tok\" not in ids and \"demo/tiny\" in ids, ids"' - "$URL"
+	stop_daemon
+else
+	ok "airlock rm removes a repository # SKIP no airlock rm in this build"
+	ok "  from the listing # SKIP no airlock rm in this build"
+fi
