@@ -50,6 +50,18 @@ struct private_ns {
 	char	 *pn_name;		/* "ORG" or "ORG/NAME" */
 	char	**pn_tokens;
 	size_t	  pn_ntokens;
+	char	**pn_users;		/* [token NAME] sections it admits */
+	size_t	  pn_nusers;
+};
+
+/* A named token, [token NAME]: who /api/whoami-v2 says it is. */
+#define ROLE_READ	0
+#define ROLE_WRITE	1
+#define ROLE_ADMIN	2	/* reads every private namespace */
+struct token_user {
+	char	*tu_name;
+	char	*tu_token;
+	int	 tu_role;
 };
 
 struct policy_rules;
@@ -106,6 +118,9 @@ struct conf {
 	size_t			 cf_nadmin;
 	struct mirror_conf	*cf_mirrors;
 	size_t			 cf_nmirrors;
+	struct token_user	*cf_users;
+	size_t			 cf_nusers;
+	int			 cf_downloads_flush;	/* seconds; 0: off */
 };
 
 /* Called once per problem with "FILE:LINE: what is wrong". */
@@ -130,6 +145,17 @@ const char	*conf_token_for(const struct conf *, const char *upstream);
 /* ORG/NAME[@REV] into repo and rev (rev "main" when absent); 0 or -1. */
 int		 conf_repo_rev(const char *spec, char *repo, size_t,
 		    char *rev, size_t);
+/*
+ * Who a token is: its [token NAME] section, or NULL.  A token that only
+ * [private] sections list is known too: *known is 1 for either.
+ */
+const struct token_user *conf_token(const struct conf *, const char *token,
+		    int *known);
+/* 1 if the token may read the private namespace section ns. */
+int		 conf_may_read_ns(const struct conf *, const char *ns,
+		    const char *token);
+/* "read", "write" or "admin". */
+const char	*conf_role_name(int role);
 
 /*
  * pool.c: worker threads for store reads, and the read buffers.  A task
@@ -240,6 +266,7 @@ enum api_error {
 	API_OK = 0,
 	API_BAD_REQUEST,
 	API_REPO_HIDDEN,	/* private, and no token for it: 401 */
+	API_UNAUTHORIZED,	/* whoami: no token, or one not configured */
 	API_NOT_FOUND,		/* a hash the store lacks */
 	API_REPO_NOT_FOUND,
 	API_REVISION_NOT_FOUND,
@@ -362,6 +389,21 @@ void	hf_refs(struct request *);
 void	hf_discussions(struct request *);
 void	hf_resolve(struct request *);
 void	hf_raw(struct request *);
+void	hf_commits(struct request *);
+void	hf_whoami(struct request *);
+/* A repository's _id: 24 hex digits, as the Hub's object ids, stable. */
+void	hf_object_id(const char *type, const char *repo, char out[25]);
+/* hf_list.c: the listings, and one entry of them (repository info's
+ * figures come from the same index record). */
+void	hf_list(struct request *);
+json_t	*hf_repo_entry(struct request *, const struct store_repo *,
+	    unsigned fields);
+/* "2026-11-23T12:00:00.000Z" from milliseconds since 1970. */
+void	hf_time_ms(int64_t ms, char out[32]);
+/* downloads.c: counted in memory, written to the store in batches. */
+int	downloads_start(struct event_base *, struct store *, int seconds);
+void	downloads_count(const char *type, const char *repo, const char *path);
+void	downloads_stop(void);	/* writes what is counted; pool stopped */
 /* native_api.c: airlock's own, under /v1/. */
 void	v1_index(struct request *);
 void	v1_refs(struct request *);

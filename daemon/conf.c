@@ -82,6 +82,7 @@ conf_defaults(void)
 	cf->cf_map_budget = 16 << 20;
 	cf->cf_sendfile = 1;
 	cf->cf_windows = 256;
+	cf->cf_downloads_flush = 10;
 	return cf;
 }
 
@@ -148,11 +149,23 @@ conf_unref(struct conf *cf)
 			free(pn->pn_tokens[j]);
 		}
 		free(pn->pn_tokens);
+		for (j = 0; j < pn->pn_nusers; j++)
+			free(pn->pn_users[j]);
+		free(pn->pn_users);
 		free(pn->pn_name);
 	}
 	free(cf->cf_private);
 	json_decref(cf->cf_policy_doc);
 	policy_rules_free(cf->cf_policy);
+	for (i = 0; i < cf->cf_nusers; i++) {
+		if (cf->cf_users[i].tu_token != NULL) {
+			sodium_memzero(cf->cf_users[i].tu_token,
+			    strlen(cf->cf_users[i].tu_token));
+			free(cf->cf_users[i].tu_token);
+		}
+		free(cf->cf_users[i].tu_name);
+	}
+	free(cf->cf_users);
 	free(cf->cf_file);
 	free(cf->cf_listen);
 	free(cf->cf_store);
@@ -525,6 +538,10 @@ global_option(struct parse *p, const char *name, const char *value)
 			perror_at(p, "sendfile: \"%s\" is not yes or no", value);
 			return 0;
 		}
+	} else if (strcmp(name, "downloads-flush") == 0) {
+		if (!set_number(p, name, value, 0, 3600, &v))
+			return 0;
+		cf->cf_downloads_flush = (int)v;
 	} else if (strcmp(name, "read-buffers") == 0) {
 		if (!set_number(p, name, value, 4, 4096, &v))
 			return 0;
@@ -558,6 +575,112 @@ private_section(struct parse *p, const char *ns)
 	return pn;
 }
 
+/* user = NAME: the token of the section [token NAME] may read it too. */
+static int
+private_user(struct parse *p, const char *ns, const char *value)
+{
+	struct private_ns *pn;
+	char **users;
+
+	if ((pn = private_section(p, ns)) == NULL ||
+	    (users = reallocarray(pn->pn_users, pn->pn_nusers + 1,
+	    sizeof(*users))) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	pn->pn_users = users;
+	if ((users[pn->pn_nusers] = strdup(value)) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	pn->pn_nusers++;
+	return 1;
+}
+
+static int
+user_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > BOUND_REPO_PART || !isalnum((unsigned char)*s))
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("-_.", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+static struct token_user *
+user_section(struct parse *p, const char *name)
+{
+	struct conf *cf = p->cf;
+	struct token_user *tu;
+	size_t i;
+
+	for (i = 0; i < cf->cf_nusers; i++)
+		if (strcmp(cf->cf_users[i].tu_name, name) == 0)
+			return &cf->cf_users[i];
+	tu = reallocarray(cf->cf_users, cf->cf_nusers + 1, sizeof(*tu));
+	if (tu == NULL)
+		return NULL;
+	cf->cf_users = tu;
+	tu = &cf->cf_users[cf->cf_nusers];
+	memset(tu, 0, sizeof(*tu));
+	if ((tu->tu_name = strdup(name)) == NULL)
+		return NULL;
+	cf->cf_nusers++;
+	return tu;
+}
+
+/* [token NAME]: token = hf_..., role = read | write | admin. */
+static int
+user_option(struct parse *p, const char *user, const char *name,
+    const char *value)
+{
+	struct token_user *tu;
+	int role;
+
+	if (!user_name_valid(user)) {
+		perror_at(p, "[token %s]: a name is letters, digits and "
+		    "\"-_.\", at most %d", user, BOUND_REPO_PART);
+		return 0;
+	}
+	if ((tu = user_section(p, user)) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	if (strcmp(name, "role") == 0) {
+		for (role = ROLE_READ; role <= ROLE_ADMIN; role++)
+			if (strcmp(value, conf_role_name(role)) == 0)
+				break;
+		if (role > ROLE_ADMIN) {
+			perror_at(p, "[token %s]: role \"%s\" is not read, "
+			    "write or admin", user, value);
+			return 0;
+		}
+		tu->tu_role = role;
+		return 1;
+	}
+	if (strcmp(name, "token") != 0) {
+		perror_at(p, "[token %s]: unknown option \"%s\"", user, name);
+		return 0;
+	}
+	if (!token_valid(value)) {
+		perror_at(p, "[token %s]: a token must start with \"hf_\" "
+		    "and be 8 to %d printable characters", user, BOUND_TOKEN);
+		return 0;
+	}
+	if (tu->tu_token != NULL) {
+		perror_at(p, "[token %s]: a second token", user);
+		return 0;
+	}
+	if ((tu->tu_token = strdup(value)) == NULL) {
+		perror_at(p, "out of memory");
+		return 0;
+	}
+	return 1;
+}
+
 static int
 private_option(struct parse *p, const char *ns, const char *name,
     const char *value)
@@ -569,6 +692,8 @@ private_option(struct parse *p, const char *ns, const char *name,
 		perror_at(p, "[private %s]: not an ORG or ORG/NAME", ns);
 		return 0;
 	}
+	if (strcmp(name, "user") == 0)
+		return private_user(p, ns, value);
 	if (strcmp(name, "token") != 0) {
 		perror_at(p, "[private %s]: unknown option \"%s\"", ns, name);
 		return 0;
@@ -902,6 +1027,8 @@ handler(void *arg, const char *section, const char *name, const char *value)
 		return admin_option(p, name, value);
 	if (strncmp(section, "mirror ", 7) == 0)
 		return mirror_option(p, section + 7, name, value);
+	if (strncmp(section, "token ", 6) == 0)
+		return user_option(p, section + 6, name, value);
 	perror_at(p, "unknown section [%s]", section);
 	return 0;
 }
@@ -1076,12 +1203,29 @@ conf_load(const char *file, int must_exist, conf_err_fn err)
 	}
 	if (p.errors == 0)
 		policy_check(&p);
-	for (i = 0; i < cf->cf_nprivate; i++)
-		if (cf->cf_private[i].pn_ntokens == 0) {
-			p.line = 0;
-			perror_at(&p, "[private %s] has no token",
-			    cf->cf_private[i].pn_name);
+	p.line = 0;
+	for (i = 0; i < cf->cf_nprivate; i++) {
+		const struct private_ns *pn = &cf->cf_private[i];
+
+		if (pn->pn_ntokens == 0 && pn->pn_nusers == 0)
+			perror_at(&p, "[private %s] has no token", pn->pn_name);
+		for (size_t j = 0; j < pn->pn_nusers; j++) {
+			size_t k;
+
+			for (k = 0; k < cf->cf_nusers; k++)
+				if (strcmp(cf->cf_users[k].tu_name,
+				    pn->pn_users[j]) == 0)
+					break;
+			if (k == cf->cf_nusers)
+				perror_at(&p, "[private %s]: user %s has no "
+				    "[token %s] section", pn->pn_name,
+				    pn->pn_users[j], pn->pn_users[j]);
 		}
+	}
+	for (i = 0; i < cf->cf_nusers; i++)
+		if (cf->cf_users[i].tu_token == NULL)
+			perror_at(&p, "[token %s] has no token",
+			    cf->cf_users[i].tu_name);
 	p.line = 0;
 	mirrors_check(&p);
 	if (p.errors != 0) {
@@ -1121,22 +1265,66 @@ conf_private(const struct conf *cf, const char *repo)
 	return private_match(cf, repo, &from) != NULL;
 }
 
+static int
+token_is(const char *secret, const char *token, size_t tlen)
+{
+	return strlen(secret) == tlen &&
+	    sodium_memcmp(secret, token, tlen) == 0;
+}
+
+const char *
+conf_role_name(int role)
+{
+	return role == ROLE_ADMIN ? "admin" : role == ROLE_WRITE ? "write" :
+	    "read";
+}
+
+static const struct token_user *
+user_of(const struct conf *cf, const char *token, size_t tlen)
+{
+	size_t i;
+
+	for (i = 0; i < cf->cf_nusers; i++)
+		if (token_is(cf->cf_users[i].tu_token, token, tlen))
+			return &cf->cf_users[i];
+	return NULL;
+}
+
+/* Whether the namespace's section admits the token (or its user). */
+static int
+admits(const struct private_ns *pn, const struct token_user *tu,
+    const char *token, size_t tlen)
+{
+	size_t i;
+
+	for (i = 0; i < pn->pn_ntokens; i++)
+		if (token_is(pn->pn_tokens[i], token, tlen))
+			return 1;
+	if (tu == NULL)
+		return 0;
+	if (tu->tu_role == ROLE_ADMIN)
+		return 1;
+	for (i = 0; i < pn->pn_nusers; i++)
+		if (strcmp(pn->pn_users[i], tu->tu_name) == 0)
+			return 1;
+	return 0;
+}
+
 int
 conf_may_read(const struct conf *cf, const char *repo, const char *token)
 {
 	const struct private_ns *pn;
-	size_t from = 0, tlen, i;
+	const struct token_user *tu = NULL;
+	size_t from = 0, tlen;
 	int found = 0, ok = 0;
 
 	tlen = token != NULL ? strlen(token) : 0;
+	if (tlen > 0)
+		tu = user_of(cf, token, tlen);
 	while ((pn = private_match(cf, repo, &from)) != NULL) {
 		found = 1;
-		if (tlen == 0)
-			continue;
-		for (i = 0; i < pn->pn_ntokens; i++)
-			if (strlen(pn->pn_tokens[i]) == tlen &&
-			    sodium_memcmp(pn->pn_tokens[i], token, tlen) == 0)
-				ok = 1;
+		if (tlen > 0 && admits(pn, tu, token, tlen))
+			ok = 1;
 	}
 	return !found || ok;
 }
@@ -1147,8 +1335,13 @@ conf_is_admin(const struct conf *cf, const char *token)
 	size_t tlen = token != NULL ? strlen(token) : 0;
 	int ok = 0;
 
+	const struct token_user *tu;
+
 	if (tlen == 0)
 		return 0;
+	/* A [token] section's admin role is the admin role too. */
+	if ((tu = user_of(cf, token, tlen)) != NULL && tu->tu_role == ROLE_ADMIN)
+		return 1;
 	for (size_t i = 0; i < cf->cf_nadmin; i++)
 		if (strlen(cf->cf_admin_tokens[i]) == tlen &&
 		    sodium_memcmp(cf->cf_admin_tokens[i], token, tlen) == 0)
@@ -1172,4 +1365,40 @@ conf_token_for(const struct conf *cf, const char *upstream)
 		    cf->cf_mirrors[i].mc_token != NULL)
 			return cf->cf_mirrors[i].mc_token;
 	return NULL;
+}
+
+const struct token_user *
+conf_token(const struct conf *cf, const char *token, int *known)
+{
+	const struct token_user *tu;
+	size_t tlen, i;
+
+	*known = 0;
+	if (token == NULL || (tlen = strlen(token)) == 0)
+		return NULL;
+	if ((tu = user_of(cf, token, tlen)) != NULL) {
+		*known = 1;
+		return tu;
+	}
+	for (i = 0; i < cf->cf_nprivate; i++)
+		if (admits(&cf->cf_private[i], NULL, token, tlen))
+			*known = 1;
+	return NULL;
+}
+
+/* Whether the token may read the private namespace ns (for whoami). */
+int
+conf_may_read_ns(const struct conf *cf, const char *ns, const char *token)
+{
+	const struct token_user *tu;
+	size_t i, tlen = token != NULL ? strlen(token) : 0;
+
+	if (tlen == 0)
+		return 0;
+	tu = user_of(cf, token, tlen);
+	for (i = 0; i < cf->cf_nprivate; i++)
+		if (strcmp(cf->cf_private[i].pn_name, ns) == 0 &&
+		    admits(&cf->cf_private[i], tu, token, tlen))
+			return 1;
+	return 0;
 }

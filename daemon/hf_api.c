@@ -167,9 +167,8 @@ entry_json(const struct snapshot *sn, const struct snaptree *t,
 	return file_entry(sn, &sn->sn_m->files[e->se_index], expand);
 }
 
-/* A repository's _id: 24 hex digits, as the Hub's object ids, stable. */
-static void
-repo_object_id(const char *type, const char *repo, char out[25])
+void
+hf_object_id(const char *type, const char *repo, char out[25])
 {
 	uint8_t d[STORE_HASH_LEN];
 	char full[STORE_HEX_LEN + 1], name[BOUND_REPO_ID + 16];
@@ -181,44 +180,20 @@ repo_object_id(const char *type, const char *repo, char out[25])
 	out[24] = '\0';
 }
 
-static void
-add_tag(json_t *tags, const char *tag)
+/* What the repository index says of it: when it was made, downloads. */
+struct figures {
+	int64_t		created;
+	uint64_t	downloads;
+};
+
+static int
+figures_of(void *arg, const struct store_repo *r)
 {
-	size_t i;
-	json_t *v;
+	struct figures *f = arg;
 
-	if (tag == NULL || *tag == '\0')
-		return;
-	json_array_foreach(tags, i, v)
-		if (strcmp(json_string_value(v), tag) == 0)
-			return;
-	json_array_append_new(tags, json_string(tag));
-}
-
-static json_t *
-card_tags(json_t *card)
-{
-	json_t *tags = json_array(), *v, *t;
-	const char *s;
-	char buf[300];
-	size_t i;
-
-	if (tags == NULL || card == NULL)
-		return tags;
-	t = json_object_get(card, "tags");
-	if (json_is_string(t))
-		add_tag(tags, json_string_value(t));
-	json_array_foreach(t, i, v)
-		if (json_is_string(v))
-			add_tag(tags, json_string_value(v));
-	if ((s = json_string_value(json_object_get(card,
-	    "library_name"))) != NULL)
-		add_tag(tags, s);
-	if ((s = json_string_value(json_object_get(card, "license"))) != NULL) {
-		snprintf(buf, sizeof(buf), "license:%s", s);
-		add_tag(tags, buf);
-	}
-	return tags;
+	f->created = r->created;
+	f->downloads = r->downloads;
+	return 0;
 }
 
 void
@@ -230,7 +205,8 @@ hf_repo_info(struct request *req)
 	json_t *j, *siblings, *card, *v;
 	char id[25], when[32], sha1[2 * STORE_SHA1_LEN + 1];
 	char sha[STORE_HEX_LEN + 1], ptr[BOUND_LFS_POINTER], *slash;
-	char author[BOUND_REPO_ID + 1];
+	char author[BOUND_REPO_ID + 1], created[32];
+	struct figures fig = { 0, 0 };
 	uint64_t total = 0;
 	int blobs, model = strcmp(r->type, "model") == 0;
 	size_t i;
@@ -240,8 +216,13 @@ hf_repo_info(struct request *req)
 	m = sn->sn_m;
 	blobs = query_bool(&req->r_query, "blobs", 0);
 	card = snapshot_card(req->r_srv->srv_store, sn);
-	repo_object_id(r->type, r->repo, id);
+	hf_object_id(r->type, r->repo, id);
 	snapshot_time(sn, when);
+	if (store_repo_get(req->r_srv->srv_store, r->type, r->repo, figures_of,
+	    &fig) == 0)
+		hf_time_ms(fig.created * 1000, created);
+	else
+		memcpy(created, when, sizeof(created));
 	snprintf(author, sizeof(author), "%s", r->repo);
 	if ((slash = strchr(author, '/')) != NULL)
 		*slash = '\0';
@@ -271,13 +252,15 @@ hf_repo_info(struct request *req)
 		}
 		json_array_append_new(siblings, v);
 	}
-	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:i,s:i,s:o,"
-	    "s:o,s:[],s:I}", "_id", id, "id", r->repo, "author", author,
-	    "sha", m->commit, "lastModified", when, "createdAt", when,
-	    "private", conf_private(req->r_conf, r->repo), "gated", 0,
-	    "disabled", 0, "downloads", 0, "likes", 0, "tags",
-	    card_tags(card), "siblings", siblings, "spaces", "usedStorage",
-	    (json_int_t)total);
+	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:I,s:I,s:i,"
+	    "s:i,s:o,s:o,s:[],s:I,s:b}", "_id", id, "id", r->repo, "author",
+	    author, "sha", m->commit, "lastModified", when, "createdAt",
+	    created, "private", conf_private(req->r_conf, r->repo), "gated", 0,
+	    "disabled", 0, "downloads", (json_int_t)fig.downloads,
+	    "downloadsAllTime", (json_int_t)fig.downloads, "likes", 0,
+	    "trendingScore", 0, "tags", store_card_tags(card), "siblings",
+	    siblings, "spaces", "usedStorage", (json_int_t)total,
+	    "xetEnabled", 0);
 	if (j == NULL)
 		goto nomem;
 	if (json_is_object(card) && json_object_size(card) > 0)
@@ -486,8 +469,8 @@ collect_ref(void *arg, const struct store_ref *ref)
 	if (ref->is_commit)
 		json_object_set_new(w->commits, d, json_string(ref->name));
 	else
-		json_array_append_new(w->names, json_pack("[s,s]", ref->name,
-		    d));
+		json_array_append_new(w->names, json_pack("[s,s,b]", ref->name,
+		    d, ref->is_tag));
 	return 0;
 }
 
@@ -496,7 +479,7 @@ hf_refs(struct request *req)
 {
 	const struct route *r = &req->r_route;
 	struct refwalk w;
-	json_t *branches, *converts, *prs, *out, *v;
+	json_t *branches, *converts, *prs, *tags, *out, *v;
 	size_t i;
 	int rc;
 
@@ -505,8 +488,9 @@ hf_refs(struct request *req)
 	branches = json_array();
 	converts = json_array();
 	prs = json_array();
+	tags = json_array();
 	if (w.commits == NULL || w.names == NULL || branches == NULL ||
-	    converts == NULL || prs == NULL) {
+	    converts == NULL || prs == NULL || tags == NULL) {
 		resp_fail(req, API_NOMEM, NULL, NULL);
 		goto out;
 	}
@@ -532,7 +516,11 @@ hf_refs(struct request *req)
 			snprintf(tc, sizeof(tc), "%.40s", d);
 			commit = tc;
 		}
-		if (strncmp(name, "refs/pr/", 8) == 0)
+		if (json_is_true(json_array_get(v, 2))) {
+			snprintf(ref, sizeof(ref), "refs/tags/%s", name);
+			json_array_append_new(tags, json_pack("{s:s,s:s,s:s}",
+			    "name", name, "ref", ref, "targetCommit", commit));
+		} else if (strncmp(name, "refs/pr/", 8) == 0)
 			json_array_append_new(prs, json_pack("{s:s,s:s,s:s}",
 			    "name", name, "ref", name, "targetCommit", commit));
 		else if (strncmp(name, "refs/convert/", 13) == 0)
@@ -546,8 +534,8 @@ hf_refs(struct request *req)
 			    "targetCommit", commit));
 		}
 	}
-	out = json_pack("{s:O,s:O,s:[]}", "branches", branches, "converts",
-	    converts, "tags");
+	out = json_pack("{s:O,s:O,s:O}", "branches", branches, "converts",
+	    converts, "tags", tags);
 	if (out != NULL && query_bool(&req->r_query, "include_prs", 0))
 		json_object_set(out, "pullRequests", prs);
 	resp_json(req, 200, out);
@@ -557,6 +545,7 @@ out:
 	json_decref(branches);
 	json_decref(converts);
 	json_decref(prs);
+	json_decref(tags);
 }
 
 static int
@@ -695,6 +684,9 @@ void
 hf_resolve(struct request *req)
 {
 	file_bytes(req, 0);
+	if (req->r_status == 200 || req->r_status == 206)
+		downloads_count(req->r_route.type, req->r_route.repo,
+		    req->r_route.path);
 }
 
 void

@@ -6,7 +6,8 @@ airlockd_SOURCES = daemon/airlockd.h daemon/route.h daemon/main.c \
 	daemon/extents.c daemon/route.c daemon/revision.c \
 	daemon/body.h daemon/body.c daemon/hf_api.c daemon/native_api.c \
 	daemon/metrics.c daemon/licence.c \
-	daemon/writer.c daemon/signer.c daemon/jobs.c
+	daemon/writer.c daemon/signer.c daemon/jobs.c \
+	daemon/hf_list.c daemon/hf_history.c daemon/downloads.c
 airlockd_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS) $(CRYPTO_CFLAGS) $(CURL_CFLAGS)
 airlockd_LDADD = $(MIRROR_LIBS) $(GATE_LIBS) $(POLICY_LIBS) $(STORE_LIBS) \
@@ -54,11 +55,14 @@ tests_fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 TESTS += tests/integration/daemon_http.sh tests/integration/daemon_abuse.sh \
 	tests/integration/daemon_config.sh tests/integration/daemon_hfhub.sh \
 	tests/integration/daemon_extents.sh \
-	tests/integration/bundle_release.sh
+	tests/integration/bundle_release.sh \
+	tests/integration/daemon_hublist.sh
 TESTS += tests/integration/daemon_mirror.sh
 EXTRA_DIST += tests/integration/daemon_mirror.sh
 EXTRA_DIST += tests/integration/daemon_http.sh \
 	tests/integration/bundle_release.sh \
 	tests/integration/daemon_abuse.sh tests/integration/daemon_config.sh \
 	tests/integration/daemon_hfhub.sh tests/integration/hfhub.mjs \
-	tests/integration/daemon_extents.sh
+	tests/integration/daemon_extents.sh \
+	tests/integration/daemon_hublist.sh tests/integration/hublist.mjs \
+	tests/data/tiny-tokenizer

@@ -292,6 +292,7 @@ start(struct server *srv, const struct options *o)
 {
 	/* Mirroring writes the store, from one thread of this process. */
 	int writes = conf_writes(srv->srv_conf);
+	int rc, writable = 1;
 	char err[1024];
 
 	if (!o->debug) {
@@ -304,10 +305,40 @@ start(struct server *srv, const struct options *o)
 	signal(SIGPIPE, SIG_IGN);
 	if (keys_init() != 0)
 		fatalx("keys_init failed");
-	if (store_open(srv->srv_conf->cf_store, writes ? 0 : STORE_RDONLY,
-	    &srv->srv_store) != 0)
-		fatalx("store %s: %s", srv->srv_conf->cf_store,
-		    store_lasterror());
+	if (writes) {
+		if (store_open(srv->srv_conf->cf_store, 0,
+		    &srv->srv_store) != 0)
+			fatalx("store %s: %s", srv->srv_conf->cf_store,
+			    store_lasterror());
+		/*
+		 * One writer thread: the mirror's.  A second (the download
+		 * counter's) could grow the map under it, which LMDB forbids.
+		 */
+		if (srv->srv_conf->cf_downloads_flush > 0)
+			log_info("mirroring: downloads are not counted");
+		writable = 0;
+	} else {
+		/*
+		 * Opened for writing when it may be: downloads are counted
+		 * in it and a store older than the repository index gets
+		 * one.  A store airlockd may only read is served all the
+		 * same, uncounted.
+		 */
+		rc = srv->srv_conf->cf_downloads_flush > 0 ?
+		    store_open(srv->srv_conf->cf_store, STORE_NOGROW,
+		    &srv->srv_store) : -1;
+		if (rc != 0) {
+			if (rc != -1)
+				log_warnx("store %s: %s: serving it read-only, "
+				    "downloads not counted",
+				    srv->srv_conf->cf_store, store_lasterror());
+			if (store_open(srv->srv_conf->cf_store, STORE_RDONLY,
+			    &srv->srv_store) != 0)
+				fatalx("store %s: %s", srv->srv_conf->cf_store,
+				    store_lasterror());
+			writable = 0;
+		}
+	}
 	if (pool_map_init(srv->srv_store, srv->srv_conf->cf_map_budget) != 0)
 		log_warnx("%s: the store's mapping was not found: its pages "
 		    "will stay resident", srv->srv_conf->cf_store);
@@ -323,6 +354,9 @@ start(struct server *srv, const struct options *o)
 		fatalx("cannot start the workers");
 	if (writes && jobs_start(srv, err, sizeof(err)) != 0)
 		fatalx("mirroring: %s", err);
+	if (writable && downloads_start(srv->srv_base, srv->srv_store,
+	    srv->srv_conf->cf_downloads_flush) != 0)
+		fatalx("cannot start counting downloads");
 	signals_start(srv);
 	if (o->port_file != NULL &&
 	    write_port_file(o->port_file, srv->srv_addr) != 0)
@@ -340,6 +374,7 @@ stop(struct server *srv)
 	jobs_stop();
 	http_stop(srv);
 	pool_stop();
+	downloads_stop();
 	if (srv->srv_drain_ev != NULL)
 		event_free(srv->srv_drain_ev);
 	stream_cleanup();

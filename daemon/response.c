@@ -78,6 +78,9 @@ static const struct api_error_def api_errors[API_NERRORS] = {
 	[API_OK] =		{ 200, NULL, "" },
 	[API_BAD_REQUEST] =	{ 400, "BadRequest", "%s" },
 	[API_REPO_HIDDEN] =	{ 401, "RepoNotFound", "repository not found" },
+	[API_UNAUTHORIZED] =	{ 401, "Unauthorized",
+				  "Invalid credentials in Authorization header: "
+				  "%s" },
 	[API_NOT_FOUND] =	{ 404, "NotFound", "%s: not in the store" },
 	[API_REPO_NOT_FOUND] =	{ 404, "RepoNotFound",
 				  "Repository not found: %s" },

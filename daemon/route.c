@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -201,7 +202,7 @@ is_api_word(const struct seg *g)
 {
 	return seg_is(g, "revision") || seg_is(g, "tree") ||
 	    seg_is(g, "paths-info") || seg_is(g, "refs") ||
-	    seg_is(g, "discussions");
+	    seg_is(g, "discussions") || seg_is(g, "commits");
 }
 
 /* What follows /api/TYPEs/REPO, from segment i; -1 if it is no route. */
@@ -241,6 +242,15 @@ api_rest(struct parse *ps, size_t i)
 		ps->r->kind = ROUTE_PATHS_INFO;
 		return 0;
 	}
+	if (seg_is(&g[i], "commits")) {
+		i++;
+		if ((rc = take_rev(ps, &i, 0)) != 0)
+			return rc;
+		if (i != n)
+			return -1;
+		ps->r->kind = ROUTE_COMMITS;
+		return 0;
+	}
 	if (i + 1 == n && seg_is(&g[i], "refs")) {
 		ps->r->kind = ROUTE_REFS;
 		return 0;
@@ -270,6 +280,10 @@ api_parse(struct parse *ps, size_t i)
 
 	if (i >= ps->n)
 		return bad(ps, 404, "no such route");
+	if (i + 1 == ps->n && seg_is(&g[i], "whoami-v2")) {
+		ps->r->kind = ROUTE_WHOAMI;
+		return 0;
+	}
 	if (seg_is(&g[i], "models"))
 		ps->r->type = "model";
 	else if (seg_is(&g[i], "datasets"))
@@ -277,8 +291,10 @@ api_parse(struct parse *ps, size_t i)
 	else
 		return bad(ps, 404, "no such route");
 	i++;
-	if (i >= ps->n)
-		return bad(ps, 404, "no such route");
+	if (i >= ps->n) {
+		ps->r->kind = ROUTE_LIST;
+		return 0;
+	}
 	if (i + 1 == ps->n) {
 		ps->r->kind = ROUTE_REPO_INFO;
 		return take_repo(ps, i, 1);
@@ -713,4 +729,219 @@ route_bearer(const char *hdr)
 	if (*hdr == '\0' || strlen(hdr) > BOUND_TOKEN)
 		return NULL;
 	return hdr;
+}
+
+static const struct {
+	const char	*name;
+	unsigned	 field;
+} list_fields[] = {
+	{ "author", LIST_F_AUTHOR },
+	{ "cardData", LIST_F_CARDDATA },
+	{ "createdAt", LIST_F_CREATED },
+	{ "disabled", LIST_F_DISABLED },
+	{ "downloads", LIST_F_DOWNLOADS },
+	{ "downloadsAllTime", LIST_F_DOWNLOADS },
+	{ "gated", LIST_F_GATED },
+	{ "lastModified", LIST_F_MODIFIED },
+	{ "library_name", LIST_F_LIBRARY },
+	{ "likes", LIST_F_LIKES },
+	{ "pipeline_tag", LIST_F_PIPELINE },
+	{ "private", LIST_F_PRIVATE },
+	{ "sha", LIST_F_SHA },
+	{ "siblings", LIST_F_SIBLINGS },
+	{ "spaces", LIST_F_SPACES },
+	{ "tags", LIST_F_TAGS },
+	{ "trendingScore", LIST_F_TRENDING },
+	{ "xetEnabled", LIST_F_XET },
+	{ "modelId", LIST_F_MODELID },
+	{ "usedStorage", LIST_F_USED_STORAGE },
+};
+
+static const struct {
+	const char	*name;
+	enum list_sort	 sort;
+} list_sorts[] = {
+	{ "id", LIST_SORT_ID },
+	{ "modelId", LIST_SORT_ID },
+	{ "lastModified", LIST_SORT_MODIFIED },
+	{ "last_modified", LIST_SORT_MODIFIED },
+	{ "createdAt", LIST_SORT_CREATED },
+	{ "created_at", LIST_SORT_CREATED },
+	{ "downloads", LIST_SORT_DOWNLOADS },
+	{ "likes", LIST_SORT_LIKES },
+	/* Nothing trends here: every score is 0, so the order is the ids'. */
+	{ "trendingScore", LIST_SORT_LIKES },
+	{ "trending_score", LIST_SORT_LIKES },
+};
+
+static unsigned
+list_field(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(list_fields) / sizeof(list_fields[0]); i++)
+		if (strcmp(list_fields[i].name, name) == 0)
+			return list_fields[i].field;
+	return LIST_F_IGNORED;
+}
+
+/* A signed decimal, whole: 0 or -1. */
+static int
+int64_parse(const char *s, size_t len, int64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+	int neg = 0;
+
+	if (len > 0 && s[0] == '-')
+		neg = 1, i = 1;
+	if (i == len || len - i > 18)
+		return -1;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	return 0;
+}
+
+/* "VALUE,ORG/NAME": what list_cursor wrote. */
+static int
+cursor_parse(const char *s, struct list_query *lq)
+{
+	const char *comma = strchr(s, ',');
+	size_t idlen;
+
+	if (comma == NULL || int64_parse(s, (size_t)(comma - s),
+	    &lq->cursor_value) != 0)
+		return -1;
+	if ((idlen = strlen(comma + 1)) > BOUND_REPO_ID)
+		return -1;
+	memcpy(lq->cursor_id, comma + 1, idlen + 1);
+	if (!store_repo_valid(lq->cursor_id))
+		return -1;
+	lq->has_cursor = 1;
+	return 0;
+}
+
+int
+list_cursor(int64_t value, const char *id, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%lld,%s", (long long)value, id);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+static int
+count_parse(const char *s, size_t max, size_t *out)
+{
+	int64_t v;
+
+	if (int64_parse(s, strlen(s), &v) != 0 || v < 0)
+		return -1;
+	*out = (uint64_t)v > max ? max : (size_t)v;
+	return 0;
+}
+
+int
+list_query_parse(const struct query *q, struct list_query *lq,
+    const char **why)
+{
+	const char *dir = NULL;
+	int sorted = 0;
+	size_t i, k;
+
+	memset(lq, 0, sizeof(*lq));
+	lq->limit = BOUND_LIST_PAGE;
+	for (i = 0; i < q->n; i++) {
+		const char *name = q->name[i], *v = q->value[i];
+
+		if (strcmp(name, "search") == 0)
+			lq->search = *v != '\0' ? v : NULL;
+		else if (strcmp(name, "author") == 0)
+			lq->author = *v != '\0' ? v : NULL;
+		else if (strcmp(name, "pipeline_tag") == 0)
+			lq->pipeline_tag = *v != '\0' ? v : NULL;
+		else if (strcmp(name, "filter") == 0) {
+			if (*v == '\0')
+				continue;
+			if (lq->nfilter == BOUND_LIST_FILTERS) {
+				*why = "filter: too many tags";
+				return -1;
+			}
+			lq->filter[lq->nfilter++] = v;
+		} else if (strcmp(name, "sort") == 0) {
+			for (k = 0; k < sizeof(list_sorts) /
+			    sizeof(list_sorts[0]); k++)
+				if (strcmp(list_sorts[k].name, v) == 0)
+					break;
+			if (k == sizeof(list_sorts) / sizeof(list_sorts[0])) {
+				*why = "sort: not one of lastModified, "
+				    "createdAt, downloads, likes, id";
+				return -1;
+			}
+			lq->sort = list_sorts[k].sort;
+			sorted = lq->sort != LIST_SORT_ID;
+		} else if (strcmp(name, "direction") == 0)
+			dir = v;
+		else if (strcmp(name, "limit") == 0) {
+			if (count_parse(v, BOUND_LIST_PAGE, &lq->limit) != 0) {
+				*why = "limit: not a number";
+				return -1;
+			}
+			if (lq->limit == 0)
+				lq->limit = BOUND_LIST_PAGE;
+		} else if (strcmp(name, "expand") == 0 ||
+		    strcmp(name, "expand[]") == 0)
+			lq->expand |= list_field(v);
+		else if (strcmp(name, "full") == 0)
+			lq->full = route_bool(v);
+		else if (strcmp(name, "cardData") == 0 ||
+		    strcmp(name, "carddata") == 0)
+			lq->card = route_bool(v);
+		else if (strcmp(name, "cursor") == 0) {
+			if (cursor_parse(v, lq) != 0) {
+				*why = "cursor: not one this server gave";
+				return -1;
+			}
+		}
+	}
+	/* The Hub sorts by a figure from the highest unless told otherwise. */
+	lq->desc = sorted;
+	if (dir != NULL && *dir != '\0') {
+		if (strcmp(dir, "-1") == 0)
+			lq->desc = 1;
+		else if (strcmp(dir, "1") == 0)
+			lq->desc = 0;
+		else {
+			*why = "direction: not 1 or -1";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+page_parse(const struct query *q, size_t dflt, size_t max, size_t *page,
+    size_t *limit, const char **why)
+{
+	const char *v;
+
+	*page = 0;
+	*limit = dflt;
+	if ((v = query_get(q, "p")) != NULL &&
+	    count_parse(v, SIZE_MAX / 2, page) != 0) {
+		*why = "p: not a page number";
+		return -1;
+	}
+	if ((v = query_get(q, "limit")) != NULL) {
+		if (count_parse(v, max, limit) != 0) {
+			*why = "limit: not a number";
+			return -1;
+		}
+		if (*limit == 0)
+			*limit = dflt;
+	}
+	return 0;
 }

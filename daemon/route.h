@@ -18,10 +18,13 @@ enum route_kind {
 	ROUTE_UNKNOWN = 0,
 	ROUTE_HEALTHZ,		/* /healthz */
 	ROUTE_METRICS,		/* /metrics */
+	ROUTE_LIST,		/* /api/{models,datasets} */
+	ROUTE_WHOAMI,		/* /api/whoami-v2 */
 	ROUTE_REPO_INFO,	/* /api/{models,datasets}/REPO[/revision/REV] */
 	ROUTE_TREE,		/* /api/.../REPO/tree/REV[/PATH] */
 	ROUTE_PATHS_INFO,	/* /api/.../REPO/paths-info/REV */
 	ROUTE_REFS,		/* /api/.../REPO/refs */
+	ROUTE_COMMITS,		/* /api/.../REPO/commits/REV */
 	ROUTE_DISCUSSIONS,	/* /api/.../REPO/discussions */
 	ROUTE_RESOLVE,		/* /[datasets/]REPO/resolve/REV/PATH */
 	ROUTE_RAW,		/* /[datasets/]REPO/raw/REV/PATH */
@@ -65,12 +68,15 @@ enum route_kind {
 	R(ROUTE_HEALTHZ, "healthz", ROUTE_READ, NULL, ROUTE_ON_LOOP)	\
 	R(ROUTE_METRICS, "metrics", ROUTE_READ, metrics_handle,		\
 	    ROUTE_GAUGES)						\
+	R(ROUTE_LIST, "list", ROUTE_READ, hf_list, 0)			\
+	R(ROUTE_WHOAMI, "whoami", ROUTE_READ, hf_whoami, 0)		\
 	R(ROUTE_REPO_INFO, "repo_info", ROUTE_READ, hf_repo_info,	\
 	    ROUTE_REPO)							\
 	R(ROUTE_TREE, "tree", ROUTE_READ, hf_tree, ROUTE_REPO)		\
 	R(ROUTE_PATHS_INFO, "paths_info", ROUTE_POST, hf_paths_info,	\
 	    ROUTE_REPO)							\
 	R(ROUTE_REFS, "refs", ROUTE_READ, hf_refs, ROUTE_REPO)		\
+	R(ROUTE_COMMITS, "commits", ROUTE_READ, hf_commits, ROUTE_REPO)	\
 	R(ROUTE_DISCUSSIONS, "discussions", ROUTE_READ, hf_discussions,	\
 	    ROUTE_REPO)							\
 	R(ROUTE_RESOLVE, "resolve", ROUTE_READ, hf_resolve, ROUTE_REPO)	\
@@ -159,6 +165,65 @@ const char	*query_get(const struct query *, const char *name);
 /* "true", "True", "1", "yes" are true; absent gives dflt. */
 int		 query_bool(const struct query *, const char *name, int dflt);
 int		 route_bool(const char *);
+
+/*
+ * A listing's query (/api/models, /api/datasets): what the clients send,
+ * read from a parsed query.  Strings point into the query.  expand is a
+ * mask of LIST_F_* (0: none asked, the default fields); values nobody
+ * knows are ignored, as the Hub does.  The cursor is what the previous
+ * page's Link said: the sort value and the id of its last repository.
+ */
+enum list_sort {
+	LIST_SORT_ID,
+	LIST_SORT_MODIFIED,
+	LIST_SORT_CREATED,
+	LIST_SORT_DOWNLOADS,
+	LIST_SORT_LIKES,
+};
+#define LIST_F_AUTHOR		0x00001
+#define LIST_F_CARDDATA		0x00002
+#define LIST_F_CREATED		0x00004
+#define LIST_F_DISABLED		0x00008
+#define LIST_F_DOWNLOADS	0x00010
+#define LIST_F_GATED		0x00020
+#define LIST_F_MODIFIED		0x00040
+#define LIST_F_LIBRARY		0x00080
+#define LIST_F_LIKES		0x00100
+#define LIST_F_PIPELINE		0x00200
+#define LIST_F_PRIVATE		0x00400
+#define LIST_F_SHA		0x00800
+#define LIST_F_SIBLINGS		0x01000
+#define LIST_F_SPACES		0x02000
+#define LIST_F_TAGS		0x04000
+#define LIST_F_TRENDING		0x08000
+#define LIST_F_XET		0x10000
+#define LIST_F_MODELID		0x20000
+#define LIST_F_USED_STORAGE	0x40000
+#define LIST_F_IGNORED		0x80000000u	/* asked, not one we know */
+struct list_query {
+	const char	*search;
+	const char	*author;
+	const char	*pipeline_tag;
+	const char	*filter[BOUND_LIST_FILTERS];
+	size_t		 nfilter;
+	enum list_sort	 sort;
+	int		 desc;
+	size_t		 limit;
+	unsigned	 expand;
+	int		 full;
+	int		 card;
+	int		 has_cursor;
+	int64_t		 cursor_value;
+	char		 cursor_id[BOUND_REPO_ID + 1];
+};
+/* 0, or -1 with *why naming the parameter and what is wrong with it. */
+int	list_query_parse(const struct query *, struct list_query *,
+	    const char **why);
+/* The cursor of a page that ends with (value, id), into out. */
+int	list_cursor(int64_t value, const char *id, char *out, size_t size);
+/* A page number and a page size (commits' p and limit): 0 or -1. */
+int	page_parse(const struct query *, size_t dflt, size_t max,
+	    size_t *page, size_t *limit, const char **why);
 
 /*
  * The Range header, for a representation of size bytes.  Only single

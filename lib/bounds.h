@@ -54,6 +54,11 @@
 #define BOUND_HTTP_QUERY	4096	/* the query string, still encoded */
 #define BOUND_QUERY_PARAMS	64	/* name=value pairs in a query */
 #define BOUND_PATHS_INFO	1000	/* paths in one paths-info request */
+#define BOUND_LIST_PAGE		1000	/* repositories in a listing's page */
+#define BOUND_LIST_FILTERS	16	/* filter= tags in one listing */
+#define BOUND_COMMITS_PAGE	1000	/* commits in a history's page */
+#define BOUND_DOWNLOAD_REPOS	65536	/* repositories counted between
+					 * two writes of the counts */
 #define BOUND_CHUNKS_ASKED	8192	/* hashes in one "which do you lack" */
 #define BOUND_HTTP_CONNECTIONS	1024	/* default cap on open connections */
 #define BOUND_TOKEN		256	/* a bearer token */

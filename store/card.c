@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -317,4 +318,54 @@ store_card_parse(const void *buf, size_t len, json_t **cardp, json_t **claimsp)
 	else
 		json_decref(card);
 	return 0;
+}
+
+static void
+tag_add(json_t *tags, const char *prefix, const char *tag)
+{
+	char buf[BOUND_REPO_ID + 64];
+	size_t i;
+	json_t *v;
+
+	if (tag == NULL || *tag == '\0')
+		return;
+	if (prefix != NULL) {
+		snprintf(buf, sizeof(buf), "%s:%s", prefix, tag);
+		tag = buf;
+	}
+	json_array_foreach(tags, i, v)
+		if (strcmp(json_string_value(v), tag) == 0)
+			return;
+	json_array_append_new(tags, json_string(tag));
+}
+
+/* A card field that may be one string or a list of them. */
+static void
+tags_of(json_t *tags, json_t *card, const char *field, const char *prefix)
+{
+	json_t *t = json_object_get(card, field), *v;
+	size_t i;
+
+	if (json_is_string(t))
+		tag_add(tags, prefix, json_string_value(t));
+	json_array_foreach(t, i, v)
+		if (json_is_string(v))
+			tag_add(tags, prefix, json_string_value(v));
+}
+
+json_t *
+store_card_tags(json_t *card)
+{
+	json_t *tags = json_array();
+
+	if (tags == NULL || !json_is_object(card))
+		return tags;
+	tags_of(tags, card, "tags", NULL);
+	tags_of(tags, card, "library_name", NULL);
+	tags_of(tags, card, "pipeline_tag", NULL);
+	tags_of(tags, card, "language", NULL);
+	tags_of(tags, card, "license", "license");
+	tags_of(tags, card, "datasets", "dataset");
+	tags_of(tags, card, "base_model", "base_model");
+	return tags;
 }

@@ -119,6 +119,8 @@ static const char *const kvnames[STORE_NTABLES] = {
 	[STORE_RELEASE] = "release",
 	[STORE_SETTING] = "setting",
 	[STORE_PARTIAL] = "partial",
+	[STORE_REPOS] = "repos",
+	[STORE_DOWNLOADS] = "downloads",
 };
 
 static int
@@ -142,9 +144,17 @@ tables_open(struct store *st, MDB_txn *txn)
 		if ((rc = table_open(st, txn, tables[i].name,
 		    (MDB_dbi *)((char *)st + tables[i].slot))) != 0)
 			return rc;
-	for (size_t t = 0; t < STORE_NTABLES; t++)
+	for (size_t t = 0; t < STORE_NTABLES; t++) {
+		/* A reader of an older store goes without the newer tables:
+		 * what they hold is not there yet. */
+		if (st->rdonly && mdb_dbi_open(txn, kvnames[t], 0,
+		    &st->kv[t]) == MDB_NOTFOUND) {
+			st->kv_absent |= 1u << t;
+			continue;
+		}
 		if ((rc = table_open(st, txn, kvnames[t], &st->kv[t])) != 0)
 			return rc;
+	}
 	return 0;
 }
 
@@ -306,6 +316,7 @@ store_open(const char *dir, unsigned flags, struct store **out)
 	st->lockfd = -1;
 	st->openfd = -1;
 	st->rdonly = (flags & STORE_RDONLY) != 0;
+	st->nogrow = (flags & STORE_NOGROW) != 0;
 	if ((st->dir = strdup(dir)) == NULL) {
 		free(st);
 		return ENOMEM;
@@ -334,6 +345,8 @@ store_open(const char *dir, unsigned flags, struct store **out)
 	if ((rc = store_open_lock(st, (flags & STORE_CREATE) != 0)) != 0)
 		goto fail;
 	if ((rc = store_env_open(st, (flags & STORE_CREATE) != 0)) != 0)
+		goto fail;
+	if (!st->rdonly && (rc = repoindex_rebuild(st)) != 0)
 		goto fail;
 	*out = st;
 	return 0;
@@ -389,6 +402,10 @@ txn_write(struct store *st, MDB_txn **txn)
 		used = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
 		for (size = ei.me_mapsize; size < used + STORE_HEADROOM;)
 			size *= 2;
+		if (size != ei.me_mapsize && st->nogrow)
+			return store_fail(MDB_MAP_FULL, "%s: the store needs a "
+			    "larger map, which this process may not grow "
+			    "while it reads", st->dir);
 		if (size != ei.me_mapsize) {
 			if ((rc = mdb_env_set_mapsize(st->env, size)) != 0)
 				return store_mdb_fail(rc, "map size");
@@ -398,6 +415,10 @@ txn_write(struct store *st, MDB_txn **txn)
 		if (rc != MDB_MAP_RESIZED)
 			break;
 		/* Another process grew it: take its size, look again. */
+		if (st->nogrow)
+			return store_fail(rc, "%s: another process grew the "
+			    "store past this one's map; open it again",
+			    st->dir);
 		if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0)
 			break;
 		map_find(st);

@@ -23,6 +23,7 @@ struct store {
 	MDB_env		*env;
 	char		*dir;
 	int		 rdonly;
+	int		 nogrow;	/* STORE_NOGROW */
 	int		 lockfd;	/* airlock.lock: SLOCK_WRITE */
 	int		 openfd;	/* data.mdb: SLOCK_OPEN, SLOCK_RW, ... */
 	int		 nolock;	/* opened with MDB_NOLOCK (see store.c) */
@@ -37,6 +38,8 @@ struct store {
 	MDB_dbi		 pin;		/* name -> JSON */
 	MDB_dbi		 meta;		/* name -> value */
 	MDB_dbi		 kv[STORE_NTABLES];	/* enum store_table */
+	unsigned	 kv_absent;	/* 1 << table: a read-only open of a
+					 * store older than the table */
 	uint8_t		*map;		/* LMDB's map of the data file */
 	size_t		 maplen;
 	int		 datafd;	/* the data file, LMDB's own fd */
@@ -122,6 +125,10 @@ int	store_open_lock(struct store *, int create);
  */
 int	blob_extents(struct store *, MDB_txn *, const uint8_t *sha,
 	    struct store_extent **, uint8_t **keys, size_t *n);
+/* store_blob_read under a transaction the caller holds (a write one too:
+ * a revision's card is read in the transaction that commits it). */
+int	txn_blob_read(struct store *, MDB_txn *, const uint8_t sha[STORE_HASH_LEN],
+	    uint64_t off, void *buf, size_t len, size_t *got);
 /* An extent's bytes, while the transaction that found it is open. */
 int	extent_read(struct store *, const struct store_extent *, uint8_t *out);
 /*
@@ -218,6 +225,18 @@ int	ref_drop(struct store *, MDB_txn *, const void *key, size_t klen,
 int	sig_write(struct store *, MDB_txn *, const uint8_t digest[STORE_HASH_LEN],
 	    const uint8_t keyid[8], const char *text, size_t len);
 #define REFVAL_LEN	(STORE_HASH_LEN + 1)
+
+/*
+ * The repository index (repos.c): every change to a repository's refs
+ * calls repoindex_update in the same transaction, so that the record a
+ * listing reads is never older than the refs.  repoindex_rebuild writes
+ * every record again from the refs (the upgrade of a store made before
+ * the index; store_open runs it when the index is not marked built).
+ */
+int	repoindex_update(struct store *, MDB_txn *, const char *type,
+	    const char *repo);
+int	repoindex_rebuild(struct store *);
+#define META_REPOINDEX	"repoindex"	/* 1 once the index is built */
 
 /* Inserts a chunk in txn; *isnew is 1 when it was not there. */
 int	chunk_put(struct store *, MDB_txn *, const uint8_t sha[STORE_HASH_LEN],

@@ -232,16 +232,29 @@ int
 store_blob_read(struct store *st, const uint8_t sha[STORE_HASH_LEN],
     uint64_t off, void *buf, size_t len, size_t *got)
 {
-	struct blobrec rec;
 	MDB_txn *txn;
+	int rc;
+
+	*got = 0;
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	rc = txn_blob_read(st, txn, sha, off, buf, len, got);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+txn_blob_read(struct store *st, MDB_txn *txn,
+    const uint8_t sha[STORE_HASH_LEN], uint64_t off, void *buf, size_t len,
+    size_t *got)
+{
+	struct blobrec rec;
 	MDB_cursor *cur = NULL;
 	MDB_val k, d, ck, cd;
 	uint8_t *out = buf;
 	int rc;
 
 	*got = 0;
-	if ((rc = txn_read(st, &txn)) != 0)
-		return rc;
 	if ((rc = blob_rec(st, txn, sha, &rec)) != 0)
 		goto done;
 	if (off >= rec.size || len == 0)
@@ -292,7 +305,6 @@ corrupt:
 	}
 done:
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
 	return rc;
 }
 

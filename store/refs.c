@@ -176,8 +176,10 @@ ref_write(struct store *st, MDB_txn *txn, const char *type, const char *repo,
 	d.mv_data = val;
 	if ((rc = mdb_put(txn, st->ref, &k, &d, 0)) != 0)
 		return store_mdb_fail(rc, "ref");
-	return reflog_put(st, txn, key, k.mv_size, had ? old : NULL, digest,
-	    NULL, why);
+	if ((rc = reflog_put(st, txn, key, k.mv_size, had ? old : NULL, digest,
+	    NULL, why)) != 0)
+		return rc;
+	return repoindex_update(st, txn, type, repo);
 }
 
 int
@@ -222,6 +224,8 @@ store_ref_delete(struct store *st, const char *type, const char *repo,
 		rc = store_mdb_fail(rc, "ref");
 	else
 		rc = reflog_put(st, txn, key, k.mv_size, old, NULL, NULL, why);
+	if (rc == 0)
+		rc = repoindex_update(st, txn, type, repo);
 	return txn_finish(txn, rc);
 }
 
@@ -470,14 +474,14 @@ store_reflog(struct store *st, const char *type, const char *repo,
 /*
  * Refs of the repository were deleted in txn (rm, a retention): the one
  * place where what the store keeps per repository beside its refs is
- * brought in step, in the same transaction.  Nothing is kept today.
+ * brought in step, in the same transaction: its index record (and, with
+ * its last ref, its download count).
  */
 static int
 repo_refs_deleted(struct store *st, MDB_txn *txn, const char *type,
     const char *repo)
 {
-	(void)st, (void)txn, (void)type, (void)repo;
-	return 0;
+	return repoindex_update(st, txn, type, repo);
 }
 
 int

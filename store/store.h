@@ -74,6 +74,10 @@ const char	*store_lasterror(void);
  */
 #define STORE_CREATE	0x01
 #define STORE_RDONLY	0x02
+/* Writes never grow the map, which moves it: for a process whose other
+ * threads read while it writes (airlockd).  A write that needs more room
+ * fails with MDB_MAP_FULL instead. */
+#define STORE_NOGROW	0x04
 
 struct store;
 
@@ -403,6 +407,62 @@ int	store_reflog(struct store *, const char *type, const char *repo,
 	    store_reflog_fn, void *);
 
 /*
+ * The repository index (repos.c): a record per repository, written in
+ * the transaction that moves its refs, so that listing every repository
+ * reads one small table and no manifest.  A record describes the
+ * revision "main" names (or, without a main, the first branch or tag):
+ * its commit, its time (the manifest's "created": the Hub's
+ * lastModified), when the repository got its first ref (createdAt), its
+ * card's front matter and the tags derived from it (store_card_tags),
+ * and the downloads counted for it (store_downloads_add).
+ *
+ * Everything a record points to lives until fn returns.  tags holds
+ * ntags NUL-terminated strings back to back; card is the front matter
+ * as compact JSON text, cardlen bytes (0 when there is no card).
+ */
+struct store_repo {
+	const char	*type;
+	const char	*repo;
+	uint8_t		 digest[STORE_HASH_LEN];
+	char		 commit[STORE_COMMIT_LEN + 1];
+	int64_t		 created;	/* unix seconds */
+	int64_t		 modified;	/* unix milliseconds */
+	uint64_t	 downloads;
+	const char	*pipeline_tag;	/* "" when the card names none */
+	const char	*library_name;	/* "" likewise */
+	const char	*tags;
+	size_t		 ntags;
+	const char	*card;
+	size_t		 cardlen;
+};
+typedef int (*store_repo_fn)(void *arg, const struct store_repo *);
+/* Every repository of a type (NULL: both), in id order, under one read
+ * transaction.  A record that does not parse is skipped. */
+int	store_repos(struct store *, const char *type, store_repo_fn, void *);
+/* One repository's record: STORE_ENOTFOUND when it has no ref. */
+int	store_repo_get(struct store *, const char *type, const char *repo,
+	    store_repo_fn, void *);
+/*
+ * Adds counts to the repositories' download counters, all in one write
+ * transaction (a daemon counts in memory and calls this now and then).
+ * A repository the store does not have is skipped.
+ */
+struct store_count {
+	const char	*type;
+	const char	*repo;
+	uint64_t	 n;
+};
+int	store_downloads_add(struct store *, const struct store_count *,
+	    size_t n);
+/*
+ * The Hub's tags for a card's front matter (card may be NULL): its tags,
+ * its library_name and pipeline_tag, its languages, "license:ID",
+ * "dataset:ID" and "base_model:ID", each once, in that order.  A new
+ * array, the caller's.
+ */
+json_t	*store_card_tags(json_t *card);
+
+/*
  * Stored manifests (read.c).  store_manifest_get: the manifest with this
  * digest, checked against it; *out is the caller's (store_manifest_free);
  * STORE_ENOTFOUND, or STORE_ECORRUPT for bytes that do not parse or hash
@@ -626,6 +686,8 @@ enum store_table {
 				 * length (be32): the chunks of a file that
 				 * an interrupted ingest wrote so far, in
 				 * order (store_ingest_file_known) */
+	STORE_REPOS,		/* "type/repo" -> index record (repos.c) */
+	STORE_DOWNLOADS,	/* "type/repo" -> downloads, big-endian u64 */
 	STORE_NTABLES		/* not a table: how many there are */
 };
 int	store_kv_get(struct store *, enum store_table, const void *key,

@@ -23,6 +23,8 @@ store_kv_get(struct store *st, enum store_table t, const void *key,
 
 	*val = NULL;
 	*vlen = 0;
+	if (st->kv_absent & (1u << t))
+		return STORE_ENOTFOUND;
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
 	if ((rc = mdb_get(txn, st->kv[t], &k, &v)) == 0) {
@@ -182,5 +184,7 @@ store_kv_each(struct store *st, enum store_table t, store_kv_fn fn, void *arg)
 {
 	struct each e = { .fn.kv = fn, .arg = arg };
 
+	if (st->kv_absent & (1u << t))
+		return 0;
 	return db_each(st, st->kv[t], NULL, 0, kv_one, &e);
 }

@@ -46,6 +46,48 @@ check_range(const char *hdr, uint64_t size)
 	}
 }
 
+/* A listing's or a history's query: what parses is within bounds, and
+ * a cursor read back is the one written. */
+static void
+check_listing(const struct query *q)
+{
+	struct list_query lq;
+	const char *why = NULL;
+	char cursor[BOUND_REPO_ID + 32];
+	size_t page, limit;
+
+	if (list_query_parse(q, &lq, &why) != 0) {
+		if (why == NULL)
+			abort();
+	} else {
+		if (lq.limit == 0 || lq.limit > BOUND_LIST_PAGE ||
+		    lq.nfilter > BOUND_LIST_FILTERS ||
+		    (lq.has_cursor && !store_repo_valid(lq.cursor_id)))
+			abort();
+		if (lq.has_cursor) {
+			struct query cq;
+			struct list_query back;
+
+			if (list_cursor(lq.cursor_value, lq.cursor_id, cursor,
+			    sizeof(cursor)) != 0)
+				abort();
+			cq.n = 1;
+			cq.name[0] = (char *)"cursor";
+			cq.value[0] = cursor;
+			if (list_query_parse(&cq, &back, &why) != 0 ||
+			    back.cursor_value != lq.cursor_value ||
+			    strcmp(back.cursor_id, lq.cursor_id) != 0)
+				abort();
+		}
+	}
+	why = NULL;
+	if (page_parse(q, 50, BOUND_COMMITS_PAGE, &page, &limit, &why) != 0) {
+		if (why == NULL)
+			abort();
+	} else if (limit == 0 || limit > BOUND_COMMITS_PAGE)
+		abort();
+}
+
 static void
 check_route(const char *target, size_t len)
 {
@@ -86,6 +128,7 @@ check_route(const char *target, size_t len)
 			abort();
 		(void)query_get(&q, "recursive");
 		(void)query_bool(&q, "expand", 0);
+		check_listing(&q);
 	}
 }
 

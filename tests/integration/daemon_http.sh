@@ -190,7 +190,7 @@ ok_if "PUT: 405 with Allow" \
 # --- repository info ---------------------------------------------------------
 get "/api/models/org/tiny?blobs=true&expand=siblings&expand=cardData&securityStatus=true"
 for k in '"id":"org/tiny"' '"_id":"' "\"sha\":\"$commit\"" '"private":false' \
-    '"gated":false' '"downloads":0' '"likes":0' '"pipeline_tag":"text-generation"' \
+    '"gated":false' '"downloads":' '"likes":0' '"pipeline_tag":"text-generation"' \
     '"library_name":"transformers"' '"cardData":{' '"license":"apache-2.0"' \
     '"rfilename":"a/b/c/deep.txt"' "\"sha256\":\"$lfs_sha\"" '"pointerSize":' \
     "\"blobId\":\"$cfg_sha1\""; do

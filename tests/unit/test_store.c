@@ -527,6 +527,94 @@ test_refs_resolve(void **state)
 	assert_int_equal(store_repo_exists(f->st, "model", "acme"), 0);
 }
 
+/* What the repository index says of one repository. */
+struct seen {
+	uint8_t		digest[32];
+	uint64_t	downloads;
+	int64_t		created;
+	size_t		n;
+};
+
+static int
+seen_one(void *arg, const struct store_repo *r)
+{
+	struct seen *s = arg;
+
+	memcpy(s->digest, r->digest, 32);
+	s->downloads = r->downloads;
+	s->created = r->created;
+	s->n++;
+	return 0;
+}
+
+/*
+ * The index follows every change of the refs, in their transaction:
+ * main's revision, another branch when main goes, nothing when the last
+ * ref goes (and its download count with it).
+ */
+static void
+test_repo_index(void **state)
+{
+	struct fixture *f = *state;
+	struct store_count c[2] = { { "model", "acme/r", 3 },
+	    { "model", "acme/nothere", 5 } };
+	struct seen s;
+	uint8_t d1[32], d2[32], d3[32], data[100];
+	int64_t created;
+
+	fill_random(data, sizeof(data), 11);
+	add_rev(f->st, "acme/r", "w.bin", data, 100, "main", d1);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_repo_get(f->st, "model", "acme/r", seen_one,
+	    &s), 0);
+	assert_memory_equal(s.digest, d1, 32);
+	assert_true(s.created > 0);
+	created = s.created;
+	data[0] ^= 1;
+	add_rev(f->st, "acme/r", "w.bin", data, 100, "refs/pr/1", d2);
+	data[1] ^= 1;
+	add_rev(f->st, "acme/r", "w.bin", data, 100, "main", d3);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_repo_get(f->st, "model", "acme/r", seen_one,
+	    &s), 0);
+	assert_memory_equal(s.digest, d3, 32);
+	assert_int_equal(s.created, created);
+	/* Counts add up; one for a repository not there is dropped. */
+	assert_int_equal(store_downloads_add(f->st, c, 2), 0);
+	assert_int_equal(store_downloads_add(f->st, c, 1), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_repos(f->st, "model", seen_one, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.downloads, 6);
+	assert_int_equal(store_repo_get(f->st, "model", "acme/nothere",
+	    seen_one, &s), STORE_ENOTFOUND);
+	/* Without main: the branch left. */
+	assert_int_equal(store_ref_delete(f->st, "model", "acme/r", "main",
+	    "test"), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_repo_get(f->st, "model", "acme/r", seen_one,
+	    &s), 0);
+	assert_memory_equal(s.digest, d2, 32);
+	/* Without any ref: gone, with its count. */
+	assert_int_equal(store_ref_delete(f->st, "model", "acme/r",
+	    "refs/pr/1", "test"), 0);
+	for (int i = 0; i < 3; i++) {
+		const uint8_t *d = i == 0 ? d1 : i == 1 ? d2 : d3;
+		char commit[41];
+
+		store_hex(d, 20, commit);
+		assert_int_equal(store_ref_delete(f->st, "model", "acme/r",
+		    commit, "test"), 0);
+	}
+	assert_int_equal(store_repo_get(f->st, "model", "acme/r", seen_one,
+	    &s), STORE_ENOTFOUND);
+	add_rev(f->st, "acme/r", "w.bin", data, 100, "main", d3);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_repo_get(f->st, "model", "acme/r", seen_one,
+	    &s), 0);
+	assert_int_equal(s.downloads, 0);
+}
+
 static int
 count_chunks(void *arg, const uint8_t sha[32])
 {
@@ -1424,6 +1512,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refs_resolve, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_gc_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repo_index, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_refs_immutable, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_gc_waits_for_ingest, setup,
