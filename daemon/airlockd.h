@@ -281,7 +281,7 @@ enum api_error {
 	API_STORE,
 	API_UNAVAILABLE,
 	API_POLICY_DENIED,	/* the gate refuses the revision: 403 */
-	API_UNAUTHORIZED,	/* the admin API without a token */
+	API_ADMIN_UNAUTHORIZED,	/* the admin API without a token */
 	API_FORBIDDEN,		/* with a token that is not an admin's */
 	API_JOB_NOT_FOUND,
 	API_JOB_ENDED,

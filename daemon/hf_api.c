@@ -196,6 +196,19 @@ figures_of(void *arg, const struct store_repo *r)
 	return 0;
 }
 
+/* Appends tag to the array tags unless it is there already. */
+static void
+add_tag(json_t *tags, const char *tag)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(tags, i, v)
+		if (strcmp(json_string_value(v), tag) == 0)
+			return;
+	json_array_append_new(tags, json_string(tag));
+}
+
 void
 hf_repo_info(struct request *req)
 {

@@ -526,7 +526,7 @@ request_check(struct server *srv, struct evhttp_request *ev,
 	if (handlers[req->r_route.kind].needs & ROUTE_ADMIN) {
 		if (req->r_token == NULL) {
 			reply_error(srv, ev, req->r_route.kind,
-			    API_UNAUTHORIZED, NULL, NULL);
+			    API_ADMIN_UNAUTHORIZED, NULL, NULL);
 			return -1;
 		}
 		if (!conf_is_admin(srv->srv_conf, req->r_token)) {

@@ -103,7 +103,7 @@ static const struct api_error_def api_errors[API_NERRORS] = {
 				  "%s: refused by the policy: %s" },
 	[API_UNAVAILABLE] =	{ 503, "ServiceUnavailable",
 				  "too many connections" },
-	[API_UNAUTHORIZED] =	{ 401, "Unauthorized", "a bearer token with "
+	[API_ADMIN_UNAUTHORIZED] = { 401, "Unauthorized", "a bearer token with "
 				  "the admin role is needed" },
 	[API_FORBIDDEN] =	{ 403, "Forbidden", "this token does not have "
 				  "the admin role" },
