@@ -34,6 +34,9 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 SIZE=${SIZE:-2147483648}
 CLIENTS=${CLIENTS:-32}
 RUNS=${RUNS:-3}
+# From a build tree, the licence table the CLI needs is the source's.
+[ -n "${AIRLOCK_LICENCES:-}" ] || [ ! -f "$top/policy/licences.json" ] ||
+    export AIRLOCK_LICENCES="$top/policy/licences.json"
 
 for x in "$AIRLOCK" "$AIRLOCKD"; do
 	[ -x "$x" ] || { echo "serve.sh: $x: not built (make, or give BUILDDIR)" >&2; exit 2; }
