@@ -203,10 +203,10 @@ i=0
 while [ $i -lt "$RUNS" ]; do
 	warm_n
 	s=$(curl -s -o /dev/null -w '%{speed_download}' "$n_url")
-	best_n=$(awk -v a="$best_n" -v b="$s" 'BEGIN { print (b > a) ? b : a }')
+	best_n=$(awk -v a="$best_n" -v b="$s" 'BEGIN { print ((b > a) ? b : a) }')
 	warm_a
 	s=$(curl -s -o /dev/null -w '%{speed_download}' "$a_url")
-	best_a=$(awk -v a="$best_a" -v b="$s" 'BEGIN { print (b > a) ? b : a }')
+	best_a=$(awk -v a="$best_a" -v b="$s" 'BEGIN { print ((b > a) ? b : a) }')
 	i=$((i + 1))
 done
 
@@ -257,11 +257,11 @@ if python3 -c 'import os; os.posix_fadvise' 2>/dev/null; then
 		drop "$file"
 		cold_left="$cold_left nginx:$(resident "$file")%"
 		s=$(curl -s -o /dev/null -w '%{speed_download}' "$n_url")
-		cold_n=$(awk -v a="$cold_n" -v b="$s" 'BEGIN { print (b > a) ? b : a }')
+		cold_n=$(awk -v a="$cold_n" -v b="$s" 'BEGIN { print ((b > a) ? b : a) }')
 		drop "$W/store/data.mdb"
 		cold_left="$cold_left airlockd:$(resident "$W/store/data.mdb")%"
 		s=$(curl -s -o /dev/null -w '%{speed_download}' "$a_url")
-		cold_a=$(awk -v a="$cold_a" -v b="$s" 'BEGIN { print (b > a) ? b : a }')
+		cold_a=$(awk -v a="$cold_a" -v b="$s" 'BEGIN { print ((b > a) ? b : a) }')
 		i=$((i + 1))
 	done
 fi
@@ -274,7 +274,7 @@ nhwm=$(for p in $(pgrep -P "$npid") $npid; do awk '/^VmHWM:/ { print $2 }' "/pro
 ratio1=$(awk -v a="$best_a" -v n="$best_n" 'BEGIN { printf "%.2f", a / n }')
 ratio2=$(awk -v a="$many_a" -v n="$many_n" 'BEGIN { printf "%.2f", a / n }')
 ratio3=$(awk -v a="$many_c" -v n="$many_n" 'BEGIN { printf "%.2f", a / n }')
-ratio4=$(awk -v a="$cold_a" -v n="$cold_n" 'BEGIN { printf "%.2f", n > 0 ? a / n : 0 }')
+ratio4=$(awk -v a="$cold_a" -v n="$cold_n" 'BEGIN { printf "%.2f", (n > 0 ? a / n : 0) }')
 verdict() { awk -v r="$1" -v t="$2" -v up="$3" 'BEGIN { ok = up ? r >= t : r <= t; print ok ? "met" : "NOT met" }'; }
 
 echo
