@@ -6,6 +6,9 @@ set -eu
 top=$(cd "$(dirname "$0")" && pwd)
 store=${AIRLOCK_STORE:-$top/demo-store}
 port=${AIRLOCK_PORT:-8080}
+# Not installed: the licence table of this tree, for licence conclusions.
+[ -n "${AIRLOCK_LICENCES:-}" ] || { AIRLOCK_LICENCES=$top/policy/licences.json
+	export AIRLOCK_LICENCES; }
 al() { "$top/airlock" --store "$store" "$@"; }
 
 al init
@@ -20,6 +23,7 @@ cat <<EOT
 airlockd serves $store on http://127.0.0.1:$port - try:
   curl http://127.0.0.1:$port/api/models/airlock-demo/tiny-demo
   curl -O http://127.0.0.1:$port/airlock-demo/tiny-demo/resolve/main/config.json
+  $top/airlock --store $store licence airlock-demo/tiny-demo
   HF_ENDPOINT=http://127.0.0.1:$port hf download airlock-demo/tiny-demo
 
 EOT

@@ -23,6 +23,9 @@ gate_load(struct store *st, struct policy_table **t,
 
 	*t = NULL;
 	*r = NULL;
+	/* No policy set: nothing to judge, and no licence table needed. */
+	if ((rc = gate_policy_set(st)) <= 0)
+		return rc == 0 ? 0 : cli_store_fail(rc, "the policy");
 	if ((rc = licence_table(t)) != 0)
 		return rc;
 	if ((rc = gate_rules_get(st, *t, r)) != 0) {

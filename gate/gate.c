@@ -35,6 +35,23 @@ gate_lasterror(void)
 }
 
 int
+gate_policy_set(struct store *st)
+{
+	void *v;
+	size_t len;
+	int rc;
+
+	rc = store_kv_get(st, STORE_SETTING, GATE_SETTING,
+	    strlen(GATE_SETTING), &v, &len);
+	if (rc == STORE_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	free(v);
+	return 1;
+}
+
+int
 gate_rules_get(struct store *st, const struct policy_table *t,
     struct policy_rules **out)
 {

@@ -28,6 +28,8 @@ const char	*gate_lasterror(void);
 /* The setting that holds the policy: its canonical JSON. */
 #define GATE_SETTING	"policy"
 
+/* 1 if the store has a policy set, 0 if not, or a store error. */
+int	gate_policy_set(struct store *);
 /*
  * The store's policy: *out NULL when none is set (the gate then lets
  * everything pass).  A stored policy that no longer parses (the licence

@@ -12,7 +12,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v mdb_dump >/dev/null 2>&1 || skip_all "mdb_dump (lmdb-utils) is not installed"
 
-plan 27
+plan 28
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -30,6 +30,13 @@ PY
 "$AIRLOCK" --store "$T/up" init >/dev/null &&
 "$AIRLOCK" --store "$T/up" add "$T/model" --repo org/llamaft >/dev/null
 check "the upstream store has org/llamaft" test $? -eq 0
+
+# No policy set: nothing is judged, so not even a licence table is needed
+# (the README's demo, from a tree that was never installed).
+"$AIRLOCK" --store "$T/nopolicy" init >/dev/null
+check "with no policy, add needs no licence table" env \
+    AIRLOCK_LICENCES="$T/no-such-table.json" \
+    "$AIRLOCK" --store "$T/nopolicy" add "$T/model" --repo org/llamaft
 
 "$AIRLOCK" --store "$T/down" init >/dev/null
 printf 'deny: [llama3.1]\nrefuse_flags: [incompatible-merge]\n' >"$T/policy.yaml"
