@@ -164,14 +164,15 @@ gate_conclude_files(struct store *st, const struct policy_table *t,
 	struct resolver r = { .st = st, .table = t };
 	struct policy_evidence *ev;
 	struct policy_lineage *lin;
-	json_t *lf;
+	json_t *lf, *evj;
 	int rc;
 
 	*out = NULL;
 	if ((rc = evidence(st, t, repo, commit, files, n, 1, &ev)) != 0)
 		return rc;
-	lf = json_incref(json_object_get(policy_evidence_json(ev),
-	    "licence_files"));
+	evj = policy_evidence_json(ev);	/* a new reference */
+	lf = json_incref(json_object_get(evj, "licence_files"));
+	json_decref(evj);
 	if ((rc = policy_lineage_build(t, ev, resolve, &r, &lin)) != 0) {
 		json_decref(lf);
 		return rc;

@@ -186,14 +186,15 @@ policy_store_conclude(struct store *st, const struct policy_table *t,
 	    .fetch_arg = fetch_arg };
 	struct policy_evidence *ev;
 	struct policy_lineage *lin;
-	json_t *files;
+	json_t *files, *evj;
 	int rc;
 
 	*out = NULL;
 	if ((rc = evidence(st, t, m, 1, &ev)) != 0)
 		return rc;
-	files = json_incref(json_object_get(policy_evidence_json(ev),
-	    "licence_files"));
+	evj = policy_evidence_json(ev);	/* a new reference */
+	files = json_incref(json_object_get(evj, "licence_files"));
+	json_decref(evj);
 	if ((rc = policy_lineage_build(t, ev, resolve, &r, &lin)) != 0) {
 		json_decref(files);
 		return rc;
