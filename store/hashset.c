@@ -118,5 +118,7 @@ hset_sort(struct hset *s)
 int
 hset_has(const struct hset *s, const void *h)
 {
-	return bsearch(h, s->v, s->n, STORE_HASH_LEN, hash_cmp) != NULL;
+	/* An empty set may have no array at all: bsearch must not see it. */
+	return s->n > 0 &&
+	    bsearch(h, s->v, s->n, STORE_HASH_LEN, hash_cmp) != NULL;
 }
