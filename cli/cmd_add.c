@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "lib/names.h"
 
 static void
 report(struct cli *cli, const struct store_manifest *m, const char *rev,
@@ -104,8 +105,7 @@ cmd_add_check(struct cmd_ctx *ctx)
 		return cli_fail(EXIT_USAGE, "%s: the type is model or dataset",
 		    type);
 	if (!store_revision_valid(rev) || strcmp(rev, "HEAD") == 0 ||
-	    (strlen(rev) == STORE_COMMIT_LEN &&
-	    strspn(rev, "0123456789abcdef") == STORE_COMMIT_LEN))
+	    hex_valid(rev, STORE_COMMIT_LEN))
 		return cli_fail(EXIT_USAGE, "%s: not a valid branch or tag name",
 		    rev);
 	if ((ctx->opt['f'] != NULL) != (ctx->opt['w'] != NULL) ||

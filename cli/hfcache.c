@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/names.h"
 
 struct snap {
 	struct store_source	*src;
@@ -30,12 +31,6 @@ struct snap {
 	const char		*failed;
 	char			 why[256];
 };
-
-static int
-is_hex(const char *s, size_t len)
-{
-	return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
-}
 
 static int
 snap_file(void *arg, size_t idx, store_read_fn rd, void *rarg)
@@ -52,8 +47,8 @@ snap_file(void *arg, size_t idx, store_read_fn rd, void *rarg)
 	in.size = (int64_t)e->size;
 	/* The blob's name says what the Hub had: an LFS file is named by its
 	 * sha256, a git file by its blob sha1. */
-	in.lfs = is_hex(blob, STORE_HEX_LEN);
-	if (!in.lfs && !is_hex(blob, 2 * STORE_SHA1_LEN)) {
+	in.lfs = hex_valid(blob, STORE_HEX_LEN);
+	if (!in.lfs && !hex_valid(blob, 2 * STORE_SHA1_LEN)) {
 		s->failed = e->path;
 		snprintf(s->why, sizeof(s->why), "not a link to a blob named "
 		    "by its hash");
@@ -203,7 +198,7 @@ import_hfcache(struct cli *cli, struct store *st, const char *dir)
 	snprintf(path, sizeof(path), "%s", real);
 	base = basename(path);
 	/* A snapshot: .../models--ORG--NAME/snapshots/COMMIT */
-	if (is_hex(base, STORE_COMMIT_LEN)) {
+	if (hex_valid(base, STORE_COMMIT_LEN)) {
 		commit = strdup(base);
 		snprintf(path, sizeof(path), "%s/../..", real);
 		free(real);
@@ -230,7 +225,7 @@ import_hfcache(struct cli *cli, struct store *st, const char *dir)
 	if ((d = opendir(path)) == NULL)
 		return cli_fail(EXIT_USAGE, "%s: %s", path, strerror(errno));
 	while ((de = readdir(d)) != NULL && rc == 0) {
-		if (!is_hex(de->d_name, STORE_COMMIT_LEN))
+		if (!hex_valid(de->d_name, STORE_COMMIT_LEN))
 			continue;
 		rc = import_snapshot(cli, st, repodir, type, repo, de->d_name);
 		n++;

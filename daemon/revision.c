@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "daemon/airlockd.h"
+#include "lib/names.h"
 
 
 static struct {
@@ -558,15 +559,6 @@ snapshot_time(const struct snapshot *sn, char out[32])
 int
 revision_immutable(const char *rev)
 {
-	size_t i, n = strlen(rev);
-
-	if (strncmp(rev, "sha256:", 7) == 0)
-		return 1;
-	if (n != STORE_COMMIT_LEN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((rev[i] >= '0' && rev[i] <= '9') ||
-		    (rev[i] >= 'a' && rev[i] <= 'f')))
-			return 0;
-	return 1;
+	return strncmp(rev, "sha256:", 7) == 0 ||
+	    hex_valid(rev, STORE_COMMIT_LEN);
 }

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "lib/bounds.h"
+#include "lib/names.h"
 #include "mirror/mirror.h"
 #include "mirror/mirror_int.h"
 
@@ -178,8 +179,7 @@ commit_prefix(const char *rev)
 {
 	size_t len = strlen(rev);
 
-	return len >= 7 && len <= STORE_COMMIT_LEN &&
-	    strspn(rev, "0123456789abcdef") == len;
+	return len >= 7 && len <= STORE_COMMIT_LEN && hex_valid(rev, len);
 }
 
 /* The one commit ref that a short commit id names, as the store resolves
