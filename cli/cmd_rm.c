@@ -15,6 +15,7 @@
 
 #include "lib/bounds.h"
 #include "cli/cli.h"
+#include "lib/names.h"
 
 /* The user running us: the login name, or the uid. */
 static const char *
@@ -48,8 +49,10 @@ cmd_rm(struct cmd_ctx *ctx)
 	if ((rc = cli_target(NULL, ctx->argv[0], NULL, &t)) != 0)
 		return rc;
 	/* Without a prefix the store says which type the repository is. */
-	if (strncmp(ctx->argv[0], "datasets/", 9) != 0 &&
-	    strncmp(ctx->argv[0], "models/", 7) != 0) {
+	if (strncmp(ctx->argv[0], NAME_DATASETS_PREFIX,
+	    strlen(NAME_DATASETS_PREFIX)) != 0 &&
+	    strncmp(ctx->argv[0], NAME_MODELS_PREFIX,
+	    strlen(NAME_MODELS_PREFIX)) != 0) {
 		const char *type;
 
 		if ((rc = store_repo_type(ctx->st, t.repo, &type)) != 0)

@@ -132,8 +132,8 @@ pull_datasets(struct mirror *m, struct store *st,
 			pulled(&b, &res, "main");
 		else {
 			e = mirror_lasterror();
-			cli_warnx("datasets/%s: %s", s.repo, *e != '\0' ? e :
-			    mirror_strerror(rc));
+			cli_warnx("%s%s: %s", store_type_prefix(s.type), s.repo,
+			    *e != '\0' ? e : mirror_strerror(rc));
 			status = EXIT_CHECK;
 		}
 		store_manifest_free(res.manifest);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "lib/names.h"
 
 static void
 vwarn(const char *fmt, va_list ap)
@@ -104,11 +105,21 @@ cli_usage(const struct cli *cli)
 	return EXIT_USAGE;
 }
 
+/* What follows prefix in s, if s is prefix + ORG/NAME; else NULL. */
+static char *
+type_prefixed(char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(s, prefix, n) == 0 && strchr(s + n, '/') != NULL ?
+	    s + n : NULL;
+}
+
 int
 cli_target(struct store *st, const char *arg, const char *type_hint,
     struct target *t)
 {
-	char *at, *p;
+	char *at, *p, *rest;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
@@ -123,12 +134,12 @@ cli_target(struct store *st, const char *arg, const char *type_hint,
 			return cli_fail(EXIT_USAGE, "%s: empty revision after @",
 			    arg);
 	}
-	if (strncmp(p, "datasets/", 9) == 0 && strchr(p + 9, '/') != NULL) {
+	if ((rest = type_prefixed(p, NAME_DATASETS_PREFIX)) != NULL) {
 		t->type = "dataset";
-		p += 9;
-	} else if (strncmp(p, "models/", 7) == 0 && strchr(p + 7, '/') != NULL) {
+		p = rest;
+	} else if ((rest = type_prefixed(p, NAME_MODELS_PREFIX)) != NULL) {
 		t->type = "model";
-		p += 7;
+		p = rest;
 	} else
 		t->type = type_hint;
 	t->repo = p;

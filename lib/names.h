@@ -11,6 +11,8 @@
 
 /* Repository types, and the prefix a dataset's qualified id has. */
 #define NAME_DATASETS_PREFIX	"datasets/"
+/* The prefix a model's id may carry where the Hub's URLs accept one. */
+#define NAME_MODELS_PREFIX	"models/"
 
 /* "model" or "dataset". */
 int	name_type_valid(const char *type);

@@ -891,7 +891,7 @@ mirror_pull(struct mirror *m, struct store *st,
 	snprintf(p.api, sizeof(p.api), "%s/api/%s/%s", p.base,
 	    strcmp(type, "dataset") == 0 ? "datasets" : "models", spec->repo);
 	snprintf(p.files, sizeof(p.files), "%s/%s%s", p.base,
-	    strcmp(type, "dataset") == 0 ? "datasets/" : "", spec->repo);
+	    store_type_prefix(type), spec->repo);
 
 	/* An airlockd upstream: its manifest and the chunks we lack. */
 	if ((rc = chain_pull(m, st, &s, p.base, res, &chained)) != 0 ||

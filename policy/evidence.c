@@ -13,6 +13,7 @@
 
 #include "policy/internal.h"
 #include "store/store.h"
+#include "lib/names.h"
 
 static const char *const licence_prefixes[] = {
 	"LICENSE", "LICENCE", "COPYING", "NOTICE",
@@ -158,8 +159,8 @@ repo_id(const char *s)
 			s += strlen(prefixes[i]);
 			break;
 		}
-	if (strncmp(s, "models/", 7) == 0)
-		s += 7;
+	if (strncmp(s, NAME_MODELS_PREFIX, strlen(NAME_MODELS_PREFIX)) == 0)
+		s += strlen(NAME_MODELS_PREFIX);
 	n = strcspn(s, "?#");
 	if (n >= sizeof(buf))
 		return NULL;
