@@ -432,8 +432,7 @@ lock_hfcache_name(const char *type, const char *repo, char *buf, size_t size)
 {
 	size_t used;
 
-	used = (size_t)snprintf(buf, size, "%s--", strcmp(type, "dataset") ==
-	    0 ? "datasets" : "models");
+	used = (size_t)snprintf(buf, size, "%s--", store_type_plural(type));
 	for (const char *p = repo; *p != '\0' && used + 3 < size; p++) {
 		if (*p == '/') {
 			buf[used++] = '-';

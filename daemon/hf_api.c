@@ -24,12 +24,6 @@
 #include "daemon/body.h"
 
 
-static const char *
-plural(const char *type)
-{
-	return strcmp(type, "dataset") == 0 ? "datasets" : "models";
-}
-
 static void
 hex(const uint8_t *b, size_t n, char *out)
 {
@@ -347,7 +341,7 @@ next_page(struct request *req, const struct snapshot *sn, int recursive,
 
 	if (enc == NULL || asprintf(&link, "<%s/api/%s/%s/tree/%s%s%s"
 	    "?recursive=%s&expand=%s&cursor=%zu>; rel=\"next\"",
-	    req->r_base, plural(r->type), r->repo, sn->sn_m->commit,
+	    req->r_base, store_type_plural(r->type), r->repo, sn->sn_m->commit,
 	    r->path[0] != '\0' ? "/" : "", enc, recursive ? "true" : "false",
 	    expand ? "true" : "false", cursor) == -1) {
 		free(enc);

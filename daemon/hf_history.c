@@ -138,8 +138,8 @@ commits_link(struct request *req, size_t page, size_t limit)
 	    0)) == NULL)
 		return -1;
 	rc = asprintf(&link, "<%s/api/%s/%s/commits/%s?p=%zu&limit=%zu>; "
-	    "rel=\"next\"", req->r_base, strcmp(r->type, "dataset") == 0 ?
-	    "datasets" : "models", r->repo, rev, page, limit);
+	    "rel=\"next\"", req->r_base, store_type_plural(r->type), r->repo,
+	    rev, page, limit);
 	free(rev);
 	if (rc == -1)
 		return -1;

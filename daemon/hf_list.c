@@ -338,7 +338,7 @@ next_link(struct request *req, const struct hit *last)
 	    (b = evbuffer_new()) == NULL)
 		return -1;
 	evbuffer_add_printf(b, "<%s/api/%s?", req->r_base,
-	    strcmp(req->r_route.type, "dataset") == 0 ? "datasets" : "models");
+	    store_type_plural(req->r_route.type));
 	for (i = 0; i < q->n; i++) {
 		if (strcmp(q->name[i], "cursor") == 0)
 			continue;

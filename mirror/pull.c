@@ -889,7 +889,7 @@ mirror_pull(struct mirror *m, struct store *st,
 		    p.base);
 	}
 	snprintf(p.api, sizeof(p.api), "%s/api/%s/%s", p.base,
-	    strcmp(type, "dataset") == 0 ? "datasets" : "models", spec->repo);
+	    store_type_plural(type), spec->repo);
 	snprintf(p.files, sizeof(p.files), "%s/%s%s", p.base,
 	    store_type_prefix(type), spec->repo);
 

@@ -26,6 +26,13 @@ store_type_prefix(const char *type)
 	    NAME_DATASETS_PREFIX : "";
 }
 
+const char *
+store_type_plural(const char *type)
+{
+	return type != NULL && strcmp(type, "dataset") == 0 ? "datasets" :
+	    "models";
+}
+
 int
 store_repo_valid(const char *repo)
 {

@@ -108,6 +108,9 @@ int	store_path_valid(const char *path);	/* relative, no ., .., empty parts */
 /* "datasets/" for a dataset, "" for a model: what goes before a repo id
  * when it is shown, as the Hub's URLs have it.  A static string. */
 const char *store_type_prefix(const char *type);
+/* "datasets" for a dataset, "models" for a model: the Hub's word for the
+ * type in its API paths and cache directories.  A static string. */
+const char *store_type_plural(const char *type);
 
 /*
  * Hashes (hex.c; store_sha256, hash.c), printed as lower-case hex; out
