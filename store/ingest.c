@@ -72,7 +72,7 @@ struct seg {
 	size_t		 claimed;	/* chunks whose hashing has begun */
 	size_t		 hashed;	/* and ended */
 	int		 last;		/* the file's final segment */
-	struct job	*job;		/* the file it belongs to */
+	struct ingest_work	*job;		/* the file it belongs to */
 	struct seg	*next;
 };
 
@@ -81,7 +81,7 @@ struct queue {
 };
 
 /* The file being read: set by the writer, read by the workers. */
-struct job {
+struct ingest_work {
 	store_read_fn	 read;
 	void		*arg;
 	int64_t		 size;		/* what read gives: after a prefix */
@@ -117,7 +117,7 @@ struct store_ingest {
 	pthread_cond_t	 cv;
 	int		 stop;
 	int		 cancel;	/* writer failed: chunker stops reading */
-	struct job	*job;		/* chunker's next file, or NULL */
+	struct ingest_work	*job;		/* chunker's next file, or NULL */
 	struct queue	 freeq, writeq, hashq;
 	struct seg	*cutting;	/* its chunks are being hashed */
 	int		 copying;	/* segments given to the hasher */
@@ -184,7 +184,7 @@ q_give(struct store_ingest *ing, struct queue *q, struct seg *s)
  * sets *eof when the source has ended.
  */
 static size_t
-fill(struct job *job, struct seg *s, size_t have, int *eof)
+fill(struct ingest_work *job, struct seg *s, size_t have, int *eof)
 {
 	while (have < SEG_CAP) {
 		ssize_t n = job->read(job->arg, s->buf + have, SEG_CAP - have);
@@ -272,7 +272,7 @@ chunker_main(void *arg)
 	struct store_ingest *ing = arg;
 	struct hash *h = hash_new_sha256();
 	struct seg *s, *next;
-	struct job *job;
+	struct ingest_work *job;
 
 	pthread_mutex_lock(&ing->mu);
 	for (;;) {
@@ -351,7 +351,7 @@ hasher_main(void *arg)
 		pthread_mutex_unlock(&ing->mu);
 		if (s == NULL)
 			break;
-		struct job *job = s->job;
+		struct ingest_work *job = s->job;
 		if (!infile) {
 			infile = 1;
 			/* git's header needs the size before the bytes. */
@@ -765,7 +765,7 @@ partial_find(struct store_ingest *ing, const uint8_t id[PARTIAL_ID],
  * again from the source.  The chunker starts after them, on a cut.
  */
 static int
-replay(struct store_ingest *ing, struct job *job)
+replay(struct store_ingest *ing, struct ingest_work *job)
 {
 	struct seg *s = NULL;
 	MDB_val k, d;
@@ -818,7 +818,7 @@ replay(struct store_ingest *ing, struct job *job)
  * never began: an empty last segment, so the hasher lets the job go.
  */
 static void
-job_abandon(struct store_ingest *ing, struct job *job)
+job_abandon(struct store_ingest *ing, struct ingest_work *job)
 {
 	struct seg *s;
 
@@ -845,7 +845,7 @@ ingest_file(struct store_ingest *ing, const uint8_t *known, uint64_t *from,
     store_read_fn fn, void *arg, int64_t size, unsigned flags,
     struct store_blobinfo *info)
 {
-	struct job job;
+	struct ingest_work job;
 	struct seg *s;
 	uint64_t prefix = 0;
 	int rc, last;
