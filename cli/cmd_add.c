@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/bounds.h"
 #include "cli/cli.h"
 #include "lib/names.h"
 
@@ -110,9 +111,9 @@ cmd_add_check(struct cmd_ctx *ctx)
 		    rev);
 	if ((ctx->opt['f'] != NULL) != (ctx->opt['w'] != NULL) ||
 	    (ctx->opt['w'] != NULL && (ctx->opt['w'][0] == '\0' ||
-	    strlen(ctx->opt['w']) > 400)))
+	    strlen(ctx->opt['w']) > BOUND_REASON)))
 		return cli_fail(EXIT_USAGE, "--force needs --reason TEXT (1 to "
-		    "400 bytes), and --reason --force");
+		    "%d bytes), and --reason --force", BOUND_REASON);
 	return 0;
 }
 

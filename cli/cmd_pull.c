@@ -142,9 +142,9 @@ cmd_pull_check(struct cmd_ctx *ctx)
 	if (argc - optind != 1)
 		return cli_usage(ctx->cli);
 	if (a->force != (a->reason != NULL) || (a->reason != NULL &&
-	    (a->reason[0] == '\0' || strlen(a->reason) > 400)))
+	    (a->reason[0] == '\0' || strlen(a->reason) > BOUND_REASON)))
 		return cli_fail(EXIT_USAGE, "--force needs --reason TEXT (1 to "
-		    "400 bytes), and --reason --force");
+		    "%d bytes), and --reason --force", BOUND_REASON);
 	if (type != NULL && !store_type_valid(type))
 		return cli_fail(EXIT_USAGE, "%s: the type is model or dataset",
 		    type);

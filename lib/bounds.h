@@ -35,6 +35,8 @@
 #define BOUND_SIGFILE		(16 << 10)
 /* A pin's or a reflog entry's free text. */
 #define BOUND_NOTE		1024
+/* The --reason TEXT of a forced add or pull, kept in the reflog's note. */
+#define BOUND_REASON		400
 /* A pin's name. */
 #define BOUND_PIN_NAME		255
 /* A key in the store's small tables (LMDB's largest key). */
