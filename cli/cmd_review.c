@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/bounds.h"
 #include "cli/cli.h"
 #include "gate/gate.h"
 #include "keys/keys.h"
@@ -27,10 +28,10 @@ cmd_review_check(struct cmd_ctx *ctx)
 
 	if (ctx->opt['l'] == NULL)
 		return cli_usage(ctx->cli);
-	if (note != NULL && (strlen(note) > GATE_REVIEW_NOTE_MAX ||
+	if (note != NULL && (strlen(note) > BOUND_NOTE ||
 	    strchr(note, '\n') != NULL))
 		return cli_fail(EXIT_USAGE, "--note: one line of at most %d "
-		    "bytes", GATE_REVIEW_NOTE_MAX);
+		    "bytes", BOUND_NOTE);
 	return 0;
 }
 

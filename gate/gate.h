@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "lib/bounds.h"
 #include "store/store.h"
 
 struct policy_table;
@@ -80,10 +81,9 @@ int	gate_conclude(struct store *, const struct policy_table *,
 #define GATE_REVIEW_FIELD	"review"
 #define GATE_REVIEW_TYPE	"https://in-toto.io/Statement/v1"
 #define GATE_REVIEW_PREDICATE	"https://airlock.dev/review/v1"
-#define GATE_REVIEW_NOTE_MAX	1024
 struct gate_review {
-	char	 licence[256];
-	char	 note[GATE_REVIEW_NOTE_MAX + 1];
+	char	 licence[BOUND_REVIEW_LICENCE + 1];
+	char	 note[BOUND_NOTE + 1];
 	int64_t	 time;
 };
 int	gate_review_statement(const char *repo, const char *digest_hex,

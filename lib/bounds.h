@@ -33,7 +33,7 @@
 #define BOUND_MANIFEST		(64 << 20)
 /* A minisign signature or key file. */
 #define BOUND_SIGFILE		(16 << 10)
-/* A pin's or a reflog entry's free text. */
+/* A pin's, a reflog entry's or a review statement's free text. */
 #define BOUND_NOTE		1024
 /* The --reason TEXT of a forced add or pull, kept in the reflog's note. */
 #define BOUND_REASON		400
@@ -149,5 +149,7 @@
 #define BOUND_LINEAGE_BASES	64	/* bases one revision names */
 #define BOUND_LINEAGE_DEPTH	64	/* generations followed */
 #define BOUND_LINEAGE_NODES	1024	/* revisions in one lineage */
+/* A review statement's licence (gate/; its note is BOUND_NOTE). */
+#define BOUND_REVIEW_LICENCE	255
 
 #endif
