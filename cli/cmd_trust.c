@@ -511,7 +511,7 @@ threshold_arg(const char *s, unsigned long *n)
 	errno = 0;
 	*n = strtoul(s, &end, 10);
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
-	    *n > TRUST_THRESHOLD_MAX)
+	    *n > BOUND_TRUST_THRESHOLD)
 		return -1;
 	return 0;
 }
@@ -526,7 +526,7 @@ cmd_trust_threshold_check(struct cmd_ctx *ctx)
 		return 0;
 	if (threshold_arg(ctx->argv[0], &n) != 0)
 		return cli_fail(EXIT_USAGE, "%s: the threshold is a number "
-		    "from 0 to %d", ctx->argv[0], TRUST_THRESHOLD_MAX);
+		    "from 0 to %d", ctx->argv[0], BOUND_TRUST_THRESHOLD);
 	ctx->store = CMD_STORE_RW;
 	return 0;
 }

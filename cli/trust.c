@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/bounds.h"
 #include "cli/cli.h"
 #include "keys/keys.h"
 #include "cli/trust.h"
@@ -89,7 +90,7 @@ trust_threshold(struct store *st, size_t nring, unsigned *need,
 		return -1;
 	t = strtoul(v, &end, 10);
 	rc = len > 0 && len < 4 && strspn(v, "0123456789") == len &&
-	    *end == '\0' && t <= TRUST_THRESHOLD_MAX ? 0 : -1;
+	    *end == '\0' && t <= BOUND_TRUST_THRESHOLD ? 0 : -1;
 	free(v);
 	if (rc == 0)
 		*need = (unsigned)t;

@@ -14,9 +14,6 @@
 struct keys_trust;
 struct keys_subject;
 
-/* The most signatures a policy may ask for. */
-#define TRUST_THRESHOLD_MAX	100
-
 /*
  * Returns {"signatures": [{"keyid", "name", "trusted_comment",
  * "comment_names_nothing", "verdict", "reason", "counted"}], "trusted": N,
@@ -53,7 +50,7 @@ int	 trust_ring(struct store *, struct keys_trust **ring, size_t *n);
 /*
  * The signatures the policy asks for: the setting "threshold", else 1 when
  * the keyring holds keys, else 0 (*is_default says which).  Returns -1
- * when the setting is not a number in 0..TRUST_THRESHOLD_MAX.
+ * when the setting is not a number in 0..BOUND_TRUST_THRESHOLD.
  */
 int	 trust_threshold(struct store *, size_t nring, unsigned *need,
 	    int *is_default);

@@ -126,6 +126,7 @@
 #define BOUND_KEY_NAME		127	/* a keyring entry's name */
 #define BOUND_KEY_SCOPE		255	/* a keyring entry's scope pattern */
 #define BOUND_TRUST_ENTRY	4096	/* a keyring entry, as JSON */
+#define BOUND_TRUST_THRESHOLD	100	/* signatures a policy may ask for */
 #define BOUND_RELEASE		(16 << 20)	/* a release document */
 #define BOUND_RELEASE_REFS	100000	/* refs in one release */
 #define BOUND_LOCKFILE		(64u << 20)	/* a deployment lockfile */
