@@ -93,6 +93,9 @@
 #define BOUND_UPSTREAM_JSON	(64 << 20)
 #define BOUND_UPSTREAM_HOPS	10	/* redirects of one request */
 #define BOUND_GLOBS		64	/* --include or --exclude of a pull */
+/* What the mirror takes from an airlockd upstream's /v1/ API (chain.c). */
+#define BOUND_CHAIN_META	(1u << 20)	/* index, refs, a page of sigs */
+#define BOUND_CHAIN_PAGE	(4u << 20)	/* a page of a blob's chunks */
 
 /* airlockd's mirror jobs: airlockd.conf's [mirror] sections and the
  * jobs it keeps a record of (the oldest ended ones go first). */

@@ -27,8 +27,6 @@
 #include "mirror/mirror_int.h"
 
 #define CHAIN_API	1		/* the /v1/ API this client speaks */
-#define CHAIN_META_MAX	(1u << 20)	/* index, refs, a page of sigs */
-#define CHAIN_PAGE_MAX	(4u << 20)	/* a page of a blob's chunks */
 
 struct chain {
 	struct mirror			*m;
@@ -375,7 +373,7 @@ chain_probe(struct chain *c)
 	if ((rc = xfer_new(c->m, url, c->spec->token, 0, 0, &x)) != 0)
 		return rc;
 	x->cancelp = c->spec->cancel;
-	x->body_max = CHAIN_META_MAX;
+	x->body_max = BOUND_CHAIN_META;
 	c->res->requests++;
 	xfer_start(x);
 	xfer_wait(x);
@@ -442,7 +440,7 @@ chain_chunk_list(struct chain *c, const struct store_file *f)
 			    "pages do not end", f->path);
 			break;
 		}
-		if ((rc = chain_get(c, f->path, url, CHAIN_PAGE_MAX, &x)) != 0)
+		if ((rc = chain_get(c, f->path, url, BOUND_CHAIN_PAGE, &x)) != 0)
 			break;
 		rc = chain_parse_chunks(x->body != NULL ? x->body : "", x->len,
 		    f->size, &off, &c->refs, &c->nrefs, &c->cap);
@@ -768,7 +766,7 @@ chain_vouch(struct chain *c, struct mirror_chain_vouch *v, char **texts,
 
 	store_digest_str(c->manifest->digest, d);
 	snprintf(url, sizeof(url), "%s/v1/signatures/%s", c->base, d);
-	if ((rc = chain_get(c, "signatures", url, CHAIN_META_MAX, &x)) != 0)
+	if ((rc = chain_get(c, "signatures", url, BOUND_CHAIN_META, &x)) != 0)
 		return rc;
 	rc = chain_parse_sigs(x->body != NULL ? x->body : "", x->len, texts,
 	    lens, BOUND_BUNDLE_SIGS, &v->nsigs);
