@@ -180,7 +180,7 @@ body_url_valid(const char *url)
 		p = url + 8;
 	else
 		return 0;
-	if (len > BODY_URL || *p == '\0' || *p == '/' || url[len - 1] == '/')
+	if (len > BOUND_JOB_UPSTREAM || *p == '\0' || *p == '/' || url[len - 1] == '/')
 		return 0;
 	for (; *p != '\0'; p++)
 		if (!isgraph((unsigned char)*p) || *p == '"' || *p == '<' ||

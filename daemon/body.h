@@ -45,12 +45,11 @@ int	body_chunks(const char *body, size_t len, json_t **list,
  * (default main), "upstream": an http(s) URL or null (the default)}; no
  * other member.  Fills in job; upstream[0] is '\0' when not given.
  */
-#define BODY_URL	2000
 struct body_job {
 	char	repo[BOUND_REPO_ID + 1];
 	char	type[8];
 	char	revision[BOUND_REVISION + 1];
-	char	upstream[BODY_URL + 1];
+	char	upstream[BOUND_JOB_UPSTREAM + 1];
 };
 int	body_mirror_job(const char *body, size_t len, struct body_job *job,
 	    char *why);

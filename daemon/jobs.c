@@ -402,7 +402,7 @@ job_run(struct task *tk)
 	    offsetof(struct job, j_task));
 	struct mirror_pull_spec spec;
 	struct mirror_pull_result res;
-	char why[BOUND_MIRROR_NAME + BODY_URL + 64];
+	char why[BOUND_MIRROR_NAME + BOUND_JOB_UPSTREAM + 64];
 	int rc;
 
 	memset(&spec, 0, sizeof(spec));

@@ -106,6 +106,7 @@
 #define BOUND_GLOB		1024	/* one glob */
 #define BOUND_JOBS		256	/* job records kept */
 #define BOUND_ADMIN_TOKENS	64	/* tokens with the admin role */
+#define BOUND_JOB_UPSTREAM	2000	/* a job's upstream URL, admin API */
 
 /* A bundle's index (it lists every chunk), revisions in one bundle, and
  * signatures per revision. */
