@@ -24,6 +24,8 @@
  */
 #define BOUND_ARCHIVE_ENTRIES	(2 * BOUND_FILES)
 #define BOUND_ARCHIVE_BYTES	(8ULL << 40)
+/* Folders nested in a directory given to add, the top one not counted. */
+#define BOUND_SOURCE_DEPTH	64
 /* A model card (README.md) read for its front matter. */
 #define BOUND_CARD		(1 << 20)
 /* Front matter nesting depth and node count, against YAML bombs. */

@@ -33,8 +33,6 @@
 #include "lib/bounds.h"
 #include "store/internal.h"
 
-#define WALK_DEPTH	64
-
 struct srcent {
 	struct store_entry	 e;	/* first: handed out as a store_entry */
 	char			*fspath;	/* folders: a link's target */
@@ -261,7 +259,7 @@ walk(struct store_source *src, int dirfd, const char *rel, int depth)
 	DIR *d;
 	int fd, rc = 0;
 
-	if (depth > WALK_DEPTH)
+	if (depth > BOUND_SOURCE_DEPTH)
 		return store_fail(STORE_EINVAL, "%s: folders nested too deeply",
 		    rel);
 	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
