@@ -145,8 +145,8 @@ int	route_decode(const char *s, size_t len, char *out, size_t outsize,
 
 /*
  * Query strings and form bodies: name=value pairs joined by '&'.  fn gets
- * each pair decoded and NUL-terminated; a nonzero return stops the walk
- * and is returned.  A pair that does not decode makes it return -1.
+ * each pair decoded and NUL-terminated, living until fn returns; a
+ * nonzero return stops the walk and is returned.  A pair that does not decode makes it return -1.
  */
 typedef int (*route_pair_fn)(void *arg, const char *name, const char *value);
 int	route_pairs(const char *s, size_t len, route_pair_fn, void *arg);

@@ -197,6 +197,7 @@ json_t	*policy_evidence_bases(const struct policy_evidence *);
  * a cycle ends at the repository seen again.  root is taken, even on
  * failure.
  */
+/* repo lives until resolve returns. */
 typedef int (*policy_resolve_fn)(void *arg, const char *repo,
 	    struct policy_evidence **out);
 struct policy_lineage;
@@ -282,6 +283,7 @@ int	policy_gate(const struct policy_rules *, json_t *conclusion,
 #define POLICY_METADATA_REF	"metadata-only"
 struct store;
 struct store_manifest;
+/* type and repo live until fetch returns. */
 typedef int (*policy_fetch_fn)(void *arg, const char *type, const char *repo);
 int	policy_store_conclude(struct store *, const struct policy_table *,
 	    const struct store_manifest *, policy_fetch_fn, void *,

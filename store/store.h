@@ -228,9 +228,10 @@ struct store_kvtxn;		/* store_kv_txn(), below */
 typedef int (*store_kvtxn_fn)(void *arg, struct store_kvtxn *);
 
 /* Fills buf with up to len bytes: their count, 0 at the end, -1 with
- * errno set on a failure (read(2)'s contract). */
+ * errno set on a failure (read(2)'s contract).  buf is the caller's and
+ * serves only until fn returns. */
 typedef ssize_t (*store_read_fn)(void *arg, void *buf, size_t len);
-/* bytes: how many so far. */
+/* bytes: how many so far (a number: nothing outlives the call). */
 typedef void (*store_progress_fn)(void *arg, uint64_t bytes);
 
 struct store_blobinfo {
@@ -438,6 +439,7 @@ struct store_repo {
 	const char	*card;
 	size_t		 cardlen;
 };
+/* The record and everything it points to live until fn returns. */
 typedef int (*store_repo_fn)(void *arg, const struct store_repo *);
 /* Every repository of a type (NULL: both), in id order, under one read
  * transaction.  A record that does not parse is skipped. */
@@ -830,10 +832,14 @@ int	store_revision_chunk(struct store_revision *,
 int	store_revision_blob(struct store_revision *,
 	    const struct store_revision_file *, const struct store_chunkref *,
 	    size_t nchunks);
+/* The handle lives until feed returns: it is the revision's, and is used
+ * only through store_revision_put, _chunk and _blob. */
 typedef int (*store_revision_feed_fn)(void *arg, struct store_revision *);
 /* A feed for a store_source (arg): every entry, LFS by store_lfs_by_name,
  * as a local add has them. */
 int	store_revision_feed_source(void *src, struct store_revision *);
+/* Signs the manifest, which lives until fn returns, filling in *sig:
+ * sig->text is malloc'd and the store frees it, on failure too. */
 typedef int (*store_sign_fn)(void *arg, const struct store_manifest *,
 	    struct store_sig *);
 
