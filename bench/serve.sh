@@ -27,6 +27,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 build=${1:-$top}
 AIRLOCK=${AIRLOCK:-$build/airlock}
 AIRLOCKD=${AIRLOCKD:-$build/airlockd}
@@ -38,31 +39,13 @@ RUNS=${RUNS:-3}
 [ -n "${AIRLOCK_LICENCES:-}" ] || [ ! -f "$top/policy/licences.json" ] ||
     export AIRLOCK_LICENCES="$top/policy/licences.json"
 
-for x in "$AIRLOCK" "$AIRLOCKD"; do
-	[ -x "$x" ] || { echo "serve.sh: $x: not built (make, or give BUILDDIR)" >&2; exit 2; }
-done
-[ -x "$NGINX" ] || { echo "serve.sh: $NGINX: apt-get install nginx-light" >&2; exit 2; }
-command -v curl >/dev/null || { echo "serve.sh: curl is needed" >&2; exit 2; }
+bench_built "$AIRLOCK" "$AIRLOCKD"
+bench_need "$NGINX" "apt-get install nginx-light"
+bench_need curl "is needed"
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench.XXXXXX")
+bench_workdir
 # nginx started by root reads as its unprivileged user.
 chmod 755 "$W"
-dpid=
-npid=
-cpid=
-cleanup() {
-	[ -n "$dpid" ] && kill -TERM "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-	[ -n "$npid" ] && kill -QUIT "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
-	[ -n "$cpid" ] && kill -QUIT "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
-	[ "${KEEP:-0}" = 1 ] || rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-	    echo $((20000 + $$ % 20000))
-}
 # Bytes per second as a human figure.
 rate() { awk -v b="$1" 'BEGIN { printf "%.2f GB/s", b / 1e9 }'; }
 
@@ -98,11 +81,8 @@ fi
 "$AIRLOCKD" -d -c "$W/airlockd.conf" --store "$W/store" \
     --listen 127.0.0.1:0 --port-file "$W/port" 2>"$W/airlockd.log" &
 dpid=$!
-n=0
-while [ ! -s "$W/port" ]; do
-	n=$((n + 1)); [ $n -gt 200 ] && { echo "airlockd did not start" >&2; cat "$W/airlockd.log" >&2; exit 1; }
-	sleep 0.05
-done
+bench_started "$dpid" TERM
+bench_until airlockd "$W/airlockd.log" test -s "$W/port"
 a_url="http://$(cat "$W/port")/bench/model/resolve/main/model.safetensors"
 # VmHWM counts the pages of the store's file that airlockd has mapped,
 # which are the page cache's; its private memory (RssAnon) has no
@@ -118,72 +98,40 @@ a_url="http://$(cat "$W/port")/bench/model/resolve/main/model.safetensors"
 
 # nginx-light, on its own configuration, in the foreground.
 nport=$(free_port)
-mkdir -p "$W/nginx/tmp"
-cat >"$W/nginx/nginx.conf" <<EOF
-worker_processes auto;
-daemon off;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
+bench_nginx_conf "$W/nginx" auto 1024 <<EOF
 	sendfile on;
 	tcp_nopush on;
-	client_body_temp_path $W/nginx/tmp;
-	proxy_temp_path $W/nginx/tmp;
-	fastcgi_temp_path $W/nginx/tmp;
-	uwsgi_temp_path $W/nginx/tmp;
-	scgi_temp_path $W/nginx/tmp;
 	server {
 		listen 127.0.0.1:$nport;
 		root $W/model;
 	}
-}
 EOF
 "$NGINX" -p "$W/nginx" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" &
 npid=$!
+bench_started "$npid" QUIT
 n_url="http://127.0.0.1:$nport/model.safetensors"
-n=0
-until curl -sf -o /dev/null -r 0-0 "$n_url"; do
-	n=$((n + 1)); [ $n -gt 200 ] && { echo "nginx did not start" >&2; cat "$W/nginx/error.log" >&2; exit 1; }
-	sleep 0.05
-done
+bench_until nginx "$W/nginx/error.log" curl -sf -o /dev/null -r 0-0 "$n_url"
 curl -sf -o /dev/null -r 0-0 "$a_url"
 
 # The cache tier: the shipped file, its three "here" lines pointed at this
 # run's airlockd, cache directory and port.
 cport=$(free_port)
-mkdir -p "$W/cache/tmp" "$W/cache/data"
+mkdir -p "$W/cache/data"
 sed -e "s|^proxy_cache_path /var/cache/nginx/airlock |proxy_cache_path $W/cache/data |" \
     -e "s|server 127.0.0.1:8080;|server $(cat "$W/port");|" \
     -e "s|listen 127.0.0.1:8081;|listen 127.0.0.1:$cport;|" \
     "$top/contrib/nginx/airlock-cache.conf" >"$W/cache/airlock-cache.conf"
-cat >"$W/cache/nginx.conf" <<EOF
-worker_processes auto;
-daemon off;
-pid $W/cache/nginx.pid;
-error_log $W/cache/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
+bench_nginx_conf "$W/cache" auto 1024 <<EOF
 	sendfile on;
 	tcp_nopush on;
-	client_body_temp_path $W/cache/tmp;
-	proxy_temp_path $W/cache/tmp;
-	fastcgi_temp_path $W/cache/tmp;
-	uwsgi_temp_path $W/cache/tmp;
-	scgi_temp_path $W/cache/tmp;
 	include $W/cache/airlock-cache.conf;
-}
 EOF
 "$NGINX" -p "$W/cache" -c "$W/cache/nginx.conf" -e "$W/cache/error.log" &
 cpid=$!
+bench_started "$cpid" QUIT
 c_url="http://127.0.0.1:$cport/bench/model/resolve/main/model.safetensors"
-n=0
-until curl -sf -o /dev/null "http://127.0.0.1:$cport/healthz"; do
-	n=$((n + 1)); [ $n -gt 200 ] && { echo "the cache tier did not start" >&2; cat "$W/cache/error.log" >&2; exit 1; }
-	sleep 0.05
-done
+bench_until "the cache tier" "$W/cache/error.log" \
+    curl -sf -o /dev/null "http://127.0.0.1:$cport/healthz"
 
 # All must send the same bytes, or the figures mean nothing.  The cache
 # tier's first read fills its cache.
@@ -196,17 +144,22 @@ c_sum=$(curl -s "$c_url" | sha256sum | cut -d' ' -f1)
     { echo "the cache tier does not serve the file from its cache" >&2; exit 1; }
 warm_c() { find "$W/cache/data" -type f -exec cat {} + >/dev/null; }
 
+# faster URL BEST: one client's bytes per second from URL, or BEST if
+# that was faster.
+faster() {
+	_s=$(curl -s -o /dev/null -w '%{speed_download}' "$1")
+	awk -v a="$2" -v b="$_s" 'BEGIN { print ((b > a) ? b : a) }'
+}
+
 # One client: the best of RUNS, alternating servers.
 best_a=0
 best_n=0
 i=0
 while [ $i -lt "$RUNS" ]; do
 	warm_n
-	s=$(curl -s -o /dev/null -w '%{speed_download}' "$n_url")
-	best_n=$(awk -v a="$best_n" -v b="$s" 'BEGIN { print ((b > a) ? b : a) }')
+	best_n=$(faster "$n_url" "$best_n")
 	warm_a
-	s=$(curl -s -o /dev/null -w '%{speed_download}' "$a_url")
-	best_a=$(awk -v a="$best_a" -v b="$s" 'BEGIN { print ((b > a) ? b : a) }')
+	best_a=$(faster "$a_url" "$best_a")
 	i=$((i + 1))
 done
 
@@ -256,12 +209,10 @@ if python3 -c 'import os; os.posix_fadvise' 2>/dev/null; then
 	while [ $i -lt "$RUNS" ]; do
 		drop "$file"
 		cold_left="$cold_left nginx:$(resident "$file")%"
-		s=$(curl -s -o /dev/null -w '%{speed_download}' "$n_url")
-		cold_n=$(awk -v a="$cold_n" -v b="$s" 'BEGIN { print ((b > a) ? b : a) }')
+		cold_n=$(faster "$n_url" "$cold_n")
 		drop "$W/store/data.mdb"
 		cold_left="$cold_left airlockd:$(resident "$W/store/data.mdb")%"
-		s=$(curl -s -o /dev/null -w '%{speed_download}' "$a_url")
-		cold_a=$(awk -v a="$cold_a" -v b="$s" 'BEGIN { print ((b > a) ? b : a) }')
+		cold_a=$(faster "$a_url" "$cold_a")
 		i=$((i + 1))
 	done
 fi
