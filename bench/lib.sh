@@ -4,6 +4,12 @@
 # Each script keeps its own figures and its own way of printing them.
 
 BENCH=${0##*/}
+BENCH_TOP=$(cd "$(dirname "$0")/.." && pwd)
+
+# From a build tree, the licence table that airlock and airlockd read is
+# the source's.
+[ -n "${AIRLOCK_LICENCES:-}" ] || [ ! -f "$BENCH_TOP/policy/licences.json" ] ||
+    export AIRLOCK_LICENCES="$BENCH_TOP/policy/licences.json"
 
 bench_fail() {
 	echo "$BENCH: $*" >&2

@@ -23,6 +23,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 build=${1:-$top}
 AIRLOCK=${AIRLOCK:-$build/airlock}
 AIRLOCKD=${AIRLOCKD:-$build/airlockd}
@@ -32,35 +33,19 @@ RUNS=${RUNS:-3}
 FAKEHUB=${FAKEHUB:-1}
 TIME=/usr/bin/time
 
-for x in "$AIRLOCK" "$AIRLOCKD"; do
-	[ -x "$x" ] || { echo "mirror.sh: $x: not built (make, or give BUILDDIR)" >&2; exit 2; }
-done
-[ -x "$TIME" ] || { echo "mirror.sh: GNU time is needed (apt-get install time)" >&2; exit 2; }
-command -v curl >/dev/null || { echo "mirror.sh: curl is needed" >&2; exit 2; }
+bench_built "$AIRLOCK" "$AIRLOCKD"
+bench_need "$TIME" "GNU time is needed (apt-get install time)"
+bench_need curl "is needed"
+# nginx in front of the airlockd upstream hides its /v1/ (below).
+bench_need "$NGINX" "apt-get install nginx-light"
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench.XXXXXX")
+bench_workdir
+# nginx started by root reads as its unprivileged user.
 chmod 755 "$W"
-dpid=
-npid=
-fpid=
-ppid_=
-cleanup() {
-	[ -n "$ppid_" ] && kill -KILL "$ppid_" 2>/dev/null && wait "$ppid_" 2>/dev/null
-	[ -n "$dpid" ] && kill -TERM "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-	[ -n "$fpid" ] && kill -TERM "$fpid" 2>/dev/null && wait "$fpid" 2>/dev/null
-	[ -n "$npid" ] && kill -QUIT "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
-	[ "${KEEP:-0}" = 1 ] || rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
 HF_HOME=$W/hf; export HF_HOME
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-	    echo $((20000 + $$ % 20000))
-}
 now() { date +%s.%N; }
 since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.3f", e - s }'; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
@@ -84,33 +69,16 @@ sync
 "$AIRLOCKD" -d -c "$W/airlockd.conf" --store "$W/up" \
     --listen 127.0.0.1:0 --port-file "$W/port" 2>"$W/airlockd.log" &
 dpid=$!
-n=0
-while [ ! -s "$W/port" ]; do
-	n=$((n + 1)); [ $n -gt 200 ] && { echo "airlockd did not start" >&2; cat "$W/airlockd.log" >&2; exit 1; }
-	sleep 0.05
-done
+bench_started "$dpid" TERM
+bench_until airlockd "$W/airlockd.log" test -s "$W/port"
 D=http://$(cat "$W/port")
 sent() { curl -sS "$D/metrics" | sed -n 's/^airlockd_sent_bytes_total //p'; }
 
 # An airlockd upstream is chained (its /v1/: bench/chain.sh measures
 # that); nginx in front of it hides /v1/, so that the Hub's sequence runs,
 # and streams the rest through.  The peer goes through it as well.
-[ -x "$NGINX" ] || { echo "mirror.sh: $NGINX: apt-get install nginx-light" >&2; exit 2; }
 nport=$(free_port)
-mkdir -p "$W/nginx/tmp"
-cat >"$W/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $W/nginx/tmp;
-	proxy_temp_path $W/nginx/tmp;
-	fastcgi_temp_path $W/nginx/tmp;
-	uwsgi_temp_path $W/nginx/tmp;
-	scgi_temp_path $W/nginx/tmp;
+bench_nginx_conf "$W/nginx" 1 256 <<EOF
 	server {
 		listen 127.0.0.1:$nport;
 		location /v1 { return 404; }
@@ -122,16 +90,13 @@ http {
 			proxy_set_header Host \$http_host;
 		}
 	}
-}
 EOF
 "$NGINX" -p "$W/nginx" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" &
 npid=$!
+bench_started "$npid" QUIT
 A=http://127.0.0.1:$nport
-n=0
-until curl -sf -o /dev/null "$A/api/models/bench/model/revision/main"; do
-	n=$((n + 1)); [ $n -gt 200 ] && { echo "nginx did not start" >&2; cat "$W/nginx/error.log" >&2; exit 1; }
-	sleep 0.05
-done
+bench_until nginx "$W/nginx/error.log" \
+    curl -sf -o /dev/null "$A/api/models/bench/model/revision/main"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$A/v1/")" = 404 ] ||
     { echo "mirror.sh: nginx does not hide airlockd's /v1/" >&2; exit 1; }
 
@@ -208,6 +173,7 @@ warm
 s0=$(sent)
 "$AIRLOCK" --store "$W/down" pull bench/model --from "$A" >/dev/null 2>&1 &
 ppid_=$!
+bench_started "$ppid_" KILL
 while :; do
 	s=$(sent)
 	[ $((s - s0)) -ge $((big / 2)) ] && break
@@ -216,7 +182,7 @@ while :; do
 done
 kill -KILL "$ppid_"
 wait "$ppid_" 2>/dev/null || true
-ppid_=
+bench_stopped "$ppid_"
 at=$(($(sent) - s0))
 b=$(sent)
 "$AIRLOCK" --store "$W/down" --json pull bench/model --from "$A" >"$W/resume.json"

@@ -35,9 +35,6 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 SIZE=${SIZE:-2147483648}
 CLIENTS=${CLIENTS:-32}
 RUNS=${RUNS:-3}
-# From a build tree, the licence table the CLI needs is the source's.
-[ -n "${AIRLOCK_LICENCES:-}" ] || [ ! -f "$top/policy/licences.json" ] ||
-    export AIRLOCK_LICENCES="$top/policy/licences.json"
 
 bench_built "$AIRLOCK" "$AIRLOCKD"
 bench_need "$NGINX" "apt-get install nginx-light"
