@@ -9,10 +9,10 @@
 set -eu
 size_mib=${1:-2048}
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
 AIRLOCK=${AIRLOCK:-$(pwd)/airlock}
-[ -x "$AIRLOCK" ] || { echo "no airlock binary at $AIRLOCK (build first)" >&2; exit 2; }
-W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/airlock-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+bench_built "$AIRLOCK"
+bench_workdir "${BENCH_DIR:-/var/tmp}"
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc -l; }

@@ -10,14 +10,11 @@
 set -eu
 size_mib=${1:-2048}
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
 AIRLOCK=${AIRLOCK:-$(pwd)/airlock}
 AIRLOCKD=${AIRLOCKD:-$(pwd)/airlockd}
-[ -x "$AIRLOCK" ] && [ -x "$AIRLOCKD" ] ||
-    { echo "no airlock or airlockd binary (build first)" >&2; exit 2; }
-W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/airlock-bench.XXXXXX")
-pid=
-cleanup() { [ -z "$pid" ] || { kill "$pid"; wait "$pid" || true; }; rm -rf "$W"; }
-trap cleanup EXIT
+bench_built "$AIRLOCK" "$AIRLOCKD"
+bench_workdir "${BENCH_DIR:-/var/tmp}"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 now() { date +%s.%N; }
@@ -40,6 +37,7 @@ mkfifo "$W/port"
 "$AIRLOCKD" -d -c /dev/null --store "$W/A" --listen 127.0.0.1:0 \
     --port-file "$W/port" 2>"$W/airlockd.log" &
 pid=$!
+bench_started "$pid" TERM
 url=http://$(timeout 10 head -n 1 "$W/port")
 
 t=$(now); B pull bench/m --from "$url" >/dev/null; first_s=$(since "$t")

@@ -19,7 +19,7 @@ bench_fail() {
 # bench_built FILE...: each FILE a built program.
 bench_built() {
 	for _x; do
-		[ -x "$_x" ] || bench_fail "$_x: not built (make, or give BUILDDIR)"
+		[ -x "$_x" ] || bench_fail "$_x: not built (make, or name the build: BUILDDIR, AIRLOCK, AIRLOCKD)"
 	done
 }
 

@@ -5,18 +5,17 @@
 # slowest printed.  A measurement, not a test: it asserts nothing.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 AIRLOCK=${AIRLOCK:-$top/airlock}
-AIRLOCK_LICENCES=${AIRLOCK_LICENCES:-$top/policy/licences.json}
-export AIRLOCK_LICENCES
 levels=${1:-10}
 runs=${2:-20}
-T=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-S=$T/store
+bench_built "$AIRLOCK"
+bench_workdir
+S=$W/store
 "$AIRLOCK" --store "$S" init >/dev/null
 prev=
 for i in $(seq 0 "$levels"); do
-	d=$T/m$i
+	d=$W/m$i
 	mkdir -p "$d"
 	if [ -z "$prev" ]; then
 		printf -- '---\nlicense: llama3.1\n---\n' >"$d/README.md"

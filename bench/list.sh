@@ -17,23 +17,16 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 build=${1:-$top}
 AIRLOCKD=${AIRLOCKD:-$build/airlockd}
 MKREPOS=${MKREPOS:-$build/bench/mkrepos}
 COUNT=${COUNT:-10000}
 RUNS=${RUNS:-5}
-for x in "$AIRLOCKD" "$MKREPOS"; do
-	[ -x "$x" ] || { echo "list.sh: $x: not built (make)" >&2; exit 2; }
-done
+bench_built "$AIRLOCKD" "$MKREPOS"
 base=${WORK:-}
 [ -n "$base" ] || { [ -d /dev/shm ] && base=/dev/shm || base=${TMPDIR:-/tmp}; }
-W=$(mktemp -d "$base/airlock-list.XXXXXX")
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" || :
-	[ "${KEEP:-0}" = 1 ] || rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+bench_workdir "$base"
 
 start=$(date +%s.%N)
 "$MKREPOS" "$W/store" "$COUNT"
@@ -45,6 +38,7 @@ mkfifo "$W/port"
 "$AIRLOCKD" -d --store "$W/store" --listen 127.0.0.1:0 \
     --port-file "$W/port" -c /dev/null 2>"$W/airlockd.log" &
 pid=$!
+bench_started "$pid" TERM
 read -r addr <"$W/port"
 url="http://$addr"
 

@@ -13,11 +13,11 @@
 set -eu
 size_mib=${1:-2048}
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
 AIRLOCK=${AIRLOCK:-$(pwd)/airlock}
-[ -x "$AIRLOCK" ] || { echo "no airlock binary at $AIRLOCK (build first)" >&2; exit 2; }
-command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install time" >&2; exit 2; }
-W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/airlock-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+bench_built "$AIRLOCK"
+bench_need /usr/bin/time "GNU time is needed (apt-get install time)"
+bench_workdir "${BENCH_DIR:-/var/tmp}"
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc -l; }
