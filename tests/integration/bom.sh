@@ -2,11 +2,11 @@
 # airlock bom over a real store: a Llama 3.1 base, an MIT fine-tune of it
 # that claims two datasets (one held), written as CycloneDX 1.6 and SPDX
 # 3.0.1.  The CycloneDX BOM is validated by the official schema through
-# @cyclonedx/cyclonedx-library's validator from npm.  No npm package ships
-# the SPDX 3.0.1 JSON schema: the SPDX document's licence ids are checked
-# against the SPDX licence list CycloneDX's schema carries, its graph's
-# shape here, and the whole against SPDX's schema when shared/ (or
-# $SPDX_SCHEMA) has a copy of it.  Hashes come from sha256sum, the concluded licence
+# @cyclonedx/cyclonedx-library's validator from npm; the SPDX document by
+# SPDX 3.0.1's JSON schema (as @cyclonedx/cdxgen ships it on npm, or
+# $SPDX_SCHEMA) through ajv, its licence ids against the SPDX licence list
+# CycloneDX's schema carries, its graph's shape here.  Hashes come from
+# sha256sum, the concluded licence
 # from airlock licence --json, the serial number from Python's uuid5.
 . "$top_srcdir/tests/lib/tap.sh"
 
@@ -242,12 +242,26 @@ json.dump(c, open(sys.argv[2], "w"))' "$T/c.json" "$T/bad.json"
 	check "the orphan's BOM (unknown lineage, nothing declared) is valid too" v cyclonedx "$T/o.cdx"
 	check "the SPDX document's licence ids are on the SPDX list ($(cat "$T/spdx-ids"))" v spdx-ids $(cat "$T/spdx-ids")
 	fails "  and Llama-3.1 is not" 1 v spdx-ids Llama-3.1
-	# SPDX's own schema (https://spdx.org/schema/3.0.1/spdx-json-schema.json)
-	# is on no package registry: it is used where shared/ has a copy, the
-	# bytes pinned by their published sha256.
-	schema=${SPDX_SCHEMA:-$top_srcdir/../shared/schemas/spdx-json-schema-3.0.1.json}
-	if [ -f "$schema" ] && [ "$(sha256sum <"$schema" | cut -d' ' -f1)" = \
-	    582c64e809d5b3ef9bd0c4de13a32391b47b0284a3e8d199569fb96f649234b1 ]; then
+	# SPDX 3.0.1's JSON schema, as shacl2code generates it from SPDX's
+	# model (https://spdx.org/schema/3.0.1/spdx-json-schema.json), ships in
+	# @cyclonedx/cdxgen's data/ (spdx-export.schema.json): taken from npm
+	# (npm pack, no install), its bytes pinned by their sha256.  $SPDX_SCHEMA
+	# names another copy.
+	if [ -n "${SPDX_SCHEMA:-}" ]; then
+		schema=$SPDX_SCHEMA
+	else
+		schema=$T/npm/spdx-json-schema-3.0.1.json
+		check "npm gives SPDX 3.0.1's JSON schema (@cyclonedx/cdxgen 12.8.4, data/spdx-export.schema.json)" \
+		    sh -c 'cd "$1" && "$2" pack --silent @cyclonedx/cdxgen@12.8.4 >pack.name 2>>npm.log &&
+		    tar xzf "$(cat pack.name)" package/data/spdx-export.schema.json &&
+		    mv package/data/spdx-export.schema.json "$3"' sh "$T/npm" "$npm" "$schema"
+		check "  its bytes are the pinned ones (sha256)" test \
+		    "$(sha256sum <"$schema" | cut -d' ' -f1)" = \
+		    873ff9d3177a0c12495fe585c5012f7bec0aa70aabed1f2f1e79f25bd95eb107
+		check "  and it is SPDX 3.0.1's (its @context)" grep -q \
+		    '"const": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"' "$schema"
+	fi
+	if [ -f "$schema" ]; then
 		check "the SPDX document is valid against SPDX 3.0.1's JSON schema" v spdx "$schema" "$T/s.json"
 		al bom datasets/acme/instructions --format spdx -o "$T/data.spdx"
 		check "  a dataset's too" v spdx "$schema" "$T/data.spdx"
@@ -258,7 +272,7 @@ d = json.load(open(sys.argv[1]))
 json.dump(d, open(sys.argv[2], "w"))' "$T/s.json" "$T/bad.spdx"
 		fails "  and one with a purpose outside SPDX's vocabulary is not" 1 v spdx "$schema" "$T/bad.spdx"
 	else
-		ok "# SKIP no copy of SPDX 3.0.1's JSON schema at $schema"
+		not_ok "the SPDX schema at $schema is missing"
 	fi
 else
 	diag "$(tail -n 5 "$T/npm.log" 2>/dev/null)"
