@@ -276,7 +276,13 @@ get_hops(struct pull *p, const char *what, const char *url0,
 			x = NULL;
 			continue;
 		}
-		if (x->done && x->result != CURLE_OK && x->status < 300) {
+		/* A streamed 2xx is the caller's from its headers on, however
+		 * it ends: what reached the ring is good, and the caller
+		 * resumes after the last byte it took.  Whether it has ended
+		 * yet is a race with the loop, so it is not looked at here:
+		 * a retry from here would ask for those bytes again. */
+		if (!(stream && x->status >= 200 && x->status <= 299) &&
+		    x->done && x->result != CURLE_OK && x->status < 300) {
 			if (transient_curl(x->result) &&
 			    attempt < p->m->opts.retries) {
 				backoff(p, attempt++, NULL);

@@ -22,7 +22,9 @@ ones answer everything 401 RepoNotFound without their token.
 Faults (in the spec's "faults" or POST /_fault, a JSON object or list):
   {"kind": K, "path": P, "count": N (default 1; -1 always), ...}
   reset      after=B     the body stops after B bytes, the socket reset
-                         (what the client had not read yet is lost)
+                         (what the client had not read yet is lost);
+                         acked=true: once the client's kernel has
+                         acknowledged every byte sent (none is lost)
   close      after=B     the body stops after B bytes, the socket closed
   stall      after=B     the body stops after B bytes, nothing more sent
                          until the client goes (or seconds=S)
@@ -62,6 +64,7 @@ The spec is {"page_size", "ttl", "repos": [{"type", "id", "dir",
 
 import argparse
 import base64
+import fcntl
 import fnmatch
 import hashlib
 import hmac
@@ -72,6 +75,7 @@ import signal
 import socket
 import struct
 import sys
+import termios
 import threading
 import time
 import urllib.parse
@@ -622,6 +626,8 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
         elif reset is not None or lf is not None:
+            if reset is not None and reset.get("acked"):
+                self.acked()
             self.abort()
         elif stall is not None:
             # Nothing more: wait until the client gives up and closes.
@@ -635,6 +641,21 @@ class Handler(BaseHTTPRequestHandler):
                     except OSError:
                         break
             self.abort()
+
+    def acked(self):
+        """Waits until the client's kernel has acknowledged every byte
+        sent (the send queue is empty), or 10 s."""
+        limit = time.time() + 10
+        buf = struct.pack("i", 0)
+        while time.time() < limit:
+            try:
+                n = struct.unpack("i", fcntl.ioctl(self.connection.fileno(),
+                                                   termios.TIOCOUTQ, buf))[0]
+            except OSError:
+                return
+            if n == 0:
+                return
+            time.sleep(0.005)
 
     def abort(self):
         """Ends the connection with a reset, whatever is in flight."""
