@@ -44,7 +44,7 @@ check_index_sig(struct store *st, const char *path, const char *index,
 	int rc;
 
 	keys_init();
-	if (trust_ring(st, &ring, &nring) != 0)
+	if (gate_ring(st, &ring, &nring) != 0)
 		return cli_fail(EXIT_USAGE, "the keyring cannot be read");
 	store_sha256(index, ilen, d);
 	store_digest_str(d, digest);

@@ -25,6 +25,7 @@
 #include "cli/cli.h"
 #include "keys/keys.h"
 #include "cli/trust.h"
+#include "gate/gate.h"
 
 /* A key's name is part of two file names: keep it to a safe alphabet. */
 static int
@@ -332,7 +333,7 @@ cmd_key_ls(struct cmd_ctx *ctx)
 
 	def = default_key(st);
 	list = json_array();
-	if ((rc = trust_ring(st, &ring, &nring)) != 0) {
+	if ((rc = gate_ring(st, &ring, &nring)) != 0) {
 		rc = cli_store_fail(rc, "keyring");
 		goto out;
 	}

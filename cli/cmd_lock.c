@@ -18,6 +18,7 @@
 #include "cli/deploy.h"
 #include "cli/lockfile.h"
 #include "cli/trust.h"
+#include "gate/gate.h"
 #include "keys/keys.h"
 
 struct locksigs {
@@ -116,7 +117,7 @@ cmd_lock(struct cmd_ctx *ctx)
 
 	if (models == NULL)
 		return cli_fail(EXIT_USAGE, "out of memory");
-	if ((rc = trust_ring(ctx->st, &ring, &nring)) != 0) {
+	if ((rc = gate_ring(ctx->st, &ring, &nring)) != 0) {
 		rc = cli_store_fail(rc, "keyring");
 		goto out;
 	}

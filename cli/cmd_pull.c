@@ -453,7 +453,7 @@ pull_judge(void *arg, struct mirror_chain_vouch *v)
 	int rc;
 
 	keys_init();
-	if (trust_ring(j->st, &ring, &nring) != 0) {
+	if (gate_ring(j->st, &ring, &nring) != 0) {
 		j->status = cli_fail(EXIT_USAGE, "the keyring cannot be read");
 		return MIRROR_EREFUSED;
 	}

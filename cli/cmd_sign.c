@@ -22,6 +22,7 @@
 #include "cli/cli.h"
 #include "keys/keys.h"
 #include "cli/trust.h"
+#include "gate/gate.h"
 
 /* This key's signature among the revision's, as the policy judges it. */
 static json_t *
@@ -184,7 +185,7 @@ cmd_attach(struct cmd_ctx *ctx)
 		goto out;
 	}
 	keys_keyid_hex(ks->ks_keyid, hex);
-	if ((rc = trust_ring(st, &ring, &nring)) != 0) {
+	if ((rc = gate_ring(st, &ring, &nring)) != 0) {
 		rc = cli_store_fail(rc, "keyring");
 		goto out;
 	}

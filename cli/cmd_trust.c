@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "keys/keys.h"
 #include "cli/trust.h"
+#include "gate/gate.h"
 
 static const char *
 when(int64_t t, char buf[32])
@@ -126,7 +127,7 @@ same_key_elsewhere(struct store *st, const char *path,
 	size_t n;
 	int rc, here = 0;
 
-	if ((rc = trust_ring(st, &ring, &n)) != 0)
+	if ((rc = gate_ring(st, &ring, &n)) != 0)
 		return cli_store_fail(rc, "keyring");
 	for (size_t i = 0; i < n; i++) {
 		if (memcmp(ring[i].kt_pub.kp_key, pub->kp_key,
@@ -336,7 +337,7 @@ cmd_trust_ls(struct cmd_ctx *ctx)
 
 	list = json_array();
 	l.list = list;
-	if ((rc = trust_ring(st, &ring, &l.n)) != 0 ||
+	if ((rc = gate_ring(st, &ring, &l.n)) != 0 ||
 	    (l.ring = ring, rc = store_kv_each(st, STORE_TRUST, list_entry,
 	    &l)) != 0) {
 		rc = cli_store_fail(rc, "keyring");
@@ -409,7 +410,7 @@ revoke_aliases(struct store *st, const struct keys_trust *t)
 	size_t n;
 	int rc;
 
-	if ((rc = trust_ring(st, &ring, &n)) != 0)
+	if ((rc = gate_ring(st, &ring, &n)) != 0)
 		return cli_store_fail(rc, "keyring");
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (ring[i].kt_revoked || memcmp(ring[i].kt_pub.kp_key,
@@ -544,7 +545,7 @@ cmd_trust_threshold(struct cmd_ctx *ctx)
 
 	if (arg != NULL)
 		(void)threshold_arg(arg, &n);	/* checked */
-	if ((rc = trust_ring(st, &ring, &nring)) != 0) {
+	if ((rc = gate_ring(st, &ring, &nring)) != 0) {
 		rc = cli_store_fail(rc, "keyring");
 		goto out;
 	}

@@ -24,6 +24,7 @@
 #include "cli/deploy.h"
 #include "cli/lockfile.h"
 #include "cli/trust.h"
+#include "gate/gate.h"
 #include "keys/keys.h"
 
 int
@@ -117,7 +118,7 @@ deploy_load(struct store *st, const char *path, const char *trustfile,
 	else if (st == NULL)
 		rc = cli_fail(EXIT_USAGE, "%s: no store, so no keyring: give "
 		    "--trust FILE.pub to check its signatures", path);
-	else if ((rc = trust_ring(st, &ring, &nring)) != 0)
+	else if ((rc = gate_ring(st, &ring, &nring)) != 0)
 		rc = cli_store_fail(rc, "keyring");
 	else if (trust_threshold(st, nring, &need, &is_default) != 0)
 		rc = cli_fail(EXIT_CHECK, "the store's threshold is not a "

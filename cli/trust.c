@@ -20,54 +20,7 @@
 #include "cli/cli.h"
 #include "keys/keys.h"
 #include "cli/trust.h"
-
-struct ring {
-	struct keys_trust	*v;
-	size_t			 n, cap;
-};
-
-/*
- * An entry that does not parse is left out, which can only make fewer
- * signatures count; `airlock trust ls` names it.
- */
-static int
-ring_add(void *arg, const void *key, size_t klen, const void *val,
-    size_t vlen)
-{
-	struct ring *r = arg;
-
-	(void)key;
-	(void)klen;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-		void *v = realloc(r->v, cap * sizeof(*r->v));
-
-		if (v == NULL)
-			return ENOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
-	if (keys_trust_from_json(val, vlen, &r->v[r->n]) == 0)
-		r->n++;
-	return 0;
-}
-
-int
-trust_ring(struct store *st, struct keys_trust **out, size_t *n)
-{
-	struct ring r = { 0 };
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = store_kv_each(st, STORE_TRUST, ring_add, &r)) != 0) {
-		free(r.v);
-		return rc;
-	}
-	*out = r.v;
-	*n = r.n;
-	return 0;
-}
+#include "gate/gate.h"
 
 int
 trust_threshold(struct store *st, size_t nring, unsigned *need,
@@ -165,7 +118,7 @@ trust_judge(struct store *st, const struct keys_subject *subj,
 
 	if (keys_init() != 0)
 		failure = "libsodium failed to start";
-	else if (trust_ring(st, &ring, &nring) != 0)
+	else if (gate_ring(st, &ring, &nring) != 0)
 		failure = "the keyring cannot be read";
 	else if (trust_threshold(st, nring, &need, &is_default) != 0)
 		failure = "the store's threshold setting is not a number "

@@ -42,12 +42,6 @@ json_t	*trust_judge(struct store *, const struct keys_subject *subj,
 	    unsigned need_at_least, int *ok);
 
 /*
- * The keyring's readable entries (*ring malloc'd, free with free(3)).
- * Returns 0 or a store error code.
- */
-int	 trust_ring(struct store *, struct keys_trust **ring, size_t *n);
-
-/*
  * The signatures the policy asks for: the setting "threshold", else 1 when
  * the keyring holds keys, else 0 (*is_default says which).  Returns -1
  * when the setting is not a number in 0..BOUND_TRUST_THRESHOLD.

@@ -198,42 +198,15 @@ out:
 	return rc;
 }
 
-struct ring {
-	struct keys_trust	*v;
-	size_t			 n, cap;
-};
-
-static int
-ring_add(void *arg, const void *key, size_t klen, const void *val,
-    size_t vlen)
-{
-	struct ring *r = arg;
-
-	(void)key;
-	(void)klen;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-		void *v = realloc(r->v, cap * sizeof(*r->v));
-
-		if (v == NULL)
-			return ENOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
-	if (keys_trust_from_json(val, vlen, &r->v[r->n]) == 0)
-		r->n++;
-	return 0;
-}
-
 int
 gate_ring(struct store *st, struct keys_trust **out, size_t *n)
 {
-	struct ring r = { 0 };
+	struct keys_ring r = { 0 };
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = store_kv_each(st, STORE_TRUST, ring_add, &r)) != 0) {
+	if ((rc = store_kv_each(st, STORE_TRUST, keys_ring_add, &r)) != 0) {
 		free(r.v);
 		return rc;
 	}

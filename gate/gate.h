@@ -105,7 +105,9 @@ int	gate_reviews(struct store *, const struct keys_trust *ring,
 int	gate_reviews_of(const struct keys_trust *ring, size_t nring,
 	    const struct store_manifest *, const char *const *texts,
 	    const size_t *lens, size_t n, json_t **out, unsigned *ntrusted);
-/* The store's keyring (*ring for free(3)). */
+/* The store's keyring: its readable entries (keys_ring_add), *ring for
+ * free(3).  Returns 0 or a store error code.  The one loader of the
+ * keyring for the command line and the gate; keys/ knows no store. */
 int	gate_ring(struct store *, struct keys_trust **ring, size_t *n);
 
 /*

@@ -305,6 +305,22 @@ int		 keys_trust_to_json(const struct keys_trust *t, char **json);
  */
 int		 keys_trust_from_json(const char *json, size_t len,
 		    struct keys_trust *t);
+/*
+ * A keyring as the store keeps it: one keys_trust_to_json document per
+ * entry (the store's STORE_TRUST table).  keys_ring_add has the shape of
+ * the store's store_kv_fn, so that
+ *	store_kv_each(st, STORE_TRUST, keys_ring_add, &ring)
+ * reads the whole keyring while keys/ knows nothing of the store.  An
+ * entry that does not parse is left out, which can only make fewer
+ * signatures count (`airlock trust ls` names it).  ring->v is malloc'd,
+ * for free(3), also after an error; ENOMEM is the only error.
+ */
+struct keys_ring {
+	struct keys_trust	*v;
+	size_t			 n, cap;
+};
+int		 keys_ring_add(void *ring, const void *key, size_t klen,
+		    const void *val, size_t vlen);
 /* A predicate: 1 when the entry's scope covers repo, else 0. */
 int		 keys_trust_in_scope(const struct keys_trust *t,
 		    const char *repo);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,4 +358,26 @@ keys_policy_eval(const struct keys_trust *ring, size_t nring,
 	if (ntrusted != NULL)
 		*ntrusted = count;
 	return count >= threshold ? KEYS_OK : KEYS_ETHRESHOLD;
+}
+
+int
+keys_ring_add(void *arg, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	struct keys_ring *r = arg;
+
+	(void)key;
+	(void)klen;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+		void *v = realloc(r->v, cap * sizeof(*r->v));
+
+		if (v == NULL)
+			return ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	if (keys_trust_from_json(val, vlen, &r->v[r->n]) == 0)
+		r->n++;
+	return 0;
 }
