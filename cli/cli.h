@@ -255,24 +255,24 @@ void	progress_end(struct progress *);
  * *signer is NULL and nothing is signed.  Load the key before the work,
  * so that a wrong passphrase stops the command before it writes.
  */
-struct signer;
+struct keys_signer;
 int	signer_open(struct cli *, struct store *, const char *keyfile,
-	    int required, struct signer **);
-/* Fills sig (text malloc'd; free with signer_sig_free). */
-int	signer_sign(struct signer *, const struct store_manifest *,
+	    int required, struct keys_signer **);
+/* The store_sign_fn of every revision the command line makes (signer a
+ * struct keys_signer): fills sig (text malloc'd; free with
+ * signer_sig_free).  Free the signer with keys_signer_free. */
+int	signer_sign(void *signer, const struct store_manifest *,
 	    struct store_sig *);
 void	signer_sig_free(struct store_sig *);
 /* A review: a manifest signature whose trusted comment carries the
  * statement as its review= field (gate/gate.h). */
-int	signer_sign_review(struct signer *, const struct store_manifest *,
+int	signer_sign_review(struct keys_signer *, const struct store_manifest *,
 	    const char *statement, struct store_sig *);
-/* The signer's key id; and a signature of a release document, or of a
- * bundle index that carries one, of `version`: what (the untrusted
- * comment) says which (text malloc'd). */
-const uint8_t *signer_keyid(const struct signer *);
-int	signer_sign_release(struct signer *, const void *msg, size_t len,
+/* A signature of a release document, or of a bundle index that carries
+ * one, of `version`: what (the untrusted comment) says which (text
+ * malloc'd).  The signer's key id is keys_signer_keyid's. */
+int	signer_sign_release(struct keys_signer *, const void *msg, size_t len,
 	    uint64_t version, const char *what, char **text);
-void	signer_free(struct signer *);
 
 /*
  * Releases (release.c).  release_vs_record: rel (doc, len bytes, by its

@@ -54,7 +54,7 @@ parse_size(const char *s, uint64_t *out)
 
 /* The refs a release publishes; its version is set when it is signed. */
 static int
-release_refs(struct store *st, struct signer *sg,
+release_refs(struct store *st, struct keys_signer *sg,
     const struct store_bundle_rev *revs, size_t n, struct keys_release **relp)
 {
 	struct keys_release *rel = NULL;
@@ -65,7 +65,7 @@ release_refs(struct store *st, struct signer *sg,
 
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if ((rc = keys_release_new(signer_keyid(sg), 0, when, NULL,
+	if ((rc = keys_release_new(keys_signer_keyid(sg), 0, when, NULL,
 	    &rel)) != 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
@@ -107,7 +107,7 @@ fail:
  * one signed.  A version is spent even if the bundle is not written.
  */
 struct publish {
-	struct signer		*sg;
+	struct keys_signer		*sg;
 	struct keys_release	*rel;
 	char			*doc, *sig;
 	size_t			 len;
@@ -248,7 +248,7 @@ cmd_export(struct cmd_ctx *ctx)
 	struct store_bundle_stats bs;
 	struct cli *cli = ctx->cli;
 	struct store *st = ctx->st;
-	struct signer *sg = NULL;
+	struct keys_signer *sg = NULL;
 	struct target *ts = NULL;
 	struct progress *bar;
 	struct publish pub = { 0 };
@@ -314,7 +314,7 @@ out:
 	free(inv);
 	store_export_free(x);
 	store_inventory_free(have);
-	signer_free(sg);
+	keys_signer_free(sg);
 	free(revs);
 	free(ts);
 	free(refs);

@@ -235,12 +235,6 @@ pull_opts(struct mirror_opts *o)
 	return 0;
 }
 
-static int
-pull_sign(void *signer, const struct store_manifest *m, struct store_sig *sig)
-{
-	return signer_sign(signer, m, sig);
-}
-
 /*
  * A chained pull's judge (mirror.h): the upstream's signatures over the
  * manifest, and its release against rollback, before any chunk moves.
@@ -717,7 +711,7 @@ cmd_pull(struct cmd_ctx *ctx)
 	struct mirror_pull_spec spec = { 0 };
 	struct mirror_pull_result res = { 0 };
 	struct mirror_opts opts;
-	struct signer *signer = NULL;
+	struct keys_signer *signer = NULL;
 	struct pull_judge judge = { 0 };
 	struct progress *bar = NULL;
 	struct event_base *base = NULL;
@@ -762,7 +756,7 @@ cmd_pull(struct cmd_ctx *ctx)
 	spec.include = a->include;
 	spec.exclude = a->exclude;
 	spec.why = why;
-	spec.sign = signer != NULL ? pull_sign : NULL;
+	spec.sign = signer != NULL ? signer_sign : NULL;
 	spec.sign_arg = signer;
 	judge.st = ctx->st;
 	spec.judge = pull_judge;
@@ -822,7 +816,7 @@ out:
 	mirror_free(m);
 	if (base != NULL)
 		event_base_free(base);
-	signer_free(signer);
+	keys_signer_free(signer);
 	free(token);
 	return rc;
 }

@@ -42,7 +42,7 @@ cmd_review(struct cmd_ctx *ctx)
 	const struct policy_licence *l;
 	struct store_manifest *m = ctx->m;
 	struct policy_table *t = NULL;
-	struct signer *signer = NULL;
+	struct keys_signer *signer = NULL;
 	struct store_sig sig = { 0 };
 	const char *licence = ctx->opt['l'];
 	char *statement = NULL;
@@ -87,7 +87,7 @@ cmd_review(struct cmd_ctx *ctx)
 out:
 	free(statement);
 	signer_sig_free(&sig);
-	signer_free(signer);
+	keys_signer_free(signer);
 	policy_table_free(t);
 	return rc;
 }

@@ -47,7 +47,7 @@ cmd_sign(struct cmd_ctx *ctx)
 	struct cli *cli = ctx->cli;
 	struct store *st = ctx->st;
 	struct store_sig sig = { 0 };
-	struct signer *signer = NULL;
+	struct keys_signer *signer = NULL;
 	json_t *trust = NULL, *mine;
 	int rc;
 
@@ -79,7 +79,7 @@ cmd_sign(struct cmd_ctx *ctx)
 out:
 	json_decref(trust);
 	signer_sig_free(&sig);
-	signer_free(signer);
+	keys_signer_free(signer);
 	return rc;
 }
 

@@ -9,12 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
-
-static int
-sign_fn(void *signer, const struct store_manifest *m, struct store_sig *sig)
-{
-	return signer_sign(signer, m, sig);
-}
+#include "keys/keys.h"
 
 /* Why the pipeline stopped at a step after its files. */
 static int
@@ -39,7 +34,7 @@ cli_revision_add(struct cli *cli, struct store *st, struct store_source *src,
     struct store_revision_spec *spec,
     struct store_revision_result *res, int *files_rc)
 {
-	struct signer *signer = NULL;
+	struct keys_signer *signer = NULL;
 	struct progress *bar = NULL;
 	json_t *claims = NULL;
 	int rc;
@@ -54,7 +49,7 @@ cli_revision_add(struct cli *cli, struct store *st, struct store_source *src,
 		goto out;
 	spec->parts.claims = claims;
 	spec->parts.created = (int64_t)time(NULL);
-	spec->sign = signer != NULL ? sign_fn : NULL;
+	spec->sign = signer != NULL ? signer_sign : NULL;
 	spec->sign_arg = signer;
 	if (label != NULL) {
 		bar = progress_start(cli, label, store_source_bytes(src));
@@ -70,7 +65,7 @@ cli_revision_add(struct cli *cli, struct store *st, struct store_source *src,
 		rc = revision_fail(rc, res, what, commit_what);
 out:
 	spec->parts.claims = NULL;
-	signer_free(signer);
+	keys_signer_free(signer);
 	json_decref(claims);
 	return rc;
 }

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,6 @@
 #include "lib/bounds.h"
 #include "cli/cli.h"
 #include "keys/keys.h"
-
-struct signer {
-	struct keys_secret	*sk;
-	struct keys_pub		 pub;
-	char			 name[BOUND_KEY_NAME + 1];
-};
 
 int
 key_paths(struct store *st, const char *name, char *sk, char *pk, size_t size)
@@ -36,43 +31,61 @@ key_paths(struct store *st, const char *name, char *sk, char *pk, size_t size)
 	return 0;
 }
 
+/* keys_signer_load's passphrase: asked once, on the terminal or from
+ * $AIRLOCK_PASSPHRASE_FILE. */
+struct ask {
+	const char	*name;
+	int		 gave_up;	/* passphrase_get said why */
+};
+
 static int
-load_secret(const char *path, const char *name, struct keys_secret **sk)
+ask_pass(void *arg, char *buf, size_t size)
 {
-	char *text, *pass = NULL, prompt[256];
+	struct ask *a = arg;
+	char prompt[256], *pass;
 	size_t len;
+
+	snprintf(prompt, sizeof(prompt), "Passphrase for key %s: ", a->name);
+	if ((pass = passphrase_get(prompt, 0)) == NULL) {
+		a->gave_up = 1;
+		return -1;
+	}
+	len = strlen(pass);
+	if (len >= size) {
+		passphrase_free(pass);
+		return KEYS_EINVAL;
+	}
+	memcpy(buf, pass, len + 1);
+	passphrase_free(pass);
+	return 0;
+}
+
+static int
+load_secret(const char *path, const char *name, struct keys_signer **out)
+{
+	struct ask a = { name, 0 };
 	int rc;
 
-	if ((rc = cli_read_file(path, BOUND_SIGFILE, &text, &len)) != 0)
-		return rc;
-	rc = keys_secret_parse(text, len, NULL, sk);
-	if (rc == KEYS_ENEEDPASS) {
-		snprintf(prompt, sizeof(prompt), "Passphrase for key %s: ", name);
-		if ((pass = passphrase_get(prompt, 0)) == NULL) {
-			sodium_memzero(text, len);
-			free(text);
-			return EXIT_USAGE;
-		}
-		rc = keys_secret_parse(text, len, pass, sk);
-		passphrase_free(pass);
-	}
-	sodium_memzero(text, len);
-	free(text);
+	rc = keys_signer_load(path, ask_pass, &a, out);
+	if (rc == 0)
+		return 0;
+	if (a.gave_up)
+		return EXIT_USAGE;
+	if (rc > 0)
+		return cli_fail(EXIT_USAGE, "%s: %s", path, rc == EFBIG ?
+		    "larger than a key file can be" : strerror(rc));
 	if (rc == KEYS_EPASSPHRASE)
 		return cli_fail(EXIT_USAGE, "%s: %s", path, keys_strerror(rc));
-	if (rc != 0)
-		return cli_fail(EXIT_USAGE, "%s: not a minisign secret key: %s",
-		    path, keys_strerror(rc));
-	return 0;
+	return cli_fail(EXIT_USAGE, "%s: not a minisign secret key: %s",
+	    path, keys_strerror(rc));
 }
 
 int
 signer_open(struct cli *cli, struct store *st, const char *keyfile,
-    int required, struct signer **out)
+    int required, struct keys_signer **out)
 {
-	struct signer *s;
-	char path[4096];
-	void *name = NULL;
+	char path[4096], name[BOUND_KEY_NAME + 1];
+	void *v = NULL;
 	size_t nlen;
 	int rc;
 
@@ -80,69 +93,48 @@ signer_open(struct cli *cli, struct store *st, const char *keyfile,
 	*out = NULL;
 	if (keys_init() != 0)
 		return cli_fail(EXIT_USAGE, "libsodium failed to start");
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return cli_fail(EXIT_USAGE, "out of memory");
 	if (keyfile != NULL) {
-		snprintf(s->name, sizeof(s->name), "%s", keyfile);
+		snprintf(name, sizeof(name), "%s", keyfile);
 		snprintf(path, sizeof(path), "%s", keyfile);
 	} else {
-		rc = store_kv_get(st, STORE_SETTING, "default_key", 11, &name,
+		rc = store_kv_get(st, STORE_SETTING, "default_key", 11, &v,
 		    &nlen);
-		if (rc == STORE_ENOTFOUND && !required) {
-			free(s);
+		if (rc == STORE_ENOTFOUND && !required)
 			return 0;
-		}
-		if (rc != 0) {
-			free(s);
+		if (rc != 0)
 			return cli_fail(EXIT_USAGE, "the store has no signing key "
 			    "(airlock key gen makes one)");
-		}
-		snprintf(s->name, sizeof(s->name), "%s", (char *)name);
-		free(name);
-		if (key_paths(st, s->name, path, NULL, sizeof(path)) != 0) {
-			free(s);
+		snprintf(name, sizeof(name), "%s", (char *)v);
+		free(v);
+		if (key_paths(st, name, path, NULL, sizeof(path)) != 0)
 			return cli_fail(EXIT_USAGE, "key name too long");
-		}
 	}
-	if ((rc = load_secret(path, s->name, &s->sk)) != 0) {
-		free(s);
-		return rc;
-	}
-	keys_secret_pub(s->sk, &s->pub);
-	*out = s;
-	return 0;
+	return load_secret(path, name, out);
 }
 
+/* A store_sign_fn: signer is a struct keys_signer. */
 int
-signer_sign(struct signer *s, const struct store_manifest *m,
+signer_sign(void *signer, const struct store_manifest *m,
     struct store_sig *sig)
 {
-	char digest[STORE_DIGEST_STRLEN + 1], *tc = NULL, *text = NULL;
-	char untrusted[BOUND_KEY_NAME + 64], hex[KEYS_KEYID_HEXLEN + 1];
+	struct keys_signer *s = signer;
+	char digest[STORE_DIGEST_STRLEN + 1], *text = NULL;
 	int rc;
 
 	memset(sig, 0, sizeof(*sig));
 	store_digest_str(m->digest, digest);
-	keys_keyid_hex(s->pub.kp_keyid, hex);
-	snprintf(untrusted, sizeof(untrusted), "signature from airlock key %s",
-	    hex);
-	if ((rc = keys_tc_manifest(m->repo, m->commit, digest,
-	    (int64_t)time(NULL), &tc)) != 0 ||
-	    (rc = keys_sign(s->sk, m->bytes, m->len, tc, untrusted,
-	    &text)) != 0) {
-		free(tc);
+	if ((rc = keys_signer_sign_manifest(s, m->repo, m->commit, digest,
+	    m->bytes, m->len, &text)) != 0)
 		return cli_fail(EXIT_USAGE, "signing %s: %s", m->repo,
 		    keys_strerror(rc));
-	}
-	free(tc);
-	memcpy(sig->keyid, s->pub.kp_keyid, sizeof(sig->keyid));
+	memcpy(sig->keyid, keys_signer_keyid(s), sizeof(sig->keyid));
 	sig->text = text;
 	sig->len = strlen(text);
 	return 0;
 }
 
 int
-signer_sign_review(struct signer *s, const struct store_manifest *m,
+signer_sign_review(struct keys_signer *s, const struct store_manifest *m,
     const char *statement, struct store_sig *sig)
 {
 	char digest[STORE_DIGEST_STRLEN + 1], *tc = NULL, *text = NULL;
@@ -153,7 +145,7 @@ signer_sign_review(struct signer *s, const struct store_manifest *m,
 
 	memset(sig, 0, sizeof(*sig));
 	store_digest_str(m->digest, digest);
-	keys_keyid_hex(s->pub.kp_keyid, hex);
+	keys_keyid_hex(keys_signer_keyid(s), hex);
 	snprintf(untrusted, sizeof(untrusted), "review from airlock key %s",
 	    hex);
 	snprintf(timebuf, sizeof(timebuf), "%lld", (long long)time(NULL));
@@ -163,27 +155,21 @@ signer_sign_review(struct signer *s, const struct store_manifest *m,
 	f[3] = (struct keys_tc_field){ "time", timebuf };
 	f[4] = (struct keys_tc_field){ "review", statement };
 	if ((rc = keys_tc_format(KEYS_TC_MANIFEST, f, 5, &tc)) != 0 ||
-	    (rc = keys_sign(s->sk, m->bytes, m->len, tc, untrusted,
+	    (rc = keys_sign(keys_signer_secret(s), m->bytes, m->len, tc, untrusted,
 	    &text)) != 0) {
 		free(tc);
 		return cli_fail(EXIT_USAGE, "signing the review of %s: %s",
 		    m->repo, keys_strerror(rc));
 	}
 	free(tc);
-	memcpy(sig->keyid, s->pub.kp_keyid, sizeof(sig->keyid));
+	memcpy(sig->keyid, keys_signer_keyid(s), sizeof(sig->keyid));
 	sig->text = text;
 	sig->len = strlen(text);
 	return 0;
 }
 
-const uint8_t *
-signer_keyid(const struct signer *s)
-{
-	return s->pub.kp_keyid;
-}
-
 int
-signer_sign_release(struct signer *s, const void *msg, size_t len,
+signer_sign_release(struct keys_signer *s, const void *msg, size_t len,
     uint64_t version, const char *what, char **text)
 {
 	char digest[STORE_DIGEST_STRLEN + 1], *tc = NULL;
@@ -194,7 +180,7 @@ signer_sign_release(struct signer *s, const void *msg, size_t len,
 	store_sha256(msg, len, d);
 	store_digest_str(d, digest);
 	if ((rc = keys_tc_release(version, digest, (int64_t)time(NULL),
-	    &tc)) != 0 || (rc = keys_sign(s->sk, msg, len, tc, what,
+	    &tc)) != 0 || (rc = keys_sign(keys_signer_secret(s), msg, len, tc, what,
 	    text)) != 0) {
 		free(tc);
 		return cli_fail(EXIT_USAGE, "signing the %s: %s", what,
@@ -209,13 +195,4 @@ signer_sig_free(struct store_sig *sig)
 {
 	if (sig != NULL)
 		free((char *)sig->text);
-}
-
-void
-signer_free(struct signer *s)
-{
-	if (s == NULL)
-		return;
-	keys_secret_free(s->sk);
-	free(s);
 }

@@ -439,11 +439,12 @@ void	writer_stop(void);
 
 /* signer.c: the key that signs what airlockd mirrors (conf's
  * signing-key, or the store's own); one without a passphrase. */
-struct signer;
-int	signer_load(struct store *, const char *file, struct signer **,
+struct keys_signer;
+int	signer_load(struct store *, const char *file, struct keys_signer **,
 	    char *err, size_t);
-void	signer_free(struct signer *);
-int	signer_sign(struct signer *, const struct store_manifest *,
+/* The store_sign_fn of mirrored revisions (signer a struct
+ * keys_signer, freed with keys_signer_free); logs why it failed. */
+int	signer_sign_mirrored(void *signer, const struct store_manifest *,
 	    struct store_sig *);
 
 /*

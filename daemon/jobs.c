@@ -37,6 +37,7 @@
 
 #include "daemon/airlockd.h"
 #include "daemon/body.h"
+#include "keys/keys.h"
 #include "mirror/mirror.h"
 
 enum job_state {
@@ -123,7 +124,7 @@ static struct {
 	struct event_base	*base;
 	struct store		*st;
 	struct mirror		*m;
-	struct signer		*signer;
+	struct keys_signer	*signer;
 	char			*signer_file;	/* the conf's, or NULL */
 	/* /metrics */
 	uint64_t		 fetched;
@@ -346,7 +347,7 @@ job_sign(void *arg, const struct store_manifest *m, struct store_sig *sig)
 
 	pthread_mutex_lock(&jobs.mtx);
 	j->j_state = JOB_VERIFYING;
-	rc = signer_sign(jobs.signer, m, sig);
+	rc = signer_sign_mirrored(jobs.signer, m, sig);
 	pthread_mutex_unlock(&jobs.mtx);
 	return rc;
 }
@@ -621,14 +622,14 @@ jobs_enabled(void)
 int
 jobs_reload_check(const struct conf *cf, char *err, size_t esize)
 {
-	struct signer *s;
+	struct keys_signer *s;
 
 	if (!jobs.enabled || str_same(cf->cf_signing_key, jobs.signer_file))
 		return 0;
 	if (signer_load(jobs.st, cf->cf_signing_key, &s, err, esize) != 0)
 		return -1;
 	pthread_mutex_lock(&jobs.mtx);
-	signer_free(jobs.signer);
+	keys_signer_free(jobs.signer);
 	jobs.signer = s;
 	free(jobs.signer_file);
 	jobs.signer_file = cf->cf_signing_key != NULL ?
@@ -676,7 +677,7 @@ jobs_stop(void)
 	pthread_mutex_unlock(&jobs.mtx);
 	mirror_free(jobs.m);
 	jobs.m = NULL;
-	signer_free(jobs.signer);
+	keys_signer_free(jobs.signer);
 	jobs.signer = NULL;
 	free(jobs.signer_file);
 	jobs.signer_file = NULL;

@@ -150,6 +150,37 @@ void		 keys_secret_pub(const struct keys_secret *sk,
 void		 keys_secret_free(struct keys_secret *sk);
 
 /*
+ * A signer (signer.c): a secret key loaded from its file and its public
+ * half, for the signatures airlock makes.  keys_signer_load reads the
+ * file (at most BOUND_SIGFILE bytes, into memory that is wiped) and
+ * parses it; a key that needs a passphrase calls pass, which writes it,
+ * NUL-terminated, into buf (size bytes, wiped after) and returns 0, or
+ * returns nonzero to give up, returned as it is.  With pass NULL such a
+ * key is KEYS_ENEEDPASS (a daemon asks nobody).  Errors: an errno value
+ * (positive) for the file (EFBIG when it is too large), else
+ * keys_secret_parse()'s.  *out is for keys_signer_free().
+ */
+struct keys_signer;
+typedef int	(*keys_pass_fn)(void *arg, char *buf, size_t size);
+
+int		 keys_signer_load(const char *path, keys_pass_fn pass,
+		    void *arg, struct keys_signer **out);
+/* Both live as long as the signer. */
+const uint8_t	*keys_signer_keyid(const struct keys_signer *);
+const struct keys_secret *keys_signer_secret(const struct keys_signer *);
+/*
+ * A manifest's signature as airlock makes it: over the manifest's bytes
+ * (msg, len), the trusted comment keys_tc_manifest(repo, commit, digest,
+ * now), the untrusted "signature from airlock key HEX".  *text, a
+ * .minisig file, is for free(3); keys_tc_manifest()'s and keys_sign()'s
+ * errors.
+ */
+int		 keys_signer_sign_manifest(const struct keys_signer *,
+		    const char *repo, const char *commit, const char *digest,
+		    const void *msg, size_t len, char **text);
+void		 keys_signer_free(struct keys_signer *);
+
+/*
  * Hashing (sig.c): BLAKE2b-512 of a message in pieces, for signing or
  * verifying content too large to hold in memory.  keys_hash_new() makes
  * a state for keys_hash_free().

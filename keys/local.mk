@@ -1,6 +1,7 @@
 noinst_LIBRARIES += keys/libkeys.a
 keys_libkeys_a_SOURCES = keys/keys.h keys/internal.h keys/util.c \
-	keys/key.c keys/sig.c keys/comment.c keys/trust.c keys/release.c
+	keys/key.c keys/sig.c keys/comment.c keys/trust.c keys/release.c \
+	keys/signer.c
 keys_libkeys_a_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS) $(JANSSON_CFLAGS)
 KEYS_LIBS = keys/libkeys.a $(LIB_LIBS) $(SODIUM_LIBS) $(JANSSON_LIBS)
 
