@@ -235,243 +235,6 @@ pull_opts(struct mirror_opts *o)
 	return 0;
 }
 
-/*
- * A chained pull's judge (mirror.h): the upstream's signatures over the
- * manifest, and its release against rollback, before any chunk moves.
- */
-struct pull_judge {
-	struct store		*st;
-	struct keys_release	*rel;
-	struct release_rec	 rec;
-	char			 setting[100];	/* "publisher sha256:HEX" */
-	uint8_t			 publisher[8];	/* its value */
-	int			 known;		/* there is one */
-	int			 status;	/* the exit status of a refusal */
-};
-
-/*
- * The publisher whose releases this store took from an upstream, by its
- * URL: the setting "publisher sha256:HEX" (HEX the URL's sha256) holds
- * its key id.  Once there is one, the upstream must go on publishing
- * releases by that key: one that stops (the release stripped, so that
- * an older state passes unchecked) or signs with another is refused.
- */
-static int
-publisher_get(struct pull_judge *j, const char *upstream)
-{
-	char hex[STORE_HEX_LEN + 1];
-	uint8_t d[STORE_HASH_LEN];
-	void *val;
-	size_t len;
-	int rc;
-
-	store_sha256(upstream, strlen(upstream), d);
-	store_hex(d, STORE_HASH_LEN, hex);
-	snprintf(j->setting, sizeof(j->setting), "publisher sha256:%s", hex);
-	rc = store_kv_get(j->st, STORE_SETTING, j->setting, strlen(j->setting),
-	    &val, &len);
-	if (rc == STORE_ENOTFOUND)
-		return 0;
-	if (rc != 0)
-		return cli_store_fail(rc, "the upstream's publisher record");
-	if (len != 8) {
-		free(val);
-		return cli_fail(EXIT_CHECK, "%s: refused: this store's record "
-		    "of its publisher (setting \"%s\") cannot be read",
-		    upstream, j->setting);
-	}
-	memcpy(j->publisher, val, 8);
-	free(val);
-	j->known = 1;
-	return 0;
-}
-
-/* In the revision's commit: the release record, then the publisher's. */
-static int
-publisher_record(void *arg, struct store_kvtxn *kt)
-{
-	struct pull_judge *j = arg;
-	int rc;
-
-	if ((rc = release_record(&j->rec, kt)) != 0)
-		return rc;
-	return store_kvtxn_put(kt, STORE_SETTING, j->setting,
-	    strlen(j->setting), j->rel->rl_publisher, 8);
-}
-
-/*
- * Each signature is kept under the key id that it carries, once it
- * parses; one by a key in the keyring must verify over the manifest and
- * name it, or the pull is refused (the upstream, or what stands between,
- * is not telling the truth).  One by a key the keyring lacks is kept as
- * it came, for show and verify to judge once that key is trusted.
- */
-static int
-judge_sigs(struct mirror_chain_vouch *v, const struct keys_trust *ring,
-    size_t nring)
-{
-	struct keys_sig_verdict verdicts[BOUND_BUNDLE_SIGS];
-	const char *texts[BOUND_BUNDLE_SIGS];
-	size_t lens[BOUND_BUNDLE_SIGS];
-	char digest[STORE_DIGEST_STRLEN + 1], hex[KEYS_KEYID_HEXLEN + 1];
-	struct keys_subject subj;
-	int rc;
-
-	if (v->nsigs == 0)
-		return 0;
-	for (size_t i = 0; i < v->nsigs; i++) {
-		texts[i] = v->sigs[i].text;
-		lens[i] = v->sigs[i].len;
-	}
-	trust_subject(v->manifest, digest, &subj);
-	memset(verdicts, 0, sizeof(verdicts));
-	rc = keys_policy_eval(ring, nring, 1, &subj, texts, lens, v->nsigs,
-	    verdicts, NULL);
-	if (rc != 0 && rc != KEYS_ETHRESHOLD)
-		return cli_fail(EXIT_USAGE, "the upstream's signatures: %s",
-		    keys_strerror(rc));
-	for (size_t i = 0; i < v->nsigs; i++) {
-		keys_keyid_hex(verdicts[i].vd_keyid, hex);
-		switch (verdicts[i].vd_verdict) {
-		case KEYS_V_TRUSTED:
-		case KEYS_V_UNKNOWN_KEY:
-		case KEYS_V_OUT_OF_SCOPE:
-			v->sigs[i].keep = 1;
-			memcpy(v->sigs[i].keyid, verdicts[i].vd_keyid, 8);
-			break;
-		case KEYS_V_REVOKED:
-			break;	/* it never counts again: not worth keeping */
-		case KEYS_V_MALFORMED:
-			return cli_fail(EXIT_CHECK, "%s: the upstream's "
-			    "signature %zu of manifest %s is not a signature: "
-			    "%s", v->upstream, i, digest,
-			    keys_strerror(verdicts[i].vd_error));
-		default:
-			return cli_fail(EXIT_CHECK, "%s: the upstream's "
-			    "signature by key %s does not verify over manifest "
-			    "%s: %s", v->upstream, hex, digest,
-			    verdicts[i].vd_verdict == KEYS_V_COMMENT_MISMATCH ?
-			    "it names another manifest" :
-			    keys_strerror(verdicts[i].vd_error));
-		}
-	}
-	return 0;
-}
-
-/*
- * The upstream's release, signed by a key of scope "*" in the keyring,
- * not expired and not older than the highest taken from that key: else
- * refused.  Taken, it is recorded in the revision's commit.  A release by
- * a key the keyring lacks tells nothing that can be checked: said, and
- * not recorded.
- */
-static int
-judge_release(struct pull_judge *j, struct mirror_chain_vouch *v,
-    const struct keys_trust *ring, size_t nring)
-{
-	struct keys_sig_verdict vd;
-	struct keys_subject subj;
-	char digest[STORE_DIGEST_STRLEN + 1], hex[KEYS_KEYID_HEXLEN + 1];
-	const char *texts[1] = { v->release_sig };
-	uint8_t d[STORE_HASH_LEN];
-	void *old = NULL;
-	size_t oldlen;
-	int rc;
-
-	store_sha256(v->release, v->release_len, d);
-	store_digest_str(d, digest);
-	subj.su_kind = KEYS_TC_RELEASE;
-	subj.su_repo = NULL;
-	subj.su_digest = digest;
-	subj.su_msg = v->release;
-	subj.su_len = v->release_len;
-	memset(&vd, 0, sizeof(vd));
-	rc = keys_policy_eval(ring, nring, 1, &subj, texts,
-	    &v->release_sig_len, 1, &vd, NULL);
-	keys_keyid_hex(vd.vd_keyid, hex);
-	if (j->known && memcmp(vd.vd_keyid, j->publisher, 8) != 0) {
-		char was[KEYS_KEYID_HEXLEN + 1];
-
-		keys_keyid_hex(j->publisher, was);
-		return cli_fail(EXIT_CHECK, "%s: refused: its release is "
-		    "signed by key %s, its releases taken before by key %s",
-		    v->upstream, hex, was);
-	}
-	if (rc != 0 && vd.vd_verdict == KEYS_V_UNKNOWN_KEY) {
-		cli_warnx("%s: its release is signed by key %s, which this "
-		    "store does not trust: not checked for rollback",
-		    v->upstream, hex);
-		return 0;
-	}
-	if (rc != 0)
-		return cli_fail(EXIT_CHECK, "%s: refused: its release does not "
-		    "hold: %s (key %s)", v->upstream,
-		    vd.vd_verdict == KEYS_V_OUT_OF_SCOPE ? "the key's scope "
-		    "does not cover publishing (it needs \"*\")" :
-		    keys_verdict_name(vd.vd_verdict), hex);
-	if ((rc = keys_release_parse(v->release, v->release_len, &j->rel))
-	    != 0)
-		return cli_fail(EXIT_CHECK, "%s: release: %s", v->upstream,
-		    keys_strerror(rc));
-	if (memcmp(j->rel->rl_publisher, vd.vd_keyid, 8) != 0)
-		return cli_fail(EXIT_CHECK, "%s: the release names another "
-		    "publisher than the key that signed it", v->upstream);
-	if (keys_release_check_expiry(j->rel, time(NULL)) != 0)
-		return cli_fail(EXIT_CHECK, "%s: refused: its release %llu "
-		    "expired at %s", v->upstream,
-		    (unsigned long long)j->rel->rl_version,
-		    j->rel->rl_expires);
-	rc = store_kv_get(j->st, STORE_RELEASE, vd.vd_keyid, 8, &old, &oldlen);
-	if (rc != 0 && rc != STORE_ENOTFOUND)
-		return cli_store_fail(rc, "the release records");
-	rc = release_vs_record(v->upstream, j->rel, v->release,
-	    v->release_len, old, oldlen);
-	free(old);
-	if (rc != 0)
-		return rc;
-	j->rec.path = v->upstream;
-	j->rec.rel = j->rel;
-	j->rec.doc = v->release;
-	j->rec.len = v->release_len;
-	v->kv = publisher_record;
-	v->kv_arg = j;
-	return 0;
-}
-
-static int
-pull_judge(void *arg, struct mirror_chain_vouch *v)
-{
-	struct pull_judge *j = arg;
-	struct keys_trust *ring = NULL;
-	size_t nring = 0;
-	int rc;
-
-	keys_init();
-	if (gate_ring(j->st, &ring, &nring) != 0) {
-		j->status = cli_fail(EXIT_USAGE, "the keyring cannot be read");
-		return MIRROR_EREFUSED;
-	}
-	if ((rc = publisher_get(j, v->upstream)) == 0 &&
-	    (rc = judge_sigs(v, ring, nring)) == 0) {
-		if (v->release != NULL)
-			rc = judge_release(j, v, ring, nring);
-		else if (j->known) {
-			char was[KEYS_KEYID_HEXLEN + 1];
-
-			keys_keyid_hex(j->publisher, was);
-			rc = cli_fail(EXIT_CHECK, "%s: refused: it publishes no "
-			    "release, and this store took releases by key %s "
-			    "from it (a rollback that hides the release?)",
-			    v->upstream, was);
-		}
-	}
-	free(ring);
-	if (rc == 0)
-		return 0;
-	j->status = rc;
-	return MIRROR_EREFUSED;
-}
-
 static int
 pull_exit(int rc)
 {
@@ -545,7 +308,8 @@ report(struct cli *cli, const struct mirror_pull_result *r, const char *rev,
  * costs nothing.
  */
 static int
-pull_lock(struct cmd_ctx *ctx, struct mirror *m, struct mirror_pull_spec *spec)
+pull_lock(struct cmd_ctx *ctx, struct mirror *m, struct mirror_pull_spec *spec,
+    const char *judged)
 {
 	struct pull_args *a = ctx->data;
 	struct lockfile *lf;
@@ -581,7 +345,10 @@ pull_lock(struct cmd_ctx *ctx, struct mirror *m, struct mirror_pull_spec *spec)
 		spec->sigs = sigs;
 		spec->nsigs = n;
 		spec->sign = NULL;
-		if ((rc = mirror_pull(m, ctx->st, spec, &res)) != 0) {
+		rc = mirror_pull(m, ctx->st, spec, &res);
+		if (*judged != '\0')
+			cli_warnx("%s", judged);	/* the judge's words */
+		if (rc != 0) {
 			const char *e = mirror_lasterror();
 
 			/* The engine's words name the repository. */
@@ -712,12 +479,12 @@ cmd_pull(struct cmd_ctx *ctx)
 	struct mirror_pull_result res = { 0 };
 	struct mirror_opts opts;
 	struct keys_signer *signer = NULL;
-	struct pull_judge judge = { 0 };
+	struct mirror_judge *judge = NULL;
 	struct progress *bar = NULL;
 	struct event_base *base = NULL;
 	struct mirror *m = NULL;
 	struct timespec t0, t1;
-	char *token = NULL, why[2300];
+	char *token = NULL, why[2300], judged[2048];
 	const char *rev = a->t.rev != NULL ? a->t.rev : "main";
 	json_t *also = NULL;
 	int rc, status = 0;
@@ -738,6 +505,10 @@ cmd_pull(struct cmd_ctx *ctx)
 		goto out;
 	if ((rc = gate_load(ctx->st, &pg.table, &pg.rules)) != 0)
 		goto out;
+	if (mirror_judge_new(ctx->st, judged, sizeof(judged), &judge) != 0) {
+		rc = cli_fail(EXIT_USAGE, "out of memory");
+		goto out;
+	}
 	snprintf(why, sizeof(why), "pull%s%s from %s%s%s%s", a->lock != NULL ?
 	    " --lock " : "", a->lock != NULL ? a->lock : "", spec.upstream,
 	    a->reason != NULL ? " (forced past the policy: " : "",
@@ -758,9 +529,8 @@ cmd_pull(struct cmd_ctx *ctx)
 	spec.why = why;
 	spec.sign = signer != NULL ? signer_sign : NULL;
 	spec.sign_arg = signer;
-	judge.st = ctx->st;
-	spec.judge = pull_judge;
-	spec.judge_arg = &judge;
+	spec.judge = mirror_judge;
+	spec.judge_arg = judge;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((base = mirror_base_new()) == NULL) {
 		rc = cli_fail(EXIT_USAGE, "event_base_new failed");
@@ -775,7 +545,7 @@ cmd_pull(struct cmd_ctx *ctx)
 	spec.status = bar != NULL ? pull_status : NULL;
 	spec.status_arg = bar;
 	if (a->lock != NULL)
-		rc = pull_lock(ctx, m, &spec);
+		rc = pull_lock(ctx, m, &spec, judged);
 	else
 		rc = mirror_pull(m, ctx->st, &spec, &res);
 	progress_end(bar);
@@ -785,13 +555,15 @@ cmd_pull(struct cmd_ctx *ctx)
 	if (a->lock != NULL)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (judged[0] != '\0')
+		cli_warnx("%s", judged);	/* why, or a warning */
 	if (rc == MIRROR_EREFUSED || (rc == STORE_ECANCELED &&
-	    judge.rec.refused)) {
-		/* The judge said why. */
+	    mirror_judge_refused(judge))) {
+		/* The judge or the gate said why. */
 		cli_warnx("%s%s@%s: no revision was added",
 		    store_type_prefix(a->t.type), a->t.repo, rev);
-		rc = rc != MIRROR_EREFUSED ? EXIT_CHECK : pg.status != 0 ?
-		    pg.status : judge.status;
+		rc = pg.status != 0 ? pg.status : mirror_judge_refused(judge) ==
+		    MIRROR_JUDGE_FAILED ? EXIT_USAGE : EXIT_CHECK;
 		goto out;
 	}
 	if (rc != 0) {
@@ -811,7 +583,7 @@ out:
 	policy_rules_free(pg.rules);
 	policy_table_free(pg.table);
 	json_decref(also);
-	keys_release_free(judge.rel);
+	mirror_judge_free(judge);
 	store_manifest_free(res.manifest);
 	mirror_free(m);
 	if (base != NULL)

@@ -11,7 +11,11 @@
  * read view of its own, so the next one after the commit sees it, and
  * one under way keeps the view it began with (store/read.c).  A job that
  * fails or is cancelled leaves the chunks it wrote, which the next run
- * reuses and gc removes if none does, and never a revision.
+ * reuses and gc removes if none does, and never a revision.  From an
+ * upstream airlockd, the pull keeps the upstream's signatures and checks
+ * its release against rollback by the store's keyring (mirror_judge, as
+ * `airlock pull` does); a refusal fails the job with the reason
+ * "refused", naming the upstream.
  *
  * Threads: the job list is under jobs.mtx; the loop (config, timers, the
  * end of a run), the workers (the admin API, /metrics) and the writer
@@ -64,12 +68,13 @@ enum job_reason {
 	REASON_PROTOCOL,
 	REASON_CORRUPT,
 	REASON_STORE,
+	REASON_REFUSED,
 	REASON_NREASONS
 };
 
 static const char *const reason_names[REASON_NREASONS] = {
 	"not_found", "auth", "gated", "upstream", "network", "protocol",
-	"corrupt", "store",
+	"corrupt", "store", "refused",
 };
 
 struct job {
@@ -353,7 +358,8 @@ job_sign(void *arg, const struct store_manifest *m, struct store_sig *sig)
 }
 
 static void
-job_finish(struct job *j, int rc, const struct mirror_pull_result *res)
+job_finish(struct job *j, int rc, const struct mirror_pull_result *res,
+    const struct mirror_judge *judge, const char *judged)
 {
 	const char *e;
 
@@ -386,6 +392,15 @@ job_finish(struct job *j, int rc, const struct mirror_pull_result *res)
 		return;
 	}
 	j->j_state = JOB_FAILED;
+	if ((rc == MIRROR_EREFUSED || rc == STORE_ECANCELED) &&
+	    mirror_judge_refused(judge)) {
+		/* The upstream's signatures or release do not hold. */
+		j->j_error = reason_names[REASON_REFUSED];
+		jobs.failures[REASON_REFUSED]++;
+		snprintf(j->j_reason, sizeof(j->j_reason), "%s (no revision "
+		    "was added)", judged);
+		return;
+	}
 	j->j_error = reason_names[reason_of(rc)];
 	jobs.failures[reason_of(rc)]++;
 	snprintf(j->j_reason, sizeof(j->j_reason), "%s%s%s%s",
@@ -403,7 +418,8 @@ job_run(struct task *tk)
 	    offsetof(struct job, j_task));
 	struct mirror_pull_spec spec;
 	struct mirror_pull_result res;
-	char why[BOUND_MIRROR_NAME + BOUND_JOB_UPSTREAM + 64];
+	struct mirror_judge *judge = NULL;
+	char why[BOUND_MIRROR_NAME + BOUND_JOB_UPSTREAM + 64], judged[960];
 	int rc;
 
 	memset(&spec, 0, sizeof(spec));
@@ -443,11 +459,22 @@ job_run(struct task *tk)
 	spec.progress = job_progress;
 	spec.progress_arg = j;
 	spec.cancel = &j->j_cancel;
-	rc = mirror_pull(jobs.m, jobs.st, &spec, &res);
+	/* From an airlockd, its signatures and release are judged by the
+	 * store's keyring, as `airlock pull` judges them. */
+	if ((rc = mirror_judge_new(jobs.st, judged, sizeof(judged),
+	    &judge)) == 0) {
+		spec.judge = mirror_judge;
+		spec.judge_arg = judge;
+		rc = mirror_pull(jobs.m, jobs.st, &spec, &res);
+	}
 
 	pthread_mutex_lock(&jobs.mtx);
-	job_finish(j, rc, &res);
+	job_finish(j, rc, &res, judge, judged);
 	pthread_mutex_unlock(&jobs.mtx);
+	if (rc == 0 && judged[0] != '\0')
+		log_warnx("mirror job %llu: %s", (unsigned long long)j->j_id,
+		    judged);
+	mirror_judge_free(judge);
 	if (rc == 0)
 		log_info("mirror job %llu: %s%s@%s: %s %s",
 		    (unsigned long long)j->j_id, store_type_prefix(j->j_type),

@@ -57,8 +57,10 @@ TESTS += tests/integration/daemon_http.sh tests/integration/daemon_abuse.sh \
 	tests/integration/daemon_extents.sh \
 	tests/integration/bundle_release.sh \
 	tests/integration/daemon_hublist.sh
-TESTS += tests/integration/daemon_mirror.sh
-EXTRA_DIST += tests/integration/daemon_mirror.sh
+TESTS += tests/integration/daemon_mirror.sh \
+	tests/integration/daemon_mirror_judge.sh
+EXTRA_DIST += tests/integration/daemon_mirror.sh \
+	tests/integration/daemon_mirror_judge.sh
 EXTRA_DIST += tests/integration/daemon_http.sh \
 	tests/integration/bundle_release.sh \
 	tests/integration/daemon_abuse.sh tests/integration/daemon_config.sh \

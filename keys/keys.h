@@ -492,4 +492,18 @@ int		 keys_release_check_rollback(const struct keys_release *seen,
 		    const struct keys_release *rel, const void *doc,
 		    size_t len);
 
+/*
+ * The same against the record a store keeps of the highest release taken
+ * from rel's publisher (old, oldlen: its bytes, NULL when there is none),
+ * for import and a chained pull: refused when rel is older
+ * (KEYS_EROLLBACK), the same version differs (KEYS_EEQUIVOCAL), or the
+ * record cannot be read (its parse error: that record is what stops a
+ * rollback, so an unreadable one fails closed).  err gets the reason,
+ * naming what (the bundle or upstream the release came from).
+ */
+int		 keys_release_vs_record(const char *what,
+		    const struct keys_release *rel, const void *doc,
+		    size_t len, const void *old, size_t oldlen, char *err,
+		    size_t esize);
+
 #endif /* AIRLOCK_KEYS_H */

@@ -355,3 +355,39 @@ keys_release_check_rollback(const struct keys_release *seen,
 		return KEYS_EEQUIVOCAL;
 	return KEYS_OK;
 }
+
+int
+keys_release_vs_record(const char *what, const struct keys_release *rel,
+    const void *doc, size_t len, const void *old, size_t oldlen, char *err,
+    size_t esize)
+{
+	struct keys_release *seen = NULL;
+	char hex[KEYS_KEYID_HEXLEN + 1];
+	int rc;
+
+	if (old == NULL)
+		return 0;
+	keys_keyid_hex(rel->rl_publisher, hex);
+	if ((rc = keys_release_parse(old, oldlen, &seen)) != 0) {
+		snprintf(err, esize, "%s: refused: this store's release record "
+		    "for key %s (the highest release taken from it) cannot be "
+		    "read: %s", what, hex, keys_strerror(rc));
+		return rc;
+	}
+	rc = keys_release_check_rollback(seen, old, oldlen, rel, doc, len);
+	if (rc == KEYS_EROLLBACK)
+		snprintf(err, esize, "%s: release %llu of key %s is older than "
+		    "release %llu, taken already: a rollback", what,
+		    (unsigned long long)rel->rl_version, hex,
+		    (unsigned long long)seen->rl_version);
+	else if (rc == KEYS_EEQUIVOCAL)
+		snprintf(err, esize, "%s: release %llu of key %s differs from "
+		    "the release %llu taken already", what,
+		    (unsigned long long)rel->rl_version, hex,
+		    (unsigned long long)seen->rl_version);
+	else if (rc != 0)
+		snprintf(err, esize, "%s: refused: this store's release record "
+		    "for key %s: %s", what, hex, keys_strerror(rc));
+	keys_release_free(seen);
+	return rc;
+}

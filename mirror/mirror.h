@@ -99,6 +99,38 @@ struct mirror_chain_vouch {
 typedef int (*mirror_judge_fn)(void *arg, struct mirror_chain_vouch *);
 
 /*
+ * The judge of a chained pull by the pulling store's keyring (judge.c),
+ * for `airlock pull` and airlockd's mirror jobs alike: spec->judge =
+ * mirror_judge, spec->judge_arg = a struct mirror_judge.  Each signature
+ * of the upstream that parses is kept, but one by a revoked key; one by
+ * a key the keyring trusts must verify over the manifest and name it.
+ * The upstream's release, when it publishes one signed by a trusted key
+ * of scope "*", must hold (not expired, not older than the highest
+ * taken from that key) and is recorded in the revision's commit, with
+ * the upstream's publisher: an upstream that stops publishing, or
+ * signs with another key, is refused from then on.
+ *
+ * msg (msgsize bytes, the caller's, living as long as the judge) gets
+ * why it refused, naming the upstream, or else what it has to say
+ * without refusing ("" when nothing): the library never prints.  Once
+ * the pull returned, mirror_judge_refused says whether it refused, at
+ * the judging (the pull returned MIRROR_EREFUSED) or in the commit
+ * (STORE_ECANCELED: another pull took a higher release meanwhile):
+ * MIRROR_JUDGE_CHECK when the upstream failed a check,
+ * MIRROR_JUDGE_FAILED when the store could not be read to judge, 0 when
+ * it did not refuse.  One judge serves one pull at a time (each starts
+ * afresh, msg too); mirror_judge_new's error is MIRROR_ENOMEM.
+ */
+#define MIRROR_JUDGE_CHECK	1
+#define MIRROR_JUDGE_FAILED	2
+struct mirror_judge;
+int	mirror_judge_new(struct store *, char *msg, size_t msgsize,
+	    struct mirror_judge **);
+int	mirror_judge(void *judge, struct mirror_chain_vouch *);
+int	mirror_judge_refused(const struct mirror_judge *);
+void	mirror_judge_free(struct mirror_judge *);
+
+/*
  * The gate of a pull: called once, after the card, licence and notice
  * files (fetched first) and before any other file moves, with those
  * files' bytes (each at most BOUND_CARD); a nonzero return stops the pull
