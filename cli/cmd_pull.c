@@ -71,24 +71,13 @@ pull_from_check(const char *from)
 	return 0;
 }
 
-/* The options are parsed here: --include and --exclude repeat. */
-int
-cmd_pull_check(struct cmd_ctx *ctx)
+/* The options into a; --include and --exclude repeat. */
+static int
+pull_getopt(struct cmd_ctx *ctx, struct pull_args *a, int argc, char **argv,
+    const char **type)
 {
-	struct pull_args *a;
-	char *argv[256];
-	const char *type = NULL;
-	int argc = 0, ch;
+	int ch;
 
-	if (ctx->argc + 2 > (int)(sizeof(argv) / sizeof(argv[0])))
-		return cli_usage(ctx->cli);
-	argv[argc++] = (char *)"pull";
-	for (int i = 0; i < ctx->argc; i++)
-		argv[argc++] = ctx->argv[i];
-	argv[argc] = NULL;
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return cli_fail(EXIT_USAGE, "out of memory");
-	ctx->data = a;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "f:t:i:x:T:l:Fw:", pull_longopts,
 	    NULL)) != -1) {
@@ -100,7 +89,7 @@ cmd_pull_check(struct cmd_ctx *ctx)
 			a->from = optarg;
 			break;
 		case 't':
-			type = optarg;
+			*type = optarg;
 			break;
 		case 'i':
 		case 'x':
@@ -132,6 +121,14 @@ cmd_pull_check(struct cmd_ctx *ctx)
 			return cli_usage(ctx->cli);
 		}
 	}
+	return 0;
+}
+
+/* The operands and what the options say together. */
+static int
+pull_args_check(struct cmd_ctx *ctx, struct pull_args *a, int argc,
+    char **argv, const char *type)
+{
 	if (a->lock != NULL) {
 		/* The lockfile says what: no repository, type or globs. */
 		if (argc - optind != 0 || type != NULL || a->ninclude != 0 ||
@@ -155,6 +152,29 @@ cmd_pull_check(struct cmd_ctx *ctx)
 		return cli_fail(EXIT_USAGE, "%s: not a branch, tag or commit "
 		    "id upstream", a->t.rev);
 	return pull_from_check(a->from);
+}
+
+/* The options are parsed here: --include and --exclude repeat. */
+int
+cmd_pull_check(struct cmd_ctx *ctx)
+{
+	struct pull_args *a;
+	char *argv[256];
+	const char *type = NULL;
+	int argc = 0, rc;
+
+	if (ctx->argc + 2 > (int)(sizeof(argv) / sizeof(argv[0])))
+		return cli_usage(ctx->cli);
+	argv[argc++] = (char *)"pull";
+	for (int i = 0; i < ctx->argc; i++)
+		argv[argc++] = ctx->argv[i];
+	argv[argc] = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return cli_fail(EXIT_USAGE, "out of memory");
+	ctx->data = a;
+	if ((rc = pull_getopt(ctx, a, argc, argv, &type)) != 0)
+		return rc;
+	return pull_args_check(ctx, a, argc, argv, type);
 }
 
 /* The token: --token-file, $HF_TOKEN, or what `hf auth login` wrote. */
@@ -470,125 +490,181 @@ pull_also(const struct pull_args *a, struct mirror *m, struct store *st,
 	return rc;
 }
 
-int
-cmd_pull(struct cmd_ctx *ctx)
+/* The upstream: --from, $AIRLOCK_UPSTREAM, $HF_ENDPOINT, else the Hub. */
+static const char *
+pull_upstream(const struct pull_args *a)
 {
-	struct pull_gate pg = { 0 };
-	struct pull_args *a = ctx->data;
-	struct mirror_pull_spec spec = { 0 };
-	struct mirror_pull_result res = { 0 };
-	struct mirror_opts opts;
-	struct keys_signer *signer = NULL;
-	struct mirror_judge *judge = NULL;
-	struct progress *bar = NULL;
-	struct event_base *base = NULL;
-	struct mirror *m = NULL;
-	struct timespec t0, t1;
-	char *token = NULL, why[2300], judged[2048];
-	const char *rev = a->t.rev != NULL ? a->t.rev : "main";
-	json_t *also = NULL;
-	int rc, status = 0;
+	const char *u = a->from;
 
-	spec.upstream = a->from;
-	if (spec.upstream == NULL)
-		spec.upstream = getenv("AIRLOCK_UPSTREAM");
-	if (spec.upstream == NULL || *spec.upstream == '\0')
-		spec.upstream = getenv("HF_ENDPOINT");
-	if (spec.upstream == NULL || *spec.upstream == '\0')
-		spec.upstream = "https://huggingface.co";
-	if ((rc = pull_opts(&opts)) != 0 || (rc = pull_token(a, &token)) != 0)
+	if (u == NULL)
+		u = getenv("AIRLOCK_UPSTREAM");
+	if (u == NULL || *u == '\0')
+		u = getenv("HF_ENDPOINT");
+	if (u == NULL || *u == '\0')
+		u = "https://huggingface.co";
+	return u;
+}
+
+/* Everything a pull needs but the engine: its spec, the key, the gate. */
+struct pull_run {
+	struct mirror_pull_spec	 spec;
+	struct mirror_opts	 opts;
+	struct mirror_pull_result res;
+	struct pull_gate	 pg;
+	struct keys_signer	*signer;
+	struct mirror_judge	*judge;
+	char			 judged[2048];	/* the judge's words */
+	char			*token;
+	char			 why[2300];	/* for the reflog */
+	const char		*rev;
+	json_t			*also;
+	int			 status;	/* pull_also's */
+};
+
+static int
+pull_prepare(struct cmd_ctx *ctx, struct pull_run *p)
+{
+	struct pull_args *a = ctx->data;
+	struct mirror_pull_spec *spec = &p->spec;
+	int rc;
+
+	spec->upstream = pull_upstream(a);
+	if ((rc = pull_opts(&p->opts)) != 0 ||
+	    (rc = pull_token(a, &p->token)) != 0)
 		return rc;
-	/* The key is unlocked before any transfer. */
-	/* A locked revision keeps the signatures it came with. */
+	/* The key is unlocked before any transfer.  A locked revision keeps
+	 * the signatures it came with. */
 	if (a->lock == NULL &&
-	    (rc = signer_open(ctx->cli, ctx->st, NULL, 0, &signer)) != 0)
-		goto out;
-	if ((rc = gate_load(ctx->st, &pg.table, &pg.rules)) != 0)
-		goto out;
-	if (mirror_judge_new(ctx->st, judged, sizeof(judged), &judge) != 0) {
-		rc = cli_fail(EXIT_USAGE, "out of memory");
-		goto out;
+	    (rc = signer_open(ctx->cli, ctx->st, NULL, 0, &p->signer)) != 0)
+		return rc;
+	if ((rc = gate_load(ctx->st, &p->pg.table, &p->pg.rules)) != 0)
+		return rc;
+	if (mirror_judge_new(ctx->st, p->judged, sizeof(p->judged),
+	    &p->judge) != 0)
+		return cli_fail(EXIT_USAGE, "out of memory");
+	snprintf(p->why, sizeof(p->why), "pull%s%s from %s%s%s%s",
+	    a->lock != NULL ? " --lock " : "", a->lock != NULL ? a->lock : "",
+	    spec->upstream, a->reason != NULL ? " (forced past the policy: " :
+	    "", a->reason != NULL ? a->reason : "", a->reason != NULL ? ")" :
+	    "");
+	if (p->pg.rules != NULL) {
+		p->pg.st = ctx->st;
+		p->pg.spec = spec;
+		p->pg.reason = a->reason;
+		spec->gate = pull_gate;
+		spec->gate_arg = &p->pg;
 	}
-	snprintf(why, sizeof(why), "pull%s%s from %s%s%s%s", a->lock != NULL ?
-	    " --lock " : "", a->lock != NULL ? a->lock : "", spec.upstream,
-	    a->reason != NULL ? " (forced past the policy: " : "",
-	    a->reason != NULL ? a->reason : "", a->reason != NULL ? ")" : "");
-	if (pg.rules != NULL) {
-		pg.st = ctx->st;
-		pg.spec = &spec;
-		pg.reason = a->reason;
-		spec.gate = pull_gate;
-		spec.gate_arg = &pg;
-	}
-	spec.type = a->t.type;
-	spec.repo = a->t.repo;
-	spec.revision = rev;
-	spec.token = token;
-	spec.include = a->include;
-	spec.exclude = a->exclude;
-	spec.why = why;
-	spec.sign = signer != NULL ? signer_sign : NULL;
-	spec.sign_arg = signer;
-	spec.judge = mirror_judge;
-	spec.judge_arg = judge;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((base = mirror_base_new()) == NULL) {
-		rc = cli_fail(EXIT_USAGE, "event_base_new failed");
-		goto out;
-	}
-	if ((rc = mirror_new(base, &opts, &m)) != 0 ||
-	    (rc = mirror_thread_start(m)) != 0) {
+	p->rev = a->t.rev != NULL ? a->t.rev : "main";
+	spec->type = a->t.type;
+	spec->repo = a->t.repo;
+	spec->revision = p->rev;
+	spec->token = p->token;
+	spec->include = a->include;
+	spec->exclude = a->exclude;
+	spec->why = p->why;
+	spec->sign = p->signer != NULL ? signer_sign : NULL;
+	spec->sign_arg = p->signer;
+	spec->judge = mirror_judge;
+	spec->judge_arg = p->judge;
+	return 0;
+}
+
+/* The engine on a thread of its own, the pull (or the lockfile's), the
+ * bases and datasets after it, under a progress bar: *pulled is what
+ * mirror_pull (or pull_lock) returned, the return the engine's start. */
+static int
+pull_engine(struct cmd_ctx *ctx, struct pull_run *p, int *pulled)
+{
+	struct pull_args *a = ctx->data;
+	struct event_base *base;
+	struct progress *bar;
+	struct mirror *m = NULL;
+	int rc = 0;
+
+	if ((base = mirror_base_new()) == NULL)
+		return cli_fail(EXIT_USAGE, "event_base_new failed");
+	if (mirror_new(base, &p->opts, &m) != 0 ||
+	    mirror_thread_start(m) != 0) {
 		rc = cli_fail(EXIT_USAGE, "%s", mirror_lasterror());
 		goto out;
 	}
 	bar = progress_start(ctx->cli, "pull", 0);
-	spec.status = bar != NULL ? pull_status : NULL;
-	spec.status_arg = bar;
+	p->spec.status = bar != NULL ? pull_status : NULL;
+	p->spec.status_arg = bar;
 	if (a->lock != NULL)
-		rc = pull_lock(ctx, m, &spec, judged);
+		*pulled = pull_lock(ctx, m, &p->spec, p->judged);
 	else
-		rc = mirror_pull(m, ctx->st, &spec, &res);
+		*pulled = mirror_pull(m, ctx->st, &p->spec, &p->res);
 	progress_end(bar);
-	if (a->lock == NULL && rc == 0)
-		status = pull_also(a, m, ctx->st, &spec, res.manifest, &also);
+	if (a->lock == NULL && *pulled == 0)
+		p->status = pull_also(a, m, ctx->st, &p->spec, p->res.manifest,
+		    &p->also);
 	mirror_thread_stop(m);
-	if (a->lock != NULL)
-		goto out;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (judged[0] != '\0')
-		cli_warnx("%s", judged);	/* why, or a warning */
-	if (rc == MIRROR_EREFUSED || (rc == STORE_ECANCELED &&
-	    mirror_judge_refused(judge))) {
+out:
+	mirror_free(m);
+	event_base_free(base);
+	return rc;
+}
+
+/* What mirror_pull returned, said. */
+static int
+pull_outcome(struct cmd_ctx *ctx, struct pull_run *p, int rc, double secs)
+{
+	struct pull_args *a = ctx->data;
+	int judged = mirror_judge_refused(p->judge);
+	const char *e;
+
+	if (p->judged[0] != '\0')
+		cli_warnx("%s", p->judged);	/* why, or a warning */
+	if (rc == MIRROR_EREFUSED || (rc == STORE_ECANCELED && judged)) {
 		/* The judge or the gate said why. */
 		cli_warnx("%s%s@%s: no revision was added",
-		    store_type_prefix(a->t.type), a->t.repo, rev);
-		rc = pg.status != 0 ? pg.status : mirror_judge_refused(judge) ==
-		    MIRROR_JUDGE_FAILED ? EXIT_USAGE : EXIT_CHECK;
-		goto out;
+		    store_type_prefix(a->t.type), a->t.repo, p->rev);
+		if (p->pg.status != 0)
+			return p->pg.status;
+		return judged == MIRROR_JUDGE_FAILED ? EXIT_USAGE : EXIT_CHECK;
 	}
 	if (rc != 0) {
-		const char *e = mirror_lasterror();
-
+		e = mirror_lasterror();
 		cli_warnx("%s%s@%s: %s", store_type_prefix(a->t.type),
-		    a->t.repo, rev, *e != '\0' ? e : mirror_strerror(rc));
-		if (res.failed != NULL)
-			cli_warnx("%s: no revision was added", res.failed);
-		rc = pull_exit(rc);
-		goto out;
+		    a->t.repo, p->rev, *e != '\0' ? e : mirror_strerror(rc));
+		if (p->res.failed != NULL)
+			cli_warnx("%s: no revision was added", p->res.failed);
+		return pull_exit(rc);
 	}
-	report(ctx->cli, &res, rev, (double)(t1.tv_sec - t0.tv_sec) +
-	    (t1.tv_nsec - t0.tv_nsec) / 1e9, also);
-	rc = status;
+	report(ctx->cli, &p->res, p->rev, secs, p->also);
+	return p->status;
+}
+
+int
+cmd_pull(struct cmd_ctx *ctx)
+{
+	struct pull_args *a = ctx->data;
+	struct pull_run *p;
+	struct timespec t0, t1;
+	int rc, pulled = 0;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return cli_fail(EXIT_USAGE, "out of memory");
+	if ((rc = pull_prepare(ctx, p)) != 0)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((rc = pull_engine(ctx, p, &pulled)) != 0)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (a->lock != NULL)
+		rc = pulled;
+	else
+		rc = pull_outcome(ctx, p, pulled, (double)(t1.tv_sec -
+		    t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 out:
-	policy_rules_free(pg.rules);
-	policy_table_free(pg.table);
-	json_decref(also);
-	mirror_judge_free(judge);
-	store_manifest_free(res.manifest);
-	mirror_free(m);
-	if (base != NULL)
-		event_base_free(base);
-	keys_signer_free(signer);
-	free(token);
+	policy_rules_free(p->pg.rules);
+	policy_table_free(p->pg.table);
+	json_decref(p->also);
+	mirror_judge_free(p->judge);
+	store_manifest_free(p->res.manifest);
+	keys_signer_free(p->signer);
+	free(p->token);
+	free(p);
 	return rc;
 }
