@@ -61,19 +61,16 @@ int
 signer_sign_mirrored(void *signer, const struct store_manifest *m,
     struct store_sig *sig)
 {
-	struct keys_signer *s = signer;
-	char digest[STORE_DIGEST_STRLEN + 1], *text = NULL;
+	char *text;
 	int rc;
 
 	memset(sig, 0, sizeof(*sig));
-	store_digest_str(m->digest, digest);
-	if ((rc = keys_signer_sign_manifest(s, m->repo, m->commit, digest,
-	    m->bytes, m->len, &text)) != 0) {
-		log_warnx("%s: %s: %s", __func__, m->repo, keys_strerror(rc));
-		return STORE_EINVAL;
+	if ((rc = keys_signer_sign_manifest(signer, m->repo, m->commit,
+	    m->digest, m->bytes, m->len, sig->keyid, &text)) == 0) {
+		sig->text = text;
+		sig->len = strlen(text);
+		return 0;
 	}
-	memcpy(sig->keyid, keys_signer_keyid(s), sizeof(sig->keyid));
-	sig->text = text;
-	sig->len = strlen(text);
-	return 0;
+	log_warnx("%s: %s: %s", __func__, m->repo, keys_strerror(rc));
+	return STORE_EINVAL;
 }

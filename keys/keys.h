@@ -170,14 +170,15 @@ const uint8_t	*keys_signer_keyid(const struct keys_signer *);
 const struct keys_secret *keys_signer_secret(const struct keys_signer *);
 /*
  * A manifest's signature as airlock makes it: over the manifest's bytes
- * (msg, len), the trusted comment keys_tc_manifest(repo, commit, digest,
- * now), the untrusted "signature from airlock key HEX".  *text, a
- * .minisig file, is for free(3); keys_tc_manifest()'s and keys_sign()'s
- * errors.
+ * (msg, len), the trusted comment keys_tc_manifest(repo, commit,
+ * "sha256:HEX" of digest, now), the untrusted "signature from airlock
+ * key HEX".  keyid gets the signer's key id; *text, a .minisig file, is
+ * for free(3).  keys_tc_manifest()'s and keys_sign()'s errors.
  */
 int		 keys_signer_sign_manifest(const struct keys_signer *,
-		    const char *repo, const char *commit, const char *digest,
-		    const void *msg, size_t len, char **text);
+		    const char *repo, const char *commit,
+		    const uint8_t digest[32], const void *msg, size_t len,
+		    uint8_t keyid[KEYS_KEYID_BYTES], char **text);
 void		 keys_signer_free(struct keys_signer *);
 
 /*

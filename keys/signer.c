@@ -113,20 +113,24 @@ keys_signer_secret(const struct keys_signer *s)
 
 int
 keys_signer_sign_manifest(const struct keys_signer *s, const char *repo,
-    const char *commit, const char *digest, const void *msg, size_t len,
-    char **text)
+    const char *commit, const uint8_t digest[32], const void *msg,
+    size_t len, uint8_t keyid[KEYS_KEYID_BYTES], char **text)
 {
 	char untrusted[64], hex[KEYS_KEYID_HEXLEN + 1], *tc = NULL;
+	char d[7 + 64 + 1];
 	int rc;
 
 	*text = NULL;
+	memcpy(d, "sha256:", 7);
+	sodium_bin2hex(d + 7, sizeof(d) - 7, digest, 32);
 	keys_keyid_hex(s->pub.kp_keyid, hex);
 	snprintf(untrusted, sizeof(untrusted), "signature from airlock key %s",
 	    hex);
-	if ((rc = keys_tc_manifest(repo, commit, digest, (int64_t)time(NULL),
+	if ((rc = keys_tc_manifest(repo, commit, d, (int64_t)time(NULL),
 	    &tc)) == 0)
 		rc = keys_sign(s->sk, msg, len, tc, untrusted, text);
 	free(tc);
+	memcpy(keyid, s->pub.kp_keyid, KEYS_KEYID_BYTES);
 	return rc;
 }
 
