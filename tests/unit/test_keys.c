@@ -1838,6 +1838,121 @@ test_interop_encrypted_key_to_minisign(void **state)
 	keys_secret_free(sk);
 }
 
+/* --- the signer, the keyring's entries, the release record ------------ */
+
+static int
+pass_never(void *arg, char *buf, size_t size)
+{
+	(*(int *)arg)++;
+	return -1;
+}
+
+static void
+test_signer(void **state)
+{
+	struct keys_secret *sk;
+	struct keys_signer *s;
+	struct keys_pub pub;
+	struct keys_sig *sig;
+	char name[64], path[PATH_MAX], *text, *sigtext, big[BOUND_SIGFILE + 2];
+	uint8_t digest[32], keyid[8];
+	const char *msg = "{\"files\":[]}";
+	int asked = 0;
+
+	assert_int_equal(keys_generate(&sk, &pub), 0);
+	assert_int_equal(keys_secret_format(sk, NULL, &text), 0);
+	fresh_name(name, sizeof(name), "signer.key");
+	write_file(name, text, strlen(text));
+	path_of(path, name);
+	/* An unencrypted key asks for no passphrase. */
+	assert_int_equal(keys_signer_load(path, pass_never, &asked, &s), 0);
+	assert_int_equal(asked, 0);
+	assert_memory_equal(keys_signer_keyid(s), pub.kp_keyid, 8);
+	memset(digest, 0xab, sizeof(digest));
+	assert_int_equal(keys_signer_sign_manifest(s, "org/m",
+	    "c5ebcd40d208330abc697524c919956e692655cf", digest, msg,
+	    strlen(msg), keyid, &sigtext), 0);
+	assert_memory_equal(keyid, pub.kp_keyid, 8);
+	assert_int_equal(verify_text(&pub, sigtext, msg, strlen(msg), 0), 0);
+	assert_int_equal(keys_sig_parse(sigtext, strlen(sigtext), &sig), 0);
+	assert_non_null(strstr(sig->ks_trusted_comment, "\tdigest=sha256:"
+	    "abababababababababababababababababababababababababababababababab"));
+	assert_non_null(strstr(sig->ks_trusted_comment, "\trepo=org/m"));
+	keys_sig_free(sig);
+	free(sigtext);
+	keys_signer_free(s);
+	/* No file, or one too large to be a key: the errno value. */
+	path_of(path, "no-such.key");
+	assert_int_equal(keys_signer_load(path, NULL, NULL, &s), ENOENT);
+	assert_null(s);
+	memset(big, 'x', sizeof(big));
+	fresh_name(name, sizeof(name), "big.key");
+	write_file(name, big, sizeof(big));
+	path_of(path, name);
+	assert_int_equal(keys_signer_load(path, NULL, NULL, &s), EFBIG);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	keys_secret_free(sk);
+}
+
+static void
+test_ring_add(void **state)
+{
+	struct keys_ring ring = { 0 };
+	struct keys_secret *sk;
+	struct keys_trust t;
+	struct keys_pub pub;
+	char *json;
+
+	assert_int_equal(keys_generate(&sk, &pub), 0);
+	assert_int_equal(keys_trust_init(&t, &pub, "alice", "*", 1763900000),
+	    0);
+	assert_int_equal(keys_trust_to_json(&t, &json), 0);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(keys_ring_add(&ring, "k", 1, json,
+		    strlen(json)), 0);
+		/* An entry that does not parse is left out. */
+		assert_int_equal(keys_ring_add(&ring, "k", 1, "{}", 2), 0);
+	}
+	assert_int_equal(ring.n, 20);
+	assert_memory_equal(&ring.v[19], &t, sizeof(t));
+	free(ring.v);
+	free(json);
+	keys_secret_free(sk);
+}
+
+static void
+test_release_vs_record(void **state)
+{
+	struct keys_release *rel;
+	char *one, *two, err[512];
+	size_t len1, len2;
+
+	one = release_doc(1, "main", &len1);
+	two = release_doc(2, "main", &len2);
+	assert_int_equal(keys_release_parse(one, len1, &rel), 0);
+	/* No record: nothing to be older than. */
+	err[0] = '\0';
+	assert_int_equal(keys_release_vs_record("up", rel, one, len1, NULL, 0,
+	    err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(keys_release_vs_record("up", rel, one, len1, two,
+	    len2, err, sizeof(err)), KEYS_EROLLBACK);
+	assert_string_equal(err, "up: release 1 of key 0807060504030201 is "
+	    "older than release 2, taken already: a rollback");
+	/* An unreadable record fails closed. */
+	assert_int_not_equal(keys_release_vs_record("up", rel, one, len1,
+	    "{", 1, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "cannot be read"));
+	keys_release_free(rel);
+	assert_int_equal(keys_release_parse(two, len2, &rel), 0);
+	assert_int_equal(keys_release_vs_record("up", rel, two, len2, one,
+	    len1, err, sizeof(err)), 0);
+	keys_release_free(rel);
+	free(one);
+	free(two);
+}
+
 /* --- set-up ------------------------------------------------------------ */
 
 static int
@@ -1900,6 +2015,9 @@ main(void)
 		cmocka_unit_test(test_release_roundtrip),
 		cmocka_unit_test(test_release_malformed),
 		cmocka_unit_test(test_release_rollback),
+		cmocka_unit_test(test_signer),
+		cmocka_unit_test(test_ring_add),
+		cmocka_unit_test(test_release_vs_record),
 		cmocka_unit_test(test_release_expiry),
 		cmocka_unit_test(test_interop_minisign_verifies_airlock),
 		cmocka_unit_test(test_interop_airlock_verifies_minisign),
