@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "lib/bounds.h"
+#include "lib/names.h"
 #include "cli/lockfile.h"
 #include "keys/keys.h"
 
@@ -152,6 +153,19 @@ parse_sigs(json_t *sigs, struct lock_model *lm, const char *what, char *err,
 	return 0;
 }
 
+/*
+ * Whether s is a digest as airlock writes it, "sha256:" and 64 lower-case
+ * hex digits (its bytes in d): a lockfile is canonical JSON, so another
+ * spelling of the same digest is not one.
+ */
+static int
+digest_canonical(const char *s, uint8_t d[STORE_HASH_LEN])
+{
+	return strncmp(s, "sha256:", 7) == 0 &&
+	    hex_valid(s + 7, STORE_HEX_LEN) &&
+	    store_digest_parse(s, d) == 0;
+}
+
 static int
 parse_model(json_t *o, size_t idx, struct lock_model *lm, char *err,
     size_t errlen)
@@ -178,14 +192,12 @@ parse_model(json_t *o, size_t idx, struct lock_model *lm, char *err,
 		return lfail(err, errlen, "%s: a field is not a string", what);
 	if (!store_type_valid(lm->type) || !store_repo_valid(lm->repo) ||
 	    (!store_revision_valid(lm->revision) &&
-	    !(strncmp(lm->revision, "sha256:", 7) == 0 &&
-	    store_digest_parse(lm->revision, want) == 0)))
+	    !digest_canonical(lm->revision, want)))
 		return lfail(err, errlen, "%s: not a type, repository and "
 		    "revision", what);
 	snprintf(what, sizeof(what), "%s%s@%s", store_type_prefix(lm->type),
 	    lm->repo, lm->revision);
-	if (store_digest_parse(digest, want) != 0 ||
-	    strncmp(digest, "sha256:", 7) != 0)
+	if (!digest_canonical(digest, want))
 		return lfail(err, errlen, "%s: %s: not a sha256: digest", what,
 		    digest);
 	blen = json_string_length(json_object_get(o, "manifest_bytes"));

@@ -239,12 +239,14 @@ elif mode == "manifest":
     m["manifest"] = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
     m["commit"] = m["manifest"][7:47]   # a local add's commit id
     m["files"][0]["sha256"] = "0" * 64
+elif mode == "upper":
+    m["manifest"] = m["manifest"][:7] + m["manifest"][7:].upper()
 if mode == "pretty":
     open(dst, "w").write(json.dumps(doc, indent=2))
 else:
     open(dst, "w").write(json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n")
 EOF
-for mode in files manifest pretty; do
+for mode in files manifest pretty upper; do
 	python3 "$T/tamper.py" $mode "$T/lock.json" "$T/lock-$mode.json"
 done
 fails "a lockfile whose files differ from its manifest is refused" 1 \
@@ -257,6 +259,10 @@ last_output | grep -q 'tampered' && ok "  saying it was tampered with" ||
     { diag "$(last_output)"; not_ok "  saying it was tampered with"; }
 fails "a lockfile not in canonical form is refused" 1 \
     nostore verify --lock "$T/lock-pretty.json" "$T/hf" --hf-cache --trust "$T/alice.pub"
+fails "a lockfile that spells its manifest's digest in upper case is refused" 1 \
+    nostore verify --lock "$T/lock-upper.json" "$T/hf" --hf-cache --trust "$T/alice.pub"
+last_output | grep -q 'not a sha256: digest' && ok "  naming the digest" ||
+    { diag "$(last_output)"; not_ok "  naming the digest"; }
 fails "pull --lock of the tampered one is refused" 1 b pull --lock "$T/lock-manifest.json" --from http://127.0.0.1:9
 fails "checkout --lock of it too" 1 b checkout --lock "$T/lock-manifest.json" "$T/nowhere"
 test -e "$T/nowhere" && not_ok "  and writes nothing" || ok "  and writes nothing"
