@@ -14,7 +14,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
 HF_HOME=$T/hfhome; export HF_HOME
 
-plan 70
+plan 72
 
 a() { "$AIRLOCK" --store "$T/a" "$@"; }
 b() { "$AIRLOCK" --store "$T/b" "$@"; }
