@@ -9,7 +9,9 @@
  * file is a public one's too, or was named in a log), so a blob that only
  * private repositories hold is answered as they are: 401 without one of
  * their tokens.  Chunks are served to whoever names them: their hashes are
- * learnt from a blob's chunk list, which is answered as the blob is.
+ * learnt from a blob's chunk list, which is answered as the blob is --
+ * except that a file of one chunk is its chunk, hash and all, so a chunk
+ * that is also a blob is answered as that blob.
  */
 #include "config.h"
 
@@ -389,6 +391,18 @@ v1_chunk(struct request *req)
 	size_t len;
 	int rc;
 
+	if (req->r_conf->cf_nprivate != 0) {
+		struct store_blobinfo info;
+
+		rc = store_blob_stat(req->r_srv->srv_store, req->r_route.hash,
+		    &info);
+		if (rc == 0 && blob_may_read(req, req->r_route.hash) != 0)
+			return;
+		if (rc != 0 && rc != STORE_ENOTFOUND) {
+			store_error(req, rc, "chunk");
+			return;
+		}
+	}
 	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL) {
 		resp_fail(req, API_NOMEM, NULL, NULL);
 		return;

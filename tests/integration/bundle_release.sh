@@ -196,6 +196,21 @@ done
 [ "$(code -H "$tok" "$URL/v1/blobs/sha256:$secret")" = 200 ] &&
     [ "$(sha256sum <"$T/b" | cut -c1-64)" = "$secret" ] &&
     ok "  its bytes hash to its sha256" || not_ok "  its bytes"
+# A file of one chunk is its chunk: the chunk's hash is the file's, so
+# /v1/chunks must answer for it as /v1/blobs does, or it hands the private
+# file to whoever knows its sha256.
+c=$(code "$URL/v1/chunks/sha256:$secret")
+[ "$c" = 401 ] && ok "/v1/chunks of acme/secret's one-chunk file without a token: 401" ||
+    not_ok "/v1/chunks of the private file without a token: $c $(head -c 100 "$T/b")"
+c=$(code -H "$bad" "$URL/v1/chunks/sha256:$secret")
+[ "$c" = 401 ] && ok "  with a wrong token: 401" || not_ok "  wrong token: $c"
+[ "$(code -H "$tok" "$URL/v1/chunks/sha256:$secret")" = 200 ] &&
+    [ "$(sha256sum <"$T/b" | cut -c1-64)" = "$secret" ] &&
+    ok "  with the token: its bytes" || not_ok "  with the token: $(head -c 100 "$T/b")"
+[ "$(code "$URL/v1/chunks/sha256:$shared")" = 200 ] &&
+    [ "$(sha256sum <"$T/b" | cut -c1-64)" = "$shared" ] &&
+    ok "/v1/chunks of a one-chunk file pub/open has too, without a token: 200" ||
+    not_ok "/v1/chunks of a shared file: $(head -c 100 "$T/b")"
 [ "$(code "$URL/v1/blobs/sha256:$shared")" = 200 ] &&
     [ "$(sha256sum <"$T/b" | cut -c1-64)" = "$shared" ] &&
     ok "/v1/blobs of a file pub/open has too, without a token: 200" ||
