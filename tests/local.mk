@@ -7,7 +7,7 @@
 # with it, libFuzzer's main() does the same and can also fuzz.
 
 TESTS += tests/fuzz/corpora.sh
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/corpora.sh tests/lib/tap.sh \
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/corpora.sh tests/fuzz/oracle.h tests/lib/tap.sh \
 	tests/unit/chunker_cuts.txt
 AM_TESTS_ENVIRONMENT += FUZZ_TARGETS='$(FUZZ_TARGETS)'; export FUZZ_TARGETS;
 

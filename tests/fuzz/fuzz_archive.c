@@ -7,34 +7,9 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "tests/fuzz/oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-/*
- * The oracle, written apart from store_path_valid so that it checks it:
- * a relative path whose components are none of "", "." and "..".
- * "..sjlon" and "a..b" are names like any other.
- */
-static int
-contained(const char *path)
-{
-	const char *p = path, *end;
-
-	if (*p == '\0' || *p == '/')
-		return 0;
-	for (;;) {
-		size_t len;
-
-		end = strchr(p, '/');
-		len = end != NULL ? (size_t)(end - p) : strlen(p);
-		if (len == 0 || (len == 1 && p[0] == '.') ||
-		    (len == 2 && p[0] == '.' && p[1] == '.'))
-			return 0;
-		if (end == NULL)
-			return 1;
-		p = end + 1;
-	}
-}
 
 /*
  * Reads each entry through, up to a budget for the whole input: a few
@@ -66,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		const struct store_entry *e = store_source_entry(src, i);
 
 		/* Everything listed was checked: no way out of the folder. */
-		if (!store_path_valid(e->path) || !contained(e->path))
+		if (!store_path_valid(e->path) || !oracle_contained(e->path))
 			__builtin_trap();
 	}
 	(void)store_source_each(src, drain, &budget);
