@@ -206,11 +206,8 @@ check_policy(struct store *st, struct store_bundle *b, const char *path)
 			lens[j] = r->sigs[j].len;
 		}
 		store_digest_str(r->digest, digest);
-		subj.su_kind = KEYS_TC_MANIFEST;
-		subj.su_repo = r->repo;
-		subj.su_digest = digest;
-		subj.su_msg = r->manifest;
-		subj.su_len = r->manifest_len;
+		keys_subject_manifest(&subj, r->repo, digest, r->manifest,
+		    r->manifest_len);
 		verdict = trust_judge(st, &subj, texts, lens, r->nsigs, 0, &ok);
 		if (ok && keep_sigs(b, i, verdict, path) != 0) {
 			json_decref(verdict);

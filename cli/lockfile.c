@@ -407,11 +407,8 @@ lock_judge(const struct lock_model *lm, const struct keys_trust *ring,
 		lens[i] = lm->sigs[i].len;
 	}
 	store_digest_str(lm->m->digest, digest);
-	subj.su_kind = KEYS_TC_MANIFEST;
-	subj.su_repo = lm->m->repo;
-	subj.su_digest = digest;
-	subj.su_msg = lm->m->bytes;
-	subj.su_len = lm->m->len;
+	keys_subject_manifest(&subj, lm->m->repo, digest, lm->m->bytes,
+	    lm->m->len);
 	(void)keys_policy_eval(ring, n, threshold > 0 ? threshold : 1, &subj,
 	    texts, lens, lm->nsigs, vd, &trusted);
 	for (size_t i = 0; i < lm->nsigs; i++) {

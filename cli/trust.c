@@ -172,11 +172,7 @@ trust_subject(const struct store_manifest *m,
     char digest[STORE_DIGEST_STRLEN + 1], struct keys_subject *subj)
 {
 	store_digest_str(m->digest, digest);
-	subj->su_kind = KEYS_TC_MANIFEST;
-	subj->su_repo = m->repo;
-	subj->su_digest = digest;
-	subj->su_msg = m->bytes;
-	subj->su_len = m->len;
+	keys_subject_manifest(subj, m->repo, digest, m->bytes, m->len);
 }
 
 json_t *

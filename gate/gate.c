@@ -282,11 +282,7 @@ gate_reviews_of(const struct keys_trust *ring, size_t nring,
 	if (n > BOUND_BUNDLE_SIGS)
 		n = BOUND_BUNDLE_SIGS;
 	store_digest_str(m->digest, digest);
-	su.su_kind = KEYS_TC_MANIFEST;
-	su.su_repo = m->repo;
-	su.su_digest = digest;
-	su.su_msg = m->bytes;
-	su.su_len = m->len;
+	keys_subject_manifest(&su, m->repo, digest, m->bytes, m->len);
 	/* Threshold 1: only the verdicts count here, not whether it is met;
 	 * a failure to judge leaves every verdict "malformed". */
 	for (size_t i = 0; i < n; i++) {

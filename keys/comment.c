@@ -111,6 +111,17 @@ keys_tc_release(uint64_t version, const char *digest, int64_t time,
  * full parse: a malformed comment that claims airlock's form must not pass
  * as one that names nothing.
  */
+void
+keys_subject_manifest(struct keys_subject *su, const char *repo,
+    const char *digest, const void *bytes, size_t len)
+{
+	su->su_kind = KEYS_TC_MANIFEST;
+	su->su_repo = repo;
+	su->su_digest = digest;
+	su->su_msg = bytes;
+	su->su_len = len;
+}
+
 int
 keys_tc_names_subject(const char *comment)
 {

@@ -394,6 +394,13 @@ struct keys_subject {
 	const void	*su_msg;	/* the exact signed bytes */
 	size_t		 su_len;
 };
+/*
+ * Fills *su for a manifest of repo whose digest string ("sha256:HEX") and
+ * exact bytes are given; it keeps the pointers, which must outlive it.
+ */
+void		 keys_subject_manifest(struct keys_subject *su,
+		    const char *repo, const char *digest, const void *bytes,
+		    size_t len);
 
 /* One signature's verdict, filled by keys_policy_eval(). */
 struct keys_sig_verdict {

@@ -181,11 +181,8 @@ judge_sigs(struct mirror_judge *j, struct mirror_chain_vouch *v,
 		lens[i] = v->sigs[i].len;
 	}
 	store_digest_str(v->manifest->digest, digest);
-	subj.su_kind = KEYS_TC_MANIFEST;
-	subj.su_repo = v->manifest->repo;
-	subj.su_digest = digest;
-	subj.su_msg = v->manifest->bytes;
-	subj.su_len = v->manifest->len;
+	keys_subject_manifest(&subj, v->manifest->repo, digest,
+	    v->manifest->bytes, v->manifest->len);
 	memset(verdicts, 0, sizeof(verdicts));
 	rc = keys_policy_eval(ring->v, ring->n, 1, &subj, texts, lens,
 	    v->nsigs, verdicts, NULL);
