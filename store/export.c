@@ -286,8 +286,16 @@ store_export_stats(const struct store_export *x, struct store_bundle_stats *s)
 /*
  * The writer side of the volumes: libarchive's output, cut into files of
  * `split` bytes, each written under a temporary name and renamed when the
- * whole bundle is done.
+ * whole bundle is done.  libarchive writes unblocked, so a chunk's data
+ * reaches vout_write as the pointer into LMDB's map it was given; those
+ * bytes go from the data file to the volume by copy_file_range(2), in the
+ * kernel, and only where the file systems refuse that by write(2).
+ * Writeback is started every VOUT_FLUSH bytes, so that the disk writes
+ * while the bundle is still being made and the last fsync has little
+ * left to do.
  */
+#define VOUT_FLUSH	(8u << 20)
+
 struct vout {
 	const char	*base;
 	int		 multi;
@@ -297,7 +305,30 @@ struct vout {
 	uint64_t	 in_volume;
 	uint64_t	 total;
 	int		 err;
+	uint64_t	 flushed;	/* of the volume, handed to writeback */
+	const uint8_t	*map;		/* the data file's map, or NULL */
+	size_t		 maplen;
+	int		 mapfd;
 };
+
+/* Moves n bytes at p, which lie in the data file's map, by the kernel:
+ * what it moved, 0 if it cannot here (then never again), -1 on error. */
+static ssize_t
+vout_copy(struct vout *v, const uint8_t *p, size_t n)
+{
+	loff_t off = p - v->map;
+	ssize_t w;
+
+	w = copy_file_range(v->mapfd, &off, v->fd, NULL, n, 0);
+	if (w > 0 || (w == -1 && errno == EINTR))
+		return w;
+	if (w == 0 || errno == EXDEV || errno == EOPNOTSUPP ||
+	    errno == ENOSYS || errno == EINVAL || errno == EBADF) {
+		v->map = NULL;
+		return 0;
+	}
+	return -1;
+}
 
 static int
 vout_open(struct vout *v)
@@ -310,6 +341,7 @@ vout_open(struct vout *v)
 	    0644)) == -1)
 		return v->err = errno;
 	v->in_volume = 0;
+	v->flushed = 0;
 	return 0;
 }
 
@@ -343,7 +375,13 @@ vout_write(struct archive *a, void *arg, const void *buf, size_t len)
 			break;
 		if (v->multi && n > v->split - v->in_volume)
 			n = (size_t)(v->split - v->in_volume);
-		if ((w = write(v->fd, p, n)) < 0) {
+		w = 0;
+		if (v->map != NULL && p >= v->map && p < v->map + v->maplen &&
+		    n <= (size_t)(v->map + v->maplen - p))
+			w = vout_copy(v, p, n);
+		if (w == 0)
+			w = write(v->fd, p, n);
+		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			v->err = errno;
@@ -353,6 +391,12 @@ vout_write(struct archive *a, void *arg, const void *buf, size_t len)
 		left -= (size_t)w;
 		v->in_volume += (uint64_t)w;
 		v->total += (uint64_t)w;
+		if (v->in_volume - v->flushed >= VOUT_FLUSH) {
+			(void)sync_file_range(v->fd, (off_t)v->flushed,
+			    (off_t)(v->in_volume - v->flushed),
+			    SYNC_FILE_RANGE_WRITE);
+			v->flushed = v->in_volume;
+		}
 		if (v->multi && v->in_volume == v->split && vout_close(v) != 0)
 			break;
 	}
@@ -396,27 +440,64 @@ put_entry(struct archive *a, const char *name, const void *data, size_t len)
 	return rc;
 }
 
+/* Chunks written under one read transaction, whose pages stay put. */
+#define EXPORT_BATCH	128
+
+/*
+ * Writes chunks [from, from + EXPORT_BATCH) straight from LMDB's map,
+ * under one read transaction that keeps their pages where they are.
+ */
+static int
+put_chunks(struct store *st, struct archive *a, const struct store_export *x,
+    size_t from, store_progress_fn progress, void *parg,
+    const struct vout *v)
+{
+	char name[128], hex[STORE_HEX_LEN + 1];
+	MDB_txn *txn;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = txn_read(st, &txn)) != 0)
+		return rc;
+	for (size_t i = from; i < x->nchunks && i < from + EXPORT_BATCH;
+	    i++) {
+		k.mv_size = STORE_HASH_LEN;
+		k.mv_data = (void *)x->chunks[i].sha;
+		store_hex(x->chunks[i].sha, STORE_HASH_LEN, hex);
+		if ((rc = mdb_get(txn, st->chunk, &k, &d)) != 0 ||
+		    d.mv_size != x->chunks[i].len) {
+			rc = store_fail(STORE_ECORRUPT, "chunk %s: missing from "
+			    "the store or the wrong size", hex);
+			break;
+		}
+		snprintf(name, sizeof(name), "chunks/%s", hex);
+		if ((rc = put_entry(a, name, d.mv_data, d.mv_size)) != 0)
+			break;
+		if (progress != NULL)
+			progress(parg, v->total);
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
 int
 store_export_write(struct store *st, struct store_export *x, const char *sig,
     size_t siglen, const char *path, store_progress_fn progress, void *parg)
 {
 	struct vout v = { .base = path, .multi = x->split != 0,
-	    .split = x->split, .fd = -1 };
+	    .split = x->split, .fd = -1, .map = st->map, .maplen = st->maplen,
+	    .mapfd = st->datafd };
 	struct archive *a;
-	char name[128], hex[STORE_HEX_LEN + 1];
-	uint8_t *buf;
-	size_t i, len;
+	char name[128];
+	size_t i;
 	json_t *e;
 	int rc = 0;
 
-	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL)
+	if ((a = archive_write_new()) == NULL)
 		return ENOMEM;
-	if ((a = archive_write_new()) == NULL) {
-		free(buf);
-		return ENOMEM;
-	}
 	archive_write_set_format_pax_restricted(a);
-	archive_write_set_bytes_in_last_block(a, 1);
+	/* Unblocked: each piece goes to vout_write as it was given. */
+	archive_write_set_bytes_per_block(a, 0);
 	if (archive_write_open2(a, &v, NULL, vout_write, NULL, NULL) !=
 	    ARCHIVE_OK) {
 		rc = store_fail(EIO, "%s: %s", path, archive_error_string(a));
@@ -438,23 +519,12 @@ store_export_write(struct store *st, struct store_export *x, const char *sig,
 		    "name")), json_string_value(json_object_get(e, "text")),
 		    json_string_length(json_object_get(e, "text")))) != 0)
 			goto out;
-	for (i = 0; i < x->nchunks; i++) {
-		if ((rc = store_chunk_get(st, x->chunks[i].sha, buf,
-		    STORE_CHUNK_MAX, &len)) != 0 || len != x->chunks[i].len) {
-			store_hex(x->chunks[i].sha, STORE_HASH_LEN, hex);
-			rc = store_fail(STORE_ECORRUPT, "chunk %s: missing from "
-			    "the store or the wrong size", hex);
-			goto out;
-		}
-		store_hex(x->chunks[i].sha, STORE_HASH_LEN, hex);
-		snprintf(name, sizeof(name), "chunks/%s", hex);
-		if ((rc = put_entry(a, name, buf, len)) != 0)
-			goto out;
-		if (i % 128 == 127)
-			map_release(st, NULL, 0);
-		if (progress != NULL)
-			progress(parg, v.total);
+	for (i = 0; i < x->nchunks && rc == 0; i += EXPORT_BATCH) {
+		rc = put_chunks(st, a, x, i, progress, parg, &v);
+		map_release(st, NULL, 0);
 	}
+	if (rc != 0)
+		goto out;
 	if (archive_write_close(a) != ARCHIVE_OK)
 		rc = store_fail(v.err != 0 ? v.err : EIO, "%s: %s", path,
 		    archive_error_string(a));
@@ -467,7 +537,6 @@ out:
 	vout_cleanup(&v, rc == 0);
 	x->written = v.total;
 	x->volumes = (uint64_t)v.idx;
-	free(buf);
 	return rc;
 }
 

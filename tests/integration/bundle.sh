@@ -192,4 +192,29 @@ a cat acme/cached model.safetensors | cmp -s - "$m/model.safetensors" &&
     ok "its bytes are the blob's" || not_ok "bytes differ"
 printf 'x' >>"$hub/blobs/$(sha256sum "$m/model.safetensors" | cut -c1-64)"
 fails "a damaged HF cache blob is refused" 1 a import "$hub/snapshots/$commit"
+
+# Export moves chunk bytes from the data file by copy_file_range(2), which
+# a pair of file systems may refuse (EXDEV): then by write(2), the same
+# bundle.  A store on /dev/shm exported into $T tries both paths.
+S=/dev/shm/airlock-bundle-$$
+rm_shm() { rm -rf "$S"; }
+at_exit rm_shm
+if [ -d /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" != "$(stat -f -c %T "$T")" ] &&
+    cp -R "$A" "$S" 2>/dev/null; then
+	rm -f "$T/shm.bundle"
+	check "a store on another file system exports" \
+	    "$AIRLOCK" --store "$S" export acme/tiny -o "$T/shm.bundle"
+	mkdir "$T/shm.x" && tar xf "$T/shm.bundle" -C "$T/shm.x"
+	_bad=0 _n=0
+	for f in "$T/shm.x/chunks/"*; do
+		_n=$((_n + 1))
+		[ "$(sha256sum <"$f" | cut -c1-64)" = "${f##*/}" ] || _bad=1
+	done
+	[ $_bad -eq 0 ] && [ $_n -gt 1 ] &&
+	    ok "  each of its $_n chunks hashes to its name (sha256sum)" ||
+	    not_ok "  a chunk's bytes do not hash to its name"
+else
+	ok "# SKIP /dev/shm is missing or on the same kind of file system as $T"
+	ok "# SKIP (its chunks)"
+fi
 done_testing
