@@ -143,8 +143,8 @@ resolve(void *arg, const char *repo, struct policy_evidence **out)
 
 	*out = NULL;
 	if ((rc = store_resolve(r->st, "model", repo, NULL, digest)) != 0)
-		return rc == STORE_ENOTFOUND || rc == STORE_EINVAL ?
-		    POLICY_ENOTFOUND : rc;
+		return rc == STORE_ENOTFOUND || rc == STORE_ENOREPO ||
+		    rc == STORE_EINVAL ? POLICY_ENOTFOUND : rc;
 	if ((rc = store_manifest_get(r->st, digest, &m)) != 0)
 		return rc;
 	if ((rc = stored_files(r->st, m, &files)) == 0) {

@@ -110,7 +110,8 @@ held(struct store *st, const char *type, const char *repo,
 	if ((rc = store_resolve(st, type, repo, NULL, digest)) ==
 	    STORE_ENOTFOUND)
 		rc = store_resolve(st, type, repo, POLICY_METADATA_REF, digest);
-	return rc;
+	/* Not held, either way: the callers ask no more than that. */
+	return rc == STORE_ENOREPO ? STORE_ENOTFOUND : rc;
 }
 
 /*
