@@ -248,7 +248,7 @@ gate_one(struct store *st, struct policy_table *t, struct policy_rules *r,
 	const struct store_bundle_revinfo *ri = store_bundle_rev(b, i);
 	struct keys_trust *ring = NULL;
 	struct store_manifest *m = NULL;
-	struct gate_file *files = NULL;
+	struct policy_input_file *files = NULL;
 	json_t *c = NULL, *reviews = NULL;
 	char reason[1024], what[600];
 	unsigned ntrusted = 0;
