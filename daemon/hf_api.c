@@ -161,19 +161,6 @@ entry_json(const struct snapshot *sn, const struct snaptree *t,
 	return file_entry(sn, &sn->sn_m->files[e->se_index], expand);
 }
 
-void
-hf_object_id(const char *type, const char *repo, char out[25])
-{
-	uint8_t d[STORE_HASH_LEN];
-	char full[STORE_HEX_LEN + 1], name[BOUND_REPO_ID + 16];
-
-	snprintf(name, sizeof(name), "%s/%s", type, repo);
-	store_sha256(name, strlen(name), d);
-	hex(d, STORE_HASH_LEN, full);
-	memcpy(out, full, 24);
-	out[24] = '\0';
-}
-
 /* What the repository index says of it: when it was made, downloads. */
 struct figures {
 	int64_t		created;
