@@ -232,36 +232,20 @@ check_policy(struct store *st, struct store_bundle *b, const char *path)
 }
 
 /*
- * The gate, before anything is written: each revision's conclusion from
- * the card, licence and config files the bundle carries (kept by the
- * check) or the store holds, and its trusted signatures and reviews
- * among those the import keeps.  No --force here: what crosses the air
- * gap passes the policy or stays out.
+ * The conclusion of a bundled revision (what names it), from its files'
+ * bytes that the bundle holds or, where it left them out, the store: 0,
+ * or an exit status, said.
  */
 static int
-gate_one(struct store *st, struct policy_table *t, struct policy_rules *r,
-    struct store_bundle *b, size_t i, const char *path)
+conclude_bundled(struct store *st, struct policy_table *t,
+    struct store_bundle *b, const struct store_manifest *m,
+    const char *what, json_t **c)
 {
-	const struct store_bundle_revinfo *ri = store_bundle_rev(b, i);
-	struct keys_trust *ring = NULL;
-	struct store_manifest *m = NULL;
-	struct gate_file *files = NULL;
-	json_t *c = NULL, *reviews = NULL;
-	char reason[1024], what[600];
-	unsigned ntrusted = 0;
-	size_t nring = 0;
+	struct policy_input_file *files;
 	int rc;
 
-	snprintf(what, sizeof(what), "%s: %s@%s", path, ri->repo, ri->commit);
-	if ((rc = store_manifest_parse(ri->manifest, ri->manifest_len,
-	    &m)) != 0) {
-		rc = cli_store_fail(rc, what);
-		goto out;
-	}
-	if ((files = calloc(m->nfiles + 1, sizeof(*files))) == NULL) {
-		rc = cli_fail(EXIT_USAGE, "out of memory");
-		goto out;
-	}
+	if ((files = calloc(m->nfiles + 1, sizeof(*files))) == NULL)
+		return cli_fail(EXIT_USAGE, "out of memory");
 	for (size_t j = 0; j < m->nfiles; j++) {
 		const struct store_file *f = &m->files[j];
 		size_t want = policy_evidence_wants(f->path, f->size), got = 0;
@@ -285,28 +269,68 @@ gate_one(struct store *st, struct policy_table *t, struct policy_rules *r,
 		files[j].len = got;
 	}
 	if ((rc = gate_conclude_files(st, t, m->repo, m->commit, files,
-	    m->nfiles, &c)) != 0) {
+	    m->nfiles, c)) != 0)
 		rc = cli_fail(EXIT_USAGE, "%s: %s", what, gate_lasterror());
+	for (size_t j = 0; j < m->nfiles; j++)
+		free((void *)files[j].buf);
+	free(files);
+	return rc;
+}
+
+/* The reviews among the signatures the import keeps of a revision. */
+static int
+bundled_reviews(const struct keys_trust *ring, size_t nring,
+    const struct store_manifest *m, const struct store_bundle_revinfo *ri,
+    json_t **reviews, unsigned *ntrusted)
+{
+	const char *texts[BOUND_BUNDLE_SIGS];
+	size_t lens[BOUND_BUNDLE_SIGS], n = 0;
+
+	for (size_t j = 0; j < ri->nsigs && n < BOUND_BUNDLE_SIGS; j++) {
+		texts[n] = ri->sigs[j].text;
+		lens[n++] = ri->sigs[j].len;
+	}
+	return gate_reviews_of(ring, nring, m, texts, lens, n, reviews,
+	    ntrusted);
+}
+
+/*
+ * The gate, before anything is written: each revision's conclusion from
+ * the card, licence and config files the bundle carries (kept by the
+ * check) or the store holds, and its trusted signatures and reviews
+ * among those the import keeps.  No --force here: what crosses the air
+ * gap passes the policy or stays out.
+ */
+static int
+gate_one(struct store *st, struct policy_table *t, struct policy_rules *r,
+    struct store_bundle *b, size_t i, const char *path)
+{
+	const struct store_bundle_revinfo *ri = store_bundle_rev(b, i);
+	struct keys_trust *ring = NULL;
+	struct store_manifest *m = NULL;
+	json_t *c = NULL, *reviews = NULL;
+	char reason[1024], what[600];
+	unsigned ntrusted = 0;
+	size_t nring = 0;
+	int rc;
+
+	snprintf(what, sizeof(what), "%s: %s@%s", path, ri->repo, ri->commit);
+	if ((rc = store_manifest_parse(ri->manifest, ri->manifest_len,
+	    &m)) != 0) {
+		rc = cli_store_fail(rc, what);
 		goto out;
 	}
+	if ((rc = conclude_bundled(st, t, b, m, what, &c)) != 0)
+		goto out;
 	/* The signatures the import keeps, judged as the store will. */
 	if ((rc = gate_ring(st, &ring, &nring)) != 0) {
 		rc = cli_store_fail(rc, "the keyring");
 		goto out;
 	}
-	{
-		const char *texts[BOUND_BUNDLE_SIGS];
-		size_t lens[BOUND_BUNDLE_SIGS], n = 0;
-
-		for (size_t j = 0; j < ri->nsigs && n < BOUND_BUNDLE_SIGS; j++) {
-			texts[n] = ri->sigs[j].text;
-			lens[n++] = ri->sigs[j].len;
-		}
-		if ((rc = gate_reviews_of(ring, nring, m, texts, lens, n,
-		    &reviews, &ntrusted)) != 0) {
-			rc = cli_fail(EXIT_USAGE, "out of memory");
-			goto out;
-		}
+	if ((rc = bundled_reviews(ring, nring, m, ri, &reviews,
+	    &ntrusted)) != 0) {
+		rc = cli_fail(EXIT_USAGE, "out of memory");
+		goto out;
 	}
 	rc = gate_judge(r, c, reviews, ntrusted, reason, sizeof(reason));
 	if (rc == POLICY_EDENIED) {
@@ -315,9 +339,6 @@ gate_one(struct store *st, struct policy_table *t, struct policy_rules *r,
 	} else if (rc != 0)
 		rc = cli_fail(EXIT_USAGE, "%s: %s", what, gate_lasterror());
 out:
-	for (size_t j = 0; files != NULL && j < m->nfiles; j++)
-		free((void *)files[j].buf);
-	free(files);
 	free(ring);
 	json_decref(c);
 	json_decref(reviews);

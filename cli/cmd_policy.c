@@ -56,7 +56,7 @@ gate_source(struct store *st, struct store_source *src, const char *path,
 {
 	struct policy_table *t;
 	struct policy_rules *r;
-	struct gate_file *files;
+	struct policy_input_file *files;
 	uint8_t (*sha)[STORE_HASH_LEN];
 	size_t n = store_source_count(src);
 	json_t *c = NULL;

@@ -410,7 +410,7 @@ pull_gate(void *arg, const char *commit, const struct mirror_meta_file *mf,
     size_t n, const struct mirror_chain_vouch *v)
 {
 	struct pull_gate *g = arg;
-	struct gate_file files[16];
+	struct policy_input_file files[16];
 	json_t *reviews = NULL;
 	char reason[1024];
 	json_t *c;

@@ -52,6 +52,7 @@ cli_status(int rc)
 	case 0:
 		return EXIT_OK;
 	case STORE_ENOTFOUND:
+	case STORE_ENOREPO:
 	case STORE_ECORRUPT:
 	case STORE_EIMMUTABLE:
 		return EXIT_CHECK;

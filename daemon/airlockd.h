@@ -245,8 +245,6 @@ struct server {
 	struct timespec			 srv_started;
 };
 
-extern struct server	*server;
-
 int	http_start(struct server *);
 void	http_apply_limits(struct server *);
 void	http_drain(struct server *);
@@ -324,7 +322,7 @@ size_t		 extents_find(const struct extents *, uint64_t off);
 void		 extents_cache_free(void);
 
 /* stream.c: a blob's bytes, read off the loop and sent with flow control. */
-int	stream_init(struct event_base *);
+int	stream_init(struct server *);
 void	stream_cleanup(void);
 int	stream_start(struct request *);
 void	stream_gone(struct stream *);
@@ -391,14 +389,15 @@ void	hf_resolve(struct request *);
 void	hf_raw(struct request *);
 void	hf_commits(struct request *);
 void	hf_whoami(struct request *);
-/* A repository's _id: 24 hex digits, as the Hub's object ids, stable. */
-void	hf_object_id(const char *type, const char *repo, char out[25]);
 /* hf_list.c: the listings, and one entry of them (repository info's
  * figures come from the same index record). */
 void	hf_list(struct request *);
 json_t	*hf_repo_entry(struct request *, const struct store_repo *,
 	    unsigned fields);
-/* "2026-11-23T12:00:00.000Z" from milliseconds since 1970. */
+/* hf_common.c: what the Hub's answers share.  A repository's _id: 24
+ * hex digits, as the Hub's object ids, stable; and
+ * "2026-11-23T12:00:00.000Z" from milliseconds since 1970. */
+void	hf_object_id(const char *type, const char *repo, char out[25]);
 void	hf_time_ms(int64_t ms, char out[32]);
 /* downloads.c: counted in memory, written to the store in batches. */
 int	downloads_start(struct event_base *, struct store *, int seconds);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,11 +437,12 @@ conf_repo_rev(const char *spec, char *repo, size_t rsize, char *rev,
 	return 0;
 }
 
+static int	number_option(struct parse *, const char *, const char *);
+
 static int
 global_option(struct parse *p, const char *name, const char *value)
 {
 	struct conf *cf = p->cf;
-	long long v;
 
 	if (strcmp(name, "listen") == 0) {
 		if (!listen_valid(value)) {
@@ -485,51 +487,7 @@ global_option(struct parse *p, const char *name, const char *value)
 		}
 		return set_string(p, &cf->cf_public_url, value);
 	}
-	if (strcmp(name, "workers") == 0) {
-		if (!set_number(p, name, value, 1, 64, &v))
-			return 0;
-		cf->cf_workers = (int)v;
-	} else if (strcmp(name, "max-connections") == 0) {
-		if (!set_number(p, name, value, 1, 65536, &v))
-			return 0;
-		cf->cf_max_connections = (int)v;
-	} else if (strcmp(name, "max-header-size") == 0) {
-		if (!set_number(p, name, value, 1024, 1 << 20, &v))
-			return 0;
-		cf->cf_max_header_size = (int)v;
-	} else if (strcmp(name, "max-body-size") == 0) {
-		if (!set_number(p, name, value, 1024, 64 << 20, &v))
-			return 0;
-		cf->cf_max_body_size = (int)v;
-	} else if (strcmp(name, "timeout") == 0) {
-		if (!set_number(p, name, value, 1, 3600, &v))
-			return 0;
-		cf->cf_timeout = (int)v;
-	} else if (strcmp(name, "drain-timeout") == 0) {
-		if (!set_number(p, name, value, 0, 3600, &v))
-			return 0;
-		cf->cf_drain_timeout = (int)v;
-	} else if (strcmp(name, "tree-page-size") == 0) {
-		if (!set_number(p, name, value, 1, 100000, &v))
-			return 0;
-		cf->cf_tree_page_size = (int)v;
-	} else if (strcmp(name, "read-size") == 0) {
-		if (!set_number(p, name, value, 16 << 10, 16 << 20, &v))
-			return 0;
-		cf->cf_buffer_size = (size_t)v;
-	} else if (strcmp(name, "stall-timeout") == 0) {
-		if (!set_number(p, name, value, 1, 3600, &v))
-			return 0;
-		cf->cf_stall_timeout = (int)v;
-	} else if (strcmp(name, "map-budget") == 0) {
-		if (!set_number(p, name, value, 4 << 20, 1LL << 40, &v))
-			return 0;
-		cf->cf_map_budget = (size_t)v;
-	} else if (strcmp(name, "send-windows") == 0) {
-		if (!set_number(p, name, value, 2, 768, &v))
-			return 0;
-		cf->cf_windows = (int)v;
-	} else if (strcmp(name, "sendfile") == 0) {
+	if (strcmp(name, "sendfile") == 0) {
 		if (strcmp(value, "yes") == 0)
 			cf->cf_sendfile = 1;
 		else if (strcmp(value, "no") == 0)
@@ -538,19 +496,65 @@ global_option(struct parse *p, const char *name, const char *value)
 			perror_at(p, "sendfile: \"%s\" is not yes or no", value);
 			return 0;
 		}
-	} else if (strcmp(name, "downloads-flush") == 0) {
-		if (!set_number(p, name, value, 0, 3600, &v))
-			return 0;
-		cf->cf_downloads_flush = (int)v;
-	} else if (strcmp(name, "read-buffers") == 0) {
-		if (!set_number(p, name, value, 4, 4096, &v))
-			return 0;
-		cf->cf_buffers = (int)v;
-	} else {
-		perror_at(p, "unknown option \"%s\"", name);
-		return 0;
+		return 1;
 	}
-	return 1;
+	return number_option(p, name, value);
+}
+
+/* The numeric options of the global section: name, range, field. */
+static const struct number_option {
+	const char	*no_name;
+	long long	 no_min, no_max;
+	size_t		 no_offset;	/* in struct conf */
+	int		 no_size_t;	/* a size_t, else an int */
+} number_options[] = {
+	{ "workers", 1, 64, offsetof(struct conf, cf_workers), 0 },
+	{ "max-connections", 1, 65536,
+	    offsetof(struct conf, cf_max_connections), 0 },
+	{ "max-header-size", 1024, 1 << 20,
+	    offsetof(struct conf, cf_max_header_size), 0 },
+	{ "max-body-size", 1024, 64 << 20,
+	    offsetof(struct conf, cf_max_body_size), 0 },
+	{ "timeout", 1, 3600, offsetof(struct conf, cf_timeout), 0 },
+	{ "drain-timeout", 0, 3600, offsetof(struct conf, cf_drain_timeout),
+	    0 },
+	{ "tree-page-size", 1, 100000,
+	    offsetof(struct conf, cf_tree_page_size), 0 },
+	{ "read-size", 16 << 10, 16 << 20,
+	    offsetof(struct conf, cf_buffer_size), 1 },
+	{ "stall-timeout", 1, 3600, offsetof(struct conf, cf_stall_timeout),
+	    0 },
+	{ "map-budget", 4 << 20, 1LL << 40,
+	    offsetof(struct conf, cf_map_budget), 1 },
+	{ "send-windows", 2, 768, offsetof(struct conf, cf_windows), 0 },
+	{ "downloads-flush", 0, 3600,
+	    offsetof(struct conf, cf_downloads_flush), 0 },
+	{ "read-buffers", 4, 4096, offsetof(struct conf, cf_buffers), 0 },
+};
+
+static int
+number_option(struct parse *p, const char *name, const char *value)
+{
+	const struct number_option *no;
+	char *field;
+	long long v;
+
+	for (size_t i = 0; i < sizeof(number_options) /
+	    sizeof(number_options[0]); i++) {
+		no = &number_options[i];
+		if (strcmp(name, no->no_name) != 0)
+			continue;
+		if (!set_number(p, name, value, no->no_min, no->no_max, &v))
+			return 0;
+		field = (char *)p->cf + no->no_offset;
+		if (no->no_size_t)
+			*(size_t *)(void *)field = (size_t)v;
+		else
+			*(int *)(void *)field = (int)v;
+		return 1;
+	}
+	perror_at(p, "unknown option \"%s\"", name);
+	return 0;
 }
 
 static struct private_ns *

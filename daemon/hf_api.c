@@ -161,19 +161,6 @@ entry_json(const struct snapshot *sn, const struct snaptree *t,
 	return file_entry(sn, &sn->sn_m->files[e->se_index], expand);
 }
 
-void
-hf_object_id(const char *type, const char *repo, char out[25])
-{
-	uint8_t d[STORE_HASH_LEN];
-	char full[STORE_HEX_LEN + 1], name[BOUND_REPO_ID + 16];
-
-	snprintf(name, sizeof(name), "%s/%s", type, repo);
-	store_sha256(name, strlen(name), d);
-	hex(d, STORE_HASH_LEN, full);
-	memcpy(out, full, 24);
-	out[24] = '\0';
-}
-
 /* What the repository index says of it: when it was made, downloads. */
 struct figures {
 	int64_t		created;
@@ -203,45 +190,24 @@ add_tag(json_t *tags, const char *tag)
 	json_array_append_new(tags, json_string(tag));
 }
 
-void
-hf_repo_info(struct request *req)
+/* The siblings of repository info, each file's blob and LFS ids with
+ * blobs; *total their bytes.  NULL when out of memory. */
+static json_t *
+siblings_json(const struct store_manifest *m, int blobs, uint64_t *total)
 {
-	const struct route *r = &req->r_route;
-	struct snapshot *sn;
-	const struct store_manifest *m;
-	json_t *j, *siblings, *card, *v;
-	char id[25], when[32], sha1[2 * STORE_SHA1_LEN + 1];
-	char sha[STORE_HEX_LEN + 1], ptr[BOUND_LFS_POINTER], *slash;
-	char author[BOUND_REPO_ID + 1], created[32];
-	struct figures fig = { 0, 0 };
-	uint64_t total = 0;
-	int blobs, model = strcmp(r->type, "model") == 0;
-	size_t i;
+	char sha1[2 * STORE_SHA1_LEN + 1], sha[STORE_HEX_LEN + 1];
+	char ptr[BOUND_LFS_POINTER];
+	json_t *siblings, *v;
 
-	if (revision_get(req, &sn) != 0)
-		return;
-	m = sn->sn_m;
-	blobs = query_bool(&req->r_query, "blobs", 0);
-	card = snapshot_card(req->r_srv->srv_store, sn);
-	hf_object_id(r->type, r->repo, id);
-	snapshot_time(sn, when);
-	if (store_repo_get(req->r_srv->srv_store, r->type, r->repo, figures_of,
-	    &fig) == 0)
-		hf_time_ms(fig.created * 1000, created);
-	else
-		memcpy(created, when, sizeof(created));
-	snprintf(author, sizeof(author), "%s", r->repo);
-	if ((slash = strchr(author, '/')) != NULL)
-		*slash = '\0';
 	if ((siblings = json_array()) == NULL)
-		goto nomem;
-	for (i = 0; i < m->nfiles; i++) {
+		return NULL;
+	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct store_file *f = &m->files[i];
 
-		total += f->size;
+		*total += f->size;
 		if ((v = json_pack("{s:s}", "rfilename", f->path)) == NULL) {
 			json_decref(siblings);
-			goto nomem;
+			return NULL;
 		}
 		if (blobs) {
 			hex(f->git_sha1, STORE_SHA1_LEN, sha1);
@@ -259,6 +225,59 @@ hf_repo_info(struct request *req)
 		}
 		json_array_append_new(siblings, v);
 	}
+	return siblings;
+}
+
+/* What repository info says of a model only: its licence conclusion,
+ * id, pipeline tag and library. */
+static void
+model_fields(struct request *req, const struct store_manifest *m,
+    json_t *card, json_t *j)
+{
+	json_t *info = licence_info(req->r_srv->srv_store, m), *v;
+
+	if (info != NULL && licence_conflict(info))
+		add_tag(json_object_get(j, "tags"), "license-conflict");
+	json_object_set_new(j, "airlock", info != NULL ? info : json_null());
+	json_object_set_new(j, "modelId", json_string(req->r_route.repo));
+	if ((v = json_object_get(card, "pipeline_tag")) != NULL &&
+	    json_is_string(v))
+		json_object_set(j, "pipeline_tag", v);
+	if ((v = json_object_get(card, "library_name")) != NULL &&
+	    json_is_string(v))
+		json_object_set(j, "library_name", v);
+}
+
+void
+hf_repo_info(struct request *req)
+{
+	const struct route *r = &req->r_route;
+	struct snapshot *sn;
+	const struct store_manifest *m;
+	json_t *j, *siblings, *card;
+	char id[25], when[32], *slash;
+	char author[BOUND_REPO_ID + 1], created[32];
+	struct figures fig = { 0, 0 };
+	uint64_t total = 0;
+	int blobs, model = strcmp(r->type, "model") == 0;
+
+	if (revision_get(req, &sn) != 0)
+		return;
+	m = sn->sn_m;
+	blobs = query_bool(&req->r_query, "blobs", 0);
+	card = snapshot_card(req->r_srv->srv_store, sn);
+	hf_object_id(r->type, r->repo, id);
+	snapshot_time(sn, when);
+	if (store_repo_get(req->r_srv->srv_store, r->type, r->repo, figures_of,
+	    &fig) == 0)
+		hf_time_ms(fig.created * 1000, created);
+	else
+		memcpy(created, when, sizeof(created));
+	snprintf(author, sizeof(author), "%s", r->repo);
+	if ((slash = strchr(author, '/')) != NULL)
+		*slash = '\0';
+	if ((siblings = siblings_json(m, blobs, &total)) == NULL)
+		goto nomem;
 	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:I,s:I,s:i,"
 	    "s:i,s:o,s:o,s:[],s:I,s:b}", "_id", id, "id", r->repo, "author",
 	    author, "sha", m->commit, "lastModified", when, "createdAt",
@@ -272,21 +291,8 @@ hf_repo_info(struct request *req)
 		goto nomem;
 	if (json_is_object(card) && json_object_size(card) > 0)
 		json_object_set(j, "cardData", card);
-	if (model) {
-		json_t *info = licence_info(req->r_srv->srv_store, m);
-
-		if (info != NULL && licence_conflict(info))
-			add_tag(json_object_get(j, "tags"), "license-conflict");
-		json_object_set_new(j, "airlock", info != NULL ? info :
-		    json_null());
-		json_object_set_new(j, "modelId", json_string(r->repo));
-		if ((v = json_object_get(card, "pipeline_tag")) != NULL &&
-		    json_is_string(v))
-			json_object_set(j, "pipeline_tag", v);
-		if ((v = json_object_get(card, "library_name")) != NULL &&
-		    json_is_string(v))
-			json_object_set(j, "library_name", v);
-	}
+	if (model)
+		model_fields(req, m, card, j);
 	commit_headers(req, sn);
 	snapshot_put(sn);
 	resp_json(req, 200, j);

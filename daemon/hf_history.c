@@ -148,6 +148,22 @@ commits_link(struct request *req, size_t page, size_t limit)
 	return 0;
 }
 
+/* What a failed resolve of the listed revision answers. */
+static enum api_error
+history_error(int rc)
+{
+	switch (rc) {
+	case STORE_ENOREPO:
+		return API_REPO_NOT_FOUND;
+	case STORE_ENOTFOUND:
+		return API_REVISION_NOT_FOUND;
+	case STORE_EINVAL:
+		return API_BAD_REQUEST;
+	default:
+		return API_INTERNAL;
+	}
+}
+
 void
 hf_commits(struct request *req)
 {
@@ -171,15 +187,10 @@ hf_commits(struct request *req)
 	h.logs = json_object();
 	if (h.commits == NULL || h.kinds == NULL || h.logs == NULL)
 		goto nomem;
-	if ((rc = store_repo_exists(st, r->type, r->repo)) != 1) {
-		resp_fail(req, rc == 0 ? API_REPO_NOT_FOUND : API_INTERNAL,
-		    rc == 0 ? r->repo : "store error", NULL);
-		goto out;
-	}
 	if ((rc = store_resolve(st, r->type, r->repo, rev, digest)) != 0) {
-		resp_fail(req, rc == STORE_ENOTFOUND ? API_REVISION_NOT_FOUND :
-		    rc == STORE_EINVAL ? API_BAD_REQUEST : API_INTERNAL,
-		    rc == STORE_EINVAL ? store_lasterror() : rev, NULL);
+		resp_fail(req, history_error(rc), rc == STORE_ENOREPO ?
+		    r->repo : rc == STORE_EINVAL ? store_lasterror() : rev,
+		    NULL);
 		goto out;
 	}
 	if ((rc = store_refs(st, r->type, r->repo, history_ref, &h)) != 0 ||

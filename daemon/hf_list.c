@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -183,21 +182,6 @@ hit_order(const void *a, const void *b, void *lq)
 	const struct hit *x = a, *y = b;
 
 	return order_cmp(lq, x->key, x->id, y->key, y->id);
-}
-
-void
-hf_time_ms(int64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char when[24];
-
-	if (ms < 0 || gmtime_r(&t, &tm) == NULL) {
-		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
-		return;
-	}
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 32, "%s.%03dZ", when, (int)(ms % 1000));
 }
 
 static json_t *

@@ -38,6 +38,7 @@
 
 struct conn {
 	struct conn			*c_next;
+	struct server			*c_srv;		/* its counts */
 	struct evhttp_connection	*c_evcon;
 	struct request			*c_req;		/* at a worker */
 	struct stream			*c_stream;	/* sending a blob */
@@ -77,6 +78,7 @@ static void
 conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct conn *c = arg, **cp;
+	struct server *srv;
 
 	if (c->c_req != NULL) {
 		if (c->c_req->r_ev != NULL)
@@ -88,17 +90,18 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 		stream_gone(c->c_stream);
 	if (c->c_flushing) {
 		c->c_flushing = 0;
-		server->srv_nflushing--;
+		c->c_srv->srv_nflushing--;
 	}
 	for (cp = &conns[conn_hash(evcon)]; *cp != NULL; cp = &(*cp)->c_next)
 		if (*cp == c) {
 			*cp = c->c_next;
 			break;
 		}
+	srv = c->c_srv;
 	free(c);
-	server->srv_nconns--;
-	if (server->srv_draining)
-		http_request_done(server);
+	srv->srv_nconns--;
+	if (srv->srv_draining)
+		http_request_done(srv);
 }
 
 void
@@ -124,8 +127,8 @@ flushed(struct evhttp_request *ev, void *arg)
 	(void)ev;
 	if (c->c_flushing) {
 		c->c_flushing = 0;
-		server->srv_nflushing--;
-		http_request_done(server);
+		c->c_srv->srv_nflushing--;
+		http_request_done(c->c_srv);
 	}
 }
 
@@ -140,7 +143,7 @@ conn_track_flush(struct conn *c, struct evhttp_request *ev)
 	if (c == NULL || c->c_flushing)
 		return;
 	c->c_flushing = 1;
-	server->srv_nflushing++;
+	c->c_srv->srv_nflushing++;
 	evhttp_request_set_on_complete_cb(ev, flushed, c);
 }
 
@@ -455,6 +458,7 @@ conn_get(struct server *srv, struct evhttp_request *ev)
 		return NULL;
 	}
 	c->c_evcon = evcon;
+	c->c_srv = srv;
 	c->c_next = conns[conn_hash(evcon)];
 	conns[conn_hash(evcon)] = c;
 	srv->srv_nconns++;

@@ -7,7 +7,8 @@ airlockd_SOURCES = daemon/airlockd.h daemon/route.h daemon/main.c \
 	daemon/body.h daemon/body.c daemon/hf_api.c daemon/native_api.c \
 	daemon/metrics.c daemon/licence.c \
 	daemon/writer.c daemon/signer.c daemon/jobs.c \
-	daemon/hf_list.c daemon/hf_history.c daemon/downloads.c
+	daemon/hf_list.c daemon/hf_history.c daemon/hf_common.c \
+	daemon/downloads.c
 airlockd_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(INIH_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SODIUM_CFLAGS) $(CRYPTO_CFLAGS) $(CURL_CFLAGS)
 airlockd_LDADD = $(MIRROR_LIBS) $(GATE_LIBS) $(POLICY_LIBS) $(STORE_LIBS) \

@@ -24,8 +24,6 @@
 #include "daemon/airlockd.h"
 #include "keys/keys.h"
 
-struct server	*server;
-
 static void
 usage(void)
 {
@@ -344,13 +342,12 @@ start(struct server *srv, const struct options *o)
 		    "will stay resident", srv->srv_conf->cf_store);
 	if ((srv->srv_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	server = srv;
 	clock_gettime(CLOCK_MONOTONIC, &srv->srv_started);
 	if (http_start(srv) != 0)
 		fatalx("cannot start the HTTP server on %s",
 		    srv->srv_conf->cf_listen);
 	if (pool_start(srv->srv_base, srv->srv_conf->cf_workers) != 0 ||
-	    stream_init(srv->srv_base) != 0)
+	    stream_init(srv) != 0)
 		fatalx("cannot start the workers");
 	if (writes && jobs_start(srv, err, sizeof(err)) != 0)
 		fatalx("mirroring: %s", err);

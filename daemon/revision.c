@@ -458,9 +458,10 @@ snapshot_resolve(struct store *st, const char *type, const char *repo,
 
 	*out = NULL;
 	rc = store_resolve(st, type, repo, rev, digest);
+	if (rc == STORE_ENOREPO)
+		return API_REPO_NOT_FOUND;
 	if (rc == STORE_ENOTFOUND)
-		return store_repo_exists(st, type, repo) == 1 ?
-		    API_REVISION_NOT_FOUND : API_REPO_NOT_FOUND;
+		return API_REVISION_NOT_FOUND;
 	if (rc == STORE_EINVAL)
 		return API_BAD_REQUEST;
 	if (rc != 0) {

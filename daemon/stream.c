@@ -272,7 +272,7 @@ window_fill(struct stream *sm)
 	size_t i;
 	int rc;
 
-	if ((rc = store_view_open(server->srv_store, &w->w_view)) != 0)
+	if ((rc = store_view_open(sm->sm_srv->srv_store, &w->w_view)) != 0)
 		return rc;
 	if ((ex = extents_get(w->w_view, sm->sm_blob)) == NULL)
 		return -1;
@@ -325,7 +325,7 @@ read_run(struct task *tk)
 		sm->sm_rc = window_fill(sm);
 		sm->sm_got = sm->sm_win->w_len;
 	} else
-		sm->sm_rc = store_blob_read(server->srv_store, sm->sm_blob,
+		sm->sm_rc = store_blob_read(sm->sm_srv->srv_store, sm->sm_blob,
 		    sm->sm_off, sm->sm_buf->b_data, sm->sm_len, &sm->sm_got);
 	if (sm->sm_rc != 0 && sm->sm_err[0] == '\0')
 		snprintf(sm->sm_err, sizeof(sm->sm_err), "%s",
@@ -573,7 +573,8 @@ stall_check(evutil_socket_t fd, short what, void *arg)
 		return;
 	TAILQ_FOREACH(sm, &streams, sm_entry) {
 		if (sm->sm_done || sm->sm_owned == 0 || sm->sm_reading ||
-		    now - sm->sm_progress < server->srv_conf->cf_stall_timeout)
+		    now - sm->sm_progress <
+		    sm->sm_srv->srv_conf->cf_stall_timeout)
 			continue;
 		if (victim == NULL || sm->sm_progress < victim->sm_progress)
 			victim = sm;
@@ -593,13 +594,13 @@ stall_check(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-stream_init(struct event_base *base)
+stream_init(struct server *srv)
 {
 	struct store_view *v;
 
-	if ((stall_ev = evtimer_new(base, stall_check, NULL)) == NULL)
+	if ((stall_ev = evtimer_new(srv->srv_base, stall_check, NULL)) == NULL)
 		return -1;
-	if (store_view_open(server->srv_store, &v) != 0) {
+	if (store_view_open(srv->srv_store, &v) != 0) {
 		log_warnx("%s: no sendfile, files are read into buffers: %s",
 		    __func__, store_lasterror());
 		return 0;

@@ -361,7 +361,7 @@ gate_check_stored(struct store *st, const struct policy_table *t,
 	size_t nring = 0;
 	int rc;
 
-	if ((rc = gate_conclude(st, t, m, &c)) != 0)
+	if ((rc = policy_store_conclude(st, t, m, NULL, NULL, &c)) != 0)
 		goto out;
 	if ((rc = gate_ring(st, &ring, &nring)) != 0 ||
 	    (rc = gate_reviews(st, ring, nring, m, &reviews, &ntrusted)) != 0)
@@ -372,4 +372,13 @@ out:
 	json_decref(reviews);
 	free(ring);
 	return rc;
+}
+
+int
+gate_conclude_files(struct store *st, const struct policy_table *t,
+    const char *repo, const char *commit,
+    const struct policy_input_file *files, size_t n, json_t **out)
+{
+	return policy_store_conclude_files(st, t, repo, commit, files, n,
+	    POLICY_STORE_MAIN_ONLY, out);
 }

@@ -21,6 +21,7 @@
 
 struct policy_table;
 struct policy_rules;
+struct policy_input_file;
 struct keys_trust;
 
 /* The last failure of the calling thread in words (or policy/'s). */
@@ -41,28 +42,17 @@ int	gate_rules_get(struct store *, const struct policy_table *,
 /* Writes the rules' canonical JSON as the setting, one transaction. */
 int	gate_rules_set(struct store *, const struct policy_rules *);
 
-/* A file of a revision for a conclusion: its bytes as far as
- * policy_evidence_wants() asks (or NULL: not read). */
-struct gate_file {
-	const char	*path;
-	uint64_t	 size;
-	const uint8_t	*sha256;	/* or NULL */
-	const void	*buf;
-	size_t		 len;
-};
-
 /*
  * The conclusion (policy_conclude's JSON, with "licence_files") of files
- * not yet stored (add, pull before weights, import before writing), or of
- * a stored revision.  Bases resolve to the main branch of each model the
- * store holds; the repo's stored revisions are its history.  *out is the
+ * not yet stored (add, pull before weights, import before writing):
+ * policy_store_conclude_files with bases resolved to the main branch of
+ * each model the store holds; the repo's stored revisions are its
+ * history.  A stored revision's is policy_store_conclude's.  *out is the
  * caller's.
  */
 int	gate_conclude_files(struct store *, const struct policy_table *,
-	    const char *repo, const char *commit, const struct gate_file *,
-	    size_t nfiles, json_t **out);
-int	gate_conclude(struct store *, const struct policy_table *,
-	    const struct store_manifest *, json_t **out);
+	    const char *repo, const char *commit,
+	    const struct policy_input_file *, size_t nfiles, json_t **out);
 
 /*
  * Reviews (a person's conclusion, signed): a minisign signature over the

@@ -221,6 +221,62 @@ get(struct pull *p, const char *what, const char *url0, uint64_t offset,
 	return get_hops(p, what, url0, offset, stream, NULL, out);
 }
 
+/* One request of url, waited for to its headers (stream) or its end. */
+static int
+request_one(struct pull *p, const char *url, uint64_t offset, int stream,
+    struct xfer **xp)
+{
+	struct xfer *x;
+	int rc;
+
+	if (cancelled(p))
+		return cancel_fail(p);
+	if ((rc = xfer_new(p->m, url, token_for(p, url), offset, stream,
+	    xp)) != 0)
+		return rc;
+	x = *xp;
+	x->cancelp = p->spec->cancel;
+	p->res->requests++;
+	xfer_start(x);
+	if (stream)
+		xfer_wait_headers(x);
+	else
+		xfer_wait(x);
+	if (cancelled(p))
+		return cancel_fail(p);
+	return 0;
+}
+
+/*
+ * A redirect answered *xp: *url becomes its Location and *xp is freed,
+ * after hops has kept and checked what it said and the hops are counted.
+ */
+static int
+redirect(const char *what, struct xfer **xp, struct hops *hops,
+    int *nhops, char **url)
+{
+	struct xfer *x = *xp;
+	int rc;
+
+	xfer_wait(x);
+	if (x->location == NULL)
+		return mirror_fail(MIRROR_EPROTO, "%s: HTTP %ld without a "
+		    "Location", what, x->status);
+	hops_keep(hops, x);
+	if (hops != NULL && hops->check != NULL &&
+	    (rc = hops->check(hops->check_arg, hops)) != 0)
+		return rc;
+	if (++*nhops > BOUND_UPSTREAM_HOPS)
+		return mirror_fail(MIRROR_EPROTO, "%s: more than %d redirects",
+		    what, BOUND_UPSTREAM_HOPS);
+	free(*url);
+	*url = x->location;
+	x->location = NULL;
+	xfer_free(x);
+	*xp = NULL;
+	return 0;
+}
+
 /* As get; hops, if not NULL, gets what the redirects of the last
  * attempt said (hops_keep). */
 static int
@@ -235,45 +291,11 @@ get_hops(struct pull *p, const char *what, const char *url0,
 	if (url == NULL)
 		return mirror_fail(MIRROR_ENOMEM, "out of memory");
 	for (;;) {
-		if (cancelled(p)) {
-			rc = cancel_fail(p);
+		if ((rc = request_one(p, url, offset, stream, &x)) != 0)
 			break;
-		}
-		if ((rc = xfer_new(p->m, url, token_for(p, url), offset,
-		    stream, &x)) != 0)
-			break;
-		x->cancelp = p->spec->cancel;
-		p->res->requests++;
-		xfer_start(x);
-		if (stream)
-			xfer_wait_headers(x);
-		else
-			xfer_wait(x);
-		if (cancelled(p)) {
-			rc = cancel_fail(p);
-			break;
-		}
 		if (x->status >= 300 && x->status <= 399 && x->status != 304) {
-			xfer_wait(x);
-			if (x->location == NULL) {
-				rc = mirror_fail(MIRROR_EPROTO, "%s: HTTP %ld "
-				    "without a Location", what, x->status);
+			if ((rc = redirect(what, &x, hops, &nhops, &url)) != 0)
 				break;
-			}
-			hops_keep(hops, x);
-			if (hops != NULL && hops->check != NULL &&
-			    (rc = hops->check(hops->check_arg, hops)) != 0)
-				break;
-			if (++nhops > BOUND_UPSTREAM_HOPS) {
-				rc = mirror_fail(MIRROR_EPROTO, "%s: more "
-				    "than %d redirects", what, BOUND_UPSTREAM_HOPS);
-				break;
-			}
-			free(url);
-			url = x->location;
-			x->location = NULL;
-			xfer_free(x);
-			x = NULL;
 			continue;
 		}
 		/* A streamed 2xx is the caller's from its headers on, however
@@ -847,113 +869,102 @@ find_held(struct pull *p)
 	return rc;
 }
 
-int
-mirror_pull(struct mirror *m, struct store *st,
-    const struct mirror_pull_spec *spec, struct mirror_pull_result *res)
+/* The upstream's base URL, its API and file URLs for spec's repo. */
+static int
+pull_urls(struct pull *p, const struct mirror_pull_spec *s)
 {
-	struct store_revision_result rr = { 0 };
-	struct pull p;
-	const char *type = spec->type != NULL ? spec->type : "model";
-	const char *rev = spec->revision != NULL ? spec->revision : "main";
-	struct mirror_pull_spec s = *spec;
-	size_t blen;
-	int rc, chained;
+	size_t blen = strlen(s->upstream);
 
-	memset(res, 0, sizeof(*res));
-	memset(&p, 0, sizeof(p));
-	s.type = type;
-	s.revision = rev;
-	p.m = m;
-	p.st = st;
-	p.spec = &s;
-	p.res = res;
-	p.tree.wanted = wanted;
-	p.tree.wanted_arg = &s;
-	p.tree.max_size = spec->max_file;
-	if (spec->exact != NULL) {
-		s.revision = rev = spec->exact->commit;
-		s.type = type = spec->exact->type;
-	}
-	if (spec->upstream == NULL || spec->repo == NULL ||
-	    !store_repo_valid(spec->repo) || !store_type_valid(type) ||
-	    !store_revision_valid(rev))
-		return mirror_fail(MIRROR_EINVAL, "%s: not a repository and "
-		    "revision to pull", spec->repo != NULL ? spec->repo : "");
-	blen = strlen(spec->upstream);
-	while (blen > 0 && spec->upstream[blen - 1] == '/')
+	while (blen > 0 && s->upstream[blen - 1] == '/')
 		blen--;
-	if (blen == 0 || blen >= sizeof(p.base))
+	if (blen == 0 || blen >= sizeof(p->base))
 		return mirror_fail(MIRROR_EINVAL, "%s: not an upstream URL",
-		    spec->upstream);
-	memcpy(p.base, spec->upstream, blen);
-	p.base[blen] = '\0';
-	if ((p.host = origin(p.base)) == NULL ||
-	    (strncasecmp(p.base, "http://", 7) != 0 &&
-	    strncasecmp(p.base, "https://", 8) != 0)) {
-		free(p.host);
+		    s->upstream);
+	memcpy(p->base, s->upstream, blen);
+	p->base[blen] = '\0';
+	if ((p->host = origin(p->base)) == NULL ||
+	    (strncasecmp(p->base, "http://", 7) != 0 &&
+	    strncasecmp(p->base, "https://", 8) != 0)) {
+		free(p->host);
+		p->host = NULL;
 		return mirror_fail(MIRROR_EINVAL, "%s: not an http(s) URL",
-		    p.base);
+		    p->base);
 	}
-	snprintf(p.api, sizeof(p.api), "%s/api/%s/%s", p.base,
-	    store_type_plural(type), spec->repo);
-	snprintf(p.files, sizeof(p.files), "%s/%s%s", p.base,
-	    store_type_prefix(type), spec->repo);
+	snprintf(p->api, sizeof(p->api), "%s/api/%s/%s", p->base,
+	    store_type_plural(s->type), s->repo);
+	snprintf(p->files, sizeof(p->files), "%s/%s%s", p->base,
+	    store_type_prefix(s->type), s->repo);
+	return 0;
+}
 
-	/* An airlockd upstream: its manifest and the chunks we lack. */
-	if ((rc = chain_pull(m, st, &s, p.base, res, &chained)) != 0 ||
-	    chained)
-		goto out;
-	if ((rc = resolve_commit(&p)) != 0)
-		goto out;
-	if (spec->exact == NULL && unchanged(&p))
-		goto out;
-	if ((rc = list_tree(&p)) != 0)
-		goto out;
-	res->files = p.tree.n;
-	if ((rc = find_held(&p)) != 0)
-		goto out;
-	p.stat.files = p.tree.n;
-	for (size_t i = 0; i < p.tree.n; i++)
-		p.stat.bytes += p.tree.v[i].size;
-	res->bytes = p.stat.bytes;
-	status(&p, 0, 0);
-
-	p.rs.parts.type = type;
-	p.rs.parts.repo = spec->repo;
-	p.rs.parts.upstream = p.base;
-	p.rs.parts.revision = rev;
-	p.rs.parts.commit = p.commit;
-	p.rs.parts.include = spec->include;
-	p.rs.parts.exclude = spec->exclude;
-	p.rs.parts.created = (int64_t)time(NULL);
-	p.rs.ref = spec->ref != NULL ? spec->ref :
-	    hex_valid(rev, STORE_COMMIT_LEN) ? NULL : rev;
-	p.rs.why = spec->why;
-	p.rs.flags = STORE_REVISION_KEEP_COMMIT;
-	p.rs.feed = feed;
-	p.rs.feed_arg = &p;
-	p.rs.sign = spec->sign;
-	p.rs.sign_arg = spec->sign_arg;
-	p.rs.progress = spec->progress;
-	p.rs.progress_arg = spec->progress_arg;
-	if (spec->exact != NULL) {
-		p.rs.manifest = spec->exact;
-		p.rs.sigs = spec->sigs;
-		p.rs.nsigs = spec->nsigs;
-		p.rs.ref = NULL;
-		p.rs.flags = 0;
+/* What store_revision_add is to make of the files the pull feeds. */
+static void
+revision_spec(struct pull *p, const struct mirror_pull_spec *s)
+{
+	p->rs.parts.type = s->type;
+	p->rs.parts.repo = s->repo;
+	p->rs.parts.upstream = p->base;
+	p->rs.parts.revision = s->revision;
+	p->rs.parts.commit = p->commit;
+	p->rs.parts.include = s->include;
+	p->rs.parts.exclude = s->exclude;
+	p->rs.parts.created = (int64_t)time(NULL);
+	p->rs.ref = s->ref != NULL ? s->ref :
+	    hex_valid(s->revision, STORE_COMMIT_LEN) ? NULL : s->revision;
+	p->rs.why = s->why;
+	p->rs.flags = STORE_REVISION_KEEP_COMMIT;
+	p->rs.feed = feed;
+	p->rs.feed_arg = p;
+	p->rs.sign = s->sign;
+	p->rs.sign_arg = s->sign_arg;
+	p->rs.progress = s->progress;
+	p->rs.progress_arg = s->progress_arg;
+	if (s->exact != NULL) {
+		p->rs.manifest = s->exact;
+		p->rs.sigs = s->sigs;
+		p->rs.nsigs = s->nsigs;
+		p->rs.ref = NULL;
+		p->rs.flags = 0;
 	}
-	rc = store_revision_add(st, &p.rs, &rr);
-	if (rc != 0) {
+}
+
+/* The upstream's tree, listed and weighed, and what the store holds. */
+static int
+survey(struct pull *p)
+{
+	int rc;
+
+	if ((rc = list_tree(p)) != 0)
+		return rc;
+	p->res->files = p->tree.n;
+	if ((rc = find_held(p)) != 0)
+		return rc;
+	p->stat.files = p->tree.n;
+	for (size_t i = 0; i < p->tree.n; i++)
+		p->stat.bytes += p->tree.v[i].size;
+	p->res->bytes = p->stat.bytes;
+	status(p, 0, 0);
+	return 0;
+}
+
+/* The revision made in the store from the files fed, and the result. */
+static int
+add_revision(struct pull *p)
+{
+	struct mirror_pull_result *res = p->res;
+	struct store_revision_result rr = { 0 };
+	int rc;
+
+	if ((rc = store_revision_add(p->st, &p->rs, &rr)) != 0) {
 		if (rr.step != STORE_REVISION_FILES && rc > -32000)
-			mirror_fail(rc, "%s@%s: %s", spec->repo, p.commit,
+			mirror_fail(rc, "%s@%s: %s", p->spec->repo, p->commit,
 			    store_lasterror());
 		if (res->failed != NULL) {
 			snprintf(res->failed_buf, sizeof(res->failed_buf), "%s",
 			    res->failed);
 			res->failed = res->failed_buf;
 		}
-		goto out;
+		return rc;
 	}
 	res->failed = NULL;
 	res->manifest = rr.manifest;
@@ -963,6 +974,52 @@ mirror_pull(struct mirror *m, struct store *st,
 	res->resumed = rr.resumed;
 	res->new_chunks = rr.new_chunks;
 	res->new_bytes = rr.new_bytes;
+	return 0;
+}
+
+int
+mirror_pull(struct mirror *m, struct store *st,
+    const struct mirror_pull_spec *spec, struct mirror_pull_result *res)
+{
+	struct pull p;
+	struct mirror_pull_spec s = *spec;
+	int rc, chained;
+
+	memset(res, 0, sizeof(*res));
+	memset(&p, 0, sizeof(p));
+	s.type = spec->type != NULL ? spec->type : "model";
+	s.revision = spec->revision != NULL ? spec->revision : "main";
+	p.m = m;
+	p.st = st;
+	p.spec = &s;
+	p.res = res;
+	p.tree.wanted = wanted;
+	p.tree.wanted_arg = &s;
+	p.tree.max_size = spec->max_file;
+	if (spec->exact != NULL) {
+		s.revision = spec->exact->commit;
+		s.type = spec->exact->type;
+	}
+	if (spec->upstream == NULL || spec->repo == NULL ||
+	    !store_repo_valid(spec->repo) || !store_type_valid(s.type) ||
+	    !store_revision_valid(s.revision))
+		return mirror_fail(MIRROR_EINVAL, "%s: not a repository and "
+		    "revision to pull", spec->repo != NULL ? spec->repo : "");
+	if ((rc = pull_urls(&p, &s)) != 0)
+		return rc;
+
+	/* An airlockd upstream: its manifest and the chunks we lack. */
+	if ((rc = chain_pull(m, st, &s, p.base, res, &chained)) != 0 ||
+	    chained)
+		goto out;
+	if ((rc = resolve_commit(&p)) != 0)
+		goto out;
+	if (spec->exact == NULL && unchanged(&p))
+		goto out;
+	if ((rc = survey(&p)) != 0)
+		goto out;
+	revision_spec(&p, &s);
+	rc = add_revision(&p);
 out:
 	upstream_tree_free(&p.tree);
 	for (size_t i = 0; i < p.nmeta; i++)

@@ -279,6 +279,14 @@ int	policy_gate(const struct policy_rules *, json_t *conclusion,
  * air gap); else fetch, when not NULL, is asked to bring one (0, then the
  * store is looked at again; POLICY_ENOTFOUND: neither held nor reachable;
  * another code stops).  The repo's other revisions are its history.
+ *
+ * policy_store_conclude_files concludes files not stored yet (add, pull
+ * before weights, import before writing), of the model repo at commit
+ * (or NULL): the same JSON without "datasets"; the model's stored
+ * revisions of other commits are its history.  With
+ * POLICY_STORE_MAIN_ONLY a base is only the main branch of a model the
+ * store holds.  The files and their bytes are the caller's and live
+ * until it returns; *out is the caller's.
  */
 #define POLICY_METADATA_REF	"metadata-only"
 struct store;
@@ -288,5 +296,19 @@ typedef int (*policy_fetch_fn)(void *arg, const char *type, const char *repo);
 int	policy_store_conclude(struct store *, const struct policy_table *,
 	    const struct store_manifest *, policy_fetch_fn, void *,
 	    json_t **out);
+
+/* A file of a revision not stored yet: its bytes as far as
+ * policy_evidence_wants() asks (buf NULL: not read). */
+struct policy_input_file {
+	const char	*path;
+	uint64_t	 size;
+	const uint8_t	*sha256;	/* or NULL */
+	const void	*buf;
+	size_t		 len;
+};
+#define POLICY_STORE_MAIN_ONLY	0x1	/* no metadata-only base */
+int	policy_store_conclude_files(struct store *,
+	    const struct policy_table *, const char *repo, const char *commit,
+	    const struct policy_input_file *, size_t nfiles, int flags, json_t **out);
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * stored.c - policy/ over the store: the evidence of a stored revision,
- * its bases resolved among the store's revisions (or fetched as
- * metadata through the caller's hook), the repo's other revisions taken
- * as history, and the datasets its card claims (policy.h, "Over the
- * store").
+ * stored.c - policy/ over the store: the evidence of a stored revision
+ * or of files about to be stored, its bases resolved among the store's
+ * revisions (or fetched as metadata through the caller's hook), the
+ * repo's other revisions taken as history, and the datasets a stored
+ * revision's card claims (policy.h, "Over the store").
  */
 #include "config.h"
 
@@ -19,11 +19,22 @@ struct resolver {
 	const struct policy_table *table;
 	policy_fetch_fn		 fetch;
 	void			*fetch_arg;
+	int			 flags;		/* POLICY_STORE_* */
+};
+
+/* What is concluded: a stored revision, or files not stored yet. */
+struct subject {
+	const char			*type;
+	const char			*repo;
+	const char			*commit;	/* or NULL */
+	const struct store_manifest	*stored;	/* or NULL: files */
+	const struct policy_input_file	*files;
+	size_t				 nfiles;
 };
 
 /* Hands every file of m to ev, with the bytes it asks for. */
 static int
-feed(struct store *st, const struct store_manifest *m,
+feed_stored(struct store *st, const struct store_manifest *m,
     struct policy_evidence *ev)
 {
 	for (size_t i = 0; i < m->nfiles; i++) {
@@ -50,10 +61,29 @@ feed(struct store *st, const struct store_manifest *m,
 	return 0;
 }
 
+/* Hands the caller's files to ev, as they come. */
+static int
+feed_files(struct policy_evidence *ev, const struct policy_input_file *files,
+    size_t n)
+{
+	static const uint8_t none[STORE_HASH_LEN];
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		if ((rc = policy_evidence_file(ev, files[i].path,
+		    files[i].size, files[i].sha256 != NULL ? files[i].sha256 :
+		    none, files[i].buf, files[i].len)) != 0)
+			return rc;
+	return 0;
+}
+
+/* The repo's other revisions: neither the concluded revision (digest)
+ * nor, for files, any stored revision of the same commit. */
 struct history {
 	struct policy_evidence	*ev;
 	struct store		*st;
-	const uint8_t		*digest;
+	const uint8_t		*digest;	/* or NULL */
+	const char		*commit;	/* or NULL */
 	uint8_t			 seen[64][STORE_HASH_LEN];
 	size_t			 nseen;
 };
@@ -64,7 +94,8 @@ history_ref(void *arg, const struct store_ref *r)
 	struct history *h = arg;
 	struct store_manifest *m;
 
-	if (memcmp(r->digest, h->digest, STORE_HASH_LEN) == 0)
+	if (h->digest != NULL &&
+	    memcmp(r->digest, h->digest, STORE_HASH_LEN) == 0)
 		return 0;
 	for (size_t i = 0; i < h->nseen; i++)
 		if (memcmp(h->seen[i], r->digest, STORE_HASH_LEN) == 0)
@@ -74,72 +105,87 @@ history_ref(void *arg, const struct store_ref *r)
 	memcpy(h->seen[h->nseen++], r->digest, STORE_HASH_LEN);
 	if (store_manifest_get(h->st, r->digest, &m) != 0)
 		return 0;
-	policy_evidence_history(h->ev, m->commit, m->claims);
+	if (h->commit == NULL || strcmp(m->commit, h->commit) != 0)
+		policy_evidence_history(h->ev, m->commit, m->claims);
 	store_manifest_free(m);
 	return 0;
 }
 
 static int
 evidence(struct store *st, const struct policy_table *t,
-    const struct store_manifest *m, int history,
-    struct policy_evidence **out)
+    const struct subject *s, int history, struct policy_evidence **out)
 {
-	struct history h = { .st = st, .digest = m->digest };
+	struct history h = { .st = st };
 	int rc;
 
-	if ((rc = policy_evidence_new(t, m->repo, m->commit, out)) != 0)
+	if ((rc = policy_evidence_new(t, s->repo, s->commit, out)) != 0)
 		return rc;
-	if ((rc = feed(st, m, *out)) != 0) {
+	rc = s->stored != NULL ? feed_stored(st, s->stored, *out) :
+	    feed_files(*out, s->files, s->nfiles);
+	if (rc != 0) {
 		policy_evidence_free(*out);
 		*out = NULL;
 		return rc;
 	}
+	if (!history)
+		return 0;
 	h.ev = *out;
-	if (history)
-		store_refs(st, m->type, m->repo, history_ref, &h);
+	if (s->stored != NULL)
+		h.digest = s->stored->digest;
+	else
+		h.commit = s->commit;
+	store_refs(st, s->type, s->repo, history_ref, &h);
 	return 0;
 }
 
-/* The main branch of the model, else its metadata-only revision. */
+/*
+ * The main branch of the repository, else (unless main_only) its
+ * metadata-only revision; STORE_ENOTFOUND when it holds neither.
+ */
 static int
-held(struct store *st, const char *type, const char *repo,
+held(struct store *st, const char *type, const char *repo, int main_only,
     uint8_t digest[STORE_HASH_LEN])
 {
 	int rc;
 
 	if ((rc = store_resolve(st, type, repo, NULL, digest)) ==
-	    STORE_ENOTFOUND)
+	    STORE_ENOTFOUND && !main_only)
 		rc = store_resolve(st, type, repo, POLICY_METADATA_REF, digest);
-	return rc;
+	/* Not held, either way: the callers ask no more than that. */
+	return rc == STORE_ENOREPO ? STORE_ENOTFOUND : rc;
 }
 
 /*
  * A base is the main branch of the model with that id if the store has
- * it, else its metadata-only revision; else the caller's fetch is asked
- * to bring one (its metadata, from an upstream) and the store looked at
- * again.
+ * it, else (unless POLICY_STORE_MAIN_ONLY) its metadata-only revision;
+ * else the caller's fetch is asked to bring one (its metadata, from an
+ * upstream) and the store looked at again.
  */
 static int
 resolve(void *arg, const char *repo, struct policy_evidence **out)
 {
 	struct resolver *r = arg;
 	struct store_manifest *m;
+	struct subject s = { .type = "model" };
 	uint8_t digest[STORE_HASH_LEN];
-	int rc;
+	int main_only = r->flags & POLICY_STORE_MAIN_ONLY, rc;
 
 	*out = NULL;
-	rc = held(r->st, "model", repo, digest);
+	rc = held(r->st, "model", repo, main_only, digest);
 	if (rc == STORE_ENOTFOUND && r->fetch != NULL) {
 		if ((rc = r->fetch(r->fetch_arg, "model", repo)) != 0)
 			return rc;
-		rc = held(r->st, "model", repo, digest);
+		rc = held(r->st, "model", repo, main_only, digest);
 	}
 	if (rc != 0)
 		return rc == STORE_ENOTFOUND || rc == STORE_EINVAL ?
 		    POLICY_ENOTFOUND : rc;
 	if ((rc = store_manifest_get(r->st, digest, &m)) != 0)
 		return rc;
-	rc = evidence(r->st, r->table, m, 0, out);
+	s.repo = m->repo;
+	s.commit = m->commit;
+	s.stored = m;
+	rc = evidence(r->st, r->table, &s, 0, out);
 	store_manifest_free(m);
 	return rc;
 }
@@ -161,7 +207,7 @@ datasets(struct store *st, const struct store_manifest *m)
 
 		if (repo == NULL)
 			continue;
-		if (held(st, "dataset", repo, digest) != 0) {
+		if (held(st, "dataset", repo, 0, digest) != 0) {
 			json_array_append_new(out, json_pack("{s:s,s:b,s:n}",
 			    "repo", repo, "held", 0, "licence"));
 			continue;
@@ -177,6 +223,34 @@ datasets(struct store *st, const struct store_manifest *m)
 	return out;
 }
 
+/* The conclusion of s, its bases through r, with its "licence_files". */
+static int
+conclude(struct resolver *r, const struct subject *s, json_t **out)
+{
+	struct policy_evidence *ev;
+	struct policy_lineage *lin;
+	json_t *files, *evj;
+	int rc;
+
+	*out = NULL;
+	if ((rc = evidence(r->st, r->table, s, 1, &ev)) != 0)
+		return rc;
+	evj = policy_evidence_json(ev);	/* a new reference */
+	files = json_incref(json_object_get(evj, "licence_files"));
+	json_decref(evj);
+	if ((rc = policy_lineage_build(r->table, ev, resolve, r, &lin)) != 0) {
+		json_decref(files);
+		return rc;
+	}
+	rc = policy_conclude(r->table, lin, out);
+	policy_lineage_free(lin);
+	if (rc == 0)
+		json_object_set_new(*out, "licence_files", files);
+	else
+		json_decref(files);
+	return rc;
+}
+
 int
 policy_store_conclude(struct store *st, const struct policy_table *t,
     const struct store_manifest *m, policy_fetch_fn fetch, void *fetch_arg,
@@ -184,29 +258,23 @@ policy_store_conclude(struct store *st, const struct policy_table *t,
 {
 	struct resolver r = { .st = st, .table = t, .fetch = fetch,
 	    .fetch_arg = fetch_arg };
-	struct policy_evidence *ev;
-	struct policy_lineage *lin;
-	json_t *files, *evj;
+	struct subject s = { .type = m->type, .repo = m->repo,
+	    .commit = m->commit, .stored = m };
 	int rc;
 
-	*out = NULL;
-	if ((rc = evidence(st, t, m, 1, &ev)) != 0)
-		return rc;
-	evj = policy_evidence_json(ev);	/* a new reference */
-	files = json_incref(json_object_get(evj, "licence_files"));
-	json_decref(evj);
-	if ((rc = policy_lineage_build(t, ev, resolve, &r, &lin)) != 0) {
-		json_decref(files);
-		return rc;
-	}
-	rc = policy_conclude(t, lin, out);
-	policy_lineage_free(lin);
-	if (rc == 0) {
-		json_object_set_new(*out, "licence_files", files);
+	if ((rc = conclude(&r, &s, out)) == 0)
 		json_object_set_new(*out, "datasets", datasets(st, m));
-	}
-	else
-		json_decref(files);
 	return rc;
 }
 
+int
+policy_store_conclude_files(struct store *st, const struct policy_table *t,
+    const char *repo, const char *commit, const struct policy_input_file *files,
+    size_t n, int flags, json_t **out)
+{
+	struct resolver r = { .st = st, .table = t, .flags = flags };
+	struct subject s = { .type = "model", .repo = repo, .commit = commit,
+	    .files = files, .nfiles = n };
+
+	return conclude(&r, &s, out);
+}

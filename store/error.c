@@ -40,6 +40,8 @@ store_strerror(int code)
 		return "canceled";
 	case STORE_EIMMUTABLE:
 		return "a commit id or tag never moves";
+	case STORE_ENOREPO:
+		return "no such repository";
 	case MDB_MAP_FULL:
 		return "store map full";
 	}

@@ -840,53 +840,51 @@ job_abandon(struct store_ingest *ing, struct ingest_work *job)
 	pthread_mutex_unlock(&ing->mu);
 }
 
+/*
+ * A file whose hash and size are known may resume: what an earlier
+ * attempt read of it is replayed, and *prefix says how much that was.
+ */
 static int
-ingest_file(struct store_ingest *ing, const uint8_t *known, uint64_t *from,
-    store_read_fn fn, void *arg, int64_t size, unsigned flags,
+ingest_resume(struct store_ingest *ing, struct ingest_work *job,
+    const uint8_t *known, int64_t size, uint64_t *prefix,
     struct store_blobinfo *info)
 {
-	struct ingest_work job;
-	struct seg *s;
-	uint64_t prefix = 0;
-	int rc, last;
+	int rc;
 
-	memset(info, 0, sizeof(*info));
-	if ((rc = ing_txn(ing)) != 0)
+	memcpy(ing->pkey, known, STORE_HASH_LEN);
+	put_be64(ing->pkey + STORE_HASH_LEN, (uint64_t)size);
+	if ((rc = partial_find(ing, ing->pkey, (uint64_t)size, prefix)) != 0)
 		return rc;
-	memset(&job, 0, sizeof(job));
-	job.read = fn;
-	job.arg = arg;
-	job.size = job.whole = size;
-	job.sha1 = (flags & STORE_INGEST_SHA1) != 0;
-	ing->list.n = 0;
-	ing->partial = 0;
-	if (known != NULL && size >= 0) {
-		memcpy(ing->pkey, known, STORE_HASH_LEN);
-		put_be64(ing->pkey + STORE_HASH_LEN, (uint64_t)size);
-		if ((rc = partial_find(ing, ing->pkey, (uint64_t)size,
-		    &prefix)) != 0)
-			return rc;
-		ing->partial = 1;
-		ing->pdone = ing->list.n;
-		if (prefix > 0 && (rc = replay(ing, &job)) != 0) {
-			ing->partial = 0;
-			job_abandon(ing, &job);
-			return rc;
-		}
-		job.size = size - (int64_t)prefix;
-		info->resumed = prefix;
+	ing->partial = 1;
+	ing->pdone = ing->list.n;
+	if (*prefix > 0 && (rc = replay(ing, job)) != 0) {
+		ing->partial = 0;
+		job_abandon(ing, job);
+		return rc;
 	}
-	if (from != NULL)
-		*from = prefix;
+	job->size = size - (int64_t)*prefix;
+	info->resumed = *prefix;
+	return 0;
+}
+
+/*
+ * Hands the job to the workers and writes its segments as they come.
+ * Every segment of the file is drained, even after a failure, so that
+ * the workers end the file and the pool refills; returns once the hasher
+ * is done with the job.
+ */
+static int
+ingest_drain(struct store_ingest *ing, struct ingest_work *job,
+    struct store_blobinfo *info)
+{
+	struct seg *s;
+	int rc = 0, last;
 
 	pthread_mutex_lock(&ing->mu);
 	ing->cancel = 0;
-	ing->job = &job;
+	ing->job = job;
 	pthread_cond_broadcast(&ing->cv);
 	pthread_mutex_unlock(&ing->mu);
-
-	/* Drain every segment of the file, even after a failure, so that
-	 * the workers end the file and the pool refills. */
 	do {
 		pthread_mutex_lock(&ing->mu);
 		s = q_wait(ing, &ing->writeq);
@@ -918,11 +916,37 @@ ingest_file(struct store_ingest *ing, const uint8_t *known, uint64_t *from,
 	} while (!last);
 
 	pthread_mutex_lock(&ing->mu);
-	while (!job.hashed)
+	while (!job->hashed)
 		pthread_cond_wait(&ing->cv, &ing->mu);
 	pthread_mutex_unlock(&ing->mu);
+	return rc;
+}
 
-	if (rc != 0) {
+static int
+ingest_file(struct store_ingest *ing, const uint8_t *known, uint64_t *from,
+    store_read_fn fn, void *arg, int64_t size, unsigned flags,
+    struct store_blobinfo *info)
+{
+	struct ingest_work job;
+	uint64_t prefix = 0;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	if ((rc = ing_txn(ing)) != 0)
+		return rc;
+	memset(&job, 0, sizeof(job));
+	job.read = fn;
+	job.arg = arg;
+	job.size = job.whole = size;
+	job.sha1 = (flags & STORE_INGEST_SHA1) != 0;
+	ing->list.n = 0;
+	ing->partial = 0;
+	if (known != NULL && size >= 0 &&
+	    (rc = ingest_resume(ing, &job, known, size, &prefix, info)) != 0)
+		return rc;
+	if (from != NULL)
+		*from = prefix;
+	if ((rc = ingest_drain(ing, &job, info)) != 0) {
 		ing->partial = 0;
 		return rc;
 	}

@@ -303,6 +303,32 @@ is_hex_prefix(const char *s)
 	return n >= 7 && n <= STORE_COMMIT_LEN && hex_valid(s, n);
 }
 
+static int
+any_key(void *arg, const MDB_val *k, const MDB_val *d)
+{
+	(void)k, (void)d;
+	*(int *)arg = 1;
+	return 1;	/* the first is enough */
+}
+
+/* 0 if the repository has a ref in txn, STORE_ENOREPO if not, or an
+ * error. */
+static int
+repo_has_ref(struct store *st, MDB_txn *txn, const char *type,
+    const char *repo)
+{
+	char key[REFKEY_MAX];
+	size_t base;
+	int found = 0, rc;
+
+	if ((base = refkey(key, sizeof(key), type, repo, NULL)) == 0)
+		return STORE_EINVAL;
+	rc = txn_each(st, txn, st->ref, key, base, any_key, &found);
+	if (rc != 0 && rc != 1)
+		return rc;
+	return found ? 0 : STORE_ENOREPO;
+}
+
 int
 store_resolve(struct store *st, const char *type, const char *repo,
     const char *rev, uint8_t digest[STORE_HASH_LEN])
@@ -329,8 +355,11 @@ store_resolve(struct store *st, const char *type, const char *repo,
 		if (rc == STORE_ENOTFOUND && is_hex_prefix(rev))
 			rc = ref_search(st, txn, type, repo, rev, NULL, digest);
 	}
+	if (rc == STORE_ENOTFOUND && repo_has_ref(st, txn, type, repo) ==
+	    STORE_ENOREPO)
+		rc = STORE_ENOREPO;
 	mdb_txn_abort(txn);
-	if (rc == STORE_ENOTFOUND)
+	if (rc == STORE_ENOTFOUND || rc == STORE_ENOREPO)
 		return store_fail(rc, "%s@%s: no such revision", repo, rev);
 	return rc;
 }
@@ -395,27 +424,17 @@ found_one(void *arg, const struct store_ref *r)
 	return 1;	/* stop at the first */
 }
 
-static int
-any_key(void *arg, const MDB_val *k, const MDB_val *d)
-{
-	(void)k, (void)d;
-	*(int *)arg = 1;
-	return 1;	/* the first is enough */
-}
-
 int
 store_repo_exists(struct store *st, const char *type, const char *repo)
 {
-	char key[BOUND_REPO_ID + BOUND_REVISION + 32];
-	size_t base;
-	int found = 0, rc;
+	MDB_txn *txn;
+	int rc;
 
-	if ((base = refkey(key, sizeof(key), type, repo, NULL)) == 0)
-		return STORE_EINVAL;
-	rc = db_each(st, st->ref, key, base, any_key, &found);
-	if (rc != 0 && rc != 1)
+	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
-	return found;
+	rc = repo_has_ref(st, txn, type, repo);
+	mdb_txn_abort(txn);
+	return rc;
 }
 
 int

@@ -52,6 +52,7 @@
 #define STORE_EEXIST		(-31007)	/* already exists */
 #define STORE_ECANCELED		(-31008)	/* a callback asked to stop */
 #define STORE_EIMMUTABLE	(-31009)	/* a commit id or tag never moves */
+#define STORE_ENOREPO		(-31010)	/* no such repository: it has no ref */
 
 /* Static text; never NULL. */
 const char	*store_strerror(int);
@@ -347,8 +348,9 @@ typedef int (*store_ref_fn)(void *arg, const struct store_ref *);
 
 /*
  * The manifest digest rev names.  STORE_EINVAL for a repository id that
- * is not one or an ambiguous commit prefix, STORE_ENOTFOUND for no such
- * revision, STORE_ECORRUPT for a damaged ref.
+ * is not one or an ambiguous commit prefix, STORE_ENOREPO for a
+ * repository with no ref at all, STORE_ENOTFOUND for a repository that
+ * has refs but not this revision, STORE_ECORRUPT for a damaged ref.
  */
 int	store_resolve(struct store *, const char *type, const char *repo,
 	    const char *rev, uint8_t digest[STORE_HASH_LEN]);
@@ -356,7 +358,8 @@ int	store_resolve(struct store *, const char *type, const char *repo,
  * of all (NULL, NULL), in key order.  A damaged ref is skipped. */
 int	store_refs(struct store *, const char *type, const char *repo,
 	    store_ref_fn, void *);
-/* 1 if the repository has a ref, 0 if not (one seek), or an error. */
+/* 0 if the repository has a ref, STORE_ENOREPO if not (one seek), or an
+ * error. */
 int	store_repo_exists(struct store *, const char *type, const char *repo);
 /* Which type a repository has: "model" if it exists as one, else
  * "dataset", else STORE_ENOTFOUND.  *type is static. */

@@ -364,8 +364,8 @@ files_conclude_through_a_missing_base(void **state)
 	static const char card[] = "---\nlicense: mit\nbase_model: "
 	    "meta-llama/Llama-3.1-8B\n---\n# a fine-tune\n";
 	struct fixture *f = *state;
-	struct gate_file file = { .path = "README.md", .size = sizeof(card) - 1,
-	    .buf = card, .len = sizeof(card) - 1 };
+	struct policy_input_file file = { .path = "README.md",
+	    .size = sizeof(card) - 1, .buf = card, .len = sizeof(card) - 1 };
 	json_t *c;
 
 	assert_int_equal(gate_conclude_files(f->st, table, REPO, NULL, &file,

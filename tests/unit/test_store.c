@@ -515,16 +515,19 @@ test_refs_resolve(void **state)
 	/* Another repo cannot reach this one's revisions by digest. */
 	store_digest_str(d2, s);
 	assert_int_equal(store_resolve(f->st, "model", "acme/other", s, got),
-	    STORE_ENOTFOUND);
+	    STORE_ENOREPO);
 	assert_int_equal(store_resolve(f->st, "model", "acme/r", "nope", got),
 	    STORE_ENOTFOUND);
 	assert_int_equal(store_resolve(f->st, "dataset", "acme/r", NULL, got),
-	    STORE_ENOTFOUND);
+	    STORE_ENOREPO);
 	/* Which of the two a miss was: the repository, or its revision. */
-	assert_int_equal(store_repo_exists(f->st, "model", "acme/r"), 1);
-	assert_int_equal(store_repo_exists(f->st, "dataset", "acme/r"), 0);
-	assert_int_equal(store_repo_exists(f->st, "model", "acme/other"), 0);
-	assert_int_equal(store_repo_exists(f->st, "model", "acme"), 0);
+	assert_int_equal(store_repo_exists(f->st, "model", "acme/r"), 0);
+	assert_int_equal(store_repo_exists(f->st, "dataset", "acme/r"),
+	    STORE_ENOREPO);
+	assert_int_equal(store_repo_exists(f->st, "model", "acme/other"),
+	    STORE_ENOREPO);
+	assert_int_equal(store_repo_exists(f->st, "model", "acme"),
+	    STORE_ENOREPO);
 }
 
 /* What the repository index says of one repository. */
@@ -1274,7 +1277,7 @@ test_revision_chunks(void **state)
 	assert_int_equal(chained(st2, &c, &fd, &got), STORE_EINVAL);
 	assert_int_equal(got.step, STORE_REVISION_MANIFEST);
 	assert_int_equal(store_resolve(st2, "model", "acme/rev", "main",
-	    digest), STORE_ENOTFOUND);
+	    digest), STORE_ENOREPO);
 	c.skip = 0;
 
 	assert_int_equal(chained(st2, &c, &fd, &got), 0);
@@ -1361,7 +1364,8 @@ test_tags_rm_retention(void **state)
 	    STORE_RM_FORCE, "me", "hard", &rm), 0);
 	assert_int_equal(rm.tags, 1);
 	assert_int_equal(rm.commits, 2);
-	assert_int_equal(store_repo_exists(f->st, "model", "acme/t"), 0);
+	assert_int_equal(store_repo_exists(f->st, "model", "acme/t"),
+	    STORE_ENOREPO);
 	assert_int_equal(store_rm(f->st, "model", "acme/t", NULL,
 	    STORE_RM_FORCE, "me", "again", &rm), STORE_ENOTFOUND);
 	assert_int_equal(store_gc(f->st, 0, &r), 0);
