@@ -892,7 +892,7 @@ chain_gate(struct chain *c, struct mirror_chain_vouch *v)
 		uint8_t sha[STORE_HASH_LEN];
 		struct xfer *x;
 
-		if (upstream_rank(f->path) >= 2 || f->size > BOUND_CARD)
+		if (upstream_rank(f->path, f->size) >= 2 || f->size > BOUND_CARD)
 			continue;
 		store_hex(f->sha256, STORE_HASH_LEN, hex);
 		snprintf(url, sizeof(url), "%s/v1/blobs/sha256:%s", c->base,

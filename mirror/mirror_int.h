@@ -132,8 +132,14 @@ int	upstream_tree_page(struct upstream_tree *, const char *, size_t);
  * as they are fetched (upstream_rank, then by path). */
 int	upstream_tree_finish(struct upstream_tree *);
 void	upstream_tree_free(struct upstream_tree *);
-/* 0 the model card, 1 a licence or notice at the top, 2 the rest. */
-int	upstream_rank(const char *path);
+/* 0 the model card; 1 a licence or notice at the top, or a config.json,
+ * adapter_config.json or mergekit_config.yml of at most
+ * BOUND_EVIDENCE_FILE bytes (what the gate reads before weights move); 2
+ * the rest. */
+int	upstream_rank(const char *path, uint64_t size);
+/* 1 for the card and the licence and notice files: fetched whatever
+ * --include and --exclude say. */
+int	upstream_always(const char *path);
 
 /* The URL of a Link header's rel="next", malloc'd, or NULL. */
 char	*upstream_link_next(const char *link);

@@ -395,7 +395,7 @@ wanted(void *arg, const char *path)
 {
 	const struct mirror_pull_spec *s = arg;
 
-	if (upstream_rank(path) < 2)
+	if (upstream_always(path))
 		return 1;
 	if (s->include != NULL && s->include[0] != NULL &&
 	    !matches(s->include, path))
@@ -659,7 +659,8 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 		fs.p = p;
 		fs.f = f;
 		fs.capture = strcmp(f->path, "README.md") == 0 ||
-		    (p->spec->gate != NULL && upstream_rank(f->path) < 2);
+		    (p->spec->gate != NULL &&
+		    upstream_rank(f->path, f->size) < 2);
 		in.resume_from = f->lfs ? &fs.start : NULL;
 		/* What the gate and the card read must flow. */
 		in.reuse = !fs.capture;
@@ -703,7 +704,8 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 	return rc;
 }
 
-/* Once, before the first file that is not the card's or a licence's. */
+/* Once, before the first file that is not the card's, a licence's or
+ * another small file of evidence (upstream_rank). */
 static int
 gate(struct pull *p)
 {
@@ -721,7 +723,7 @@ feed(void *arg, struct store_revision *rev)
 	int rc;
 
 	for (size_t i = 0; i < p->tree.n; i++) {
-		if (upstream_rank(p->tree.v[i].path) >= 2 &&
+		if (upstream_rank(p->tree.v[i].path, p->tree.v[i].size) >= 2 &&
 		    (rc = gate(p)) != 0)
 			return rc;
 		p->res->failed = p->tree.v[i].path;
