@@ -62,6 +62,8 @@ struct xfer {
 	int			 cancel;
 	const int		*cancelp;	/* the pull's flag, or NULL */
 	int			 toolarge;
+	int			 head;		/* only the first body_max bytes */
+	int			 cut;		/* a head ended there (aborted) */
 	int			 held;		/* its answer set the limiter */
 	CURLcode		 result;
 	char			 errbuf[CURL_ERROR_SIZE];
@@ -87,6 +89,11 @@ int	mirror_failwrap(int code, const char *fmt, ...)
 
 int	xfer_new(struct mirror *, const char *url, const char *token,
 	    uint64_t offset, int stream, struct xfer **);
+/* Before xfer_start: asks only for the first n bytes (Range: bytes=0-
+ * (n - 1)), and keeps no more of the body than them, ending the transfer
+ * there (cut) when the answer is longer: an upstream that ignores the
+ * Range sends no more than curl has in flight. */
+int	xfer_head(struct xfer *, size_t n);
 void	xfer_start(struct xfer *);
 void	xfer_wait_headers(struct xfer *);
 void	xfer_wait(struct xfer *);
