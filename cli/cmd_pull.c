@@ -410,13 +410,15 @@ pull_gate(void *arg, const char *commit, const struct mirror_meta_file *mf,
     size_t n, const struct mirror_chain_vouch *v)
 {
 	struct pull_gate *g = arg;
-	struct policy_input_file files[16];
+	struct policy_input_file files[MIRROR_META_FILES];
 	json_t *reviews = NULL;
 	char reason[1024];
 	json_t *c;
 	int rc;
 
-	for (size_t i = 0; i < n && i < 16; i++) {
+	if (n > MIRROR_META_FILES)
+		n = MIRROR_META_FILES;
+	for (size_t i = 0; i < n; i++) {
 		files[i].path = mf[i].path;
 		files[i].size = mf[i].size;
 		files[i].sha256 = mf[i].sha256;
@@ -424,7 +426,7 @@ pull_gate(void *arg, const char *commit, const struct mirror_meta_file *mf,
 		files[i].len = mf[i].len;
 	}
 	if ((rc = gate_conclude_files(g->st, g->table, g->spec->repo, commit, files,
-	    n < 16 ? n : 16, &c)) != 0) {
+	    n, &c)) != 0) {
 		g->status = cli_fail(EXIT_USAGE, "%s@%s: %s", g->spec->repo, commit,
 		    gate_lasterror());
 		return MIRROR_EREFUSED;

@@ -875,24 +875,98 @@ chain_not_locked(const struct mirror_pull_spec *s,
 }
 
 /*
- * The gate (mirror.h, mirror_gate_fn) on the card and licence files,
- * fetched as blobs by their sha256 and checked, before any chunk moves.
+ * The head of a GGUF file for the gate (mirror.h): its first chunks, each
+ * checked against its hash, as far as BOUND_GGUF_PREFIX bytes; read from
+ * the store when it holds the blob.  *buf for free(3).
+ */
+static int
+chain_head(struct chain *c, const struct store_file *f, char **buf,
+    size_t *len)
+{
+	char url[2200], what[BOUND_PATH + 200];
+	uint64_t off = 0;
+	size_t want, got = 0;
+	struct xfer *x;
+	int rc = 0;
+
+	*buf = NULL;
+	*len = 0;
+	want = f->size < BOUND_GGUF_PREFIX ? (size_t)f->size :
+	    BOUND_GGUF_PREFIX;
+	if ((*buf = malloc(want)) == NULL)
+		return mirror_fail(MIRROR_ENOMEM, "out of memory");
+	if (store_blob_read(c->st, f->sha256, 0, *buf, want, &got) == 0 &&
+	    got == want) {
+		*len = got;
+		return 0;
+	}
+	got = 0;
+	if ((rc = chain_chunk_list(c, f)) != 0)
+		goto fail;
+	for (size_t i = 0; i < c->nrefs && got < want; i++) {
+		size_t k;
+
+		chunk_url(c, i, url, sizeof(url));
+		chunk_what(c, f, i, off, what, sizeof(what));
+		if ((rc = chain_get(c, what, url, STORE_CHUNK_MAX, &x)) != 0)
+			goto fail;
+		if (!chunk_matches(c, i, x)) {
+			xfer_free(x);
+			rc = mirror_fail(MIRROR_ECORRUPT, "%s: the upstream's "
+			    "bytes do not match the chunk's hash", what);
+			goto fail;
+		}
+		k = x->len < want - got ? x->len : want - got;
+		memcpy(*buf + got, x->body, k);
+		got += k;
+		off += x->len;
+		xfer_free(x);
+	}
+	c->nrefs = 0;
+	if (got != want) {
+		rc = mirror_fail(MIRROR_EPROTO, "%s: the chunks hold %zu of its "
+		    "first %zu bytes", f->path, got, want);
+		goto fail;
+	}
+	*len = got;
+	return 0;
+fail:
+	c->nrefs = 0;
+	free(*buf);
+	*buf = NULL;
+	return rc;
+}
+
+static int
+is_gguf(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 5 && strcasecmp(path + n - 5, ".gguf") == 0;
+}
+
+/*
+ * The gate (mirror.h, mirror_gate_fn) on the card, licence and small
+ * evidence files, fetched as blobs by their sha256 and checked, and the
+ * heads of the first GGUF files (chain_head), before any other chunk
+ * moves.
  */
 static int
 chain_gate(struct chain *c, struct mirror_chain_vouch *v)
 {
 	const struct store_manifest *m = c->manifest;
-	struct mirror_meta_file meta[16];
-	size_t n = 0;
+	struct mirror_meta_file meta[MIRROR_META_FILES];
+	size_t n = 0, heads = 0;
 	int rc = 0;
 
-	for (size_t i = 0; i < m->nfiles && n < 16 && rc == 0; i++) {
+	for (size_t i = 0; i < m->nfiles && rc == 0 &&
+	    n < MIRROR_META_FILES - MIRROR_GATE_GGUF; i++) {
 		const struct store_file *f = &m->files[i];
 		char hex[STORE_HEX_LEN + 1], url[2200];
 		uint8_t sha[STORE_HASH_LEN];
 		struct xfer *x;
 
-		if (upstream_rank(f->path) >= 2 || f->size > BOUND_CARD)
+		if (upstream_rank(f->path, f->size) >= 2 || f->size > BOUND_CARD)
 			continue;
 		store_hex(f->sha256, STORE_HASH_LEN, hex);
 		snprintf(url, sizeof(url), "%s/v1/blobs/sha256:%s", c->base,
@@ -920,6 +994,24 @@ chain_gate(struct chain *c, struct mirror_chain_vouch *v)
 		    x->len);
 		n++;
 		xfer_free(x);
+	}
+	for (size_t i = 0; i < m->nfiles && rc == 0 &&
+	    heads < MIRROR_GATE_GGUF; i++) {
+		const struct store_file *f = &m->files[i];
+		char *buf;
+		size_t len;
+
+		if (!is_gguf(f->path) || f->size == 0)
+			continue;
+		if ((rc = chain_head(c, f, &buf, &len)) != 0)
+			break;
+		meta[n].path = f->path;
+		meta[n].size = f->size;
+		meta[n].sha256 = f->sha256;
+		meta[n].buf = buf;
+		meta[n].len = len;
+		n++;
+		heads++;
 	}
 	if (rc == 0)
 		rc = c->spec->gate(c->spec->gate_arg, m->commit, meta, n, v);

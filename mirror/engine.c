@@ -522,7 +522,11 @@ write_cb(char *buf, size_t size, size_t n, void *arg)
 		size_t max = x->stream ? 4096 : x->body_max;
 
 		if (x->len + len > max) {
-			if (!x->stream) {
+			/* A head's 2xx ends at its bytes; a redirect's or an
+			 * error's words are kept as far as they fit. */
+			if (x->head && x->status >= 200 && x->status <= 299)
+				x->cut = 1;
+			else if (!x->stream && !x->head) {
 				x->toolarge = 1;
 				pthread_mutex_unlock(&m->mu);
 				return 0;
@@ -547,7 +551,8 @@ write_cb(char *buf, size_t size, size_t n, void *arg)
 		x->body[x->len] = '\0';
 		x->received += size * n;
 		pthread_mutex_unlock(&m->mu);
-		return size * n;
+		/* Less than curl gave ends the transfer. */
+		return x->cut ? 0 : size * n;
 	}
 	if (x->rsize - x->rlen < len) {
 		if (x->rlen > 0) {
@@ -660,6 +665,24 @@ xfer_new(struct mirror *m, const char *url, const char *token,
 	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	*out = x;
+	return 0;
+}
+
+int
+xfer_head(struct xfer *x, size_t n)
+{
+	struct curl_slist *l;
+	char h[64];
+
+	if (n == 0 || x->stream || x->started)
+		return mirror_fail(MIRROR_EINVAL, "xfer_head: %zu bytes", n);
+	snprintf(h, sizeof(h), "Range: bytes=0-%zu", n - 1);
+	if ((l = curl_slist_append(x->hdrs, h)) == NULL)
+		return mirror_fail(MIRROR_ENOMEM, "out of memory");
+	x->hdrs = l;
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
+	x->head = 1;
+	x->body_max = n;
 	return 0;
 }
 

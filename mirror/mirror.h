@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/bounds.h"
 #include "store/store.h"
 
 #define MIRROR_ENOTFOUND	(-32001)	/* repo, revision or file */
@@ -132,13 +133,21 @@ void	mirror_judge_free(struct mirror_judge *);
 
 /*
  * The gate of a pull: called once, after the card, licence and notice
- * files (fetched first) and before any other file moves, with those
- * files' bytes (each at most BOUND_CARD); a nonzero return stops the pull
- * before any weight is fetched and is returned as it is.  A chained pull
- * fetches them as blobs (checked against their sha256) after the judge,
- * before any chunk, and gives what the upstream vouches for too (v, else
- * NULL).  Everything lives until the call returns.
+ * files and the small files of evidence (config.json,
+ * adapter_config.json, mergekit_config.yml; fetched first) and before any
+ * other file moves, with those files' bytes (each at most BOUND_CARD),
+ * and the head of the first MIRROR_GATE_GGUF .gguf files (by path): their
+ * first BOUND_GGUF_PREFIX bytes at most, where the metadata is, fetched
+ * by Range (len is less than size; the head is not checked against the
+ * file's sha256, which needs all of it).  At most MIRROR_META_FILES in
+ * all.  A nonzero return stops the pull before any weight is fetched and
+ * is returned as it is.  A chained pull fetches them as blobs and chunks
+ * (checked against their sha256) after the judge, before any other chunk,
+ * and gives what the upstream vouches for too (v, else NULL).
+ * Everything lives until the call returns.
  */
+#define MIRROR_GATE_GGUF	BOUND_GGUF_FILES	/* what policy/ reads */
+#define MIRROR_META_FILES	(16 + MIRROR_GATE_GGUF)
 struct mirror_meta_file {
 	const char	*path;
 	uint64_t	 size;

@@ -62,6 +62,8 @@ struct xfer {
 	int			 cancel;
 	const int		*cancelp;	/* the pull's flag, or NULL */
 	int			 toolarge;
+	int			 head;		/* only the first body_max bytes */
+	int			 cut;		/* a head ended there (aborted) */
 	int			 held;		/* its answer set the limiter */
 	CURLcode		 result;
 	char			 errbuf[CURL_ERROR_SIZE];
@@ -87,6 +89,11 @@ int	mirror_failwrap(int code, const char *fmt, ...)
 
 int	xfer_new(struct mirror *, const char *url, const char *token,
 	    uint64_t offset, int stream, struct xfer **);
+/* Before xfer_start: asks only for the first n bytes (Range: bytes=0-
+ * (n - 1)), and keeps no more of the body than them, ending the transfer
+ * there (cut) when the answer is longer: an upstream that ignores the
+ * Range sends no more than curl has in flight. */
+int	xfer_head(struct xfer *, size_t n);
 void	xfer_start(struct xfer *);
 void	xfer_wait_headers(struct xfer *);
 void	xfer_wait(struct xfer *);
@@ -132,8 +139,14 @@ int	upstream_tree_page(struct upstream_tree *, const char *, size_t);
  * as they are fetched (upstream_rank, then by path). */
 int	upstream_tree_finish(struct upstream_tree *);
 void	upstream_tree_free(struct upstream_tree *);
-/* 0 the model card, 1 a licence or notice at the top, 2 the rest. */
-int	upstream_rank(const char *path);
+/* 0 the model card; 1 a licence or notice at the top, or a config.json,
+ * adapter_config.json or mergekit_config.yml of at most
+ * BOUND_EVIDENCE_FILE bytes (what the gate reads before weights move); 2
+ * the rest. */
+int	upstream_rank(const char *path, uint64_t size);
+/* 1 for the card and the licence and notice files: fetched whatever
+ * --include and --exclude say. */
+int	upstream_always(const char *path);
 
 /* The URL of a Link header's rel="next", malloc'd, or NULL. */
 char	*upstream_link_next(const char *link);

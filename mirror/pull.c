@@ -35,7 +35,8 @@ struct pull {
 	char				 commit[STORE_COMMIT_LEN + 1];
 	struct upstream_tree		 tree;
 	json_t				*claims;
-	struct mirror_meta_file		 meta[16];	/* for the gate */
+	struct mirror_meta_file		 meta[MIRROR_META_FILES]; /* for
+							 * the gate */
 	size_t				 nmeta;
 	int				 gated;
 	struct mirror_status		 stat;
@@ -206,7 +207,7 @@ hops_clear(struct hops *h)
 }
 
 static int	get_hops(struct pull *, const char *, const char *, uint64_t,
-		    int, struct hops *, struct xfer **);
+		    int, size_t, struct hops *, struct xfer **);
 
 /*
  * GET url, retrying what is transient and following redirects by hand
@@ -218,13 +219,14 @@ static int
 get(struct pull *p, const char *what, const char *url0, uint64_t offset,
     int stream, struct xfer **out)
 {
-	return get_hops(p, what, url0, offset, stream, NULL, out);
+	return get_hops(p, what, url0, offset, stream, 0, NULL, out);
 }
 
-/* One request of url, waited for to its headers (stream) or its end. */
+/* One request of url, waited for to its headers (stream) or its end;
+ * head > 0 asks for its first head bytes only (xfer_head). */
 static int
 request_one(struct pull *p, const char *url, uint64_t offset, int stream,
-    struct xfer **xp)
+    size_t head, struct xfer **xp)
 {
 	struct xfer *x;
 	int rc;
@@ -235,6 +237,8 @@ request_one(struct pull *p, const char *url, uint64_t offset, int stream,
 	    xp)) != 0)
 		return rc;
 	x = *xp;
+	if (head > 0 && (rc = xfer_head(x, head)) != 0)
+		return rc;
 	x->cancelp = p->spec->cancel;
 	p->res->requests++;
 	xfer_start(x);
@@ -277,11 +281,13 @@ redirect(const char *what, struct xfer **xp, struct hops *hops,
 	return 0;
 }
 
-/* As get; hops, if not NULL, gets what the redirects of the last
+/* As get; head > 0 asks for the first head bytes only (xfer_head, not
+ * streamed); hops, if not NULL, gets what the redirects of the last
  * attempt said (hops_keep). */
 static int
 get_hops(struct pull *p, const char *what, const char *url0,
-    uint64_t offset, int stream, struct hops *hops, struct xfer **out)
+    uint64_t offset, int stream, size_t head, struct hops *hops,
+    struct xfer **out)
 {
 	char *url = strdup(url0);
 	struct xfer *x = NULL;
@@ -291,7 +297,7 @@ get_hops(struct pull *p, const char *what, const char *url0,
 	if (url == NULL)
 		return mirror_fail(MIRROR_ENOMEM, "out of memory");
 	for (;;) {
-		if ((rc = request_one(p, url, offset, stream, &x)) != 0)
+		if ((rc = request_one(p, url, offset, stream, head, &x)) != 0)
 			break;
 		if (x->status >= 300 && x->status <= 399 && x->status != 304) {
 			if ((rc = redirect(what, &x, hops, &nhops, &url)) != 0)
@@ -304,7 +310,8 @@ get_hops(struct pull *p, const char *what, const char *url0,
 		 * yet is a race with the loop, so it is not looked at here:
 		 * a retry from here would ask for those bytes again. */
 		if (!(stream && x->status >= 200 && x->status <= 299) &&
-		    x->done && x->result != CURLE_OK && x->status < 300) {
+		    !x->cut && x->done && x->result != CURLE_OK &&
+		    x->status < 300) {
 			if (transient_curl(x->result) &&
 			    attempt < p->m->opts.retries) {
 				backoff(p, attempt++, NULL);
@@ -417,7 +424,7 @@ wanted(void *arg, const char *path)
 {
 	const struct mirror_pull_spec *s = arg;
 
-	if (upstream_rank(path) < 2)
+	if (upstream_always(path))
 		return 1;
 	if (s->include != NULL && s->include[0] != NULL &&
 	    !matches(s->include, path))
@@ -526,7 +533,8 @@ fs_open(struct fstream *fs)
 	fs->skip = 0;
 	hops.check = hops_check;
 	hops.check_arg = fs;
-	rc = get_hops(fs->p, fs->f->path, fs->url, fs->offset, 1, &hops, &x);
+	rc = get_hops(fs->p, fs->f->path, fs->url, fs->offset, 1, 0, &hops,
+	    &x);
 	hops_clear(&hops);
 	if (rc != 0)
 		return rc;
@@ -681,7 +689,8 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 		fs.p = p;
 		fs.f = f;
 		fs.capture = strcmp(f->path, "README.md") == 0 ||
-		    (p->spec->gate != NULL && upstream_rank(f->path) < 2);
+		    (p->spec->gate != NULL &&
+		    upstream_rank(f->path, f->size) < 2);
 		in.resume_from = f->lfs ? &fs.start : NULL;
 		/* What the gate and the card read must flow. */
 		in.reuse = !fs.capture;
@@ -700,8 +709,9 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 				    store_lasterror());
 			p->rs.parts.claims = p->claims;
 		}
+		/* Room is kept for the heads of the GGUF files. */
 		if (rc == 0 && fs.capture && p->spec->gate != NULL &&
-		    p->nmeta < sizeof(p->meta) / sizeof(p->meta[0])) {
+		    p->nmeta < MIRROR_META_FILES - MIRROR_GATE_GGUF) {
 			struct mirror_meta_file *mf = &p->meta[p->nmeta++];
 
 			mf->path = f->path;
@@ -725,13 +735,112 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 	return rc;
 }
 
-/* Once, before the first file that is not the card's or a licence's. */
+static int
+is_gguf(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 5 && strcasecmp(path + n - 5, ".gguf") == 0;
+}
+
+/*
+ * The head of a GGUF file for the gate: its first BOUND_GGUF_PREFIX bytes
+ * (the metadata; the tensors come after), asked for by Range through the
+ * resolve and its redirects, checked as fs_open checks a file's answer.
+ * A 200 (the Range ignored) is cut there.  The head cannot be checked
+ * against the file's sha256; the file is, when it is fetched after.
+ */
+static int
+gguf_head(struct pull *p, const struct upstream_file *f,
+    struct mirror_meta_file *mf)
+{
+	struct fstream fs;
+	struct hops hops = { 0 };
+	struct xfer *x;
+	char enc[BOUND_PATH * 3 + 1];
+	const char *cl, *cr;
+	uint64_t a, b, total, len;
+	size_t want;
+	int rc = 0;
+
+	want = f->size < BOUND_GGUF_PREFIX ? (size_t)f->size :
+	    BOUND_GGUF_PREFIX;
+	if (encode_path(f->path, enc, sizeof(enc)) != 0)
+		return mirror_fail(MIRROR_EINVAL, "%s: path too long", f->path);
+	memset(&fs, 0, sizeof(fs));
+	fs.p = p;
+	fs.f = f;
+	snprintf(fs.url, sizeof(fs.url), "%s/resolve/%s/%s", p->files,
+	    p->commit, enc);
+	hops.check = hops_check;
+	hops.check_arg = &fs;
+	rc = get_hops(p, f->path, fs.url, 0, 0, want, &hops, &x);
+	hops_clear(&hops);
+	if (rc != 0)
+		return rc;
+	p->res->fetched += x->received;
+	status(p, p->done, x->received);
+	cl = x->h[XH_CONTENT_LENGTH];
+	cr = x->h[XH_CONTENT_RANGE];
+	if (x->status == 206 && (upstream_content_range(cr, &a, &b,
+	    &total) != 0 || a != 0 || b + 1 != want || total != f->size ||
+	    (cl != NULL && (upstream_size(cl, &len) != 0 || len != want))))
+		rc = mirror_fail(MIRROR_EPROTO, "%s: asked for its first %zu "
+		    "bytes, answered HTTP 206 with Content-Range \"%.80s\" "
+		    "and Content-Length %.40s", f->path, want,
+		    cr != NULL ? cr : "", cl != NULL ? cl : "none");
+	else if (x->status != 206 && x->status != 200)
+		rc = mirror_fail(MIRROR_EPROTO, "%s: asked for its first %zu "
+		    "bytes, answered HTTP %ld", f->path, want, x->status);
+	else if (x->status == 200 && cl != NULL &&
+	    (upstream_size(cl, &len) != 0 || len != f->size))
+		rc = mirror_fail(MIRROR_ECORRUPT, "%s: Content-Length %.40s, "
+		    "the tree said %llu bytes", f->path, cl,
+		    (unsigned long long)f->size);
+	else if (x->len != want)
+		rc = mirror_fail(MIRROR_ECORRUPT, "%s: the answer ended after "
+		    "%zu of the first %zu bytes", f->path, x->len, want);
+	if (rc == 0) {
+		mf->path = f->path;
+		mf->size = f->size;
+		mf->sha256 = f->lfs ? f->sha256 : NULL;
+		mf->buf = x->body;
+		mf->len = x->len;
+		x->body = NULL;
+	}
+	xfer_free(x);
+	return rc;
+}
+
+/*
+ * Once, before the first file that is not the card's, a licence's or
+ * another small file of evidence (upstream_rank): with the heads of the
+ * first GGUF files, as policy/ reads a stored revision's (by path).
+ */
 static int
 gate(struct pull *p)
 {
+	const char *failed = p->res->failed;
+	size_t heads = 0;
+	int rc;
+
 	if (p->spec->gate == NULL || p->gated)
 		return 0;
 	p->gated = 1;
+	for (size_t i = 0; i < p->tree.n && heads < MIRROR_GATE_GGUF; i++) {
+		const struct upstream_file *f = &p->tree.v[i];
+
+		if (!is_gguf(f->path) || f->size == 0)
+			continue;
+		if (cancelled(p))
+			return cancel_fail(p);
+		p->res->failed = f->path;
+		if ((rc = gguf_head(p, f, &p->meta[p->nmeta])) != 0)
+			return rc;
+		p->nmeta++;
+		heads++;
+	}
+	p->res->failed = failed;
 	return p->spec->gate(p->spec->gate_arg, p->commit, p->meta, p->nmeta,
 	    NULL);
 }
@@ -743,7 +852,7 @@ feed(void *arg, struct store_revision *rev)
 	int rc;
 
 	for (size_t i = 0; i < p->tree.n; i++) {
-		if (upstream_rank(p->tree.v[i].path) >= 2 &&
+		if (upstream_rank(p->tree.v[i].path, p->tree.v[i].size) >= 2 &&
 		    (rc = gate(p)) != 0)
 			return rc;
 		p->res->failed = p->tree.v[i].path;

@@ -157,16 +157,33 @@ path_cmp(const void *a, const void *b)
 }
 
 /* The card and the licence first: what a policy reads before weights. */
+/* The card or a licence, notice or use policy at the top. */
 int
-upstream_rank(const char *path)
+upstream_always(const char *path)
 {
 	if (strcmp(path, "README.md") == 0)
-		return 0;
-	if (strchr(path, '/') == NULL && (strncasecmp(path, "LICENSE", 7) ==
+		return 1;
+	return strchr(path, '/') == NULL && (strncasecmp(path, "LICENSE", 7) ==
 	    0 || strncasecmp(path, "LICENCE", 7) == 0 ||
 	    strncasecmp(path, "COPYING", 7) == 0 ||
 	    strncasecmp(path, "NOTICE", 6) == 0 ||
-	    strncasecmp(path, "USE_POLICY", 10) == 0))
+	    strncasecmp(path, "USE_POLICY", 10) == 0);
+}
+
+int
+upstream_rank(const char *path, uint64_t size)
+{
+	if (strcmp(path, "README.md") == 0)
+		return 0;
+	if (upstream_always(path))
+		return 1;
+	/* The small files policy/ reads as evidence (policy_evidence_wants):
+	 * before the gate, so that it judges on them.  One past the bound
+	 * is not read as evidence, and waits for the gate like a weight. */
+	if ((strcmp(path, "config.json") == 0 ||
+	    strcmp(path, "adapter_config.json") == 0 ||
+	    strcmp(path, "mergekit_config.yml") == 0) &&
+	    size <= BOUND_EVIDENCE_FILE)
 		return 1;
 	return 2;
 }
@@ -175,7 +192,8 @@ static int
 fetch_cmp(const void *a, const void *b)
 {
 	const struct upstream_file *x = a, *y = b;
-	int rx = upstream_rank(x->path), ry = upstream_rank(y->path);
+	int rx = upstream_rank(x->path, x->size);
+	int ry = upstream_rank(y->path, y->size);
 
 	return rx != ry ? rx - ry : strcmp(x->path, y->path);
 }

@@ -39,7 +39,8 @@ INTEGRATION_TESTS += tests/integration/review.sh
 INTEGRATION_TESTS += tests/integration/bom.sh
 INTEGRATION_TESTS += tests/integration/cache_tier.sh
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk \
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/mkgguf.py \
+	tests/lib/synopsis.awk \
 	tests/lib/flipproxy.py
 EXTRA_DIST += tests/integration/hfcache.mjs
 EXTRA_DIST += tests/integration/bom_validate.cjs

@@ -33,8 +33,8 @@ check(const struct upstream_tree *t)
 		if (!store_path_valid(f->path) || strlen(f->path) > BOUND_PATH ||
 		    !wanted(NULL, f->path))
 			abort();
-		if (i > 0 && (upstream_rank(t->v[i - 1].path) >
-		    upstream_rank(f->path) ||
+		if (i > 0 && (upstream_rank(t->v[i - 1].path,
+		    t->v[i - 1].size) > upstream_rank(f->path, f->size) ||
 		    strcmp(t->v[i - 1].path, f->path) == 0))
 			abort();
 	}

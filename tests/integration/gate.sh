@@ -12,7 +12,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v mdb_dump >/dev/null 2>&1 || skip_all "mdb_dump (lmdb-utils) is not installed"
 
-plan 28
+plan 50
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 HF_HOME=$T/hf; export HF_HOME
@@ -156,4 +156,122 @@ check "airlockd.conf's policy refuses the file (HTTP $code, PolicyDenied)" sh -c
     "test '$code' = 403 && tr -d '\r' <'$T/h2' | grep -qi '^x-error-code: PolicyDenied\$'"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/models/org/llamaft")
 check "while its metadata still answers (HTTP $code)" test "$code" = 200
+stop_daemon
+
+# What names the base only in a GGUF header or a config.json is judged
+# before the weights move (the fake Hub, tests/lib/fakehub.py, counts the
+# body bytes it sends of each file).  A GGUF of a Llama 3.1 fine-tune
+# (tests/lib/mkgguf.py, from ggml's docs/gguf.md) says general.license mit
+# and names its base by general.base_model.0.repo_url; its card says
+# nothing of either.  The base is held (its card and LICENSE), so the
+# conclusion is llama3.1 (LICENCES.md: llama3.1 flows down, and a
+# quantisation adds no licence of its own), which the policy denies.
+. "$top_srcdir/tests/lib/fakehub.sh"
+gsize=25000000
+gguf=model-Q4_K_M.gguf
+mkdir -p "$T/gg" "$T/cfg" "$T/base"
+hlen=$(python3 "$top_srcdir/tests/lib/mkgguf.py" "$T/gg/$gguf" $gsize mit \
+    https://huggingface.co/meta-llama/Llama-3.1-8B)
+printf -- '---\ntags:\n- gguf\n---\n# Finetune 8B, quantised\n' >"$T/gg/README.md"
+diag "the GGUF's header (metadata and tensor infos) is $hlen bytes of $gsize"
+printf -- '---\nlicense: apache-2.0\n---\n# a fine-tune\n' >"$T/cfg/README.md"
+printf '{"_name_or_path": "meta-llama/Llama-3.1-8B", "architectures": ["LlamaForCausalLM"]}\n' \
+    >"$T/cfg/config.json"
+head -c $weights /dev/urandom >"$T/cfg/model.safetensors"
+printf -- '---\nlicense: llama3.1\n---\n# Llama 3.1\n' >"$T/base/README.md"
+printf 'LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\n' >"$T/base/LICENSE"
+check "the fake Hub serves org/gguf and org/cfgft" start_fakehub \
+    "org/gguf=$T/gg" "org/cfgft=$T/cfg"
+# A store that holds the base and denies llama3.1; one that allows it.
+check "two stores hold the base, meta-llama/Llama-3.1-8B" sh -c '
+for s in G H; do
+	"$1" --store "$2/$s" init && "$1" --store "$2/$s" add "$2/base" \
+	    --repo meta-llama/Llama-3.1-8B || exit 1
+done' sh "$AIRLOCK" "$T"
+"$AIRLOCK" --store "$T/G" policy set "$T/policy.yaml" >/dev/null
+printf 'deny: [gemma]\n' >"$T/allow.yaml"
+"$AIRLOCK" --store "$T/H" policy set "$T/allow.yaml" >/dev/null
+gbytes() { hub_stats "d[\"files\"].get(\"$1\", {}).get(\"bytes\", 0)"; }
+greqs() { hub_stats "d[\"files\"].get(\"$1\", {}).get(\"requests\", 0)"; }
+
+hub_clear
+fails "pull of a GGUF whose header names a Llama base exits 1" 1 \
+    "$AIRLOCK" --store "$T/G" pull org/gguf --from "$HUB"
+cp "$T/.out" "$T/gguf.err"
+check "  refused by the policy, before any weight" sh -c \
+    "grep -q 'llama3.1 is denied' '$T/gguf.err' &&
+     grep -q 'refused before any weight was fetched' '$T/gguf.err'"
+sent=$(gbytes $gguf)
+diag "the fake Hub sent $sent bytes of the $gsize-byte GGUF for the refused pull"
+check "  fewer than 3 MB of the GGUF were sent ($sent)" test "$sent" -lt 3000000
+check "  asked for by Range: bytes=0-2097151, answered 206" test "$(hub_stats \
+    "sorted(set((r['range'], r['status']) for r in reqs('$gguf') if r['host'] == 'cdn'))")" \
+    = "[('bytes=0-2097151', 206)]"
+check "  and the store holds no revision of it" sh -c \
+    "! '$AIRLOCK' --store '$T/G' ls | grep -q org/gguf"
+
+hub_clear
+hub_fault "{\"kind\": \"norange\", \"path\": \"$gguf\"}"
+fails "an upstream that ignores the Range: refused as well" 1 \
+    "$AIRLOCK" --store "$T/G" pull org/gguf --from "$HUB"
+cp "$T/.out" "$T/norange.err"
+sent=$(gbytes $gguf)
+diag "answering 200 with the whole body, the fake Hub sent $sent bytes before the cut"
+check "  the transfer was cut: fewer than the whole file sent ($sent < $gsize)" \
+    sh -c "grep -q 'llama3.1 is denied' '$T/norange.err' && test $sent -lt $gsize"
+
+hub_clear
+check "the same GGUF under a policy that allows it pulls" \
+    "$AIRLOCK" --store "$T/H" pull org/gguf --from "$HUB"
+"$AIRLOCK" --store "$T/H" checkout org/gguf "$T/out-gg" >/dev/null
+check "  byte-exact (sha256sum)" test \
+    "$(sha256sum <"$T/gg/$gguf")" = "$(sha256sum <"$T/out-gg/$gguf")"
+"$AIRLOCK" --store "$T/H" --json licence org/gguf >"$T/gg.lic"
+check "  concluded llama3.1, the base named by the header (a quantisation)" \
+    python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["declared"] == "mit" and c["declared_source"] == "gguf", c
+assert c["concluded"] == "llama3.1", c
+base = [n for n in c["chain"] if n["repo"] == "meta-llama/Llama-3.1-8B"]
+assert base and base[0]["source"] == "gguf", c["chain"]
+' "$T/gg.lic"
+
+hub_clear
+fails "pull of a fine-tune whose config.json names a Llama base exits 1" 1 \
+    "$AIRLOCK" --store "$T/G" pull org/cfgft --from "$HUB"
+cp "$T/.out" "$T/cfg.err"
+check "  refused by the policy" grep -q 'llama3.1 is denied' "$T/cfg.err"
+check "  config.json was fetched for the gate, the weights not at all" sh -c \
+    "test $(greqs config.json) -ge 1 &&
+     test '$(greqs model.safetensors) $(gbytes model.safetensors)' = '0 0'"
+check "  and the store holds no revision of it" sh -c \
+    "! '$AIRLOCK' --store '$T/G' ls | grep -q org/cfgft"
+_fakehub_kill
+
+# From another airlockd (by chunks over /v1/): the GGUF's first chunks
+# are the head; its /metrics counts the body bytes it sent.
+"$AIRLOCK" --store "$T/U" init >/dev/null &&
+    "$AIRLOCK" --store "$T/U" add "$T/gg" --repo org/gguf >/dev/null
+check "an airlockd serves org/gguf" start_daemon "$T/U"
+c0=$(curl -sf "$URL/metrics" | sed -n 's/^airlockd_body_bytes_total //p')
+fails "a chained pull of the GGUF is refused" 1 \
+    "$AIRLOCK" --store "$T/G" pull org/gguf --from "$URL"
+cp "$T/.out" "$T/chain.err"
+c1=$(curl -sf "$URL/metrics" | sed -n 's/^airlockd_body_bytes_total //p')
+diag "the upstream airlockd sent $((c1 - c0)) body bytes for the refused chained pull"
+check "  by the policy, with fewer than 3 MB sent ($((c1 - c0)))" sh -c \
+    "grep -q 'llama3.1 is denied' '$T/chain.err' && test $((c1 - c0)) -lt 3000000"
+check "  and the store holds no revision of it" sh -c \
+    "! '$AIRLOCK' --store '$T/G' ls | grep -q org/gguf"
+rm -rf "$T/H"
+"$AIRLOCK" --store "$T/H" init >/dev/null &&
+    "$AIRLOCK" --store "$T/H" add "$T/base" --repo meta-llama/Llama-3.1-8B >/dev/null &&
+    "$AIRLOCK" --store "$T/H" policy set "$T/allow.yaml" >/dev/null
+check "a chained pull of it under a policy that allows it" \
+    "$AIRLOCK" --store "$T/H" pull org/gguf --from "$URL"
+rm -rf "$T/out-gg"
+"$AIRLOCK" --store "$T/H" checkout org/gguf "$T/out-gg" >/dev/null
+check "  byte-exact (sha256sum)" test \
+    "$(sha256sum <"$T/gg/$gguf")" = "$(sha256sum <"$T/out-gg/$gguf")"
 stop_daemon
