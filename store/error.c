@@ -12,6 +12,7 @@
 #include "store/internal.h"
 
 static __thread char lasterror[1024];
+static __thread int lastcode;
 
 /* The store this thread last began to write: where a full disk is. */
 static __thread const struct store *writing;
@@ -40,6 +41,8 @@ store_strerror(int code)
 		return "canceled";
 	case STORE_EIMMUTABLE:
 		return "a commit id or tag never moves";
+	case STORE_EAGAIN:
+		return "the store is being mapped again: try again";
 	case MDB_MAP_FULL:
 		return "store map full";
 	}
@@ -54,10 +57,17 @@ store_lasterror(void)
 }
 
 int
+store_lastcode(void)
+{
+	return lasterror[0] != '\0' ? lastcode : 0;
+}
+
+int
 store_fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	lastcode = code;
 	va_start(ap, fmt);
 	vsnprintf(lasterror, sizeof(lasterror), fmt, ap);
 	va_end(ap);

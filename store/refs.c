@@ -329,7 +329,7 @@ store_resolve(struct store *st, const char *type, const char *repo,
 		if (rc == STORE_ENOTFOUND && is_hex_prefix(rev))
 			rc = ref_search(st, txn, type, repo, rev, NULL, digest);
 	}
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	if (rc == STORE_ENOTFOUND)
 		return store_fail(rc, "%s@%s: no such revision", repo, rev);
 	return rc;
@@ -522,7 +522,7 @@ store_tag(struct store *st, const char *type, const char *repo,
 		*made = rc == 0;
 	}
 	if (rc == 0 && !*made) {
-		mdb_txn_abort(txn);
+		txn_abort(txn);
 		return 0;
 	}
 	return txn_finish(txn, rc);
