@@ -285,6 +285,7 @@ enum api_error {
 	API_JOB_ENDED,
 	API_TOO_MANY_JOBS,
 	API_READ_ONLY,		/* mirroring is not on: the store is read-only */
+	API_STORE_AGAIN,	/* the store is mapped again: 503, retry */
 	API_NERRORS
 };
 struct api_error_def {

@@ -323,15 +323,15 @@ start(struct server *srv, const struct options *o)
 		 * same, uncounted.
 		 */
 		rc = srv->srv_conf->cf_downloads_flush > 0 ?
-		    store_open(srv->srv_conf->cf_store, STORE_NOGROW,
-		    &srv->srv_store) : -1;
+		    store_open(srv->srv_conf->cf_store, STORE_NOGROW |
+		    STORE_FOLLOW, &srv->srv_store) : -1;
 		if (rc != 0) {
 			if (rc != -1)
 				log_warnx("store %s: %s: serving it read-only, "
 				    "downloads not counted",
 				    srv->srv_conf->cf_store, store_lasterror());
-			if (store_open(srv->srv_conf->cf_store, STORE_RDONLY,
-			    &srv->srv_store) != 0)
+			if (store_open(srv->srv_conf->cf_store, STORE_RDONLY |
+			    STORE_FOLLOW, &srv->srv_store) != 0)
 				fatalx("store %s: %s", srv->srv_conf->cf_store,
 				    store_lasterror());
 			writable = 0;

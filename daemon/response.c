@@ -113,6 +113,8 @@ static const struct api_error_def api_errors[API_NERRORS] = {
 	[API_READ_ONLY] =	{ 503, "ReadOnly", "airlockd serves the store "
 				  "read-only: restart it with a [mirror] or "
 				  "[admin] section to mirror" },
+	[API_STORE_AGAIN] =	{ 503, "StoreRemapping", "the store's data "
+				  "file is being mapped again: retry" },
 };
 
 const struct api_error_def *
@@ -140,11 +142,23 @@ void
 resp_fail(struct request *req, enum api_error e, const char *a,
     const char *b)
 {
-	const struct api_error_def *def = api_error(e);
+	const struct api_error_def *def;
 	char msg[BOUND_ERROR_MESSAGE], *text;
 	json_t *j;
 	size_t i;
 
+	/*
+	 * A store error because the map is moving (store.h, STORE_FOLLOW)
+	 * is over in a moment, whichever path met it: no wrong answer and
+	 * no 500, but a retry.
+	 */
+	if (api_error(e)->status == 500 && store_lastcode() == STORE_EAGAIN) {
+		e = API_STORE_AGAIN;
+		a = b = NULL;
+		evhttp_remove_header(&req->r_headers, "Retry-After");
+		resp_header(req, "Retry-After", "1");
+	}
+	def = api_error(e);
 	api_message(e, a, b, msg, sizeof(msg));
 	j = json_pack("{s:s}", "error", msg);
 	text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) :

@@ -106,6 +106,7 @@ monotime(void)
 }
 
 static void	pump(struct stream *);
+static void	wait_turn(struct stream *);
 
 /*
  * With sendfile, each call ends a chunk mid-segment; corked, the socket
@@ -395,7 +396,9 @@ window_done(struct stream *sm)
 	if (sm->sm_done || sm->sm_rc != 0 || w->w_len == 0) {
 		sm->sm_owned--;
 		window_free(w);
-		if (!sm->sm_done)
+		if (!sm->sm_done && sm->sm_rc == STORE_EAGAIN)
+			wait_turn(sm);
+		else if (!sm->sm_done)
 			read_failed(sm, "no extents");
 		return;
 	}
@@ -449,7 +452,9 @@ read_done(struct task *tk)
 	if (sm->sm_done || sm->sm_rc != 0 || sm->sm_got != sm->sm_len) {
 		sm->sm_owned--;
 		buf_put(b);
-		if (!sm->sm_done)
+		if (!sm->sm_done && sm->sm_rc == STORE_EAGAIN)
+			wait_turn(sm);
+		else if (!sm->sm_done)
 			read_failed(sm, "short read");
 		goto out;
 	}
@@ -466,7 +471,9 @@ read_done(struct task *tk)
 	}
 	queued(sm, b->b_len);
 out:
-	stream_kick_waiters();
+	/* Not when it went to wait for the store: it would be first. */
+	if (!sm->sm_waiting)
+		stream_kick_waiters();
 	unref(sm);
 }
 
@@ -569,6 +576,11 @@ stall_check(evutil_socket_t fd, short what, void *arg)
 	char hex[STORE_HEX_LEN + 1];
 
 	(void)fd, (void)what, (void)arg;
+	/*
+	 * A stream whose read met the store being mapped again (read_done)
+	 * waits here too, for nothing the others give back: try it again.
+	 */
+	stream_kick_waiters();
 	if (TAILQ_EMPTY(&waiters))
 		return;
 	TAILQ_FOREACH(sm, &streams, sm_entry) {

@@ -1038,7 +1038,7 @@ refs_allowed(struct store *st, struct store_bundle *b)
 			rc = ref_check(st, txn, r->type, r->repo, r->ref,
 			    r->digest, REF_BRANCH, &same);
 	}
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/bounds.h"
@@ -75,17 +76,23 @@ mkdirs(const char *dir)
 	return 0;
 }
 
-/* The map size a store starts with: STORE_MAPSIZE, or AIRLOCK_MAPSIZE. */
+/*
+ * The map size a store starts with: at least STORE_MAPSIZE, or (*exact
+ * set) AIRLOCK_MAPSIZE's, which LMDB raises to what the data file uses:
+ * a test's way to have another process grow the store past this one's.
+ */
 static int
-initial_mapsize(uint64_t *size)
+initial_mapsize(uint64_t *size, int *exact)
 {
 	const char *s = getenv("AIRLOCK_MAPSIZE");
 	unsigned long long v;
 	char *end;
 
 	*size = STORE_MAPSIZE;
+	*exact = 0;
 	if (s == NULL || *s == '\0')
 		return 0;
+	*exact = 1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (*end != '\0' || errno != 0 || v < BOUND_MAPSIZE_MIN ||
@@ -245,15 +252,17 @@ int
 store_env_open(struct store *st, int create)
 {
 	MDB_envinfo ei;
+	struct stat sb;
 	uint64_t mapsize;
-	int rc, dead;
+	int rc, dead, exact;
 
-	if ((rc = initial_mapsize(&mapsize)) != 0)
+	if ((rc = initial_mapsize(&mapsize, &exact)) != 0)
 		return rc;
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		return store_mdb_fail(rc, st->dir);
 	mdb_env_set_maxdbs(st->env, 16);
 	mdb_env_set_maxreaders(st->env, 1024);
+	(void)mdb_env_set_userctx(st->env, st);
 	/*
 	 * MDB_NOTLS: read transactions are not tied to threads, so the
 	 * daemon's workers can use them.  No MDB_WRITEMAP: it turns a full
@@ -282,6 +291,7 @@ store_env_open(struct store *st, int create)
 		if ((rc = mdb_env_create(&st->env)) != 0)
 			return store_mdb_fail(rc, st->dir);
 		mdb_env_set_maxdbs(st->env, 16);
+		(void)mdb_env_set_userctx(st->env, st);
 		st->nolock = 1;
 		rc = mdb_env_open(st->env, st->dir, MDB_NOTLS | MDB_RDONLY |
 		    MDB_NOLOCK, 0644);
@@ -292,12 +302,19 @@ store_env_open(struct store *st, int create)
 		    st->rdonly ? "reading" : "writing");
 	if (rc != 0)
 		return store_mdb_fail(rc, st->dir);
-	if (mdb_env_info(st->env, &ei) == 0 && ei.me_mapsize < mapsize &&
+	if (mdb_env_info(st->env, &ei) == 0 &&
+	    (ei.me_mapsize < mapsize || (exact && ei.me_mapsize != mapsize)) &&
 	    (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0)
 		return store_mdb_fail(rc, "map size");
 	/* Readers a killed process left behind would pin old pages. */
 	(void)mdb_reader_check(st->env, &dead);
 	map_find(st);
+	if (st->map_random)
+		(void)map_random(st);
+	if (fstat(st->openfd, &sb) == 0) {
+		st->file_dev = sb.st_dev;
+		st->file_ino = sb.st_ino;
+	}
 	return open_dbs(st, create);
 }
 
@@ -317,6 +334,8 @@ store_open(const char *dir, unsigned flags, struct store **out)
 	st->openfd = -1;
 	st->rdonly = (flags & STORE_RDONLY) != 0;
 	st->nogrow = (flags & STORE_NOGROW) != 0;
+	st->follow = (flags & STORE_FOLLOW) != 0;
+	pthread_mutex_init(&st->gate, NULL);
 	if ((st->dir = strdup(dir)) == NULL) {
 		free(st);
 		return ENOMEM;
@@ -367,34 +386,169 @@ store_close(struct store *st)
 		close(st->lockfd);
 	if (st->openfd != -1)
 		close(st->openfd);
+	pthread_mutex_destroy(&st->gate);
 	free(st->dir);
 	free(st);
+}
+
+static time_t
+monotime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * STORE_FOLLOW: whether data.mdb is still the file LMDB has open, looked
+ * at no more than once a second.  Gate held.
+ */
+static void
+follow_check(struct store *st)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	time_t now;
+
+	if (!st->follow || st->env == NULL || (now = monotime()) == st->checked)
+		return;
+	st->checked = now;
+	snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
+	if (stat(path, &sb) == 0 && (sb.st_dev != st->file_dev ||
+	    sb.st_ino != st->file_ino))
+		st->stale |= STALE_FILE;
+}
+
+/*
+ * With no transaction of this process open (gate held, txns 0): the map
+ * another process grew taken up, or the environment opened again on the
+ * data file now in its place.  Views of the new file have a new epoch in
+ * their generation: what was found in the old one is looked for again.
+ */
+static int
+refresh(struct store *st)
+{
+	int rc;
+
+	if (st->stale & STALE_FILE) {
+		if (st->env != NULL)
+			mdb_env_close(st->env);
+		st->env = NULL;
+		st->map = NULL;
+		st->maplen = 0;
+		st->datafd = -1;
+		if (st->openfd != -1)
+			close(st->openfd);
+		st->openfd = -1;
+		st->nolock = 0;
+		st->kv_absent = 0;
+		if ((rc = store_open_lock(st, 0)) != 0 ||
+		    (rc = store_env_open(st, 0)) != 0) {
+			/* Tried again at the next transaction. */
+			if (st->env != NULL)
+				mdb_env_close(st->env);
+			st->env = NULL;
+			st->map = NULL;
+			st->datafd = -1;
+			return rc;
+		}
+		st->epoch++;
+		st->stale = 0;
+		return 0;
+	}
+	if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0)
+		return store_mdb_fail(rc, "map size");
+	map_find(st);
+	if (st->map_random)
+		(void)map_random(st);
+	st->stale = 0;
+	return 0;
+}
+
+/* Counts a transaction about to begin, once the map is right for it. */
+static int
+gate_enter(struct store *st)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&st->gate);
+	follow_check(st);
+	if (st->stale != 0 && st->txns == 0)
+		rc = refresh(st);
+	if (rc == 0 && st->stale != 0)
+		rc = store_fail(STORE_EAGAIN, "%s: %s: it is mapped again once "
+		    "this process's other transactions end; try again",
+		    st->dir, st->stale & STALE_FILE ? "data.mdb was replaced" :
+		    "another process grew the store's map");
+	if (rc == 0)
+		st->txns++;
+	pthread_mutex_unlock(&st->gate);
+	return rc;
+}
+
+/* A transaction ended, or never began; stale is what it found wrong. */
+static void
+gate_leave(struct store *st, unsigned stale)
+{
+	pthread_mutex_lock(&st->gate);
+	if (st->txns == 0)
+		abort();	/* more transactions ended than began */
+	st->txns--;
+	st->stale |= stale;
+	pthread_mutex_unlock(&st->gate);
+}
+
+void
+txn_abort(MDB_txn *txn)
+{
+	struct store *st = mdb_env_get_userctx(mdb_txn_env(txn));
+
+	mdb_txn_abort(txn);
+	gate_leave(st, 0);
+}
+
+int
+txn_commit(MDB_txn *txn)
+{
+	struct store *st = mdb_env_get_userctx(mdb_txn_env(txn));
+	int rc;
+
+	rc = mdb_txn_commit(txn);
+	gate_leave(st, 0);
+	return rc;
 }
 
 int
 txn_read(struct store *st, MDB_txn **txn)
 {
-	int rc;
+	int rc = 0;
 
-	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn)) == 0)
-		return 0;
-	if (rc == MDB_MAP_RESIZED)
-		return store_fail(rc, "%s: another process grew the store "
-		    "past this one's map; open it again", st->dir);
+	/* A map another process grew: taken up, and begun again. */
+	for (int tries = 0; tries < 2; tries++) {
+		if ((rc = gate_enter(st)) != 0)
+			return rc;
+		if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn)) == 0)
+			return 0;
+		gate_leave(st, rc == MDB_MAP_RESIZED ? STALE_MAP : 0);
+		if (rc != MDB_MAP_RESIZED)
+			break;
+	}
 	return store_mdb_fail(rc, "read transaction");
 }
 
-int
-txn_write(struct store *st, MDB_txn **txn)
+/*
+ * txn_write's begin, gate passed: MDB_MAP_RESIZED when a process that may
+ * not grow the map should first take up the size another one grew it to.
+ */
+static int
+write_begin(struct store *st, MDB_txn **txn, int last)
 {
 	MDB_envinfo ei;
 	MDB_stat ms;
 	uint64_t used, size;
 	int rc;
 
-	fail_writing(st);
-	if (st->rdonly)
-		return store_fail(EROFS, "%s: opened read-only", st->dir);
 	for (int tries = 0; tries < 2; tries++) {
 		if ((rc = mdb_env_info(st->env, &ei)) != 0 ||
 		    (rc = mdb_env_stat(st->env, &ms)) != 0)
@@ -402,6 +556,8 @@ txn_write(struct store *st, MDB_txn **txn)
 		used = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
 		for (size = ei.me_mapsize; size < used + STORE_HEADROOM;)
 			size *= 2;
+		if (size != ei.me_mapsize && st->nogrow && !last)
+			return MDB_MAP_RESIZED;	/* the file's map may be */
 		if (size != ei.me_mapsize && st->nogrow)
 			return store_fail(MDB_MAP_FULL, "%s: the store needs a "
 			    "larger map, which this process may not grow "
@@ -412,30 +568,49 @@ txn_write(struct store *st, MDB_txn **txn)
 			map_find(st);
 		}
 		rc = mdb_txn_begin(st->env, NULL, 0, txn);
-		if (rc != MDB_MAP_RESIZED)
+		if (rc != MDB_MAP_RESIZED || st->nogrow)
 			break;
 		/* Another process grew it: take its size, look again. */
-		if (st->nogrow)
-			return store_fail(rc, "%s: another process grew the "
-			    "store past this one's map; open it again",
-			    st->dir);
 		if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0)
 			break;
 		map_find(st);
 	}
+	if (rc == MDB_MAP_RESIZED)
+		return rc;
 	if (rc != 0)
 		return store_mdb_fail(rc, "write transaction");
 	return 0;
 }
 
 int
+txn_write(struct store *st, MDB_txn **txn)
+{
+	int rc = 0;
+
+	fail_writing(st);
+	if (st->rdonly)
+		return store_fail(EROFS, "%s: opened read-only", st->dir);
+	for (int tries = 0; tries < 2; tries++) {
+		if ((rc = gate_enter(st)) != 0)
+			return rc;
+		if ((rc = write_begin(st, txn, tries == 1)) == 0)
+			return 0;
+		gate_leave(st, rc == MDB_MAP_RESIZED ? STALE_MAP : 0);
+		if (rc != MDB_MAP_RESIZED)
+			return rc;
+	}
+	return store_fail(rc, "%s: another process grew the store past this "
+	    "one's map", st->dir);
+}
+
+int
 txn_finish(MDB_txn *txn, int rc)
 {
 	if (rc != 0) {
-		mdb_txn_abort(txn);
+		txn_abort(txn);
 		return rc;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
+	if ((rc = txn_commit(txn)) != 0)
 		return store_mdb_fail(rc, "commit");
 	return 0;
 }

@@ -476,7 +476,7 @@ put_chunks(struct store *st, struct archive *a, const struct store_export *x,
 		if (progress != NULL)
 			progress(parg, v->total);
 	}
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	return rc;
 }
 

@@ -506,7 +506,7 @@ store_gc_keep(struct store *st, unsigned flags, int keep_last,
 	res->chunk_bytes = bytes;
 	res->commits = mk.dropped;
 	if (dry_run) {
-		mdb_txn_abort(mk.txn);
+		txn_abort(mk.txn);
 		goto out;
 	}
 	/* Readers that kept where chunks lie must look again. */
@@ -517,11 +517,11 @@ store_gc_keep(struct store *st, unsigned flags, int keep_last,
 		goto fail;
 	}
 	CRASH_POINT("gc-commit");
-	if ((rc = mdb_txn_commit(mk.txn)) != 0)
+	if ((rc = txn_commit(mk.txn)) != 0)
 		rc = store_mdb_fail(rc, "commit");
 	goto out;
 fail:
-	mdb_txn_abort(mk.txn);
+	txn_abort(mk.txn);
 out:
 	store_unlock(st, SLOCK_WRITE);
 	/* Back to the shared lock every opener holds. */
@@ -714,6 +714,6 @@ store_stats(struct store *st, struct store_stats *s)
 		}
 		mdb_cursor_close(cur);
 	}
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	return 0;
 }

@@ -442,7 +442,7 @@ ing_fail(struct store_ingest *ing, int rc)
 	/* Not under the hasher's feet: it may be filling reserved pages. */
 	copies_done(ing);
 	if (ing->txn != NULL) {
-		mdb_txn_abort(ing->txn);
+		txn_abort(ing->txn);
 		ing->txn = NULL;
 	}
 	ing->broken = rc;
@@ -547,7 +547,7 @@ ing_commit(struct store_ingest *ing, int durable)
 	if (!durable)
 		CRASH_POINT("batch-commit");
 	mdb_env_set_flags(env, MDB_NOMETASYNC, !durable);
-	rc = mdb_txn_commit(ing->txn);
+	rc = txn_commit(ing->txn);
 	mdb_env_set_flags(env, MDB_NOMETASYNC, 0);
 	ing->txn = NULL;
 	ing->batch = 0;
@@ -1254,7 +1254,7 @@ store_ingest_free(struct store_ingest *ing)
 	if (ing->threads >= 2)
 		pthread_join(ing->hasher, NULL);
 	if (ing->txn != NULL)	/* the hasher is gone: nothing fills pages */
-		mdb_txn_abort(ing->txn);
+		txn_abort(ing->txn);
 	store_unlock(ing->st, SLOCK_WRITE);
 	for (int i = 0; i < SEG_COUNT; i++)
 		free(ing->segs[i].buf);

@@ -4,6 +4,9 @@
 #ifndef AIRLOCK_STORE_INTERNAL_H
 #define AIRLOCK_STORE_INTERNAL_H
 
+#include <sys/types.h>
+
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 
@@ -43,7 +46,25 @@ struct store {
 	uint8_t		*map;		/* LMDB's map of the data file */
 	size_t		 maplen;
 	int		 datafd;	/* the data file, LMDB's own fd */
+	int		 map_random;	/* store_map_random was asked for */
+
+	/*
+	 * The gate (env.c): every transaction of this process is counted
+	 * in txns, under gate, so that the map is moved (a size another
+	 * process grew it to) or the environment opened again (on a data
+	 * file put in place of ours) only when none is open.
+	 */
+	pthread_mutex_t	 gate;
+	unsigned	 txns;
+	unsigned	 stale;		/* STALE_*: what to do at txns 0 */
+	int		 follow;	/* STORE_FOLLOW */
+	dev_t		 file_dev;	/* the data file LMDB has open */
+	ino_t		 file_ino;
+	time_t		 checked;	/* when data.mdb was last looked at */
+	uint64_t	 epoch;		/* times opened again */
 };
+#define STALE_MAP	0x1	/* another process grew the map */
+#define STALE_FILE	0x2	/* data.mdb is another file now */
 
 /*
  * Lock bytes (open file description locks, so they die with the process,
@@ -103,7 +124,15 @@ void	fail_clear(void);
 void	fail_writing(const struct store *);
 void	fail_forget(const struct store *);
 
+/*
+ * Transactions pass the gate: txn_read and txn_write count them, and they
+ * end with txn_abort, txn_commit or txn_finish (never mdb_txn_abort or
+ * mdb_txn_commit).  Both begins fail with STORE_EAGAIN while the map is
+ * to be moved and another transaction of this process is open.
+ */
 int	txn_read(struct store *, MDB_txn **);
+void	txn_abort(MDB_txn *);
+int	txn_commit(MDB_txn *);
 /*
  * Begins a write transaction, first growing the map when what the data
  * file uses comes within STORE_HEADROOM of it.  No other transaction of
@@ -177,6 +206,8 @@ int	db_has(struct store *, MDB_dbi, const void *key, size_t klen);
 void	map_release(struct store *, const void *p, size_t len);
 /* Finds LMDB's map of the data file (st->map), after it may have moved. */
 void	map_find(struct store *);
+/* store_map_random's advice, the gate held (or no other thread yet). */
+int	map_random(struct store *);
 /* Opens st->env and its tables (again, after a compact). */
 int	store_env_open(struct store *, int create);
 

@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -86,16 +87,25 @@ map_missing(struct store *st)
 	    "found", st->dir);
 }
 
+/*
+ * The map moves when another process grows it or the data file is
+ * replaced (env.c's gate), which happens under the gate: a drop from
+ * outside any transaction takes it too, or it could advise whatever the
+ * old range holds by then.
+ */
 int
 store_map_drop(struct store *st)
 {
-	if (st->map == NULL)
-		return map_missing(st);
-	return map_advise(st, MADV_DONTNEED);
+	int rc;
+
+	pthread_mutex_lock(&st->gate);
+	rc = st->map == NULL ? map_missing(st) : map_advise(st, MADV_DONTNEED);
+	pthread_mutex_unlock(&st->gate);
+	return rc;
 }
 
 int
-store_map_random(struct store *st)
+map_random(struct store *st)
 {
 	int rc;
 
@@ -109,4 +119,16 @@ store_map_random(struct store *st)
 	if ((rc = map_advise(st, MADV_NOHUGEPAGE)) != 0 && rc != EINVAL)
 		return rc;
 	return map_advise(st, MADV_RANDOM);
+}
+
+int
+store_map_random(struct store *st)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->gate);
+	st->map_random = 1;	/* and again on each new map */
+	rc = map_random(st);
+	pthread_mutex_unlock(&st->gate);
+	return rc;
 }

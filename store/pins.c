@@ -152,6 +152,6 @@ store_pin_get(struct store *st, const char *name, uint8_t digest[STORE_HASH_LEN]
 		}
 	} else if (rc == MDB_NOTFOUND)
 		rc = store_fail(STORE_ENOTFOUND, "%s: no such pin", name);
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	return rc;
 }

@@ -30,14 +30,14 @@ store_manifest_get(struct store *st, const uint8_t digest[STORE_HASH_LEN],
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
 	if ((rc = mdb_get(txn, st->manifest, &k, &d)) != 0) {
-		mdb_txn_abort(txn);
+		txn_abort(txn);
 		if (rc == MDB_NOTFOUND)
 			return store_fail(STORE_ENOTFOUND, "manifest %s: not in "
 			    "the store", hex);
 		return store_mdb_fail(rc, "manifest");
 	}
 	rc = store_manifest_parse(d.mv_data, d.mv_size, out);
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	if (rc != 0)
 		return store_fail(STORE_ECORRUPT, "manifest %s: %s", hex,
 		    store_lasterror());
@@ -103,7 +103,7 @@ store_blob_stat(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
 	rc = blob_rec(st, txn, sha, &rec);
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	if (rc != 0)
 		return rc;
 	memcpy(info->sha256, sha, STORE_HASH_LEN);
@@ -239,7 +239,7 @@ store_blob_read(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
 	rc = txn_blob_read(st, txn, sha, off, buf, len, got);
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	return rc;
 }
 
@@ -327,17 +327,24 @@ store_view_open(struct store *st, struct store_view **out)
 	int rc;
 
 	*out = NULL;
-	if (st->datafd == -1)
-		return store_fail(ENOTSUP, "%s: the data file's map was not "
-		    "found", st->dir);
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return ENOMEM;
 	if ((rc = txn_read(st, &v->txn)) != 0) {
 		free(v);
 		return rc;
 	}
+	/* The map stays where it is while the transaction is open. */
+	if (st->datafd == -1) {
+		txn_abort(v->txn);
+		free(v);
+		return store_fail(ENOTSUP, "%s: the data file's map was not "
+		    "found", st->dir);
+	}
 	v->st = st;
-	v->generation = meta_get(st, v->txn, META_GENERATION);
+	/* A data file opened again is another file: its epoch, above any
+	 * number of gcs, tells the places found in the old one apart. */
+	v->generation = meta_get(st, v->txn, META_GENERATION) +
+	    (st->epoch << 40);
 	*out = v;
 	return 0;
 }
@@ -347,7 +354,7 @@ store_view_close(struct store_view *v)
 {
 	if (v == NULL)
 		return;
-	mdb_txn_abort(v->txn);
+	txn_abort(v->txn);
 	free(v);
 }
 
@@ -723,7 +730,7 @@ store_blob_sha1(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 		hash_final(w.h, out);
 	hash_free(w.h);
 out:
-	mdb_txn_abort(w.txn);
+	txn_abort(w.txn);
 	return rc;
 }
 
@@ -753,7 +760,7 @@ store_chunk_get(struct store *st, const uint8_t sha[STORE_HASH_LEN],
 		}
 	} else if (rc == MDB_NOTFOUND)
 		rc = STORE_ENOTFOUND;
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	return rc;
 }
 
@@ -768,7 +775,7 @@ store_chunks_each(struct store *st, store_chunkid_fn fn, void *arg)
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, st->chunk, &cur)) != 0) {
-		mdb_txn_abort(txn);
+		txn_abort(txn);
 		return store_mdb_fail(rc, "cursor");
 	}
 	/* Keys only: with no data pointer LMDB leaves the chunks' own
@@ -780,7 +787,7 @@ store_chunks_each(struct store *st, store_chunkid_fn fn, void *arg)
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	return rc;
 }
 
@@ -832,7 +839,7 @@ store_blob_write(struct store *st, const uint8_t sha[STORE_HASH_LEN], int fd,
 		if ((rc = txn_read(st, &txn)) != 0)
 			break;
 		if ((rc = mdb_cursor_open(txn, st->blobmap, &cur)) != 0) {
-			mdb_txn_abort(txn);
+			txn_abort(txn);
 			rc = store_mdb_fail(rc, "cursor");
 			break;
 		}
@@ -868,7 +875,7 @@ store_blob_write(struct store *st, const uint8_t sha[STORE_HASH_LEN], int fd,
 			n++;
 		}
 		mdb_cursor_close(cur);
-		mdb_txn_abort(txn);
+		txn_abort(txn);
 		map_release(st, NULL, 0);
 		if (rc == STORE_ECORRUPT || (used == 0 && off < info.size)) {
 			rc = store_fail(STORE_ECORRUPT, "blob %s: chunk %llu "

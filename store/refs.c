@@ -358,7 +358,7 @@ store_resolve(struct store *st, const char *type, const char *repo,
 	if (rc == STORE_ENOTFOUND && repo_has_ref(st, txn, type, repo) ==
 	    STORE_ENOREPO)
 		rc = STORE_ENOREPO;
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	if (rc == STORE_ENOTFOUND || rc == STORE_ENOREPO)
 		return store_fail(rc, "%s@%s: no such revision", repo, rev);
 	return rc;
@@ -433,7 +433,7 @@ store_repo_exists(struct store *st, const char *type, const char *repo)
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
 	rc = repo_has_ref(st, txn, type, repo);
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	return rc;
 }
 
@@ -541,7 +541,7 @@ store_tag(struct store *st, const char *type, const char *repo,
 		*made = rc == 0;
 	}
 	if (rc == 0 && !*made) {
-		mdb_txn_abort(txn);
+		txn_abort(txn);
 		return 0;
 	}
 	return txn_finish(txn, rc);

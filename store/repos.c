@@ -442,7 +442,7 @@ repoindex_rebuild(struct store *st)
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
 	rc = meta_get(st, txn, META_REPOINDEX) != 0;
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	if (rc)
 		return 0;
 	if ((rc = txn_write(st, &txn)) != 0)
@@ -504,7 +504,7 @@ store_repos(struct store *st, const char *type, store_repo_fn fn, void *arg)
 		return rc;
 	rc = txn_each(st, w.txn, st->kv[STORE_REPOS], prefix, plen, repo_one,
 	    &w);
-	mdb_txn_abort(w.txn);
+	txn_abort(w.txn);
 	return rc;
 }
 
@@ -529,7 +529,7 @@ store_repo_get(struct store *st, const char *type, const char *repo,
 	else
 		rc = rc == MDB_NOTFOUND ? STORE_ENOTFOUND :
 		    store_mdb_fail(rc, "repository index");
-	mdb_txn_abort(w.txn);
+	txn_abort(w.txn);
 	return rc;
 }
 

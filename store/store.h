@@ -53,11 +53,14 @@
 #define STORE_ECANCELED		(-31008)	/* a callback asked to stop */
 #define STORE_EIMMUTABLE	(-31009)	/* a commit id or tag never moves */
 #define STORE_ENOREPO		(-31010)	/* no such repository: it has no ref */
+#define STORE_EAGAIN		(-31011)	/* mapped again meanwhile: retry */
 
 /* Static text; never NULL. */
 const char	*store_strerror(int);
 /* Thread-local, valid until the thread's next store call. */
 const char	*store_lasterror(void);
+/* The code that went with it (0 when none). */
+int		 store_lastcode(void);
 
 /* Content-defined chunk sizes (FastCDC); part of the store format. */
 #define STORE_CHUNK_MIN		(64 * 1024)
@@ -79,6 +82,18 @@ const char	*store_lasterror(void);
  * threads read while it writes (airlockd).  A write that needs more room
  * fails with MDB_MAP_FULL instead. */
 #define STORE_NOGROW	0x04
+/*
+ * A data file replaced under the store while it is open (an operator's
+ * restore) is followed: the environment is opened again on the new file
+ * once no transaction of this process is open.  For a process that only
+ * reads, or writes nothing that spans transactions (airlockd serving).
+ *
+ * With STORE_FOLLOW, or when another process grows the map past this
+ * one's, a transaction begun while this process still has others open
+ * fails with STORE_EAGAIN: the new map is taken when the last one ends,
+ * and a retry then succeeds.
+ */
+#define STORE_FOLLOW	0x08
 
 struct store;
 

@@ -37,7 +37,7 @@ store_kv_get(struct store *st, enum store_table t, const void *key,
 		}
 	} else if (rc == MDB_NOTFOUND)
 		rc = STORE_ENOTFOUND;
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	return rc;
 }
 
@@ -151,7 +151,7 @@ db_each(struct store *st, MDB_dbi dbi, const void *prefix, size_t plen,
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
 	rc = txn_each(st, txn, dbi, prefix, plen, fn, arg);
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	return rc;
 }
 
@@ -165,7 +165,7 @@ db_has(struct store *st, MDB_dbi dbi, const void *key, size_t klen)
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
 	rc = mdb_get(txn, dbi, &k, &d);
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	if (rc == MDB_NOTFOUND)
 		return STORE_ENOTFOUND;
 	return rc != 0 ? store_mdb_fail(rc, "read") : 0;

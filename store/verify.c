@@ -172,7 +172,7 @@ read_all(struct store *st, const uint8_t *sha, struct ring *r,
 	if ((rc = txn_read(st, &txn)) != 0)
 		return rc;
 	if ((rc = blob_extents(st, txn, sha, &ext, &keys, &n)) != 0) {
-		mdb_txn_abort(txn);
+		txn_abort(txn);
 		return rc;
 	}
 	for (i = 0; i < n; i++) {
@@ -210,7 +210,7 @@ read_all(struct store *st, const uint8_t *sha, struct ring *r,
 		if (progress != NULL)
 			progress(parg, ext[i].off + ext[i].len);
 	}
-	mdb_txn_abort(txn);
+	txn_abort(txn);
 	free(ext);
 	free(keys);
 	return rc;

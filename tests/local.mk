@@ -20,6 +20,7 @@ INTEGRATION_TESTS += tests/integration/bundle_crash.sh
 INTEGRATION_TESTS += tests/integration/crash.sh
 INTEGRATION_TESTS += tests/integration/crash_points.sh
 INTEGRATION_TESTS += tests/integration/store_env.sh
+INTEGRATION_TESTS += tests/integration/daemon_remap.sh
 INTEGRATION_TESTS += tests/integration/refs.sh
 INTEGRATION_TESTS += tests/integration/anchors.sh
 INTEGRATION_TESTS += tests/integration/pull.sh

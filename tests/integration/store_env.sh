@@ -92,8 +92,8 @@ sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/huge" 40000000 >/dev/null
 fails "an add that fills the disk fails" 2 \
     "$A" --store "$R" add "$T/huge" --repo org/huge
 last_output >"$T/err"
-check "  saying no space left on device, and where the store is" \
-    grep -qF "no space left on device (store at $R)" "$T/err"
+check "  saying no space left on the tmpfs, where it is mounted and where the store is" \
+    grep -qF "no space left on tmpfs mounted at $(realpath "$T/mnt") (store at $R)" "$T/err"
 check "  the store verifies" "$A" --store "$R" verify
 "$A" --store "$R" ls >"$T/ls.after"
 check "  and holds what it held" cmp "$T/ls.before" "$T/ls.after"
