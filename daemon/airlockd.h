@@ -279,6 +279,7 @@ struct loop {
 	/* Another thread's word to this loop, under l_mtx. */
 	pthread_mutex_t			 l_mtx;
 	struct conf			*l_conf_next;	/* SIGHUP's */
+	unsigned			 l_conf_reload;	/* its srv_reload */
 	struct event			*l_hup_ev;
 	struct event			*l_term_ev;
 	int				 l_draining;
@@ -316,13 +317,14 @@ struct server {
 	const char			*srv_workers_opt;	/* --workers */
 	char				 srv_addr[128];	/* bound, "ip:port" */
 	struct sockaddr_storage		 srv_ss;	/* the same */
-	int				 srv_sslen;
+	socklen_t			 srv_sslen;
 	int				 srv_draining;	/* the main thread's */
 	int				 srv_nconns;	/* of all loops, atomic */
 	int				 srv_serving;	/* loops not drained,
 							 * atomic */
 	int				 srv_applying;	/* loops yet to take a
 							 * reload, atomic */
+	unsigned			 srv_reload;	/* its number, atomic */
 	struct timespec			 srv_started;
 };
 

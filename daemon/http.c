@@ -692,9 +692,9 @@ listen_first(struct server *srv, const char *listen, int flags)
 		fd = -1;
 		goto out;
 	}
-	srv->srv_sslen = (int)sizeof(srv->srv_ss);
+	srv->srv_sslen = sizeof(srv->srv_ss);
 	if (getsockname(fd, (struct sockaddr *)&srv->srv_ss,
-	    (socklen_t *)&srv->srv_sslen) != 0) {
+	    &srv->srv_sslen) != 0) {
 		evutil_closesocket(fd);
 		fd = -1;
 	}

@@ -84,10 +84,12 @@ on_loop_hup(evutil_socket_t fd, short what, void *arg)
 {
 	struct loop *l = arg;
 	struct conf *cf, *old = l->l_conf;
+	unsigned reload;
 
 	(void)fd, (void)what;
 	pthread_mutex_lock(&l->l_mtx);
 	cf = l->l_conf_next;
+	reload = l->l_conf_reload;
 	l->l_conf_next = NULL;
 	pthread_mutex_unlock(&l->l_mtx);
 	if (cf == NULL)
@@ -95,9 +97,13 @@ on_loop_hup(evutil_socket_t fd, short what, void *arg)
 	l->l_conf = cf;
 	http_apply_limits(l);
 	conf_unref(old);
-	/* The last loop to take it says so: every loop now serves it. */
-	if (__atomic_sub_fetch(&l->l_srv->srv_applying, 1,
-	    __ATOMIC_ACQ_REL) == 0)
+	/*
+	 * The last loop to take the latest reload says so: every loop now
+	 * serves it.  One taken late, after another SIGHUP, is not counted.
+	 */
+	if (reload == __atomic_load_n(&l->l_srv->srv_reload,
+	    __ATOMIC_ACQUIRE) && __atomic_sub_fetch(&l->l_srv->srv_applying,
+	    1, __ATOMIC_ACQ_REL) == 0)
 		log_info("configuration reloaded");
 }
 
@@ -106,22 +112,22 @@ loops_reload(struct server *srv, struct conf *cf)
 {
 	struct loop *l;
 	struct conf *prev;
+	unsigned reload;
 	int i;
 
+	/* A loop still taking the last one no longer counts, then. */
+	reload = __atomic_add_fetch(&srv->srv_reload, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&srv->srv_applying, srv->srv_nloops,
 	    __ATOMIC_RELEASE);
 	for (i = 0; i < srv->srv_nloops; i++) {
 		l = srv->srv_loops[i];
 		pthread_mutex_lock(&l->l_mtx);
+		/* One the loop had not taken yet: this one replaces it. */
 		prev = l->l_conf_next;
 		l->l_conf_next = conf_ref(cf);
+		l->l_conf_reload = reload;
 		pthread_mutex_unlock(&l->l_mtx);
-		/* A reload the loop had not taken yet: this one replaces it. */
-		if (prev != NULL) {
-			conf_unref(prev);
-			__atomic_sub_fetch(&srv->srv_applying, 1,
-			    __ATOMIC_ACQ_REL);
-		}
+		conf_unref(prev);
 		event_active(l->l_hup_ev, EV_READ, 0);
 	}
 }
