@@ -1,18 +1,25 @@
 /*
  * airlockd.h - what the daemon's files share.
  *
- * Threads: one libevent loop owns every evhttp object, the connections,
- * the streams and the buffers; worker threads (pool.c) only read the
- * store and build responses into struct request, which the loop hands
- * them and takes back.  A struct conf is immutable once loaded and
- * reference counted, so a worker may read the one its request holds
- * while SIGHUP installs another.
+ * Threads: each of the serving loops (struct loop, one a thread; the
+ * first is the main thread's, which also has the signals, the mirror
+ * jobs and the writer) owns its evhttp, its listening socket, its
+ * connections, streams and buffers, and nothing of another loop's;
+ * worker threads (pool.c), shared by the loops, only read the store and
+ * build responses into struct request, which a loop hands them and
+ * takes back on the same loop.  A struct conf is immutable once loaded
+ * and reference counted: each loop holds its own reference, swapped on
+ * its own thread after SIGHUP, and a worker reads the one its request
+ * holds.
  */
 #ifndef AIRLOCKD_H
 #define AIRLOCKD_H
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include <pthread.h>
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -89,7 +96,8 @@ struct conf {
 	char			*cf_listen;
 	char			*cf_store;
 	char			*cf_public_url;	/* base of Link URLs, or NULL */
-	int			 cf_workers;
+	int			 cf_workers;	/* serving loops; 0: a core each */
+	int			 cf_read_threads;	/* 0: as many as loops, >= 2 */
 	int			 cf_max_connections;
 	int			 cf_max_header_size;
 	int			 cf_max_body_size;
@@ -156,34 +164,54 @@ int		 conf_may_read_ns(const struct conf *, const char *ns,
 		    const char *token);
 /* "read", "write" or "admin". */
 const char	*conf_role_name(int role);
+/* "auto" (0) or 1 to BOUND_LOOPS into *n; 0, or -1 if it is neither. */
+int		 conf_parse_workers(const char *, int *n);
+/* The loops and read threads to run: the configured, or the defaults. */
+int		 conf_loops(const struct conf *);
+int		 conf_read_threads(const struct conf *);
 
 /*
  * pool.c: worker threads for store reads, and the read buffers.  A task
  * is what a request or a stream hands a worker: tk_run runs there,
  * tk_done on the loop afterwards.
  */
+struct loop;
 struct task {
 	TAILQ_ENTRY(task)	  tk_entry;
+	struct loop		 *tk_loop;	/* where tk_done runs (pool) */
 	void			(*tk_run)(struct task *);
 	void			(*tk_done)(struct task *);
 };
-int	pool_start(struct event_base *, int workers);
-void	pool_submit(struct task *);
+TAILQ_HEAD(taskq, task);
+int	pool_start(int threads);
+int	pool_attach(struct loop *);	/* before the loop submits */
+void	pool_submit(struct task *);	/* tk_loop set */
 void	pool_stop(void);	/* runs what is queued, then joins */
+void	pool_detach(struct loop *);	/* after pool_stop: runs what is done */
 size_t	pool_queued(void);
 
 struct buf {
 	struct buf	*b_next;
+	struct bufs	*b_pool;
 	void		*b_owner;	/* the stream it was read for */
 	size_t		 b_size;
 	size_t		 b_len;
 	uint8_t		*b_data;
 };
-void		 buf_init(size_t size, int count);
-struct buf	*buf_get(void);		/* loop only; NULL when all are out */
-void		 buf_put(struct buf *);	/* loop only */
-int		 buf_out(void);
-void		 buf_cleanup(void);
+/* A loop's read buffers: its share of read-buffers. */
+struct bufs {
+	struct buf	*bs_free;
+	size_t		 bs_size;
+	int		 bs_max;
+	int		 bs_made;
+	int		 bs_out;	/* read by /metrics on a worker */
+};
+void		 buf_init(struct bufs *, size_t size, int count);
+struct buf	*buf_get(struct bufs *);	/* its loop only; NULL when
+						 * all are out */
+void		 buf_put(struct buf *);	/* its loop only */
+int		 buf_out(struct bufs *);	/* any thread */
+void		 buf_cleanup(struct bufs *);
 /* The store's mapping, whose pages readers touched, dropped now and then. */
 int		 pool_map_init(struct store *, size_t budget);
 void		 pool_map_budget(size_t budget);
@@ -191,11 +219,9 @@ void		 pool_map_budget(size_t budget);
 void		 pool_trim_map(void);
 
 /* http.c */
-struct conn;
-struct stream;
-
 struct request {
 	struct server		*r_srv;
+	struct loop		*r_loop;	/* the one it came in on */
 	struct conf		*r_conf;	/* held until the request is freed */
 	struct evhttp_request	*r_ev;		/* loop only; NULL once answered */
 	struct conn		*r_conn;
@@ -225,31 +251,93 @@ struct request {
 	uint64_t		 r_len;
 };
 
+/*
+ * Counters a loop alone writes and /metrics reads from a worker: bumped
+ * atomically, read atomically.
+ */
+#define LOOP_ADD(field, n)	__atomic_add_fetch(&(field), (n), \
+				    __ATOMIC_RELAXED)
+#define LOOP_GET(field)		__atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+struct conn;
+struct stream;
+TAILQ_HEAD(stream_list, stream);
+
+/*
+ * One serving loop.  Everything here but l_mtx's fields and the counters
+ * (LOOP_GET) belongs to the loop's own thread.
+ */
+struct loop {
+	struct server			*l_srv;
+	int				 l_id;		/* 0: the main thread's */
+	struct event_base		*l_base;
+	struct evhttp			*l_http;
+	struct evhttp_bound_socket	*l_bound;
+	struct conf			*l_conf;	/* this loop's reference */
+	pthread_t			 l_thread;	/* l_id > 0 */
+	int				 l_started;
+	/* Another thread's word to this loop, under l_mtx. */
+	pthread_mutex_t			 l_mtx;
+	struct conf			*l_conf_next;	/* SIGHUP's */
+	unsigned			 l_conf_reload;	/* its srv_reload */
+	struct event			*l_hup_ev;
+	struct event			*l_term_ev;
+	int				 l_draining;
+	int				 l_drained;	/* counted off srv_serving */
+	struct event			*l_drain_ev;
+	/* Counters (LOOP_ADD). */
+	int				 l_nconns;
+	int				 l_nrequests;	/* being answered */
+	int				 l_nstreams;
+	int				 l_nflushing;	/* answers being sent */
+	int				 l_nwindows;	/* being filled or sent */
+	uint64_t			 l_request_ids;
+	struct conn			*l_conns[BOUND_CONN_BUCKETS];
+	/* pool.c: tasks done, back from the workers (pool's lock). */
+	struct taskq			 l_done;
+	struct event			*l_done_ev;
+	struct bufs			 l_bufs;
+	/* stream.c */
+	struct stream_list		 l_streams;
+	struct stream_list		 l_waiters;
+	struct event			*l_stall_ev;	/* pending while streams
+							 * wait */
+};
+
 struct server {
-	struct event_base		*srv_base;
-	struct evhttp			*srv_http;
-	struct evhttp_bound_socket	*srv_bound;
+	struct event_base		*srv_base;	/* the main thread's */
+	struct loop			**srv_loops;
+	int				 srv_nloops;
 	struct store			*srv_store;
-	struct conf			*srv_conf;
+	struct conf			*srv_conf;	/* the main thread's */
 	const char			*srv_conf_file;
 	int				 srv_conf_must_exist;
 	const char			*srv_listen_opt;	/* --listen */
 	const char			*srv_store_opt;	/* --store */
+	const char			*srv_workers_opt;	/* --workers */
 	char				 srv_addr[128];	/* bound, "ip:port" */
-	int				 srv_draining;
-	int				 srv_nconns;
-	int				 srv_nrequests;	/* being answered */
-	int				 srv_nstreams;
-	int				 srv_nflushing;	/* answers being sent */
-	struct event			*srv_drain_ev;
+	struct sockaddr_storage		 srv_ss;	/* the same */
+	socklen_t			 srv_sslen;
+	int				 srv_draining;	/* the main thread's */
+	int				 srv_nconns;	/* of all loops, atomic */
+	int				 srv_serving;	/* loops not drained,
+							 * atomic */
+	int				 srv_applying;	/* loops yet to take a
+							 * reload, atomic */
+	unsigned			 srv_reload;	/* its number, atomic */
 	struct timespec			 srv_started;
 };
 
-int	http_start(struct server *);
-void	http_apply_limits(struct server *);
-void	http_drain(struct server *);
-void	http_stop(struct server *);
-void	http_request_done(struct server *);
+
+/* main.c: what a loop tells the main thread. */
+void	loop_drained(struct loop *);
+
+int	http_start(struct loop *);
+void	http_apply_limits(struct loop *);
+void	http_drain(struct loop *);
+void	http_stop(struct loop *);
+void	http_request_done(struct loop *);
+void	http_gauges(struct server *, int64_t g[5]);	/* any thread */
 void	conn_set_stream(struct conn *, struct stream *);
 void	conn_unset_stream(struct conn *, struct stream *);
 void	conn_track_flush(struct conn *, struct evhttp_request *);
@@ -323,13 +411,12 @@ size_t		 extents_find(const struct extents *, uint64_t off);
 void		 extents_cache_free(void);
 
 /* stream.c: a blob's bytes, read off the loop and sent with flow control. */
-int	stream_init(struct server *);
-void	stream_cleanup(void);
+int	stream_init(struct loop *);
+void	stream_cleanup(struct loop *);
 int	stream_start(struct request *);
 void	stream_gone(struct stream *);
-void	stream_kick_waiters(void);
-void	stream_abandon_all(void);
-int	stream_windows(void);	/* in use */
+void	stream_kick_waiters(struct loop *);
+void	stream_abandon_all(struct loop *);
 
 /* revision.c: resolving revisions, with a cache of parsed manifests. */
 struct snapdir {
@@ -421,10 +508,10 @@ void	v1_job(struct request *);
 /* metrics.c */
 void	metrics_handle(struct request *);
 
-/* metrics.c: counters, bumped on the loop, read anywhere. */
-void	metrics_request(enum route_kind, int status);
-void	metrics_bytes(uint64_t);
-void	metrics_body(uint64_t);
+/* metrics.c: counters, bumped on a loop (its l_id), read anywhere. */
+void	metrics_request(int loop, enum route_kind, int status);
+void	metrics_bytes(int loop, uint64_t);
+void	metrics_body(int loop, uint64_t);
 
 /*
  * writer.c: the store's one writer thread.  A task runs there, its

@@ -70,7 +70,8 @@ conf_defaults(void)
 		conf_unref(cf);
 		return NULL;
 	}
-	cf->cf_workers = 2;
+	cf->cf_workers = 0;	/* auto */
+	cf->cf_read_threads = 0;
 	cf->cf_max_connections = BOUND_HTTP_CONNECTIONS;
 	cf->cf_max_header_size = BOUND_HTTP_HEADERS;
 	cf->cf_max_body_size = BOUND_HTTP_BODY;
@@ -487,6 +488,14 @@ global_option(struct parse *p, const char *name, const char *value)
 		}
 		return set_string(p, &cf->cf_public_url, value);
 	}
+	if ((strcmp(name, "workers") == 0 ||
+	    strcmp(name, "read-threads") == 0) && strcmp(value, "auto") == 0) {
+		if (name[0] == 'w')
+			cf->cf_workers = 0;
+		else
+			cf->cf_read_threads = 0;
+		return 1;
+	}
 	if (strcmp(name, "sendfile") == 0) {
 		if (strcmp(value, "yes") == 0)
 			cf->cf_sendfile = 1;
@@ -508,7 +517,9 @@ static const struct number_option {
 	size_t		 no_offset;	/* in struct conf */
 	int		 no_size_t;	/* a size_t, else an int */
 } number_options[] = {
-	{ "workers", 1, 64, offsetof(struct conf, cf_workers), 0 },
+	{ "workers", 1, BOUND_LOOPS, offsetof(struct conf, cf_workers), 0 },
+	{ "read-threads", 1, BOUND_READ_THREADS,
+	    offsetof(struct conf, cf_read_threads), 0 },
 	{ "max-connections", 1, 65536,
 	    offsetof(struct conf, cf_max_connections), 0 },
 	{ "max-header-size", 1024, 1 << 20,
@@ -1274,6 +1285,53 @@ token_is(const char *secret, const char *token, size_t tlen)
 {
 	return strlen(secret) == tlen &&
 	    sodium_memcmp(secret, token, tlen) == 0;
+}
+
+int
+conf_parse_workers(const char *value, int *n)
+{
+	char *end;
+	long v;
+
+	if (strcmp(value, "auto") == 0) {
+		*n = 0;
+		return 0;
+	}
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (end == value || *end != '\0' || errno != 0 || v < 1 ||
+	    v > BOUND_LOOPS)
+		return -1;
+	*n = (int)v;
+	return 0;
+}
+
+/* A loop for each core the machine has online now. */
+int
+conf_loops(const struct conf *cf)
+{
+	long n;
+
+	if (cf->cf_workers > 0)
+		return cf->cf_workers;
+	if ((n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		n = 1;
+	return n > BOUND_LOOPS ? BOUND_LOOPS : (int)n;
+}
+
+/*
+ * Readers wait on the disk for the loops: one a loop, and two at least,
+ * so that one slow read does not hold up every other.
+ */
+int
+conf_read_threads(const struct conf *cf)
+{
+	int n;
+
+	if (cf->cf_read_threads > 0)
+		return cf->cf_read_threads;
+	n = conf_loops(cf);
+	return n < 2 ? 2 : n;
 }
 
 const char *

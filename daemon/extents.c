@@ -10,7 +10,10 @@
  * finds that one again under its own view (stream.c).
  * Entries are immutable once made and reference counted; the least
  * recently used ones go when the cache holds more than BOUND_EXTENTS_CACHE
- * bytes of them.  Workers use the cache, under one mutex.
+ * bytes of them.  Workers use the cache, under one mutex.  It is one for
+ * all the serving loops, not one a loop: the clients of one file, on
+ * whichever loops the kernel put them, share its lookups, and the lock is
+ * taken once a window (8 MB), by a worker, never by a loop.
  */
 #include "config.h"
 

@@ -9,6 +9,10 @@
  * If the client goes away meanwhile, evhttp detaches the request from its
  * connection and tells conn_closed(), which frees it; the worker's result
  * is then dropped.
+ *
+ * Each loop (struct loop) runs one of these servers on a listening socket
+ * of its own, and keeps its connections to itself: a connection, its
+ * requests and its stream never leave the loop that accepted it.
  */
 #include "config.h"
 
@@ -38,15 +42,12 @@
 
 struct conn {
 	struct conn			*c_next;
-	struct server			*c_srv;		/* its counts */
+	struct loop			*c_loop;
 	struct evhttp_connection	*c_evcon;
 	struct request			*c_req;		/* at a worker */
 	struct stream			*c_stream;	/* sending a blob */
 	int				 c_flushing;	/* answered, not all written */
 };
-
-static struct conn	*conns[BOUND_CONN_BUCKETS];
-static uint64_t		 request_ids;
 
 static size_t
 conn_hash(const struct evhttp_connection *evcon)
@@ -57,11 +58,11 @@ conn_hash(const struct evhttp_connection *evcon)
 }
 
 static struct conn *
-conn_find(struct evhttp_connection *evcon)
+conn_find(struct loop *l, struct evhttp_connection *evcon)
 {
 	struct conn *c;
 
-	for (c = conns[conn_hash(evcon)]; c != NULL; c = c->c_next)
+	for (c = l->l_conns[conn_hash(evcon)]; c != NULL; c = c->c_next)
 		if (c->c_evcon == evcon)
 			return c;
 	return NULL;
@@ -78,7 +79,7 @@ static void
 conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct conn *c = arg, **cp;
-	struct server *srv;
+	struct loop *l = c->c_loop;
 
 	if (c->c_req != NULL) {
 		if (c->c_req->r_ev != NULL)
@@ -90,18 +91,19 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 		stream_gone(c->c_stream);
 	if (c->c_flushing) {
 		c->c_flushing = 0;
-		c->c_srv->srv_nflushing--;
+		LOOP_ADD(l->l_nflushing, -1);
 	}
-	for (cp = &conns[conn_hash(evcon)]; *cp != NULL; cp = &(*cp)->c_next)
+	for (cp = &l->l_conns[conn_hash(evcon)]; *cp != NULL;
+	    cp = &(*cp)->c_next)
 		if (*cp == c) {
 			*cp = c->c_next;
 			break;
 		}
-	srv = c->c_srv;
 	free(c);
-	srv->srv_nconns--;
-	if (srv->srv_draining)
-		http_request_done(srv);
+	LOOP_ADD(l->l_nconns, -1);
+	LOOP_ADD(l->l_srv->srv_nconns, -1);
+	if (l->l_draining)
+		http_request_done(l);
 }
 
 void
@@ -127,8 +129,8 @@ flushed(struct evhttp_request *ev, void *arg)
 	(void)ev;
 	if (c->c_flushing) {
 		c->c_flushing = 0;
-		c->c_srv->srv_nflushing--;
-		http_request_done(c->c_srv);
+		LOOP_ADD(c->c_loop->l_nflushing, -1);
+		http_request_done(c->c_loop);
 	}
 }
 
@@ -143,28 +145,30 @@ conn_track_flush(struct conn *c, struct evhttp_request *ev)
 	if (c == NULL || c->c_flushing)
 		return;
 	c->c_flushing = 1;
-	c->c_srv->srv_nflushing++;
+	LOOP_ADD(c->c_loop->l_nflushing, 1);
 	evhttp_request_set_on_complete_cb(ev, flushed, c);
 }
 
 /* Headers every answer carries, so that browsers may read them. */
+/* Ids unique across loops: the loop's number in the top byte. */
 static void
-add_common_headers(struct server *srv, struct evkeyvalq *h, uint64_t id)
+add_common_headers(struct loop *l, struct evkeyvalq *h)
 {
 	char rid[32];
 
-	snprintf(rid, sizeof(rid), "%016llx", (unsigned long long)id);
+	snprintf(rid, sizeof(rid), "%016llx", (unsigned long long)
+	    ((uint64_t)l->l_id << 56 | ++l->l_request_ids));
 	evhttp_add_header(h, "X-Request-Id", rid);
 	evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
 	evhttp_add_header(h, "Access-Control-Expose-Headers", EXPOSE_HEADERS);
 	evhttp_add_header(h, "Server", "airlockd/" PACKAGE_VERSION);
-	if (srv->srv_draining)
+	if (l->l_draining)
 		evhttp_add_header(h, "Connection", "close");
 }
 
 /* Answers on the loop, for what needs no store: errors and /healthz. */
 static void
-reply_now(struct server *srv, struct evhttp_request *ev,
+reply_now(struct loop *l, struct evhttp_request *ev,
     enum route_kind kind, int status, const char *code, const char *msg,
     const char *allow)
 {
@@ -173,7 +177,7 @@ reply_now(struct server *srv, struct evhttp_request *ev,
 	json_t *j;
 	char *text = NULL, len[32];
 
-	add_common_headers(srv, h, ++request_ids);
+	add_common_headers(l, h);
 	if ((out = evbuffer_new()) == NULL) {
 		evhttp_send_error(ev, 500, NULL);
 		return;
@@ -201,16 +205,16 @@ reply_now(struct server *srv, struct evhttp_request *ev,
 	evhttp_add_header(h, "Content-Length", len);
 	if (evhttp_request_get_command(ev) == EVHTTP_REQ_HEAD)
 		evbuffer_drain(out, evbuffer_get_length(out));
-	metrics_request(kind, status);
-	metrics_body(evbuffer_get_length(out));
-	conn_track_flush(conn_find(evhttp_request_get_connection(ev)), ev);
+	metrics_request(l->l_id, kind, status);
+	metrics_body(l->l_id, evbuffer_get_length(out));
+	conn_track_flush(conn_find(l, evhttp_request_get_connection(ev)), ev);
 	evhttp_send_reply(ev, status, NULL, out);
 	evbuffer_free(out);
 }
 
 /* An API error, answered on the loop. */
 static void
-reply_error(struct server *srv, struct evhttp_request *ev,
+reply_error(struct loop *l, struct evhttp_request *ev,
     enum route_kind kind, enum api_error e, const char *detail,
     const char *allow)
 {
@@ -218,22 +222,22 @@ reply_error(struct server *srv, struct evhttp_request *ev,
 	char msg[BOUND_ERROR_MESSAGE];
 
 	api_message(e, detail, NULL, msg, sizeof(msg));
-	reply_now(srv, ev, kind, def->status, def->code, msg, allow);
+	reply_now(l, ev, kind, def->status, def->code, msg, allow);
 }
 
 static void
-reply_options(struct server *srv, struct evhttp_request *ev)
+reply_options(struct loop *l, struct evhttp_request *ev)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
 
-	add_common_headers(srv, h, ++request_ids);
+	add_common_headers(l, h);
 	evhttp_add_header(h, "Access-Control-Allow-Methods", CORS_METHODS);
 	evhttp_add_header(h, "Access-Control-Allow-Headers", ALLOW_HEADERS);
 	evhttp_add_header(h, "Access-Control-Max-Age", "86400");
 	evhttp_add_header(h, "Allow", CORS_METHODS);
 	evhttp_add_header(h, "Content-Length", "0");
-	metrics_request(ROUTE_UNKNOWN, 204);
-	conn_track_flush(conn_find(evhttp_request_get_connection(ev)), ev);
+	metrics_request(l->l_id, ROUTE_UNKNOWN, 204);
+	conn_track_flush(conn_find(l, evhttp_request_get_connection(ev)), ev);
 	evhttp_send_reply(ev, 204, NULL, NULL);
 }
 
@@ -328,30 +332,30 @@ request_done(struct task *tk)
 {
 	struct request *req = (struct request *)((char *)tk -
 	    offsetof(struct request, r_task));
-	struct server *srv = req->r_srv;
+	struct loop *l = req->r_loop;
 	struct evkeyvalq *out;
 	struct evkeyval *kv;
 
-	srv->srv_nrequests--;
+	LOOP_ADD(l->l_nrequests, -1);
 	if (req->r_conn != NULL)
 		req->r_conn->c_req = NULL;
 	if (req->r_ev == NULL) {
 		/* The client went away while a worker was busy. */
 		request_free(req);
-		http_request_done(srv);
+		http_request_done(l);
 		return;
 	}
 	out = evhttp_request_get_output_headers(req->r_ev);
-	add_common_headers(srv, out, ++request_ids);
+	add_common_headers(l, out);
 	TAILQ_FOREACH(kv, &req->r_headers, next)
 		evhttp_add_header(out, kv->key, kv->value);
-	metrics_request(req->r_route.kind, req->r_status);
+	metrics_request(l->l_id, req->r_route.kind, req->r_status);
 	log_request(req);
 	if (req->r_stream && !req->r_head && req->r_len > 0) {
 		/* The stream takes the evhttp request and the connection. */
 		if (stream_start(req) == 0) {
 			request_free(req);
-			http_request_done(srv);
+			http_request_done(l);
 			return;
 		}
 		log_warnx("%s: cannot start a stream", __func__);
@@ -362,13 +366,13 @@ request_done(struct task *tk)
 		req->r_status = 500;
 	}
 	if (!req->r_head && req->r_out != NULL)
-		metrics_body(evbuffer_get_length(req->r_out));
+		metrics_body(l->l_id, evbuffer_get_length(req->r_out));
 	conn_track_flush(req->r_conn, req->r_ev);
 	evhttp_send_reply(req->r_ev, req->r_status, NULL,
 	    req->r_head ? NULL : req->r_out);
 	req->r_ev = NULL;
 	request_free(req);
-	http_request_done(srv);
+	http_request_done(l);
 }
 
 static void
@@ -438,17 +442,18 @@ route_has_repo(const struct route *r)
 
 /* The connection's record, made at its first request; NULL if answered. */
 static struct conn *
-conn_get(struct server *srv, struct evhttp_request *ev)
+conn_get(struct loop *l, struct evhttp_request *ev)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
 	struct conn *c;
 
-	if ((c = conn_find(evcon)) != NULL)
+	if ((c = conn_find(l, evcon)) != NULL)
 		return c;
-	if (srv->srv_nconns >= srv->srv_conf->cf_max_connections) {
+	/* max-connections counts every loop's. */
+	if (LOOP_GET(l->l_srv->srv_nconns) >= l->l_conf->cf_max_connections) {
 		evhttp_add_header(evhttp_request_get_output_headers(ev),
 		    "Connection", "close");
-		reply_error(srv, ev, ROUTE_UNKNOWN, API_UNAVAILABLE, NULL,
+		reply_error(l, ev, ROUTE_UNKNOWN, API_UNAVAILABLE, NULL,
 		    NULL);
 		return NULL;
 	}
@@ -458,10 +463,11 @@ conn_get(struct server *srv, struct evhttp_request *ev)
 		return NULL;
 	}
 	c->c_evcon = evcon;
-	c->c_srv = srv;
-	c->c_next = conns[conn_hash(evcon)];
-	conns[conn_hash(evcon)] = c;
-	srv->srv_nconns++;
+	c->c_loop = l;
+	c->c_next = l->l_conns[conn_hash(evcon)];
+	l->l_conns[conn_hash(evcon)] = c;
+	LOOP_ADD(l->l_nconns, 1);
+	LOOP_ADD(l->l_srv->srv_nconns, 1);
 	evhttp_connection_set_closecb(evcon, conn_closed, c);
 	/* Whole read buffers at a time, not 16 KiB pieces. */
 	bufferevent_set_max_single_write(
@@ -470,7 +476,7 @@ conn_get(struct server *srv, struct evhttp_request *ev)
 }
 
 static struct request *
-request_new(struct server *srv, struct evhttp_request *ev, const char *target)
+request_new(struct loop *l, struct evhttp_request *ev, const char *target)
 {
 	struct request *req;
 
@@ -480,7 +486,8 @@ request_new(struct server *srv, struct evhttp_request *ev, const char *target)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &req->r_start);
 	TAILQ_INIT(&req->r_headers);
-	req->r_srv = srv;
+	req->r_srv = l->l_srv;
+	req->r_loop = l;
 	req->r_method = method_of(ev);
 	req->r_head = req->r_method == ROUTE_HEAD;
 	if (asprintf(&req->r_target, "%s %.512s", method_name(ev),
@@ -494,7 +501,7 @@ request_new(struct server *srv, struct evhttp_request *ev, const char *target)
  * and the token a private repository needs.  0, or -1 when answered.
  */
 static int
-request_check(struct server *srv, struct evhttp_request *ev,
+request_check(struct loop *l, struct evhttp_request *ev,
     struct request *req, const char *path, size_t plen, const char *query,
     size_t qlen)
 {
@@ -503,38 +510,38 @@ request_check(struct server *srv, struct evhttp_request *ev,
 	int rc;
 
 	if ((rc = route_parse(path, plen, &req->r_route, &why)) != 0) {
-		reply_error(srv, ev, ROUTE_UNKNOWN, rc == 404 ?
+		reply_error(l, ev, ROUTE_UNKNOWN, rc == 404 ?
 		    API_ENDPOINT_NOT_FOUND : rc == 414 ? API_URI_TOO_LONG :
 		    API_BAD_REQUEST, why, NULL);
 		return -1;
 	}
 	methods = route_methods(req->r_route.kind);
 	if ((req->r_method & methods) == 0) {
-		reply_error(srv, ev, req->r_route.kind, API_METHOD_NOT_ALLOWED,
+		reply_error(l, ev, req->r_route.kind, API_METHOD_NOT_ALLOWED,
 		    NULL, allow_header(methods));
 		return -1;
 	}
 	if (query != NULL && query_parse(query, qlen, &req->r_query) != 0) {
-		reply_error(srv, ev, req->r_route.kind, API_BAD_REQUEST,
+		reply_error(l, ev, req->r_route.kind, API_BAD_REQUEST,
 		    "malformed query string", NULL);
 		return -1;
 	}
 	if (handlers[req->r_route.kind].needs & ROUTE_ON_LOOP) {
 		/* Only /healthz: whether the daemon takes requests. */
-		reply_now(srv, ev, req->r_route.kind,
-		    srv->srv_draining ? 503 : 200, NULL,
-		    srv->srv_draining ? "draining\n" : "ok\n", NULL);
+		reply_now(l, ev, req->r_route.kind,
+		    l->l_draining ? 503 : 200, NULL,
+		    l->l_draining ? "draining\n" : "ok\n", NULL);
 		return -1;
 	}
 	req->r_token = bearer_token(ev);
 	if (handlers[req->r_route.kind].needs & ROUTE_ADMIN) {
 		if (req->r_token == NULL) {
-			reply_error(srv, ev, req->r_route.kind,
+			reply_error(l, ev, req->r_route.kind,
 			    API_ADMIN_UNAUTHORIZED, NULL, NULL);
 			return -1;
 		}
-		if (!conf_is_admin(srv->srv_conf, req->r_token)) {
-			reply_error(srv, ev, req->r_route.kind, API_FORBIDDEN,
+		if (!conf_is_admin(l->l_conf, req->r_token)) {
+			reply_error(l, ev, req->r_route.kind, API_FORBIDDEN,
 			    NULL, NULL);
 			return -1;
 		}
@@ -543,9 +550,9 @@ request_check(struct server *srv, struct evhttp_request *ev,
 	 * A private repository without a token is not found, as on the
 	 * Hub: its name is not confirmed to whoever asks.
 	 */
-	if (route_has_repo(&req->r_route) && !conf_may_read(srv->srv_conf,
+	if (route_has_repo(&req->r_route) && !conf_may_read(l->l_conf,
 	    req->r_route.repo, req->r_token)) {
-		reply_error(srv, ev, req->r_route.kind, API_REPO_HIDDEN,
+		reply_error(l, ev, req->r_route.kind, API_REPO_HIDDEN,
 		    NULL, NULL);
 		return -1;
 	}
@@ -554,7 +561,7 @@ request_check(struct server *srv, struct evhttp_request *ev,
 
 /* What the worker reads off the evhttp request.  0, or -1 when answered. */
 static int
-request_take(struct server *srv, struct evhttp_request *ev,
+request_take(struct loop *l, struct evhttp_request *ev,
     struct request *req)
 {
 	struct evbuffer *in;
@@ -564,7 +571,7 @@ request_take(struct server *srv, struct evhttp_request *ev,
 		in = evhttp_request_get_input_buffer(ev);
 		blen = evbuffer_get_length(in);
 		if ((req->r_body = malloc(blen + 1)) == NULL) {
-			reply_error(srv, ev, req->r_route.kind, API_NOMEM,
+			reply_error(l, ev, req->r_route.kind, API_NOMEM,
 			    NULL, NULL);
 			return -1;
 		}
@@ -574,16 +581,11 @@ request_take(struct server *srv, struct evhttp_request *ev,
 		req->r_ctype = header_dup(ev, "Content-Type");
 	}
 	req->r_range = header_dup(ev, "Range");
-	if (handlers[req->r_route.kind].needs & ROUTE_GAUGES) {
-		req->r_gauge[0] = srv->srv_nconns;
-		req->r_gauge[1] = srv->srv_nrequests;
-		req->r_gauge[2] = srv->srv_nstreams;
-		req->r_gauge[3] = buf_out();
-		req->r_gauge[4] = stream_windows();
-	}
-	req->r_conf = conf_ref(srv->srv_conf);
-	if ((req->r_base = base_url(srv, req->r_conf, ev)) == NULL) {
-		reply_error(srv, ev, req->r_route.kind, API_NOMEM, NULL,
+	if (handlers[req->r_route.kind].needs & ROUTE_GAUGES)
+		http_gauges(l->l_srv, req->r_gauge);
+	req->r_conf = conf_ref(l->l_conf);
+	if ((req->r_base = base_url(l->l_srv, req->r_conf, ev)) == NULL) {
+		reply_error(l, ev, req->r_route.kind, API_NOMEM, NULL,
 		    NULL);
 		return -1;
 	}
@@ -593,70 +595,137 @@ request_take(struct server *srv, struct evhttp_request *ev,
 static void
 http_request(struct evhttp_request *ev, void *arg)
 {
-	struct server *srv = arg;
+	struct loop *l = arg;
 	struct request *req;
 	struct conn *c;
 	const char *target, *path, *query;
 	size_t plen, qlen;
 
-	if ((c = conn_get(srv, ev)) == NULL)
+	if ((c = conn_get(l, ev)) == NULL)
 		return;
 	if (evhttp_request_get_command(ev) == EVHTTP_REQ_OPTIONS) {
-		reply_options(srv, ev);
+		reply_options(l, ev);
 		return;
 	}
 	target = evhttp_request_get_uri(ev);
 	if (target == NULL || route_target(target, &path, &plen, &query,
 	    &qlen) != 0) {
-		reply_error(srv, ev, ROUTE_UNKNOWN, API_BAD_REQUEST,
+		reply_error(l, ev, ROUTE_UNKNOWN, API_BAD_REQUEST,
 		    "malformed request target", NULL);
 		return;
 	}
-	if ((req = request_new(srv, ev, target)) == NULL) {
+	if ((req = request_new(l, ev, target)) == NULL) {
 		evhttp_send_error(ev, 500, NULL);
 		return;
 	}
-	if (request_check(srv, ev, req, path, plen, query, qlen) != 0 ||
-	    request_take(srv, ev, req) != 0) {
+	if (request_check(l, ev, req, path, plen, query, qlen) != 0 ||
+	    request_take(l, ev, req) != 0) {
 		request_free(req);
 		return;
 	}
 	req->r_ev = ev;
 	req->r_conn = c;
 	c->c_req = req;
-	srv->srv_nrequests++;
+	LOOP_ADD(l->l_nrequests, 1);
 	req->r_task.tk_run = request_run;
 	req->r_task.tk_done = request_done;
+	req->r_task.tk_loop = l;
 	pool_submit(&req->r_task);
 }
 
 /*
- * Limits that apply to connections accepted from now on (SIGHUP).
+ * Limits that apply to connections accepted from now on (SIGHUP), on the
+ * loop's thread.
  */
 void
-http_apply_limits(struct server *srv)
+http_apply_limits(struct loop *l)
 {
-	struct conf *cf = srv->srv_conf;
+	struct conf *cf = l->l_conf;
+	int n = cf->cf_buffers / l->l_srv->srv_nloops;
 
-	evhttp_set_max_headers_size(srv->srv_http, cf->cf_max_header_size);
-	evhttp_set_max_body_size(srv->srv_http, cf->cf_max_body_size);
-	evhttp_set_timeout(srv->srv_http, cf->cf_timeout);
-	buf_init(cf->cf_buffer_size, cf->cf_buffers);
+	evhttp_set_max_headers_size(l->l_http, cf->cf_max_header_size);
+	evhttp_set_max_body_size(l->l_http, cf->cf_max_body_size);
+	evhttp_set_timeout(l->l_http, cf->cf_timeout);
+	/* read-buffers is for all loops: each has its share. */
+	buf_init(&l->l_bufs, cf->cf_buffer_size, n > 0 ? n : 1);
 	pool_map_budget(cf->cf_map_budget);
 }
 
-int
-http_start(struct server *srv)
+/* The first loop's socket: the address in listen, looked up. */
+static evutil_socket_t
+listen_first(struct server *srv, const char *listen, int flags)
 {
-	struct sockaddr_storage ss;
-	struct evconnlistener *lev;
-	socklen_t sslen = sizeof(ss);
-	char host[INET6_ADDRSTRLEN];
-	const char *listen = srv->srv_conf->cf_listen;
+	struct evutil_addrinfo hints, *ai = NULL;
 	char *addr, *port;
-	evutil_socket_t fd;
+	evutil_socket_t fd = -1;
+	int rc, on = 1;
 
-	if ((srv->srv_http = evhttp_new(srv->srv_base)) == NULL) {
+	/* "[::1]:8080" or "127.0.0.1:8080" */
+	if ((addr = strdup(listen)) == NULL)
+		return -1;
+	if ((port = strrchr(addr, ':')) == NULL) {
+		log_warnx("%s: %s: no port", __func__, listen);
+		goto out;
+	}
+	*port++ = '\0';
+	if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
+		addr[strlen(addr) - 1] = '\0';
+		memmove(addr, addr + 1, strlen(addr));
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+	if ((rc = evutil_getaddrinfo(addr, port, &hints, &ai)) != 0) {
+		log_warnx("%s: %s: %s", __func__, listen,
+		    evutil_gai_strerror(rc));
+		goto out;
+	}
+	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		goto out;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    ((flags & LEV_OPT_REUSEABLE_PORT) && setsockopt(fd, SOL_SOCKET,
+	    SO_REUSEPORT, &on, sizeof(on)) != 0) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		evutil_closesocket(fd);
+		fd = -1;
+		goto out;
+	}
+	srv->srv_sslen = sizeof(srv->srv_ss);
+	if (getsockname(fd, (struct sockaddr *)&srv->srv_ss,
+	    &srv->srv_sslen) != 0) {
+		evutil_closesocket(fd);
+		fd = -1;
+	}
+out:
+	if (ai != NULL)
+		evutil_freeaddrinfo(ai);
+	free(addr);
+	return fd;
+}
+
+int
+http_start(struct loop *l)
+{
+	struct server *srv = l->l_srv;
+	struct evconnlistener *lev;
+	char host[INET6_ADDRSTRLEN];
+	const char *listen = l->l_conf->cf_listen;
+	evutil_socket_t fd;
+	/*
+	 * Each loop listens on a socket of its own, bound to the same
+	 * address with SO_REUSEPORT: the kernel gives each connection to
+	 * one of them, and only that loop wakes.  One socket shared by
+	 * every loop would wake them all for each connection, and the
+	 * fastest to wake would take most.  One loop binds as airlockd
+	 * always did, with no SO_REUSEPORT for another to share.
+	 */
+	int flags = LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_CLOSE_ON_EXEC | (srv->srv_nloops > 1 ?
+	    LEV_OPT_REUSEABLE_PORT : 0);
+
+	if ((l->l_http = evhttp_new(l->l_base)) == NULL) {
 		log_warnx("%s: evhttp_new failed", __func__);
 		return -1;
 	}
@@ -664,47 +733,44 @@ http_start(struct server *srv)
 	 * Every method is parsed so that the ones not served get a 405 with
 	 * a JSON body; TRACE and CONNECT are refused by evhttp itself.
 	 */
-	evhttp_set_allowed_methods(srv->srv_http, EVHTTP_REQ_GET |
+	evhttp_set_allowed_methods(l->l_http, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_OPTIONS |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH);
-	evhttp_set_default_content_type(srv->srv_http, NULL);
-	http_apply_limits(srv);
-	evhttp_set_gencb(srv->srv_http, http_request, srv);
+	evhttp_set_default_content_type(l->l_http, NULL);
+	http_apply_limits(l);
+	evhttp_set_gencb(l->l_http, http_request, l);
 
-	/* "[::1]:8080" or "127.0.0.1:8080" */
-	if ((addr = strdup(listen)) == NULL)
-		return -1;
-	if ((port = strrchr(addr, ':')) == NULL) {
-		log_warnx("%s: %s: no port", __func__, listen);
-		free(addr);
-		return -1;
-	}
-	*port++ = '\0';
-	if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
-		addr[strlen(addr) - 1] = '\0';
-		memmove(addr, addr + 1, strlen(addr));
-	}
-	srv->srv_bound = evhttp_bind_socket_with_handle(srv->srv_http, addr,
-	    (ev_uint16_t)atoi(port));
-	free(addr);
-	if (srv->srv_bound == NULL) {
-		log_warn("%s: cannot listen on %s", __func__, listen);
-		return -1;
-	}
-	lev = evhttp_bound_socket_get_listener(srv->srv_bound);
-	fd = evconnlistener_get_fd(lev);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
-		log_warn("%s: getsockname", __func__);
+	if (l->l_id == 0) {
+		/* The port the kernel picks, when asked for 0, is the
+		 * others' too. */
+		if ((fd = listen_first(srv, listen, flags)) == -1) {
+			log_warn("%s: cannot listen on %s", __func__, listen);
+			return -1;
+		}
+		if ((lev = evconnlistener_new(l->l_base, NULL, NULL, flags,
+		    128, fd)) == NULL)
+			evutil_closesocket(fd);
+	} else
+		lev = evconnlistener_new_bind(l->l_base, NULL, NULL, flags,
+		    128, (struct sockaddr *)&srv->srv_ss, srv->srv_sslen);
+	if (lev == NULL || (l->l_bound = evhttp_bind_listener(l->l_http,
+	    lev)) == NULL) {
+		log_warn("%s: loop %d: cannot listen on %s", __func__, l->l_id,
+		    listen);
+		if (lev != NULL)
+			evconnlistener_free(lev);
 		return -1;
 	}
-	if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	if (l->l_id != 0)
+		return 0;
+	if (srv->srv_ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&srv->srv_ss;
 
 		evutil_inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
 		snprintf(srv->srv_addr, sizeof(srv->srv_addr), "[%s]:%u", host,
 		    ntohs(s6->sin6_port));
 	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&srv->srv_ss;
 
 		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
 		snprintf(srv->srv_addr, sizeof(srv->srv_addr), "%s:%u", host,
@@ -714,38 +780,62 @@ http_start(struct server *srv)
 }
 
 /*
- * SIGTERM: accept nothing more, answer what is under way, then leave the
- * loop (or leave at drain-timeout, whichever comes first).
+ * SIGTERM, on the loop's thread: accept nothing more, answer what is
+ * under way, then tell the main thread (or stop at drain-timeout,
+ * whichever comes first).
  */
 void
-http_drain(struct server *srv)
+http_drain(struct loop *l)
 {
-	if (srv->srv_draining)
+	if (l->l_draining)
 		return;
-	srv->srv_draining = 1;
-	if (srv->srv_bound != NULL) {
-		evhttp_del_accept_socket(srv->srv_http, srv->srv_bound);
-		srv->srv_bound = NULL;
+	l->l_draining = 1;
+	if (l->l_bound != NULL) {
+		evhttp_del_accept_socket(l->l_http, l->l_bound);
+		l->l_bound = NULL;
 	}
-	log_info("draining: %d requests, %d streams, %d connections",
-	    srv->srv_nrequests, srv->srv_nstreams, srv->srv_nconns);
-	http_request_done(srv);
+	if (l->l_srv->srv_nloops > 1)
+		log_info("draining loop %d: %d requests, %d streams, "
+		    "%d connections", l->l_id, l->l_nrequests, l->l_nstreams,
+		    l->l_nconns);
+	else
+		log_info("draining: %d requests, %d streams, %d connections",
+		    l->l_nrequests, l->l_nstreams, l->l_nconns);
+	http_request_done(l);
 }
 
-/* After each answer: when draining and nothing is left, stop. */
+/* After each answer: when draining and nothing is left, this loop is done. */
 void
-http_request_done(struct server *srv)
+http_request_done(struct loop *l)
 {
-	if (!srv->srv_draining)
+	if (!l->l_draining)
 		return;
-	if (srv->srv_nrequests == 0 && srv->srv_nstreams == 0 &&
-	    srv->srv_nflushing == 0)
-		event_base_loopexit(srv->srv_base, NULL);
+	if (l->l_nrequests == 0 && l->l_nstreams == 0 &&
+	    l->l_nflushing == 0)
+		loop_drained(l);
+}
+
+/* For /metrics: what every loop holds, summed. */
+void
+http_gauges(struct server *srv, int64_t g[5])
+{
+	struct loop *l;
+	int i;
+
+	g[0] = LOOP_GET(srv->srv_nconns);
+	g[1] = g[2] = g[3] = g[4] = 0;
+	for (i = 0; i < srv->srv_nloops; i++) {
+		l = srv->srv_loops[i];
+		g[1] += LOOP_GET(l->l_nrequests);
+		g[2] += LOOP_GET(l->l_nstreams);
+		g[3] += buf_out(&l->l_bufs);
+		g[4] += LOOP_GET(l->l_nwindows);
+	}
 }
 
 /* Releases every connection; only after the loop has stopped. */
 void
-http_stop(struct server *srv)
+http_stop(struct loop *l)
 {
 	size_t i;
 	struct conn *c;
@@ -755,7 +845,7 @@ http_stop(struct server *srv)
 	 * not yet answered: ours must forget theirs first.
 	 */
 	for (i = 0; i < BOUND_CONN_BUCKETS; i++)
-		for (c = conns[i]; c != NULL; c = c->c_next) {
+		for (c = l->l_conns[i]; c != NULL; c = c->c_next) {
 			if (c->c_req != NULL) {
 				c->c_req->r_ev = NULL;
 				c->c_req->r_conn = NULL;
@@ -763,13 +853,13 @@ http_stop(struct server *srv)
 			}
 			evhttp_connection_set_closecb(c->c_evcon, NULL, NULL);
 		}
-	stream_abandon_all();
-	if (srv->srv_http != NULL)
-		evhttp_free(srv->srv_http);
-	srv->srv_http = NULL;
+	stream_abandon_all(l);
+	if (l->l_http != NULL)
+		evhttp_free(l->l_http);
+	l->l_http = NULL;
 	for (i = 0; i < BOUND_CONN_BUCKETS; i++)
-		while ((c = conns[i]) != NULL) {
-			conns[i] = c->c_next;
+		while ((c = l->l_conns[i]) != NULL) {
+			l->l_conns[i] = c->c_next;
 			free(c);
 		}
 }

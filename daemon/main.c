@@ -2,8 +2,14 @@
  * airlockd - serves an airlock store with the Hugging Face Hub's API and
  * airlock's own, to clients inside a closed network.
  *
- * main.c: options, the configuration, signals, and the order in which
- * everything is started and stopped.
+ * main.c: options, the configuration, signals, the serving loops, and the
+ * order in which everything is started and stopped.
+ *
+ * The main thread runs loop 0, which also has the signals, the mirror
+ * jobs and the writer; loops 1 to workers - 1 each run on a thread of
+ * their own and only serve.  The main thread tells them of a signal by
+ * activating an event on their base, and each does the work on its own
+ * thread.
  */
 #include "config.h"
 
@@ -12,6 +18,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +36,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: airlockd [-dnv] [-c CONFIG] [--listen "
 	    "ADDR:PORT] [--store DIR]\n"
-	    "                [--port-file FILE]\n");
+	    "                [--port-file FILE] [--workers N|auto]\n");
 	exit(2);
 }
 
@@ -63,7 +70,64 @@ apply_overrides(struct server *srv, struct conf *cf)
 		free(cf->cf_store);
 		cf->cf_store = s;
 	}
+	if (srv->srv_workers_opt != NULL &&
+	    conf_parse_workers(srv->srv_workers_opt, &cf->cf_workers) != 0)
+		return -1;
 	return 0;
+}
+
+/* On the loop's thread: the configuration SIGHUP loaded. */
+static void
+on_loop_hup(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+	struct conf *cf, *old = l->l_conf;
+	unsigned reload;
+
+	(void)fd, (void)what;
+	pthread_mutex_lock(&l->l_mtx);
+	cf = l->l_conf_next;
+	reload = l->l_conf_reload;
+	l->l_conf_next = NULL;
+	pthread_mutex_unlock(&l->l_mtx);
+	if (cf == NULL)
+		return;
+	l->l_conf = cf;
+	http_apply_limits(l);
+	conf_unref(old);
+	/*
+	 * The last loop to take the latest reload says so: every loop now
+	 * serves it.  One taken late, after another SIGHUP, is not counted.
+	 */
+	if (reload == __atomic_load_n(&l->l_srv->srv_reload,
+	    __ATOMIC_ACQUIRE) && __atomic_sub_fetch(&l->l_srv->srv_applying,
+	    1, __ATOMIC_ACQ_REL) == 0)
+		log_info("configuration reloaded");
+}
+
+static void
+loops_reload(struct server *srv, struct conf *cf)
+{
+	struct loop *l;
+	struct conf *prev;
+	unsigned reload;
+	int i;
+
+	/* A loop still taking the last one no longer counts, then. */
+	reload = __atomic_add_fetch(&srv->srv_reload, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&srv->srv_applying, srv->srv_nloops,
+	    __ATOMIC_RELEASE);
+	for (i = 0; i < srv->srv_nloops; i++) {
+		l = srv->srv_loops[i];
+		pthread_mutex_lock(&l->l_mtx);
+		/* One the loop had not taken yet: this one replaces it. */
+		prev = l->l_conf_next;
+		l->l_conf_next = conf_ref(cf);
+		l->l_conf_reload = reload;
+		pthread_mutex_unlock(&l->l_mtx);
+		conf_unref(prev);
+		event_active(l->l_hup_ev, EV_READ, 0);
+	}
 }
 
 static void
@@ -106,43 +170,79 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	if (cf->cf_workers != old->cf_workers)
 		log_warnx("%s: workers %d: restart to apply", __func__,
 		    cf->cf_workers);
+	if (cf->cf_read_threads != old->cf_read_threads)
+		log_warnx("%s: read-threads %d: restart to apply", __func__,
+		    cf->cf_read_threads);
 	srv->srv_conf = cf;
 	conf_unref(old);
-	http_apply_limits(srv);
 	jobs_configure(cf);
-	log_info("configuration reloaded");
+	loops_reload(srv, cf);
+}
+
+/*
+ * A loop has nothing left to send (or its drain timed out): it stops,
+ * and the main thread's loop when it was the last.  Any loop's thread.
+ */
+void
+loop_drained(struct loop *l)
+{
+	struct server *srv = l->l_srv;
+
+	if (l->l_drained)
+		return;
+	l->l_drained = 1;
+	if (l->l_id != 0)
+		event_base_loopexit(l->l_base, NULL);
+	if (__atomic_sub_fetch(&srv->srv_serving, 1, __ATOMIC_ACQ_REL) == 0)
+		event_base_loopexit(srv->srv_base, NULL);
 }
 
 static void
 on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct server *srv = arg;
+	struct loop *l = arg;
 
 	(void)fd, (void)what;
-	log_warnx("drain time-out: closing %d connections", srv->srv_nconns);
-	event_base_loopexit(srv->srv_base, NULL);
+	log_warnx("drain time-out: closing %d connections", l->l_nconns);
+	loop_drained(l);
+}
+
+/* On the loop's thread: SIGTERM or SIGINT. */
+static void
+on_loop_term(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+	struct timeval tv;
+
+	(void)fd, (void)what;
+	if (l->l_draining)
+		return;
+	tv.tv_sec = l->l_conf->cf_drain_timeout;
+	tv.tv_usec = 0;
+	l->l_drain_ev = evtimer_new(l->l_base, on_drain_timeout, l);
+	if (l->l_drain_ev != NULL)
+		evtimer_add(l->l_drain_ev, &tv);
+	http_drain(l);
 }
 
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
-	struct timeval tv;
+	int i;
 
 	(void)what;
 	if (srv->srv_draining) {
-		/* A second signal: stop now. */
-		event_base_loopexit(srv->srv_base, NULL);
+		/* A second signal: stop now, every loop. */
+		for (i = 0; i < srv->srv_nloops; i++)
+			event_base_loopexit(srv->srv_loops[i]->l_base, NULL);
 		return;
 	}
+	srv->srv_draining = 1;
 	log_info("%s: draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	tv.tv_sec = srv->srv_conf->cf_drain_timeout;
-	tv.tv_usec = 0;
-	srv->srv_drain_ev = evtimer_new(srv->srv_base, on_drain_timeout, srv);
-	if (srv->srv_drain_ev != NULL)
-		evtimer_add(srv->srv_drain_ev, &tv);
 	jobs_drain();
-	http_drain(srv);
+	for (i = 0; i < srv->srv_nloops; i++)
+		event_active(srv->srv_loops[i]->l_term_ev, EV_READ, 0);
 }
 
 /* Paths stay right after daemon(3) changes to "/". */
@@ -206,6 +306,7 @@ options(int argc, char **argv, struct server *srv, struct options *o)
 		{ "listen",	required_argument,	NULL,	'L' },
 		{ "store",	required_argument,	NULL,	'S' },
 		{ "port-file",	required_argument,	NULL,	'P' },
+		{ "workers",	required_argument,	NULL,	'W' },
 		{ "help",	no_argument,		NULL,	'h' },
 		{ NULL,		0,			NULL,	0 }
 	};
@@ -237,6 +338,12 @@ options(int argc, char **argv, struct server *srv, struct options *o)
 			if ((o->store_opt = abs_path(optarg)) == NULL)
 				fatal("%s", optarg);
 			srv->srv_store_opt = o->store_opt;
+			break;
+		case 'W':
+			if (conf_parse_workers(optarg, &ch) != 0)
+				fatalx("--workers %s: expected auto or 1 to "
+				    "%d", optarg, BOUND_LOOPS);
+			srv->srv_workers_opt = optarg;
 			break;
 		case 'P':
 			free(o->port_file);
@@ -284,14 +391,85 @@ signals_stop(void)
 	signal(SIGHUP, SIG_IGN);
 }
 
+static void *
+loop_main(void *arg)
+{
+	struct loop *l = arg;
+
+	/* Only the main thread takes the signals. */
+	event_base_loop(l->l_base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+static struct loop *
+loop_new(struct server *srv, int id)
+{
+	struct loop *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->l_srv = srv;
+	l->l_id = id;
+	pthread_mutex_init(&l->l_mtx, NULL);
+	l->l_conf = conf_ref(srv->srv_conf);
+	srv->srv_loops[id] = l;
+	if (id == 0)
+		l->l_base = srv->srv_base;
+	else if ((l->l_base = event_base_new()) == NULL)
+		return NULL;
+	if ((l->l_hup_ev = event_new(l->l_base, -1, 0, on_loop_hup,
+	    l)) == NULL ||
+	    (l->l_term_ev = event_new(l->l_base, -1, 0, on_loop_term,
+	    l)) == NULL)
+		return NULL;
+	if (http_start(l) != 0)
+		fatalx("cannot start the HTTP server on %s",
+		    srv->srv_conf->cf_listen);
+	if (pool_attach(l) != 0 || stream_init(l) != 0)
+		return NULL;
+	return l;
+}
+
+/* Its events go before its base, and it goes after its base. */
+static void
+loop_free_events(struct loop *l)
+{
+	stream_cleanup(l);
+	if (l->l_drain_ev != NULL)
+		event_free(l->l_drain_ev);
+	if (l->l_hup_ev != NULL)
+		event_free(l->l_hup_ev);
+	if (l->l_term_ev != NULL)
+		event_free(l->l_term_ev);
+	l->l_drain_ev = l->l_hup_ev = l->l_term_ev = NULL;
+}
+
+static void
+loop_free(struct loop *l)
+{
+	struct conf *cf;
+
+	buf_cleanup(&l->l_bufs);
+	pthread_mutex_lock(&l->l_mtx);
+	cf = l->l_conf_next;
+	l->l_conf_next = NULL;
+	pthread_mutex_unlock(&l->l_mtx);
+	conf_unref(cf);
+	conf_unref(l->l_conf);
+	pthread_mutex_destroy(&l->l_mtx);
+	free(l);
+}
+
 /* LMDB and the threads must begin in the process that stays. */
 static void
 start(struct server *srv, const struct options *o)
 {
 	/* Mirroring writes the store, from one thread of this process. */
 	int writes = conf_writes(srv->srv_conf);
-	int rc, writable = 1;
+	int i, rc, writable = 1;
 	char err[1024];
+	sigset_t set, old;
+	struct loop *l;
 
 	if (!o->debug) {
 		log_init(0, o->verbose);
@@ -343,11 +521,15 @@ start(struct server *srv, const struct options *o)
 	if ((srv->srv_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	clock_gettime(CLOCK_MONOTONIC, &srv->srv_started);
-	if (http_start(srv) != 0)
-		fatalx("cannot start the HTTP server on %s",
-		    srv->srv_conf->cf_listen);
-	if (pool_start(srv->srv_base, srv->srv_conf->cf_workers) != 0 ||
-	    stream_init(srv) != 0)
+	srv->srv_nloops = conf_loops(srv->srv_conf);
+	srv->srv_serving = srv->srv_nloops;
+	if ((srv->srv_loops = calloc((size_t)srv->srv_nloops,
+	    sizeof(*srv->srv_loops))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < srv->srv_nloops; i++)
+		if (loop_new(srv, i) == NULL)
+			fatalx("cannot start serving loop %d", i);
+	if (pool_start(conf_read_threads(srv->srv_conf)) != 0)
 		fatalx("cannot start the workers");
 	if (writes && jobs_start(srv, err, sizeof(err)) != 0)
 		fatalx("mirroring: %s", err);
@@ -355,29 +537,58 @@ start(struct server *srv, const struct options *o)
 	    srv->srv_conf->cf_downloads_flush) != 0)
 		fatalx("cannot start counting downloads");
 	signals_start(srv);
+	/* The threads begin without the signals: the main thread takes them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	for (i = 1; i < srv->srv_nloops; i++) {
+		l = srv->srv_loops[i];
+		if ((rc = pthread_create(&l->l_thread, NULL, loop_main,
+		    l)) != 0) {
+			errno = rc;
+			fatal("serving loop %d", i);
+		}
+		l->l_started = 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (o->port_file != NULL &&
 	    write_port_file(o->port_file, srv->srv_addr) != 0)
 		fatal("%s", o->port_file);
-	log_info("listening on %s, store %s%s, %d workers", srv->srv_addr,
-	    srv->srv_conf->cf_store, writes ? " (read-write: mirroring)" : "",
-	    srv->srv_conf->cf_workers);
+	log_info("listening on %s, store %s%s, %d workers, %d read threads",
+	    srv->srv_addr, srv->srv_conf->cf_store,
+	    writes ? " (read-write: mirroring)" : "", srv->srv_nloops,
+	    conf_read_threads(srv->srv_conf));
 }
 
 static void
 stop(struct server *srv)
 {
+	int i;
+
 	signals_stop();
+	/* Each has left its loop: drained, timed out, or a second signal. */
+	for (i = 1; i < srv->srv_nloops; i++)
+		if (srv->srv_loops[i]->l_started)
+			pthread_join(srv->srv_loops[i]->l_thread, NULL);
 	log_info("stopping");
 	jobs_stop();
-	http_stop(srv);
+	for (i = 0; i < srv->srv_nloops; i++)
+		http_stop(srv->srv_loops[i]);
 	pool_stop();
+	for (i = 0; i < srv->srv_nloops; i++)
+		pool_detach(srv->srv_loops[i]);
 	downloads_stop();
-	if (srv->srv_drain_ev != NULL)
-		event_free(srv->srv_drain_ev);
-	stream_cleanup();
+	for (i = 0; i < srv->srv_nloops; i++)
+		loop_free_events(srv->srv_loops[i]);
 	/* Runs the last buffer cleanups of the connections evhttp freed. */
+	for (i = 1; i < srv->srv_nloops; i++)
+		event_base_free(srv->srv_loops[i]->l_base);
 	event_base_free(srv->srv_base);
-	buf_cleanup();
+	for (i = 0; i < srv->srv_nloops; i++)
+		loop_free(srv->srv_loops[i]);
+	free(srv->srv_loops);
 	snapshot_cache_free();
 	extents_cache_free();
 	store_close(srv->srv_store);

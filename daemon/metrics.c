@@ -3,7 +3,9 @@
  * status, bytes sent (of files, and of every body), the store's size and chunk count, and what the
  * daemon holds (connections, streams, buffers).
  *
- * Counters are bumped on the loop and read by a worker, atomically.  The
+ * Counters are bumped on a loop and read by a worker, atomically; each
+ * loop has its own, so that loops on other cores do not share their
+ * cache lines, and /metrics sums them.  The
  * store's figures walk every manifest (store_stats), so they are kept
  * for a while rather than taken at every scrape.
  */
@@ -24,9 +26,13 @@ static const int statuses[] = {
 };
 #define NSTATUS		(sizeof(statuses) / sizeof(statuses[0]))
 
-static uint64_t	requests[ROUTE_NKINDS][NSTATUS + 1];	/* last: other */
-static uint64_t	sent_bytes;
-static uint64_t	body_bytes;	/* of every answer, streams included */
+struct loop_counters {
+	uint64_t	requests[ROUTE_NKINDS][NSTATUS + 1];	/* last: other */
+	uint64_t	sent_bytes;
+	uint64_t	body_bytes;	/* of every answer, streams included */
+} __attribute__((aligned(64)));
+
+static struct loop_counters	counters[BOUND_LOOPS];
 
 static struct {
 	pthread_mutex_t		mtx;
@@ -36,7 +42,7 @@ static struct {
 } stats = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
 void
-metrics_request(enum route_kind kind, int status)
+metrics_request(int loop, enum route_kind kind, int status)
 {
 	size_t i;
 
@@ -45,21 +51,47 @@ metrics_request(enum route_kind kind, int status)
 	for (i = 0; i < NSTATUS; i++)
 		if (statuses[i] == status)
 			break;
-	__atomic_add_fetch(&requests[kind][i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&counters[loop].requests[kind][i], 1,
+	    __ATOMIC_RELAXED);
 }
 
 void
-metrics_bytes(uint64_t n)
+metrics_bytes(int loop, uint64_t n)
 {
-	__atomic_add_fetch(&sent_bytes, n, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&body_bytes, n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&counters[loop].sent_bytes, n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&counters[loop].body_bytes, n, __ATOMIC_RELAXED);
 }
 
 /* A body sent whole (JSON, a chunk, an error), not streamed. */
 void
-metrics_body(uint64_t n)
+metrics_body(int loop, uint64_t n)
 {
-	__atomic_add_fetch(&body_bytes, n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&counters[loop].body_bytes, n, __ATOMIC_RELAXED);
+}
+
+static uint64_t
+sum_requests(int nloops, size_t k, size_t i)
+{
+	uint64_t n = 0;
+	int l;
+
+	for (l = 0; l < nloops; l++)
+		n += __atomic_load_n(&counters[l].requests[k][i],
+		    __ATOMIC_RELAXED);
+	return n;
+}
+
+static uint64_t
+loop_requests(int loop)
+{
+	uint64_t n = 0;
+	size_t k, i;
+
+	for (k = 0; k < ROUTE_NKINDS; k++)
+		for (i = 0; i <= NSTATUS; i++)
+			n += __atomic_load_n(&counters[loop].requests[k][i],
+			    __ATOMIC_RELAXED);
+	return n;
 }
 
 static int
@@ -91,10 +123,11 @@ gauge(struct evbuffer *b, const char *name, const char *help, double v)
 void
 metrics_handle(struct request *req)
 {
+	int l, nloops = req->r_srv->srv_nloops;
 	struct store_stats ss;
 	struct evbuffer *b;
 	size_t k, i, len;
-	uint64_t n;
+	uint64_t n, sent = 0, body = 0;
 	char *text;
 
 	if ((b = evbuffer_new()) == NULL) {
@@ -106,8 +139,7 @@ metrics_handle(struct request *req)
 	    "# TYPE airlockd_requests_total counter\n");
 	for (k = 0; k < ROUTE_NKINDS; k++)
 		for (i = 0; i <= NSTATUS; i++) {
-			n = __atomic_load_n(&requests[k][i], __ATOMIC_RELAXED);
-			if (n == 0)
+			if ((n = sum_requests(nloops, k, i)) == 0)
 				continue;
 			if (i < NSTATUS)
 				evbuffer_add_printf(b, "airlockd_requests_total"
@@ -120,17 +152,28 @@ metrics_handle(struct request *req)
 				    route_name((enum route_kind)k),
 				    (unsigned long long)n);
 		}
+	/* Which loop answered: how the kernel spread the connections. */
+	evbuffer_add_printf(b, "# HELP airlockd_loop_requests_total Requests "
+	    "answered, by serving loop (workers).\n"
+	    "# TYPE airlockd_loop_requests_total counter\n");
+	for (l = 0; l < nloops; l++) {
+		evbuffer_add_printf(b, "airlockd_loop_requests_total"
+		    "{loop=\"%d\"} %llu\n", l,
+		    (unsigned long long)loop_requests(l));
+		sent += __atomic_load_n(&counters[l].sent_bytes,
+		    __ATOMIC_RELAXED);
+		body += __atomic_load_n(&counters[l].body_bytes,
+		    __ATOMIC_RELAXED);
+	}
 	evbuffer_add_printf(b, "# HELP airlockd_sent_bytes_total File and "
 	    "blob bytes sent.\n# TYPE airlockd_sent_bytes_total counter\n"
-	    "airlockd_sent_bytes_total %llu\n", (unsigned long long)
-	    __atomic_load_n(&sent_bytes, __ATOMIC_RELAXED));
+	    "airlockd_sent_bytes_total %llu\n", (unsigned long long)sent);
 	/* What a chained mirror costs on the wire: chunks and manifests
 	 * are answered whole, not streamed. */
 	evbuffer_add_printf(b, "# HELP airlockd_body_bytes_total Response "
 	    "body bytes sent, of every route.\n"
 	    "# TYPE airlockd_body_bytes_total counter\n"
-	    "airlockd_body_bytes_total %llu\n", (unsigned long long)
-	    __atomic_load_n(&body_bytes, __ATOMIC_RELAXED));
+	    "airlockd_body_bytes_total %llu\n", (unsigned long long)body);
 	gauge(b, "airlockd_connections", "Open client connections.",
 	    (double)req->r_gauge[0]);
 	gauge(b, "airlockd_requests_in_progress", "Requests at a worker.",

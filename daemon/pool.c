@@ -2,14 +2,16 @@
  * pool.c - worker threads that read the store off the event loop, and
  * the fixed set of buffers they read into.
  *
- * A task goes in through a mutex-guarded queue and comes back through
- * another, with event_active() waking the loop (libevent's pthread
- * locking makes that call safe from any thread).  The loop alone touches
- * evhttp, so a worker never does: it fills the task in and returns it.
+ * A task goes in through a mutex-guarded queue, shared by the loops, and
+ * comes back through its own loop's, with event_active() waking that
+ * loop (libevent's pthread locking makes that call safe from any
+ * thread).  A loop alone touches its evhttp, so a worker never does: it
+ * fills the task in and returns it.
  *
  * Buffers are allocated once and reused, and there are only so many: a
  * stream that finds none waits its turn (stream.c), so the memory spent
- * on reads stays the same however many clients there are.
+ * on reads stays the same however many clients there are.  Each loop has
+ * its share of them, so that taking one needs no lock.
  */
 #include "config.h"
 
@@ -24,18 +26,14 @@
 
 #include "daemon/airlockd.h"
 
-TAILQ_HEAD(taskq, task);
-
 static struct {
 	pthread_mutex_t	 mtx;
 	pthread_cond_t	 cond;
 	struct taskq	 todo;
-	struct taskq	 done;
 	size_t		 ntodo;
 	int		 stopping;
 	pthread_t	*threads;
 	int		 nthreads;
-	struct event	*done_ev;
 } pool = {
 	.mtx = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
@@ -60,8 +58,8 @@ worker(void *arg)
 		tk->tk_run(tk);
 
 		pthread_mutex_lock(&pool.mtx);
-		TAILQ_INSERT_TAIL(&pool.done, tk, tk_entry);
-		event_active(pool.done_ev, EV_READ, 0);
+		TAILQ_INSERT_TAIL(&tk->tk_loop->l_done, tk, tk_entry);
+		event_active(tk->tk_loop->l_done_ev, EV_READ, 0);
 	}
 	pthread_mutex_unlock(&pool.mtx);
 	return NULL;
@@ -71,13 +69,14 @@ worker(void *arg)
 static void
 pool_done(evutil_socket_t fd, short what, void *arg)
 {
+	struct loop *l = arg;
 	struct taskq done;
 	struct task *tk;
 
-	(void)fd, (void)what, (void)arg;
+	(void)fd, (void)what;
 	TAILQ_INIT(&done);
 	pthread_mutex_lock(&pool.mtx);
-	TAILQ_CONCAT(&done, &pool.done, tk_entry);
+	TAILQ_CONCAT(&done, &l->l_done, tk_entry);
 	pthread_mutex_unlock(&pool.mtx);
 	while ((tk = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, tk, tk_entry);
@@ -86,14 +85,21 @@ pool_done(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-pool_start(struct event_base *base, int nthreads)
+pool_attach(struct loop *l)
+{
+	TAILQ_INIT(&l->l_done);
+	if ((l->l_done_ev = event_new(l->l_base, -1, 0, pool_done,
+	    l)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+pool_start(int nthreads)
 {
 	int i, rc;
 
 	TAILQ_INIT(&pool.todo);
-	TAILQ_INIT(&pool.done);
-	if ((pool.done_ev = event_new(base, -1, 0, pool_done, NULL)) == NULL)
-		return -1;
 	if ((pool.threads = calloc((size_t)nthreads,
 	    sizeof(*pool.threads))) == NULL)
 		return -1;
@@ -141,93 +147,94 @@ pool_stop(void)
 	pthread_mutex_unlock(&pool.mtx);
 	for (i = 0; i < pool.nthreads; i++)
 		pthread_join(pool.threads[i], NULL);
-	/* Finish on this thread what the workers handed back. */
-	pool_done(-1, 0, NULL);
 	free(pool.threads);
 	pool.threads = NULL;
 	pool.nthreads = 0;
-	if (pool.done_ev != NULL)
-		event_free(pool.done_ev);
-	pool.done_ev = NULL;
+}
+
+/* Finishes on this thread what the workers handed back to l. */
+void
+pool_detach(struct loop *l)
+{
+	if (l->l_done_ev == NULL)
+		return;
+	pool_done(-1, 0, l);
+	event_free(l->l_done_ev);
+	l->l_done_ev = NULL;
 }
 
 /*
- * Read buffers.  Only the loop takes and returns them, so the free list
- * needs no lock.
+ * Read buffers.  Only their loop takes and returns them, so the free
+ * list needs no lock.
  */
-static struct {
-	struct buf	*free;
-	size_t		 size;
-	int		 max;
-	int		 made;
-	int		 out;
-} bufs;
-
 void
-buf_init(size_t size, int count)
+buf_init(struct bufs *bs, size_t size, int count)
 {
-	bufs.size = size;
-	bufs.max = count;
+	bs->bs_size = size;
+	bs->bs_max = count;
 }
 
 struct buf *
-buf_get(void)
+buf_get(struct bufs *bs)
 {
 	struct buf *b;
 
-	if ((b = bufs.free) != NULL) {
-		bufs.free = b->b_next;
+	if ((b = bs->bs_free) != NULL) {
+		bs->bs_free = b->b_next;
 		b->b_next = NULL;
-		bufs.out++;
+		LOOP_ADD(bs->bs_out, 1);
 		return b;
 	}
-	if (bufs.made >= bufs.max)
+	if (bs->bs_made >= bs->bs_max)
 		return NULL;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
-	if ((b->b_data = malloc(bufs.size)) == NULL) {
+	if ((b->b_data = malloc(bs->bs_size)) == NULL) {
 		free(b);
 		return NULL;
 	}
-	b->b_size = bufs.size;
-	bufs.made++;
-	bufs.out++;
+	b->b_pool = bs;
+	b->b_size = bs->bs_size;
+	bs->bs_made++;
+	LOOP_ADD(bs->bs_out, 1);
 	return b;
 }
 
 void
 buf_put(struct buf *b)
 {
+	struct bufs *bs = b->b_pool;
+
 	b->b_owner = NULL;
 	b->b_len = 0;
-	bufs.out--;
+	LOOP_ADD(bs->bs_out, -1);
 	/* A smaller read-size after SIGHUP: let the old ones go. */
-	if (b->b_size != bufs.size || bufs.made > bufs.max) {
+	if (b->b_size != bs->bs_size || bs->bs_made > bs->bs_max) {
 		free(b->b_data);
 		free(b);
-		bufs.made--;
+		bs->bs_made--;
 		return;
 	}
-	b->b_next = bufs.free;
-	bufs.free = b;
+	b->b_next = bs->bs_free;
+	bs->bs_free = b;
 }
 
 int
-buf_out(void)
+buf_out(struct bufs *bs)
 {
-	return bufs.out;
+	return LOOP_GET(bs->bs_out);
 }
 
 void
-buf_cleanup(void)
+buf_cleanup(struct bufs *bs)
 {
 	struct buf *b;
 
-	while ((b = bufs.free) != NULL) {
-		bufs.free = b->b_next;
+	while ((b = bs->bs_free) != NULL) {
+		bs->bs_free = b->b_next;
 		free(b->b_data);
 		free(b);
-		bufs.made--;
+		bs->bs_made--;
 	}
 }
 

@@ -29,7 +29,8 @@
  * entry's generation found it, and a small chunk, which lies in a leaf
  * page that writes move, is looked up again under the window's view.
  * Windows, like buffers, are counted: each holds one of LMDB's reader
- * slots.
+ * slots.  Each loop has its own streams, waiters, buffers and its share
+ * of the windows, so none of it is locked.
  */
 #include "config.h"
 
@@ -62,7 +63,7 @@ struct window {
 struct stream {
 	TAILQ_ENTRY(stream)	 sm_entry;	/* all streams */
 	TAILQ_ENTRY(stream)	 sm_wait;	/* waiting for a buffer */
-	struct server		*sm_srv;
+	struct loop		*sm_loop;
 	struct evhttp_request	*sm_ev;		/* NULL once ended or gone */
 	struct conn		*sm_conn;
 	struct evhttp_connection *sm_evcon;
@@ -90,10 +91,6 @@ struct stream {
 	char			 sm_err[256];
 };
 
-static TAILQ_HEAD(, stream) streams = TAILQ_HEAD_INITIALIZER(streams);
-static TAILQ_HEAD(, stream) waiters = TAILQ_HEAD_INITIALIZER(waiters);
-static struct event	*stall_ev;	/* pending while streams wait */
-static int		 nwindows;	/* being filled or sent */
 static int		 sendfile_ok;	/* the store can give extents */
 
 static time_t
@@ -138,8 +135,8 @@ unref(struct stream *sm)
 	if (--sm->sm_refs > 0)
 		return;
 	if (sm->sm_waiting)
-		TAILQ_REMOVE(&waiters, sm, sm_wait);
-	TAILQ_REMOVE(&streams, sm, sm_entry);
+		TAILQ_REMOVE(&sm->sm_loop->l_waiters, sm, sm_wait);
+	TAILQ_REMOVE(&sm->sm_loop->l_streams, sm, sm_entry);
 	if (sm->sm_evb != NULL)
 		evbuffer_free(sm->sm_evb);
 	free(sm);
@@ -152,7 +149,7 @@ unref(struct stream *sm)
 static void
 finish(struct stream *sm)
 {
-	struct server *srv = sm->sm_srv;
+	struct loop *l = sm->sm_loop;
 
 	if (sm->sm_done)
 		return;
@@ -161,9 +158,9 @@ finish(struct stream *sm)
 	conn_unset_stream(sm->sm_conn, sm);
 	sm->sm_conn = NULL;
 	sm->sm_evcon = NULL;
-	srv->srv_nstreams--;
+	LOOP_ADD(l->l_nstreams, -1);
 	sm->sm_refs--;
-	http_request_done(srv);
+	http_request_done(l);
 }
 
 /*
@@ -196,7 +193,7 @@ returned(struct stream *sm)
 		finish(sm);	/* the reply was ended: that was the last */
 	else
 		pump(sm);
-	stream_kick_waiters();
+	stream_kick_waiters(sm->sm_loop);
 	unref(sm);
 }
 
@@ -215,9 +212,9 @@ buf_sent(const void *data, size_t len, void *arg)
 static void
 window_free(struct window *w)
 {
+	LOOP_ADD(w->w_sm->sm_loop->l_nwindows, -1);
 	store_view_close(w->w_view);
 	free(w);
-	nwindows--;
 }
 
 /* The segment's cleanup: the socket has taken every byte of w. */
@@ -273,7 +270,7 @@ window_fill(struct stream *sm)
 	size_t i;
 	int rc;
 
-	if ((rc = store_view_open(sm->sm_srv->srv_store, &w->w_view)) != 0)
+	if ((rc = store_view_open(sm->sm_loop->l_srv->srv_store, &w->w_view)) != 0)
 		return rc;
 	if ((ex = extents_get(w->w_view, sm->sm_blob)) == NULL)
 		return -1;
@@ -326,7 +323,7 @@ read_run(struct task *tk)
 		sm->sm_rc = window_fill(sm);
 		sm->sm_got = sm->sm_win->w_len;
 	} else
-		sm->sm_rc = store_blob_read(sm->sm_srv->srv_store, sm->sm_blob,
+		sm->sm_rc = store_blob_read(sm->sm_loop->l_srv->srv_store, sm->sm_blob,
 		    sm->sm_off, sm->sm_buf->b_data, sm->sm_len, &sm->sm_got);
 	if (sm->sm_rc != 0 && sm->sm_err[0] == '\0')
 		snprintf(sm->sm_err, sizeof(sm->sm_err), "%s",
@@ -368,7 +365,7 @@ static void
 queued(struct stream *sm, uint64_t n)
 {
 	sm->sm_next += n;
-	metrics_bytes(n);
+	metrics_bytes(sm->sm_loop->l_id, n);
 	evhttp_send_reply_chunk(sm->sm_ev, sm->sm_evb);
 	/* If evhttp did not take them, draining them gives them back. */
 	if (evbuffer_get_length(sm->sm_evb) != 0)
@@ -473,19 +470,21 @@ read_done(struct task *tk)
 out:
 	/* Not when it went to wait for the store: it would be first. */
 	if (!sm->sm_waiting)
-		stream_kick_waiters();
+		stream_kick_waiters(sm->sm_loop);
 	unref(sm);
 }
 
 static void
 wait_turn(struct stream *sm)
 {
+	struct loop *l = sm->sm_loop;
+
 	sm->sm_waiting = 1;
-	TAILQ_INSERT_TAIL(&waiters, sm, sm_wait);
-	if (stall_ev != NULL && !evtimer_pending(stall_ev, NULL)) {
+	TAILQ_INSERT_TAIL(&l->l_waiters, sm, sm_wait);
+	if (l->l_stall_ev != NULL && !evtimer_pending(l->l_stall_ev, NULL)) {
 		struct timeval tv = { 1, 0 };
 
-		evtimer_add(stall_ev, &tv);
+		evtimer_add(l->l_stall_ev, &tv);
 	}
 }
 
@@ -503,17 +502,27 @@ submit(struct stream *sm)
 	pool_submit(&sm->sm_task);
 }
 
+/* A loop's share of send-windows: together no more than LMDB's slots. */
+static int
+windows_max(const struct loop *l)
+{
+	int n = l->l_conf->cf_windows / l->l_srv->srv_nloops;
+
+	return n > 0 ? n : 1;
+}
+
 static void
 pump_window(struct stream *sm)
 {
+	struct loop *l = sm->sm_loop;
 	struct window *w;
 
-	if (nwindows >= sm->sm_srv->srv_conf->cf_windows ||
+	if (l->l_nwindows >= windows_max(l) ||
 	    (w = malloc(sizeof(*w))) == NULL) {
 		wait_turn(sm);
 		return;
 	}
-	nwindows++;
+	LOOP_ADD(l->l_nwindows, 1);
 	w->w_sm = sm;
 	w->w_view = NULL;
 	w->w_len = 0;
@@ -536,7 +545,7 @@ pump(struct stream *sm)
 		pump_window(sm);
 		return;
 	}
-	if ((b = buf_get()) == NULL) {
+	if ((b = buf_get(&sm->sm_loop->l_bufs)) == NULL) {
 		wait_turn(sm);
 		return;
 	}
@@ -548,12 +557,12 @@ pump(struct stream *sm)
 
 /* A buffer came back: the streams that wait for one go first. */
 void
-stream_kick_waiters(void)
+stream_kick_waiters(struct loop *l)
 {
 	struct stream *sm;
 
-	while ((sm = TAILQ_FIRST(&waiters)) != NULL) {
-		TAILQ_REMOVE(&waiters, sm, sm_wait);
+	while ((sm = TAILQ_FIRST(&l->l_waiters)) != NULL) {
+		TAILQ_REMOVE(&l->l_waiters, sm, sm_wait);
 		sm->sm_waiting = 0;
 		pump(sm);
 		if (sm->sm_waiting)
@@ -570,23 +579,23 @@ stream_kick_waiters(void)
 static void
 stall_check(evutil_socket_t fd, short what, void *arg)
 {
+	struct loop *l = arg;
 	struct stream *sm, *victim = NULL;
 	struct timeval tv = { 1, 0 };
 	time_t now = monotime();
 	char hex[STORE_HEX_LEN + 1];
 
-	(void)fd, (void)what, (void)arg;
+	(void)fd, (void)what;
 	/*
 	 * A stream whose read met the store being mapped again (read_done)
 	 * waits here too, for nothing the others give back: try it again.
 	 */
-	stream_kick_waiters();
-	if (TAILQ_EMPTY(&waiters))
+	stream_kick_waiters(l);
+	if (TAILQ_EMPTY(&l->l_waiters))
 		return;
-	TAILQ_FOREACH(sm, &streams, sm_entry) {
+	TAILQ_FOREACH(sm, &l->l_streams, sm_entry) {
 		if (sm->sm_done || sm->sm_owned == 0 || sm->sm_reading ||
-		    now - sm->sm_progress <
-		    sm->sm_srv->srv_conf->cf_stall_timeout)
+		    now - sm->sm_progress < l->l_conf->cf_stall_timeout)
 			continue;
 		if (victim == NULL || sm->sm_progress < victim->sm_progress)
 			victim = sm;
@@ -601,18 +610,20 @@ stall_check(evutil_socket_t fd, short what, void *arg)
 		abort_stream(victim);
 		unref(victim);
 	}
-	if (!TAILQ_EMPTY(&waiters))
-		evtimer_add(stall_ev, &tv);
+	if (!TAILQ_EMPTY(&l->l_waiters))
+		evtimer_add(l->l_stall_ev, &tv);
 }
 
 int
-stream_init(struct server *srv)
+stream_init(struct loop *l)
 {
 	struct store_view *v;
 
-	if ((stall_ev = evtimer_new(srv->srv_base, stall_check, NULL)) == NULL)
+	TAILQ_INIT(&l->l_streams);
+	TAILQ_INIT(&l->l_waiters);
+	if ((l->l_stall_ev = evtimer_new(l->l_base, stall_check, l)) == NULL)
 		return -1;
-	if (store_view_open(srv->srv_store, &v) != 0) {
+	if (store_view_open(l->l_srv->srv_store, &v) != 0) {
 		log_warnx("%s: no sendfile, files are read into buffers: %s",
 		    __func__, store_lasterror());
 		return 0;
@@ -623,23 +634,17 @@ stream_init(struct server *srv)
 }
 
 void
-stream_cleanup(void)
+stream_cleanup(struct loop *l)
 {
-	if (stall_ev != NULL)
-		event_free(stall_ev);
-	stall_ev = NULL;
-}
-
-int
-stream_windows(void)
-{
-	return nwindows;
+	if (l->l_stall_ev != NULL)
+		event_free(l->l_stall_ev);
+	l->l_stall_ev = NULL;
 }
 
 int
 stream_start(struct request *req)
 {
-	struct server *srv = req->r_srv;
+	struct loop *l = req->r_loop;
 	struct stream *sm;
 
 	if ((sm = calloc(1, sizeof(*sm))) == NULL)
@@ -652,11 +657,11 @@ stream_start(struct request *req)
 	 * File segments reach the socket by sendfile only through buffers
 	 * that are never read; this one only moves to the connection's.
 	 */
-	sm->sm_sendfile = srv->srv_conf->cf_sendfile && sendfile_ok;
+	sm->sm_sendfile = l->l_conf->cf_sendfile && sendfile_ok;
 	if (sm->sm_sendfile && evbuffer_set_flags(sm->sm_evb,
 	    EVBUFFER_FLAG_DRAINS_TO_FD) != 0)
 		sm->sm_sendfile = 0;
-	sm->sm_srv = srv;
+	sm->sm_loop = l;
 	sm->sm_ev = req->r_ev;
 	sm->sm_evcon = evhttp_request_get_connection(req->r_ev);
 	sm->sm_conn = req->r_conn;
@@ -667,8 +672,9 @@ stream_start(struct request *req)
 	sm->sm_progress = monotime();
 	sm->sm_task.tk_run = read_run;
 	sm->sm_task.tk_done = read_done;
-	TAILQ_INSERT_TAIL(&streams, sm, sm_entry);
-	srv->srv_nstreams++;
+	sm->sm_task.tk_loop = l;
+	TAILQ_INSERT_TAIL(&l->l_streams, sm, sm_entry);
+	LOOP_ADD(l->l_nstreams, 1);
 	req->r_ev = NULL;
 	conn_set_stream(sm->sm_conn, sm);
 	if (sm->sm_sendfile)
@@ -697,11 +703,11 @@ stream_gone(struct stream *sm)
 
 /* Shutdown: evhttp is about to free every connection and request. */
 void
-stream_abandon_all(void)
+stream_abandon_all(struct loop *l)
 {
 	struct stream *sm, *next;
 
-	for (sm = TAILQ_FIRST(&streams); sm != NULL; sm = next) {
+	for (sm = TAILQ_FIRST(&l->l_streams); sm != NULL; sm = next) {
 		sm->sm_refs++;
 		sm->sm_ev = NULL;
 		sm->sm_conn = NULL;

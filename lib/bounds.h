@@ -73,6 +73,8 @@
  * and pages, sized so that no request can make it hold more.
  */
 #define BOUND_CONN_BUCKETS	1024	/* hash buckets of the connections */
+#define BOUND_LOOPS		64	/* serving loops (workers), at most */
+#define BOUND_READ_THREADS	64	/* store readers, at most */
 #define BOUND_SINGLE_WRITE	(1 << 20)	/* bytes a socket write takes */
 #define BOUND_STREAM_DEPTH	2	/* read buffers one stream may own */
 #define BOUND_STREAM_WINDOW	(8u << 20)	/* bytes sent under one view */

@@ -68,7 +68,9 @@ check_config(const struct conf *cf)
 	    strrchr(cf->cf_listen, ':') == NULL ||
 	    cf->cf_store == NULL || cf->cf_store[0] == '\0')
 		abort();
-	if (!within(cf->cf_workers, 1, 64) ||
+	/* 0: auto, a loop a core; read threads likewise. */
+	if (!within(cf->cf_workers, 0, BOUND_LOOPS) ||
+	    !within(cf->cf_read_threads, 0, BOUND_READ_THREADS) ||
 	    !within(cf->cf_max_connections, 1, 65536) ||
 	    !within(cf->cf_max_header_size, 1024, 1 << 20) ||
 	    !within(cf->cf_max_body_size, 1024, 64 << 20) ||

@@ -65,6 +65,8 @@ free_port() {
 #       read wakes when airlockd writes it, with no polling.  Sets URL and
 #       AIRLOCKD_PID; the log is $T/airlockd.log.  Without a -c in ARGS the
 #       configuration is empty (-c /dev/null), never the system's.
+#       AIRLOCK_TEST_WORKERS, when set, is passed as --workers (which wins
+#       over the workers of a -c file).
 #   stop_daemon        SIGTERM, wait; returns airlockd's exit status (a
 #       sanitizer's report at exit makes it nonzero).
 #   wait_for CMD...    run CMD until it succeeds, at most 30 s: for states
@@ -92,11 +94,14 @@ start_daemon() {
 	_store=$1; shift
 	_conf="-c /dev/null"
 	for _a; do [ "$_a" = "-c" ] && _conf=; done
+	# The whole suite runs with any number of loops: AIRLOCK_TEST_WORKERS.
+	_workers=
+	[ -n "${AIRLOCK_TEST_WORKERS:-}" ] && _workers="--workers $AIRLOCK_TEST_WORKERS"
 	rm -f "$T/airlockd.port"
 	mkfifo "$T/airlockd.port" || return 1
 	# shellcheck disable=SC2086
 	"$AIRLOCKD" -d $_conf --store "$_store" --listen 127.0.0.1:0 \
-	    --port-file "$T/airlockd.port" "$@" 2>>"$T/airlockd.log" &
+	    --port-file "$T/airlockd.port" $_workers "$@" 2>>"$T/airlockd.log" &
 	AIRLOCKD_PID=$!
 	case " $_tap_cleanups " in *" _daemon_kill "*) ;; *) at_exit _daemon_kill ;; esac
 	_addr=$(timeout 10 head -n 1 "$T/airlockd.port")
