@@ -328,15 +328,14 @@ struct server {
 	struct timespec			 srv_started;
 };
 
-
-/* main.c: what a loop tells the main thread. */
-void	loop_drained(struct loop *);
-
 int	http_start(struct loop *);
 void	http_apply_limits(struct loop *);
 void	http_drain(struct loop *);
 void	http_stop(struct loop *);
 void	http_request_done(struct loop *);
+/* The loop has nothing left to send, or its drain timed out: it stops,
+ * and the main thread's loop when it was the last.  Any loop's thread. */
+void	loop_drained(struct loop *);
 void	http_gauges(struct server *, int64_t g[5]);	/* any thread */
 void	conn_set_stream(struct conn *, struct stream *);
 void	conn_unset_stream(struct conn *, struct stream *);

@@ -179,24 +179,6 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	loops_reload(srv, cf);
 }
 
-/*
- * A loop has nothing left to send (or its drain timed out): it stops,
- * and the main thread's loop when it was the last.  Any loop's thread.
- */
-void
-loop_drained(struct loop *l)
-{
-	struct server *srv = l->l_srv;
-
-	if (l->l_drained)
-		return;
-	l->l_drained = 1;
-	if (l->l_id != 0)
-		event_base_loopexit(l->l_base, NULL);
-	if (__atomic_sub_fetch(&srv->srv_serving, 1, __ATOMIC_ACQ_REL) == 0)
-		event_base_loopexit(srv->srv_base, NULL);
-}
-
 static void
 on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
