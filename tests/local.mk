@@ -38,6 +38,7 @@ INTEGRATION_TESTS += tests/integration/gate.sh
 INTEGRATION_TESTS += tests/integration/review.sh
 INTEGRATION_TESTS += tests/integration/bom.sh
 INTEGRATION_TESTS += tests/integration/cache_tier.sh
+INTEGRATION_TESTS += tests/integration/daemon_mirror_hub.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/synopsis.awk \
 	tests/lib/flipproxy.py
