@@ -45,35 +45,6 @@ struct pull {
 	char				 err[1024];
 };
 
-/* "scheme://host:port" of url, malloc'd, or NULL. */
-static char *
-origin(const char *url)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
-
-	if (u == NULL)
-		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-	    CURLUE_OK) {
-		size_t len = strlen(scheme) + strlen(host) + strlen(port) + 5;
-
-		if ((o = malloc(len)) != NULL)
-			snprintf(o, len, "%s://%s:%s", scheme, host, port);
-		for (char *p = o; p != NULL && *p != '\0'; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p += 'a' - 'A';
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return o;
-}
-
 /* The token, if url is on the upstream's own host. */
 static const char *
 token_for(struct pull *p, const char *url)
@@ -83,7 +54,7 @@ token_for(struct pull *p, const char *url)
 
 	if (p->spec->token == NULL || p->host == NULL)
 		return NULL;
-	o = origin(url);
+	o = mirror_origin(url);
 	same = o != NULL && strcmp(o, p->host) == 0;
 	free(o);
 	return same ? p->spec->token : NULL;
@@ -103,9 +74,9 @@ cancel_fail(const struct pull *p)
 
 /*
  * Waits before attempt + 1 of a request: 1, 2, 4... times the first
- * back-off.  A 429 holds every transfer instead, through the engine's one
- * limiter: for as long as the answer said (the engine read it), else for
- * the back-off.
+ * back-off.  A 429 holds every transfer to its host instead, through the
+ * engine's limiter: for as long as the answer said (the engine read it),
+ * else for the back-off.
  */
 static void
 backoff(struct pull *p, int attempt, const struct xfer *x)
@@ -115,7 +86,7 @@ backoff(struct pull *p, int attempt, const struct xfer *x)
 	p->res->retries++;
 	if (x != NULL && x->status == 429) {
 		if (!x->held)
-			mirror_hold(p->m, ms);
+			mirror_hold(p->m, x, ms);
 		return;
 	}
 	mirror_sleep(p->m, ms, p->spec->cancel);
@@ -882,7 +853,7 @@ pull_urls(struct pull *p, const struct mirror_pull_spec *s)
 		    s->upstream);
 	memcpy(p->base, s->upstream, blen);
 	p->base[blen] = '\0';
-	if ((p->host = origin(p->base)) == NULL ||
+	if ((p->host = mirror_origin(p->base)) == NULL ||
 	    (strncasecmp(p->base, "http://", 7) != 0 &&
 	    strncasecmp(p->base, "https://", 8) != 0)) {
 		free(p->host);

@@ -6,8 +6,10 @@
 # serves the revision byte for byte (sha256sum) with the fake's commit id
 # in X-Repo-Commit; the CDN never saw an Authorization header; a 429 and
 # a spent RateLimit window hold every job (one limiter: the fake counts
-# no request inside a window); /metrics counts the bytes the fake sent and
-# the failures by reason; the jobs' fetches are no downloads.  What was
+# no request inside a window), per host: a window A's Hub spent holds
+# neither A's CDN nor a second fake, upstream B; /metrics counts the bytes
+# the fake sent and the failures by reason; a mirroring airlockd counts no
+# downloads.  What was
 # asked and sent comes from the fake's own record; waits are on the jobs'
 # states.
 . "$top_srcdir/tests/lib/tap.sh"
@@ -27,12 +29,15 @@ sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/other" 500000 >/dev/null
 # The last file org/tiny fetches is in LFS: its resolve is the job's last
 # request of the Hub (the bytes come from the CDN).
 head -c 300000 /dev/urandom >"$T/tiny/weights.safetensors"
+sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/late" 400000 >/dev/null
+head -c 200000 /dev/urandom >"$T/late/weights.safetensors"
 cat >"$T/spec.json" <<EOF
 {"page_size": 3, "repos": [
  {"type": "model", "id": "org/gated", "dir": "$M", "gated": true,
   "tokens": {"hf_approved": "approved", "hf_pending": "pending"}},
  {"type": "model", "id": "org/tiny", "dir": "$T/tiny"},
- {"type": "model", "id": "org/other", "dir": "$T/other"}]}
+ {"type": "model", "id": "org/other", "dir": "$T/other"},
+ {"type": "model", "id": "org/late", "dir": "$T/late"}]}
 EOF
 printf 'hf_approved\n' >"$T/approved.token"
 printf 'hf_pending\n' >"$T/pending.token"
@@ -206,6 +211,44 @@ check "  two failures, gated" sh -c "
 check "  jobs by state: three done" \
     test "$(metric 'airlockd_mirror_jobs{state="done"}')" -eq 3
 check "  one retry" test "$(metric airlockd_mirror_retries_total)" -eq 1
+
+# --- the limiter holds a host, not every host --------------------------------------
+# A second fake Hub, upstream B; the first is A.  A's window spent on the
+# resolve of org/late's last file holds A's Hub, not A's CDN, and not B.
+HUB_A=$HUB
+PID_HUB_A=$FAKEHUB_PID
+FAKEHUB_PID=
+kill_hub_a() { kill -TERM "$PID_HUB_A" 2>/dev/null; wait "$PID_HUB_A" 2>/dev/null; }
+at_exit kill_hub_a
+check "a second fake Hub starts (upstream B)" start_fakehub "model:org/elsewhere=$T/late"
+HUB_B=$HUB
+HUB=$HUB_A
+hub_clear
+curl -sf --max-time 10 -X POST "$HUB_B/_clear" >/dev/null
+hub_fault '{"kind": "pace", "path": "weights.safetensors", "hop": "resolve", "window": 6}'
+late=$(post org/late)
+elsewhere=$(api -X POST -d "{\"repo\":\"org/elsewhere\",\"upstream\":\"$HUB_B\"}" \
+    "$URL/v1/mirror/jobs" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+again=$(post org/other)
+wait_for job_check "$late" 'j["state"] == "done"' &&
+wait_for job_check "$elsewhere" 'j["state"] == "done"' &&
+wait_for job_check "$again" 'j["state"] == "done"'
+check "org/late from A, org/elsewhere from B, org/other from A again: done" test $? -eq 0
+paced=$(hub_stats '[r["t"] for r in reqs("weights.safetensors") if r["status"] == 302][0]')
+cdn=$(hub_stats '[r["t"] for r in reqs("weights.safetensors") if r["host"] == "cdn"][0]')
+first_b=$(hub_stats '[r["t"] for r in d["requests"] if not r["path"].startswith("/_")][0]' "$HUB_B")
+next_a=$(hub_stats '[r["t"] for r in d["requests"] if "org/other" in r["path"]][0]')
+within() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[2]) - float(sys.argv[1]) < 6 else 1)' "$@"; }
+check "  A's CDN was asked for weights.safetensors inside A's window (by A's clock)" \
+    within "$paced" "$cdn"
+check "  B was asked inside A's window (B's first request, by the fakes' clock)" \
+    within "$paced" "$first_b"
+check "  A's Hub was asked nothing inside it (A's count)" test "$(hub_stats 'd["early"]')" -eq 0
+check "  and B's job was never held: no request of B's was refused" test "$(hub_stats \
+    'len([r for r in d["requests"] if r["status"] == 429])' "$HUB_B")" -eq 0
+check "  the job after it, from A again, waited for A's window" python3 -c '
+import sys; sys.exit(0 if float(sys.argv[2]) - float(sys.argv[1]) >= 6 else 1)' "$paced" "$next_a"
+check "B serves org/elsewhere byte for byte" serves "$T/late" org/elsewhere
 
 check "airlockd B stops cleanly" stop_daemon
 check "store B verifies" "$AIRLOCK" --store "$B" verify --all
