@@ -865,6 +865,17 @@ xfer_read(struct xfer *x, void *buf, size_t len)
 	return n;
 }
 
+uint64_t
+xfer_received(struct xfer *x)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&x->m->mu);
+	n = x->received;
+	pthread_mutex_unlock(&x->m->mu);
+	return n;
+}
+
 /* Ends x, if it runs, and frees it. */
 void
 xfer_free(struct xfer *x)

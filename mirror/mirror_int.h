@@ -102,6 +102,9 @@ void	xfer_start(struct xfer *);
 void	xfer_wait_headers(struct xfer *);
 void	xfer_wait(struct xfer *);
 size_t	xfer_read(struct xfer *, void *, size_t);
+/* Body bytes of the final answer that reached x so far, on the wire:
+ * those the reader has not taken (or skips) too. */
+uint64_t xfer_received(struct xfer *);
 void	xfer_free(struct xfer *);
 void	xfer_reset_headers(struct xfer *);
 /* No new request to the host of x before ms milliseconds from now (or

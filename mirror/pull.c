@@ -449,6 +449,7 @@ struct fstream {
 	int			 begun;
 	uint64_t		 offset;	/* bytes given to the pipeline */
 	uint64_t		 skip;		/* of a 200 to a ranged GET */
+	uint64_t		 counted;	/* of x's bytes, in fetched */
 	int			 attempt;
 	char			*card;		/* README.md's bytes */
 	size_t			 card_len;
@@ -485,6 +486,33 @@ hops_check(void *arg, const struct hops *h)
 	return 0;
 }
 
+/*
+ * What reached us of x's body, counted once in what the pull fetched:
+ * the bytes on the wire, those a 200 to a ranged GET repeats and those
+ * the pipeline never took included.
+ */
+static void
+fs_count(struct fstream *fs)
+{
+	uint64_t n;
+
+	if (fs->x == NULL || (n = xfer_received(fs->x)) <= fs->counted)
+		return;
+	fs->p->res->fetched += n - fs->counted;
+	fs->p->stat.fetched += n - fs->counted;
+	fs->counted = n;
+}
+
+/* The answer done with: counted, then freed. */
+static void
+fs_close(struct fstream *fs)
+{
+	fs_count(fs);
+	xfer_free(fs->x);
+	fs->x = NULL;
+	fs->counted = 0;
+}
+
 static int
 fs_open(struct fstream *fs)
 {
@@ -514,7 +542,8 @@ fs_open(struct fstream *fs)
 			    (unsigned long long)fs->offset, x->status,
 			    x->h[XH_CONTENT_RANGE] != NULL ?
 			    x->h[XH_CONTENT_RANGE] : "");
-			xfer_free(x);
+			fs->x = x;
+			fs_close(fs);
 			return rc;
 		}
 	}
@@ -528,7 +557,8 @@ fs_open(struct fstream *fs)
 		    fs->f->path, cl, strlen(cl) > 40 ? "..." : "",
 		    (unsigned long long)(fs->skip > 0 ? 0 : fs->offset),
 		    (unsigned long long)fs->f->size);
-		xfer_free(x);
+		fs->x = x;
+		fs_close(fs);
 		return rc;
 	}
 	fs->x = x;
@@ -586,8 +616,8 @@ fs_read(void *arg, void *buf, size_t len)
 		}
 		if (n > 0) {
 			fs->offset += n;
-			p->res->fetched += n;
-			status(p, p->done + fs->offset, n);
+			fs_count(fs);
+			status(p, p->done + fs->offset, 0);
 			if (fs->card != NULL || (fs->capture &&
 			    fs->offset == n)) {
 				if (fs->card == NULL &&
@@ -619,8 +649,7 @@ fs_read(void *arg, void *buf, size_t len)
 			    (unsigned long long)fs->offset);
 			goto fail;
 		}
-		xfer_free(fs->x);
-		fs->x = NULL;
+		fs_close(fs);
 		backoff(p, fs->attempt++, NULL);
 	}
 fail:
@@ -660,7 +689,7 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 		    p->commit, enc);
 		p->rc = 0;
 		rc = store_revision_put(rev, &in, fs_read, &fs);
-		xfer_free(fs.x);
+		fs_close(&fs);
 		if (rc == 0 && strcmp(f->path, "README.md") == 0 &&
 		    fs.card != NULL) {
 			json_decref(p->claims);

@@ -7,11 +7,12 @@
 # in X-Repo-Commit; the CDN never saw an Authorization header; a 429 and
 # a spent RateLimit window hold every job (one limiter: the fake counts
 # no request inside a window), per host: a window A's Hub spent holds
-# neither A's CDN nor a second fake, upstream B; /metrics counts the bytes
-# the fake sent and the failures by reason; a mirroring airlockd counts no
-# downloads.  What was
-# asked and sent comes from the fake's own record; waits are on the jobs'
-# states.
+# neither A's CDN nor a second fake, upstream B; bytes fetched (of a job
+# and in /metrics) are the bytes of the bodies the fakes sent, those sent
+# twice included, and bytes held those of the files the store had;
+# /metrics counts the failures by reason; a mirroring airlockd counts no
+# downloads.  What was asked and sent comes from the fakes' own record;
+# waits are on the jobs' states.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/fakehub.sh"
 
@@ -31,13 +32,16 @@ sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/other" 500000 >/dev/null
 head -c 300000 /dev/urandom >"$T/tiny/weights.safetensors"
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/late" 400000 >/dev/null
 head -c 200000 /dev/urandom >"$T/late/weights.safetensors"
+sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/refetch" 600000 >/dev/null
+head -c 200000 /dev/urandom >"$T/refetch/weights.safetensors"
 cat >"$T/spec.json" <<EOF
 {"page_size": 3, "repos": [
  {"type": "model", "id": "org/gated", "dir": "$M", "gated": true,
   "tokens": {"hf_approved": "approved", "hf_pending": "pending"}},
  {"type": "model", "id": "org/tiny", "dir": "$T/tiny"},
  {"type": "model", "id": "org/other", "dir": "$T/other"},
- {"type": "model", "id": "org/late", "dir": "$T/late"}]}
+ {"type": "model", "id": "org/late", "dir": "$T/late"},
+ {"type": "model", "id": "org/refetch", "dir": "$T/refetch"}]}
 EOF
 printf 'hf_approved\n' >"$T/approved.token"
 printf 'hf_pending\n' >"$T/pending.token"
@@ -249,6 +253,47 @@ check "  and B's job was never held: no request of B's was refused" test "$(hub_
 check "  the job after it, from A again, waited for A's window" python3 -c '
 import sys; sys.exit(0 if float(sys.argv[2]) - float(sys.argv[1]) >= 6 else 1)' "$paced" "$next_a"
 check "B serves org/elsewhere byte for byte" serves "$T/late" org/elsewhere
+sent_total=$((sent_total + $(hub_stats "$BODIES") + $(hub_stats "$BODIES" "$HUB_B")))
+
+# --- what the jobs count: the bytes on the wire, and the bytes held ------------------
+# model.safetensors is cut at 100 kB, then sent whole to the Range that
+# asks for the rest (the first 100 kB twice); weights.safetensors fails
+# its hash once and is sent twice.
+hub_clear
+hub_fault '{"kind": "close", "path": "model.safetensors", "after": 100000}'
+hub_fault '{"kind": "norange", "path": "model.safetensors"}'
+hub_fault '{"kind": "wrong", "path": "weights.safetensors", "offset": 1000}'
+refetch=$(post org/refetch)
+check "a job cut at 100 kB, answered 200 to its Range, fed wrong bytes once: done" \
+    wait_for job_check "$refetch" 'j["state"] == "done"'
+size=$(wc -c <"$T/refetch/model.safetensors")
+wsize=$(wc -c <"$T/refetch/weights.safetensors")
+check "  the fake sent model.safetensors and 100 kB of it again" test "$(hub_stats \
+    'sum(r["bytes"] for r in reqs("model.safetensors") if r["host"] == "cdn")')" -eq $((size + 100000))
+check "  and weights.safetensors twice" test "$(hub_stats \
+    'sum(r["bytes"] for r in reqs("weights.safetensors") if r["host"] == "cdn")')" -eq $((2 * wsize))
+sent=$(hub_stats "$BODIES")
+check "  bytes_fetched is every byte of the bodies the fake sent ($sent)" \
+    job_check "$refetch" "j['bytes_fetched'] == $sent"
+sent_total=$((sent_total + sent))
+# The files the fake sent no body of were in the store (the same bytes in
+# org/tiny and the others): sized by wc, their sum is what the job held.
+hub_stats 'sorted(set(r["file"] for r in d["requests"] if r["status"] in (200, 206) and (r["host"] == "cdn" or r["path"].startswith("/api/resolve-cache/"))))' >"$T/sent.files"
+held=$(python3 -c '
+import ast, os, sys
+sent = ast.literal_eval(open(sys.argv[2]).read())
+top = sys.argv[1]
+print(sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(top)
+    for f in fs if os.path.relpath(os.path.join(r, f), top) not in sent))' \
+    "$T/refetch" "$T/sent.files")
+check "  bytes_held is the files' the fake sent no body of ($held)" \
+    job_check "$refetch" "j['bytes_held'] == $held > 0"
+curl -sS "$URL/metrics" >"$T/metrics"
+check "/metrics: bytes fetched are what both fakes sent of bodies ($sent_total)" \
+    test "$(metric airlockd_mirror_fetched_bytes_total)" -eq "$sent_total"
+jobs_held=$(api "$URL/v1/mirror/jobs" | python3 -c 'import json, sys; print(sum(j["bytes_held"] for j in json.load(sys.stdin)))')
+check "  bytes held are the jobs' ($jobs_held)" \
+    test "$(metric airlockd_mirror_held_bytes_total)" -eq "$jobs_held"
 
 check "airlockd B stops cleanly" stop_daemon
 check "store B verifies" "$AIRLOCK" --store "$B" verify --all
