@@ -106,7 +106,8 @@ struct job {
 	const char		*j_error;	/* reason_names[], or NULL */
 	uint64_t		 j_done;	/* bytes through the pipeline */
 	uint64_t		 j_total;
-	uint64_t		 j_fetched;
+	uint64_t		 j_fetched;	/* body bytes on the wire */
+	uint64_t		 j_held;	/* of files the store had */
 	uint64_t		 j_retries;
 	uint64_t		 j_requests;
 	uint64_t		 j_files;
@@ -133,6 +134,7 @@ static struct {
 	char			*signer_file;	/* the conf's, or NULL */
 	/* /metrics */
 	uint64_t		 fetched;
+	uint64_t		 held;
 	uint64_t		 retries;
 	uint64_t		 requests;
 	uint64_t		 failures[REASON_NREASONS];
@@ -282,7 +284,7 @@ job_queue(struct job *j)
 	j->j_cancel = 0;
 	j->j_reason[0] = '\0';
 	j->j_error = NULL;
-	j->j_done = j->j_total = j->j_fetched = 0;
+	j->j_done = j->j_total = j->j_fetched = j->j_held = 0;
 	j->j_retries = j->j_requests = j->j_files = 0;
 	j->j_unchanged = 0;
 	j->j_commit[0] = j->j_digest[0] = '\0';
@@ -343,6 +345,17 @@ job_progress(void *arg, uint64_t bytes)
 	pthread_mutex_unlock(&jobs.mtx);
 }
 
+/* The pull's thread: bytes on the wire so far (mirror_status). */
+static void
+job_status(void *arg, const struct mirror_status *st)
+{
+	struct job *j = arg;
+
+	pthread_mutex_lock(&jobs.mtx);
+	j->j_fetched = st->fetched;
+	pthread_mutex_unlock(&jobs.mtx);
+}
+
 /* The writer's thread, once every file checked: the local signature. */
 static int
 job_sign(void *arg, const struct store_manifest *m, struct store_sig *sig)
@@ -369,9 +382,11 @@ job_finish(struct job *j, int rc, const struct mirror_pull_result *res,
 	j->j_files = res->files;
 	j->j_total = res->bytes;
 	j->j_fetched = res->fetched;
+	j->j_held = rc == 0 ? res->held : 0;
 	j->j_retries = res->retries;
 	j->j_requests = res->requests;
 	jobs.fetched += res->fetched;
+	jobs.held += j->j_held;
 	jobs.retries += res->retries;
 	jobs.requests += res->requests;
 	if (rc == 0) {
@@ -458,6 +473,8 @@ job_run(struct task *tk)
 	spec.sign_arg = j;
 	spec.progress = job_progress;
 	spec.progress_arg = j;
+	spec.status = job_status;
+	spec.status_arg = j;
 	spec.cancel = &j->j_cancel;
 	/* From an airlockd, its signatures and release are judged by the
 	 * store's keyring, as `airlock pull` judges them. */
@@ -749,8 +766,8 @@ job_json(const struct job *j)
 		if (secs > 0)
 			rate = (double)j->j_done / secs;
 	}
-	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:f,s:I,s:I,"
-	    "s:I,s:I,s:b}",
+	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:f,s:I,"
+	    "s:I,s:I,s:I,s:b}",
 	    "id", (json_int_t)j->j_id,
 	    "type", j->j_type,
 	    "repo", j->j_repo,
@@ -760,6 +777,7 @@ job_json(const struct job *j)
 	    "bytes_done", (json_int_t)j->j_done,
 	    "bytes_total", (json_int_t)j->j_total,
 	    "bytes_fetched", (json_int_t)j->j_fetched,
+	    "bytes_held", (json_int_t)j->j_held,
 	    "rate", rate,
 	    "files", (json_int_t)j->j_files,
 	    "retries", (json_int_t)j->j_retries,
@@ -926,10 +944,15 @@ jobs_metrics(struct evbuffer *b)
 		evbuffer_add_printf(b, "airlockd_mirror_jobs{state=\"%s\"} "
 		    "%zu\n", state_names[i], nstate[i]);
 	evbuffer_add_printf(b, "# HELP airlockd_mirror_fetched_bytes_total "
-	    "Body bytes mirror jobs fetched from upstreams.\n"
+	    "Body bytes of files mirror jobs received from upstreams.\n"
 	    "# TYPE airlockd_mirror_fetched_bytes_total counter\n"
 	    "airlockd_mirror_fetched_bytes_total %llu\n",
 	    (unsigned long long)jobs.fetched);
+	evbuffer_add_printf(b, "# HELP airlockd_mirror_held_bytes_total "
+	    "Bytes of files mirror jobs found in the store, not fetched.\n"
+	    "# TYPE airlockd_mirror_held_bytes_total counter\n"
+	    "airlockd_mirror_held_bytes_total %llu\n",
+	    (unsigned long long)jobs.held);
 	evbuffer_add_printf(b, "# HELP airlockd_mirror_requests_total "
 	    "Requests mirror jobs made to upstreams.\n"
 	    "# TYPE airlockd_mirror_requests_total counter\n"

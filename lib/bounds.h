@@ -96,6 +96,7 @@
 #define BOUND_UPSTREAM_WAIT	3600	/* seconds of a Retry-After */
 #define BOUND_UPSTREAM_JSON	(64 << 20)
 #define BOUND_UPSTREAM_HOPS	10	/* redirects of one request */
+#define BOUND_UPSTREAM_HOSTS	16	/* hosts the limiter holds at once */
 #define BOUND_GLOBS		64	/* --include or --exclude of a pull */
 /* What the mirror takes from an airlockd upstream's /v1/ API (chain.c). */
 #define BOUND_CHAIN_META	(1u << 20)	/* index, refs, a page of sigs */

@@ -212,16 +212,66 @@ check_done(struct mirror *m)
 	}
 }
 
-/* Under m->mu: whether the limiter holds new requests, and for how long. */
-static int
-held(struct mirror *m, struct timeval *left)
+char *
+mirror_origin(const char *url)
 {
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK) {
+		size_t len = strlen(scheme) + strlen(host) + strlen(port) + 5;
+
+		if ((o = malloc(len)) != NULL)
+			snprintf(o, len, "%s://%s:%s", scheme, host, port);
+		for (char *p = o; p != NULL && *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p += 'a' - 'A';
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return o;
+}
+
+/* Under m->mu: the slot that holds origin, or NULL. */
+static struct mirror_hold *
+hold_find(struct mirror *m, const char *origin)
+{
+	for (size_t i = 0; i < BOUND_UPSTREAM_HOSTS; i++)
+		if (m->holds[i].origin != NULL &&
+		    strcmp(m->holds[i].origin, origin) == 0)
+			return &m->holds[i];
+	return NULL;
+}
+
+static int
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Under m->mu: whether the limiter holds new requests to origin, and for
+ * how long. */
+static int
+held(struct mirror *m, const char *origin, struct timeval *left)
+{
+	struct mirror_hold *h;
 	struct timespec now;
 	long long ns;
 
+	if ((h = hold_find(m, origin)) == NULL)
+		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (long long)(m->hold_until.tv_sec - now.tv_sec) * 1000000000LL +
-	    (m->hold_until.tv_nsec - now.tv_nsec);
+	ns = (long long)(h->until.tv_sec - now.tv_sec) * 1000000000LL +
+	    (h->until.tv_nsec - now.tv_nsec);
 	if (ns <= 0)
 		return 0;
 	left->tv_sec = (time_t)(ns / 1000000000LL);
@@ -229,11 +279,17 @@ held(struct mirror *m, struct timeval *left)
 	return 1;
 }
 
-/* Under m->mu: no new request before ms milliseconds from now. */
+/*
+ * Under m->mu: no new request to origin before ms milliseconds from now.
+ * Its slot, else a free one, else the one whose hold ends first (a hold
+ * that has ended holds nothing).
+ */
 static void
-hold_locked(struct mirror *m, long ms)
+hold_locked(struct mirror *m, const char *origin, long ms)
 {
+	struct mirror_hold *h;
 	struct timespec until;
+	char *o;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += ms / 1000;
@@ -242,17 +298,28 @@ hold_locked(struct mirror *m, long ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	if (until.tv_sec > m->hold_until.tv_sec ||
-	    (until.tv_sec == m->hold_until.tv_sec &&
-	    until.tv_nsec > m->hold_until.tv_nsec))
-		m->hold_until = until;
+	if ((h = hold_find(m, origin)) != NULL) {
+		if (ts_before(&h->until, &until))
+			h->until = until;
+		return;
+	}
+	for (size_t i = 0; i < BOUND_UPSTREAM_HOSTS; i++)
+		if (h == NULL || m->holds[i].origin == NULL ||
+		    (h->origin != NULL &&
+		    ts_before(&m->holds[i].until, &h->until)))
+			h = &m->holds[i];
+	if ((o = strdup(origin)) == NULL)
+		return;		/* a hold lost: the upstream refuses again */
+	free(h->origin);
+	h->origin = o;
+	h->until = until;
 }
 
 void
-mirror_hold(struct mirror *m, long ms)
+mirror_hold(struct mirror *m, const struct xfer *x, long ms)
 {
 	pthread_mutex_lock(&m->mu);
-	hold_locked(m, ms);
+	hold_locked(m, x->origin, ms);
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -274,39 +341,40 @@ limit_answer(struct mirror *m, struct xfer *x)
 	if (s <= 0)
 		return;
 	x->held = 1;
-	hold_locked(m, s * 1000);
+	hold_locked(m, x->origin, s * 1000);
 }
 
-/* Under m->mu, on the loop: the queued transfers into the multi handle. */
+/* Under m->mu, on the loop: x from the queue into the multi handle. */
 static void
-add_queued(struct mirror *m)
+add_one(struct mirror *m, struct xfer *x)
 {
-	struct xfer *x;
-
-	while ((x = TAILQ_FIRST(&m->queue)) != NULL) {
-		TAILQ_REMOVE(&m->queue, x, link);
-		TAILQ_INSERT_TAIL(&m->active, x, link);
-		pthread_mutex_unlock(&m->mu);
-		if (curl_multi_add_handle(m->multi, x->easy) != CURLM_OK) {
-			pthread_mutex_lock(&m->mu);
-			TAILQ_REMOVE(&m->active, x, link);
-			x->result = CURLE_OUT_OF_MEMORY;
-			x->done = x->headers_done = 1;
-			pthread_cond_broadcast(&m->cv);
-			continue;
-		}
+	TAILQ_REMOVE(&m->queue, x, link);
+	TAILQ_INSERT_TAIL(&m->active, x, link);
+	pthread_mutex_unlock(&m->mu);
+	if (curl_multi_add_handle(m->multi, x->easy) != CURLM_OK) {
 		pthread_mutex_lock(&m->mu);
+		TAILQ_REMOVE(&m->active, x, link);
+		x->result = CURLE_OUT_OF_MEMORY;
+		x->done = x->headers_done = 1;
+		pthread_cond_broadcast(&m->cv);
+		return;
 	}
+	pthread_mutex_lock(&m->mu);
 }
 
-/* The loop's thread: new transfers (unless the limiter holds them),
- * unpauses, cancels, the stop. */
+/*
+ * The loop's thread: new transfers (those to a host the limiter holds
+ * wait, in order, until its hold ends), unpauses, cancels, the stop.
+ * Only this thread takes transfers off the queue, so next stays in it
+ * while add_one lets go of the lock.
+ */
 static void
 wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct mirror *m = arg;
 	struct xfer *x, *next;
-	struct timeval left;
+	struct timeval left, soonest;
+	int waiting = 0;
 
 	(void)fd;
 	(void)what;
@@ -318,12 +386,15 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 			x->result = CURLE_ABORTED_BY_CALLBACK;
 			x->done = x->headers_done = 1;
 			pthread_cond_broadcast(&m->cv);
-		}
+		} else if (held(m, x->origin, &left)) {
+			if (!waiting || timercmp(&left, &soonest, <))
+				soonest = left;
+			waiting = 1;
+		} else
+			add_one(m, x);
 	}
-	if (TAILQ_FIRST(&m->queue) != NULL && held(m, &left))
-		evtimer_add(m->hold, &left);
-	else
-		add_queued(m);
+	if (waiting)
+		evtimer_add(m->hold, &soonest);
 	for (x = TAILQ_FIRST(&m->active); x != NULL; x = next) {
 		next = TAILQ_NEXT(x, link);
 		if (x->cancel) {
@@ -417,6 +488,8 @@ mirror_free(struct mirror *m)
 		event_free(m->wake);
 	if (m->hold != NULL)
 		event_free(m->hold);
+	for (size_t i = 0; i < BOUND_UPSTREAM_HOSTS; i++)
+		free(m->holds[i].origin);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);
 	free(m);
@@ -616,8 +689,17 @@ xfer_new(struct mirror *m, const char *url, const char *token,
 	if ((x = calloc(1, sizeof(*x))) == NULL ||
 	    (x->easy = curl_easy_init()) == NULL ||
 	    (x->url = strdup(url)) == NULL) {
-		if (x != NULL)
+		if (x != NULL) {
+			if (x->easy != NULL)
+				curl_easy_cleanup(x->easy);
 			free(x);
+		}
+		return mirror_fail(MIRROR_ENOMEM, "out of memory");
+	}
+	/* A URL curl cannot read is held with the others of its kind. */
+	if ((x->origin = mirror_origin(url)) == NULL &&
+	    (x->origin = strdup("")) == NULL) {
+		xfer_free(x);
 		return mirror_fail(MIRROR_ENOMEM, "out of memory");
 	}
 	x->m = m;
@@ -806,6 +888,17 @@ xfer_read(struct xfer *x, void *buf, size_t len)
 	return n;
 }
 
+uint64_t
+xfer_received(struct xfer *x)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&x->m->mu);
+	n = x->received;
+	pthread_mutex_unlock(&x->m->mu);
+	return n;
+}
+
 /* Ends x, if it runs, and frees it. */
 void
 xfer_free(struct xfer *x)
@@ -826,6 +919,7 @@ xfer_free(struct xfer *x)
 	}
 	xfer_reset_headers(x);
 	free(x->location);
+	free(x->origin);
 	free(x->body);
 	free(x->ring);
 	free(x->url);

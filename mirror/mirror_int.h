@@ -12,9 +12,18 @@
 
 #include <curl/curl.h>
 
+#include "lib/bounds.h"
 #include "mirror/mirror.h"
 
 struct event;
+
+/* A host the limiter holds: no new request to it before until
+ * (CLOCK_MONOTONIC). */
+struct mirror_hold {
+	char			*origin;	/* "scheme://host:port"; NULL:
+						 * a free slot */
+	struct timespec		 until;
+};
 
 struct mirror {
 	struct event_base	*base;
@@ -23,12 +32,13 @@ struct mirror {
 	struct event		*timer;
 	struct event		*wake;		/* made active by other threads */
 	/*
-	 * The one limiter of all transfers (MIRROR.md): an answer that says
-	 * the upstream's window is spent (429, RateLimit r=0) holds every
-	 * new request until then.  hold_until is CLOCK_MONOTONIC, under mu.
+	 * The limiter of all transfers (MIRROR.md), one per host: an answer
+	 * that says a host's window is spent (429, RateLimit r=0) holds
+	 * every new request to that host until then, and none to another
+	 * (the CDN's, another upstream's).  Under mu.
 	 */
 	struct event		*hold;
-	struct timespec		 hold_until;
+	struct mirror_hold	 holds[BOUND_UPSTREAM_HOSTS];
 	pthread_mutex_t		 mu;		/* guards the lists and xfers */
 	pthread_cond_t		 cv;
 	TAILQ_HEAD(, xfer)	 queue;		/* handed over, not yet added */
@@ -52,6 +62,7 @@ struct xfer {
 	CURL			*easy;
 	struct curl_slist	*hdrs;
 	char			*url;
+	char			*origin;	/* url's, the limiter's key */
 	int			 stream;
 	int			 started;
 	/* Under m->mu from here on. */
@@ -98,10 +109,17 @@ void	xfer_start(struct xfer *);
 void	xfer_wait_headers(struct xfer *);
 void	xfer_wait(struct xfer *);
 size_t	xfer_read(struct xfer *, void *, size_t);
+/* Body bytes of the final answer that reached x so far, on the wire:
+ * those the reader has not taken (or skips) too. */
+uint64_t xfer_received(struct xfer *);
 void	xfer_free(struct xfer *);
 void	xfer_reset_headers(struct xfer *);
-/* No new request of m before ms milliseconds from now (or later). */
-void	mirror_hold(struct mirror *, long ms);
+/* No new request to the host of x before ms milliseconds from now (or
+ * later). */
+void	mirror_hold(struct mirror *, const struct xfer *x, long ms);
+/* "scheme://host:port" of url, lower-cased, malloc'd; NULL if it is no
+ * URL or out of memory. */
+char	*mirror_origin(const char *url);
 
 /*
  * Reading the upstream's answers (upstream.c): pure functions of untrusted

@@ -46,35 +46,6 @@ struct pull {
 	char				 err[1024];
 };
 
-/* "scheme://host:port" of url, malloc'd, or NULL. */
-static char *
-origin(const char *url)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
-
-	if (u == NULL)
-		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-	    CURLUE_OK) {
-		size_t len = strlen(scheme) + strlen(host) + strlen(port) + 5;
-
-		if ((o = malloc(len)) != NULL)
-			snprintf(o, len, "%s://%s:%s", scheme, host, port);
-		for (char *p = o; p != NULL && *p != '\0'; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p += 'a' - 'A';
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return o;
-}
-
 /* The token, if url is on the upstream's own host. */
 static const char *
 token_for(struct pull *p, const char *url)
@@ -84,7 +55,7 @@ token_for(struct pull *p, const char *url)
 
 	if (p->spec->token == NULL || p->host == NULL)
 		return NULL;
-	o = origin(url);
+	o = mirror_origin(url);
 	same = o != NULL && strcmp(o, p->host) == 0;
 	free(o);
 	return same ? p->spec->token : NULL;
@@ -104,9 +75,9 @@ cancel_fail(const struct pull *p)
 
 /*
  * Waits before attempt + 1 of a request: 1, 2, 4... times the first
- * back-off.  A 429 holds every transfer instead, through the engine's one
- * limiter: for as long as the answer said (the engine read it), else for
- * the back-off.
+ * back-off.  A 429 holds every transfer to its host instead, through the
+ * engine's limiter: for as long as the answer said (the engine read it),
+ * else for the back-off.
  */
 static void
 backoff(struct pull *p, int attempt, const struct xfer *x)
@@ -116,7 +87,7 @@ backoff(struct pull *p, int attempt, const struct xfer *x)
 	p->res->retries++;
 	if (x != NULL && x->status == 429) {
 		if (!x->held)
-			mirror_hold(p->m, ms);
+			mirror_hold(p->m, x, ms);
 		return;
 	}
 	mirror_sleep(p->m, ms, p->spec->cancel);
@@ -485,6 +456,7 @@ struct fstream {
 	int			 begun;
 	uint64_t		 offset;	/* bytes given to the pipeline */
 	uint64_t		 skip;		/* of a 200 to a ranged GET */
+	uint64_t		 counted;	/* of x's bytes, in fetched */
 	int			 attempt;
 	char			*card;		/* README.md's bytes */
 	size_t			 card_len;
@@ -521,6 +493,33 @@ hops_check(void *arg, const struct hops *h)
 	return 0;
 }
 
+/*
+ * What reached us of x's body, counted once in what the pull fetched:
+ * the bytes on the wire, those a 200 to a ranged GET repeats and those
+ * the pipeline never took included.
+ */
+static void
+fs_count(struct fstream *fs)
+{
+	uint64_t n;
+
+	if (fs->x == NULL || (n = xfer_received(fs->x)) <= fs->counted)
+		return;
+	fs->p->res->fetched += n - fs->counted;
+	fs->p->stat.fetched += n - fs->counted;
+	fs->counted = n;
+}
+
+/* The answer done with: counted, then freed. */
+static void
+fs_close(struct fstream *fs)
+{
+	fs_count(fs);
+	xfer_free(fs->x);
+	fs->x = NULL;
+	fs->counted = 0;
+}
+
 static int
 fs_open(struct fstream *fs)
 {
@@ -551,7 +550,8 @@ fs_open(struct fstream *fs)
 			    (unsigned long long)fs->offset, x->status,
 			    x->h[XH_CONTENT_RANGE] != NULL ?
 			    x->h[XH_CONTENT_RANGE] : "");
-			xfer_free(x);
+			fs->x = x;
+			fs_close(fs);
 			return rc;
 		}
 	}
@@ -565,7 +565,8 @@ fs_open(struct fstream *fs)
 		    fs->f->path, cl, strlen(cl) > 40 ? "..." : "",
 		    (unsigned long long)(fs->skip > 0 ? 0 : fs->offset),
 		    (unsigned long long)fs->f->size);
-		xfer_free(x);
+		fs->x = x;
+		fs_close(fs);
 		return rc;
 	}
 	fs->x = x;
@@ -623,8 +624,8 @@ fs_read(void *arg, void *buf, size_t len)
 		}
 		if (n > 0) {
 			fs->offset += n;
-			p->res->fetched += n;
-			status(p, p->done + fs->offset, n);
+			fs_count(fs);
+			status(p, p->done + fs->offset, 0);
 			if (fs->card != NULL || (fs->capture &&
 			    fs->offset == n)) {
 				if (fs->card == NULL &&
@@ -656,8 +657,7 @@ fs_read(void *arg, void *buf, size_t len)
 			    (unsigned long long)fs->offset);
 			goto fail;
 		}
-		xfer_free(fs->x);
-		fs->x = NULL;
+		fs_close(fs);
 		backoff(p, fs->attempt++, NULL);
 	}
 fail:
@@ -698,7 +698,7 @@ put_file(struct pull *p, struct store_revision *rev, const struct upstream_file 
 		    p->commit, enc);
 		p->rc = 0;
 		rc = store_revision_put(rev, &in, fs_read, &fs);
-		xfer_free(fs.x);
+		fs_close(&fs);
 		if (rc == 0 && strcmp(f->path, "README.md") == 0 &&
 		    fs.card != NULL) {
 			json_decref(p->claims);
@@ -991,7 +991,7 @@ pull_urls(struct pull *p, const struct mirror_pull_spec *s)
 		    s->upstream);
 	memcpy(p->base, s->upstream, blen);
 	p->base[blen] = '\0';
-	if ((p->host = origin(p->base)) == NULL ||
+	if ((p->host = mirror_origin(p->base)) == NULL ||
 	    (strncasecmp(p->base, "http://", 7) != 0 &&
 	    strncasecmp(p->base, "https://", 8) != 0)) {
 		free(p->host);

@@ -40,10 +40,11 @@ INTEGRATION_TESTS += tests/integration/review.sh
 INTEGRATION_TESTS += tests/integration/bom.sh
 INTEGRATION_TESTS += tests/integration/cache_tier.sh
 INTEGRATION_TESTS += tests/integration/daemon_workers.sh
+INTEGRATION_TESTS += tests/integration/daemon_mirror_hub.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/mkgguf.py \
 	tests/lib/synopsis.awk \
-	tests/lib/flipproxy.py
+	tests/lib/flipproxy.py tests/lib/fakehub.py tests/lib/fakehub.sh
 EXTRA_DIST += tests/integration/hfcache.mjs
 EXTRA_DIST += tests/integration/bom_validate.cjs
 

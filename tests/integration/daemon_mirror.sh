@@ -13,7 +13,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
 
-plan 54
+plan 56
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 unset HF_TOKEN AIRLOCK_UPSTREAM HF_ENDPOINT
@@ -35,7 +35,7 @@ sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/big" 150000000 >/dev/null
 "$AIRLOCK" --store "$A" add "$T/second" --repo org/third --revision v1 >/dev/null &&
 "$AIRLOCK" --store "$A" add "$T/big" --repo org/big >/dev/null
 check "the upstream store has org/tiny, org/second, org/third@v1 and org/big" test $? -eq 0
-printf 'tree-page-size = 3\n' >"$T/a.conf"
+printf 'tree-page-size = 3\ndownloads-flush = 1\n' >"$T/a.conf"
 check "airlockd A serves it" start_daemon "$A" -c "$T/a.conf"
 URL_A=$URL
 PID_A=$AIRLOCKD_PID
@@ -282,6 +282,16 @@ check "/metrics: jobs by state, bytes fetched, failures by reason" sh -c "
     [ \"$(metric 'airlockd_mirror_jobs{state=\"failed\"}')\" = 1 ] &&
     [ \"$(metric 'airlockd_mirror_failures_total{reason=\"not_found\"}')\" = 1 ] &&
     [ \"$(metric airlockd_mirror_fetched_bytes_total)\" -gt 152000000 ]"
+
+# A counts downloads (it does not mirror): of org/tiny, the one config.json
+# this test read from it, and none of B's jobs' fetches, which ran before.
+a_downloads() {
+	curl -sf "$URL_A/api/models?expand=downloads&search=org/tiny" |
+	    python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["downloads"])'
+}
+a_counted() { test "$(a_downloads)" -ge 1; }
+check "A counts the download of org/tiny's config.json by curl" wait_for a_counted
+check "  and none for B's jobs that fetched org/tiny from it" test "$(a_downloads)" -eq 1
 
 run=$(api -X POST -d "{\"repo\":\"org/stalled\",\"upstream\":\"$stall\"}" \
     "$URL_B/v1/mirror/jobs" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')

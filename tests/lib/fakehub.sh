@@ -7,10 +7,11 @@
 #       upstream's URL), CDN_PORT and FAKEHUB_PID; it is stopped at exit.
 #   hub_fault JSON         add a fault (or a list of them)
 #   hub_clear              drop the faults and the counts
-#   hub_stats EXPR         print a Python expression of the /_stats
+#   hub_stats EXPR [URL]   print a Python expression of the /_stats
 #       document d, e.g. 'd["files"]["config.json"]["bytes"]'; with the
 #       helpers reqs(path) (the requests for a file, in order) and
-#       order() (the files in the order first asked for)
+#       order() (the files in the order first asked for); of the fake
+#       at URL (another instance's $HUB) if given
 FAKEHUB_PID=
 HUB=
 CDN_PORT=
@@ -44,7 +45,7 @@ hub_clear() {
 	curl -sf --max-time 10 -X POST "$HUB/_clear" >/dev/null
 }
 hub_stats() {
-	curl -sf --max-time 10 "$HUB/_stats" | python3 -c '
+	curl -sf --max-time 10 "${2:-$HUB}/_stats" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 def reqs(path):
