@@ -108,7 +108,7 @@ peer() {
 	mkdir -p "$W/peer"
 	_s=$(now)
 	for f in $files; do
-		curl -sSf -o "$W/peer/$f" "$_url/bench/model/resolve/main/$f"
+		curl -sSfL -o "$W/peer/$f" "$_url/bench/model/resolve/main/$f"
 	done
 	(cd "$W/peer" && sha256sum $files >/dev/null)
 	since "$_s"
@@ -161,7 +161,42 @@ bench airlockd "$A"
 
 # The fake Hub's redirect to nginx serving the same files, when it exists.
 if [ "$FAKEHUB" = 1 ] && [ -f "$top/tests/lib/fakehub.py" ] && [ -x "$NGINX" ]; then
-	echo "(fake Hub + nginx: not measured: fakehub.py redirects to its own CDN port, not to nginx)"
+	# The files by sha256, as the fake Hub's redirects name them.
+	mkdir -p "$W/cdn"
+	for f in $files; do
+		ln -f "$W/model/$f" "$W/cdn/$(sha256sum <"$W/model/$f" | cut -c1-64)"
+	done
+	cport=$(free_port)
+	bench_nginx_conf "$W/cdnx" 1 256 <<EOF
+	server {
+		listen 127.0.0.1:$cport;
+		sendfile on;
+		location ~ ^/repos/[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/([0-9a-f]+)\$ {
+			alias $W/cdn/\$1;
+		}
+	}
+EOF
+	"$NGINX" -p "$W/cdnx" -c "$W/cdnx/nginx.conf" -e "$W/cdnx/error.log" &
+	cpid=$!
+	bench_started "$cpid" QUIT
+	python3 "$top/tests/lib/fakehub.py" --port-file "$W/hubport" \
+	    --cdn-url "http://127.0.0.1:$cport" "model:bench/model=$W/model" \
+	    2>"$W/fakehub.log" &
+	hpid=$!
+	bench_started "$hpid" TERM
+	# It reads and hashes every file first: up to 2 minutes.
+	_n=0
+	until [ -s "$W/hubport" ]; do
+		_n=$((_n + 1))
+		[ $_n -gt 2400 ] && { echo "the fake Hub did not start" >&2
+		    cat "$W/fakehub.log" >&2; exit 1; }
+		sleep 0.05
+	done
+	H=http://127.0.0.1:$(cut -d' ' -f1 "$W/hubport")
+	bench_until "nginx (CDN)" "$W/cdnx/error.log" \
+	    curl -sfL -o /dev/null -r 0-0 "$H/bench/model/resolve/main/model.safetensors"
+	bench "fake Hub" "$H"
+	echo "           (the Hub's API from the fake, the weights by its 302 from nginx)"
 else
 	echo "(fake Hub + nginx: skipped, tests/lib/fakehub.py is not there)"
 fi

@@ -13,7 +13,8 @@ Serves repositories built from folders as the Hub does (MIRROR.md):
         X-Repo-Commit and Xet headers (X-Xet-*, Link rel="xet-auth")
   CDN   GET /repos/.../SHA256?Expires=T&Signature=S   Range supported;
         403 for a request carrying Authorization, an expired or a bad
-        signature, or a HEAD
+        signature, or a HEAD.  --cdn-url URL puts URL in the LFS
+        redirects instead (another server, serving /repos/XX/YY/SHA256)
 
 Gated repositories answer a file other than the card 401 GatedRepo
 without a token and 403 GatedRepo with a token not approved; private
@@ -95,6 +96,7 @@ STATE = {
     "ttl": 3600,
     "hub_port": 0,
     "cdn_port": 0,
+    "cdn_url": None,
 }
 LFS_GLOBS = ["*.safetensors", "*.bin", "*.gguf", "*.parquet", "*.pt",
              "*.onnx", "*.h5", "*.msgpack"]
@@ -511,10 +513,11 @@ class Handler(BaseHTTPRequestHandler):
             expires = int(time.time()) - 10
         cdn_path = "/repos/%s/%s/%s" % (repo.sha[:2], repo.sha[2:4],
                                         e["sha256"])
-        loc = "http://127.0.0.1:%d%s?response-content-disposition=" \
+        loc = "%s%s?response-content-disposition=" \
               "inline%%3B+filename%%3D%%22%s%%22&Expires=%d&" \
               "Signature=%s&Key-Pair-Id=K3RPWS32NSSJCE" % (
-                  STATE["cdn_port"], cdn_path,
+                  STATE["cdn_url"] or
+                  "http://127.0.0.1:%d" % STATE["cdn_port"], cdn_path,
                   urllib.parse.quote(path.split("/")[-1]), expires,
                   signed(cdn_path, expires))
         common.update({
@@ -721,6 +724,10 @@ def main():
     ap.add_argument("--page-size", type=int)
     ap.add_argument("--ttl", type=int)
     ap.add_argument("--spec")
+    # Another server for the LFS files (nginx in bench/mirror.sh), which
+    # must serve /repos/XX/YY/SHA256 as the file of that sha256; its own
+    # CDN port then only serves what is asked of it directly.
+    ap.add_argument("--cdn-url")
     ap.add_argument("repos", nargs="*")
     a = ap.parse_args()
     spec = {}
@@ -729,6 +736,7 @@ def main():
             spec = json.load(f)
     STATE["page_size"] = a.page_size or spec.get("page_size", 2)
     STATE["ttl"] = a.ttl or spec.get("ttl", 3600)
+    STATE["cdn_url"] = a.cdn_url
     for r in spec.get("repos", []):
         repo = Repo(r.get("type", "model"), r["id"], r["dir"],
                     gated=r.get("gated", False),
