@@ -50,12 +50,22 @@ chain_prefix(int rc, const char *what)
 	return mirror_fail(rc, "%s: %s", what, why);
 }
 
+/*
+ * Waits before attempt + 1, as pull.c's backoff: a 429 holds every
+ * transfer to its host through the engine's limiter (for as long as the
+ * answer said, else the back-off) rather than this pull alone sleeping.
+ */
 static void
-chain_backoff(struct chain *c, int attempt)
+chain_backoff(struct chain *c, int attempt, const struct xfer *x)
 {
 	long ms = c->m->opts.backoff_ms << (attempt < 6 ? attempt : 6);
 
 	c->res->retries++;
+	if (x != NULL && x->status == 429) {
+		if (!x->held)
+			mirror_hold(c->m, x, ms);
+		return;
+	}
 	mirror_sleep(c->m, ms, c->spec->cancel);
 }
 
@@ -119,7 +129,7 @@ chain_get(struct chain *c, const char *what, const char *url, size_t max,
 		if (x->result != CURLE_OK) {
 			if (attempt < c->m->opts.retries) {
 				xfer_free(x);
-				chain_backoff(c, attempt++);
+				chain_backoff(c, attempt++, NULL);
 				continue;
 			}
 			rc = mirror_fail(MIRROR_ENET, "%s: %s", what,
@@ -134,8 +144,8 @@ chain_get(struct chain *c, const char *what, const char *url, size_t max,
 		}
 		if ((x->status == 408 || x->status == 429 ||
 		    x->status >= 500) && attempt < c->m->opts.retries) {
+			chain_backoff(c, attempt++, x);
 			xfer_free(x);
-			chain_backoff(c, attempt++);
 			continue;
 		}
 		rc = chain_refused(x, what);
