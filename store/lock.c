@@ -74,7 +74,8 @@ store_lock_held(struct store *st, int which)
  * a new data file over the old: a lock won on a file the path no longer
  * names is let go and the new file locked instead.  A read-write opener
  * also holds SLOCK_RW, and refuses while a reader without access to
- * lock.mdb (see store_env_open) holds SLOCK_NOLOCK.
+ * lock.mdb (see store_env_open) holds SLOCK_NOLOCK, which only such
+ * readers ever lock.
  */
 int
 store_open_lock(struct store *st, int create)
@@ -106,10 +107,11 @@ store_open_lock(struct store *st, int create)
 		return 0;
 	if ((rc = store_lock(st, SLOCK_RW, 0, 1)) != 0)
 		return store_fail(rc, "%s: lock: %s", path, store_strerror(rc));
-	if (store_lock(st, SLOCK_NOLOCK, 1, 0) != 0)
+	/* Asked, not taken: a writer that took it for a moment would look
+	 * like such a reader to another writer opening at that moment. */
+	if (store_lock_held(st, SLOCK_NOLOCK))
 		return store_fail(STORE_EBUSY, "%s: a process that may not write "
 		    "its lock.mdb is reading the store: it must finish before "
 		    "the store is written", st->dir);
-	store_unlock(st, SLOCK_NOLOCK);
 	return 0;
 }
