@@ -78,6 +78,8 @@ struct stream {
 	int			 sm_done;	/* ended, failed or gone */
 	int			 sm_sendfile;	/* windows, not buffers */
 	int			 sm_corked;
+	struct event		*sm_wev;	/* the socket can take more */
+	int			 sm_dry;	/* writable turns that sent nothing */
 	time_t			 sm_progress;	/* when the socket last took a buffer */
 
 	/* The read under way. */
@@ -125,6 +127,24 @@ cork(struct stream *sm, int on)
 }
 
 /*
+ * While a stream sends, its connection is idle only when the socket
+ * takes nothing.  evhttp's read time-out, armed again at each write it
+ * is handed, would cut off a client that reads the last windows slowly
+ * and, as clients do, sends nothing meanwhile: it is off until the
+ * stream finishes, when the connection waits for the next request.
+ */
+static void
+idle_timeouts(struct stream *sm, int reading)
+{
+	struct timeval tv = { sm->sm_loop->l_conf->cf_timeout, 0 };
+	struct bufferevent *bev;
+
+	if (sm->sm_evcon != NULL &&
+	    (bev = evhttp_connection_get_bufferevent(sm->sm_evcon)) != NULL)
+		bufferevent_set_timeouts(bev, reading ? &tv : NULL, &tv);
+}
+
+/*
  * References: the stream's own, dropped when it finishes; one for the
  * read under way; one for each buffer not yet sent.  Each entry point
  * holds one of them while it works.
@@ -139,6 +159,8 @@ unref(struct stream *sm)
 	TAILQ_REMOVE(&sm->sm_loop->l_streams, sm, sm_entry);
 	if (sm->sm_evb != NULL)
 		evbuffer_free(sm->sm_evb);
+	if (sm->sm_wev != NULL)
+		event_free(sm->sm_wev);
 	free(sm);
 }
 
@@ -154,7 +176,10 @@ finish(struct stream *sm)
 	if (sm->sm_done)
 		return;
 	sm->sm_done = 1;
+	if (sm->sm_wev != NULL)
+		event_del(sm->sm_wev);
 	cork(sm, 0);
+	idle_timeouts(sm, 1);
 	conn_unset_stream(sm->sm_conn, sm);
 	sm->sm_conn = NULL;
 	sm->sm_evcon = NULL;
@@ -360,6 +385,76 @@ read_failed(struct stream *sm, const char *why)
 	abort_stream(sm);
 }
 
+/*
+ * evbuffer sends one file segment, one chunk, each time the socket is
+ * writable.  With sendfile the stream writes its body itself: segment
+ * after segment while the socket takes them, up to BOUND_SEND_BURST a
+ * turn, as nginx's sendfile loop does, which means fewer and fuller sends
+ * and fewer wake-ups on both sides.  The bufferevent's own writes stay off
+ * meanwhile (both on one readiness, the second would take the EAGAIN for
+ * the peer's end), and this keeps its write time-out.  It is given the
+ * connection back to meet an error, and once the ended reply's last byte
+ * is out, to finish the reply as its own last write would.
+ */
+static void
+flush_ahead(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *sm = arg;
+	struct bufferevent *bev;
+	struct evbuffer *out;
+	ev_ssize_t left = BOUND_SEND_BURST;
+	int n;
+
+	if (sm->sm_done || sm->sm_evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(sm->sm_evcon)) == NULL) {
+		event_del(sm->sm_wev);
+		return;
+	}
+	sm->sm_refs++;		/* a segment's cleanup may finish it */
+	if (what & EV_TIMEOUT) {
+		log_info("%s: client took nothing for %ds: disconnected",
+		    __func__, sm->sm_loop->l_conf->cf_timeout);
+		abort_stream(sm);
+		goto out;
+	}
+	out = bufferevent_get_output(bev);
+	while (left > 0 && evbuffer_get_length(out) > 0) {
+		/* As the bufferevent's own write does: its buffer's start is
+		 * frozen but while it writes. */
+		evbuffer_unfreeze(out, 1);
+		n = evbuffer_write_atmost(out, fd, left);
+		evbuffer_freeze(out, 1);
+		if (n < 0) {
+			/* Its own write meets the error and says so to evhttp,
+			 * which closes the connection. */
+			event_del(sm->sm_wev);
+			bufferevent_enable(bev, EV_WRITE);
+			goto out;
+		}
+		if (n == 0)
+			break;		/* full: on the next turn */
+		left -= n;
+	}
+	/*
+	 * Said writable, the socket took nothing: the data file ended under
+	 * the segment, which nothing else would notice.
+	 */
+	if (left < BOUND_SEND_BURST)
+		sm->sm_dry = 0;
+	else if (evbuffer_get_length(out) > 0 && ++sm->sm_dry > 16) {
+		read_failed(sm, "the data file sends nothing");
+		goto out;
+	}
+	if (evbuffer_get_length(out) == 0) {
+		if (!sm->sm_done)
+			event_del(sm->sm_wev);	/* until the next window */
+		if (sm->sm_ev == NULL)
+			bufferevent_enable(bev, EV_WRITE);
+	}
+out:
+	unref(sm);
+}
+
 /* n more bytes are in sm_evb, each holding what it was read into. */
 static void
 queued(struct stream *sm, uint64_t n)
@@ -367,6 +462,13 @@ queued(struct stream *sm, uint64_t n)
 	sm->sm_next += n;
 	metrics_bytes(sm->sm_loop->l_id, n);
 	evhttp_send_reply_chunk(sm->sm_ev, sm->sm_evb);
+	if (sm->sm_wev != NULL) {
+		struct timeval tv = { sm->sm_loop->l_conf->cf_timeout, 0 };
+
+		bufferevent_disable(evhttp_connection_get_bufferevent(
+		    sm->sm_evcon), EV_WRITE);
+		event_add(sm->sm_wev, &tv);
+	}
 	/* If evhttp did not take them, draining them gives them back. */
 	if (evbuffer_get_length(sm->sm_evb) != 0)
 		evbuffer_drain(sm->sm_evb, evbuffer_get_length(sm->sm_evb));
@@ -677,9 +779,17 @@ stream_start(struct request *req)
 	LOOP_ADD(l->l_nstreams, 1);
 	req->r_ev = NULL;
 	conn_set_stream(sm->sm_conn, sm);
-	if (sm->sm_sendfile)
+	if (sm->sm_sendfile) {
+		struct bufferevent *bev;
+
 		cork(sm, 1);
+		if ((bev = evhttp_connection_get_bufferevent(sm->sm_evcon)) !=
+		    NULL)
+			sm->sm_wev = event_new(l->l_base, bufferevent_getfd(bev),
+			    EV_WRITE | EV_PERSIST, flush_ahead, sm);
+	}
 	evhttp_send_reply_start(sm->sm_ev, req->r_status, NULL);
+	idle_timeouts(sm, 0);
 	pump(sm);
 	unref(sm);
 	return 0;
@@ -697,6 +807,7 @@ stream_gone(struct stream *sm)
 		evhttp_request_free(sm->sm_ev);
 	sm->sm_ev = NULL;
 	sm->sm_conn = NULL;
+	sm->sm_evcon = NULL;	/* closing: nothing to set on it */
 	finish(sm);
 	unref(sm);
 }

@@ -78,6 +78,7 @@
 #define BOUND_SINGLE_WRITE	(1 << 20)	/* bytes a socket write takes */
 #define BOUND_STREAM_DEPTH	2	/* read buffers one stream may own */
 #define BOUND_STREAM_WINDOW	(8u << 20)	/* bytes sent under one view */
+#define BOUND_SEND_BURST	(2 << 20)	/* bytes sent in one writable turn */
 #define BOUND_PREFETCH_GAP	8192	/* bytes between extents read as one */
 #define BOUND_EXTENTS_CACHE	(8u << 20)	/* bytes of cached extents */
 #define BOUND_SNAPSHOTS		32	/* parsed revisions kept */

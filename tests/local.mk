@@ -44,7 +44,8 @@ INTEGRATION_TESTS += tests/integration/daemon_mirror_hub.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib/mkmodel.sh tests/lib/mkgguf.py \
 	tests/lib/synopsis.awk \
-	tests/lib/flipproxy.py tests/lib/fakehub.py tests/lib/fakehub.sh
+	tests/lib/flipproxy.py tests/lib/fakehub.py tests/lib/fakehub.sh \
+	tests/lib/slowread.py
 EXTRA_DIST += tests/integration/hfcache.mjs
 EXTRA_DIST += tests/integration/bom_validate.cjs
 

@@ -8,7 +8,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v bash >/dev/null 2>&1 || skip_all "bash is needed for raw sockets"
 
-plan 65
+plan 75
 
 S=$T/store
 # 16 MB of weights: more than loopback's socket buffers hold.
@@ -238,3 +238,31 @@ tight() { # WHAT GAUGE N CONFIG-LINES
 tight "four read buffers, no sendfile" airlockd_read_buffers_in_use 4 \
     "$(printf 'sendfile = no\nread-size = 64k\nread-buffers = 4')"
 tight "two send windows" airlockd_send_windows_in_use 2 "send-windows = 2"
+
+# The write time-out holds while a stream sends: a client that stops
+# reading is cut off after `timeout` seconds without progress, one that
+# reads slowly but steadily is not.  Both ways of sending.
+cut_off() { # WHAT CONFIG-LINES
+	printf '%s\ntimeout = 2\n' "$2" >"$T/cut.conf"
+	: >"$T/airlockd.log"
+	check "airlockd starts with $1 and timeout = 2" start_daemon "$S" \
+	    -c "$T/cut.conf"
+	port=${URL##*:}
+	bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
+	    printf "GET /org/tiny/resolve/main/model.safetensors HTTP/1.1\r\nHost: x\r\n\r\n" >&3
+	    exec sleep 60' _ "$port" &
+	slow=$!
+	check "  precondition: the idle client's stream is open" wait_for stalled
+	# 64 kB every 10 ms: about 4 s for the 16 MB, never 2 s idle.
+	python3 "$top_srcdir/tests/lib/slowread.py" "$port" \
+	    /org/tiny/resolve/main/model.safetensors 65536 0.01 >"$T/slow"
+	check "  a client reading 64 kB every 10 ms for 4 s gets every byte" \
+	    test "$(cat "$T/slow")" = "$big_sha $(wc -c <"$T/model/model.safetensors")"
+	idle() { curl -s "$URL/metrics" | grep -q '^airlockd_streams 0$'; }
+	check "  the client that reads nothing was cut off" wait_for idle
+	kill "$slow" 2>/dev/null
+	wait "$slow" 2>/dev/null
+	check "  airlockd stops cleanly on SIGTERM" stop_daemon
+}
+cut_off "sendfile" ""
+cut_off "no sendfile" "sendfile = no"
