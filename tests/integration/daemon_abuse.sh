@@ -180,9 +180,7 @@ check "with them closed, a connection is served again" wait_for alive
 # --- a client that never reads -----------------------------------------------
 # It asks for 16 MB and reads nothing; the socket fills and its stream
 # stalls while holding its buffers.  Others must not wait for it.
-bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
-    printf "GET /org/tiny/resolve/main/model.safetensors HTTP/1.1\r\nHost: x\r\n\r\n" >&3
-    exec sleep 60' _ "$port" &
+never_reads "$port" /org/tiny/resolve/main/model.safetensors 60 &
 slow=$!
 curl -s --max-time 30 "$URL/org/tiny/resolve/main/model.safetensors" \
     -o "$T/got"
@@ -209,9 +207,7 @@ tight() { # WHAT GAUGE N CONFIG-LINES
 	port=${URL##*:}
 	slow=
 	for i in 1 2; do
-		bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
-		    printf "GET /org/tiny/resolve/main/model.safetensors HTTP/1.1\r\nHost: x\r\n\r\n" >&3
-		    exec sleep 60' _ "$port" &
+		never_reads "$port" /org/tiny/resolve/main/model.safetensors 60 &
 		slow="$slow $!"
 	done
 	# Stalled: all of them out, and no byte sent between two looks.
@@ -248,9 +244,7 @@ cut_off() { # WHAT CONFIG-LINES
 	check "airlockd starts with $1 and timeout = 2" start_daemon "$S" \
 	    -c "$T/cut.conf"
 	port=${URL##*:}
-	bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
-	    printf "GET /org/tiny/resolve/main/model.safetensors HTTP/1.1\r\nHost: x\r\n\r\n" >&3
-	    exec sleep 60' _ "$port" &
+	never_reads "$port" /org/tiny/resolve/main/model.safetensors 60 &
 	slow=$!
 	check "  precondition: the idle client's stream is open" wait_for stalled
 	# 64 kB every 10 ms: about 4 s for the 16 MB, never 2 s idle.

@@ -126,9 +126,7 @@ check "  then airlockd exits 0" stop_daemon
 printf 'drain-timeout = 1\n' >"$T/drain.conf"
 check "airlockd starts" start_daemon "$S" -c "$T/drain.conf"
 port=${URL##*:}
-bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
-    printf "GET /acme/tiny/resolve/main/model.safetensors HTTP/1.1\r\nHost: x\r\n\r\n" >&3
-    exec sleep 30' _ "$port" &
+never_reads "$port" /acme/tiny/resolve/main/model.safetensors 30 &
 idle=$!
 two_conns() { curl -s "$URL/metrics" | grep -q '^airlockd_connections 2$'; }
 check "precondition: the idle client is connected" wait_for two_conns
@@ -145,9 +143,7 @@ for second in TERM INT; do
 	check "airlockd starts (then SIGTERM, SIG$second)" \
 	    start_daemon "$S" -c "$T/drain.conf"
 	port=${URL##*:}
-	bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
-	    printf "GET /acme/tiny/resolve/main/model.safetensors HTTP/1.1\r\nHost: x\r\n\r\n" >&3
-	    exec sleep 30' _ "$port" &
+	never_reads "$port" /acme/tiny/resolve/main/model.safetensors 30 &
 	idle=$!
 	check "  precondition: the idle client is connected" wait_for two_conns
 	kill -TERM "$AIRLOCKD_PID"

@@ -75,6 +75,14 @@ free_port() {
 #       state that is reached returns at once.
 AIRLOCKD_PID=
 URL=
+# never_reads PORT PATH SECONDS: asks for PATH on 127.0.0.1:PORT and holds
+# the connection for SECONDS without reading a byte.  Only with &: it
+# execs, so that $! is the process holding the connection.
+never_reads() {
+	exec bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
+	    printf "GET %s HTTP/1.1\r\nHost: x\r\n\r\n" "$2" >&3
+	    exec sleep "$3"' _ "$1" "$2" "$3"
+}
 wait_for() {
 	_w=0
 	until "$@" >/dev/null 2>&1; do
