@@ -273,6 +273,11 @@ struct loop {
 	struct event_base		*l_base;
 	struct evhttp			*l_http;
 	struct evhttp_bound_socket	*l_bound;
+	/* http.c: connections are taken in turn (take_turn()). */
+	struct event			*l_turn_ev;	/* another took one */
+	int				 l_turn_off;	/* not accepting */
+	uint64_t			 l_accepted;	/* atomic */
+	int				 l_accepting;	/* atomic: not drained */
 	struct conf			*l_conf;	/* this loop's reference */
 	pthread_t			 l_thread;	/* l_id > 0 */
 	int				 l_started;
@@ -318,6 +323,7 @@ struct server {
 	char				 srv_addr[128];	/* bound, "ip:port" */
 	struct sockaddr_storage		 srv_ss;	/* the same */
 	socklen_t			 srv_sslen;
+	evutil_socket_t			 srv_listen_fd;	/* every loop's */
 	int				 srv_draining;	/* the main thread's */
 	int				 srv_nconns;	/* of all loops, atomic */
 	int				 srv_serving;	/* loops not drained,

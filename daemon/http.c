@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -651,9 +652,9 @@ http_apply_limits(struct loop *l)
 	pool_map_budget(cf->cf_map_budget);
 }
 
-/* The first loop's socket: the address in listen, looked up. */
+/* The socket, bound to the address in listen, looked up. */
 static evutil_socket_t
-listen_first(struct server *srv, const char *listen, int flags)
+listen_socket(struct server *srv, const char *listen)
 {
 	struct evutil_addrinfo hints, *ai = NULL;
 	char *addr, *port;
@@ -685,8 +686,6 @@ listen_first(struct server *srv, const char *listen, int flags)
 	    SOCK_CLOEXEC, 0)) == -1)
 		goto out;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-	    ((flags & LEV_OPT_REUSEABLE_PORT) && setsockopt(fd, SOL_SOCKET,
-	    SO_REUSEPORT, &on, sizeof(on)) != 0) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
 		evutil_closesocket(fd);
 		fd = -1;
@@ -705,6 +704,68 @@ out:
 	return fd;
 }
 
+/*
+ * Whether this loop takes connections now: while it has taken more than
+ * another loop still serving, it leaves the next to the others.
+ */
+static void
+take_turn(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg, *o;
+	struct server *srv = l->l_srv;
+	struct evconnlistener *lev;
+	uint64_t mine = LOOP_GET(l->l_accepted), least = mine;
+	int i, off;
+
+	(void)fd, (void)what;
+	if (l->l_bound == NULL)
+		return;
+	for (i = 0; i < srv->srv_nloops; i++) {
+		o = srv->srv_loops[i];
+		if (o != l && LOOP_GET(o->l_accepting) &&
+		    LOOP_GET(o->l_accepted) < least)
+			least = LOOP_GET(o->l_accepted);
+	}
+	off = mine > least;
+	if (off == l->l_turn_off)
+		return;
+	lev = evhttp_bound_socket_get_listener(l->l_bound);
+	if ((off ? evconnlistener_disable(lev) :
+	    evconnlistener_enable(lev)) == 0)
+		l->l_turn_off = off;
+}
+
+/* Each loop that waits for its turn looks again. */
+static void
+turns_changed(struct loop *l)
+{
+	struct server *srv = l->l_srv;
+	int i;
+
+	for (i = 0; i < srv->srv_nloops; i++)
+		if (srv->srv_loops[i] != l)
+			event_active(srv->srv_loops[i]->l_turn_ev, EV_READ, 0);
+}
+
+/*
+ * evhttp's hook for each connection it accepts, on its loop, in its
+ * accept loop: a loop that has had its turn stops it there.  Returns no
+ * bufferevent, so that evhttp makes its own.
+ */
+static struct bufferevent *
+accepted(struct event_base *base, void *arg)
+{
+	struct loop *l = arg;
+
+	(void)base;
+	LOOP_ADD(l->l_accepted, 1);
+	if (l->l_turn_ev != NULL) {
+		take_turn(-1, 0, l);
+		turns_changed(l);
+	}
+	return NULL;
+}
+
 int
 http_start(struct loop *l)
 {
@@ -714,16 +775,17 @@ http_start(struct loop *l)
 	const char *listen = l->l_conf->cf_listen;
 	evutil_socket_t fd;
 	/*
-	 * Each loop listens on a socket of its own, bound to the same
-	 * address with SO_REUSEPORT: the kernel gives each connection to
-	 * one of them, and only that loop wakes.  One socket shared by
-	 * every loop would wake them all for each connection, and the
-	 * fastest to wake would take most.  One loop binds as airlockd
-	 * always did, with no SO_REUSEPORT for another to share.
+	 * Every loop listens on the one socket, and takes connections in
+	 * turn: one that has accepted more than another stops listening
+	 * until the others catch up (take_turn()).  So 32 clients arriving
+	 * at once are 16 and 16 on two loops.  SO_REUSEPORT's hash of their
+	 * addresses gave 5, 6, 9 and 14 to four loops: the clients of the
+	 * busiest finished long after the others', when the job that waits
+	 * for all of them could begin.  Every listening loop wakes for each
+	 * connection, and one takes it.
 	 */
 	int flags = LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
-	    LEV_OPT_CLOSE_ON_EXEC | (srv->srv_nloops > 1 ?
-	    LEV_OPT_REUSEABLE_PORT : 0);
+	    LEV_OPT_CLOSE_ON_EXEC;
 
 	if ((l->l_http = evhttp_new(l->l_base)) == NULL) {
 		log_warnx("%s: evhttp_new failed", __func__);
@@ -740,19 +802,21 @@ http_start(struct loop *l)
 	http_apply_limits(l);
 	evhttp_set_gencb(l->l_http, http_request, l);
 
+	/* Loop 0 binds; each other listens on a copy of its socket. */
 	if (l->l_id == 0) {
-		/* The port the kernel picks, when asked for 0, is the
-		 * others' too. */
-		if ((fd = listen_first(srv, listen, flags)) == -1) {
+		if ((fd = listen_socket(srv, listen)) == -1) {
 			log_warn("%s: cannot listen on %s", __func__, listen);
 			return -1;
 		}
-		if ((lev = evconnlistener_new(l->l_base, NULL, NULL, flags,
-		    128, fd)) == NULL)
-			evutil_closesocket(fd);
-	} else
-		lev = evconnlistener_new_bind(l->l_base, NULL, NULL, flags,
-		    128, (struct sockaddr *)&srv->srv_ss, srv->srv_sslen);
+		srv->srv_listen_fd = fd;
+	} else if ((fd = fcntl(srv->srv_listen_fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_warn("%s: loop %d: cannot share the socket", __func__,
+		    l->l_id);
+		return -1;
+	}
+	if ((lev = evconnlistener_new(l->l_base, NULL, NULL, flags,
+	    l->l_id == 0 ? 128 * srv->srv_nloops : 0, fd)) == NULL)
+		evutil_closesocket(fd);
 	if (lev == NULL || (l->l_bound = evhttp_bind_listener(l->l_http,
 	    lev)) == NULL) {
 		log_warn("%s: loop %d: cannot listen on %s", __func__, l->l_id,
@@ -761,6 +825,13 @@ http_start(struct loop *l)
 			evconnlistener_free(lev);
 		return -1;
 	}
+	if (srv->srv_nloops > 1) {
+		if ((l->l_turn_ev = event_new(l->l_base, -1, 0, take_turn,
+		    l)) == NULL)
+			return -1;
+		LOOP_ADD(l->l_accepting, 1);
+	}
+	evhttp_set_bevcb(l->l_http, accepted, l);
 	if (l->l_id != 0)
 		return 0;
 	if (srv->srv_ss.ss_family == AF_INET6) {
@@ -793,6 +864,12 @@ http_drain(struct loop *l)
 	if (l->l_bound != NULL) {
 		evhttp_del_accept_socket(l->l_http, l->l_bound);
 		l->l_bound = NULL;
+		if (l->l_turn_ev != NULL) {
+			/* The others take connections without waiting for
+			 * this one's turn. */
+			LOOP_ADD(l->l_accepting, -1);
+			turns_changed(l);
+		}
 	}
 	if (l->l_srv->srv_nloops > 1)
 		log_info("draining loop %d: %d requests, %d streams, "
@@ -872,6 +949,9 @@ http_stop(struct loop *l)
 			evhttp_connection_set_closecb(c->c_evcon, NULL, NULL);
 		}
 	stream_abandon_all(l);
+	if (l->l_turn_ev != NULL)
+		event_free(l->l_turn_ev);
+	l->l_turn_ev = NULL;
 	if (l->l_http != NULL)
 		evhttp_free(l->l_http);
 	l->l_http = NULL;

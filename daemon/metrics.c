@@ -152,7 +152,7 @@ metrics_handle(struct request *req)
 				    route_name((enum route_kind)k),
 				    (unsigned long long)n);
 		}
-	/* Which loop answered: how the kernel spread the connections. */
+	/* Which loop answered: how the connections were spread. */
 	evbuffer_add_printf(b, "# HELP airlockd_loop_requests_total Requests "
 	    "answered, by serving loop (workers).\n"
 	    "# TYPE airlockd_loop_requests_total counter\n");
@@ -165,6 +165,14 @@ metrics_handle(struct request *req)
 		body += __atomic_load_n(&counters[l].body_bytes,
 		    __ATOMIC_RELAXED);
 	}
+	/* Taken in turn (http.c): no two differ by more than one. */
+	evbuffer_add_printf(b, "# HELP airlockd_loop_connections_total "
+	    "Connections accepted, by serving loop (workers).\n"
+	    "# TYPE airlockd_loop_connections_total counter\n");
+	for (l = 0; l < nloops; l++)
+		evbuffer_add_printf(b, "airlockd_loop_connections_total"
+		    "{loop=\"%d\"} %llu\n", l, (unsigned long long)
+		    LOOP_GET(req->r_srv->srv_loops[l]->l_accepted));
 	evbuffer_add_printf(b, "# HELP airlockd_sent_bytes_total File and "
 	    "blob bytes sent.\n# TYPE airlockd_sent_bytes_total counter\n"
 	    "airlockd_sent_bytes_total %llu\n", (unsigned long long)sent);

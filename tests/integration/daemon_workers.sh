@@ -1,8 +1,8 @@
 #!/bin/sh
-# airlockd with workers = 4: four serving loops, each on its own
-# SO_REUSEPORT socket.  Many keep-alive clients at once get byte-exact
-# files over reused connections, the kernel spreads the connections over
-# more than one loop (/metrics counts requests per loop), pipelined
+# airlockd with workers = 4: four serving loops on one socket, taking
+# connections in turn.  Many keep-alive clients at once get byte-exact
+# files over reused connections, spread evenly over the loops (/metrics
+# counts connections and requests per loop), pipelined
 # requests are answered in order, SIGHUP reaches every loop, and SIGTERM
 # during a slow download lets it finish and exits 0.
 . "$top_srcdir/tests/lib/tap.sh"
@@ -12,7 +12,7 @@ command -v bash >/dev/null 2>&1 || skip_all "bash is not installed"
 # This test is about workers = 4 from the file, whatever the suite runs with.
 unset AIRLOCK_TEST_WORKERS
 
-plan 19
+plan 20
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 1000000 >/dev/null
@@ -90,6 +90,13 @@ check "/metrics: 32 connections were served by more than one loop" \
     test "$loops" -ge 2
 check "  it lists the four loops and no other" \
     test "$(grep -c '^airlockd_loop_requests_total{' "$T/m")" -eq 4
+# The loops take connections in turn: 32 at once are 8 on each, give or
+# take the one each earlier connection left.
+accepted=$(sed -n 's/^airlockd_loop_connections_total{loop="[0-3]"} //p' "$T/m" | sort -n)
+check "  the loops took the connections in turn: $(echo $accepted) differ by one at most" \
+    test "$(echo "$accepted" | wc -l)" -eq 4 -a \
+    "$(echo "$accepted" | tail -n 1)" -le "$(($(echo "$accepted" | head -n 1) + 1))" -a \
+    "$(echo "$accepted" | awk '{ s += $1 } END { print s }')" -ge 32
 by_loop=$(awk '/^airlockd_loop_requests_total\{/ { s += $2 } END { print s }' "$T/m")
 by_route=$(awk '/^airlockd_requests_total\{/ { s += $2 } END { print s }' "$T/m")
 check "  the loops' counts add up to the routes' ($by_route)" \
