@@ -6,7 +6,8 @@
 #   - one client (curl -o /dev/null): airlockd's throughput ÷ nginx's
 #     (target >= 0.8);
 #   - 32 clients at once: the same ratio (target >= 1.0), the best of
-#     RUNS for each server;
+#     RUNS for each server, and each run's fastest and slowest client:
+#     a job that starts on many nodes waits for the last;
 #   - 32 clients through the cache tier (nginx with
 #     contrib/nginx/airlock-cache.conf in front of airlockd, the cache
 #     filled once): its throughput / nginx serving the file itself
@@ -180,13 +181,14 @@ while [ $i -lt "$RUNS" ]; do
 	i=$((i + 1))
 done
 
-# CLIENTS at once: all the bytes over the wall-clock time of the slowest.
+# many URL TAG: CLIENTS at once, all the bytes over the wall-clock time
+# of the slowest; the fastest and slowest client's times go on TAG's list.
 many() {
 	_start=$(date +%s.%N)
 	_pids=
 	_k=0
 	while [ $_k -lt "$CLIENTS" ]; do
-		curl -s -o /dev/null -w '%{size_download}\n' "$1" >"$W/many.$_k" &
+		curl -s -o /dev/null -w '%{size_download} %{time_total}\n' "$1" >"$W/many.$_k" &
 		_pids="$_pids $!"
 		_k=$((_k + 1))
 	done
@@ -195,6 +197,9 @@ many() {
 	# A client cut short would make the figure a lie.
 	_short=$(cat "$W"/many.* | awk -v b="$bytes" '$1 != b' | wc -l)
 	[ "$_short" -eq 0 ] || echo "serve.sh: $_short of $CLIENTS clients got fewer than $bytes bytes" >&2
+	# How long the slowest client took against the fastest, for $2's row.
+	cat "$W"/many.* | awk 'NR == 1 || $2 < lo { lo = $2 } $2 > hi { hi = $2 }
+	    END { printf "%.1f-%.1f s ", lo, hi }' >>"$W/spread.$2"
 	awk -v s="$_start" -v e="$_end" -v n="$CLIENTS" -v b="$bytes" \
 	    'BEGIN { printf "%.0f", n * b / (e - s) }'
 }
@@ -207,11 +212,11 @@ many_c=0
 i=0
 while [ $i -lt "$RUNS" ]; do
 	warm_n
-	many_n=$(best "$(many "$n_url")" "$many_n")
+	many_n=$(best "$(many "$n_url" n)" "$many_n")
 	warm_a
-	many_a=$(best "$(many "$a_url")" "$many_a")
+	many_a=$(best "$(many "$a_url" a)" "$many_a")
 	warm_c
-	many_c=$(best "$(many "$c_url")" "$many_c")
+	many_c=$(best "$(many "$c_url" c)" "$many_c")
 	i=$((i + 1))
 done
 
@@ -254,6 +259,8 @@ printf '%-34s %-12s %-12s %s (target >= 0.8: %s)\n' "one client, curl -o /dev/nu
     "$(rate "$best_a")" "$(rate "$best_n")" "$ratio1" "$(verdict "$ratio1" 0.8 1)"
 printf '%-34s %-12s %-12s %s (target >= 1.0: %s)\n' "$CLIENTS clients at once" \
     "$(rate "$many_a")" "$(rate "$many_n")" "$ratio2" "$(verdict "$ratio2" 1.0 1)"
+printf '%-34s %s\n' "  fastest-slowest client, each run" "airlockd: $(cat "$W/spread.a")"
+printf '%-34s %s\n' "" "nginx:    $(cat "$W/spread.n")"
 printf '%-34s %-12s %-12s %s (target >= 0.9: %s)\n' "$CLIENTS clients, through the cache" \
     "$(rate "$many_c")" "$(rate "$many_n")" "$ratio3" "$(verdict "$ratio3" 0.9 1)"
 if [ "$cold_n" != 0 ]; then
