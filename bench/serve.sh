@@ -263,6 +263,7 @@ printf '%-34s %s\n' "  fastest-slowest client, each run" "airlockd: $(cat "$W/sp
 printf '%-34s %s\n' "" "nginx:    $(cat "$W/spread.n")"
 printf '%-34s %-12s %-12s %s (target >= 0.9: %s)\n' "$CLIENTS clients, through the cache" \
     "$(rate "$many_c")" "$(rate "$many_n")" "$ratio3" "$(verdict "$ratio3" 0.9 1)"
+printf '%-34s %s\n' "  fastest-slowest client, each run" "cache:    $(cat "$W/spread.c")"
 if [ "$cold_n" != 0 ]; then
 	printf '%-34s %-12s %-12s %s\n' "one client, cold page cache" \
 	    "$(rate "$cold_a")" "$(rate "$cold_n")" "$ratio4"

@@ -714,7 +714,7 @@ take_turn(evutil_socket_t fd, short what, void *arg)
 	struct loop *l = arg, *o;
 	struct server *srv = l->l_srv;
 	struct evconnlistener *lev;
-	uint64_t mine = LOOP_GET(l->l_accepted), least = mine;
+	uint64_t mine = LOOP_GET(l->l_accepted), least = mine, n;
 	int i, off;
 
 	(void)fd, (void)what;
@@ -723,8 +723,8 @@ take_turn(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < srv->srv_nloops; i++) {
 		o = srv->srv_loops[i];
 		if (o != l && LOOP_GET(o->l_accepting) &&
-		    LOOP_GET(o->l_accepted) < least)
-			least = LOOP_GET(o->l_accepted);
+		    (n = LOOP_GET(o->l_accepted)) < least)
+			least = n;
 	}
 	off = mine > least;
 	if (off == l->l_turn_off)
