@@ -109,6 +109,7 @@ struct conf {
 	int			 cf_stall_timeout;	/* seconds, under pressure */
 	size_t			 cf_map_budget;	/* bytes of the store mapped */
 	int			 cf_sendfile;	/* send from the data file */
+	int			 cf_splice;	/* through a pipe, with sendfile */
 	int			 cf_windows;	/* views held by senders */
 	struct private_ns	*cf_private;
 	size_t			 cf_nprivate;
@@ -238,7 +239,7 @@ struct request {
 	char			*r_target;	/* for the log */
 	struct timespec		 r_start;
 	struct task		 r_task;
-	int64_t			 r_gauge[5];	/* for /metrics, taken on the loop */
+	int64_t			 r_gauge[6];	/* for /metrics, taken on the loop */
 
 	/* The response, built on a worker. */
 	int			 r_status;
@@ -296,6 +297,7 @@ struct loop {
 	int				 l_nstreams;
 	int				 l_nflushing;	/* answers being sent */
 	int				 l_nwindows;	/* being filled or sent */
+	int				 l_npipes;	/* streams' (stream.c) */
 	uint64_t			 l_request_ids;
 	struct conn			*l_conns[BOUND_CONN_BUCKETS];
 	/* pool.c: tasks done, back from the workers (pool's lock). */
@@ -342,7 +344,7 @@ void	http_request_done(struct loop *);
 /* The loop has nothing left to send, or its drain timed out: it stops,
  * and the main thread's loop when it was the last.  Any loop's thread. */
 void	loop_drained(struct loop *);
-void	http_gauges(struct server *, int64_t g[5]);	/* any thread */
+void	http_gauges(struct server *, int64_t g[6]);	/* any thread */
 void	conn_set_stream(struct conn *, struct stream *);
 void	conn_unset_stream(struct conn *, struct stream *);
 void	conn_track_flush(struct conn *, struct evhttp_request *);

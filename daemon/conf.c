@@ -83,6 +83,7 @@ conf_defaults(void)
 	cf->cf_stall_timeout = 10;
 	cf->cf_map_budget = 16 << 20;
 	cf->cf_sendfile = 1;
+	cf->cf_splice = 1;
 	cf->cf_windows = 256;
 	cf->cf_downloads_flush = 10;
 	return cf;
@@ -496,13 +497,15 @@ global_option(struct parse *p, const char *name, const char *value)
 			cf->cf_read_threads = 0;
 		return 1;
 	}
-	if (strcmp(name, "sendfile") == 0) {
+	if (strcmp(name, "sendfile") == 0 || strcmp(name, "splice") == 0) {
+		int *on = name[1] == 'e' ? &cf->cf_sendfile : &cf->cf_splice;
+
 		if (strcmp(value, "yes") == 0)
-			cf->cf_sendfile = 1;
+			*on = 1;
 		else if (strcmp(value, "no") == 0)
-			cf->cf_sendfile = 0;
+			*on = 0;
 		else {
-			perror_at(p, "sendfile: \"%s\" is not yes or no", value);
+			perror_at(p, "%s: \"%s\" is not yes or no", name, value);
 			return 0;
 		}
 		return 1;

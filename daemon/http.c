@@ -912,19 +912,20 @@ http_request_done(struct loop *l)
 
 /* For /metrics: what every loop holds, summed. */
 void
-http_gauges(struct server *srv, int64_t g[5])
+http_gauges(struct server *srv, int64_t g[6])
 {
 	struct loop *l;
 	int i;
 
 	g[0] = LOOP_GET(srv->srv_nconns);
-	g[1] = g[2] = g[3] = g[4] = 0;
+	g[1] = g[2] = g[3] = g[4] = g[5] = 0;
 	for (i = 0; i < srv->srv_nloops; i++) {
 		l = srv->srv_loops[i];
 		g[1] += LOOP_GET(l->l_nrequests);
 		g[2] += LOOP_GET(l->l_nstreams);
 		g[3] += buf_out(&l->l_bufs);
 		g[4] += LOOP_GET(l->l_nwindows);
+		g[5] += LOOP_GET(l->l_npipes);
 	}
 }
 

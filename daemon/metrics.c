@@ -193,6 +193,9 @@ metrics_handle(struct request *req)
 	gauge(b, "airlockd_send_windows_in_use", "Windows of files, each "
 	    "holding a read transaction, being sent with sendfile.",
 	    (double)req->r_gauge[4]);
+	gauge(b, "airlockd_send_pipes", "Streams whose chunks go to the "
+	    "socket through a pipe of their own (splice).",
+	    (double)req->r_gauge[5]);
 	gauge(b, "airlockd_read_queue", "Jobs waiting for a worker.",
 	    (double)pool_queued());
 	if (store_figures(req->r_srv->srv_store, &ss)) {

@@ -31,18 +31,32 @@
  * Windows, like buffers, are counted: each holds one of LMDB's reader
  * slots.  Each loop has its own streams, waiters, buffers and its share
  * of the windows, so none of it is locked.
+ *
+ * Those chunks lie a page header apart in the file, and sendfile takes
+ * one range a call: a call, and a send on the socket, per chunk of about
+ * 128 kB.  So a stream with a pipe of its own (splice, the default)
+ * splices its chunks into the pipe, still references to the page
+ * cache's pages, and the pipe into the socket, up to 1 MB at once: the
+ * socket sees nginx's few large sends.  A window ends once its last byte
+ * has left the pipe, as a segment's does once sendfile has sent it.
+ * Pipes are counted with the windows; a stream past them, or refused a
+ * pipe that large, sends a chunk a sendfile.
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/queue.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -53,10 +67,14 @@
 #define WINDOW_EXTENTS	(BOUND_STREAM_WINDOW / STORE_CHUNK_MIN + 2)
 
 struct window {
+	TAILQ_ENTRY(window)	 w_entry;	/* a piped stream's queue */
 	struct stream		*w_sm;
 	struct store_view	*w_view;
 	uint64_t		 w_len;
+	uint64_t		 w_unsent;	/* not yet out of the pipe */
 	size_t			 w_n;
+	size_t			 w_i;		/* next extent into the pipe */
+	uint32_t		 w_piped;	/* bytes of it already in */
 	struct store_extent	 w_ext[WINDOW_EXTENTS];	/* at, len trimmed */
 };
 
@@ -78,6 +96,9 @@ struct stream {
 	int			 sm_done;	/* ended, failed or gone */
 	int			 sm_sendfile;	/* windows, not buffers */
 	int			 sm_corked;
+	int			 sm_pipe[2];	/* or -1: see flush_piped() */
+	size_t			 sm_inpipe;	/* bytes in it */
+	TAILQ_HEAD(, window)	 sm_wins;	/* queued for the pipe */
 	struct event		*sm_wev;	/* the socket can take more */
 	int			 sm_dry;	/* writable turns that sent nothing */
 	time_t			 sm_progress;	/* when the socket last took a buffer */
@@ -94,6 +115,7 @@ struct stream {
 };
 
 static int		 sendfile_ok;	/* the store can give extents */
+static int		 splice_ok;	/* its data file splices to a pipe */
 
 static time_t
 monotime(void)
@@ -106,6 +128,7 @@ monotime(void)
 
 static void	pump(struct stream *);
 static void	wait_turn(struct stream *);
+static void	unpipe(struct stream *);
 
 /*
  * With sendfile, each call ends a chunk mid-segment; corked, the socket
@@ -178,6 +201,7 @@ finish(struct stream *sm)
 	sm->sm_done = 1;
 	if (sm->sm_wev != NULL)
 		event_del(sm->sm_wev);
+	unpipe(sm);
 	cork(sm, 0);
 	idle_timeouts(sm, 1);
 	conn_unset_stream(sm->sm_conn, sm);
@@ -240,6 +264,30 @@ window_free(struct window *w)
 	LOOP_ADD(w->w_sm->sm_loop->l_nwindows, -1);
 	store_view_close(w->w_view);
 	free(w);
+}
+
+/*
+ * A piped stream that ends: what the pipe holds is dropped with it, and
+ * the windows queued for it end now, as a connection's output does.
+ */
+static void
+unpipe(struct stream *sm)
+{
+	struct window *w;
+
+	if (sm->sm_pipe[0] == -1)
+		return;
+	while ((w = TAILQ_FIRST(&sm->sm_wins)) != NULL) {
+		TAILQ_REMOVE(&sm->sm_wins, w, w_entry);
+		window_free(w);
+		sm->sm_owned--;
+		sm->sm_refs--;	/* the window's; the caller holds another */
+	}
+	close(sm->sm_pipe[0]);
+	close(sm->sm_pipe[1]);
+	sm->sm_pipe[0] = sm->sm_pipe[1] = -1;
+	sm->sm_inpipe = 0;
+	LOOP_ADD(sm->sm_loop->l_npipes, -1);
 }
 
 /* The segment's cleanup: the socket has taken every byte of w. */
@@ -455,13 +503,153 @@ out:
 	unref(sm);
 }
 
+/*
+ * Into the pipe, in order, the extents of the queued windows, as many as
+ * it takes: each is a reference to the data file's pages, not a copy.  -1
+ * when the data file ended under an extent, which nothing else would
+ * notice.
+ */
+static int
+fill_pipe(struct stream *sm)
+{
+	struct window *w;
+	ssize_t n;
+
+	TAILQ_FOREACH(w, &sm->sm_wins, w_entry) {
+		while (w->w_i < w->w_n) {
+			const struct store_extent *e = &w->w_ext[w->w_i];
+			loff_t at = (loff_t)(e->at + w->w_piped);
+
+			n = splice(store_view_fd(w->w_view), &at, sm->sm_pipe[1],
+			    NULL, e->len - w->w_piped, SPLICE_F_NONBLOCK);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno == EAGAIN)
+				return 0;	/* full */
+			if (n <= 0)
+				return -1;
+			sm->sm_inpipe += (size_t)n;
+			if ((w->w_piped += (uint32_t)n) == e->len) {
+				w->w_i++;
+				w->w_piped = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+/* n bytes left the pipe: the windows they were are sent. */
+static void
+drained(struct stream *sm, size_t n)
+{
+	struct window *w;
+
+	sm->sm_inpipe -= n;
+	while (n > 0 && (w = TAILQ_FIRST(&sm->sm_wins)) != NULL) {
+		uint64_t take = n < w->w_unsent ? n : w->w_unsent;
+
+		n -= take;
+		if ((w->w_unsent -= take) > 0)
+			break;
+		TAILQ_REMOVE(&sm->sm_wins, w, w_entry);
+		window_free(w);
+		returned(sm);
+	}
+}
+
+/*
+ * With a pipe, a stream's chunks go into it one splice each, and out of
+ * it to the socket in runs of up to the pipe's size: the socket sees a
+ * few large sends instead of one per chunk, since the chunks lie a page
+ * header apart in the file and sendfile takes one range a call.  The
+ * connection's output, the headers, goes first.  The reply is ended
+ * once the pipe is empty, so evhttp finds nothing left to write.
+ */
+static void
+flush_piped(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *sm = arg;
+	struct bufferevent *bev;
+	struct evbuffer *out;
+	struct conn *c;
+	struct evhttp_request *ev;
+	size_t left = BOUND_SEND_BURST;
+	ssize_t n;
+
+	if (sm->sm_done || sm->sm_evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(sm->sm_evcon)) == NULL) {
+		event_del(sm->sm_wev);
+		return;
+	}
+	sm->sm_refs++;		/* a window's end may finish it */
+	if (what & EV_TIMEOUT) {
+		log_info("%s: client took nothing for %ds: disconnected",
+		    __func__, sm->sm_loop->l_conf->cf_timeout);
+		abort_stream(sm);
+		goto out;
+	}
+	out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) > 0) {
+		evbuffer_unfreeze(out, 1);
+		n = evbuffer_write(out, fd);
+		evbuffer_freeze(out, 1);
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			abort_stream(sm);
+			goto out;
+		}
+		if (evbuffer_get_length(out) > 0)
+			goto out;	/* on the next turn */
+	}
+	while (!sm->sm_done && left > 0) {
+		if (fill_pipe(sm) != 0) {
+			read_failed(sm, "the data file ended under a chunk");
+			goto out;
+		}
+		if (sm->sm_inpipe == 0)
+			break;
+		n = splice(sm->sm_pipe[0], NULL, fd, NULL,
+		    sm->sm_inpipe < left ? sm->sm_inpipe : left,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MORE);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			goto out;	/* full: on the next turn */
+		if (n <= 0) {
+			/* The peer is gone: nothing more will reach it. */
+			abort_stream(sm);
+			goto out;
+		}
+		left -= (size_t)n;
+		drained(sm, (size_t)n);
+	}
+	if (sm->sm_done || sm->sm_inpipe > 0 || !TAILQ_EMPTY(&sm->sm_wins))
+		goto out;
+	if (sm->sm_next < sm->sm_end || sm->sm_owned > 0) {
+		event_del(sm->sm_wev);	/* until the next window */
+		goto out;
+	}
+	/* The last byte is out: the stream ends before its reply does, so
+	 * that a next request on the connection finds it gone. */
+	c = sm->sm_conn;
+	ev = sm->sm_ev;
+	sm->sm_ev = NULL;
+	if (ev != NULL)
+		conn_track_flush(c, ev);
+	finish(sm);
+	if (ev != NULL)
+		evhttp_send_reply_end(ev);	/* may close: nothing to do */
+out:
+	unref(sm);
+}
+
 /* n more bytes are in sm_evb, each holding what it was read into. */
 static void
 queued(struct stream *sm, uint64_t n)
 {
 	sm->sm_next += n;
 	metrics_bytes(sm->sm_loop->l_id, n);
-	evhttp_send_reply_chunk(sm->sm_ev, sm->sm_evb);
+	if (sm->sm_pipe[0] == -1)
+		evhttp_send_reply_chunk(sm->sm_ev, sm->sm_evb);
 	if (sm->sm_wev != NULL) {
 		struct timeval tv = { sm->sm_loop->l_conf->cf_timeout, 0 };
 
@@ -472,7 +660,7 @@ queued(struct stream *sm, uint64_t n)
 	/* If evhttp did not take them, draining them gives them back. */
 	if (evbuffer_get_length(sm->sm_evb) != 0)
 		evbuffer_drain(sm->sm_evb, evbuffer_get_length(sm->sm_evb));
-	if (sm->sm_next >= sm->sm_end)
+	if (sm->sm_next >= sm->sm_end && sm->sm_pipe[0] == -1)
 		end_reply(sm);
 	else
 		pump(sm);
@@ -499,6 +687,15 @@ window_done(struct stream *sm)
 			wait_turn(sm);
 		else if (!sm->sm_done)
 			read_failed(sm, "no extents");
+		return;
+	}
+	if (sm->sm_pipe[0] != -1) {
+		w->w_unsent = w->w_len;
+		w->w_i = 0;
+		w->w_piped = 0;
+		TAILQ_INSERT_TAIL(&sm->sm_wins, w, w_entry);
+		sm->sm_refs++;		/* the window's, dropped by drained() */
+		queued(sm, w->w_len);
 		return;
 	}
 	for (i = 0; i < w->w_n; i++) {
@@ -716,6 +913,25 @@ stall_check(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(l->l_stall_ev, &tv);
 }
 
+/* Whether the data file's first byte splices into a pipe. */
+static int
+splice_probe(int fd)
+{
+	int p[2];
+	loff_t at = 0;
+	ssize_t n;
+
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+		return 0;
+	n = splice(fd, &at, p[1], NULL, 1, SPLICE_F_NONBLOCK);
+	close(p[0]);
+	close(p[1]);
+	if (n != 1)
+		log_warnx("%s: chunks are sent one sendfile each: splice: %s",
+		    __func__, n == -1 ? strerror(errno) : "no byte");
+	return n == 1;
+}
+
 int
 stream_init(struct loop *l)
 {
@@ -730,8 +946,9 @@ stream_init(struct loop *l)
 		    __func__, store_lasterror());
 		return 0;
 	}
-	store_view_close(v);
 	sendfile_ok = 1;
+	splice_ok = splice_probe(store_view_fd(v));
+	store_view_close(v);
 	return 0;
 }
 
@@ -741,6 +958,31 @@ stream_cleanup(struct loop *l)
 	if (l->l_stall_ev != NULL)
 		event_free(l->l_stall_ev);
 	l->l_stall_ev = NULL;
+}
+
+/*
+ * A pipe for the stream's chunks, as large as BOUND_SPLICE_PIPE, while
+ * the loop holds fewer than its windows: a stream past them sends by
+ * sendfile, as does one the kernel refuses a pipe that size (an
+ * unprivileged user past fs.pipe-user-pages-soft).
+ */
+static void
+open_pipe(struct stream *sm, struct loop *l)
+{
+	if (!l->l_conf->cf_splice || !splice_ok ||
+	    l->l_npipes >= windows_max(l) ||
+	    pipe2(sm->sm_pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		sm->sm_pipe[0] = sm->sm_pipe[1] = -1;
+		return;
+	}
+	if (fcntl(sm->sm_pipe[1], F_SETPIPE_SZ, BOUND_SPLICE_PIPE) <
+	    (int)BOUND_SPLICE_PIPE) {
+		close(sm->sm_pipe[0]);
+		close(sm->sm_pipe[1]);
+		sm->sm_pipe[0] = sm->sm_pipe[1] = -1;
+		return;
+	}
+	LOOP_ADD(l->l_npipes, 1);
 }
 
 int
@@ -763,6 +1005,10 @@ stream_start(struct request *req)
 	if (sm->sm_sendfile && evbuffer_set_flags(sm->sm_evb,
 	    EVBUFFER_FLAG_DRAINS_TO_FD) != 0)
 		sm->sm_sendfile = 0;
+	sm->sm_pipe[0] = sm->sm_pipe[1] = -1;
+	TAILQ_INIT(&sm->sm_wins);
+	if (sm->sm_sendfile)
+		open_pipe(sm, l);
 	sm->sm_loop = l;
 	sm->sm_ev = req->r_ev;
 	sm->sm_evcon = evhttp_request_get_connection(req->r_ev);
@@ -786,7 +1032,10 @@ stream_start(struct request *req)
 		if ((bev = evhttp_connection_get_bufferevent(sm->sm_evcon)) !=
 		    NULL)
 			sm->sm_wev = event_new(l->l_base, bufferevent_getfd(bev),
-			    EV_WRITE | EV_PERSIST, flush_ahead, sm);
+			    EV_WRITE | EV_PERSIST, sm->sm_pipe[0] != -1 ?
+			    flush_piped : flush_ahead, sm);
+		if (sm->sm_wev == NULL)
+			unpipe(sm);	/* nothing would drain it */
 	}
 	evhttp_send_reply_start(sm->sm_ev, req->r_status, NULL);
 	idle_timeouts(sm, 0);

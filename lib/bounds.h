@@ -79,6 +79,7 @@
 #define BOUND_STREAM_DEPTH	2	/* read buffers one stream may own */
 #define BOUND_STREAM_WINDOW	(8u << 20)	/* bytes sent under one view */
 #define BOUND_SEND_BURST	(2 << 20)	/* bytes sent in one writable turn */
+#define BOUND_SPLICE_PIPE	(1u << 20)	/* a stream's pipe, bytes */
 #define BOUND_PREFETCH_GAP	8192	/* bytes between extents read as one */
 #define BOUND_EXTENTS_CACHE	(8u << 20)	/* bytes of cached extents */
 #define BOUND_SNAPSHOTS		32	/* parsed revisions kept */

@@ -8,7 +8,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v bash >/dev/null 2>&1 || skip_all "bash is needed for raw sockets"
 
-plan 75
+plan 86
 
 S=$T/store
 # 16 MB of weights: more than loopback's socket buffers hold.
@@ -237,16 +237,23 @@ tight "two send windows" airlockd_send_windows_in_use 2 "send-windows = 2"
 
 # The write time-out holds while a stream sends: a client that stops
 # reading is cut off after `timeout` seconds without progress, one that
-# reads slowly but steadily is not.  Both ways of sending.
-cut_off() { # WHAT CONFIG-LINES
-	printf '%s\ntimeout = 2\n' "$2" >"$T/cut.conf"
+# reads slowly but steadily is not.  Every way of sending, each seen on
+# the gauge of streams that send through a pipe: PIPES of them.  A pipe
+# is closed with its stream: airlockd's descriptors, as the kernel lists
+# them, are as many as before.
+cut_off() { # WHAT PIPES CONFIG-LINES
+	printf '%s\ntimeout = 2\n' "$3" >"$T/cut.conf"
 	: >"$T/airlockd.log"
 	check "airlockd starts with $1 and timeout = 2" start_daemon "$S" \
 	    -c "$T/cut.conf"
 	port=${URL##*:}
+	fds() { ls "/proc/$AIRLOCKD_PID/fd" | wc -l; }
+	fds_before=$(fds)
 	never_reads "$port" /org/tiny/resolve/main/model.safetensors 60 &
 	slow=$!
 	check "  precondition: the idle client's stream is open" wait_for stalled
+	check "  it sends through $2 pipe(s)" sh -c "curl -s '$URL/metrics' |
+	    grep -qx 'airlockd_send_pipes $2'"
 	# 64 kB every 10 ms: about 4 s for the 16 MB, never 2 s idle.
 	python3 "$top_srcdir/tests/lib/slowread.py" "$port" \
 	    /org/tiny/resolve/main/model.safetensors 65536 0.01 >"$T/slow"
@@ -256,7 +263,10 @@ cut_off() { # WHAT CONFIG-LINES
 	check "  the client that reads nothing was cut off" wait_for idle
 	kill "$slow" 2>/dev/null
 	wait "$slow" 2>/dev/null
+	check "  its descriptors are closed: $fds_before open, as before" \
+	    test "$(fds)" -eq "$fds_before"
 	check "  airlockd stops cleanly on SIGTERM" stop_daemon
 }
-cut_off "sendfile" ""
-cut_off "no sendfile" "sendfile = no"
+cut_off "sendfile, through a pipe" 1 ""
+cut_off "sendfile, no splice" 0 "splice = no"
+cut_off "no sendfile" 0 "sendfile = no"

@@ -8,7 +8,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 command -v bash >/dev/null 2>&1 || skip_all "bash is needed for raw sockets"
 
-plan 44
+plan 45
 
 S=$T/store
 sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 4000000 >/dev/null
@@ -16,8 +16,9 @@ sh "$top_srcdir/tests/lib/mkmodel.sh" "$T/model" 4000000 >/dev/null
 "$AIRLOCK" --store "$S" add "$T/model" --repo acme/tiny >/dev/null
 check "the CLI adds a model" test $? -eq 0
 sha=$(sha256sum <"$T/model/model.safetensors" | cut -d' ' -f1)
-# A download that outlasts the socket buffers, for the drain (at 4 MB,
-# airlockd may have handed every byte to the kernel before a look).
+# A download that outlasts the socket buffers, for the drain and for the
+# clients that never read (at 4 MB, airlockd may have handed every byte
+# to the kernel before a look, and then it has nothing to wait for).
 mkdir "$T/large"
 head -c 64000000 /dev/urandom >"$T/large/weights.bin"
 "$AIRLOCK" --store "$S" add "$T/large" --repo acme/large >/dev/null
@@ -69,11 +70,12 @@ for want in ':3: unknown option "colour"' ':4: timeout: "soon" is not a number' 
 	check "  names the line: $want" grep -qF "bad.conf$want" "$T/err"
 done
 check "  never echoes a token" sh -c "! grep -q secret '$T/err'"
-printf 'sendfile = maybe\nsend-windows = 1\n' >"$T/bad3.conf"
-fails "a bad sendfile or send-windows is refused" 1 "$AIRLOCKD" -n -c "$T/bad3.conf"
+printf 'sendfile = maybe\nsend-windows = 1\nsplice = perhaps\n' >"$T/bad3.conf"
+fails "a bad sendfile, send-windows or splice is refused" 1 "$AIRLOCKD" -n -c "$T/bad3.conf"
 "$AIRLOCKD" -n -c "$T/bad3.conf" 2>"$T/err"
 for want in ':1: sendfile: "maybe" is not yes or no' \
-    ':2: send-windows: 1 is out of range'; do
+    ':2: send-windows: 1 is out of range' \
+    ':3: splice: "perhaps" is not yes or no'; do
 	check "  names the line: $want" grep -qF "bad3.conf$want" "$T/err"
 done
 printf 'listen = nowhere\n' >"$T/bad2.conf"
@@ -126,7 +128,7 @@ check "  then airlockd exits 0" stop_daemon
 printf 'drain-timeout = 1\n' >"$T/drain.conf"
 check "airlockd starts" start_daemon "$S" -c "$T/drain.conf"
 port=${URL##*:}
-never_reads "$port" /acme/tiny/resolve/main/model.safetensors 30 &
+never_reads "$port" /acme/large/resolve/main/weights.bin 30 &
 idle=$!
 two_conns() { curl -s "$URL/metrics" | grep -q '^airlockd_connections 2$'; }
 check "precondition: the idle client is connected" wait_for two_conns
@@ -143,7 +145,7 @@ for second in TERM INT; do
 	check "airlockd starts (then SIGTERM, SIG$second)" \
 	    start_daemon "$S" -c "$T/drain.conf"
 	port=${URL##*:}
-	never_reads "$port" /acme/tiny/resolve/main/model.safetensors 30 &
+	never_reads "$port" /acme/large/resolve/main/weights.bin 30 &
 	idle=$!
 	check "  precondition: the idle client is connected" wait_for two_conns
 	kill -TERM "$AIRLOCKD_PID"

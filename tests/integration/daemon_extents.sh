@@ -4,13 +4,14 @@
 # inside a leaf of the chunk tree, which any later write may copy
 # elsewhere and free, and a later write reuse: adds of other files while
 # airlockd runs must never make it send those pages instead of the file.
-# With sendfile = no as well, and a large file whose last chunk is small.
+# Through a pipe (splice, the default), by one sendfile a chunk (splice =
+# no) and with sendfile = no, and a large file whose last chunk is small.
 . "$top_srcdir/tests/lib/tap.sh"
 
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 
 ADDS=40
-plan 16
+plan 23
 
 S=$T/store
 # Random bytes, n of them.
@@ -72,6 +73,8 @@ serve() {
 }
 
 serve sendfile
+printf 'splice = no\n' >"$T/nosplice.conf"
+serve nosplice -c "$T/nosplice.conf"
 printf 'sendfile = no\nread-size = 64k\n' >"$T/nosendfile.conf"
 serve nosendfile -c "$T/nosendfile.conf"
 
