@@ -7,6 +7,10 @@
  * counting from 1), the process kills itself with SIGKILL, as kill -9
  * would, when it reaches CRASH_POINT(NAME): a point the test chooses
  * rather than one a timer happens to hit.
+ *
+ * With AIRLOCK_CRASH_STOP=NAME, it stops itself (SIGSTOP) at
+ * STOP_POINT(NAME) instead, so that the test can change what it is about
+ * to read, then continue it (SIGCONT).
  */
 #ifndef AIRLOCK_CRASH_H
 #define AIRLOCK_CRASH_H
@@ -36,8 +40,15 @@ crash_point(const char *name, unsigned *passed)
 	static unsigned crash_passed_;					\
 	crash_point((name), &crash_passed_);				\
 } while (0)
+#define STOP_POINT(name) do {						\
+	const char *stop_at_ = getenv("AIRLOCK_CRASH_STOP");		\
+									\
+	if (stop_at_ != NULL && strcmp(stop_at_, (name)) == 0)		\
+		raise(SIGSTOP);						\
+} while (0)
 #else
 #define CRASH_POINT(name) do { } while (0)
+#define STOP_POINT(name) do { } while (0)
 #endif
 
 #endif

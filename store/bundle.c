@@ -16,7 +16,10 @@
  * truncated, missing a volume or out of order is refused with the store
  * as it was.  The second hashes each chunk again as it writes it (the
  * medium could answer differently the second time) and commits each
- * revision only when everything it needs is there.
+ * revision only when everything it needs is there.  In both, a chunk is
+ * hashed on the other core (hashpool.c) while the next is read, and in
+ * the second it is read straight into the room its write transaction
+ * reserved; no batch is committed until each of its chunks is checked.
  */
 #include "config.h"
 
@@ -931,13 +934,37 @@ store_bundle_blob(const struct store_bundle *b,
 	return 0;
 }
 
+/*
+ * Every chunk handed to the pool is checked: a chunk that did not match
+ * is the first fault, before whatever rc says went wrong later.
+ */
+static int
+chunk_mismatch(struct store_bundle *b, size_t idx)
+{
+	char hex[STORE_HEX_LEN + 1];
+
+	store_hex(b->chunks[idx].sha, STORE_HASH_LEN, hex);
+	return store_fail(STORE_ECORRUPT, "%s: chunk %s (entry %zu of the "
+	    "chunks) does not match its hash", b->path, hex, idx);
+}
+
+static int
+chunks_checked(struct store_bundle *b, struct hashpool *pool, int rc)
+{
+	size_t bad;
+
+	return hashpool_wait(pool, &bad) == STORE_ECORRUPT ?
+	    chunk_mismatch(b, bad) : rc;
+}
+
 int
 store_bundle_check(struct store_bundle *b, store_progress_fn progress,
     void *parg)
 {
 	struct archive *a;
 	struct archive_entry *e;
-	uint8_t *buf, sha[STORE_HASH_LEN];
+	struct hashpool *pool;
+	uint8_t *buf;
 	size_t next = 0;
 	int rc, r;
 
@@ -945,10 +972,10 @@ store_bundle_check(struct store_bundle *b, store_progress_fn progress,
 		return rc;
 	if ((rc = keep_plan(b)) != 0)
 		return rc;
-	if ((buf = malloc(STORE_CHUNK_MAX)) == NULL)
-		return ENOMEM;
+	if ((rc = hashpool_new(&pool)) != 0)
+		return rc;
 	if ((a = bundle_reader(b)) == NULL) {
-		free(buf);
+		hashpool_free(pool);
 		return STORE_EINVAL;
 	}
 	if ((rc = reread_header(b, a)) != 0)
@@ -968,19 +995,16 @@ store_bundle_check(struct store_bundle *b, store_progress_fn progress,
 		else if (strncmp(name, "signatures/", 11) == 0)
 			rc = check_sig(b, a, e, name);
 		else if (strncmp(name, "chunks/", 7) == 0) {
-			if ((rc = next_chunk(b, name, next, e)) != 0 ||
-			    (rc = read_chunk(b, a, name, buf,
-			    b->chunks[next].len)) != 0)
+			if ((rc = next_chunk(b, name, next, e)) != 0)
 				goto out;
-			store_sha256(buf, b->chunks[next].len, sha);
-			if (memcmp(sha, b->chunks[next].sha, STORE_HASH_LEN) != 0) {
-				rc = store_fail(STORE_ECORRUPT, "%s: chunk %s "
-				    "(entry %zu of the chunks) does not match its "
-				    "hash", b->path, name + 7, next);
+			buf = hashpool_buffer(pool);
+			if ((rc = read_chunk(b, a, name, buf,
+			    b->chunks[next].len)) != 0 ||
+			    (rc = keep_chunk(b, next, buf)) != 0)
 				goto out;
-			}
-			if ((rc = keep_chunk(b, next, buf)) != 0)
-				goto out;
+			/* Checked on the other core while the next is read. */
+			hashpool_check(pool, buf, b->chunks[next].len,
+			    b->chunks[next].sha, next);
 			next++;
 		} else
 			rc = store_fail(STORE_EINVAL, "%s: entry %s is not in "
@@ -1007,11 +1031,14 @@ store_bundle_check(struct store_bundle *b, store_progress_fn progress,
 				goto out;
 			}
 	}
+	if ((rc = chunks_checked(b, pool, 0)) != 0)
+		goto out;
 	b->size = b->vin->total;
 	b->checked = 1;
 out:
+	rc = chunks_checked(b, pool, rc);
 	archive_read_free(a);
-	free(buf);
+	hashpool_free(pool);
 	return rc;
 }
 
@@ -1048,6 +1075,7 @@ struct import {
 	struct store_bundle	*b;
 	struct store_ingest	*ing;
 	struct archive		*a;
+	struct hashpool		*pool;		/* checks the chunks read */
 	uint8_t			*buf;		/* STORE_CHUNK_MAX bytes */
 	store_progress_fn	 progress;
 	void			*parg;
@@ -1070,26 +1098,54 @@ import_omitted(struct store *st, const struct store_bundle *b)
 	return 0;
 }
 
-/* A chunk entry, the next the index lists, at name: into the store unless
- * a resumed import's last run committed it. */
+/*
+ * A chunk entry, the next the index lists, at name: into the store unless
+ * a resumed import's last run committed it.  It is hashed again, since a
+ * medium may not answer twice alike: read straight into the room its
+ * transaction reserves, and checked there on the other core while the
+ * next is read; no batch is committed before all its chunks are checked.
+ * A chunk under STORE_CHUNK_MIN (a file's last) may lie in a B-tree page
+ * that the next insert moves: it is read aside, checked at once and
+ * copied in before anything else is inserted.
+ */
 static int
-import_chunk(struct import *im, const char *name, const struct xchunk *c)
+import_chunk(struct import *im, const char *name, const struct xchunk *c,
+    size_t idx)
 {
-	int rc, isnew;
+	uint8_t *dest, sha[STORE_HASH_LEN];
+	int rc;
 
 	if (store_chunk_has(im->st, c->sha) == 0)
 		return archive_read_data_skip(im->a) != ARCHIVE_OK ?
 		    bundle_fail(im->b, im->a, name) : 0;
-	if ((rc = read_chunk(im->b, im->a, name, im->buf, c->len)) != 0)
-		return rc;
-	/* Hashed again: a medium may not answer twice alike. */
-	if ((rc = store_ingest_chunk(im->ing, c->sha, im->buf, c->len,
-	    &isnew)) != 0)
-		return rc;
-	if (isnew) {
+	if (c->len < STORE_CHUNK_MIN) {
+		if ((rc = read_chunk(im->b, im->a, name, im->buf, c->len)) != 0)
+			return rc;
+		store_sha256(im->buf, c->len, sha);
+		if (memcmp(sha, c->sha, STORE_HASH_LEN) != 0)
+			return chunk_mismatch(im->b, idx);
+		if ((rc = ing_reserve(im->ing, c->sha, c->len, &dest)) != 0)
+			return rc;
+		if (dest != NULL)
+			memcpy(dest, im->buf, c->len);
+	} else {
+		if ((rc = ing_reserve(im->ing, c->sha, c->len, &dest)) != 0)
+			return rc;
+		if (dest == NULL)
+			return archive_read_data_skip(im->a) != ARCHIVE_OK ?
+			    bundle_fail(im->b, im->a, name) : 0;
+		if ((rc = read_chunk(im->b, im->a, name, dest, c->len)) != 0)
+			return rc;
+		hashpool_check(im->pool, dest, c->len, c->sha, idx);
+	}
+	if (dest != NULL) {
 		im->res->chunks++;
 		im->res->chunk_bytes += c->len;
 	}
+	if (ing_due(im->ing) &&
+	    ((rc = chunks_checked(im->b, im->pool, 0)) != 0 ||
+	    (rc = ing_flush(im->ing)) != 0))
+		return rc;
 	return 0;
 }
 
@@ -1116,13 +1172,15 @@ import_entries(struct import *im)
 			continue;
 		}
 		if ((rc = next_chunk(b, name, next, e)) != 0 ||
-		    (rc = import_chunk(im, name, &b->chunks[next])) != 0)
+		    (rc = import_chunk(im, name, &b->chunks[next], next)) != 0)
 			return rc;
 		next++;
 		if (im->progress != NULL)
 			im->progress(im->parg, b->vin->total);
 	}
-	return next != b->nchunks ? bundle_fail(b, NULL, "chunks") : 0;
+	if (next != b->nchunks)
+		return bundle_fail(b, NULL, "chunks");
+	return chunks_checked(b, im->pool, 0);
 }
 
 /* One revision, committed with the signatures the caller kept. */
@@ -1170,18 +1228,21 @@ store_bundle_import(struct store *st, struct store_bundle *b,
     store_kvtxn_fn kv, void *kvarg, store_progress_fn progress, void *parg,
     struct store_bundle_stats *res)
 {
-	struct import im = { st, b, NULL, NULL, NULL, progress, parg, res };
+	struct import im = { st, b, NULL, NULL, NULL, NULL, progress, parg,
+	    res };
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	if (!b->checked)
 		return store_fail(STORE_EINVAL, "%s: not checked", b->path);
+	STOP_POINT("import-second-pass");
 	if ((rc = import_omitted(st, b)) != 0 ||
 	    (rc = refs_allowed(st, b)) != 0)
 		return rc;
 	if ((im.buf = malloc(STORE_CHUNK_MAX)) == NULL)
 		return ENOMEM;
-	if ((rc = store_ingest_begin(st, &im.ing)) != 0)
+	if ((rc = hashpool_new(&im.pool)) != 0 ||
+	    (rc = store_ingest_begin(st, &im.ing)) != 0)
 		goto out;
 	if (kv != NULL)
 		store_ingest_kv(im.ing, kv, kvarg);
@@ -1206,6 +1267,11 @@ store_bundle_import(struct store *st, struct store_bundle *b,
 	res->omitted = b->nomitted;
 	res->bytes = b->size;
 out:
+	/* A failure may leave chunks being checked in the transaction's
+	 * pages: the pool ends before the transaction does. */
+	if (im.pool != NULL)
+		rc = chunks_checked(b, im.pool, rc);
+	hashpool_free(im.pool);
 	archive_read_free(im.a);
 	store_ingest_free(im.ing);
 	free(im.buf);

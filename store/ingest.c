@@ -579,6 +579,46 @@ ing_chunk(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
 	return 0;
 }
 
+/*
+ * Room for a chunk whose bytes the caller puts there and checks itself
+ * (bundle.c): *dest, or NULL when the store has the chunk.  Nothing is
+ * committed here: once every chunk given room is filled and checked, the
+ * caller commits with ing_flush() when ing_due() says the batch is full.
+ */
+int
+ing_reserve(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
+    size_t len, uint8_t **dest)
+{
+	int rc;
+
+	*dest = NULL;
+	if (len > STORE_CHUNK_MAX)
+		return store_fail(STORE_EINVAL, "a chunk of %zu bytes, more than "
+		    "the largest chunk (%d)", len, STORE_CHUNK_MAX);
+	if ((rc = ing_txn(ing)) != 0)
+		return rc;
+	if ((rc = chunk_reserve(ing->st, ing->txn, sha, len, dest)) != 0)
+		return ing_fail(ing, rc);
+	if (*dest != NULL) {
+		ing->chunks_new++;
+		ing->bytes_new += len;
+		ing->batch += len;
+	}
+	return 0;
+}
+
+int
+ing_due(const struct store_ingest *ing)
+{
+	return ing->batch >= STORE_BATCH;
+}
+
+int
+ing_flush(struct store_ingest *ing)
+{
+	return ing_commit(ing, 0);
+}
+
 static int
 list_add(struct chunklist *l, const uint8_t sha[STORE_HASH_LEN], uint32_t len)
 {

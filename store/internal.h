@@ -269,6 +269,32 @@ int	repoindex_update(struct store *, MDB_txn *, const char *type,
 int	repoindex_rebuild(struct store *);
 #define META_REPOINDEX	"repoindex"	/* 1 once the index is built */
 
+/*
+ * Chunks a caller fills in an ingest's transaction (ingest.c): room for
+ * one, or *dest NULL when the store has it; whether the batch is full;
+ * its commit.  Every chunk given room must be filled and checked first.
+ */
+struct store_ingest;
+int	ing_reserve(struct store_ingest *, const uint8_t sha[STORE_HASH_LEN],
+	    size_t len, uint8_t **dest);
+int	ing_due(const struct store_ingest *);
+int	ing_flush(struct store_ingest *);
+
+/*
+ * Chunks checked against their sha256 on another core (hashpool.c):
+ * hashpool_check hands one over (its bytes must stay put until
+ * hashpool_wait, unless they are in a buffer hashpool_buffer gave, which
+ * is the pool's again once checked); hashpool_wait returns once all are
+ * checked, STORE_ECORRUPT with *bad_tag the first that did not match.
+ */
+struct hashpool;
+int	 hashpool_new(struct hashpool **);
+void	 hashpool_free(struct hashpool *);
+uint8_t	*hashpool_buffer(struct hashpool *);
+void	 hashpool_check(struct hashpool *, const void *, size_t,
+	    const uint8_t sha[STORE_HASH_LEN], size_t tag);
+int	 hashpool_wait(struct hashpool *, size_t *bad_tag);
+
 /* Inserts a chunk in txn; *isnew is 1 when it was not there. */
 int	chunk_put(struct store *, MDB_txn *, const uint8_t sha[STORE_HASH_LEN],
 	    const void *data, size_t len, int *isnew);

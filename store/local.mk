@@ -6,7 +6,7 @@ store_libstore_a_SOURCES = store/store.h store/internal.h \
 	store/names.c store/refs.c store/pins.c store/sigs.c \
 	store/manifest.c store/card.c store/read.c \
 	store/verify.c store/gc.c store/source.c store/hashset.c \
-	store/inventory.c store/export.c store/bundle.c \
+	store/inventory.c store/export.c store/bundle.c store/hashpool.c \
 	store/revision.c store/repos.c
 store_libstore_a_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(YAML_CFLAGS) $(ARCHIVE_CFLAGS)

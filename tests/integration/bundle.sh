@@ -26,12 +26,6 @@ refused() {
 		not_ok "$_what: refused with \"$_want\", store unchanged"
 	fi
 }
-# Flips the byte at offset $2 of file $1.
-flip() {
-	_c=$(dd if="$1" bs=1 skip="$2" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
-	printf "\\$(printf '%03o' $(( (_c ^ 1) & 255 )))" |
-	    dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
-}
 offset_of() { grep -obUa -- "$2" "$1" | head -n1 | cut -d: -f1; }
 
 m=$T/m
@@ -52,23 +46,39 @@ check "B trusts A's key" b trust add "$T/alice.pub"
 
 # Bad bundles first, while B is empty.
 cp "$T/full.bundle" "$T/bad"
-flip "$T/bad" "$(offset_of "$T/bad" AIRLOCK-CHUNK-MARKER)"
+flip_byte "$T/bad" "$(offset_of "$T/bad" AIRLOCK-CHUNK-MARKER)"
 refused "a flipped byte in a chunk" "does not match its hash" "$T/bad"
 
+# Two chunks flipped: the first in the bundle's order is the one named,
+# whichever core checks it (Python's tarfile says where each chunk is).
 cp "$T/full.bundle" "$T/bad"
-flip "$T/bad" $(( $(offset_of "$T/bad" '"schema":"airlock.manifest/v1"') + 12 ))
+at=$(offset_of "$T/bad" AIRLOCK-CHUNK-MARKER)
+python3 - "$T/bad" "$at" >"$T/where" <<'EOF'
+import sys, tarfile
+at = int(sys.argv[2])
+chunks = [m for m in tarfile.open(sys.argv[1]) if m.name.startswith("chunks/")]
+first = next(m for m in chunks if m.offset_data <= at < m.offset_data + m.size)
+print(first.name[7:], chunks[-1].offset_data + chunks[-1].size // 2)
+EOF
+read -r first last_at <"$T/where"
+flip_byte "$T/bad" "$at"
+flip_byte "$T/bad" "$last_at"
+refused "two flipped chunks" "chunk $first (entry [0-9]* of the chunks) does not match" "$T/bad"
+
+cp "$T/full.bundle" "$T/bad"
+flip_byte "$T/bad" $(( $(offset_of "$T/bad" '"schema":"airlock.manifest/v1"') + 12 ))
 refused "a flipped byte in a manifest" "does not match its digest" "$T/bad"
 
 cp "$T/full.bundle" "$T/bad"
-flip "$T/bad" $(( $(offset_of "$T/bad" '"schema":"airlock.bundle/v1"') + 12 ))
+flip_byte "$T/bad" $(( $(offset_of "$T/bad" '"schema":"airlock.bundle/v1"') + 12 ))
 refused "a flipped byte in the index" "does not match its signature" "$T/bad"
 
 cp "$T/full.bundle" "$T/bad"
-flip "$T/bad" $(( $(offset_of "$T/bad" 'trusted comment: airlock-release') + 20 ))
+flip_byte "$T/bad" $(( $(offset_of "$T/bad" 'trusted comment: airlock-release') + 20 ))
 refused "a flipped byte in the index's signature" "signature" "$T/bad"
 
 cp "$T/full.bundle" "$T/bad"
-flip "$T/bad" $(( $(offset_of "$T/bad" 'trusted comment: airlock-manifest') + 20 ))
+flip_byte "$T/bad" $(( $(offset_of "$T/bad" 'trusted comment: airlock-manifest') + 20 ))
 refused "a flipped byte in a manifest's signature" "does not match the index" "$T/bad"
 
 printf 'hello\n' >"$T/extra.txt"

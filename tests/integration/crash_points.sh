@@ -5,7 +5,8 @@
 # its release record, before gc's commit, and in compact between the copy
 # and the rename and after the rename.  After each kill the store opens,
 # verify --all passes, no half revision is visible, and the work, run
-# again, completes.
+# again, completes.  And a stop between an import's two passes, to change
+# the bundle under it.
 . "$top_srcdir/tests/lib/tap.sh"
 
 S=$T/store
@@ -124,4 +125,44 @@ check "verify --all" al verify --all
 fails "release 1 after release 2 is refused" 1 al import "$T/old.bundle"
 last_output | grep -q rollback && ok "  as a rollback" ||
     { diag "$(last_output)"; not_ok "  not as a rollback"; }
+
+# --- import: a medium that reads otherwise the second time -------------------
+# The first pass checks every chunk and writes nothing; the second reads
+# the bundle again into the room its transaction reserves and checks each
+# chunk there again, on another core.  A byte that changes between the
+# passes is caught before any commit, even of the batch before the last
+# one (70 MB: two batches): refused, naming the chunk, and the good
+# bundle then brings every chunk in (Python's tarfile counts them).
+mkdir -p "$T/g"
+head -c 70000000 /dev/urandom >"$T/g/weights.bin"
+check "A: a 70 MB revision" a add "$T/g" --repo acme/medium
+check "  exported" a export acme/medium -o "$T/g.bundle"
+python3 - "$T/g.bundle" >"$T/g.where" <<'EOF'
+import sys, tarfile
+chunks = [m for m in tarfile.open(sys.argv[1]) if m.name.startswith("chunks/")]
+third = chunks[2]
+print(third.offset_data + third.size // 2, third.name[7:], len(chunks))
+EOF
+read -r g_at g_chunk g_count <"$T/g.where"
+S=$T/G
+check "G: init and trust A" sh -c "'$AIRLOCK' --store '$S' init &&
+    '$AIRLOCK' --store '$A' key pub | '$AIRLOCK' --store '$S' trust add - --name a"
+AIRLOCK_CRASH_STOP=import-second-pass "$AIRLOCK_CRASHTEST" --store "$S" \
+    import "$T/g.bundle" >"$T/g.out" 2>&1 &
+g_pid=$!
+stopped() { [ "$(cut -d' ' -f3 "/proc/$g_pid/stat")" = T ]; }
+check "precondition: the import stopped between its passes" wait_for stopped
+flip_byte "$T/g.bundle" "$g_at"
+kill -CONT "$g_pid"
+wait "$g_pid"
+check "a chunk that reads otherwise the second time is refused" test $? -eq 1
+check "  naming the chunk" grep -q \
+    "chunk $g_chunk (entry 2 of the chunks) does not match its hash" "$T/g.out"
+fails "  no revision is there" 1 al show acme/medium
+flip_byte "$T/g.bundle" "$g_at"
+al import "$T/g.bundle" >"$T/g.out" 2>&1
+check "the good bundle imports" test $? -eq 0
+check "  all $g_count of its chunks new: the refused one committed none" \
+    grep -q "1 new revision, $g_count new chunks" "$T/g.out"
+check "  verify --all" al verify --all
 done_testing

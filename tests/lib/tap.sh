@@ -75,6 +75,15 @@ free_port() {
 #       state that is reached returns at once.
 AIRLOCKD_PID=
 URL=
+
+# flip_byte FILE OFFSET: FILE with the byte at OFFSET changed (its low
+# bit), in place.
+flip_byte() {
+	_c=$(dd if="$1" bs=1 skip="$2" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+	printf "\\$(printf '%03o' $(( (_c ^ 1) & 255 )))" |
+	    dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
 # never_reads PORT PATH SECONDS: asks for PATH on 127.0.0.1:PORT and holds
 # the connection for SECONDS without reading a byte.  Only with &: it
 # execs, so that $! is the process holding the connection.
