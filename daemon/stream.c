@@ -52,6 +52,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,7 @@ struct stream {
 	int			 sm_corked;
 	int			 sm_pipe[2];	/* or -1: see flush_piped() */
 	size_t			 sm_inpipe;	/* bytes in it */
+	uint64_t		 sm_out;	/* offset of the next out of it */
 	TAILQ_HEAD(, window)	 sm_wins;	/* queued for the pipe */
 	struct event		*sm_wev;	/* the socket can take more */
 	int			 sm_dry;	/* writable turns that sent nothing */
@@ -116,6 +118,7 @@ struct stream {
 
 static int		 sendfile_ok;	/* the store can give extents */
 static int		 splice_ok;	/* its data file splices to a pipe */
+static int		 pipes_max;	/* a loop's: pipes_budget() */
 
 static time_t
 monotime(void)
@@ -195,12 +198,20 @@ static void
 finish(struct stream *sm)
 {
 	struct loop *l = sm->sm_loop;
+	struct bufferevent *bev;
 
 	if (sm->sm_done)
 		return;
 	sm->sm_done = 1;
-	if (sm->sm_wev != NULL)
+	if (sm->sm_wev != NULL) {
 		event_del(sm->sm_wev);
+		/* What is still queued (a window of leaves, copied, can end
+		 * before it is written), the bufferevent writes itself. */
+		if (sm->sm_evcon != NULL &&
+		    (bev = evhttp_connection_get_bufferevent(sm->sm_evcon)) !=
+		    NULL && evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+			bufferevent_enable(bev, EV_WRITE);
+	}
 	unpipe(sm);
 	cork(sm, 0);
 	idle_timeouts(sm, 1);
@@ -356,6 +367,7 @@ window_fill(struct stream *sm)
 		const struct store_extent *e = &ex->ex_ext[i];
 		struct store_extent *o = &w->w_ext[w->w_n], here;
 		uint64_t skip = off - e->off;
+		uint32_t flags = e->flags;
 
 		if (off < e->off || skip >= e->len)
 			break;
@@ -377,6 +389,7 @@ window_fill(struct stream *sm)
 		o->off = off;
 		o->at = e->at + skip;
 		o->len = (uint32_t)(e->len - skip < left ? e->len - skip : left);
+		o->flags = flags;
 		w->w_n++;
 		w->w_len += o->len;
 		off += o->len;
@@ -419,6 +432,20 @@ abort_stream(struct stream *sm)
 	finish(sm);
 	if (evcon != NULL)
 		evhttp_connection_free(evcon);
+}
+
+/*
+ * Sending what a window holds failed, at offset off of the blob: said
+ * without the read's fields, which a worker may be filling meanwhile.
+ */
+static void
+send_failed(struct stream *sm, uint64_t off, const char *why)
+{
+	char hex[STORE_HEX_LEN + 1];
+
+	store_hex(sm->sm_blob, STORE_HASH_LEN, hex);
+	log_warnx("blob %s at %llu: %s", hex, (unsigned long long)off, why);
+	abort_stream(sm);
 }
 
 /* A read or window failed: say so and end the connection. */
@@ -490,7 +517,7 @@ flush_ahead(evutil_socket_t fd, short what, void *arg)
 	if (left < BOUND_SEND_BURST)
 		sm->sm_dry = 0;
 	else if (evbuffer_get_length(out) > 0 && ++sm->sm_dry > 16) {
-		read_failed(sm, "the data file sends nothing");
+		send_failed(sm, sm->sm_next, "the data file sends nothing");
 		goto out;
 	}
 	if (evbuffer_get_length(out) == 0) {
@@ -504,13 +531,33 @@ out:
 }
 
 /*
+ * A chunk in a leaf page goes into the pipe as a copy, read under the
+ * window's view: a splice would put the page itself there, and once the
+ * view is closed a write may reuse that page while the socket, or the
+ * client's end of it, still holds it.  Pieces of PIPE_BUF, each written
+ * whole or not at all.
+ */
+static ssize_t
+copy_leaf(int fd, loff_t at, size_t len, int pw)
+{
+	char buf[PIPE_BUF];
+	ssize_t n;
+
+	if (len > sizeof(buf))
+		len = sizeof(buf);
+	if ((n = pread(fd, buf, len, at)) <= 0)
+		return n;
+	return write(pw, buf, (size_t)n);
+}
+
+/*
  * Into the pipe, in order, the extents of the queued windows, as many as
- * it takes: each is a reference to the data file's pages, not a copy.  -1
- * when the data file ended under an extent, which nothing else would
- * notice.
+ * it takes: each is a reference to the data file's pages, not a copy
+ * (but for leaves: copy_leaf()).  -1 when the data file ended under an
+ * extent, which nothing else would notice, with *off where in the blob.
  */
 static int
-fill_pipe(struct stream *sm)
+fill_pipe(struct stream *sm, uint64_t *off)
 {
 	struct window *w;
 	ssize_t n;
@@ -520,8 +567,14 @@ fill_pipe(struct stream *sm)
 			const struct store_extent *e = &w->w_ext[w->w_i];
 			loff_t at = (loff_t)(e->at + w->w_piped);
 
-			n = splice(store_view_fd(w->w_view), &at, sm->sm_pipe[1],
-			    NULL, e->len - w->w_piped, SPLICE_F_NONBLOCK);
+			*off = e->off + w->w_piped;
+			if (e->flags & STORE_EXTENT_LEAF)
+				n = copy_leaf(store_view_fd(w->w_view), at,
+				    e->len - w->w_piped, sm->sm_pipe[1]);
+			else
+				n = splice(store_view_fd(w->w_view), &at,
+				    sm->sm_pipe[1], NULL, e->len - w->w_piped,
+				    SPLICE_F_NONBLOCK);
 			if (n == -1 && errno == EINTR)
 				continue;
 			if (n == -1 && errno == EAGAIN)
@@ -573,7 +626,8 @@ flush_piped(evutil_socket_t fd, short what, void *arg)
 	struct evbuffer *out;
 	struct conn *c;
 	struct evhttp_request *ev;
-	size_t left = BOUND_SEND_BURST;
+	size_t left = BOUND_SEND_BURST, len;
+	uint64_t off = 0;
 	ssize_t n;
 
 	if (sm->sm_done || sm->sm_evcon == NULL ||
@@ -601,15 +655,16 @@ flush_piped(evutil_socket_t fd, short what, void *arg)
 			goto out;	/* on the next turn */
 	}
 	while (!sm->sm_done && left > 0) {
-		if (fill_pipe(sm) != 0) {
-			read_failed(sm, "the data file ended under a chunk");
+		if (fill_pipe(sm, &off) != 0) {
+			send_failed(sm, off, "the data file ended under a chunk");
 			goto out;
 		}
 		if (sm->sm_inpipe == 0)
 			break;
-		n = splice(sm->sm_pipe[0], NULL, fd, NULL,
-		    sm->sm_inpipe < left ? sm->sm_inpipe : left,
-		    SPLICE_F_NONBLOCK | SPLICE_F_MORE);
+		/* More to follow unless these are the body's last bytes. */
+		len = sm->sm_inpipe < left ? sm->sm_inpipe : left;
+		n = splice(sm->sm_pipe[0], NULL, fd, NULL, len, SPLICE_F_NONBLOCK |
+		    (sm->sm_out + len < sm->sm_end ? SPLICE_F_MORE : 0));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
@@ -620,6 +675,7 @@ flush_piped(evutil_socket_t fd, short what, void *arg)
 			goto out;
 		}
 		left -= (size_t)n;
+		sm->sm_out += (uint64_t)n;
 		drained(sm, (size_t)n);
 	}
 	if (sm->sm_done || sm->sm_inpipe > 0 || !TAILQ_EMPTY(&sm->sm_wins))
@@ -666,10 +722,28 @@ queued(struct stream *sm, uint64_t n)
 		pump(sm);
 }
 
+/* A chunk in a leaf page, copied under the window's view (copy_leaf()). */
+static int
+add_leaf(struct evbuffer *evb, int fd, const struct store_extent *e)
+{
+	char buf[PIPE_BUF];
+	uint32_t done = 0;
+	ssize_t n;
+
+	while (done < e->len) {
+		n = pread(fd, buf, e->len - done < sizeof(buf) ?
+		    e->len - done : sizeof(buf), (off_t)(e->at + done));
+		if (n <= 0 || evbuffer_add(evb, buf, (size_t)n) != 0)
+			return -1;
+		done += (uint32_t)n;
+	}
+	return 0;
+}
+
 /*
  * On the loop: the window's extents go to the connection as segments of
  * the data file, one segment spanning them all, whose cleanup ends the
- * window.
+ * window; chunks in leaf pages as copies.
  */
 static void
 window_done(struct stream *sm)
@@ -715,20 +789,24 @@ window_done(struct stream *sm)
 	sm->sm_refs++;		/* the window's, dropped by window_sent() */
 	evbuffer_file_segment_add_cleanup_cb(seg, window_sent, w);
 	for (i = 0; i < w->w_n; i++)
-		if (evbuffer_add_file_segment(sm->sm_evb, seg,
+		if ((w->w_ext[i].flags & STORE_EXTENT_LEAF ?
+		    add_leaf(sm->sm_evb, store_view_fd(w->w_view), &w->w_ext[i]) :
+		    evbuffer_add_file_segment(sm->sm_evb, seg,
 		    (ev_off_t)(w->w_ext[i].at - lo),
-		    (ev_off_t)w->w_ext[i].len) != 0)
+		    (ev_off_t)w->w_ext[i].len)) != 0)
 			break;
 	if (i < w->w_n) {
 		sm->sm_refs++;
-		read_failed(sm, "evbuffer_add_file_segment failed");
+		read_failed(sm, "the window could not be queued");
 		evbuffer_drain(sm->sm_evb, evbuffer_get_length(sm->sm_evb));
 		evbuffer_file_segment_free(seg);	/* runs window_sent() */
 		unref(sm);
 		return;
 	}
-	evbuffer_file_segment_free(seg);	/* the chains hold it now */
 	queued(sm, w->w_len);
+	/* The chains hold it now, if any do: a window of leaves only (a
+	 * small file) ends here, once queued() has counted its bytes. */
+	evbuffer_file_segment_free(seg);
 }
 
 static void
@@ -932,6 +1010,33 @@ splice_probe(int fd)
 	return n == 1;
 }
 
+/*
+ * A loop's share of pipes: its windows, and, for a user other than root,
+ * no more than half of fs.pipe-user-pages-soft over all loops.  Past that
+ * soft limit, every new pipe of the user, airlockd's or any other
+ * process's, would get two pages instead of sixteen.
+ */
+static int
+pipes_budget(const struct loop *l)
+{
+	unsigned long soft = 0, per;
+	long page = sysconf(_SC_PAGESIZE);
+	FILE *f;
+	int n = windows_max(l);
+
+	if (geteuid() == 0 || page <= 0 ||
+	    (f = fopen("/proc/sys/fs/pipe-user-pages-soft", "r")) == NULL)
+		return n;
+	if (fscanf(f, "%lu", &soft) != 1)
+		soft = 0;
+	fclose(f);
+	if (soft == 0)
+		return n;	/* no limit */
+	per = soft / 2 / (BOUND_SPLICE_PIPE / (unsigned long)page) /
+	    (unsigned long)l->l_srv->srv_nloops;
+	return per < (unsigned long)n ? (int)per : n;
+}
+
 int
 stream_init(struct loop *l)
 {
@@ -948,6 +1053,7 @@ stream_init(struct loop *l)
 	}
 	sendfile_ok = 1;
 	splice_ok = splice_probe(store_view_fd(v));
+	pipes_max = pipes_budget(l);
 	store_view_close(v);
 	return 0;
 }
@@ -962,15 +1068,15 @@ stream_cleanup(struct loop *l)
 
 /*
  * A pipe for the stream's chunks, as large as BOUND_SPLICE_PIPE, while
- * the loop holds fewer than its windows: a stream past them sends by
- * sendfile, as does one the kernel refuses a pipe that size (an
- * unprivileged user past fs.pipe-user-pages-soft).
+ * the loop holds fewer than its share (pipes_budget()): a stream past
+ * them sends by sendfile, as does one the kernel refuses a pipe that
+ * size.
  */
 static void
 open_pipe(struct stream *sm, struct loop *l)
 {
 	if (!l->l_conf->cf_splice || !splice_ok ||
-	    l->l_npipes >= windows_max(l) ||
+	    l->l_npipes >= pipes_max ||
 	    pipe2(sm->sm_pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
 		sm->sm_pipe[0] = sm->sm_pipe[1] = -1;
 		return;
@@ -1014,7 +1120,7 @@ stream_start(struct request *req)
 	sm->sm_evcon = evhttp_request_get_connection(req->r_ev);
 	sm->sm_conn = req->r_conn;
 	memcpy(sm->sm_blob, req->r_blob, STORE_HASH_LEN);
-	sm->sm_next = req->r_first;
+	sm->sm_next = sm->sm_out = req->r_first;
 	sm->sm_end = req->r_first + req->r_len;
 	sm->sm_refs = 2;	/* its own, and this function's */
 	sm->sm_progress = monotime();

@@ -11,7 +11,7 @@
 command -v curl >/dev/null 2>&1 || skip_all "curl is not installed"
 
 ADDS=40
-plan 23
+plan 33
 
 S=$T/store
 # Random bytes, n of them.
@@ -75,6 +75,31 @@ serve() {
 serve sendfile
 printf 'splice = no\n' >"$T/nosplice.conf"
 serve nosplice -c "$T/nosplice.conf"
+# held NAME [CONF]: the small file asked for, its bytes handed to the
+# socket, then $ADDS adds before the client reads a byte.  A chunk in a
+# leaf is copied, never spliced: its page is reused by the adds once its
+# window is sent, while the socket, the client's end of it too, still
+# holds what it was given.
+held() {
+	_n=$1; shift
+	check "$_n: airlockd starts" start_daemon "$S" "$@"
+	rm -f "$T/ready" "$T/go"
+	mkfifo "$T/go"
+	python3 "$top_srcdir/tests/lib/heldread.py" "${URL##*:}" \
+	    "/v1/blobs/sha256:$small_sha" "$T/ready" "$T/go" >"$T/held" &
+	_p=$!
+	sent() { test -e "$T/ready" && curl -s "$URL/metrics" |
+	    grep -q '^airlockd_streams 0$'; }
+	check "  precondition: every byte is in the socket" wait_for sent
+	check "  $ADDS adds while the client does not read" churn "held$_n"
+	echo >"$T/go"
+	wait "$_p"
+	check "  then the client reads the file as it was" \
+	    test "$(cat "$T/held")" = "$small_sha 1000"
+	check "  airlockd stops cleanly" stop_daemon
+}
+held pipe
+held nosplice -c "$T/nosplice.conf"
 printf 'sendfile = no\nread-size = 64k\n' >"$T/nosendfile.conf"
 serve nosendfile -c "$T/nosendfile.conf"
 
