@@ -1002,10 +1002,13 @@ store_bundle_check(struct store_bundle *b, store_progress_fn progress,
 			    b->chunks[next].len)) != 0 ||
 			    (rc = keep_chunk(b, next, buf)) != 0)
 				goto out;
-			/* Checked on the other core while the next is read. */
+			/* Checked on the other core while the next is read;
+			 * one that did not match ends the reading. */
 			hashpool_check(pool, buf, b->chunks[next].len,
 			    b->chunks[next].sha, next);
 			next++;
+			if (hashpool_failed(pool))
+				goto out;
 		} else
 			rc = store_fail(STORE_EINVAL, "%s: entry %s is not in "
 			    "the index", b->path, name);
@@ -1108,6 +1111,15 @@ import_omitted(struct store *st, const struct store_bundle *b)
  * that the next insert moves: it is read aside, checked at once and
  * copied in before anything else is inserted.
  */
+/*
+ * LMDB frees, to spill them, the dirty pages of a transaction that has
+ * dirtied MDB_IDL_UM_MAX (2^17) pages: a batch, the chunk past it and the
+ * pages of its B-tree must stay well under, or room being checked would
+ * move under the pool.
+ */
+_Static_assert(STORE_BATCH + STORE_CHUNK_MAX < (1u << 17) * 4096u / 4,
+    "a batch must dirty far fewer pages than LMDB spills at");
+
 static int
 import_chunk(struct import *im, const char *name, const struct xchunk *c,
     size_t idx)
@@ -1137,6 +1149,8 @@ import_chunk(struct import *im, const char *name, const struct xchunk *c,
 		if ((rc = read_chunk(im->b, im->a, name, dest, c->len)) != 0)
 			return rc;
 		hashpool_check(im->pool, dest, c->len, c->sha, idx);
+		if (hashpool_failed(im->pool))
+			return chunks_checked(im->b, im->pool, 0);
 	}
 	if (dest != NULL) {
 		im->res->chunks++;

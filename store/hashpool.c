@@ -204,6 +204,17 @@ hashpool_check(struct hashpool *p, const void *data, size_t len,
 }
 
 int
+hashpool_failed(struct hashpool *p)
+{
+	int bad;
+
+	pthread_mutex_lock(&p->mu);
+	bad = p->bad;
+	pthread_mutex_unlock(&p->mu);
+	return bad;
+}
+
+int
 hashpool_wait(struct hashpool *p, size_t *bad_tag)
 {
 	int bad;

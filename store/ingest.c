@@ -597,8 +597,16 @@ ing_reserve(struct store_ingest *ing, const uint8_t sha[STORE_HASH_LEN],
 		    "the largest chunk (%d)", len, STORE_CHUNK_MAX);
 	if ((rc = ing_txn(ing)) != 0)
 		return rc;
-	if ((rc = chunk_reserve(ing->st, ing->txn, sha, len, dest)) != 0)
-		return ing_fail(ing, rc);
+	/*
+	 * Not ing_fail(): the caller may be checking the room given so far
+	 * on another thread, and an abort frees it.  The failure sticks; the
+	 * transaction is aborted by store_ingest_free(), after the caller's
+	 * checks end.
+	 */
+	if ((rc = chunk_reserve(ing->st, ing->txn, sha, len, dest)) != 0) {
+		ing->broken = rc;
+		return rc;
+	}
 	if (*dest != NULL) {
 		ing->chunks_new++;
 		ing->bytes_new += len;

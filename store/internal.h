@@ -286,6 +286,8 @@ int	ing_flush(struct store_ingest *);
  * hashpool_wait, unless they are in a buffer hashpool_buffer gave, which
  * is the pool's again once checked); hashpool_wait returns once all are
  * checked, STORE_ECORRUPT with *bad_tag the first that did not match.
+ * Room reserved in a write transaction stays put until its commit only
+ * while the transaction dirties less than LMDB spills at (bundle.c).
  */
 struct hashpool;
 int	 hashpool_new(struct hashpool **);
@@ -294,6 +296,7 @@ uint8_t	*hashpool_buffer(struct hashpool *);
 void	 hashpool_check(struct hashpool *, const void *, size_t,
 	    const uint8_t sha[STORE_HASH_LEN], size_t tag);
 int	 hashpool_wait(struct hashpool *, size_t *bad_tag);
+int	 hashpool_failed(struct hashpool *);	/* one did not match, so far */
 
 /* Inserts a chunk in txn; *isnew is 1 when it was not there. */
 int	chunk_put(struct store *, MDB_txn *, const uint8_t sha[STORE_HASH_LEN],
