@@ -461,6 +461,34 @@ read_failed(struct stream *sm, const char *why)
 }
 
 /*
+ * A writable turn of a stream that writes its own body: the connection's
+ * bufferevent, with a reference the caller drops (a window's or a
+ * segment's end may finish the stream meanwhile), or NULL when there is
+ * nothing to do, or the client took nothing for `timeout` seconds and is
+ * cut off.
+ */
+static struct bufferevent *
+turn_begin(struct stream *sm, short what)
+{
+	struct bufferevent *bev;
+
+	if (sm->sm_done || sm->sm_evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(sm->sm_evcon)) == NULL) {
+		event_del(sm->sm_wev);
+		return NULL;
+	}
+	sm->sm_refs++;
+	if (what & EV_TIMEOUT) {
+		log_info("%s: client took nothing for %ds: disconnected",
+		    __func__, sm->sm_loop->l_conf->cf_timeout);
+		abort_stream(sm);
+		unref(sm);
+		return NULL;
+	}
+	return bev;
+}
+
+/*
  * evbuffer sends one file segment, one chunk, each time the socket is
  * writable.  With sendfile the stream writes its body itself: segment
  * after segment while the socket takes them, up to BOUND_SEND_BURST a
@@ -480,18 +508,8 @@ flush_ahead(evutil_socket_t fd, short what, void *arg)
 	ev_ssize_t left = BOUND_SEND_BURST;
 	int n;
 
-	if (sm->sm_done || sm->sm_evcon == NULL ||
-	    (bev = evhttp_connection_get_bufferevent(sm->sm_evcon)) == NULL) {
-		event_del(sm->sm_wev);
+	if ((bev = turn_begin(sm, what)) == NULL)
 		return;
-	}
-	sm->sm_refs++;		/* a segment's cleanup may finish it */
-	if (what & EV_TIMEOUT) {
-		log_info("%s: client took nothing for %ds: disconnected",
-		    __func__, sm->sm_loop->l_conf->cf_timeout);
-		abort_stream(sm);
-		goto out;
-	}
 	out = bufferevent_get_output(bev);
 	while (left > 0 && evbuffer_get_length(out) > 0) {
 		/* As the bufferevent's own write does: its buffer's start is
@@ -630,18 +648,8 @@ flush_piped(evutil_socket_t fd, short what, void *arg)
 	uint64_t off = 0;
 	ssize_t n;
 
-	if (sm->sm_done || sm->sm_evcon == NULL ||
-	    (bev = evhttp_connection_get_bufferevent(sm->sm_evcon)) == NULL) {
-		event_del(sm->sm_wev);
+	if ((bev = turn_begin(sm, what)) == NULL)
 		return;
-	}
-	sm->sm_refs++;		/* a window's end may finish it */
-	if (what & EV_TIMEOUT) {
-		log_info("%s: client took nothing for %ds: disconnected",
-		    __func__, sm->sm_loop->l_conf->cf_timeout);
-		abort_stream(sm);
-		goto out;
-	}
 	out = bufferevent_get_output(bev);
 	if (evbuffer_get_length(out) > 0) {
 		evbuffer_unfreeze(out, 1);
