@@ -263,8 +263,10 @@ cut_off() { # WHAT PIPES CONFIG-LINES
 	check "  the client that reads nothing was cut off" wait_for idle
 	kill "$slow" 2>/dev/null
 	wait "$slow" 2>/dev/null
+	# A /metrics client of wait_for may not be closed yet: a leak never is.
+	fds_back() { [ "$(fds)" -eq "$fds_before" ]; }
 	check "  its descriptors are closed: $fds_before open, as before" \
-	    test "$(fds)" -eq "$fds_before"
+	    wait_for fds_back
 	check "  airlockd stops cleanly on SIGTERM" stop_daemon
 }
 cut_off "sendfile, through a pipe" 1 ""
